@@ -1,0 +1,48 @@
+"""SqlAudit: the append-only audit trail (workflows.ports.AuditLog)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.tables import AuditRow
+from workflows.audit import AuditEntry
+
+
+class SqlAudit:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, entry: AuditEntry) -> None:
+        self._session.add(
+            AuditRow(
+                subject=entry.subject,
+                action=entry.action[:64],
+                actor=entry.actor,
+                at=entry.at,
+                from_state=entry.from_state[:128],
+                to_state=entry.to_state[:128],
+                reason=entry.reason,
+            )
+        )
+
+    async def for_subject(self, subject: str) -> list[AuditEntry]:
+        rows = await self._session.scalars(
+            select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id)
+        )
+        return [_entry(r) for r in rows]
+
+    async def since(self, start: datetime | None = None, *, after_id: int = 0, limit: int = 1000):
+        query = select(AuditRow).where(AuditRow.id > after_id)
+        if start is not None:
+            query = query.where(AuditRow.at >= start)
+        rows = await self._session.scalars(query.order_by(AuditRow.id).limit(limit))
+        return [_entry(r) for r in rows]
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        row.subject, row.action, row.actor, row.at, row.from_state, row.to_state, row.reason, row.id
+    )

@@ -1,0 +1,89 @@
+"""Engines and migrations for SQLite (default) and PostgreSQL.
+
+`DATABASE_URL` may be given in its plain form (`sqlite:///clearance.db`,
+`postgresql://user@host/db`); the async driver is chosen here. Migrations run on the
+matching sync driver, before the event loop starts serving.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_URL = "sqlite:///clearance.db"
+
+
+class DatabaseUrlError(ValueError):
+    pass
+
+
+def urls(raw: str) -> tuple[str, str]:
+    """(async url, sync url) for a plain or driver-qualified database URL."""
+    try:
+        url = make_url(raw)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with the URL in it
+        raise DatabaseUrlError("DATABASE_URL is not a database URL (e.g. sqlite:///clearance.db)") from exc
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return (
+            url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False),
+            url.set(drivername="sqlite").render_as_string(hide_password=False),
+        )
+    if backend in ("postgresql", "postgres"):
+        both = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return both, both
+    raise DatabaseUrlError(f"DATABASE_URL uses {backend!r}; Clearance supports sqlite:// and postgresql://")
+
+
+def create_engine(raw_url: str) -> AsyncEngine:
+    async_url, _ = urls(raw_url)
+    if async_url.startswith("sqlite"):
+        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        _make_sqlite_serialise_writers(engine)
+        return engine
+    return create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:
+    """Take SQLite's write lock when a transaction begins (BEGIN IMMEDIATE).
+
+    With the default deferred BEGIN, two transactions that read and then write can fail with
+    "database is locked" instead of waiting; taking the lock up front makes them queue
+    (busy_timeout) and keeps check-then-write sequences atomic. This is SQLAlchemy's recipe.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy, not the driver, emit BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def alembic_config(raw_url: str) -> Config:
+    _, sync_url = urls(raw_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["sqlalchemy_url"] = sync_url  # not via set_main_option: "%" in passwords
+    return config
+
+
+def migrate(raw_url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` (creating a fresh SQLite file if there is none)."""
+    command.upgrade(alembic_config(raw_url), revision)

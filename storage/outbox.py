@@ -1,0 +1,198 @@
+"""The outbox: Slack calls owed, stored with the change that implies them, sent by bot/sender.py.
+
+Rows in one queue (e.g. every message about one request) go out strictly in order, so a card
+is always posted before it is updated. A row is claimed with a lease before sending, so two
+`clearance serve` processes never send the same row, and a crashed sender's claim expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from storage.tables import OutboxRow, SlackMessageRow
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One Web API call: `method` with `payload`.
+
+    `store_as` names the posted message so a later call can `target` it (chat.update,
+    chat.getPermalink…): the sender fills in its channel and ts. `coalesce` lets a newer
+    pending update of the same target replace an older one that has not gone out yet.
+    """
+
+    queue: str
+    method: str
+    payload: dict = field(default_factory=dict)
+    store_as: str | None = None
+    target: str | None = None
+    coalesce: bool = False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    queue: str
+    method: str
+    payload: dict
+    store_as: str | None
+    target: str | None
+    attempts: int
+
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+class SqlOutbox:
+    """The outbox as seen inside a unit of work: add messages to the current transaction."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self._session = session
+        self._now = now
+
+    async def add(self, message: OutboundMessage) -> None:
+        if message.coalesce and message.target:
+            # Replace a still-pending, unclaimed update of the same message instead of queueing another.
+            result = await self._session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.queue == message.queue,
+                    OutboxRow.target == message.target,
+                    OutboxRow.method == message.method,
+                    OutboxRow.status == PENDING,
+                    OutboxRow.claimed_until.is_(None),
+                )
+                .values(payload=message.payload)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:
+                return
+        self._session.add(
+            OutboxRow(
+                queue=message.queue,
+                method=message.method,
+                payload=message.payload,
+                store_as=message.store_as,
+                target=message.target,
+                next_attempt_at=self._now,
+                created_at=self._now,
+            )
+        )
+
+    async def add_all(self, messages: list[OutboundMessage]) -> None:
+        for message in messages:
+            await self.add(message)
+
+
+class OutboxStore:
+    """The sender's side: claim due rows, record outcomes, resolve stored messages."""
+
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, worker: str) -> list[Delivery]:
+        """Claim the oldest due row of each queue whose earlier rows are all sent or failed."""
+        earlier = aliased(OutboxRow)
+        blocked = (
+            select(earlier.id)
+            .where(earlier.queue == OutboxRow.queue, earlier.status == PENDING, earlier.id < OutboxRow.id)
+            .exists()
+        )
+        async with self._sessions() as session, session.begin():
+            candidates = (
+                await session.scalars(
+                    select(OutboxRow)
+                    .where(
+                        OutboxRow.status == PENDING,
+                        OutboxRow.next_attempt_at <= now,
+                        (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now),
+                        ~blocked,
+                    )
+                    .order_by(OutboxRow.id)
+                    .limit(limit)
+                )
+            ).all()
+            claimed = []
+            for row in candidates:
+                # The conditional update is the claim: only one worker's update matches.
+                result = await session.execute(
+                    update(OutboxRow)
+                    .where(
+                        OutboxRow.id == row.id,
+                        OutboxRow.status == PENDING,
+                        (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now),
+                    )
+                    .values(claimed_until=now + lease, attempts=OutboxRow.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:
+                    claimed.append(
+                        Delivery(
+                            row.id,
+                            row.queue,
+                            row.method,
+                            row.payload,
+                            row.store_as,
+                            row.target,
+                            row.attempts + 1,
+                        )
+                    )
+            return claimed
+
+    async def sent(self, delivery: Delivery, now: datetime, *, channel: str = "", ts: str = "") -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == delivery.id)
+                .values(status=SENT, sent_at=now, claimed_until=None, last_error="")
+            )
+            if delivery.store_as and channel and ts:
+                await session.execute(delete(SlackMessageRow).where(SlackMessageRow.key == delivery.store_as))
+                session.add(SlackMessageRow(key=delivery.store_as, channel=channel, ts=ts, posted_at=now))
+
+    async def retry_at(self, delivery: Delivery, when: datetime, error: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == delivery.id)
+                .values(next_attempt_at=when, claimed_until=None, last_error=error[:500])
+            )
+
+    async def failed(self, delivery: Delivery, now: datetime, error: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == delivery.id)
+                .values(status=FAILED, claimed_until=None, last_error=error[:500], sent_at=now)
+            )
+
+    async def message(self, key: str) -> tuple[str, str] | None:
+        async with self._sessions() as session:
+            row = await session.get(SlackMessageRow, key)
+            return (row.channel, row.ts) if row else None
+
+    async def next_due(self) -> datetime | None:
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
+            )
+
+    async def counts(self) -> dict[str, int]:
+        async with self._sessions() as session:
+            rows = await session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+            return {status: n for status, n in rows}
+
+    async def failures(self, limit: int = 50) -> list[tuple[int, str, str, str]]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(OutboxRow.id, OutboxRow.method, OutboxRow.queue, OutboxRow.last_error)
+                .where(OutboxRow.status == FAILED)
+                .order_by(OutboxRow.id.desc())
+                .limit(limit)
+            )
+            return [tuple(r) for r in rows]

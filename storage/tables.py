@@ -1,0 +1,131 @@
+"""The schema as SQLModel tables. Alembic migrations (storage/migrations) are what create it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONText, UTCDateTime
+
+
+def _when(*, index: bool = False, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _text(*, default: str = "") -> Any:
+    return Field(default=default, sa_column=Column(Text, nullable=False, default=default))
+
+
+class RequestRow(SQLModel, table=True):
+    __tablename__ = "tool_requests"
+    __table_args__ = (Index("ix_tool_requests_status_stage", "status", "stage_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    requester_id: str = Field(index=True, max_length=32)
+    tool_name: str = _text()
+    vendor: str = _text()
+    purpose: str = _text()
+    case_number: str = _text()
+    data_kinds: list[str] = Field(sa_column=Column(JSONText, nullable=False))
+    prior_use: str = Field(max_length=32)
+    notes: str = _text()
+    status: str = Field(max_length=32)
+    stage_key: str | None = Field(default=None, max_length=64)
+    stage_entered_at: datetime = _when()
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    closed_at: datetime | None = _when(nullable=True)
+    # The reminder sweep selects on this column alone; it is NULL for everything not due.
+    next_reminder_at: datetime | None = _when(nullable=True, index=True)
+    reminders_sent: int = 0
+    escalated_at: datetime | None = _when(nullable=True)
+    version: int = 0
+
+
+class DecisionRow(SQLModel, table=True):
+    __tablename__ = "decisions"
+    # The database's own guard for "one decision per stage", behind the version check.
+    __table_args__ = (UniqueConstraint("request_id", "stage_key", name="uq_decisions_request_stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="tool_requests.id", index=True)
+    stage_key: str = Field(max_length=64)
+    outcome: str = Field(max_length=16)
+    decided_by: str = Field(max_length=32)
+    decided_at: datetime = _when()
+    note: str = _text()
+
+
+class InfoExchangeRow(SQLModel, table=True):
+    __tablename__ = "info_exchanges"
+    __table_args__ = (UniqueConstraint("request_id", "seq", name="uq_info_exchanges_request_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="tool_requests.id", index=True)
+    seq: int
+    stage_key: str = Field(max_length=64)
+    asked_by: str = Field(max_length=32)
+    asked_at: datetime = _when()
+    question: str = _text()
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_at: datetime | None = _when(nullable=True)
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(index=True, max_length=64)
+    action: str = Field(max_length=64)
+    actor: str = Field(max_length=32)
+    at: datetime = _when(index=True)
+    from_state: str = Field(default="", max_length=128)
+    to_state: str = Field(default="", max_length=128)
+    reason: str = _text()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A Slack Web API call owed to someone, written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_queue", "queue", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    queue: str = Field(max_length=128)  # calls in one queue are sent strictly in order
+    method: str = Field(max_length=64)
+    payload: dict = Field(sa_column=Column(JSONText, nullable=False))
+    store_as: str | None = Field(default=None, max_length=128)  # remember the posted message's ts
+    target: str | None = Field(default=None, max_length=128)  # the stored message to update
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _when()
+    claimed_until: datetime | None = _when(nullable=True)
+    last_error: str = Field(default="", max_length=500)
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)
+
+
+class SlackMessageRow(SQLModel, table=True):
+    """Where a message we posted lives, so later updates can find it after a restart."""
+
+    __tablename__ = "slack_messages"
+
+    key: str = Field(primary_key=True, max_length=128)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    posted_at: datetime = _when()
+
+
+class HandledEventRow(SQLModel, table=True):
+    """Events API deliveries already handled: Slack re-sends with the same event_id."""
+
+    __tablename__ = "handled_events"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    handled_at: datetime = _when()

@@ -1,0 +1,90 @@
+"""Shared fixtures: a migrated database on SQLite and, when a URL is given, on PostgreSQL.
+
+Set CLEARANCE_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run the
+storage and end-to-end tests on PostgreSQL too; .ci/run does. A throwaway database is created
+next to the given one and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from storage.db import create_engine, migrate, session_factory
+
+PG_URL = os.environ.get("CLEARANCE_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+class FixedClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    if not PG_URL:
+        yield None
+        return
+    base = make_url(PG_URL)
+    name = f"clearance_test_{uuid.uuid4().hex[:10]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    migrate(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request, tmp_path, pg_database):
+    """A migrated, empty database; parametrised over the backends available."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'clearance.db'}"
+        migrate(url)
+        yield url
+        return
+    engine = create_engine(pg_database)
+    async with engine.begin() as conn:
+        tables = (
+            await conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                )
+            )
+        ).scalars()
+        names = ", ".join(f'"{t}"' for t in tables)
+        if names:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    yield pg_database
+
+
+@pytest.fixture
+async def sessions(database_url):
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()

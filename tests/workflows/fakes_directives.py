@@ -1,0 +1,112 @@
+"""In-memory fakes of the directive and registry ports; they copy on the way in and out, like a database."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from workflows.audit import AuditEntry
+from workflows.directives import Acknowledgement, Directive
+from workflows.errors import ConcurrencyConflict
+from workflows.registry import Tool
+
+
+class _Versioned:
+    """Rows by id, with the optimistic version check storage does."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, object] = {}
+
+    def _add(self, item):
+        item.id = len(self.rows) + 1
+        self.rows[item.id] = copy.deepcopy(item)
+        return item
+
+    def _save(self, item) -> None:
+        if self.rows[item.id].version != item.version:
+            raise ConcurrencyConflict()
+        item.version += 1
+        self.rows[item.id] = copy.deepcopy(item)
+
+
+class FakeTools(_Versioned):
+    async def get_by_key(self, key: str) -> Tool | None:
+        return next((copy.deepcopy(t) for t in self.rows.values() if t.key == key), None)
+
+    async def find_by_alias(self, name: str) -> Tool | None:
+        return next((copy.deepcopy(t) for t in self.rows.values() if name in t.aliases), None)
+
+    async def all(self) -> list[Tool]:
+        return [copy.deepcopy(t) for t in self.rows.values()]
+
+    async def add(self, tool: Tool) -> Tool:
+        assert all(t.key != tool.key for t in self.rows.values()), "keys are unique"
+        return self._add(tool)
+
+    async def save(self, tool: Tool) -> None:
+        self._save(tool)
+
+
+class FakeDirectives(_Versioned):
+    async def add(self, directive: Directive) -> Directive:
+        return self._add(directive)
+
+    async def get(self, directive_id: int) -> Directive | None:
+        return copy.deepcopy(self.rows.get(directive_id))
+
+    async def save(self, directive: Directive) -> None:
+        self._save(directive)
+
+    async def active_for_tool(self, tool_key: str) -> list[Directive]:
+        return [d for d in await self.list_active() if d.tool_key == tool_key]
+
+    async def list_active(self) -> list[Directive]:
+        return [copy.deepcopy(d) for d in self.rows.values() if d.is_active]
+
+
+class FakeAcks:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, str], Acknowledgement] = {}
+
+    async def add(self, ack: Acknowledgement) -> bool:
+        key = (ack.directive_id, ack.user_id)
+        if key in self.rows:  # the unique constraint
+            return False
+        self.rows[key] = ack
+        return True
+
+    async def get(self, directive_id: int, user_id: str) -> Acknowledgement | None:
+        return self.rows.get((directive_id, user_id))
+
+    async def count(self, directive_id: int) -> int:
+        return len(await self.users(directive_id))
+
+    async def users(self, directive_id: int) -> set[str]:
+        return {user for (d, user) in self.rows if d == directive_id}
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def record(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+    async def for_subject(self, subject: str) -> list[AuditEntry]:
+        return [e for e in self.entries if e.subject == subject]
+
+
+@dataclass
+class FakeDirectiveUoW:
+    tools: FakeTools = field(default_factory=FakeTools)
+    directives: FakeDirectives = field(default_factory=FakeDirectives)
+    acks: FakeAcks = field(default_factory=FakeAcks)
+    audit: FakeAudit = field(default_factory=FakeAudit)
+    requests: object = None  # not used by these services
+    commits: int = 0
+
+    async def commit(self) -> None:
+        self.commits += 1
+
+    async def rollback(self) -> None:
+        pass

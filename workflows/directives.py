@@ -1,0 +1,470 @@
+"""Directives from command staff about a tool, their acknowledgement, and the tool registry services.
+
+A directive ("Cease use", "Suspended pending review", "Restricted", "Approved for use",
+"Advisory") names a tool and goes to channels; it may ask officers to acknowledge it, each
+person once. Issuing, revoking or superseding one changes the tool's status of record by the
+rules in workflows.registry. Who is command staff is resolved by the caller (a network call)
+and passed in as a bool; the services here only refuse.
+
+Services take an open DirectiveUnitOfWork, record audit entries and return events; the caller commits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from workflows import registry
+from workflows.audit import AuditEntry
+from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
+from workflows.events import Event
+from workflows.registry import StatusMark, Tool
+from workflows.requests import LIMITS
+
+if TYPE_CHECKING:
+    from workflows.ports_directives import DirectiveUnitOfWork
+
+TEXT_LIMIT = 3000
+CHANNEL_LIMIT = 20
+TOOL_NAME_LIMIT = LIMITS["tool_name"]  # the same limit as a tool named in a request
+
+
+class DirectiveKind(StrEnum):
+    CEASE_USE = "cease_use"
+    SUSPENDED = "suspended"
+    RESTRICTED = "restricted"
+    APPROVED = "approved"
+    ADVISORY = "advisory"
+
+    @property
+    def label(self) -> str:
+        return {
+            DirectiveKind.CEASE_USE: "Cease use",
+            DirectiveKind.SUSPENDED: "Suspended pending review",
+            DirectiveKind.RESTRICTED: "Restricted",
+            DirectiveKind.APPROVED: "Approved for use",
+            DirectiveKind.ADVISORY: "Advisory",
+        }[self]
+
+
+class DirectiveStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+def directive_reference(directive_id: int) -> str:
+    return f"DIR-{directive_id:04d}"
+
+
+def parse_directive_reference(text: str) -> int | None:
+    """'DIR-0007', 'dir-7', 'DIR0007' or '7' -> 7."""
+    match = re.fullmatch(r"\s*(?:DIR-?)?0*(\d{1,9})\s*", text or "", flags=re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class Directive:
+    kind: DirectiveKind
+    tool_key: str  # the registry's key for the tool
+    tool_name: str  # the name as command staff wrote it
+    text: str
+    issued_by: str
+    issued_at: datetime
+    channels: tuple[str, ...]
+    ack_required: bool = False
+    ack_due: datetime | None = None
+    status: DirectiveStatus = DirectiveStatus.ACTIVE
+    revoked_by: str | None = None  # who ended it, by revoking or superseding it
+    revoked_at: datetime | None = None
+    superseded_by: int | None = None
+    supersedes: int | None = None
+    id: int | None = None
+    version: int = 0  # optimistic lock: storage refuses a save from a stale copy
+
+    @property
+    def ref(self) -> str:
+        return directive_reference(self.id) if self.id is not None else "DIR-new"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is DirectiveStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    directive_id: int
+    user_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DirectiveDraft:
+    """What command staff filled in, before it becomes a directive."""
+
+    kind: DirectiveKind | str | None
+    tool: str
+    text: str
+    channels: tuple[str, ...] = ()
+    ack_required: bool = False
+    ack_due: datetime | None = None
+
+    def cleaned(self, now: datetime) -> DirectiveDraft:
+        """Strip surrounding white space and raise InvalidInput naming each bad field."""
+        errors: dict[str, str] = {}
+        try:
+            kind: DirectiveKind | None = DirectiveKind(self.kind)
+        except ValueError:
+            kind = None
+            errors["kind"] = "Choose what kind of directive this is."
+        tool = " ".join((self.tool or "").split())
+        text = (self.text or "").strip()
+        channels = tuple(dict.fromkeys(c.strip() for c in self.channels if c and c.strip()))
+        if not registry.normalise_name(tool):
+            errors["tool"] = "Name the tool this directive is about."
+        elif len(tool) > TOOL_NAME_LIMIT:
+            errors["tool"] = f"Keep this under {TOOL_NAME_LIMIT} characters."
+        if not text:
+            errors["text"] = "Write the directive; officers will read it as written."
+        elif len(text) > TEXT_LIMIT:
+            errors["text"] = f"Keep this under {TEXT_LIMIT} characters."
+        if not channels:
+            errors["channels"] = "Choose at least one channel to send it to."
+        elif len(channels) > CHANNEL_LIMIT:
+            errors["channels"] = f"Choose at most {CHANNEL_LIMIT} channels."
+        if self.ack_due is not None:
+            if not self.ack_required:
+                errors["ack_due"] = "A due time applies only when acknowledgement is required."
+            elif self.ack_due.tzinfo is None:
+                errors["ack_due"] = "Give the due time with its time zone."
+            elif self.ack_due <= now:
+                errors["ack_due"] = "The due time must be in the future."
+        if errors:
+            raise InvalidInput(errors)
+        return DirectiveDraft(kind, tool, text, channels, self.ack_required, self.ack_due)
+
+
+@dataclass
+class DirectiveNotActive(DomainError):
+    """The directive was revoked or superseded; it can no longer be acknowledged or ended."""
+
+    ref: str
+    status: DirectiveStatus
+    superseded_by: str | None = None  # the ref of the directive that replaced it
+
+    def __str__(self) -> str:
+        tail = f" by {self.superseded_by}" if self.superseded_by else ""
+        return f"{self.ref} has been {self.status.value}{tail}"
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectiveIssued(Event):
+    directive: Directive
+    tool: Tool  # as it stands after the directive; tool.override says if a cease still applies
+
+
+@dataclass(frozen=True)
+class DirectiveRevoked(Event):
+    directive: Directive
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DirectiveSuperseded(Event):
+    """`new` replaces `old`; the bot posts `new` to its channels (there is no DirectiveIssued too)."""
+
+    old: Directive
+    new: Directive
+    tool: Tool
+
+
+@dataclass(frozen=True)
+class Acknowledged(Event):
+    directive: Directive
+    ack: Acknowledgement  # when `already`, the original acknowledgement
+    already: bool
+
+    @property
+    def late(self) -> bool:
+        due = self.directive.ack_due
+        return due is not None and self.ack.at > due
+
+
+@dataclass(frozen=True)
+class ToolStatusChanged(Event):
+    """The status shown for a tool (or what it rests on) changed."""
+
+    tool: Tool
+    before: StatusMark | None  # None: it was Unknown
+    cause: str  # "DIR-0007" or "REQ-0042"
+
+
+@dataclass(frozen=True)
+class RequestFlagged(Event):
+    """A request was made for a tool under a cease-use or suspension: allowed, but reviewers should know."""
+
+    request_ref: str
+    tool: Tool  # tool.override is the directive in force
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    """What /tool-status says: the tool meant (None if unsure) and others it might have been."""
+
+    query: str
+    tool: Tool | None
+    suggestions: tuple[Tool, ...] = ()
+    directives: tuple[Directive, ...] = ()  # the tool's directives in force, oldest first
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+async def issue_directive(
+    uow: DirectiveUnitOfWork, draft: DirectiveDraft, actor: str, is_command_staff: bool, now: datetime
+) -> list[Event]:
+    _require_command_staff(is_command_staff)
+    draft = draft.cleaned(now)
+    tool, is_new = await _find_tool(uow, draft.tool)
+    directive = await uow.directives.add(_new_directive(draft, tool, actor, now))
+    await _audit(uow, directive.ref, "directive:issued", actor, now, "", "active", _summary(directive))
+    after = registry.apply_directive(registry.with_alias(tool, draft.tool), directive, now)
+    after, tool_events = await _store_tool(uow, tool, after, is_new, actor, now, directive.ref)
+    return [DirectiveIssued(_copy(directive), after), *tool_events]
+
+
+async def revoke_directive(
+    uow: DirectiveUnitOfWork,
+    directive_id: int,
+    actor: str,
+    is_command_staff: bool,
+    now: datetime,
+    reason: str = "",
+) -> list[Event]:
+    _require_command_staff(is_command_staff)
+    reason = (reason or "").strip()
+    if len(reason) > TEXT_LIMIT:
+        raise InvalidInput({"reason": f"Keep this under {TEXT_LIMIT} characters."})
+    directive = await _load_active(uow, directive_id)
+    _end(directive, DirectiveStatus.REVOKED, actor, now)
+    await uow.directives.save(directive)
+    await _audit(uow, directive.ref, "directive:revoked", actor, now, "active", "revoked", reason)
+    tool_events: list[Event] = []
+    tool = await uow.tools.get_by_key(directive.tool_key)
+    if tool is not None:
+        still_active = await _active_except(uow, directive.tool_key, directive.id)
+        after = registry.revoke_directive(tool, directive, now, still_active)
+        _, tool_events = await _store_tool(uow, tool, after, False, actor, now, directive.ref)
+    return [DirectiveRevoked(_copy(directive), actor, reason), *tool_events]
+
+
+async def supersede_directive(
+    uow: DirectiveUnitOfWork,
+    old_id: int,
+    new_draft: DirectiveDraft,
+    actor: str,
+    is_command_staff: bool,
+    now: datetime,
+) -> list[Event]:
+    """Replace an active directive with a new one about the same tool, in one step."""
+    _require_command_staff(is_command_staff)
+    draft = new_draft.cleaned(now)
+    old = await _load_active(uow, old_id)
+    tool, is_new = await _find_tool(uow, draft.tool)
+    if tool.key != old.tool_key:
+        raise InvalidInput({"tool": f"{old.ref} is about {old.tool_name}; a replacement must be too."})
+    new = await uow.directives.add(_new_directive(draft, tool, actor, now, supersedes=old.id))
+    _end(old, DirectiveStatus.SUPERSEDED, actor, now)
+    old.superseded_by = new.id
+    await uow.directives.save(old)
+    await _audit(uow, old.ref, "directive:superseded", actor, now, "active", "superseded", f"by {new.ref}")
+    summary = f"{_summary(new)}; supersedes {old.ref}"
+    await _audit(uow, new.ref, "directive:issued", actor, now, "", "active", summary)
+    still_active = await _active_except(uow, tool.key, old.id, new.id)
+    after = registry.with_alias(tool, draft.tool)
+    after = registry.apply_directive(registry.revoke_directive(after, old, now, still_active), new, now)
+    after, tool_events = await _store_tool(uow, tool, after, is_new, actor, now, new.ref)
+    return [DirectiveSuperseded(_copy(old), _copy(new), after), *tool_events]
+
+
+async def acknowledge(
+    uow: DirectiveUnitOfWork, directive_id: int, user_id: str, now: datetime
+) -> list[Event]:
+    """Record that `user_id` has read the directive; a second click changes nothing."""
+    directive = await _load(uow, directive_id)
+    existing = await uow.acks.get(directive_id, user_id)
+    if existing is not None:
+        return [Acknowledged(_copy(directive), existing, already=True)]
+    if not directive.is_active:
+        raise _not_active(directive)
+    ack = Acknowledgement(directive_id, user_id, now)
+    if not await uow.acks.add(ack):  # lost a race with the same person's other click
+        return [Acknowledged(_copy(directive), await uow.acks.get(directive_id, user_id) or ack, True)]
+    await _audit(uow, directive.ref, "directive:acknowledged", user_id, now)
+    return [Acknowledged(_copy(directive), ack, already=False)]
+
+
+async def record_tool_request(
+    uow: DirectiveUnitOfWork, tool_name: str, request_ref: str, by: str, now: datetime
+) -> list[Event]:
+    """A request was submitted for `tool_name`: register the tool and flag a cease-use or suspension."""
+    tool, is_new = await _find_tool(uow, _tool_name(tool_name))
+    after = registry.with_alias(tool, tool_name)
+    after = registry.apply_request_decision(after, request_ref, "opened", by, now)
+    after, events = await _store_tool(uow, tool, after, is_new, by, now, request_ref)
+    if after.override is not None:
+        events.append(RequestFlagged(request_ref, after))
+    return events
+
+
+async def record_request_outcome(
+    uow: DirectiveUnitOfWork,
+    tool_name: str,
+    request_ref: str,
+    outcome: registry.RequestEvent | str,
+    by: str,
+    now: datetime,
+    conditions: str = "",
+) -> list[Event]:
+    """A request for `tool_name` was approved, rejected or withdrawn: update the status of record."""
+    tool, is_new = await _find_tool(uow, _tool_name(tool_name))
+    after = registry.with_alias(tool, tool_name)
+    after = registry.apply_request_decision(after, request_ref, outcome, by, now, conditions)
+    _, events = await _store_tool(uow, tool, after, is_new, by, now, request_ref)
+    return events
+
+
+CLEAR_MARGIN = 5.0  # how far ahead the best fuzzy match must be to be taken as the tool meant
+
+
+async def tool_status(uow: DirectiveUnitOfWork, query: str, limit: int = 5) -> StatusAnswer:
+    hits = registry.match_tools(query, await uow.tools.all(), limit)
+    chosen = None
+    if hits:
+        (top, best), runner_up = hits[0], hits[1][1] if len(hits) > 1 else 0.0
+        if (best == 100.0 and runner_up < 100.0) or best - runner_up >= CLEAR_MARGIN:
+            chosen = top
+    directives = await uow.directives.active_for_tool(chosen.key) if chosen else []
+    others = tuple(tool for tool, _ in hits if tool is not chosen)
+    return StatusAnswer(query, chosen, others, tuple(directives))
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _require_command_staff(is_command_staff: bool) -> None:
+    if not is_command_staff:
+        raise NotCommandStaff()
+
+
+def _tool_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not registry.normalise_name(name):
+        raise InvalidInput({"tool_name": "Give the tool's name."})
+    return name
+
+
+async def _find_tool(uow: DirectiveUnitOfWork, name: str) -> tuple[Tool, bool]:
+    """The tool `name` is filed under, or a new one (not yet stored) and True."""
+    tool = await uow.tools.get_by_key(registry.tool_key(name))
+    tool = tool or await uow.tools.find_by_alias(registry.normalise_name(name))
+    if tool is None:  # "Clear View" for "Clearview": equal once spaces are ignored
+        tool = next((t for t in await uow.tools.all() if registry.same_tool(name, t)), None)
+    return (tool, False) if tool is not None else (registry.new_tool(name), True)
+
+
+async def _store_tool(
+    uow: DirectiveUnitOfWork, before: Tool, after: Tool, is_new: bool, actor: str, now: datetime, cause: str
+) -> tuple[Tool, list[Event]]:
+    """Add or save the tool if it changed, audit it, and say whether its shown status changed."""
+    subject = f"tool:{after.key}"
+    if is_new:
+        after = await uow.tools.add(after)
+        await _audit(uow, subject, "tool:registered", actor, now, "", after.state(), cause)
+    elif after != before:
+        await uow.tools.save(after)
+        if after.aliases != before.aliases:
+            added = ", ".join(sorted(after.aliases - before.aliases))
+            await _audit(uow, subject, "tool:alias_added", actor, now, reason=added)
+        layers = ("decision", "directive", "override")
+        if any(getattr(after, x) != getattr(before, x) for x in layers):
+            await _audit(uow, subject, "tool:status", actor, now, before.state(), after.state(), cause)
+    snapshot = dataclasses.replace(after)
+    was = None if is_new else before.current
+    if after.current == was:
+        return snapshot, []
+    return snapshot, [ToolStatusChanged(snapshot, was, cause)]
+
+
+def _new_directive(
+    draft: DirectiveDraft, tool: Tool, actor: str, now: datetime, supersedes: int | None = None
+) -> Directive:
+    return Directive(
+        kind=DirectiveKind(draft.kind),
+        tool_key=tool.key,
+        tool_name=draft.tool,
+        text=draft.text,
+        issued_by=actor,
+        issued_at=now,
+        channels=draft.channels,
+        ack_required=draft.ack_required,
+        ack_due=draft.ack_due,
+        supersedes=supersedes,
+    )
+
+
+async def _load(uow: DirectiveUnitOfWork, directive_id: int) -> Directive:
+    directive = await uow.directives.get(directive_id)
+    if directive is None:
+        raise NotFound(f"directive {directive_id}")
+    return directive
+
+
+async def _load_active(uow: DirectiveUnitOfWork, directive_id: int) -> Directive:
+    directive = await _load(uow, directive_id)
+    if not directive.is_active:
+        raise _not_active(directive)
+    return directive
+
+
+def _not_active(directive: Directive) -> DirectiveNotActive:
+    by = directive.superseded_by
+    return DirectiveNotActive(directive.ref, directive.status, directive_reference(by) if by else None)
+
+
+async def _active_except(uow: DirectiveUnitOfWork, tool_key: str, *ids: int | None) -> list[Directive]:
+    return [d for d in await uow.directives.active_for_tool(tool_key) if d.id not in ids]
+
+
+def _end(directive: Directive, status: DirectiveStatus, actor: str, now: datetime) -> None:
+    directive.status, directive.revoked_by, directive.revoked_at = status, actor, now
+
+
+def _summary(directive: Directive) -> str:
+    return f"{directive.kind.label}: {directive.tool_name}"
+
+
+def _copy(directive: Directive) -> Directive:
+    """A copy the caller can keep after the directive changes again."""
+    return dataclasses.replace(directive)
+
+
+async def _audit(
+    uow: DirectiveUnitOfWork,
+    subject: str,
+    action: str,
+    actor: str,
+    now: datetime,
+    before: str = "",
+    after: str = "",
+    reason: str = "",
+) -> None:
+    await uow.audit.record(AuditEntry(subject, action, actor, now, before, after, reason))

@@ -1,0 +1,68 @@
+"""Domain errors: each says why an action was refused, in terms the bot can explain to a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflows.requests import Decision, RequestStatus
+
+
+class DomainError(Exception):
+    """An action that the rules do not allow. Nothing was changed."""
+
+
+class NotFound(DomainError):
+    pass
+
+
+class ConcurrencyConflict(DomainError):
+    """Someone else changed the same record first; reload and try again."""
+
+
+@dataclass
+class IllegalTransition(DomainError):
+    status: RequestStatus
+    action: str
+
+    def __str__(self) -> str:
+        return f"cannot {self.action} a request that is {self.status.value}"
+
+
+@dataclass
+class RequestClosed(DomainError):
+    status: RequestStatus
+    decision: Decision | None = None
+
+
+@dataclass
+class StageAlreadyDecided(DomainError):
+    stage_key: str
+    decision: Decision | None
+
+
+@dataclass
+class NotAReviewer(DomainError):
+    stage_name: str
+
+
+class OwnRequest(DomainError):
+    """A reviewer may not decide their own request."""
+
+
+class NotRequester(DomainError):
+    """Only the requester can answer for or withdraw a request."""
+
+
+class NoOpenQuestion(DomainError):
+    """The request is not waiting for an answer (already answered, or the stage was decided)."""
+
+
+class NotCommandStaff(DomainError):
+    """Only command staff can issue, revoke or supersede directives."""
+
+
+@dataclass
+class InvalidInput(DomainError):
+    errors: dict[str, str]

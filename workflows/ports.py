@@ -1,0 +1,45 @@
+"""The domain's view of the outside world: small protocols that storage and tests implement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from workflows.audit import AuditEntry
+from workflows.requests import ToolRequest
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
+
+
+class RequestRepository(Protocol):
+    async def add(self, request: ToolRequest) -> ToolRequest:
+        """Store a new request; sets and returns it with its id."""
+
+    async def get(self, request_id: int) -> ToolRequest | None: ...
+
+    async def save(self, request: ToolRequest) -> None:
+        """Store changes; raises ConcurrencyConflict if someone saved it since it was loaded."""
+
+    async def for_requester(self, user_id: str, *, open_only: bool = False) -> list[ToolRequest]: ...
+
+    async def at_stages(self, stage_keys: list[str]) -> list[ToolRequest]:
+        """Open requests waiting at any of these stages, oldest first."""
+
+
+class AuditLog(Protocol):
+    async def record(self, entry: AuditEntry) -> None: ...
+
+    async def for_subject(self, subject: str) -> list[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything done through it is committed together or not at all."""
+
+    requests: RequestRepository
+    audit: AuditLog
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...

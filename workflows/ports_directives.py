@@ -1,0 +1,63 @@
+"""Ports for directives and the tool registry: what storage and the test fakes implement."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from workflows.directives import Acknowledgement, Directive
+from workflows.ports import UnitOfWork
+from workflows.registry import Tool
+
+
+class ToolRepository(Protocol):
+    async def get_by_key(self, key: str) -> Tool | None: ...
+
+    async def find_by_alias(self, name: str) -> Tool | None:
+        """The tool that has `name` (already normalised) among its aliases."""
+
+    async def all(self) -> list[Tool]:
+        """Every tool, for fuzzy lookup; the registry is small (hundreds, not millions)."""
+
+    async def add(self, tool: Tool) -> Tool:
+        """Store a new tool; sets and returns it with its id. Keys and aliases are unique."""
+
+    async def save(self, tool: Tool) -> None:
+        """Store changes; raises ConcurrencyConflict if someone saved it since it was loaded."""
+
+
+class DirectiveRepository(Protocol):
+    async def add(self, directive: Directive) -> Directive:
+        """Store a new directive; sets and returns it with its id."""
+
+    async def get(self, directive_id: int) -> Directive | None: ...
+
+    async def save(self, directive: Directive) -> None:
+        """Store changes; raises ConcurrencyConflict if someone saved it since it was loaded."""
+
+    async def active_for_tool(self, tool_key: str) -> list[Directive]:
+        """The tool's directives still in force, oldest first."""
+
+    async def list_active(self) -> list[Directive]:
+        """All directives still in force, oldest first."""
+
+
+class AcknowledgementRepository(Protocol):
+    async def add(self, ack: Acknowledgement) -> bool:
+        """Record it; False if that person had already acknowledged that directive.
+
+        Storage enforces one per (directive, user) with a unique constraint, so two clicks
+        racing each other still record one; use INSERT … ON CONFLICT DO NOTHING (or a
+        savepoint) so the duplicate does not abort the surrounding transaction.
+        """
+
+    async def get(self, directive_id: int, user_id: str) -> Acknowledgement | None: ...
+
+    async def count(self, directive_id: int) -> int: ...
+
+    async def users(self, directive_id: int) -> set[str]: ...
+
+
+class DirectiveUnitOfWork(UnitOfWork, Protocol):
+    tools: ToolRepository
+    directives: DirectiveRepository
+    acks: AcknowledgementRepository

@@ -1,0 +1,333 @@
+"""The tool registry: one record per tool, its names, and its status of record.
+
+A tool's status is built from three layers, each a `StatusMark` (what, why, who, when):
+
+    decision   the latest word from the request workflow (opened, approved, rejected)
+    directive  the latest active "Restricted" / "Approved for use" directive
+    override   the latest active "Cease use" / "Suspended" directive
+
+The status shown is the override if there is one, else the later of decision and directive
+(an open request never displaces a decided status). Keeping the layers apart, rather than
+one status field, is what lets revoking a cease-use order restore what was there before.
+
+This module imports nothing from workflows.directives at run time (directives.py builds on it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
+
+from rapidfuzz import fuzz
+
+if TYPE_CHECKING:
+    from workflows.directives import Directive
+
+
+# --- names ---------------------------------------------------------------------------------
+
+# Only these endings are treated as a web address's top-level domain ("clearview.ai" -> "clearview").
+_TLDS = {
+    "ai", "com", "io", "net", "org", "co", "app", "dev", "gov", "uk", "us", "ca", "au", "nz",
+    "ie", "eu", "info", "biz", "tech", "me", "so", "tv", "cloud", "police",
+}  # fmt: skip
+# Dropped from the end of a name, while another word remains ("Clearview AI, Inc." -> "clearview").
+# "ai" is here so that "Clearview AI" and "clearview.ai" meet "Clearview"; the cost is that
+# "Meta AI" and "Meta" are one tool, which an alias can't undo but a rename of either can.
+_TRAILING = {
+    "inc", "incorporated", "ltd", "limited", "llc", "llp", "plc", "corp", "corporation", "co",
+    "company", "gmbh", "ag", "sa", "pty", "ai",
+}  # fmt: skip
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([\w-]+(?:\.[\w-]+)+)(?:[/?#:]\S*)?$")
+
+
+def normalise_name(text: str) -> str:
+    """The form names are compared in: 'Clearview AI', 'clearview.ai', 'CLEARVIEW' -> 'clearview'."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = " ".join(_strip_domain(token) for token in text.split())
+    text = re.sub(r"['’]", "", text)  # "Dragon's" -> "dragons", not "dragon s"
+    words = re.sub(r"[\W_]+", " ", text).split()
+    while len(words) > 1 and words[-1] in _TRAILING:
+        words.pop()
+    return " ".join(words)
+
+
+def _strip_domain(token: str) -> str:
+    """'https://www.clearview.co.uk/login' -> 'clearview'; anything not web-address-like is kept."""
+    match = _URL.match(token)
+    if not match:
+        return token
+    labels = match.group(1).split(".")
+    if labels[-1] not in _TLDS:  # "node.js", "gpt-4.5": a dot, but not a web address
+        return token
+    while len(labels) > 1 and labels[-1] in _TLDS:
+        labels.pop()
+    return " ".join(labels)
+
+
+def tool_key(text: str) -> str:
+    """The registry key: the normalised name as a slug ('Cellebrite UFED' -> 'cellebrite-ufed')."""
+    return "-".join(normalise_name(text).split())
+
+
+def _compact(name: str) -> str:
+    return name.replace(" ", "")  # "clear view" and "clearview" are the same name
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+class ToolStatus(StrEnum):
+    # There is no "restricted": a Restricted directive means approved with conditions.
+    APPROVED = "approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions"
+    UNDER_REVIEW = "under_review"
+    REJECTED = "rejected"
+    CEASE_USE = "cease_use"
+    SUSPENDED = "suspended"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    ToolStatus.APPROVED: "Approved",
+    ToolStatus.APPROVED_WITH_CONDITIONS: "Approved with conditions",
+    ToolStatus.UNDER_REVIEW: "Under review",
+    ToolStatus.REJECTED: "Rejected",
+    ToolStatus.CEASE_USE: "Cease use",
+    ToolStatus.SUSPENDED: "Suspended",
+    ToolStatus.UNKNOWN: "Unknown — request it with /request-tool",
+}
+
+
+@dataclass(frozen=True)
+class StatusMark:
+    status: ToolStatus
+    source: str  # "REQ-0042" or "DIR-0007"
+    by: str  # Slack user id
+    since: datetime
+    conditions: str = ""
+
+
+@dataclass
+class Tool:
+    key: str
+    name: str  # display name, as first seen
+    aliases: frozenset[str] = frozenset()  # normalised names it is also known by
+    decision: StatusMark | None = None
+    directive: StatusMark | None = None
+    override: StatusMark | None = None
+    updated_at: datetime | None = None
+    id: int | None = None
+    version: int = 0  # optimistic lock: storage refuses a save from a stale copy
+
+    @property
+    def underlying(self) -> StatusMark | None:
+        """The status of record ignoring any cease-use or suspension."""
+        decision, directive = self.decision, self.directive
+        if decision is None or (directive and decision.status is ToolStatus.UNDER_REVIEW):
+            return directive
+        if directive is None:
+            return decision
+        return decision if decision.since > directive.since else directive
+
+    @property
+    def current(self) -> StatusMark | None:
+        return self.override or self.underlying
+
+    @property
+    def status(self) -> ToolStatus:
+        return self.current.status if self.current else ToolStatus.UNKNOWN
+
+    @property
+    def status_since(self) -> datetime | None:
+        return self.current.since if self.current else None
+
+    @property
+    def status_source(self) -> str:
+        return self.current.source if self.current else ""
+
+    @property
+    def status_by(self) -> str:
+        return self.current.by if self.current else ""
+
+    @property
+    def conditions(self) -> str:
+        return self.current.conditions if self.current else ""
+
+    @property
+    def override_ref(self) -> str | None:
+        return self.override.source if self.override else None
+
+    def names(self) -> set[str]:
+        """Every normalised name this tool answers to."""
+        return {self.key.replace("-", " "), normalise_name(self.name), *self.aliases}
+
+    def state(self) -> str:
+        """For the audit trail: 'approved', or 'cease_use over approved'."""
+        if self.override:
+            below = self.underlying.status if self.underlying else ToolStatus.UNKNOWN
+            return f"{self.override.status} over {below}"
+        return self.status.value
+
+
+def new_tool(name: str) -> Tool:
+    name = " ".join((name or "").split())
+    return Tool(key=tool_key(name), name=name, aliases=frozenset({normalise_name(name)}))
+
+
+def same_tool(name: str, tool: Tool) -> bool:
+    """Exact identity (used to file a name under a tool): equal names, ignoring spaces."""
+    wanted = _compact(normalise_name(name))
+    return bool(wanted) and any(_compact(n) == wanted for n in tool.names())
+
+
+def with_alias(tool: Tool, name: str) -> Tool:
+    alias = normalise_name(name)
+    if not alias or alias in tool.aliases:
+        return tool
+    return dataclasses.replace(tool, aliases=tool.aliases | {alias})
+
+
+# --- status rules --------------------------------------------------------------------------
+#
+#   event                          layer      effect
+#   request opened                 decision   set to Under review, only if the tool has no decision yet
+#   request approved               decision   Approved (Approved with conditions if conditions given)
+#   request rejected               decision   Rejected
+#   request withdrawn              decision   cleared, if it is that request's Under review
+#   "Restricted" directive         directive  Approved with conditions; conditions = directive text
+#   "Approved for use" directive   directive  Approved
+#   "Cease use" directive          override   Cease use  (a later approval does not lift it)
+#   "Suspended" directive          override   Suspended
+#   "Advisory" directive           -          no change: it informs, it does not rule
+#   directive revoked/superseded   its layer  falls back to the latest still-active directive of that
+#                                             layer, or is cleared; superseding then applies the new one
+#
+# All rules return a new Tool; the one given is not changed.
+
+RequestEvent = Literal["opened", "approved", "rejected", "withdrawn"]
+_DirectiveLayer = Literal["directive", "override"]
+
+DIRECTIVE_EFFECT: dict[str, tuple[_DirectiveLayer, ToolStatus] | None] = {
+    "cease_use": ("override", ToolStatus.CEASE_USE),
+    "suspended": ("override", ToolStatus.SUSPENDED),
+    "restricted": ("directive", ToolStatus.APPROVED_WITH_CONDITIONS),
+    "approved": ("directive", ToolStatus.APPROVED),
+    "advisory": None,
+}  # keyed by DirectiveKind value
+
+
+def apply_request_decision(
+    tool: Tool,
+    request_ref: str,
+    outcome: RequestEvent | str,
+    by: str,
+    at: datetime,
+    conditions: str = "",
+) -> Tool:
+    decision = tool.decision
+    if outcome == "opened":
+        if decision is not None:
+            return tool  # an open request never displaces a decided (or already pending) status
+        mark = StatusMark(ToolStatus.UNDER_REVIEW, request_ref, by, at)
+    elif outcome == "approved":
+        conditions = (conditions or "").strip()
+        status = ToolStatus.APPROVED_WITH_CONDITIONS if conditions else ToolStatus.APPROVED
+        mark = StatusMark(status, request_ref, by, at, conditions)
+    elif outcome == "rejected":
+        mark = StatusMark(ToolStatus.REJECTED, request_ref, by, at)
+    elif outcome == "withdrawn":
+        pending = decision and decision.status is ToolStatus.UNDER_REVIEW
+        if not (pending and decision.source == request_ref):
+            return tool
+        mark = None
+    else:
+        raise ValueError(f"unknown request outcome {outcome!r}")
+    return dataclasses.replace(tool, decision=mark, updated_at=at)
+
+
+def apply_directive(tool: Tool, directive: Directive, at: datetime) -> Tool:
+    layer = _layer(directive)
+    if layer is None:
+        return tool
+    return dataclasses.replace(tool, **{layer: _mark(directive, at)}, updated_at=at)
+
+
+def revoke_directive(
+    tool: Tool, directive: Directive, at: datetime, still_active: Iterable[Directive] = ()
+) -> Tool:
+    """Take `directive` off the tool; `still_active` are the tool's other directives in force."""
+    layer = _layer(directive)
+    mark: StatusMark | None = getattr(tool, layer) if layer else None
+    if mark is None or mark.source != directive.ref:
+        return tool  # it was no longer in charge of that layer: nothing shown changes
+    same_layer = [d for d in still_active if d.ref != directive.ref and _layer(d) == layer]
+    latest = max(same_layer, key=lambda d: (d.issued_at, d.id or 0), default=None)
+    fallback = _mark(latest, latest.issued_at) if latest else None
+    return dataclasses.replace(tool, **{layer: fallback}, updated_at=at)
+
+
+def _layer(directive: Directive) -> _DirectiveLayer | None:
+    effect = DIRECTIVE_EFFECT[directive.kind]
+    return effect[0] if effect else None
+
+
+def _mark(directive: Directive, at: datetime) -> StatusMark:
+    _, status = DIRECTIVE_EFFECT[directive.kind]  # type: ignore[misc]
+    conditions = directive.text if status is ToolStatus.APPROVED_WITH_CONDITIONS else ""
+    return StatusMark(status, directive.ref, directive.issued_by, at, conditions)
+
+
+# --- finding a tool by what someone typed -------------------------------------------------
+#
+# Scores are bands, so that a better kind of match always ranks first:
+#   100      exact: the key, the display name or an alias (spaces ignored)
+#   90-99    the query starts a name ("clear" -> "clearview"); longer share scores higher
+#   80-89    the query is inside a name ("ufed" -> "cellebrite ufed", "view" -> "clearview")
+#   60-79    a small typo ("clearveiw"): rapidfuzz ratio of at least FUZZY_CUTOFF
+
+FUZZY_CUTOFF = 80.0
+
+
+def match_tools(query: str, tools: Iterable[Tool], limit: int = 5) -> list[tuple[Tool, float]]:
+    wanted = normalise_name(query)
+    if not wanted:
+        return []
+    scored = [(tool, _score(wanted, tool.names())) for tool in tools]
+    hits = [(tool, score) for tool, score in scored if score > 0]
+    hits.sort(key=lambda hit: (-hit[1], hit[0].name.casefold(), hit[0].key))
+    return hits[:limit]
+
+
+def _score(wanted: str, names: set[str]) -> float:
+    return max((_score_one(wanted, name) for name in names if name), default=0.0)
+
+
+def _score_one(wanted: str, name: str) -> float:
+    w, n = _compact(wanted), _compact(name)
+    if w == n:
+        return 100.0
+    share = len(w) / len(n)
+    if len(w) >= 2 and n.startswith(w):
+        return 90.0 + 9.0 * share
+    if len(w) >= 3 and w in n:
+        return 80.0 + 9.0 * share
+    if len(w) < 3:
+        return 0.0  # two letters are too few to guess a typo from
+    ratio = max(
+        fuzz.ratio(wanted, name),
+        fuzz.ratio(w, n),
+        *(fuzz.ratio(wanted, word) for word in name.split()),  # "cellbrite" ~ "cellebrite ufed"
+    )
+    return 60.0 + min(ratio - FUZZY_CUTOFF, 19.9) if ratio >= FUZZY_CUTOFF else 0.0

@@ -1,0 +1,262 @@
+"""Services of the request workflow: submit, decide, ask for and give information, withdraw.
+
+Each takes a unit of work (already open), changes the request through the transition table,
+records an audit entry and returns the events the change implies. The caller commits.
+Authorisation needs the expanded reviewer ids of the stage, resolved by the caller *before*
+the transaction (it may take a network call), at the moment of the action.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from datetime import datetime
+
+from workflows.audit import AuditEntry
+from workflows.errors import (
+    InvalidInput,
+    NoOpenQuestion,
+    NotAReviewer,
+    NotFound,
+    NotRequester,
+    OwnRequest,
+    RequestClosed,
+    StageAlreadyDecided,
+)
+from workflows.events import (
+    Event,
+    InfoProvided,
+    InfoRequested,
+    RequestApproved,
+    RequestRejected,
+    RequestSubmitted,
+    RequestWithdrawn,
+    StageApproved,
+)
+from workflows.policy import Policy, Stage
+from workflows.ports import UnitOfWork
+from workflows.requests import (
+    Action,
+    Decision,
+    InfoExchange,
+    Outcome,
+    RequestDraft,
+    RequestStatus,
+    ToolRequest,
+    next_status,
+)
+
+REASON_LIMIT = 3000
+
+
+async def submit_request(
+    uow: UnitOfWork, policy: Policy, draft: RequestDraft, requester_id: str, now: datetime
+) -> list[Event]:
+    draft = draft.cleaned()
+    first = policy.first()
+    request = ToolRequest(
+        requester_id=requester_id,
+        tool_name=draft.tool_name,
+        vendor=draft.vendor,
+        purpose=draft.purpose,
+        case_number=draft.case_number,
+        data_kinds=draft.data_kinds,
+        prior_use=draft.prior_use,  # type: ignore[arg-type]  # cleaned() guarantees it
+        notes=draft.notes,
+        created_at=now,
+        updated_at=now,
+        stage_key=first.key,
+        stage_entered_at=now,
+        next_reminder_at=now + first.remind_after,
+    )
+    request = await uow.requests.add(request)
+    await _audit(uow, request, "submitted", requester_id, now, "", f"{request.status}:{first.key}")
+    return [RequestSubmitted(_snapshot(request))]
+
+
+async def record_decision(
+    uow: UnitOfWork,
+    policy: Policy,
+    request_id: int,
+    stage_key: str,
+    actor: str,
+    outcome: Outcome,
+    note: str,
+    reviewers: Collection[str],
+    now: datetime,
+) -> list[Event]:
+    """Approve or reject the request at `stage_key` on behalf of `actor`."""
+    note = (note or "").strip()
+    if outcome is Outcome.REJECTED and not note:
+        raise InvalidInput({"reason": "Give the reason for the rejection; the requester will see it."})
+    _check_length(note, "reason")
+    request, stage = await _load_for_review(uow, policy, request_id, stage_key, actor, reviewers)
+    following = policy.after(stage.key)
+    if outcome is Outcome.REJECTED:
+        action = Action.REJECT
+    else:
+        action = Action.APPROVE if following else Action.APPROVE_LAST
+    before = _state(request)
+    request.status = next_status(request.status, action)
+    decision = Decision(stage.key, outcome, actor, now, note)
+    request.decisions.append(decision)
+    if request.status is RequestStatus.PENDING and following:
+        _enter_stage(request, following, now)
+    else:
+        _close(request, now)
+    await uow.requests.save(request)
+    await _audit(uow, request, f"{outcome.value}:{stage.key}", actor, now, before, _state(request), note)
+    snap = _snapshot(request)
+    if request.status is RequestStatus.REJECTED:
+        return [RequestRejected(snap, decision)]
+    if request.status is RequestStatus.APPROVED:
+        return [RequestApproved(snap, decision)]
+    return [StageApproved(snap, decision, following.key)]  # type: ignore[union-attr]
+
+
+async def ask_for_info(
+    uow: UnitOfWork,
+    policy: Policy,
+    request_id: int,
+    stage_key: str,
+    actor: str,
+    question: str,
+    reviewers: Collection[str],
+    now: datetime,
+) -> list[Event]:
+    question = (question or "").strip()
+    if not question:
+        raise InvalidInput({"reason": "Say what information you need; the requester will see it."})
+    _check_length(question, "reason")
+    request, stage = await _load_for_review(uow, policy, request_id, stage_key, actor, reviewers)
+    before = _state(request)
+    request.status = next_status(request.status, Action.ASK_INFO)
+    exchange = InfoExchange(stage.key, actor, now, question)
+    request.exchanges.append(exchange)
+    request.next_reminder_at = None  # the requester owes the next move, not the reviewers
+    request.updated_at = now
+    await uow.requests.save(request)
+    await _audit(uow, request, f"info_requested:{stage.key}", actor, now, before, _state(request), question)
+    return [InfoRequested(_snapshot(request), exchange)]
+
+
+async def answer_info(
+    uow: UnitOfWork, policy: Policy, request_id: int, actor: str, answer: str, now: datetime
+) -> list[Event]:
+    answer = (answer or "").strip()
+    if not answer:
+        raise InvalidInput({"answer": "Write your answer to the reviewer's question."})
+    _check_length(answer, "answer")
+    request = await _load(uow, request_id)
+    if actor != request.requester_id:
+        raise NotRequester()
+    _check_open(request)
+    exchange = request.open_question()
+    if exchange is None:
+        raise NoOpenQuestion()
+    before = _state(request)
+    request.status = next_status(request.status, Action.ANSWER)
+    exchange.answer, exchange.answered_at = answer, now
+    # Back to the reviewers of the same stage, whose clock restarts.
+    request.next_reminder_at = now + policy.stage(request.stage_key).remind_after  # type: ignore[arg-type]
+    request.stage_entered_at = now
+    request.reminders_sent = 0
+    request.updated_at = now
+    await uow.requests.save(request)
+    await _audit(uow, request, "info_provided", actor, now, before, _state(request), answer)
+    return [InfoProvided(_snapshot(request), dataclasses.replace(exchange))]
+
+
+async def withdraw_request(
+    uow: UnitOfWork, request_id: int, actor: str, reason: str, now: datetime
+) -> list[Event]:
+    request = await _load(uow, request_id)
+    if actor != request.requester_id:
+        raise NotRequester()
+    _check_open(request)
+    before, stage_key = _state(request), request.stage_key
+    request.status = next_status(request.status, Action.WITHDRAW)
+    _close(request, now)
+    await uow.requests.save(request)
+    await _audit(uow, request, "withdrawn", actor, now, before, _state(request), (reason or "").strip())
+    return [RequestWithdrawn(_snapshot(request), actor, stage_key)]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+async def _load(uow: UnitOfWork, request_id: int) -> ToolRequest:
+    request = await uow.requests.get(request_id)
+    if request is None:
+        raise NotFound(f"request {request_id}")
+    return request
+
+
+def _check_open(request: ToolRequest) -> None:
+    if not request.status.is_open:
+        raise RequestClosed(request.status, request.final_decision)
+
+
+async def _load_for_review(
+    uow: UnitOfWork,
+    policy: Policy,
+    request_id: int,
+    stage_key: str,
+    actor: str,
+    reviewers: Collection[str],
+) -> tuple[ToolRequest, Stage]:
+    request = await _load(uow, request_id)
+    _check_open(request)
+    if request.stage_key != stage_key:
+        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key))
+    stage = policy.stage(stage_key)
+    if actor not in reviewers:
+        raise NotAReviewer(stage.name)
+    if actor == request.requester_id:
+        raise OwnRequest()
+    return request, stage
+
+
+def _enter_stage(request: ToolRequest, stage: Stage, now: datetime) -> None:
+    request.stage_key = stage.key
+    request.stage_entered_at = now
+    request.next_reminder_at = now + stage.remind_after
+    request.reminders_sent = 0
+    request.escalated_at = None
+    request.updated_at = now
+
+
+def _close(request: ToolRequest, now: datetime) -> None:
+    request.closed_at = request.updated_at = now
+    request.next_reminder_at = None
+
+
+def _state(request: ToolRequest) -> str:
+    return f"{request.status.value}:{request.stage_key}" if request.stage_key else request.status.value
+
+
+def _check_length(text: str, field: str) -> None:
+    if len(text) > REASON_LIMIT:
+        raise InvalidInput({field: f"Keep this under {REASON_LIMIT} characters."})
+
+
+def _snapshot(request: ToolRequest) -> ToolRequest:
+    """A copy the caller can keep after the request changes again."""
+    return dataclasses.replace(
+        request,
+        decisions=list(request.decisions),
+        exchanges=[dataclasses.replace(x) for x in request.exchanges],
+    )
+
+
+async def _audit(
+    uow: UnitOfWork,
+    request: ToolRequest,
+    action: str,
+    actor: str,
+    now: datetime,
+    before: str,
+    after: str,
+    reason: str = "",
+) -> None:
+    await uow.audit.record(AuditEntry(request.ref, action, actor, now, before, after, reason))
