@@ -29,9 +29,7 @@ class SqlAudit:
         )
 
     async def for_subject(self, subject: str) -> list[AuditEntry]:
-        rows = await self._session.scalars(
-            select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id)
-        )
+        rows = await self._session.scalars(select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id))
         return [_entry(r) for r in rows]
 
     async def since(self, start: datetime | None = None, *, after_id: int = 0, limit: int = 1000):
@@ -43,6 +41,4 @@ class SqlAudit:
 
 
 def _entry(row: AuditRow) -> AuditEntry:
-    return AuditEntry(
-        row.subject, row.action, row.actor, row.at, row.from_state, row.to_state, row.reason, row.id
-    )
+    return AuditEntry(row.subject, row.action, row.actor, row.at, row.from_state, row.to_state, row.reason, row.id)

@@ -178,9 +178,7 @@ class OutboxStore:
 
     async def next_due(self) -> datetime | None:
         async with self._sessions() as session:
-            return await session.scalar(
-                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
-            )
+            return await session.scalar(select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING))
 
     async def counts(self) -> dict[str, int]:
         async with self._sessions() as session:

@@ -71,9 +71,7 @@ async def database_url(request, tmp_path, pg_database):
     async with engine.begin() as conn:
         tables = (
             await conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
-                )
+                text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
             )
         ).scalars()
         names = ", ".join(f'"{t}"' for t in tables)

@@ -22,7 +22,9 @@ from workflows import registry
 from workflows.audit import AuditEntry
 from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
 from workflows.events import Event
+from workflows.policy import ReminderSettings
 from workflows.registry import StatusMark, Tool
+from workflows.reminders import directive_first_due
 from workflows.requests import LIMITS
 
 if TYPE_CHECKING:
@@ -83,6 +85,9 @@ class Directive:
     revoked_at: datetime | None = None
     superseded_by: int | None = None
     supersedes: int | None = None
+    # Reminder bookkeeping (see workflows.reminders): set only when acknowledgement is required.
+    next_reminder_at: datetime | None = None
+    reminders_sent: int = 0
     id: int | None = None
     version: int = 0  # optimistic lock: storage refuses a save from a stale copy
 
@@ -229,12 +234,19 @@ class StatusAnswer:
 
 
 async def issue_directive(
-    uow: DirectiveUnitOfWork, draft: DirectiveDraft, actor: str, is_command_staff: bool, now: datetime
+    uow: DirectiveUnitOfWork,
+    draft: DirectiveDraft,
+    actor: str,
+    is_command_staff: bool,
+    now: datetime,
+    *,
+    reminders: ReminderSettings | None = None,
 ) -> list[Event]:
+    """`reminders` (the policy's) times the first acknowledgement reminder when there is no due time."""
     _require_command_staff(is_command_staff)
     draft = draft.cleaned(now)
     tool, is_new = await _find_tool(uow, draft.tool)
-    directive = await uow.directives.add(_new_directive(draft, tool, actor, now))
+    directive = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders))
     await _audit(uow, directive.ref, "directive:issued", actor, now, "", "active", _summary(directive))
     after = registry.apply_directive(registry.with_alias(tool, draft.tool), directive, now)
     after, tool_events = await _store_tool(uow, tool, after, is_new, actor, now, directive.ref)
@@ -273,6 +285,8 @@ async def supersede_directive(
     actor: str,
     is_command_staff: bool,
     now: datetime,
+    *,
+    reminders: ReminderSettings | None = None,
 ) -> list[Event]:
     """Replace an active directive with a new one about the same tool, in one step."""
     _require_command_staff(is_command_staff)
@@ -281,7 +295,7 @@ async def supersede_directive(
     tool, is_new = await _find_tool(uow, draft.tool)
     if tool.key != old.tool_key:
         raise InvalidInput({"tool": f"{old.ref} is about {old.tool_name}; a replacement must be too."})
-    new = await uow.directives.add(_new_directive(draft, tool, actor, now, supersedes=old.id))
+    new = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders, supersedes=old.id))
     _end(old, DirectiveStatus.SUPERSEDED, actor, now)
     old.superseded_by = new.id
     await uow.directives.save(old)
@@ -295,9 +309,7 @@ async def supersede_directive(
     return [DirectiveSuperseded(_copy(old), _copy(new), after), *tool_events]
 
 
-async def acknowledge(
-    uow: DirectiveUnitOfWork, directive_id: int, user_id: str, now: datetime
-) -> list[Event]:
+async def acknowledge(uow: DirectiveUnitOfWork, directive_id: int, user_id: str, now: datetime) -> list[Event]:
     """Record that `user_id` has read the directive; a second click changes nothing."""
     directive = await _load(uow, directive_id)
     existing = await uow.acks.get(directive_id, user_id)
@@ -405,8 +417,16 @@ async def _store_tool(
 
 
 def _new_directive(
-    draft: DirectiveDraft, tool: Tool, actor: str, now: datetime, supersedes: int | None = None
+    draft: DirectiveDraft,
+    tool: Tool,
+    actor: str,
+    now: datetime,
+    reminders: ReminderSettings | None,
+    supersedes: int | None = None,
 ) -> Directive:
+    first_reminder = None
+    if draft.ack_required:
+        first_reminder = directive_first_due(now, draft.ack_due, reminders or ReminderSettings())
     return Directive(
         kind=DirectiveKind(draft.kind),
         tool_key=tool.key,
@@ -418,6 +438,7 @@ def _new_directive(
         ack_required=draft.ack_required,
         ack_due=draft.ack_due,
         supersedes=supersedes,
+        next_reminder_at=first_reminder,
     )
 
 
@@ -446,6 +467,7 @@ async def _active_except(uow: DirectiveUnitOfWork, tool_key: str, *ids: int | No
 
 def _end(directive: Directive, status: DirectiveStatus, actor: str, now: datetime) -> None:
     directive.status, directive.revoked_by, directive.revoked_at = status, actor, now
+    directive.next_reminder_at = None  # nobody is chased about a directive no longer in force
 
 
 def _summary(directive: Directive) -> str:

@@ -264,9 +264,7 @@ def apply_directive(tool: Tool, directive: Directive, at: datetime) -> Tool:
     return dataclasses.replace(tool, **{layer: _mark(directive, at)}, updated_at=at)
 
 
-def revoke_directive(
-    tool: Tool, directive: Directive, at: datetime, still_active: Iterable[Directive] = ()
-) -> Tool:
+def revoke_directive(tool: Tool, directive: Directive, at: datetime, still_active: Iterable[Directive] = ()) -> Tool:
     """Take `directive` off the tool; `still_active` are the tool's other directives in force."""
     layer = _layer(directive)
     mark: StatusMark | None = getattr(tool, layer) if layer else None

@@ -58,9 +58,7 @@ def parse_quiet_hours(text: str) -> tuple[int, int]:
         sh, sm, eh, em = (int(g) for g in match.groups())
         if sh < 24 and eh < 24 and sm < 60 and em < 60 and (sh, sm) != (eh, em):
             return sh * 60 + sm, eh * 60 + em
-    raise ValueError(
-        f'{text!r} is not quiet hours like "20:00-07:00" (24-hour HH:MM-HH:MM, start and end different)'
-    )
+    raise ValueError(f'{text!r} is not quiet hours like "20:00-07:00" (24-hour HH:MM-HH:MM, start and end different)')
 
 
 def _local(now_utc: datetime, settings: ReminderSettings) -> datetime:
@@ -90,9 +88,9 @@ def quiet_hours_end(now_utc: datetime, settings: ReminderSettings) -> datetime:
     # fall-back, keeping only instants that really are outside quiet hours (which drops the
     # early reading of a time skipped by a spring-forward).
     candidates = sorted(
-        datetime.combine(
-            local.date() + timedelta(days=days), time(hour, minute, fold=fold), local.tzinfo
-        ).astimezone(UTC)
+        datetime.combine(local.date() + timedelta(days=days), time(hour, minute, fold=fold), local.tzinfo).astimezone(
+            UTC
+        )
         for days in range(-1, 3)
         for fold in (0, 1)
     )
@@ -173,9 +171,7 @@ def plan_review_reminder(
     ):
         return None
     if (quiet_end := _defer_or(now, settings)) is not None:
-        return Claim(
-            "request", request.id, due, quiet_end, request.reminders_sent, request.escalated_at, None
-        )
+        return Claim("request", request.id, due, quiet_end, request.reminders_sent, request.escalated_at, None)
     nth = request.reminders_sent + 1
     escalate_to = stage.escalate_to or roles.command_staff
     escalate = (
@@ -278,9 +274,7 @@ async def _plan_all(store: ReminderStore, policy: Policy, now: datetime, limit: 
             stage = policy.stage(request.stage_key)  # type: ignore[arg-type]
         except KeyError:
             # Left alone rather than silenced: restoring the stage in the config revives it.
-            log.warning(
-                "%s waits at stage %r, which the policy no longer has", request.ref, request.stage_key
-            )
+            log.warning("%s waits at stage %r, which the policy no longer has", request.ref, request.stage_key)
             continue
         if claim := plan_review_reminder(request, stage, policy.roles, policy.reminders, now):
             claims.append(claim)

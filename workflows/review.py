@@ -167,9 +167,7 @@ async def answer_info(
     return [InfoProvided(_snapshot(request), dataclasses.replace(exchange))]
 
 
-async def withdraw_request(
-    uow: UnitOfWork, request_id: int, actor: str, reason: str, now: datetime
-) -> list[Event]:
+async def withdraw_request(uow: UnitOfWork, request_id: int, actor: str, reason: str, now: datetime) -> list[Event]:
     request = await _load(uow, request_id)
     if actor != request.requester_id:
         raise NotRequester()
@@ -227,6 +225,7 @@ def _enter_stage(request: ToolRequest, stage: Stage, now: datetime) -> None:
 
 
 def _close(request: ToolRequest, now: datetime) -> None:
+    request.stage_key = None
     request.closed_at = request.updated_at = now
     request.next_reminder_at = None
 

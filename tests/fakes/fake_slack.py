@@ -368,9 +368,7 @@ class FakeSlack:
         if failure.status == 429:
             # Status, header and body as Slack sends them (web_api/ratelimited.429.python_sdk_tests.txt).
             call.response = _error("ratelimited")
-            response = web.json_response(
-                call.response, status=429, headers={"Retry-After": str(failure.retry_after)}
-            )
+            response = web.json_response(call.response, status=429, headers={"Retry-After": str(failure.retry_after)})
         elif failure.status == 200:
             call.response = _error(failure.error or "internal_error")
             response = web.json_response(call.response)
@@ -455,9 +453,7 @@ class FakeSlack:
             errors.append(f"msg_too_long: text is {len(text)} characters, max {MAX_TEXT_CHARS}")
         if blocks is not None:
             if isinstance(blocks, list) and len(blocks) > MAX_MESSAGE_BLOCKS:
-                errors.append(
-                    f"too many blocks: {len(blocks)}, max {MAX_MESSAGE_BLOCKS} [json-pointer:/blocks]"
-                )
+                errors.append(f"too many blocks: {len(blocks)}, max {MAX_MESSAGE_BLOCKS} [json-pointer:/blocks]")
             errors += self._block_errors(blocks, "/blocks")
         return errors
 
@@ -467,9 +463,7 @@ class FakeSlack:
         blocks = view.get("blocks") or []
         errors = self._block_errors(blocks, "/view/blocks")
         if view.get("type") == "modal" and isinstance(blocks, list) and len(blocks) > MAX_MODAL_BLOCKS:
-            errors.append(
-                f"too many blocks: {len(blocks)}, max {MAX_MODAL_BLOCKS} [json-pointer:/view/blocks]"
-            )
+            errors.append(f"too many blocks: {len(blocks)}, max {MAX_MODAL_BLOCKS} [json-pointer:/view/blocks]")
         if not errors:  # View() would only repeat block errors (or crash on unknown blocks)
             try:
                 View(**view).to_dict()
@@ -554,9 +548,7 @@ class FakeSlack:
         return list(channels)
 
     @staticmethod
-    def _page(
-        items: list[Any], args: dict[str, Any], default_limit: int = 100
-    ) -> tuple[list[Any], str] | None:
+    def _page(items: list[Any], args: dict[str, Any], default_limit: int = 100) -> tuple[list[Any], str] | None:
         """One page of `items` and the next cursor ("" on the last page); None if the cursor is bad.
 
         A limit of 0 means "everything from the cursor on".
@@ -597,9 +589,7 @@ class FakeSlack:
             return invalid
         ts = self._next_ts()
         self.messages[(channel, ts)] = {**args, "channel": channel, "ts": ts}
-        return _Reply(
-            body={"ok": True, "channel": channel, "ts": ts, "message": self._message_body(args, ts)}
-        )
+        return _Reply(body={"ok": True, "channel": channel, "ts": ts, "message": self._message_body(args, ts)})
 
     @staticmethod
     def _message_body(args: dict[str, Any], ts: str) -> dict[str, Any]:
@@ -714,9 +704,7 @@ class FakeSlack:
         if page is None:
             return _Reply(body=_error("invalid_cursor"))
         members, next_cursor = page
-        return _Reply(
-            body={"ok": True, "members": members, "response_metadata": {"next_cursor": next_cursor}}
-        )
+        return _Reply(body={"ok": True, "members": members, "response_metadata": {"next_cursor": next_cursor}})
 
     def _api_conversations_list(self, args: dict[str, Any], token: str | None) -> _Reply:
         page = self._page(self._known_channels(), args)
@@ -786,17 +774,13 @@ class FakeSlack:
         if errors:
             self._note_invalid(method, errors, args)
             # Slack answers a malformed view with invalid_arguments; `errors` lists why.
-            return _Reply(
-                body=_error("invalid_arguments", errors=errors, response_metadata={"messages": errors})
-            )
+            return _Reply(body=_error("invalid_arguments", errors=errors, response_metadata={"messages": errors}))
         return None
 
     def _api_views_open(self, args: dict[str, Any], token: str | None) -> _Reply:
         if not args.get("trigger_id") and not args.get("interactivity_pointer"):
             self._note_invalid("views.open", ["trigger_id is required"], args)
-            return _Reply(
-                body=_error("invalid_arguments", response_metadata={"messages": ["invalid `trigger_id`"]})
-            )
+            return _Reply(body=_error("invalid_arguments", response_metadata={"messages": ["invalid `trigger_id`"]}))
         if failed := self._view_call("views.open", args):
             return failed
         return _Reply(body={"ok": True, "view": self._store_view(args["view"])})
@@ -804,9 +788,7 @@ class FakeSlack:
     def _api_views_push(self, args: dict[str, Any], token: str | None) -> _Reply:
         if not args.get("trigger_id") and not args.get("interactivity_pointer"):
             self._note_invalid("views.push", ["trigger_id is required"], args)
-            return _Reply(
-                body=_error("invalid_arguments", response_metadata={"messages": ["invalid `trigger_id`"]})
-            )
+            return _Reply(body=_error("invalid_arguments", response_metadata={"messages": ["invalid `trigger_id`"]}))
         if failed := self._view_call("views.push", args):
             return failed
         return _Reply(body={"ok": True, "view": self._store_view(args["view"])})
@@ -814,9 +796,7 @@ class FakeSlack:
     def _api_views_update(self, args: dict[str, Any], token: str | None) -> _Reply:
         view_id = args.get("view_id")
         if not view_id and args.get("external_id"):
-            view_id = next(
-                (v["id"] for v in reversed(self.views) if v.get("external_id") == args["external_id"]), None
-            )
+            view_id = next((v["id"] for v in reversed(self.views) if v.get("external_id") == args["external_id"]), None)
             if view_id is None:
                 return _Reply(body=_error("not_found"))
         if not view_id:
@@ -832,9 +812,7 @@ class FakeSlack:
         user_id = args.get("user_id")
         if not user_id:
             self._note_invalid("views.publish", ["user_id is required"], args)
-            return _Reply(
-                body=_error("invalid_arguments", response_metadata={"messages": ["invalid `user_id`"]})
-            )
+            return _Reply(body=_error("invalid_arguments", response_metadata={"messages": ["invalid `user_id`"]}))
         if failed := self._view_call("views.publish", args):
             return failed
         previous = self.home_views.get(str(user_id))

@@ -98,9 +98,7 @@ async def test_dm_channel_timestamps_and_permalink(slack: FakeSlack, client: Asy
 
 
 async def test_form_body_with_json_strings_is_decoded(slack: FakeSlack, client: AsyncWebClient) -> None:
-    await client.api_call(
-        "chat.postMessage", data={"channel": "C1", "text": "t", "blocks": json.dumps([SECTION])}
-    )
+    await client.api_call("chat.postMessage", data={"channel": "C1", "text": "t", "blocks": json.dumps([SECTION])})
     [call] = slack.calls_to("chat.postMessage")
     assert call.args["blocks"] == [SECTION]
 
@@ -133,9 +131,7 @@ async def test_views_are_validated_and_recorded(slack: FakeSlack, client: AsyncW
     assert [v["callback_id"] for v in slack.views] == ["request", "request2"]
 
     with pytest.raises(SlackApiError):
-        await client.views_open(
-            trigger_id="1.2.3", view={**MODAL, "title": {"type": "plain_text", "text": "x" * 25}}
-        )
+        await client.views_open(trigger_id="1.2.3", view={**MODAL, "title": {"type": "plain_text", "text": "x" * 25}})
     assert len(slack.invalid) == 1 and "title" in slack.invalid[0]
 
 
@@ -163,9 +159,7 @@ async def test_fail_next_503_and_slack_errors(slack: FakeSlack, client: AsyncWeb
     assert unavailable.value.response.status_code == 503
     assert unavailable.value.response.data == {}
 
-    slack.fail_next(
-        "chat.postMessage", status=200, error="channel_not_found", where=lambda a: a["channel"] == "C2"
-    )
+    slack.fail_next("chat.postMessage", status=200, error="channel_not_found", where=lambda a: a["channel"] == "C2")
     await client.chat_postMessage(channel="C1", text="t")  # not matched by `where`
     with pytest.raises(SlackApiError) as not_found:
         await client.chat_postMessage(channel="C2", text="t")
@@ -182,9 +176,7 @@ async def test_drop_next_is_a_connection_error(slack: FakeSlack, client: AsyncWe
     retrying = AsyncWebClient(
         base_url=slack.api_url,
         token="xoxb-test",
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(interval_calculator=FixedValueRetryIntervalCalculator(0))
-        ],
+        retry_handlers=[AsyncConnectionErrorRetryHandler(interval_calculator=FixedValueRetryIntervalCalculator(0))],
     )
     slack.drop_next("chat.postMessage")
     assert (await retrying.chat_postMessage(channel="C1", text="t"))["ok"]
@@ -326,9 +318,7 @@ async def test_socket_mode_round_trip(slack: FakeSlack) -> None:
 
     async def ack(client: SocketModeClient, request: SocketModeRequest) -> None:
         payload = {"text": "got it"} if request.type == "slash_commands" else None
-        await client.send_socket_mode_response(
-            SocketModeResponse(envelope_id=request.envelope_id, payload=payload)
-        )
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id, payload=payload))
 
     socket.socket_mode_request_listeners.append(ack)
     try:

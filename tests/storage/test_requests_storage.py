@@ -64,9 +64,7 @@ async def test_uncommitted_work_is_rolled_back(uows, clock):
 async def test_decisions_and_exchanges_survive_reload(uows, clock):
     request_id = await submit(uows, clock)
     async with uows() as uow:
-        await ask_for_info(
-            uow, POLICY, request_id, "it_security", "U0SEC1", "Which cases?", {"U0SEC1"}, clock()
-        )
+        await ask_for_info(uow, POLICY, request_id, "it_security", "U0SEC1", "Which cases?", {"U0SEC1"}, clock())
         await uow.commit()
     async with uows() as uow:
         await answer_info(uow, POLICY, request_id, "U0OFFICER", "Only 2026-1234.", clock())
@@ -81,9 +79,7 @@ async def test_decisions_and_exchanges_survive_reload(uows, clock):
         trail = await uow.audit.for_subject(stored.ref)
     assert stored.stage_key == "privacy" and stored.status is RequestStatus.PENDING
     assert [(x.question, x.answer) for x in stored.exchanges] == [("Which cases?", "Only 2026-1234.")]
-    assert [(d.stage_key, d.outcome, d.by) for d in stored.decisions] == [
-        ("it_security", Outcome.APPROVED, "U0SEC1")
-    ]
+    assert [(d.stage_key, d.outcome, d.by) for d in stored.decisions] == [("it_security", Outcome.APPROVED, "U0SEC1")]
     assert [e.action for e in trail] == [
         "submitted",
         "info_requested:it_security",

@@ -228,9 +228,7 @@ def test_due_after_remind_after():
     )
 
 
-@pytest.mark.parametrize(
-    "status", [RequestStatus.INFO_REQUESTED, RequestStatus.APPROVED, RequestStatus.WITHDRAWN]
-)
+@pytest.mark.parametrize("status", [RequestStatus.INFO_REQUESTED, RequestStatus.APPROVED, RequestStatus.WITHDRAWN])
 def test_requests_not_pending_are_never_due(status):
     # Even with a stale next_reminder_at left behind: the status decides.
     assert plan(make_request(status=status), T0 + 100 * H) is None

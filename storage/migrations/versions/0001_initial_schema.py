@@ -96,9 +96,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("tool_requests", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_tool_requests_next_reminder_at"), ["next_reminder_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_tool_requests_next_reminder_at"), ["next_reminder_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_tool_requests_requester_id"), ["requester_id"], unique=False)
         batch_op.create_index("ix_tool_requests_status_stage", ["status", "stage_key"], unique=False)
 

@@ -1,0 +1,93 @@
+"""Pieces shared by the Block Kit builders. Every builder returns plain dicts made with
+slack_sdk.models and `.to_dict()`, which validates nested elements as it goes."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.text import trim
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=trim(text, 150), emoji=True))
+
+
+def md(text: str) -> SectionBlock:
+    """A section of our own mrkdwn (user text must already be escaped or absent)."""
+    return SectionBlock(text=MarkdownTextObject(text=trim(text, 3000)))
+
+
+def context(*texts: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=trim(t, 3000)) for t in texts[:10]])
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: dict | str,
+    *,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
+    raw = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return ButtonElement(text=trim(text, 75), action_id=action_id, value=raw, style=style, confirm=confirm)
+
+
+def confirm(title: str, text: str, yes: str, no: str = "Cancel") -> ConfirmObject:
+    return ConfirmObject(title=trim(title, 100), text=trim(text, 300), confirm=trim(yes, 30), deny=trim(no, 30))
+
+
+def actions(block_id: str, *buttons: ButtonElement) -> ActionsBlock:
+    return ActionsBlock(block_id=block_id, elements=list(buttons))
+
+
+def dump(blocks: list[Block]) -> list[dict]:
+    return [b.to_dict() for b in blocks]
+
+
+def modal(
+    callback_id: str,
+    title: str,
+    blocks: list[Block],
+    *,
+    submit: str | None = "Submit",
+    close: str = "Cancel",
+    metadata: dict | None = None,
+) -> dict:
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=PlainTextObject(text=trim(title, 24)),
+        submit=PlainTextObject(text=trim(submit, 24)) if submit else None,
+        close=PlainTextObject(text=trim(close, 24)),
+        blocks=blocks,
+        private_metadata=json.dumps(metadata, separators=(",", ":")) if metadata else None,
+    )
+    return view.to_dict()
+
+
+def notice_view(title: str, text: str) -> dict:
+    """A modal that only explains something (e.g. why a submission was refused)."""
+    return modal("notice", title, [md(text)], submit=None, close="Close")
+
+
+def value_of(raw: str | None) -> dict:
+    """Decode the JSON we put in a button value or private_metadata; {} when absent or bad."""
+    try:
+        value = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,145 @@
+"""Reading the TOML config file (roles, stages, reminders) into the domain's Policy.
+
+The file is a public interface: every error names the file, the key and the fix, and new keys
+are optional so that existing files keep working.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from workflows.policy import Policy, ReminderSettings, Roles, Stage, parse_duration
+from workflows.reminders import parse_quiet_hours
+
+PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
+STAGE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+class ConfigError(Exception):
+    """The config file is missing or wrong; the message says where and how to fix it."""
+
+
+def load_policy(path: Path) -> Policy:
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: config file not found. Copy clearance.example.toml to {path.name} "
+            "(or set CLEARANCE_CONFIG to its path) and put your channel and user ids in it."
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+    return parse_policy(data, str(path))
+
+
+def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
+    roles_data = _table(data, "roles", where)
+    roles = Roles(
+        admins=_principals(roles_data, "admins", f"{where}: [roles]"),
+        command_staff=_principals(roles_data, "command_staff", f"{where}: [roles]"),
+    )
+    reminders = _reminders(_table(data, "reminders", where), f"{where}: [reminders]")
+    raw_stages = data.get("stages")
+    if not isinstance(raw_stages, list) or not raw_stages:
+        raise ConfigError(
+            f"{where}: no [[stages]] defined. Add at least one, e.g.\n"
+            '[[stages]]\nkey = "it_security"\nname = "IT security"\nchannel = "C0123456"\nreviewers = ["U0123456"]'
+        )
+    stages = tuple(_stage(s, i, where) for i, s in enumerate(raw_stages, start=1))
+    keys = [s.key for s in stages]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ConfigError(f'{where}: two [[stages]] have key = "{key}"; each stage needs its own key.')
+    return Policy(stages=stages, roles=roles, reminders=reminders)
+
+
+def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table.")
+    return value
+
+
+def _principals(data: dict[str, Any], key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{where}: {key} must be a list of Slack ids, e.g. {key} = ["U0123456", "S0123456"].')
+    bad = [v for v in value if not PRINCIPAL.match(v)]
+    if bad:
+        raise ConfigError(
+            f"{where}: {key} has {', '.join(repr(b) for b in bad)}, which is not a Slack user id (U…/W…) "
+            "or user group id (S…). Find ids in Slack: a profile's ⋮ menu → Copy member ID."
+        )
+    if required and not value:
+        raise ConfigError(f"{where}: {key} is empty; name at least one Slack user or user group id.")
+    return tuple(value)
+
+
+def _duration(data: dict[str, Any], key: str, where: str, default: timedelta) -> timedelta:
+    if key not in data:
+        return default
+    try:
+        return parse_duration(data[key])
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {key}: {exc}.") from exc
+
+
+def _reminders(data: dict[str, Any], where: str) -> ReminderSettings:
+    defaults = ReminderSettings()
+    quiet = None
+    if "quiet_hours" in data:
+        try:
+            quiet = parse_quiet_hours(data["quiet_hours"])
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f'{where}: quiet_hours: {exc} (e.g. quiet_hours = "20:00-07:00").') from exc
+    timezone = data.get("timezone", defaults.timezone)
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(timezone)
+    except Exception as exc:
+        raise ConfigError(f'{where}: timezone {timezone!r} is not known (e.g. "America/Edmonton").') from exc
+    return ReminderSettings(
+        check_every=_duration(data, "check_every", where, defaults.check_every),
+        quiet_hours=quiet,
+        timezone=timezone,
+        directive_after=_duration(data, "directive_after", where, defaults.directive_after),
+        directive_every=_duration(data, "directive_every", where, defaults.directive_every),
+    )
+
+
+def _stage(data: Any, index: int, where: str) -> Stage:
+    here = f"{where}: [[stages]] #{index}"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{here} must be a table.")
+    for key in ("key", "name", "channel"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise ConfigError(f'{here} needs {key} = "…".')
+    if not STAGE_KEY.match(data["key"]):
+        raise ConfigError(f'{here}: key = "{data["key"]}" must be lower-case letters, digits and _.')
+    here = f'{where}: stage "{data["key"]}"'
+    if not CHANNEL.match(data["channel"]):
+        raise ConfigError(
+            f'{here}: channel = "{data["channel"]}" is not a Slack channel id (C…/G…). '
+            "Open the channel's details in Slack; the id is at the bottom."
+        )
+    escalate_after = data.get("escalate_after")
+    if escalate_after is not None and (not isinstance(escalate_after, int) or escalate_after < 1):
+        raise ConfigError(f"{here}: escalate_after must be a whole number of reminders (1 or more).")
+    return Stage(
+        key=data["key"],
+        name=data["name"].strip()[:60],
+        channel=data["channel"],
+        reviewers=_principals(data, "reviewers", here, required=True),
+        remind_after=_duration(data, "remind_after", here, timedelta(hours=24)),
+        remind_every=_duration(data, "remind_every", here, timedelta(hours=24)),
+        escalate_after=escalate_after,
+        escalate_to=_principals(data, "escalate_to", here),
+    )

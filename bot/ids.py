@@ -1,0 +1,28 @@
+"""Every action_id and callback_id the bot puts on Slack surfaces, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    APPROVE = "review-approve"
+    APPROVE_WITH_NOTE = "review-approve-note"
+    REJECT = "review-reject"
+    ASK_INFO = "review-ask-info"
+    ANSWER = "request-answer"
+    WITHDRAW = "request-withdraw"
+    ACKNOWLEDGE = "directive-acknowledge"
+    DIRECTIVE_DETAILS = "directive-details"
+    DIRECTIVE_REVOKE = "directive-revoke"
+    DIRECTIVE_SUPERSEDE = "directive-supersede"
+    HOME_PAGE = "home-page"
+
+
+class CallbackId(StrEnum):
+    REQUEST_FORM = "request-form"
+    REVIEW_REASON = "review-reason"
+    ANSWER_FORM = "request-answer-form"
+    WITHDRAW_FORM = "request-withdraw-form"
+    DIRECTIVE_FORM = "directive-form"
+    DIRECTIVE_REVOKE_FORM = "directive-revoke-form"

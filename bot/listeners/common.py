@@ -1,0 +1,126 @@
+"""What every listener shares: who clicked, where to answer, and how to explain a refusal."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.blocks.requests import notice, stage_name
+from bot.outbound import ephemeral, post
+from bot.text import slack_date
+from workflows.errors import (
+    DomainError,
+    NoOpenQuestion,
+    NotAReviewer,
+    NotCommandStaff,
+    NotFound,
+    NotRequester,
+    OwnRequest,
+    RequestClosed,
+    StageAlreadyDecided,
+)
+from workflows.requests import Outcome, RequestStatus
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+    from workflows.policy import Policy
+
+log = logging.getLogger("clearance.listeners")
+
+
+def actor(body: dict) -> str:
+    return (body.get("user") or {}).get("id") or body.get("user_id") or ""
+
+
+def action_value(body: dict) -> str:
+    actions = body.get("actions") or [{}]
+    return actions[0].get("value") or ""
+
+
+def channel_of(body: dict) -> str | None:
+    return (
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or body.get("channel_id")
+    )
+
+
+async def tell(c: Clearance, body: dict, text: str) -> None:
+    """A private answer to the person who acted: ephemeral where they are, else a DM."""
+    user = actor(body)
+    if not user:
+        return
+    channel = channel_of(body)
+    if channel:
+        await c.enqueue([ephemeral(channel, user, _plain(text), notice(text))])
+    else:
+        await c.enqueue([post(f"notice:{user}", user, _plain(text), notice(text))])
+
+
+def _plain(text: str) -> str:
+    return text.replace("*", "")
+
+
+def explain(error: DomainError, policy: Policy, ref: str = "This request") -> str:
+    """A refusal, in words: what happened and what (if anything) to do."""
+    match error:
+        case NotAReviewer(stage_name=name):
+            return f"Only {name} reviewers can decide at this stage. Nothing was changed."
+        case OwnRequest():
+            return (
+                "You cannot review your own request; another reviewer of this stage will decide. Nothing was changed."
+            )
+        case StageAlreadyDecided(stage_key=key, decision=decision) if decision is not None:
+            verdict = "approved" if decision.outcome is Outcome.APPROVED else "rejected"
+            return (
+                f"{ref} was already {verdict} at {stage_name(policy, key)} by <@{decision.by}> "
+                f"on {slack_date(decision.at)}. Your click changed nothing."
+            )
+        case StageAlreadyDecided():
+            return f"{ref} is no longer waiting at this stage. Your click changed nothing."
+        case RequestClosed(status=status, decision=decision):
+            if status is RequestStatus.WITHDRAWN:
+                return f"{ref} was withdrawn by the requester. Nothing was changed."
+            who = f" by <@{decision.by}> on {slack_date(decision.at)}" if decision else ""
+            return f"{ref} is already {status.value}{who}. Nothing was changed."
+        case NotRequester():
+            return f"Only the person who made {ref} can do that. Nothing was changed."
+        case NoOpenQuestion():
+            return f"{ref} is not waiting for an answer from you any more. Nothing was changed."
+        case NotCommandStaff():
+            return "Only command staff can issue, revoke or supersede directives. Nothing was posted."
+        case NotFound():
+            return "That item no longer exists in Clearance. Nothing was changed."
+    return f"That is not possible now ({error}). Nothing was changed."
+
+
+def guarded(c: Clearance, handler):
+    """Wrap handler(c, ack, body) as a Bolt listener that never lets an error become a 500:
+    it logs (without personal data), acks if that had not happened, and tells the person."""
+
+    async def listener(ack, body):
+        acked = False
+
+        async def ack_once(*args, **kwargs):
+            nonlocal acked
+            if not acked:
+                acked = True
+                await ack(*args, **kwargs)
+
+        try:
+            await handler(c, ack_once, body)
+        except Exception:
+            log.exception("error in %s", handler.__name__)
+            await ack_once()
+            try:
+                await tell(
+                    c,
+                    body,
+                    ":warning: Something went wrong on our side and nothing was changed. "
+                    "Please try again in a minute; if it keeps happening, tell police IT.",
+                )
+            except Exception:
+                log.exception("could not tell the user about an error")
+
+    listener.__name__ = handler.__name__
+    return listener

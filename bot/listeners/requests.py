@@ -1,0 +1,120 @@
+"""Listeners of the officer's side: /request-tool, the form, answering a question, withdrawing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.blocks.common import notice_view, value_of
+from bot.blocks.requests import answer_modal, parse_request_form, request_form
+from bot.ids import ActionId, CallbackId
+from bot.listeners.common import action_value, actor, explain, guarded, tell
+from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
+from workflows.requests import reference
+from workflows.review import answer_info, submit_request, withdraw_request
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+
+FORM_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "data_kinds", "prior_use", "notes")
+
+
+def register(app: AsyncApp, c: Clearance) -> None:
+    app.command("/request-tool")(guarded(c, open_request_form))
+    app.view(CallbackId.REQUEST_FORM)(guarded(c, submit_request_form))
+    app.action(ActionId.WITHDRAW)(guarded(c, withdraw))
+    app.action(ActionId.ANSWER)(guarded(c, open_answer_form))
+    app.view(CallbackId.ANSWER_FORM)(guarded(c, submit_answer))
+
+
+async def open_request_form(c: Clearance, ack, body) -> None:
+    await ack()
+    trigger = body.get("trigger_id")
+    if not trigger:
+        return
+    # views.open must happen within 3 s of the trigger, so it is called directly, not queued.
+    response = await c.client.views_open(trigger_id=trigger, view=request_form(body.get("text") or ""))
+    if not response.get("ok"):
+        await tell(c, body, "The request form could not be opened. Please try /request-tool again.")
+
+
+async def submit_request_form(c: Clearance, ack, body) -> None:
+    view = body.get("view") or {}
+    draft = parse_request_form((view.get("state") or {}).get("values") or {})
+    user = actor(body)
+    try:
+        events = await c.change(
+            lambda uow: _submit_once(
+                uow, c, view.get("id") or "", lambda: submit_request(uow, c.policy, draft, user, c.clock())
+            )
+        )
+    except InvalidInput as invalid:
+        await ack(response_action="errors", errors={k: v for k, v in invalid.errors.items() if k in FORM_FIELDS})
+        return
+    await ack()
+    if not events:
+        return  # the same submission arrived twice; the first one did the work
+
+
+async def _submit_once(uow, c: Clearance, view_id: str, submit):
+    """A view is submitted once; a re-delivery of the same submission must not make a second request."""
+    if view_id and not await uow.first_delivery(f"view:{view_id}"):
+        return []
+    return await submit()
+
+
+async def withdraw(c: Clearance, ack, body) -> None:
+    await ack()
+    request_id = value_of(action_value(body)).get("r")
+    if not isinstance(request_id, int):
+        return
+    try:
+        await c.change(lambda uow: withdraw_request(uow, request_id, actor(body), "", c.clock()))
+    except DomainError as error:
+        await tell(c, body, explain(error, c.policy, reference(request_id)))
+
+
+async def open_answer_form(c: Clearance, ack, body) -> None:
+    await ack()
+    request_id = value_of(action_value(body)).get("r")
+    if not isinstance(request_id, int):
+        return
+    async with c.uow() as uow:
+        request = await uow.requests.get(request_id)
+    ref = reference(request_id)
+    if request is None or request.requester_id != actor(body):
+        await tell(c, body, explain(NotRequester(), c.policy, ref))
+        return
+    question = request.open_question()
+    if question is None:
+        await tell(c, body, explain(NoOpenQuestion(), c.policy, ref))
+        return
+    await c.client.views_open(trigger_id=body.get("trigger_id"), view=answer_modal(request, question.question))
+
+
+async def submit_answer(c: Clearance, ack, body) -> None:
+    view = body.get("view") or {}
+    request_id = value_of(view.get("private_metadata")).get("r")
+    answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value") or ""
+    if not isinstance(request_id, int):
+        await ack()
+        return
+    try:
+        await c.change(
+            lambda uow: _submit_once(
+                uow,
+                c,
+                view.get("id") or "",
+                lambda: answer_info(uow, c.policy, request_id, actor(body), answer, c.clock()),
+            )
+        )
+    except InvalidInput as invalid:
+        await ack(response_action="errors", errors={"answer": next(iter(invalid.errors.values()))})
+        return
+    except DomainError as error:
+        await ack(
+            response_action="update", view=notice_view("Not sent", explain(error, c.policy, reference(request_id)))
+        )
+        return
+    await ack()

@@ -1,0 +1,156 @@
+"""Listeners of the reviewer's side: the buttons on a review card and the reason modal.
+
+Authorisation is decided now, from the config and Slack's current user groups, and the
+request is loaded fresh: nothing in the button is trusted beyond which request it is about.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.blocks.common import notice_view, value_of
+from bot.blocks.requests import reason_modal
+from bot.directory import DirectoryUnavailable
+from bot.ids import ActionId, CallbackId
+from bot.listeners.common import action_value, actor, explain, guarded, tell
+from workflows.errors import DomainError, InvalidInput, NotAReviewer, OwnRequest, RequestClosed, StageAlreadyDecided
+from workflows.requests import Outcome, reference
+from workflows.review import ask_for_info, record_decision
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+
+UNAVAILABLE = "Clearance could not check your reviewer role with Slack just now. Nothing was changed; please try again."
+
+
+def register(app: AsyncApp, c: Clearance) -> None:
+    app.action(ActionId.APPROVE)(guarded(c, approve))
+    for action_id in (ActionId.APPROVE_WITH_NOTE, ActionId.REJECT, ActionId.ASK_INFO):
+        app.action(action_id)(guarded(c, open_reason_form))
+    app.view(CallbackId.REVIEW_REASON)(guarded(c, submit_reason))
+
+
+def _target(value: dict) -> tuple[int, str] | None:
+    request_id, stage_key = value.get("r"), value.get("s")
+    if isinstance(request_id, int) and isinstance(stage_key, str):
+        return request_id, stage_key
+    return None
+
+
+async def _reviewers(c: Clearance, stage_key: str) -> frozenset[str]:
+    try:
+        stage = c.policy.stage(stage_key)
+    except KeyError:
+        return frozenset()  # a stage removed from the config has no reviewers any more
+    return await c.directory.expand(stage.reviewers)
+
+
+async def approve(c: Clearance, ack, body) -> None:
+    """One click approves: the decision is committed before Slack gets its acknowledgement."""
+    target = _target(value_of(action_value(body)))
+    if target is None:
+        await ack()
+        return
+    request_id, stage_key = target
+    user = actor(body)
+    try:
+        reviewers = await _reviewers(c, stage_key)
+        await c.change(
+            lambda uow: record_decision(
+                uow, c.policy, request_id, stage_key, user, Outcome.APPROVED, "", reviewers, c.clock()
+            )
+        )
+    except DirectoryUnavailable:
+        await ack()
+        await tell(c, body, UNAVAILABLE)
+        return
+    except DomainError as error:
+        await ack()
+        await tell(c, body, explain(_named_stage(error, c, stage_key), c.policy, reference(request_id)))
+        return
+    await ack()
+
+
+async def open_reason_form(c: Clearance, ack, body) -> None:
+    await ack()
+    target = _target(value_of(action_value(body)))
+    if target is None:
+        return
+    request_id, stage_key = target
+    kind = {ActionId.APPROVE_WITH_NOTE: "approve", ActionId.REJECT: "reject", ActionId.ASK_INFO: "ask"}[
+        (body.get("actions") or [{}])[0].get("action_id")
+    ]
+    user = actor(body)
+    # Check before opening the form, so nobody types a reason only to be refused.
+    try:
+        reviewers = await _reviewers(c, stage_key)
+    except DirectoryUnavailable:
+        await tell(c, body, UNAVAILABLE)
+        return
+    async with c.uow() as uow:
+        request = await uow.requests.get(request_id)
+    refusal = _refusal(c, request, stage_key, user, reviewers)
+    if refusal:
+        await tell(c, body, explain(refusal, c.policy, reference(request_id)))
+        return
+    await c.client.views_open(trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, c.policy, stage_key))
+
+
+def _refusal(c: Clearance, request, stage_key: str, user: str, reviewers) -> DomainError | None:
+    if request is None or not request.status.is_open:
+        return (
+            RequestClosed(request.status, request.final_decision) if request else StageAlreadyDecided(stage_key, None)
+        )
+    if request.stage_key != stage_key:
+        return StageAlreadyDecided(stage_key, request.decision_for(stage_key))
+    if user not in reviewers:
+        return _named_stage(NotAReviewer(stage_key), c, stage_key)
+    if user == request.requester_id:
+        return OwnRequest()
+    return None
+
+
+def _named_stage(error: DomainError, c: Clearance, stage_key: str) -> DomainError:
+    if isinstance(error, NotAReviewer):
+        try:
+            return NotAReviewer(c.policy.stage(stage_key).name)
+        except KeyError:
+            return NotAReviewer(stage_key)
+    return error
+
+
+async def submit_reason(c: Clearance, ack, body) -> None:
+    view = body.get("view") or {}
+    meta = value_of(view.get("private_metadata"))
+    target, kind = _target(meta), meta.get("k")
+    if target is None or kind not in ("approve", "reject", "ask"):
+        await ack()
+        return
+    request_id, stage_key = target
+    text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
+    user = actor(body)
+    try:
+        reviewers = await _reviewers(c, stage_key)
+        if kind == "ask":
+            action = lambda uow: ask_for_info(  # noqa: E731
+                uow, c.policy, request_id, stage_key, user, text, reviewers, c.clock()
+            )
+        else:
+            outcome = Outcome.APPROVED if kind == "approve" else Outcome.REJECTED
+            action = lambda uow: record_decision(  # noqa: E731
+                uow, c.policy, request_id, stage_key, user, outcome, text, reviewers, c.clock()
+            )
+        await c.change(action)
+    except InvalidInput as invalid:
+        await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
+        return
+    except DirectoryUnavailable:
+        await ack(response_action="errors", errors={"reason": UNAVAILABLE})
+        return
+    except DomainError as error:
+        message = explain(_named_stage(error, c, stage_key), c.policy, reference(request_id))
+        await ack(response_action="update", view=notice_view("Not recorded", message))
+        return
+    await ack()

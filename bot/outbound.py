@@ -1,0 +1,160 @@
+"""Domain events -> the Slack calls they imply, as outbox messages.
+
+This runs inside the same transaction as the change, so a decision and the messages it
+implies are stored together: none is lost if Slack is slow or the process restarts.
+Messages about one request share a queue, so they reach Slack in order (card posted before
+it is updated).
+"""
+
+from __future__ import annotations
+
+from bot.blocks.requests import requester_dm, review_card, stage_name, where_now
+from bot.text import escape
+from storage.outbox import OutboundMessage
+from workflows.events import (
+    Event,
+    InfoProvided,
+    InfoRequested,
+    RequestApproved,
+    RequestRejected,
+    RequestSubmitted,
+    RequestWithdrawn,
+    StageApproved,
+)
+from workflows.policy import Policy
+from workflows.requests import ToolRequest
+
+
+def request_queue(request: ToolRequest) -> str:
+    return f"request:{request.id}"
+
+
+def card_key(request: ToolRequest, stage_key: str) -> str:
+    return f"card:{request.id}:{stage_key}"
+
+
+def post(queue: str, channel: str, text: str, blocks: list[dict], *, store_as: str | None = None) -> OutboundMessage:
+    payload = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+    if blocks:
+        payload["blocks"] = blocks
+    return OutboundMessage(queue, "chat.postMessage", payload, store_as=store_as)
+
+
+def update(queue: str, target: str, text: str, blocks: list[dict]) -> OutboundMessage:
+    return OutboundMessage(queue, "chat.update", {"text": text, "blocks": blocks}, target=target, coalesce=True)
+
+
+def ephemeral(channel: str, user: str, text: str, blocks: list[dict] | None = None) -> OutboundMessage:
+    payload = {"channel": channel, "user": user, "text": text}
+    if blocks:
+        payload["blocks"] = blocks
+    return OutboundMessage(f"ephemeral:{user}", "chat.postEphemeral", payload)
+
+
+class RequestMessages:
+    """Knows what each request event means for the people involved."""
+
+    def __init__(self, policy: Policy, flags=None) -> None:
+        self.policy = policy
+        # flags(request) -> warnings for the card (e.g. the tool is under a cease-use directive)
+        self.flags = flags or (lambda request: [])
+
+    def card(self, request: ToolRequest, stage_key: str, flags: list[str] | None = None) -> tuple[str, list[dict]]:
+        return review_card(request, self.policy, stage_key, flags)
+
+    def post_card(self, request: ToolRequest, stage_key: str, flags: list[str]) -> OutboundMessage:
+        text, blocks = self.card(request, stage_key, flags)
+        channel = self.policy.stage(stage_key).channel
+        return post(request_queue(request), channel, text, blocks, store_as=card_key(request, stage_key))
+
+    def update_card(self, request: ToolRequest, stage_key: str, flags: list[str]) -> OutboundMessage:
+        text, blocks = self.card(request, stage_key, flags)
+        return update(request_queue(request), card_key(request, stage_key), text, blocks)
+
+    def dm(self, request: ToolRequest, headline: str, *, answer: bool = False) -> OutboundMessage:
+        text, blocks = requester_dm(request, self.policy, headline, answer=answer)
+        return post(request_queue(request), request.requester_id, text, blocks)
+
+    def for_event(self, event: Event, flags: list[str] | None = None) -> list[OutboundMessage]:
+        flags = flags or []
+        request: ToolRequest = event.request  # type: ignore[attr-defined]
+        name = lambda key: stage_name(self.policy, key)  # noqa: E731
+        tool = escape(request.tool_name, 100)
+        match event:
+            case RequestSubmitted():
+                first = request.stage_key
+                return [
+                    self.post_card(request, first, flags),
+                    self.dm(
+                        request,
+                        f":inbox_tray: Your request *{request.ref}* for *{tool}* has been sent for review. "
+                        f"{name(first)} reviews it first; you will get a message here at every step. "
+                        "Please do not use the tool for police work until it is approved.",
+                    ),
+                ]
+            case StageApproved(decision=decision, next_stage_key=next_key):
+                note = f" Note: {escape(decision.note, 500)}" if decision.note else ""
+                return [
+                    self.update_card(request, decision.stage_key, flags),
+                    self.post_card(request, next_key, flags),
+                    self.dm(
+                        request,
+                        f":white_check_mark: *{name(decision.stage_key)}* approved *{request.ref}* ({tool}) "
+                        f"— <@{decision.by}>.{note} Next: {name(next_key)} review.",
+                    ),
+                ]
+            case RequestApproved(decision=decision):
+                note = f" Note: {escape(decision.note, 500)}" if decision.note else ""
+                return [
+                    self.update_card(request, decision.stage_key, flags),
+                    self.dm(
+                        request,
+                        f":tada: *{request.ref}* ({tool}) is *approved*. {name(decision.stage_key)} gave the final "
+                        f"approval — <@{decision.by}>.{note} You may use it for the purpose you described; "
+                        "a new purpose needs a new request.",
+                    ),
+                ]
+            case RequestRejected(decision=decision):
+                return [
+                    self.update_card(request, decision.stage_key, flags),
+                    self.dm(
+                        request,
+                        f":no_entry: *{request.ref}* ({tool}) was *rejected* by {name(decision.stage_key)} "
+                        f"— <@{decision.by}>. Reason: {escape(decision.note, 1500)}\n"
+                        "Do not use this tool for police work. If something has changed, you can send a new request.",
+                    ),
+                ]
+            case InfoRequested(exchange=exchange):
+                return [
+                    self.update_card(request, exchange.stage_key, flags),
+                    self.dm(
+                        request,
+                        f":question: <@{exchange.asked_by}> ({name(exchange.stage_key)}) needs more information "
+                        f"about *{request.ref}* ({tool}):\n>{escape(exchange.question, 1500)}\n"
+                        "Press *Answer the question* below. The request waits at this stage until you answer.",
+                        answer=True,
+                    ),
+                ]
+            case InfoProvided(exchange=exchange):
+                return [
+                    self.update_card(request, exchange.stage_key, flags),
+                    self.dm(
+                        request,
+                        f":speech_balloon: Your answer was added to *{request.ref}* ({tool}). "
+                        f"{name(exchange.stage_key)} will continue the review.",
+                    ),
+                ]
+            case RequestWithdrawn(stage_key=stage_key):
+                messages = [self.update_card(request, stage_key, flags)] if stage_key else []
+                messages.append(
+                    self.dm(
+                        request,
+                        f":leftwards_arrow_with_hook: You withdrew *{request.ref}* ({tool}). "
+                        "Reviewers have been told. You can send a new request with /request-tool.",
+                    )
+                )
+                return messages
+        return []
+
+
+__all__ = ["RequestMessages", "ephemeral", "post", "update", "where_now"]

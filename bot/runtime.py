@@ -1,0 +1,120 @@
+"""The composition root: builds every part from Settings, once, and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.directory import SlackDirectory
+from bot.outbound import RequestMessages, post
+from bot.sender import SlackSender
+from bot.settings import Settings
+from storage.db import create_engine, session_factory
+from storage.outbox import Delivery, OutboundMessage, OutboxStore
+from storage.uow import SqlUnitOfWork
+from workflows.errors import ConcurrencyConflict
+
+log = logging.getLogger("clearance")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Clearance:
+    """Everything a listener needs: policy, units of work, Slack client, directory, sender."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.policy = settings.policy
+        self.clock = clock
+        self.engine = create_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, retry_handlers=[])
+        self.directory = SlackDirectory(self.client)
+        self.outbox = OutboxStore(self.sessions)
+        self.sender = SlackSender(self.outbox, self.client, on_failure=self._report_failure)
+        self.messages = RequestMessages(self.policy)
+        self.event_hooks: list = []  # async (uow, event) -> None, run inside the change's transaction
+        self.flag_sources: list = []  # async (uow, request) -> [warning, …] shown on review cards
+        self.ready = False
+        self.app = self._build_app(socket_mode=False)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions, self.clock)
+
+    def _build_app(self, *, socket_mode: bool) -> AsyncApp:
+        from bot.app import build_app
+
+        return build_app(self, socket_mode=socket_mode)
+
+    def use_socket_mode(self) -> AsyncApp:
+        self.app = self._build_app(socket_mode=True)
+        return self.app
+
+    async def change(self, action) -> list:
+        """Run a domain change and the messages it implies in one transaction, then send.
+
+        `action(uow)` returns domain events. On a concurrent change (two clicks at once) the whole
+        thing is retried from a fresh read, where the domain then sees what the other click did.
+        """
+        for attempt in range(3):
+            try:
+                async with self.uow() as uow:
+                    events = await action(uow)
+                    for event in events:
+                        for hook in self.event_hooks:
+                            await hook(uow, event)
+                        flags = await self.card_flags(uow, getattr(event, "request", None))
+                        await uow.outbox.add_all(self.messages.for_event(event, flags))
+                    await uow.commit()
+                self.sender.wake()
+                return events
+            except ConcurrencyConflict:
+                if attempt == 2:
+                    raise
+        return []
+
+    async def card_flags(self, uow, request) -> list[str]:
+        """Warnings for a request's review cards; the tool registry adds cease-use notices."""
+        flags = []
+        for source in self.flag_sources:
+            flags += await source(uow, request) if request is not None else []
+        return flags
+
+    async def enqueue(self, messages: list[OutboundMessage]) -> None:
+        """Store messages in their own transaction (for notices with no state change) and send."""
+        if not messages:
+            return
+        async with self.uow() as uow:
+            await uow.outbox.add_all(messages)
+            await uow.commit()
+        self.sender.wake()
+
+    async def start(self) -> None:
+        self.sender.start()
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.sender.stop()
+        await self.engine.dispose()
+
+    async def _report_failure(self, delivery: Delivery, error: str) -> None:
+        """Tell the admins (by DM) that a message could not be delivered, once per failure."""
+        if delivery.queue.startswith("admin:"):
+            return  # never report the failure of a report
+        admins = [a for a in self.policy.roles.admins if not a.startswith("S")]
+        channel = delivery.payload.get("channel", "")
+        text = (
+            f":warning: Clearance could not deliver a message ({delivery.method}"
+            f"{' to ' + channel if channel else ''}): `{error}`. "
+            "Check that the bot is in that channel and the config's ids are right; "
+            "`clearance outbox` lists undelivered messages."
+        )
+        await self.enqueue([post(f"admin:{a}", a, text, []) for a in admins])

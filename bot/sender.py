@@ -1,0 +1,193 @@
+"""The one way messages reach Slack: drain the outbox, with retries that never drop a message.
+
+- HTTP 429: wait the Retry-After Slack gives (and hold back that method meanwhile).
+- 5xx, network errors, Slack's transient error codes: back off exponentially, up to 5 minutes.
+- Permanent errors (channel_not_found, invalid_blocks…): mark failed, log, tell the admins.
+- `not_in_channel` on a post: join the channel (public ones only) and try again.
+
+Everything lives in the database, so a restart simply carries on where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from storage.outbox import Delivery, OutboxStore
+
+log = logging.getLogger("clearance.sender")
+
+TRANSIENT_ERRORS = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+}
+MAX_BACKOFF = 300.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SlackSender:
+    def __init__(
+        self,
+        store: OutboxStore,
+        client: AsyncWebClient,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        concurrency: int = 4,
+        batch: int = 20,
+        poll_seconds: float = 1.0,
+        lease: timedelta = timedelta(seconds=60),
+        on_failure: Callable[[Delivery, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.lease = lease
+        self.on_failure = on_failure
+        self.worker = uuid.uuid4().hex[:8]
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._paused: dict[str, datetime] = {}  # method -> not before (after a 429)
+        self._task: asyncio.Task | None = None
+
+    # --- running -------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something was just committed to the outbox: send it now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> asyncio.Task:
+        self._task = asyncio.create_task(self.run(), name="clearance-sender")
+        return self._task
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                sent = await self.drain_once()
+            except Exception:  # the database is down or similar: keep the loop alive
+                log.exception("outbox sweep failed; retrying in %.0fs", self.poll_seconds)
+                sent = 0
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """Claim what is due and send it; returns how many rows were attempted."""
+        deliveries = await self.store.claim_due(self.clock(), limit=self.batch, lease=self.lease, worker=self.worker)
+        if deliveries:
+            await asyncio.gather(*(self._send_one(d) for d in deliveries))
+        return len(deliveries)
+
+    async def drain(self, max_rounds: int = 100) -> None:
+        """Send until nothing is due now (for the CLI and tests)."""
+        for _ in range(max_rounds):
+            if not await self.drain_once():
+                return
+
+    # --- one call ------------------------------------------------------------------------------
+
+    async def _send_one(self, delivery: Delivery) -> None:
+        async with self._slots:
+            try:
+                await self._attempt(delivery)
+            except Exception as exc:  # anything unexpected: keep the message, try later
+                log.exception("unexpected error sending outbox row %s (%s)", delivery.id, delivery.method)
+                await self._later(delivery, f"unexpected: {type(exc).__name__}")
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        now = self.clock()
+        paused = self._paused.get(delivery.method)
+        if paused and paused > now:
+            await self.store.retry_at(delivery, paused, "waiting out a rate limit")
+            return
+        payload = dict(delivery.payload)
+        if delivery.target:
+            where = await self.store.message(delivery.target)
+            if where is None:
+                # The message to update was never posted (its post failed for good).
+                await self._fail(delivery, "the message to update was never posted")
+                return
+            payload["channel"], payload["ts"] = where
+        try:
+            response = await self.client.api_call(delivery.method, json=payload)
+        except SlackApiError as exc:
+            await self._api_error(delivery, exc, payload)
+            return
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await self._later(delivery, f"network: {type(exc).__name__}")
+            return
+        data = response.data if isinstance(response.data, dict) else {}
+        await self.store.sent(delivery, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""))
+
+    async def _api_error(self, delivery: Delivery, exc: SlackApiError, payload: dict) -> None:
+        status = exc.response.status_code
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = data.get("error", "")
+        if status == 429 or error == "ratelimited":
+            retry_after = _retry_after(exc.response.headers)
+            until = self.clock() + timedelta(seconds=retry_after)
+            self._paused[delivery.method] = until
+            log.warning("Slack rate limit on %s: waiting %ss (row %s)", delivery.method, retry_after, delivery.id)
+            await self.store.retry_at(delivery, until, f"rate limited ({retry_after}s)")
+        elif status >= 500 or error in TRANSIENT_ERRORS:
+            await self._later(delivery, f"Slack {status} {error}".strip())
+        elif error == "not_in_channel" and delivery.method == "chat.postMessage" and await self._join(payload):
+            await self.store.retry_at(delivery, self.clock(), "joined the channel")
+        else:
+            await self._fail(delivery, error or f"HTTP {status}")
+
+    async def _join(self, payload: dict) -> bool:
+        try:
+            await self.client.api_call("conversations.join", json={"channel": payload.get("channel")})
+            return True
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError):
+            return False
+
+    async def _later(self, delivery: Delivery, error: str) -> None:
+        delay = min(MAX_BACKOFF, 0.5 * 2 ** min(delivery.attempts, 10)) * random.uniform(0.8, 1.2)
+        log.warning("outbox row %s (%s) will be retried in %.1fs: %s", delivery.id, delivery.method, delay, error)
+        await self.store.retry_at(delivery, self.clock() + timedelta(seconds=delay), error)
+
+    async def _fail(self, delivery: Delivery, error: str) -> None:
+        log.error("outbox row %s (%s, %s) failed for good: %s", delivery.id, delivery.method, delivery.queue, error)
+        await self.store.failed(delivery, self.clock(), error)
+        if self.on_failure:
+            try:
+                await self.on_failure(delivery, error)
+            except Exception:
+                log.exception("could not report the failure of outbox row %s", delivery.id)
+
+
+def _retry_after(headers) -> int:
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            try:
+                return max(1, int(value[0] if isinstance(value, list) else value))
+            except (TypeError, ValueError):
+                break
+    return 1

@@ -1,0 +1,46 @@
+"""Showing text that people typed without letting it act.
+
+User text goes into Slack only as plain_text objects or rich_text "text" elements, which
+Slack shows literally: no mentions, links or formatting. Where text must pass through
+mrkdwn (the notification `text` of a message), `escape` neutralises it. Long text is trimmed
+for display only; the database keeps it whole.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+ELLIPSIS = "…"
+_FORMATTING = re.compile(r"([*_~`])")
+_ZWSP = "\u200b"
+
+
+def trim(text: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when cut."""
+    text = text or ""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+
+
+def escape(text: str, limit: int | None = None) -> str:
+    """Make user text inert inside mrkdwn: no <!channel>, <@U…>, <url|label>, *bold* or `code`."""
+    text = trim(text, limit) if limit else (text or "")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A zero-width space before each marker stops it pairing up into formatting.
+    text = _FORMATTING.sub(_ZWSP + r"\1", text)
+    # Bare @channel/@here do nothing without link_names, but keep them visibly harmless anyway.
+    return re.sub(r"@(channel|here|everyone)\b", "@" + _ZWSP + r"\1", text, flags=re.IGNORECASE)
+
+
+def one_line(text: str, limit: int) -> str:
+    return trim(re.sub(r"\s+", " ", text or "").strip(), limit)
+
+
+def slack_date(when: datetime, pattern: str = "{date_short_pretty} at {time}") -> str:
+    """A date Slack shows in each reader's own time zone (mrkdwn)."""
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{pattern}|{fallback}>"
+
+
+def utc_text(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")

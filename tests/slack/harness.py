@@ -1,0 +1,232 @@
+"""The end-to-end harness: the real bot (its ASGI app, or Socket Mode) against FakeSlack.
+
+`Bot` plays the people: it sends signed requests shaped like Slack's and reads back what the
+bot posted to the fake Web API, the way a person would see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.runtime import Clearance
+from bot.server import asgi_app
+from bot.settings import load_settings
+from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.signing import SlackHttp, block_action, view_submission
+
+SECRET = "test-signing-secret"
+
+CONFIG = """
+[roles]
+admins = ["U0ADMIN"]            # Slack user IDs (U…/W…) or user group IDs (S…)
+command_staff = ["U0CHIEF"]
+
+[reminders]
+check_every = "1m"              # durations: "90s", "15m", "24h", "2d"
+
+[[stages]]                      # in order
+key = "it_security"
+name = "IT security"
+channel = "C0ITSEC"             # review cards are posted here
+reviewers = ["U0SEC1", "S0SECGRP"]
+remind_after = "24h"            # used by reminders (a later issue); accept it now
+remind_every = "24h"
+
+[[stages]]
+key = "privacy"
+name = "Privacy"
+channel = "C0PRIV"
+reviewers = ["U0PRIV1"]
+remind_after = "24h"
+remind_every = "24h"
+
+[[stages]]
+key = "command"
+name = "Command"
+channel = "C0CMD"
+reviewers = ["U0CHIEF"]
+remind_after = "48h"
+remind_every = "24h"
+"""
+
+FORM = {
+    "tool_name": "Clearview AI",
+    "vendor": "Clearview AI Inc. (clearview.ai)",
+    "purpose": "Identify a suspect from CCTV stills in a robbery investigation.",
+    "case_number": "2026-000123",
+    "data_kinds": ["photos", "biometrics"],
+    "prior_use": "used",
+    "notes": "",
+}
+
+
+def form_values(**overrides) -> dict:
+    fields = {**FORM, **overrides}
+
+    def text(name):
+        return {"value": {"type": "plain_text_input", "value": fields[name]}}
+
+    return {
+        "tool_name": text("tool_name"),
+        "vendor": text("vendor"),
+        "purpose": text("purpose"),
+        "case_number": text("case_number"),
+        "notes": text("notes"),
+        "data_kinds": {
+            "value": {
+                "type": "checkboxes",
+                "selected_options": [{"value": k, "text": {"type": "plain_text", "text": k}} for k in fields["data_kinds"]],
+            }
+        },
+        "prior_use": {
+            "value": {
+                "type": "radio_buttons",
+                "selected_option": {"value": fields["prior_use"], "text": {"type": "plain_text", "text": "x"}}
+                if fields["prior_use"]
+                else None,
+            }
+        },
+    }
+
+
+def settings_for(slack: FakeSlack, database_url: str, config_dir: Path, config: str = CONFIG, **env):
+    path = config_dir / "clearance.toml"
+    path.write_text(config, encoding="utf-8")
+    return load_settings(
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": database_url,
+            "CLEARANCE_CONFIG": str(path),
+            **env,
+        }
+    )
+
+
+@dataclass
+class Card:
+    channel: str
+    ts: str
+    message: dict
+
+    @property
+    def buttons(self) -> dict[str, dict]:
+        found = {}
+        for block in self.message.get("blocks") or []:
+            for element in block.get("elements") or []:
+                if element.get("type") == "button":
+                    found[element["action_id"]] = element
+        return found
+
+    @property
+    def text(self) -> str:
+        return everything_said(self.message)
+
+
+def everything_said(payload) -> str:
+    """All text in a payload, flattened: what a person could read."""
+    parts: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("text", "fallback") and isinstance(value, str):
+                    parts.append(value)
+                elif key == "user_id" and isinstance(value, str):
+                    parts.append(f"<@{value}>")
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(payload)
+    return "\n".join(parts)
+
+
+class Bot:
+    def __init__(self, c: Clearance, http: SlackHttp, slack: FakeSlack) -> None:
+        self.c = c
+        self.http = http
+        self.slack = slack
+
+    async def settle(self, timeout: float = 8.0) -> None:
+        """Wait until the outbox has sent everything that is due."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            counts = await self.c.outbox.counts()
+            if not counts.get("pending"):
+                return
+            self.c.sender.wake()
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"outbox did not drain: {await self.c.outbox.counts()}")
+
+    async def request_tool(self, user: str = "U0OFFICER", **fields) -> int:
+        """Type /request-tool, fill the form, submit; returns the new request's id."""
+        response = await self.http.command("/request-tool", fields.get("tool_name", FORM["tool_name"]), user)
+        assert response.status_code == 200, response.text
+        opened = await self.slack.wait_for("views.open")
+        view = opened[-1].args["view"]
+        response = await self.http.submit(
+            view_submission(view["callback_id"], form_values(**fields), user, view_id=f"V{len(self.slack.calls):06d}")
+        )
+        assert response.status_code == 200, response.text
+        assert response.text in ("", "null"), response.text  # no errors: the modal closes
+        await self.settle()
+        async with self.c.uow() as uow:
+            return (await uow.requests.for_requester(user))[0].id
+
+    def card(self, channel: str, ref: str | None = None) -> Card:
+        messages = [
+            (key, m) for key, m in self.slack.messages.items() if key[0] == channel and (ref is None or ref in everything_said(m))
+        ]
+        assert messages, f"no card in {channel}; calls:\n{self.slack.describe_calls()}"
+        (chan, ts), message = messages[-1]
+        return Card(chan, ts, message)
+
+    async def click(self, card: Card, action_id: str, user: str):
+        button = card.buttons[action_id]
+        payload = block_action(
+            action_id,
+            button["value"],
+            user,
+            channel_id=card.channel,
+            message_ts=card.ts,
+            message={"type": "message", "ts": card.ts, "text": card.message.get("text", ""), "blocks": card.message.get("blocks", [])},
+        )
+        return await self.http.action(payload)
+
+    async def submit_view(self, view: dict, user: str, **values) -> dict | None:
+        """Submit a modal the bot opened, typing `values` ({block_id: text}) into its inputs."""
+        state = {block: {"value": {"type": "plain_text_input", "value": text}} for block, text in values.items()}
+        response = await self.http.submit(
+            view_submission(view["callback_id"], state, user, private_metadata=view.get("private_metadata") or "")
+        )
+        assert response.status_code == 200, response.text
+        return json.loads(response.text) if response.text not in ("", "null") else None
+
+    def dms(self, user: str) -> list[dict]:
+        return [c.args for c in self.slack.calls_to("chat.postMessage") if c.args.get("channel") == user]
+
+    def ephemerals(self, user: str) -> list[dict]:
+        return [c.args for c in self.slack.calls_to("chat.postEphemeral") if c.args.get("user") == user]
+
+
+async def start_bot(slack: FakeSlack, database_url: str, config_dir: Path, **env) -> Bot:
+    c = Clearance(settings_for(slack, database_url, config_dir, **env))
+    # Tests should not wait a whole second between polls of the outbox.
+    c.sender.poll_seconds = 0.05
+    await c.start()
+    http = SlackHttp(SECRET, app=asgi_app(c))
+    await http.__aenter__()
+    return Bot(c, http, slack)
+
+
+async def stop_bot(bot: Bot) -> None:
+    await bot.http.aclose()
+    await bot.c.stop()
