@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.listeners import requests, reviews
+from bot.listeners import directives, home, requests, reviews, tool_status
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -23,6 +23,9 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
         client=c.client,
         # Socket Mode messages are not signed; the WebSocket is authenticated by the app token.
         request_verification_enabled=not socket_mode,
+        # Our listeners return as soon as they ack (see listeners.common.guarded), so Bolt can
+        # answer Slack right then instead of polling for the ack every 10 ms.
+        process_before_response=True,
         # Bolt's url_verification and ssl_check built-ins stay on.
     )
 
@@ -46,4 +49,7 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
 
     requests.register(app, c)
     reviews.register(app, c)
+    home.register(app, c)
+    directives.register(app, c)
+    tool_status.register(app, c)
     return app

@@ -1,4 +1,4 @@
-"""The `clearance` command: serve, migrate, export, outbox."""
+"""The `clearance` command: serve, migrate, export, outbox, remind."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("outbox", help="list messages Slack refused for good, and what is waiting")
 
+    remind = commands.add_parser("remind", help="show what the next reminder sweep would send")
+    remind.add_argument("--dry-run", action="store_true", help="print it; claim and send nothing (required)")
+    remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -43,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args.out)
         if args.command == "outbox":
             return _outbox()
+        if args.command == "remind":
+            return _remind(args.dry_run, args.at)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -79,22 +85,14 @@ def _serve(args) -> int:
 
 async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
     import uvicorn
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    from bot.runtime import Clearance
+    from bot.runtime import Clearance, socket_mode_handler
     from bot.server import asgi_app
 
     c = Clearance(settings)
     if not await _token_works(c):
         await c.stop()
         return 2
-    socket = None
-    if socket_mode:
-        app = c.use_socket_mode()
-        socket = AsyncSocketModeHandler(
-            app, settings.app_token, web_client=AsyncWebClient(token=settings.app_token, base_url=settings.api_url)
-        )
+    socket = socket_mode_handler(c) if socket_mode else None
     server = uvicorn.Server(uvicorn.Config(asgi_app(c), host=host, port=port, lifespan="off", access_log=False))
     await c.start()
     try:
@@ -157,6 +155,82 @@ def _outbox() -> int:
 
     asyncio.run(show())
     return 0
+
+
+def _remind(dry_run: bool, at: str | None) -> int:
+    """Print what a sweep would do now (or `at`), from the database and the config; no Slack calls."""
+    import os
+    from datetime import UTC, datetime
+
+    from bot.config import load_policy
+
+    if not dry_run:
+        print(
+            "clearance serve sends reminders itself, every [reminders] check_every. "
+            "Use `clearance remind --dry-run` to see what its next sweep would send.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        now = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError:
+        print(f"--at {at!r} is not an ISO time like 2026-11-03T09:00-07:00", file=sys.stderr)
+        return 2
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    database_url = _database_url()  # also reads .env
+    policy = load_policy(Path(os.environ.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml"))
+    for line in asyncio.run(_preview_lines(database_url, policy, now)):
+        print(line)
+    return 0
+
+
+async def _preview_lines(database_url: str, policy, now) -> list[str]:
+    from storage.db import create_engine, session_factory
+    from storage.reminders import SqlReminderStore
+    from workflows.directives import directive_reference
+    from workflows.reminders import ReviewReminder, format_waited, preview
+
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            claims = await preview(SqlReminderStore(session, policy.reminders), policy, now)
+    finally:
+        await engine.dispose()
+    when = now.strftime("%Y-%m-%d %H:%M UTC")
+    if not claims:
+        return [f"Nothing is due at {when}."]
+    lines = [f"A reminder sweep at {when} would (dry run: nothing claimed, nothing sent):"]
+    reviews = escalations = directives = deferred = 0
+    for claim in claims:
+        sent = claim.send
+        if claim.kind == "request":
+            ref = f"REQ-{claim.item_id:04d}"
+        else:
+            ref = directive_reference(claim.item_id)
+        if sent is None:
+            deferred += 1
+            until = claim.new_next_at.strftime("%Y-%m-%d %H:%M UTC") if claim.new_next_at else "later"
+            lines.append(f"  {ref}: quiet hours; deferred to {until}")
+        elif isinstance(sent, ReviewReminder):
+            reviews += 1
+            line = (
+                f"  {ref} at {sent.stage_name}: reminder {sent.nth} to {', '.join(sent.recipients)}"
+                f" (waited {format_waited(sent.waited)})"
+            )
+            if sent.escalate:
+                escalations += 1
+                line += f"; escalates to {', '.join(sent.escalate_to)}"
+            lines.append(line)
+        else:
+            directives += 1
+            lines.append(f"  {ref}: acknowledgement reminder {sent.nth} to everyone who has not acknowledged it")
+    plural = lambda n, word: f"{n} {word}" + ("" if n == 1 else "s")  # noqa: E731
+    lines.append(
+        f"In all: {plural(reviews, 'review reminder')}, {plural(escalations, 'escalation')}, "
+        f"{plural(directives, 'directive reminder')}, {deferred} deferred by quiet hours. "
+        "User groups (S…) are expanded to their members when sent."
+    )
+    return lines
 
 
 if __name__ == "__main__":

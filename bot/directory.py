@@ -39,10 +39,21 @@ class SlackDirectory:
         return frozenset(users)
 
     async def includes(self, user_id: str, principals: Iterable[str]) -> bool:
+        """Is the user one of these principals? Named users need no API call; a group that
+        cannot be resolved only matters if no other principal already answers yes."""
         principals = tuple(principals)
         if user_id in principals:
-            return True  # no API call needed
-        return user_id in await self.expand(p for p in principals if is_group(p))
+            return True
+        unavailable = None
+        for group in (p for p in principals if is_group(p)):
+            try:
+                if user_id in await self._members(group):
+                    return True
+            except DirectoryUnavailable as exc:
+                unavailable = exc
+        if unavailable:
+            raise unavailable
+        return False
 
     async def _members(self, group: str) -> frozenset[str]:
         cached = self._groups.get(group)

@@ -16,6 +16,9 @@ class ActionId(StrEnum):
     DIRECTIVE_DETAILS = "directive-details"
     DIRECTIVE_REVOKE = "directive-revoke"
     DIRECTIVE_SUPERSEDE = "directive-supersede"
+    DIRECTIVE_PENDING = "directive-pending"  # the full list of who has not acknowledged, page by page
+    DIRECTIVE_RETRY = "directive-retry"  # post again to the channels that failed
+    DIRECTIVE_TOOL = "directive-tool"  # the tool picker (external select) in the directive form
     HOME_PAGE = "home-page"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -9,8 +10,12 @@ from datetime import UTC, datetime
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.directives import DirectiveRelay
 from bot.directory import SlackDirectory
+from bot.home import HomeRefresher
+from bot.membership import ChannelMembers, reading_client
 from bot.outbound import RequestMessages, post
+from bot.scheduler import ReminderScheduler
 from bot.sender import SlackSender
 from bot.settings import Settings
 from storage.db import create_engine, session_factory
@@ -42,7 +47,19 @@ class Clearance:
         self.messages = RequestMessages(self.policy)
         self.event_hooks: list = []  # async (uow, event) -> None, run inside the change's transaction
         self.flag_sources: list = []  # async (uow, request) -> [warning, …] shown on review cards
+        self.after_commit: list = []  # (events) -> None, called once a change's transaction has committed
+        self.home = HomeRefresher(self)  # keeps each person's Home tab current
+        self.after_commit.append(self.home.after_change)
+        self.reminders = ReminderScheduler(self)  # the reminder sweep, every [reminders] check_every
+        # Directives and the tool registry: channel members (for counts), posting, outcomes, counts.
+        self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
+        self.directive_relay = DirectiveRelay(self)
+        self.event_hooks.append(self.directive_relay.on_event)
+        self.flag_sources.append(self.directive_relay.flags)
+        self.after_commit.append(self.directive_relay.after_commit)
+        self.sender.on_result = self.directive_relay.on_delivery  # per-channel outcome of each post
         self.ready = False
+        self._tasks: set[asyncio.Task] = set()
         self.app = self._build_app(socket_mode=False)
 
     def uow(self) -> SqlUnitOfWork:
@@ -70,10 +87,13 @@ class Clearance:
                     for event in events:
                         for hook in self.event_hooks:
                             await hook(uow, event)
-                        flags = await self.card_flags(uow, getattr(event, "request", None))
+                        if getattr(event, "request", None) is None:
+                            continue  # directive and registry events: their hooks write their messages
+                        flags = await self.card_flags(uow, event.request)
                         await uow.outbox.add_all(self.messages.for_event(event, flags))
                     await uow.commit()
                 self.sender.wake()
+                self._committed(events)
                 return events
             except ConcurrencyConflict:
                 if attempt == 2:
@@ -96,12 +116,36 @@ class Clearance:
             await uow.commit()
         self.sender.wake()
 
+    def _committed(self, events: list) -> None:
+        for hook in self.after_commit:
+            try:
+                hook(events)
+            except Exception:  # the change is committed: a follow-up must not make it look failed
+                log.exception("after-commit hook %r failed", hook)
+
+    def background(self, coroutine) -> asyncio.Task:
+        """Run work that continues after Slack was answered; kept until done, awaited on stop."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def background_done(self, timeout: float = 10) -> None:
+        """Wait for the work started after acks (for shutdown and tests)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
     async def start(self) -> None:
         self.sender.start()
+        self.reminders.start()
+        self.directive_relay.start()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        await self.reminders.stop()
+        await self.directive_relay.stop()
+        await self.home.stop()
         await self.sender.stop()
         await self.engine.dispose()
 
@@ -118,3 +162,13 @@ class Clearance:
             "`clearance outbox` lists undelivered messages."
         )
         await self.enqueue([post(f"admin:{a}", a, text, []) for a in admins])
+
+
+def socket_mode_handler(c: Clearance):
+    """Socket Mode: the same listeners, reached over a WebSocket that the bot opens to Slack."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    app = c.use_socket_mode()
+    # apps.connections.open goes to SLACK_API_URL too, with the app-level token.
+    web_client = AsyncWebClient(token=c.settings.app_token, base_url=c.settings.api_url)
+    return AsyncSocketModeHandler(app, c.settings.app_token, web_client=web_client)

@@ -53,6 +53,7 @@ class SlackSender:
         poll_seconds: float = 1.0,
         lease: timedelta = timedelta(seconds=60),
         on_failure: Callable[[Delivery, str], Awaitable[None]] | None = None,
+        on_result: Callable[[Delivery, dict | None, str | None], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -61,6 +62,9 @@ class SlackSender:
         self.poll_seconds = poll_seconds
         self.lease = lease
         self.on_failure = on_failure
+        # Called once a row is settled: (delivery, Slack's response data, None) when sent,
+        # (delivery, None, error) when it failed for good. Not called for retries.
+        self.on_result = on_result
         self.worker = uuid.uuid4().hex[:8]
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
@@ -143,6 +147,7 @@ class SlackSender:
             return
         data = response.data if isinstance(response.data, dict) else {}
         await self.store.sent(delivery, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""))
+        await self._settled(delivery, data, None)
 
     async def _api_error(self, delivery: Delivery, exc: SlackApiError, payload: dict) -> None:
         status = exc.response.status_code
@@ -181,6 +186,15 @@ class SlackSender:
                 await self.on_failure(delivery, error)
             except Exception:
                 log.exception("could not report the failure of outbox row %s", delivery.id)
+        await self._settled(delivery, None, error)
+
+    async def _settled(self, delivery: Delivery, data: dict | None, error: str | None) -> None:
+        if self.on_result is None:
+            return
+        try:
+            await self.on_result(delivery, data, error)
+        except Exception:
+            log.exception("the result hook failed for outbox row %s", delivery.id)
 
 
 def _retry_after(headers) -> int:

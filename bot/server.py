@@ -46,6 +46,11 @@ def asgi_app(c: Clearance):
             await _respond(send, 413, {"error": "body too large"})
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            await _respond(send, 400, {"error": "body is not UTF-8"})  # Slack always sends UTF-8
+            return
         if not verifier.is_valid_request(body, headers):
             await _respond(send, 401, {"error": "invalid signature"})
             return

@@ -23,7 +23,9 @@ class OutboundMessage:
 
     `store_as` names the posted message so a later call can `target` it (chat.update,
     chat.getPermalink…): the sender fills in its channel and ts. `coalesce` lets a newer
-    pending update of the same target replace an older one that has not gone out yet.
+    pending call replace an older one that has not gone out yet: the same `method` on the same
+    `target` in the same queue, or, without a target, the same `method` in the same queue (e.g.
+    views.publish in a queue per user: many changes, one publish of the latest Home tab).
     """
 
     queue: str
@@ -56,13 +58,14 @@ class SqlOutbox:
         self._now = now
 
     async def add(self, message: OutboundMessage) -> None:
-        if message.coalesce and message.target:
-            # Replace a still-pending, unclaimed update of the same message instead of queueing another.
+        if message.coalesce:
+            # Replace a still-pending, unclaimed call of the same kind instead of queueing another.
+            same_target = OutboxRow.target == message.target if message.target else OutboxRow.target.is_(None)
             result = await self._session.execute(
                 update(OutboxRow)
                 .where(
                     OutboxRow.queue == message.queue,
-                    OutboxRow.target == message.target,
+                    same_target,
                     OutboxRow.method == message.method,
                     OutboxRow.status == PENDING,
                     OutboxRow.claimed_until.is_(None),

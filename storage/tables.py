@@ -129,3 +129,91 @@ class HandledEventRow(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     handled_at: datetime = _when()
+
+
+# --- directives and the tool registry (migration 0002) ------------------------------------------
+
+
+class ToolRow(SQLModel, table=True):
+    """One record per tool; its status of record is three layers (see workflows.registry)."""
+
+    __tablename__ = "tools"
+    __table_args__ = (UniqueConstraint("key", name="uq_tools_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    name: str = _text()
+    # Each layer is a StatusMark as JSON ({"status", "source", "by", "since", "conditions"}) or NULL.
+    decision: dict | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
+    directive: dict | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
+    override: dict | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
+    # The status shown (derived from the layers), kept for listing and for reading the table directly.
+    status: str = Field(default="unknown", max_length=32, index=True)
+    status_since: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+    updated_at: datetime | None = _when(nullable=True)
+    version: int = 0
+
+
+class ToolAliasRow(SQLModel, table=True):
+    """A normalised name a tool is known by; a name belongs to one tool only."""
+
+    __tablename__ = "tool_aliases"
+
+    alias: str = Field(primary_key=True, max_length=300)
+    tool_id: int = Field(foreign_key="tools.id", index=True)
+
+
+class DirectiveRow(SQLModel, table=True):
+    __tablename__ = "directives"
+    __table_args__ = (Index("ix_directives_status_tool", "status", "tool_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    tool_key: str = Field(max_length=300)
+    tool_name: str = _text()
+    text: str = _text()
+    issued_by: str = Field(max_length=32)
+    issued_at: datetime = _when()
+    channels: list[str] = Field(sa_column=Column(JSONText, nullable=False))
+    ack_required: bool = False
+    ack_due: datetime | None = _when(nullable=True)
+    status: str = Field(default="active", max_length=16)
+    revoked_by: str | None = Field(default=None, max_length=32)
+    revoked_at: datetime | None = _when(nullable=True)
+    superseded_by: int | None = None
+    supersedes: int | None = None
+    # The reminder sweep selects on this column alone; NULL when nothing is due.
+    next_reminder_at: datetime | None = _when(nullable=True, index=True)
+    reminders_sent: int = 0
+    version: int = 0
+
+
+class AcknowledgementRow(SQLModel, table=True):
+    __tablename__ = "acknowledgements"
+    # One per person per directive, whatever the clicks: the database's own guard.
+    __table_args__ = (UniqueConstraint("directive_id", "user_id", name="uq_acknowledgements_directive_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    directive_id: int = Field(foreign_key="directives.id")
+    user_id: str = Field(max_length=32)
+    at: datetime = _when()
+
+
+class DirectivePostRow(SQLModel, table=True):
+    """A directive's message in one channel: whether it went out, and the count it shows."""
+
+    __tablename__ = "directive_posts"
+    __table_args__ = (UniqueConstraint("directive_id", "channel", name="uq_directive_posts_directive_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    directive_id: int = Field(foreign_key="directives.id")
+    channel: str = Field(max_length=32)
+    outcome: str = Field(default="pending", max_length=16)  # pending, posted, failed
+    error: str = Field(default="", max_length=500)  # Slack's error code when it failed
+    ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    # The running count on the message ("23 of 41") and when it was last changed (throttling).
+    count_shown: str = Field(default="", max_length=64)
+    count_shown_at: datetime | None = _when(nullable=True)

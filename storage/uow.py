@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.audit import SqlAudit
+from storage.directives import SqlAcknowledgements, SqlDirectivePosts, SqlDirectives, SqlTools
 from storage.outbox import SqlOutbox
 from storage.requests import SqlRequests
 from storage.sql import insert_once
@@ -39,6 +40,11 @@ class SqlUnitOfWork:
 
     def _extend(self, session: AsyncSession) -> None:
         """Hook for repositories added by later features (directives, registry)."""
+        # Directives and the tool registry (workflows.ports_directives.DirectiveUnitOfWork).
+        self.tools = SqlTools(session)
+        self.directives = SqlDirectives(session)
+        self.acks = SqlAcknowledgements(session)
+        self.directive_posts = SqlDirectivePosts(session)
 
     async def __aexit__(self, *exc_info) -> None:
         assert self.session is not None

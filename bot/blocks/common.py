@@ -54,8 +54,9 @@ def actions(block_id: str, *buttons: ButtonElement) -> ActionsBlock:
     return ActionsBlock(block_id=block_id, elements=list(buttons))
 
 
-def dump(blocks: list[Block]) -> list[dict]:
-    return [b.to_dict() for b in blocks]
+def dump(blocks: list[Block | dict]) -> list[dict]:
+    """Blocks as Slack wants them; models are validated by to_dict(), dicts are already built."""
+    return [b if isinstance(b, dict) else b.to_dict() for b in blocks]
 
 
 def modal(

@@ -193,12 +193,25 @@ def prior_use_warning(request: ToolRequest) -> list[Block]:
 # --- the review card ----------------------------------------------------------------------------
 
 
-def review_card(request: ToolRequest, policy: Policy, stage_key: str, flags: list[str] | None = None):
-    """(text, blocks) of the card in `stage_key`'s channel, as it should look now."""
+def review_card(
+    request: ToolRequest,
+    policy: Policy,
+    stage_key: str,
+    flags: list[str] | None = None,
+    escalation: str | None = None,
+):
+    """(text, blocks) of the card in `stage_key`'s channel, as it should look now.
+
+    `escalation` is the note shown while an escalated stage still waits (our own mrkdwn, see
+    bot.blocks.reminders.escalation_note); without it an escalated stage gets a shorter note.
+    """
     stage = policy.stage(stage_key)
     tool = escape(request.tool_name, 100)
     blocks: list[Block] = [header(f"{request.ref} · {one_line(request.tool_name, 120)}")]
     blocks += [md(f":rotating_light: {flag}") for flag in flags or []]
+    if request.status.is_open and request.stage_key == stage_key and request.escalated_at is not None:
+        note = f":rotating_light: *Escalated* on {slack_date(request.escalated_at)}: no decision in time."
+        blocks.append(md(escalation or note))
     blocks += prior_use_warning(request)
     blocks += details(request)
     blocks += history(request, policy)

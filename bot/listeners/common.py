@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -95,32 +96,45 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
 
 
 def guarded(c: Clearance, handler):
-    """Wrap handler(c, ack, body) as a Bolt listener that never lets an error become a 500:
-    it logs (without personal data), acks if that had not happened, and tells the person."""
+    """Wrap handler(c, ack, body) as a Bolt listener.
+
+    - Slack gets its response the moment the handler acks; the rest of the handler (opening a
+      modal, telling the person) carries on in the background. Bolt's own runner would poll for
+      the ack every 10 ms; with process_before_response=True and this wrapper it is immediate.
+    - An unexpected error never becomes a 500: it is logged (without personal data), acked if
+      that had not happened, and the person is told that nothing changed.
+    """
 
     async def listener(ack, body):
-        acked = False
+        acked = asyncio.Event()
 
         async def ack_once(*args, **kwargs):
-            nonlocal acked
-            if not acked:
-                acked = True
+            if not acked.is_set():
                 await ack(*args, **kwargs)
+                acked.set()
 
-        try:
-            await handler(c, ack_once, body)
-        except Exception:
-            log.exception("error in %s", handler.__name__)
-            await ack_once()
+        async def run() -> None:
             try:
-                await tell(
-                    c,
-                    body,
-                    ":warning: Something went wrong on our side and nothing was changed. "
-                    "Please try again in a minute; if it keeps happening, tell police IT.",
-                )
+                await handler(c, ack_once, body)
             except Exception:
-                log.exception("could not tell the user about an error")
+                log.exception("error in %s", handler.__name__)
+                await ack_once()
+                try:
+                    await tell(
+                        c,
+                        body,
+                        ":warning: Something went wrong on our side and nothing was changed. "
+                        "Please try again in a minute; if it keeps happening, tell police IT.",
+                    )
+                except Exception:
+                    log.exception("could not tell the user about an error")
+            finally:
+                await ack_once()  # a handler that forgot to ack must not leave Slack waiting
+
+        task = c.background(run())
+        waiter = asyncio.ensure_future(acked.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
 
     listener.__name__ = handler.__name__
     return listener

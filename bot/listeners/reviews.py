@@ -39,12 +39,13 @@ def _target(value: dict) -> tuple[int, str] | None:
     return None
 
 
-async def _reviewers(c: Clearance, stage_key: str) -> frozenset[str]:
+async def _reviewers(c: Clearance, stage_key: str, user: str) -> frozenset[str]:
+    """The stage's reviewers as far as this decision needs to know: {user} if they are one."""
     try:
         stage = c.policy.stage(stage_key)
     except KeyError:
         return frozenset()  # a stage removed from the config has no reviewers any more
-    return await c.directory.expand(stage.reviewers)
+    return frozenset({user}) if await c.directory.includes(user, stage.reviewers) else frozenset()
 
 
 async def approve(c: Clearance, ack, body) -> None:
@@ -56,7 +57,7 @@ async def approve(c: Clearance, ack, body) -> None:
     request_id, stage_key = target
     user = actor(body)
     try:
-        reviewers = await _reviewers(c, stage_key)
+        reviewers = await _reviewers(c, stage_key, user)
         await c.change(
             lambda uow: record_decision(
                 uow, c.policy, request_id, stage_key, user, Outcome.APPROVED, "", reviewers, c.clock()
@@ -85,7 +86,7 @@ async def open_reason_form(c: Clearance, ack, body) -> None:
     user = actor(body)
     # Check before opening the form, so nobody types a reason only to be refused.
     try:
-        reviewers = await _reviewers(c, stage_key)
+        reviewers = await _reviewers(c, stage_key, user)
     except DirectoryUnavailable:
         await tell(c, body, UNAVAILABLE)
         return
@@ -132,7 +133,7 @@ async def submit_reason(c: Clearance, ack, body) -> None:
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)
     try:
-        reviewers = await _reviewers(c, stage_key)
+        reviewers = await _reviewers(c, stage_key, user)
         if kind == "ask":
             action = lambda uow: ask_for_info(  # noqa: E731
                 uow, c.policy, request_id, stage_key, user, text, reviewers, c.clock()

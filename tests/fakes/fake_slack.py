@@ -271,6 +271,10 @@ class FakeSlack:
         self.invalid.clear()
         self.socket_acks.clear()
 
+    def clear_failures(self) -> None:
+        """Slack is healthy again: forget every scripted failure still pending."""
+        self._failures.clear()
+
     # ------------------------------------------------------------------ scripting
 
     def fail_next(

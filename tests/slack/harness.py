@@ -78,7 +78,9 @@ def form_values(**overrides) -> dict:
         "data_kinds": {
             "value": {
                 "type": "checkboxes",
-                "selected_options": [{"value": k, "text": {"type": "plain_text", "text": k}} for k in fields["data_kinds"]],
+                "selected_options": [
+                    {"value": k, "text": {"type": "plain_text", "text": k}} for k in fields["data_kinds"]
+                ],
             }
         },
         "prior_use": {
@@ -159,6 +161,7 @@ class Bot:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
+            await self.c.background_done()
             counts = await self.c.outbox.counts()
             if not counts.get("pending"):
                 return
@@ -183,7 +186,9 @@ class Bot:
 
     def card(self, channel: str, ref: str | None = None) -> Card:
         messages = [
-            (key, m) for key, m in self.slack.messages.items() if key[0] == channel and (ref is None or ref in everything_said(m))
+            (key, m)
+            for key, m in self.slack.messages.items()
+            if key[0] == channel and (ref is None or ref in everything_said(m))
         ]
         assert messages, f"no card in {channel}; calls:\n{self.slack.describe_calls()}"
         (chan, ts), message = messages[-1]
@@ -197,7 +202,12 @@ class Bot:
             user,
             channel_id=card.channel,
             message_ts=card.ts,
-            message={"type": "message", "ts": card.ts, "text": card.message.get("text", ""), "blocks": card.message.get("blocks", [])},
+            message={
+                "type": "message",
+                "ts": card.ts,
+                "text": card.message.get("text", ""),
+                "blocks": card.message.get("blocks", []),
+            },
         )
         return await self.http.action(payload)
 

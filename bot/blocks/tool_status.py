@@ -1,0 +1,162 @@
+"""Block Kit for /tool-status and the registry's warning on review cards.
+
+Tool names and conditions are typed by people: they appear as rich text (shown literally) or
+escaped. Pure functions from domain objects to payload dicts.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks.common import context, dump, md
+from bot.blocks.rich import Bold, Italic, Part, User, When, rich
+from bot.text import escape, one_line, slack_date, trim
+from workflows.directives import Directive, StatusAnswer
+from workflows.registry import StatusMark, Tool, ToolStatus
+from workflows.requests import ToolRequest
+
+STATUS_EMOJI = {
+    ToolStatus.APPROVED: ":white_check_mark:",
+    ToolStatus.APPROVED_WITH_CONDITIONS: ":large_yellow_circle:",
+    ToolStatus.UNDER_REVIEW: ":hourglass_flowing_sand:",
+    ToolStatus.REJECTED: ":x:",
+    ToolStatus.CEASE_USE: ":no_entry:",
+    ToolStatus.SUSPENDED: ":double_vertical_bar:",
+    ToolStatus.UNKNOWN: ":grey_question:",
+}
+MEANING = {
+    ToolStatus.APPROVED: "It may be used for police work, for the purpose it was approved for.",
+    ToolStatus.APPROVED_WITH_CONDITIONS: "It may be used only under the conditions below.",
+    ToolStatus.UNDER_REVIEW: "Do not use it for police work until it is approved.",
+    ToolStatus.REJECTED: "Do not use it for police work. A new request can be made if something has changed.",
+    ToolStatus.CEASE_USE: "Stop using it now, whatever was approved before.",
+    ToolStatus.SUSPENDED: "Do not use it while it is reviewed again, whatever was approved before.",
+    ToolStatus.UNKNOWN: "Nobody has asked for it yet: request it with /request-tool before using it.",
+}
+LIST_LIMIT = 400  # tools listed by /tool-status with no name
+
+
+def _label(status: ToolStatus) -> str:
+    return status.label.split(" — ")[0] if status is not ToolStatus.UNKNOWN else status.label
+
+
+def _decided_by(mark: StatusMark) -> list[Part]:
+    kind = "directive" if mark.source.startswith("DIR-") else "request"
+    verb = "issued by" if kind == "directive" else "decided by"
+    return [
+        Bold("Since: "),
+        When(mark.since),
+        "   ",
+        Bold("On the record: "),
+        f"{kind} {mark.source}, {verb} ",
+        User(mark.by),
+    ]
+
+
+def status_answer(answer: StatusAnswer, open_requests: list[ToolRequest]) -> tuple[str, list[dict]]:
+    """What /tool-status <name> answers, privately."""
+    tool = answer.tool
+    if tool is None:
+        return _not_found(answer)
+    status = tool.status
+    blocks: list[Block] = [
+        rich([Bold(one_line(tool.name, 150))]),
+        md(f"{STATUS_EMOJI[status]} *{_label(status)}* — {MEANING[status]}"),
+    ]
+    lines: list[list[Part]] = []
+    if tool.current is not None:
+        lines.append(_decided_by(tool.current))
+    if tool.override is not None and tool.underlying is not None:
+        below = tool.underlying
+        lines.append(
+            [Italic(f"This overrides its earlier status, {_label(below.status)} ({below.source}), until it is "
+                    "revoked or superseded.")]
+        )  # fmt: skip
+    if tool.conditions:
+        lines.append([Bold("Conditions: "), trim(tool.conditions, 2000)])
+    others = sorted(tool.names() - {tool.key.replace("-", " ")})
+    if len(others) > 1:
+        lines.append([Bold("Also known as: "), ", ".join(others)])
+    if lines:
+        blocks.append(rich(*lines))
+    if answer.directives:
+        blocks.append(rich(*[_directive_line(d) for d in answer.directives[:10]]))
+    if open_requests:
+        blocks.append(rich(*[_request_line(r) for r in open_requests[:10]]))
+    elif status in (ToolStatus.UNKNOWN, ToolStatus.REJECTED):
+        blocks.append(context("No open request for it."))
+    if answer.suggestions:
+        blocks.append(context("Other tools with similar names: " + escape(_names(answer.suggestions), 500)))
+    text = f"{escape(tool.name, 100)}: {_label(status)}"
+    return text, dump(blocks)
+
+
+def _directive_line(d: Directive) -> list[Part]:
+    return [Bold(f"{d.ref} in force: "), f"{d.kind.label}, issued ", When(d.issued_at), " by ", User(d.issued_by)]
+
+
+def _request_line(r: ToolRequest) -> list[Part]:
+    return [Bold(f"Open request {r.ref}"), " by ", User(r.requester_id), " since ", When(r.created_at)]
+
+
+def _names(tools: tuple[Tool, ...] | list[Tool]) -> str:
+    return ", ".join(one_line(t.name, 60) for t in tools)
+
+
+def _not_found(answer: StatusAnswer) -> tuple[str, list[dict]]:
+    asked = one_line(answer.query, 150)
+    if answer.suggestions:
+        blocks: list[Block] = [
+            rich([f"More than one tool matches “{asked}”. Which did you mean?"]),
+            rich(*[[Bold(one_line(t.name, 150)), f" — {_label(t.status)}"] for t in answer.suggestions]),
+            context(
+                "Ask again with the full name, e.g. /tool-status " + escape(one_line(answer.suggestions[0].name, 80))
+            ),
+        ]
+        return f"Several tools match {escape(asked, 100)}", dump(blocks)
+    unknown = ToolStatus.UNKNOWN
+    blocks = [
+        rich([f"“{asked}” is not in the registry."]),
+        md(f"{STATUS_EMOJI[unknown]} *{unknown.label}*."),
+        context(
+            "Nobody has requested it or issued a directive about it. Do not use it for police work until approved."
+        ),
+    ]
+    return f"{escape(asked, 100)}: {unknown.label}", dump(blocks)
+
+
+def status_list(tools: list[Tool]) -> tuple[str, list[dict]]:
+    """/tool-status with no name: every tool with a status, grouped by status."""
+    if not tools:
+        text = "No tool has a status yet. Ask about one with /tool-status <name>, or request one with /request-tool."
+        return text, dump([md(text)])
+    order = [s for s in ToolStatus if s is not ToolStatus.UNKNOWN]
+    blocks: list[Block] = [md(f"*Tools with a status of record ({len(tools)})* — `/tool-status <name>` for details.")]
+    shown = 0
+    for status in order:
+        group = [t for t in tools if t.status is status]
+        if not group or shown >= LIST_LIMIT:
+            continue
+        group = group[: LIST_LIMIT - shown]
+        shown += len(group)
+        blocks.append(md(f"{STATUS_EMOJI[status]} *{_label(status)}* ({len(group)})"))
+        for start in range(0, len(group), 100):
+            lines = [
+                [one_line(t.name, 80), Italic(f"  since {t.status_since:%Y-%m-%d}")] for t in group[start : start + 100]
+            ]
+            blocks.append(rich(*lines))
+    if len(tools) > shown:
+        blocks.append(context(f"…and {len(tools) - shown} more. Ask about one with /tool-status <name>."))
+    return f"{len(tools)} tools with a status of record", dump(blocks[:50])
+
+
+def cease_flag(tool: Tool, request_tool_name: str) -> str:
+    """The warning on review cards of a request for a tool under a cease-use or suspension (mrkdwn)."""
+    mark = tool.override
+    assert mark is not None
+    what = "a *Cease use*" if mark.status is ToolStatus.CEASE_USE else "a *Suspended*"
+    return (
+        f"*{escape(one_line(request_tool_name, 100))}* is under {what} directive ({mark.source}, "
+        f"{slack_date(mark.since)}, <@{mark.by}>). The request may go ahead, but nobody may use the tool "
+        "until that directive is revoked or superseded."
+    )

@@ -1,0 +1,211 @@
+"""The Home tab: what it shows each person, and keeping it current.
+
+`HomeRefresher` builds a person's Home tab from the database (and their roles, from the config
+and Slack's user groups) and publishes it with views.publish through the outbox, so Slack's
+429s and outages delay it like any other message. Publishes are coalesced twice: people marked
+while a refresh is being built are refreshed once more afterwards (in memory), and a publish
+still waiting in the outbox is replaced by the newer one (OutboundMessage(coalesce=True) in the
+queue ``home:<user>``), so a burst of changes ends in one publish of the latest state.
+
+It is refreshed when someone opens it (app_home_opened) and, after every committed change, for
+the people the change concerns (`affected`): the requester, the reviewers of the stages the
+request left and entered, and whoever sees escalations. A crash between a commit and the refresh
+leaves a Home tab stale until the next change or the next time its owner opens it, which
+rebuilds it from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.blocks.home import home_view
+from bot.directory import DirectoryUnavailable
+from storage.outbox import OutboundMessage
+from storage.reminders import SqlReminderStore
+from workflows.events import (
+    Event,
+    InfoProvided,
+    InfoRequested,
+    RequestApproved,
+    RequestRejected,
+    RequestSubmitted,
+    RequestWithdrawn,
+    StageApproved,
+)
+from workflows.policy import Policy, Stage, is_group
+from workflows.requests import ToolRequest
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+
+log = logging.getLogger("clearance.home")
+
+PAGES_REMEMBERED = 5000  # people whose chosen page this process remembers between refreshes
+
+
+@dataclass
+class HomeData:
+    """Everything one person's Home tab shows, loaded at `now`."""
+
+    user_id: str
+    now: datetime
+    mine: list[ToolRequest] = field(default_factory=list)  # newest first
+    reviewer_of: list[Stage] = field(default_factory=list)
+    queue: list[ToolRequest] = field(default_factory=list)  # at the person's stages, oldest first
+    queue_capped: bool = False  # more are waiting than were loaded
+    is_command_staff: bool = False
+    stuck: list[ToolRequest] = field(default_factory=list)  # escalated and still waiting
+    roles_unknown: bool = False  # Slack could not tell us someone's user groups just now
+    to_acknowledge: list = field(default_factory=list)  # directives (see bot.blocks.home)
+    open_directives: list = field(default_factory=list)  # (directive, acknowledged, audience) for staff
+
+
+QUEUE_LOAD = 200  # requests loaded for "Waiting for you" (the repository's own cap)
+STUCK_LOAD = 50
+
+
+def affected(events: Iterable[Event], policy: Policy) -> set[str]:
+    """The principals (users or groups) whose Home tab shows something these events changed."""
+    principals: set[str] = set()
+
+    def stage(key: str | None) -> None:
+        try:
+            s = policy.stage(key) if key else None
+        except KeyError:
+            return
+        if s is None:
+            return
+        principals.update(s.reviewers)
+        if s.escalate_after is not None:  # the request may be on the "stuck" list
+            principals.update(s.escalate_to or policy.roles.command_staff)
+
+    for event in events:
+        request = getattr(event, "request", None)
+        if request is not None:
+            principals.add(request.requester_id)
+        match event:
+            case RequestSubmitted(request=r):
+                stage(r.stage_key)
+            case StageApproved(decision=d, next_stage_key=next_key):
+                stage(d.stage_key)
+                stage(next_key)
+            case RequestApproved(decision=d) | RequestRejected(decision=d):
+                stage(d.stage_key)
+            case InfoRequested(exchange=x) | InfoProvided(exchange=x):
+                stage(x.stage_key)
+            case RequestWithdrawn(stage_key=key):
+                stage(key)
+    return principals
+
+
+class HomeRefresher:
+    def __init__(self, c: Clearance) -> None:
+        self.c = c
+        self._pending: set[str] = set()  # principals to refresh
+        self._task: asyncio.Task | None = None
+        self._pages: dict[str, dict[str, int]] = {}
+        self._stopped = False
+
+    # --- keeping it current --------------------------------------------------------------------
+
+    def after_change(self, events: list[Event]) -> None:
+        """Called after a change's transaction committed: refresh whoever it concerns."""
+        self.mark(affected(events, self.c.policy))
+
+    def mark(self, principals: Iterable[str]) -> None:
+        """Refresh these people's (and groups' members') Home tabs soon, in the background."""
+        self._pending.update(p for p in principals if p)
+        if self._pending and not self._stopped and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._work(), name="clearance-home")
+
+    async def idle(self) -> None:
+        """Wait until every marked Home tab has been built and queued (tests, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        with contextlib.suppress(Exception):
+            await self.idle()
+
+    async def _work(self) -> None:
+        while self._pending and not self._stopped:
+            batch, self._pending = self._pending, set()
+            try:
+                users = await self._users(batch)
+                messages = [await self._message(user) for user in sorted(users)]
+                await self.c.enqueue(messages)
+            except Exception:
+                log.exception("could not refresh %d Home tab(s)", len(batch))
+
+    async def _users(self, principals: set[str]) -> set[str]:
+        users = {p for p in principals if not is_group(p)}
+        for group in sorted(p for p in principals if is_group(p)):
+            try:
+                users |= await self.c.directory.expand([group])
+            except DirectoryUnavailable:
+                log.warning("Home tabs of user group %s not refreshed: Slack did not say who is in it", group)
+        return users
+
+    # --- one person's Home tab -----------------------------------------------------------------
+
+    async def publish(self, user_id: str, pages: dict[str, int] | None = None) -> None:
+        """Build `user_id`'s Home tab now and queue its publication (app_home_opened, page clicks)."""
+        await self.c.enqueue([await self._message(user_id, pages)])
+
+    async def _message(self, user_id: str, pages: dict[str, int] | None = None) -> OutboundMessage:
+        if pages is None:
+            pages = self._pages.get(user_id, {})
+        else:
+            self._remember(user_id, pages)
+        view = home_view(await self.load(user_id), self.c.policy, pages)
+        return OutboundMessage(f"home:{user_id}", "views.publish", {"user_id": user_id, "view": view}, coalesce=True)
+
+    def _remember(self, user_id: str, pages: dict[str, int]) -> None:
+        self._pages.pop(user_id, None)
+        self._pages[user_id] = pages
+        while len(self._pages) > PAGES_REMEMBERED:
+            self._pages.pop(next(iter(self._pages)))
+
+    async def load(self, user_id: str) -> HomeData:
+        data = HomeData(user_id=user_id, now=self.c.clock())
+        policy, directory = self.c.policy, self.c.directory
+        for stage in policy.stages:
+            try:
+                if await directory.includes(user_id, stage.reviewers):
+                    data.reviewer_of.append(stage)
+            except DirectoryUnavailable:
+                data.roles_unknown = True
+        try:
+            data.is_command_staff = await directory.includes(user_id, policy.roles.command_staff)
+        except DirectoryUnavailable:
+            data.roles_unknown = True
+        async with self.c.uow() as uow:
+            data.mine = await uow.requests.for_requester(user_id)
+            if data.reviewer_of:
+                queue = await uow.requests.at_stages([s.key for s in data.reviewer_of])
+                data.queue_capped = len(queue) >= QUEUE_LOAD
+                # Nobody may decide their own request, so it is not waiting for them.
+                data.queue = [r for r in queue if r.requester_id != user_id]
+            if data.is_command_staff:
+                data.stuck = await SqlReminderStore(uow.session).escalated(STUCK_LOAD)
+        return data
+
+
+def pages_from_view(view: dict | None) -> dict[str, int]:
+    """The page of each section a published Home tab was showing (kept in its private_metadata)."""
+    try:
+        meta = json.loads((view or {}).get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    pages = meta.get("pages") if isinstance(meta, dict) else None
+    if not isinstance(pages, dict):
+        return {}
+    return {k: v for k, v in pages.items() if isinstance(k, str) and isinstance(v, int) and v >= 1}

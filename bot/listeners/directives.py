@@ -1,0 +1,471 @@
+"""Listeners for directives: /directive, its form, Acknowledge, the status views, revoke and supersede,
+and the channel membership events that keep the counts right.
+
+Command staff is resolved from the config and Slack's user groups at the moment of each action
+(the command, every button, every modal submission); nothing in a button or a modal's metadata
+is trusted beyond which directive it is about.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.blocks.common import notice_view, value_of
+from bot.blocks.directives import (
+    KNOWN_TOOL,
+    NEW_TOOL,
+    acknowledged_notice,
+    directive_form,
+    list_message,
+    loading_view,
+    new_tool_option,
+    newcomer_notice,
+    own_status_view,
+    parse_directive_form,
+    pending_view,
+    revoke_form,
+    status_view,
+    tool_option,
+    tool_options,
+)
+from bot.blocks.requests import notice
+from bot.directives import find_tool
+from bot.directory import DirectoryUnavailable
+from bot.ids import ActionId, CallbackId
+from bot.listeners.common import action_value, actor, channel_of, explain, guarded, tell
+from bot.outbound import ephemeral, post
+from storage.outbox import OutboundMessage
+from workflows import registry
+from workflows.directives import (
+    Acknowledged,
+    DirectiveDraft,
+    DirectiveKind,
+    DirectiveNotActive,
+    acknowledge,
+    directive_reference,
+    issue_directive,
+    parse_directive_reference,
+    revoke_directive,
+    supersede_directive,
+)
+from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+
+log = logging.getLogger("clearance.directives")
+
+UNAVAILABLE = "Clearance could not check your command staff role with Slack just now. Nothing was changed; try again."
+NOT_STAFF = (
+    "Only command staff can issue, revoke or supersede directives. Nothing was posted. "
+    "If you think you should be able to, ask a Clearance admin to add you to `command_staff`."
+)
+FORM_FIELDS = {"kind": "kind", "tool": "tool", "text": "text", "channels": "channels", "ack_due": "ack_due"}
+_REFERENCE = re.compile(r"^\s*DIR-?\d{1,9}\s*$", re.IGNORECASE)
+
+
+def register(app: AsyncApp, c: Clearance) -> None:
+    app.command("/directive")(guarded(c, directive_command))
+    app.options(ActionId.DIRECTIVE_TOOL)(guarded(c, tool_choices))
+    app.view(CallbackId.DIRECTIVE_FORM)(guarded(c, submit_directive))
+    app.action(ActionId.ACKNOWLEDGE)(guarded(c, acknowledge_click))
+    app.action(ActionId.DIRECTIVE_DETAILS)(guarded(c, open_details))
+    app.action(ActionId.DIRECTIVE_PENDING)(guarded(c, open_pending))
+    app.action(ActionId.DIRECTIVE_REVOKE)(guarded(c, open_revoke))
+    app.view(CallbackId.DIRECTIVE_REVOKE_FORM)(guarded(c, submit_revoke))
+    app.action(ActionId.DIRECTIVE_SUPERSEDE)(guarded(c, open_supersede))
+    app.action(ActionId.DIRECTIVE_RETRY)(guarded(c, retry_failed))
+    app.event("member_joined_channel")(guarded(c, member_joined))
+    app.event("member_left_channel")(guarded(c, member_left))
+
+
+async def is_command_staff(c: Clearance, user: str) -> bool:
+    return bool(user) and await c.directory.includes(user, c.policy.roles.command_staff)
+
+
+def _directive_id(body: dict) -> int | None:
+    value = value_of(action_value(body)).get("d")
+    return value if isinstance(value, int) else None
+
+
+def _in_modal(body: dict) -> bool:
+    return (body.get("container") or {}).get("type") == "view" or (
+        body.get("view") is not None and body.get("message") is None
+    )
+
+
+async def _show(c: Clearance, body: dict, view: dict) -> dict:
+    """Open `view` from a message, or push it over the modal the click came from."""
+    trigger = body.get("trigger_id")
+    if _in_modal(body):
+        return await c.client.views_push(trigger_id=trigger, view=view)
+    return await c.client.views_open(trigger_id=trigger, view=view)
+
+
+# --- /directive -----------------------------------------------------------------------------------
+
+
+async def directive_command(c: Clearance, ack, body) -> None:
+    user = body.get("user_id") or ""
+    text = (body.get("text") or "").strip()
+    try:
+        staff = await is_command_staff(c, user)
+    except DirectoryUnavailable:
+        await ack(text=UNAVAILABLE)
+        return
+    if not staff:
+        await ack(text=NOT_STAFF, blocks=notice(f":no_entry_sign: {NOT_STAFF}"))
+        return
+    if text.lower() in ("list", "status", "active"):
+        async with c.uow() as uow:
+            active = await uow.directives.list_active()
+            counts = await uow.acks.counts([d.id for d in active])
+        message, blocks = list_message(active, counts)
+        await ack(text=message, blocks=blocks)
+        return
+    if _REFERENCE.match(text):
+        await ack()
+        await _open_status(c, body, parse_directive_reference(text))
+        return
+    await ack()
+    initial = None
+    if text:
+        async with c.uow() as uow:
+            known = await find_tool(uow, text)
+        initial = tool_option(known) if known else new_tool_option(text)
+    await c.client.views_open(trigger_id=body.get("trigger_id"), view=directive_form(tool=initial))
+
+
+async def tool_choices(c: Clearance, ack, body) -> None:
+    """The tool picker's options: known tools matching what was typed, and the typed name as a new tool."""
+    query = (body.get("value") or "").strip()
+    async with c.uow() as uow:
+        tools = await uow.tools.all()
+    if query:
+        hits = registry.match_tools(query, tools, limit=20)
+        exact = any(score == 100.0 for _, score in hits)
+        chosen = [tool for tool, _ in hits]
+    else:
+        exact = False
+        chosen = sorted(tools, key=lambda t: t.name.casefold())
+    await ack(options=tool_options(query, chosen, exact))
+
+
+async def _submit_once(uow, view_id: str, submit):
+    """A view is submitted once; a re-delivery of the same submission must not post it twice."""
+    if view_id and not await uow.first_delivery(f"view:{view_id}"):
+        return []
+    return await submit()
+
+
+async def submit_directive(c: Clearance, ack, body) -> None:
+    view = body.get("view") or {}
+    user = actor(body)
+    form = parse_directive_form((view.get("state") or {}).get("values") or {})
+    old_id = value_of(view.get("private_metadata")).get("s")
+    old_id = old_id if isinstance(old_id, int) else None
+    try:
+        staff = await is_command_staff(c, user)
+    except DirectoryUnavailable:
+        await ack(response_action="errors", errors={"text": UNAVAILABLE})
+        return
+    if not staff:  # checked again now: the role may have been taken away since the form opened
+        await ack(response_action="update", view=notice_view("Not posted", NOT_STAFF))
+        return
+
+    async def action(uow):
+        old = await uow.directives.get(old_id) if old_id is not None else None
+        if old_id is not None and old is None:
+            raise NotFound(directive_reference(old_id))
+        name = old.tool_name if old else await _tool_name(uow, form.tool)
+        await _refuse_approval_under_override(uow, form.kind, name, old)
+        draft = DirectiveDraft(form.kind, name, form.text, form.channels, form.ack_required, form.ack_due)
+        now, reminders = c.clock(), c.policy.reminders
+        if old is not None:
+            return await supersede_directive(uow, old.id, draft, user, True, now, reminders=reminders)
+        return await issue_directive(uow, draft, user, True, now, reminders=reminders)
+
+    try:
+        await c.change(lambda uow: _submit_once(uow, view.get("id") or "", lambda: action(uow)))
+    except InvalidInput as invalid:
+        errors = {FORM_FIELDS.get(k, "text"): v for k, v in invalid.errors.items()}
+        if old_id is not None and "tool" in errors:
+            errors["text"] = errors.pop("tool")
+        await ack(response_action="errors", errors=errors)
+        return
+    except DomainError as error:
+        await ack(response_action="update", view=notice_view("Not posted", _explain(error, c)))
+        return
+    await ack(response_action="clear")
+
+
+async def _tool_name(uow, chosen: str) -> str:
+    """The picked tool's name ("" when none: the domain then says the tool is missing, with any other gaps)."""
+    if chosen.startswith(KNOWN_TOOL):
+        tool = await uow.tools.get_by_key(chosen[len(KNOWN_TOOL) :])
+        return tool.name if tool is not None else ""
+    if chosen.startswith(NEW_TOOL):
+        return chosen[len(NEW_TOOL) :]
+    return ""
+
+
+async def _refuse_approval_under_override(uow, kind, name: str, old) -> None:
+    """An approval does not lift a cease-use or suspension; only superseding or revoking that directive does."""
+    if kind not in (DirectiveKind.APPROVED.value, DirectiveKind.RESTRICTED.value):
+        return
+    tool = await find_tool(uow, name)
+    if tool is None or tool.override is None or (old is not None and tool.override.source == old.ref):
+        return
+    ref = tool.override.source
+    label = "Cease use" if tool.override.status.value == "cease_use" else "Suspended"
+    raise InvalidInput(
+        {
+            "kind": f"{tool.name} is under {label} ({ref}), which this would not lift. "
+            f"To lift it, open {ref} (/directive {ref}) and choose Supersede… or Revoke…."
+        }
+    )
+
+
+def _explain(error: DomainError, c: Clearance) -> str:
+    if isinstance(error, DirectiveNotActive):
+        tail = f"; see {error.superseded_by}" if error.superseded_by else ""
+        return f"{error.ref} has already been {error.status.value}{tail}. Nothing was changed."
+    if isinstance(error, NotCommandStaff):
+        return NOT_STAFF
+    return explain(error, c.policy)
+
+
+# --- acknowledging ---------------------------------------------------------------------------------
+
+
+def _private(channel: str | None, user: str, text: str) -> OutboundMessage:
+    plain = text.replace("*", "")
+    if channel and not channel.startswith("D"):
+        return ephemeral(channel, user, plain, notice(text))
+    return post(f"notice:{user}", user, plain, notice(text))
+
+
+async def acknowledge_click(c: Clearance, ack, body) -> None:
+    """One click records it (before Slack gets its answer); every later click says it was recorded."""
+    directive_id = _directive_id(body)
+    user = actor(body)
+    if directive_id is None or not user:
+        await ack()
+        return
+    channel = channel_of(body)
+
+    async def action(uow):
+        events = await acknowledge(uow, directive_id, user, c.clock())
+        event = next(e for e in events if isinstance(e, Acknowledged))
+        text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
+        await uow.outbox.add(_private(channel, user, text))
+        return events
+
+    try:
+        await c.change(action)
+    except DirectiveNotActive as error:
+        await ack()
+        if error.superseded_by:
+            what = f"has been superseded by *{error.superseded_by}*: please read and acknowledge that one instead."
+        else:
+            what = "has been revoked: there is nothing to acknowledge any more."
+        await tell(c, body, f"*{error.ref}* {what} Nothing was recorded.")
+        return
+    except DomainError as error:
+        await ack()
+        await tell(c, body, explain(error, c.policy))
+        return
+    await ack()
+
+
+# --- status, the full list, revoke, supersede, retry ----------------------------------------------
+
+
+async def open_details(c: Clearance, ack, body) -> None:
+    await ack()
+    directive_id = _directive_id(body)
+    if directive_id is not None:
+        await _open_status(c, body, directive_id)
+
+
+async def _open_status(c: Clearance, body: dict, directive_id: int) -> None:
+    user = actor(body)
+    try:
+        staff = await is_command_staff(c, user)
+    except DirectoryUnavailable:
+        staff = False
+    # The trigger expires in 3 s and counting may take longer (thousands of members): open first.
+    opened = await _show(c, body, loading_view(directive_id))
+    view_id = (opened.get("view") or {}).get("id")
+    view = notice_view("Not found", _missing(directive_id))
+    if staff:
+        state = await c.directive_relay.state(directive_id)
+        if state is not None:
+            view = status_view(state, manage=True)
+    else:
+        async with c.uow() as uow:
+            directive = await uow.directives.get(directive_id)
+            if directive is not None:
+                mine = await uow.acks.get(directive_id, user)
+                view = own_status_view(directive, mine, await uow.acks.count(directive_id))
+    await c.client.views_update(view_id=view_id, view=view)
+
+
+def _missing(directive_id: int) -> str:
+    return f"{directive_reference(directive_id)} does not exist in Clearance."
+
+
+async def _staff_or_tell(c: Clearance, body: dict) -> bool:
+    try:
+        if await is_command_staff(c, actor(body)):
+            return True
+    except DirectoryUnavailable:
+        await tell(c, body, UNAVAILABLE)
+        return False
+    await tell(c, body, NOT_STAFF)
+    return False
+
+
+async def open_pending(c: Clearance, ack, body) -> None:
+    await ack()
+    value = value_of(action_value(body))
+    directive_id, page = value.get("d"), value.get("p", 0)
+    if not isinstance(directive_id, int) or not isinstance(page, int) or not await _staff_or_tell(c, body):
+        return
+    state = await c.directive_relay.state(directive_id)
+    if state is None:
+        return
+    view = pending_view(state.directive, state.pending, page)
+    current = body.get("view") or {}
+    if current.get("callback_id") == "directive-pending":
+        await c.client.views_update(view_id=current.get("id"), view=view)
+    else:
+        await _show(c, body, view)
+
+
+async def _active_directive(c: Clearance, body: dict, directive_id: int):
+    async with c.uow() as uow:
+        directive = await uow.directives.get(directive_id)
+    if directive is None:
+        await tell(c, body, _missing(directive_id))
+        return None
+    if not directive.is_active:
+        await tell(c, body, f"*{directive.ref}* has already been {directive.status.value}. Nothing was changed.")
+        return None
+    return directive
+
+
+async def open_revoke(c: Clearance, ack, body) -> None:
+    await ack()
+    directive_id = _directive_id(body)
+    if directive_id is None or not await _staff_or_tell(c, body):
+        return
+    directive = await _active_directive(c, body, directive_id)
+    if directive is not None:
+        await _show(c, body, revoke_form(directive))
+
+
+async def submit_revoke(c: Clearance, ack, body) -> None:
+    view = body.get("view") or {}
+    directive_id = value_of(view.get("private_metadata")).get("d")
+    if not isinstance(directive_id, int):
+        await ack()
+        return
+    values = (view.get("state") or {}).get("values") or {}
+    reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
+    user = actor(body)
+    try:
+        staff = await is_command_staff(c, user)
+    except DirectoryUnavailable:
+        await ack(response_action="errors", errors={"reason": UNAVAILABLE})
+        return
+    if not staff:
+        await ack(response_action="update", view=notice_view("Not revoked", NOT_STAFF))
+        return
+    try:
+        events = await c.change(
+            lambda uow: _submit_once(
+                uow,
+                view.get("id") or "",
+                lambda: revoke_directive(uow, directive_id, user, True, c.clock(), reason),
+            )
+        )
+    except InvalidInput as invalid:
+        await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
+        return
+    except DomainError as error:
+        await ack(response_action="update", view=notice_view("Not revoked", _explain(error, c)))
+        return
+    if not events:
+        await ack()
+        return
+    ref = directive_reference(directive_id)
+    await ack(
+        response_action="update",
+        view=notice_view(
+            "Revoked",
+            f":white_check_mark: *{ref}* is revoked. Its messages are being marked as revoked and each channel "
+            "is told; the tool's status of record is back to what it was before it.",
+        ),
+    )
+
+
+async def open_supersede(c: Clearance, ack, body) -> None:
+    await ack()
+    directive_id = _directive_id(body)
+    if directive_id is None or not await _staff_or_tell(c, body):
+        return
+    directive = await _active_directive(c, body, directive_id)
+    if directive is not None:
+        await _show(c, body, directive_form(replaces=directive, channels=directive.channels))
+
+
+async def retry_failed(c: Clearance, ack, body) -> None:
+    await ack()
+    directive_id = _directive_id(body)
+    if directive_id is None or not await _staff_or_tell(c, body):
+        return
+    channels = await c.directive_relay.retry_failed(directive_id)
+    ref = directive_reference(directive_id)
+    if channels:
+        where = ", ".join(f"<#{ch}>" for ch in channels)
+        await tell(c, body, f"Posting *{ref}* again in {where}. This message's report shows the outcome.")
+    else:
+        await tell(c, body, f"*{ref}* has no failed channels to retry (or is no longer in force).")
+
+
+# --- channel membership -----------------------------------------------------------------------------
+
+
+async def member_joined(c: Clearance, ack, body) -> None:
+    await ack()
+    event = body.get("event") or {}
+    channel, user = event.get("channel") or "", event.get("user") or ""
+    if not channel or not user:
+        return
+    c.members.joined(channel, user)
+    c.directive_relay.wake()
+    if not await c.members.people([user]):
+        return  # a bot (the bot itself, when it joins)
+    messages = []
+    async with c.uow() as uow:
+        for directive in await uow.directives.for_channel(channel):
+            posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.id)}
+            posted = posts.get(channel)
+            if posted is None or posted.outcome != "posted" or await uow.acks.get(directive.id, user):
+                continue
+            text, blocks = newcomer_notice(directive)
+            messages.append(ephemeral(channel, user, text, blocks))
+    await c.enqueue(messages)
+
+
+async def member_left(c: Clearance, ack, body) -> None:
+    await ack()
+    event = body.get("event") or {}
+    if event.get("channel") and event.get("user"):
+        c.members.left(event["channel"], event["user"])
+        c.directive_relay.wake()

@@ -1,0 +1,49 @@
+"""Listeners of the Home tab: opening it, and paging through its lists.
+
+Its review buttons (Approve, Reject…, Ask for info…) and the officer's Answer button carry the
+same action ids and values as on the review card and the requester's DM, so the handlers in
+bot/listeners/reviews.py and requests.py serve them under exactly the same rules; a refusal is
+sent as a DM there, since a Home tab has no channel for an ephemeral message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.blocks.common import value_of
+from bot.blocks.home import PAGE
+from bot.home import pages_from_view
+from bot.ids import ActionId
+from bot.listeners.common import action_value, actor, guarded
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+
+
+def register(app: AsyncApp, c: Clearance) -> None:
+    app.event("app_home_opened")(_opened(c))
+    app.action(ActionId.HOME_PAGE)(guarded(c, turn_page))
+
+
+def _opened(c: Clearance):
+    async def app_home_opened(event: dict) -> None:
+        # Bolt has already acknowledged the event; the messages tab opens this too.
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        await c.home.publish(event["user"], pages_from_view(event.get("view")))
+
+    return app_home_opened
+
+
+async def turn_page(c: Clearance, ack, body) -> None:
+    await ack()
+    value = value_of(action_value(body))
+    section, page = value.get("s"), value.get("p")
+    user = actor(body)
+    if section not in PAGE or not isinstance(page, int) or not user:
+        return
+    pages = pages_from_view(body.get("view"))
+    pages[section] = page
+    await c.home.publish(user, pages)

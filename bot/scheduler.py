@@ -1,0 +1,282 @@
+"""The reminder sweep inside `clearance serve`: APScheduler runs it every [reminders] check_every.
+
+One interval job (coalesce=True, max_instances=1, and a first run at start-up, so reminders
+that fell due while the bot was down go out at once). Each run:
+
+1. peeks at what is due (ids only, via the next_reminder_at indexes); usually nothing, and
+   the run ends there after one cheap query;
+2. outside any transaction, asks Slack what it must (members of reviewer user groups, the
+   review card's permalink), so no database lock is held across a network call;
+3. in one transaction, runs the domain's `sweep` (which claims each due item with a
+   conditional update) and writes the DMs it won to the outbox, then commits and wakes the
+   sender. A crash before the commit leaves everything due; after it, the outbox delivers.
+
+Two processes on one database both run the job; the claims decide who sends each reminder.
+The sender delivers reminders like every other message: 429s and outages delay, never drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks import reminders as reminder_blocks
+from bot.blocks.requests import review_card
+from bot.directory import DirectoryUnavailable
+from bot.outbound import card_key, post, request_queue, update
+from storage.outbox import OutboundMessage
+from storage.reminders import DueItem, SqlReminderStore
+from workflows.policy import Stage
+from workflows.reminders import DirectiveReminder, ReviewReminder, sweep
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+
+log = logging.getLogger("clearance.reminders")
+
+PERMALINKS_CACHED = 20_000
+PERMALINK_CONCURRENCY = 8
+
+
+@dataclass
+class SweepReport:
+    """What one run did (counts only: logs and the CLI must not carry personal data)."""
+
+    reminders: int = 0  # review reminders won (one per request and stage)
+    escalations: int = 0
+    directive_reminders: int = 0
+    messages: int = 0  # DMs and card updates queued
+    skipped_stages: set[str] = field(default_factory=set)
+
+    def add(self, other: SweepReport) -> None:
+        self.reminders += other.reminders
+        self.escalations += other.escalations
+        self.directive_reminders += other.directive_reminders
+        self.messages += other.messages
+        self.skipped_stages |= other.skipped_stages
+
+
+@dataclass
+class _Lookups:
+    """What Slack told us before the transaction."""
+
+    members: dict[str, frozenset[str]] = field(default_factory=dict)  # principal -> users
+    permalinks: dict[str, str] = field(default_factory=dict)  # card key -> permalink
+    blocked_stages: set[str] = field(default_factory=set)  # reviewers unknown just now
+
+    def users(self, principals) -> list[str]:
+        found: set[str] = set()
+        for principal in principals:
+            found |= self.members.get(principal, frozenset())
+        return sorted(found)
+
+
+class ReminderScheduler:
+    def __init__(self, c: Clearance, *, limit: int = 1000, max_rounds: int = 10) -> None:
+        self.c = c
+        self.limit = limit  # items claimed per transaction
+        self.max_rounds = max_rounds  # transactions per run, when more than `limit` are due
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()  # one run at a time in this process (the scheduler's and the CLI/tests')
+        self._stopping = False
+        self._permalinks: dict[str, str] = {}
+
+    # --- the schedule --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._scheduler is not None:
+            return
+        seconds = max(self.c.policy.reminders.check_every.total_seconds(), 1.0)
+        self._stopping = False
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler.add_job(
+            self._tick,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id="clearance-reminders",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(seconds) + 1,
+            next_run_time=datetime.now(UTC),  # catch up at once after downtime
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        async with self._lock:  # let a run in progress finish its transaction
+            pass
+
+    async def _tick(self) -> None:
+        if self._stopping:
+            return
+        try:
+            report = await self.run_once()
+        except Exception:
+            log.exception("reminder sweep failed; everything due stays due for the next one")
+            return
+        if report.messages or report.skipped_stages:
+            log.info(
+                "reminder sweep: %d review reminder(s), %d escalation(s), %d directive reminder(s), "
+                "%d message(s) queued%s",
+                report.reminders,
+                report.escalations,
+                report.directive_reminders,
+                report.messages,
+                f"; stages skipped until Slack answers: {sorted(report.skipped_stages)}"
+                if report.skipped_stages
+                else "",
+            )
+
+    # --- one run -------------------------------------------------------------------------------
+
+    async def run_once(self, now: datetime | None = None) -> SweepReport:
+        """Send what is due at `now` (default: the clock's now). Safe to run anywhere, any time."""
+        report = SweepReport()
+        async with self._lock:
+            if self._stopping:
+                return report
+            now = now or self.c.clock()
+            for _ in range(self.max_rounds):
+                got, more = await self._round(now)
+                report.add(got)
+                if not more:
+                    break
+        return report
+
+    async def _round(self, now: datetime) -> tuple[SweepReport, bool]:
+        settings = self.c.policy.reminders
+        async with self.c.sessions() as session:
+            due = await SqlReminderStore(session, settings).peek(now, self.limit)
+        if not due:
+            return SweepReport(), False
+        lookups = await self._look_up(due)
+        report = SweepReport(skipped_stages=set(lookups.blocked_stages))
+        refresh: set[str] = set()
+        async with self.c.uow() as uow:
+            store = SqlReminderStore(uow.session, settings, skip_stages=lookups.blocked_stages)
+            won = await sweep(store, self.c.policy, now, limit=self.limit)
+            messages: list[OutboundMessage] = []
+            for reminder in won:
+                if isinstance(reminder, ReviewReminder):
+                    messages += await self._review(uow, store, reminder, lookups, report)
+                    if reminder.escalate:
+                        refresh.update(self.c.policy.roles.command_staff)
+                        refresh.update(reminder.escalate_to)
+                elif isinstance(reminder, DirectiveReminder):
+                    messages += await self._directive(uow, store, reminder, now, report)
+            await uow.outbox.add_all(messages)
+            await uow.commit()
+        report.messages = len(messages)
+        if messages:
+            self.c.sender.wake()
+        if refresh:
+            self.c.home.mark(refresh)
+        requests_due = sum(1 for item in due if item.kind == "request")
+        directives_due = len(due) - requests_due
+        more = (requests_due >= self.limit or directives_due >= self.limit) and bool(won)
+        return report, more
+
+    # --- before the transaction: ask Slack --------------------------------------------------
+
+    async def _look_up(self, due: list[DueItem]) -> _Lookups:
+        lookups = _Lookups()
+        policy = self.c.policy
+        stage_keys = {item.stage_key for item in due if item.kind == "request" and item.stage_key}
+        for key in sorted(stage_keys):
+            try:
+                stage = policy.stage(key)
+            except KeyError:
+                continue  # the sweep logs and skips it
+            principals = set(stage.reviewers)
+            if stage.escalate_after is not None:
+                principals |= set(stage.escalate_to or policy.roles.command_staff)
+            for principal in sorted(principals):
+                if principal in lookups.members:
+                    continue
+                try:
+                    lookups.members[principal] = await self.c.directory.expand([principal])
+                except DirectoryUnavailable:
+                    # Leave this stage's requests due: reminded once Slack answers, never lost.
+                    lookups.blocked_stages.add(key)
+        await self._permalinks_for(
+            [_card(item) for item in due if item.kind == "request" and item.stage_key not in lookups.blocked_stages],
+            lookups,
+        )
+        return lookups
+
+    async def _permalinks_for(self, keys: list[str], lookups: _Lookups) -> None:
+        slots = asyncio.Semaphore(PERMALINK_CONCURRENCY)
+
+        async def one(key: str) -> None:
+            if key in self._permalinks:
+                lookups.permalinks[key] = self._permalinks[key]
+                return
+            where = await self.c.outbox.message(key)
+            if where is None:
+                return  # the card is not posted yet: the DM names the channel instead
+            async with slots:
+                try:
+                    response = await self.c.client.chat_getPermalink(channel=where[0], message_ts=where[1])
+                except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    log.warning("no permalink for a review card (%s); the DM names its channel", type(exc).__name__)
+                    return
+            link = response.get("permalink")
+            if isinstance(link, str) and link.startswith("https://"):
+                lookups.permalinks[key] = self._permalinks[key] = link
+                while len(self._permalinks) > PERMALINKS_CACHED:
+                    self._permalinks.pop(next(iter(self._permalinks)))
+
+        await asyncio.gather(*(one(key) for key in dict.fromkeys(keys)))
+
+    # --- in the transaction: the messages ----------------------------------------------------
+
+    async def _review(
+        self, uow, store: SqlReminderStore, reminder: ReviewReminder, lookups: _Lookups, report: SweepReport
+    ) -> list[OutboundMessage]:
+        request = store.loaded[reminder.request_id]
+        stage: Stage = self.c.policy.stage(reminder.stage_key)
+        permalink = lookups.permalinks.get(card_key(request, stage.key))
+        report.reminders += 1
+        messages = []
+        # The requester is never asked to decide their own request, even when they review that stage.
+        reviewers = [u for u in lookups.users(reminder.recipients) if u != request.requester_id]
+        if not reviewers:
+            log.warning("%s is due a reminder but %s has no reviewers to send it to", reminder.ref, stage.key)
+        text, blocks = reminder_blocks.review_reminder(reminder, request, stage, permalink)
+        messages += [post(f"remind:{user}", user, text, blocks) for user in reviewers]
+        if reminder.escalate:
+            report.escalations += 1
+            to = lookups.users(reminder.escalate_to)
+            text, blocks = reminder_blocks.escalation(
+                reminder, request, stage, permalink, tuple(reviewers), to_command_staff=not stage.escalate_to
+            )
+            messages += [post(f"remind:{user}", user, text, blocks) for user in to]
+            # The card notes it: loaded whole (decisions, questions) as it stands after the claim.
+            full = await uow.requests.get(reminder.request_id)
+            if full is not None:
+                note = reminder_blocks.escalation_note(full.escalated_at, reminder.waited, reminder.nth, tuple(to))
+                flags = await self.c.card_flags(uow, full)
+                text, blocks = review_card(full, self.c.policy, stage.key, flags, escalation=note)
+                messages.append(update(request_queue(full), card_key(full, stage.key), text, blocks))
+        return messages
+
+    async def _directive(
+        self, uow, store: SqlReminderStore, reminder: DirectiveReminder, now: datetime, report: SweepReport
+    ) -> list[OutboundMessage]:
+        return []
+
+
+def _card(item: DueItem) -> str:
+    # card_key only reads the request's id.
+    return card_key(SimpleNamespace(id=item.item_id), item.stage_key or "")  # type: ignore[arg-type]

@@ -1,0 +1,427 @@
+"""Repositories for directives, acknowledgements, directive posts and the tool registry.
+
+SqlTools, SqlDirectives and SqlAcknowledgements implement workflows.ports_directives;
+SqlDirectivePosts is the bot's record of where each directive was posted and what count its
+message shows. Acknowledgements are inserted with ON CONFLICT DO NOTHING against a unique
+(directive_id, user_id), so racing clicks record one row and never abort the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.sql import insert_once
+from storage.tables import (
+    AcknowledgementRow,
+    DirectivePostRow,
+    DirectiveRow,
+    OutboxRow,
+    SlackMessageRow,
+    ToolAliasRow,
+    ToolRow,
+)
+from workflows.directives import Acknowledgement, Directive, DirectiveKind, DirectiveStatus
+from workflows.errors import ConcurrencyConflict
+from workflows.registry import StatusMark, Tool, ToolStatus
+
+# --- tools ------------------------------------------------------------------------------------
+
+
+def _mark_to_json(mark: StatusMark | None) -> dict | None:
+    if mark is None:
+        return None
+    return {
+        "status": mark.status.value,
+        "source": mark.source,
+        "by": mark.by,
+        "since": mark.since.isoformat(),
+        "conditions": mark.conditions,
+    }
+
+
+def _mark_from_json(data: dict | None) -> StatusMark | None:
+    if not data:
+        return None
+    return StatusMark(
+        ToolStatus(data["status"]),
+        data.get("source", ""),
+        data.get("by", ""),
+        datetime.fromisoformat(data["since"]),
+        data.get("conditions", ""),
+    )
+
+
+def _tool_values(tool: Tool) -> dict:
+    return {
+        "key": tool.key,
+        "name": tool.name,
+        "decision": _mark_to_json(tool.decision),
+        "directive": _mark_to_json(tool.directive),
+        "override": _mark_to_json(tool.override),
+        "status": tool.status.value,
+        "status_since": tool.status_since,
+        "updated_at": tool.updated_at,
+    }
+
+
+class SqlTools:
+    """workflows.ports_directives.ToolRepository. Writes are flushed at once, so a later read in the
+    same transaction (the review card's cease-use warning) sees them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_by_key(self, key: str) -> Tool | None:
+        row = await self._session.scalar(
+            select(ToolRow).where(ToolRow.key == key).execution_options(populate_existing=True)
+        )
+        return (await self._hydrate([row]))[0] if row else None
+
+    async def get(self, tool_id: int) -> Tool | None:
+        row = await self._session.get(ToolRow, tool_id, populate_existing=True)
+        return (await self._hydrate([row]))[0] if row else None
+
+    async def find_by_alias(self, name: str) -> Tool | None:
+        tool_id = await self._session.scalar(select(ToolAliasRow.tool_id).where(ToolAliasRow.alias == name))
+        return await self.get(tool_id) if tool_id is not None else None
+
+    async def all(self) -> list[Tool]:
+        query = select(ToolRow).order_by(ToolRow.id).execution_options(populate_existing=True)
+        rows = await self._session.scalars(query)
+        return await self._hydrate(list(rows))
+
+    async def with_status(self) -> list[Tool]:
+        """Tools whose status of record is known, by name."""
+        rows = await self._session.scalars(
+            select(ToolRow).where(ToolRow.status != ToolStatus.UNKNOWN.value).execution_options(populate_existing=True)
+        )
+        return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
+
+    async def add(self, tool: Tool) -> Tool:
+        row = ToolRow(**_tool_values(tool), created_at=tool.updated_at or datetime.now(UTC), version=0)
+        self._session.add(row)
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            # Another transaction registered the same tool first; a retry from a fresh read finds it.
+            raise ConcurrencyConflict(f"tool {tool.key}") from exc
+        tool.id, tool.version = row.id, 0
+        await self._add_aliases(row.id, tool.aliases)
+        return tool
+
+    async def save(self, tool: Tool) -> None:
+        assert tool.id is not None, "save() is for stored tools; use add()"
+        result = await self._session.execute(
+            update(ToolRow)
+            .where(ToolRow.id == tool.id, ToolRow.version == tool.version)
+            .values(**_tool_values(tool), version=tool.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(f"tool {tool.key}")
+        tool.version += 1
+        await self._add_aliases(tool.id, tool.aliases)
+
+    async def _add_aliases(self, tool_id: int, aliases: Iterable[str]) -> None:
+        stored = set(await self._session.scalars(select(ToolAliasRow.alias).where(ToolAliasRow.tool_id == tool_id)))
+        for alias in sorted(set(aliases) - stored):
+            # A name already filed under another tool stays there: first come, first served.
+            await insert_once(self._session, ToolAliasRow, alias=alias, tool_id=tool_id)
+
+    async def _hydrate(self, rows: list[ToolRow]) -> list[Tool]:
+        if not rows:
+            return []
+        aliases: dict[int, set[str]] = {r.id: set() for r in rows}
+        for alias, tool_id in await self._session.execute(
+            select(ToolAliasRow.alias, ToolAliasRow.tool_id).where(ToolAliasRow.tool_id.in_(list(aliases)))
+        ):
+            aliases[tool_id].add(alias)
+        return [
+            Tool(
+                key=row.key,
+                name=row.name,
+                aliases=frozenset(aliases[row.id]),
+                decision=_mark_from_json(row.decision),
+                directive=_mark_from_json(row.directive),
+                override=_mark_from_json(row.override),
+                updated_at=row.updated_at,
+                id=row.id,
+                version=row.version,
+            )
+            for row in rows
+        ]
+
+
+# --- directives -------------------------------------------------------------------------------
+
+_DIRECTIVE_SCALARS = (
+    "tool_key",
+    "tool_name",
+    "text",
+    "issued_by",
+    "issued_at",
+    "ack_required",
+    "ack_due",
+    "revoked_by",
+    "revoked_at",
+    "superseded_by",
+    "supersedes",
+    "next_reminder_at",
+    "reminders_sent",
+)
+
+
+def _directive_values(directive: Directive) -> dict:
+    values = {name: getattr(directive, name) for name in _DIRECTIVE_SCALARS}
+    values.update(kind=directive.kind.value, status=directive.status.value, channels=list(directive.channels))
+    return values
+
+
+def _directive(row: DirectiveRow) -> Directive:
+    return Directive(
+        **{name: getattr(row, name) for name in _DIRECTIVE_SCALARS},
+        kind=DirectiveKind(row.kind),
+        status=DirectiveStatus(row.status),
+        channels=tuple(row.channels),
+        id=row.id,
+        version=row.version,
+    )
+
+
+class SqlDirectives:
+    """workflows.ports_directives.DirectiveRepository."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, directive: Directive) -> Directive:
+        row = DirectiveRow(**_directive_values(directive), version=0)
+        self._session.add(row)
+        await self._session.flush()
+        directive.id, directive.version = row.id, 0
+        return directive
+
+    async def get(self, directive_id: int) -> Directive | None:
+        row = await self._session.get(DirectiveRow, directive_id, populate_existing=True)
+        return _directive(row) if row else None
+
+    async def save(self, directive: Directive) -> None:
+        assert directive.id is not None, "save() is for stored directives; use add()"
+        result = await self._session.execute(
+            update(DirectiveRow)
+            .where(DirectiveRow.id == directive.id, DirectiveRow.version == directive.version)
+            .values(**_directive_values(directive), version=directive.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(directive.ref)
+        directive.version += 1
+
+    async def lock(self, directive_id: int) -> Directive | None:
+        """Load the directive holding its row lock until the transaction ends.
+
+        A no-op UPDATE takes the lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises
+        writers); a concurrent revoke then commits strictly before or after this transaction.
+        """
+        await self._session.execute(
+            update(DirectiveRow)
+            .where(DirectiveRow.id == directive_id)
+            .values(version=DirectiveRow.version)
+            .execution_options(synchronize_session=False)
+        )
+        return await self.get(directive_id)
+
+    async def active_for_tool(self, tool_key: str) -> list[Directive]:
+        return await self._fetch(
+            select(DirectiveRow).where(
+                DirectiveRow.status == DirectiveStatus.ACTIVE.value, DirectiveRow.tool_key == tool_key
+            )
+        )
+
+    async def list_active(self) -> list[Directive]:
+        return await self._fetch(select(DirectiveRow).where(DirectiveRow.status == DirectiveStatus.ACTIVE.value))
+
+    async def for_channel(self, channel: str, *, ack_required: bool = True) -> list[Directive]:
+        """Active directives sent to `channel` (that ask for acknowledgement), oldest first."""
+        directives = await self.list_active()
+        return [d for d in directives if channel in d.channels and (d.ack_required or not ack_required)]
+
+    async def _fetch(self, query) -> list[Directive]:
+        query = query.order_by(DirectiveRow.issued_at, DirectiveRow.id).execution_options(populate_existing=True)
+        return [_directive(row) for row in await self._session.scalars(query)]
+
+
+# --- acknowledgements -------------------------------------------------------------------------
+
+
+class SqlAcknowledgements:
+    """workflows.ports_directives.AcknowledgementRepository."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, ack: Acknowledgement) -> bool:
+        return await insert_once(
+            self._session, AcknowledgementRow, directive_id=ack.directive_id, user_id=ack.user_id, at=ack.at
+        )
+
+    async def get(self, directive_id: int, user_id: str) -> Acknowledgement | None:
+        row = await self._session.scalar(
+            select(AcknowledgementRow).where(
+                AcknowledgementRow.directive_id == directive_id, AcknowledgementRow.user_id == user_id
+            )
+        )
+        return Acknowledgement(row.directive_id, row.user_id, row.at) if row else None
+
+    async def count(self, directive_id: int) -> int:
+        query = select(func.count()).select_from(AcknowledgementRow)
+        return await self._session.scalar(query.where(AcknowledgementRow.directive_id == directive_id)) or 0
+
+    async def users(self, directive_id: int) -> set[str]:
+        rows = await self._session.scalars(
+            select(AcknowledgementRow.user_id).where(AcknowledgementRow.directive_id == directive_id)
+        )
+        return set(rows)
+
+    async def counts(self, directive_ids: list[int]) -> dict[int, int]:
+        """Acknowledgements per directive, in one query."""
+        if not directive_ids:
+            return {}
+        rows = await self._session.execute(
+            select(AcknowledgementRow.directive_id, func.count())
+            .where(AcknowledgementRow.directive_id.in_(directive_ids))
+            .group_by(AcknowledgementRow.directive_id)
+        )
+        found = {directive_id: n for directive_id, n in rows}
+        return {d: found.get(d, 0) for d in directive_ids}
+
+
+# --- where each directive was posted ------------------------------------------------------------
+
+PENDING, POSTED, FAILED = "pending", "posted", "failed"
+
+
+@dataclass(frozen=True)
+class DirectivePost:
+    """A directive's message in one channel, as stored (a plain copy, safe after the transaction)."""
+
+    id: int
+    directive_id: int
+    channel: str
+    outcome: str
+    error: str
+    ts: str | None
+    updated_at: datetime
+    count_shown: str
+    count_shown_at: datetime | None
+
+
+def _post(row: DirectivePostRow) -> DirectivePost:
+    return DirectivePost(
+        row.id,
+        row.directive_id,
+        row.channel,
+        row.outcome,
+        row.error,
+        row.ts,
+        row.updated_at,
+        row.count_shown,
+        row.count_shown_at,
+    )
+
+
+class SqlDirectivePosts:
+    """One row per (directive, channel): the outcome of posting there and the count it shows."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, directive_id: int, channel: str, now: datetime) -> None:
+        await insert_once(
+            self._session,
+            DirectivePostRow,
+            directive_id=directive_id,
+            channel=channel,
+            outcome=PENDING,
+            error="",
+            created_at=now,
+            updated_at=now,
+            count_shown="",
+        )
+
+    async def for_directive(self, directive_id: int) -> list[DirectivePost]:
+        query = select(DirectivePostRow).where(DirectivePostRow.directive_id == directive_id)
+        query = query.order_by(DirectivePostRow.id).execution_options(populate_existing=True)
+        return [_post(row) for row in await self._session.scalars(query)]
+
+    async def pending(self, limit: int = 200) -> list[DirectivePost]:
+        query = select(DirectivePostRow).where(DirectivePostRow.outcome == PENDING).order_by(DirectivePostRow.id)
+        rows = await self._session.scalars(query.limit(limit).execution_options(populate_existing=True))
+        return [_post(row) for row in rows]
+
+    async def posted_for_active(self) -> list[DirectivePost]:
+        """Posted messages of directives in force that ask for acknowledgement (those show a count)."""
+        query = (
+            select(DirectivePostRow)
+            .join(DirectiveRow, DirectiveRow.id == DirectivePostRow.directive_id)
+            .where(
+                DirectivePostRow.outcome == POSTED,
+                DirectiveRow.status == DirectiveStatus.ACTIVE.value,
+                DirectiveRow.ack_required.is_(True),
+            )
+            .order_by(DirectivePostRow.id)
+        )
+        return [_post(row) for row in await self._session.scalars(query.execution_options(populate_existing=True))]
+
+    async def set_outcome(
+        self, directive_id: int, channel: str, outcome: str, now: datetime, *, error: str = "", ts: str | None = None
+    ) -> bool:
+        """Record a post's outcome; False if it was already recorded (another process did it)."""
+        result = await self._session.execute(
+            update(DirectivePostRow)
+            .where(
+                DirectivePostRow.directive_id == directive_id,
+                DirectivePostRow.channel == channel,
+                DirectivePostRow.outcome != outcome,
+            )
+            .values(outcome=outcome, error=error[:500], ts=ts, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    async def claim_count(self, post_id: int, shown_at: datetime | None, count: str, now: datetime) -> bool:
+        """Record that `count` is about to be shown; False if another process changed it since `shown_at`."""
+        if shown_at is None:
+            same = DirectivePostRow.count_shown_at.is_(None)
+        else:
+            same = DirectivePostRow.count_shown_at == shown_at
+        result = await self._session.execute(
+            update(DirectivePostRow)
+            .where(DirectivePostRow.id == post_id, same)
+            .values(count_shown=count[:64], count_shown_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    async def outbox_outcomes(self, keys: list[str]) -> dict[str, tuple[str, str, str | None]]:
+        """For posts whose outcome was never recorded: the outbox's (status, last error, ts) per key."""
+        if not keys:
+            return {}
+        rows = await self._session.execute(
+            select(OutboxRow.store_as, OutboxRow.status, OutboxRow.last_error)
+            .where(OutboxRow.store_as.in_(keys), OutboxRow.method == "chat.postMessage")
+            .order_by(OutboxRow.id)
+        )
+        found = {key: (status, error, None) for key, status, error in rows}  # the latest attempt wins
+        for key, ts in await self._session.execute(
+            select(SlackMessageRow.key, SlackMessageRow.ts).where(SlackMessageRow.key.in_(keys))
+        ):
+            if key in found:
+                found[key] = (found[key][0], found[key][1], ts)
+        return found

@@ -1,0 +1,251 @@
+"""Reminders and escalation, end to end: signed requests in, DMs out through the fake Slack Web API.
+
+The clock is fixed and moved by the test; each `bot.sweep()` is one run of the scheduler's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.cli import main
+from bot.ids import ActionId
+from tests.conftest import FixedClock
+from tests.fakes.signing import block_action
+from tests.slack.clocked import start_clocked_bot
+from tests.slack.harness import CONFIG, everything_said, stop_bot
+
+H = timedelta(hours=1)
+ESCALATING = CONFIG.replace(
+    'remind_after = "24h"            # used by reminders (a later issue); accept it now',
+    'remind_after = "24h"\nescalate_after = 2',
+)
+QUIET = CONFIG.replace(
+    'check_every = "1m"              # durations: "90s", "15m", "24h", "2d"',
+    'check_every = "1m"\nquiet_hours = "20:00-07:00"\ntimezone = "America/Edmonton"',
+)
+
+
+@pytest.fixture
+async def bot(slack, database_url, tmp_path, clock):
+    bot = await start_clocked_bot(slack, database_url, tmp_path, clock)
+    yield bot
+    await stop_bot(bot)
+
+
+def permalink_of(card) -> str:
+    return f"https://test.slack.com/archives/{card.channel}/p{card.ts.replace('.', '')}"
+
+
+async def test_reviewers_are_reminded_with_a_link_to_the_card_then_every_remind_every(bot, slack):
+    request_id = await bot.request_tool("U0OFFICER")
+    ref = f"REQ-{request_id:04d}"
+    card = bot.card("C0ITSEC", ref)
+
+    bot.clock.advance(23 * H)
+    await bot.sweep()
+    assert bot.reminders_to("U0SEC1") == []
+
+    bot.clock.advance(H)  # 24 h: IT security's remind_after
+    await bot.sweep()
+    for reviewer in ("U0SEC1", "U0SEC2"):  # U0SEC2 through the S0SECGRP user group
+        [dm] = bot.reminders_to(reviewer)
+        said = everything_said(dm)
+        for fact in (ref, "Clearview AI", "<@U0OFFICER>", "1 day", "IT security", permalink_of(card)):
+            assert fact in said, (fact, said)
+        assert "approve, reject or ask for more information" in said
+    assert bot.reminders_to("U0OFFICER") == []  # the requester is not a reviewer
+    assert [c.args["channel"] for c in slack.calls_to("chat.getPermalink")] == ["C0ITSEC"]
+
+    await bot.sweep()  # the same moment again: nothing new
+    assert len(bot.reminders_to("U0SEC1")) == 1
+
+    bot.clock.advance(24 * H)  # remind_every
+    await bot.sweep()
+    second = everything_said(bot.reminders_to("U0SEC1")[-1])
+    assert len(bot.reminders_to("U0SEC1")) == 2 and "2 days" in second and "Reminder 2" in second
+    assert len(slack.calls_to("chat.getPermalink")) == 1  # the card's link is remembered
+
+    # IT security decides: their reminders stop; Privacy's clock starts now.
+    await bot.click(bot.card("C0ITSEC", ref), ActionId.APPROVE, "U0SEC1")
+    await bot.settle()
+    bot.clock.advance(24 * H)
+    await bot.sweep()
+    assert len(bot.reminders_to("U0SEC1")) == 2
+    [privacy] = bot.reminders_to("U0PRIV1")
+    assert permalink_of(bot.card("C0PRIV", ref)) in everything_said(privacy)
+
+
+async def open_reason(bot, slack, action_id, user):
+    before = len(slack.calls_to("views.open"))
+    await bot.click(bot.card("C0ITSEC"), action_id, user)
+    opened = await slack.wait_for("views.open", count=before + 1)
+    return opened[-1].args["view"]
+
+
+async def withdraw(bot):
+    button = next(
+        e
+        for b in bot.dms("U0OFFICER")[0]["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == ActionId.WITHDRAW
+    )
+    await bot.http.action(block_action(ActionId.WITHDRAW, button["value"], "U0OFFICER", channel_id="DU0OFFICER"))
+
+
+@pytest.mark.parametrize("move", ["withdraw", "ask", "reject"])
+async def test_reminders_stop_the_moment_the_stage_is_decided_withdrawn_or_waits_for_an_answer(bot, slack, move):
+    request_id = await bot.request_tool("U0OFFICER")
+    bot.clock.advance(24 * H)
+    await bot.sweep()
+    assert len(bot.reminders_to("U0SEC1")) == 1
+    if move == "withdraw":
+        await withdraw(bot)
+    else:
+        view = await open_reason(bot, slack, ActionId.ASK_INFO if move == "ask" else ActionId.REJECT, "U0SEC1")
+        assert await bot.submit_view(view, "U0SEC1", reason="Which case is it for?") is None
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        assert (await uow.requests.get(request_id)).next_reminder_at is None
+    for _ in range(5):
+        bot.clock.advance(24 * H)
+        await bot.sweep()
+    assert len(bot.reminders_to("U0SEC1")) == 1 and bot.reminders_to("U0PRIV1") == []
+
+
+async def test_after_downtime_one_reminder_per_request_not_one_per_missed_interval(bot, slack):
+    ids = [await bot.request_tool("U0OFFICER", tool_name=f"Tool {n}") for n in range(3)]
+    bot.clock.advance(10 * 24 * H)  # ten days without a sweep
+    await bot.sweep()
+    reminders = [everything_said(d) for d in bot.reminders_to("U0SEC1")]
+    assert len(reminders) == 3
+    assert all(any(f"REQ-{i:04d}" in r for r in reminders) for i in ids)
+    assert all("10 days" in r for r in reminders)
+    await bot.sweep()
+    assert len(bot.reminders_to("U0SEC1")) == 3
+
+
+async def test_escalation_goes_once_to_command_staff_and_the_card_notes_it(slack, database_url, tmp_path, clock):
+    bot = await start_clocked_bot(slack, database_url, tmp_path, clock, ESCALATING)
+    try:
+        request_id = await bot.request_tool("U0OFFICER")
+        ref = f"REQ-{request_id:04d}"
+        bot.clock.advance(24 * H)
+        await bot.sweep()
+        assert bot.escalations_to("U0CHIEF") == []
+        assert "Escalated" not in bot.card("C0ITSEC", ref).text
+
+        bot.clock.advance(24 * H)  # the second reminder: escalate_after = 2
+        await bot.sweep()
+        [escalation] = bot.escalations_to("U0CHIEF")
+        said = everything_said(escalation)
+        for fact in (ref, "Clearview AI", "2 days", "IT security", "<@U0SEC1>", "<@U0SEC2>", "command staff"):
+            assert fact in said, (fact, said)
+        assert permalink_of(bot.card("C0ITSEC", ref)) in said
+        card = bot.card("C0ITSEC", ref)
+        assert "Escalated" in card.text and "<@U0CHIEF>" in card.text
+        assert ActionId.APPROVE in card.buttons  # still decidable
+
+        bot.clock.advance(24 * H)
+        await bot.sweep()
+        assert len(bot.reminders_to("U0SEC1")) == 3 and len(bot.escalations_to("U0CHIEF")) == 1
+
+        # Deciding clears the note from the card.
+        await bot.click(card, ActionId.APPROVE, "U0SEC1")
+        await bot.settle()
+        assert "Escalated" not in bot.card("C0ITSEC", ref).text
+    finally:
+        await stop_bot(bot)
+
+
+async def test_escalation_goes_to_the_stage_escalate_to_when_set(slack, database_url, tmp_path, clock):
+    config = ESCALATING.replace("escalate_after = 2", 'escalate_after = 1\nescalate_to = ["U0DEPUTY"]')
+    bot = await start_clocked_bot(slack, database_url, tmp_path, clock, config)
+    try:
+        await bot.request_tool("U0OFFICER")
+        bot.clock.advance(24 * H)
+        await bot.sweep()
+        assert "escalation contact for IT security" in everything_said(bot.escalations_to("U0DEPUTY")[0])
+        assert bot.escalations_to("U0CHIEF") == []
+    finally:
+        await stop_bot(bot)
+
+
+async def test_no_reminders_in_quiet_hours_one_when_they_end(slack, database_url, tmp_path):
+    # 22:00 in Edmonton (MST, UTC-7) on 2 November 2026: due 22:00 the next evening, inside 20:00-07:00.
+    clock = FixedClock(datetime(2026, 11, 3, 5, 0, tzinfo=UTC))
+    bot = await start_clocked_bot(slack, database_url, tmp_path, clock, QUIET)
+    try:
+        await bot.request_tool("U0OFFICER")
+        bot.clock.advance(24 * H)
+        for _ in range(18):  # a sweep every half hour through the night
+            await bot.sweep()
+            bot.clock.advance(H / 2)
+        assert bot.clock() == datetime(2026, 11, 4, 14, 0, tzinfo=UTC)  # 07:00 local
+        assert bot.reminders_to("U0SEC1") == []
+        await bot.sweep()
+        assert len(bot.reminders_to("U0SEC1")) == 1
+        bot.clock.advance(H)
+        await bot.sweep()
+        assert len(bot.reminders_to("U0SEC1")) == 1
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_rate_limited_reminder_waits_retry_after_and_is_delivered_once(bot, slack):
+    await bot.request_tool("U0OFFICER")
+    slack.fail_next("chat.postMessage", status=429, retry_after=1, where=lambda a: a.get("channel") == "U0SEC1")
+    slack.fail_next("chat.postMessage", status=503, where=lambda a: a.get("channel") == "U0SEC2")
+    bot.clock.advance(24 * H)
+    await bot.c.reminders.run_once()
+    await bot.settle(timeout=15)
+    for reviewer in ("U0SEC1", "U0SEC2"):
+        attempts = [c for c in slack.all_calls_to("chat.postMessage") if c.args.get("channel") == reviewer]
+        assert [c.attempt_status for c in attempts] in ([429, 200], [503, 200])
+        assert len(bot.reminders_to(reviewer)) == 1
+
+
+async def test_a_restart_loses_no_reminder_and_sends_none_twice(slack, database_url, tmp_path, clock):
+    first = await start_clocked_bot(slack, database_url, tmp_path, clock)
+    await first.request_tool("U0OFFICER")
+    slack.fail_next("chat.postMessage", status=503, times=100)  # Slack is down when they fall due
+    first.clock.advance(24 * H)
+    report = await first.c.reminders.run_once()
+    assert report.reminders == 1
+    await stop_bot(first)
+    slack.clear_failures()
+    second = await start_clocked_bot(slack, database_url, tmp_path, clock)
+    try:
+        await second.sweep()  # a new sweep finds nothing due: the first one's claim was committed
+        await second.settle(timeout=15)
+        assert len(second.reminders_to("U0SEC1")) == 1 and len(second.reminders_to("U0SEC2")) == 1
+    finally:
+        await stop_bot(second)
+
+
+async def test_remind_dry_run_prints_what_the_next_sweep_would_send(bot, slack, tmp_path, monkeypatch):
+    request_id = await bot.request_tool("U0OFFICER")
+    monkeypatch.setenv("DATABASE_URL", bot.c.settings.database_url)
+    monkeypatch.setenv("CLEARANCE_CONFIG", str(bot.c.settings.config_path))
+    monkeypatch.chdir(tmp_path)
+    due_at = bot.clock() + 24 * H
+
+    async def dry_run(*args: str) -> str:
+        out = io.StringIO()
+        with redirect_stdout(out):  # the command runs its own event loop: give it a thread
+            assert await asyncio.to_thread(main, ["remind", "--dry-run", *args]) == 0
+        return out.getvalue()
+
+    assert "Nothing is due" in await dry_run("--at", (due_at - H).isoformat())
+    printed = await dry_run("--at", due_at.isoformat())
+    assert f"REQ-{request_id:04d}" in printed and "IT security" in printed and "reminder 1" in printed
+    assert "U0SEC1" in printed and "S0SECGRP" in printed and "1 day" in printed
+    assert "1 review reminder" in printed
+    # Nothing was claimed or sent.
+    bot.clock.advance(24 * H)
+    await bot.sweep()
+    assert len(bot.reminders_to("U0SEC1")) == 1
