@@ -85,6 +85,7 @@ def _serve(args) -> int:
 
 async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
     import uvicorn
+
     from bot.runtime import Clearance, socket_mode_handler
     from bot.server import asgi_app
 

@@ -23,6 +23,25 @@ from workflows.directives import (
 CHIEF = "U0CHIEF"
 
 
+def reads(payload: dict) -> str:
+    """What a person reads: one line per block, rich text elements run together as Slack shows them."""
+    lines = [payload.get("text", "")]
+    for block in payload.get("blocks") or []:
+        if block["type"] == "rich_text":
+            parts = []
+            for element in block["elements"][0]["elements"]:
+                if element["type"] == "user":
+                    parts.append(f"<@{element['user_id']}>")
+                elif element["type"] == "date":
+                    parts.append(element["fallback"])
+                else:
+                    parts.append(element["text"])
+            lines.append("".join(parts))
+        else:
+            lines.append(everything_said(block))
+    return "\n".join(lines)
+
+
 async def ask(bot: Bot, text: str, user: str = "U0OFFICER") -> tuple[str, dict]:
     """Run /tool-status; returns (everything it said, the response). The answer is private."""
     response = await bot.http.command("/tool-status", text, user)
@@ -30,7 +49,7 @@ async def ask(bot: Bot, text: str, user: str = "U0OFFICER") -> tuple[str, dict]:
     answer = response.json()
     assert answer.get("response_type") == "ephemeral"
     assert bot.slack._message_errors(answer) == []  # valid Block Kit, like everything else the bot sends
-    return everything_said(answer), answer
+    return reads(answer), answer
 
 
 async def directive(bot: Bot, kind: DirectiveKind, tool: str, text: str = "As written.") -> list:
@@ -93,7 +112,7 @@ async def test_lookup_by_part_of_a_name(registry):
 async def test_an_ambiguous_name_lists_the_candidates(registry):
     said, _ = await ask(registry, "clear")
     assert "More than one tool matches “clear”" in said
-    assert "Clearview AI — Cease use" in said.replace("\n", "") and "ClearSky — Rejected" in said.replace("\n", "")
+    assert "Clearview AI — Cease use" in said and "ClearSky — Rejected" in said
 
 
 async def test_an_unknown_tool_says_how_to_request_it(registry):
