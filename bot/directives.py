@@ -23,6 +23,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
 from bot.blocks.directives import (
     ChannelState,
     DirectiveState,
@@ -39,6 +42,7 @@ from storage.directives import FAILED, PENDING, POSTED
 from storage.outbox import Delivery
 from workflows import registry
 from workflows.directives import (
+    Acknowledged,
     Directive,
     DirectiveIssued,
     DirectiveRevoked,
@@ -95,6 +99,7 @@ class DirectiveRelay:
         self.updates_per_minute = 40  # chat.update budget shared by every message showing a count
         self.settle_after = timedelta(minutes=2)  # a post still "pending" this long: look at the outbox
         self.tick_seconds = 2.0
+        self._joined: set[str] = set()  # channels this process has joined
         self._seen: dict[int, tuple[int, int]] = {}  # post id -> (acks, members version) last counted
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -183,7 +188,22 @@ class DirectiveRelay:
         directive_id, channel = target
         ts = (data or {}).get("ts") if error is None else None
         await self._record_outcome(directive_id, channel, POSTED if error is None else FAILED, error or "", ts)
+        if error is None:
+            await self._join(channel)
         self.wake()
+
+    async def _join(self, channel: str) -> None:
+        """Be a member of each channel a directive went to (chat:write.public posts without joining),
+        so that Slack sends the member_joined_channel / member_left_channel events the counts follow.
+        Private channels cannot be joined (the bot is already in them, or the post failed)."""
+        if channel in self._joined:
+            return
+        try:
+            await self.c.client.conversations_join(channel=channel)
+            self._joined.add(channel)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.info("did not join %s after posting a directive there: %s", channel, error)
 
     async def _record_outcome(self, directive_id: int, channel: str, outcome: str, error: str, ts: str | None) -> None:
         now = self.c.clock()
@@ -201,6 +221,7 @@ class DirectiveRelay:
                 await uow.outbox.add(post(report_key(directive_id), directive.issued_by, text, blocks))
             await uow.commit()
         self.c.sender.wake()
+        self.c.home.mark(self.c.policy.roles.command_staff)  # the Home tab's counts follow where it arrived
 
     async def retry_failed(self, directive_id: int) -> list[str]:
         """Post again wherever the directive failed; returns those channels."""
@@ -229,7 +250,7 @@ class DirectiveRelay:
 
     def after_commit(self, events: list) -> None:
         """A change was committed: new acknowledgements mean new counts."""
-        if any(type(e).__name__ == "Acknowledged" and not e.already for e in events):
+        if any(isinstance(e, Acknowledged) and not e.already for e in events):
             self.wake()
 
     def start(self) -> asyncio.Task:

@@ -7,10 +7,13 @@ while a refresh is being built are refreshed once more afterwards (in memory), a
 still waiting in the outbox is replaced by the newer one (OutboundMessage(coalesce=True) in the
 queue ``home:<user>``), so a burst of changes ends in one publish of the latest state.
 
-It is refreshed when someone opens it (app_home_opened) and, after every committed change, for
-the people the change concerns (`affected`): the requester, the reviewers of the stages the
-request left and entered, and whoever sees escalations. A crash between a commit and the refresh
-leaves a Home tab stale until the next change or the next time its owner opens it, which
+It is built when someone opens it (app_home_opened) and, after every committed change, rebuilt
+for the people the change concerns (`affected`): the requester, the reviewers of the stages the
+request left and entered, whoever sees escalations; for directives, everyone in the channels they
+went to and command staff (the counts). Of those, only people who have opened
+their Home tab at least once (storage/home.py): for everyone else it is built fresh when they
+first open it, so publishing it earlier would be wasted calls. A crash between a commit and the
+refresh leaves a Home tab stale until the next change or the next time its owner opens it, which
 rebuilds it from the database.
 """
 
@@ -27,8 +30,17 @@ from typing import TYPE_CHECKING
 
 from bot.blocks.home import home_view
 from bot.directory import DirectoryUnavailable
+from bot.membership import MembersUnavailable
+from storage.home import SqlHomeTabs
 from storage.outbox import OutboundMessage
 from storage.reminders import SqlReminderStore
+from workflows.directives import (
+    Acknowledged,
+    Directive,
+    DirectiveIssued,
+    DirectiveRevoked,
+    DirectiveSuperseded,
+)
 from workflows.events import (
     Event,
     InfoProvided,
@@ -63,8 +75,9 @@ class HomeData:
     is_command_staff: bool = False
     stuck: list[ToolRequest] = field(default_factory=list)  # escalated and still waiting
     roles_unknown: bool = False  # Slack could not tell us someone's user groups just now
-    to_acknowledge: list = field(default_factory=list)  # directives (see bot.blocks.home)
-    open_directives: list = field(default_factory=list)  # (directive, acknowledged, audience) for staff
+    to_acknowledge: list[Directive] = field(default_factory=list)  # addressed to the person, not yet acknowledged
+    # Command staff: every directive in force with (acknowledged, people expected to; None if unknown).
+    open_directives: list[tuple[Directive, int, int | None]] = field(default_factory=list)
 
 
 QUEUE_LOAD = 200  # requests loaded for "Waiting for you" (the repository's own cap)
@@ -87,6 +100,19 @@ def affected(events: Iterable[Event], policy: Policy) -> set[str]:
             principals.update(s.escalate_to or policy.roles.command_staff)
 
     for event in events:
+        match event:
+            case Acknowledged(ack=ack, already=False):
+                principals.add(ack.user_id)  # it leaves their list
+                principals.update(policy.roles.command_staff)  # the count changes
+                continue
+            case DirectiveIssued(directive=d) | DirectiveRevoked(directive=d):
+                principals.update(f"#{channel}" for channel in d.channels)  # everyone it is addressed to
+                principals.update(policy.roles.command_staff)
+                continue
+            case DirectiveSuperseded(old=old, new=new):
+                principals.update(f"#{channel}" for channel in (*old.channels, *new.channels))
+                principals.update(policy.roles.command_staff)
+                continue
         request = getattr(event, "request", None)
         if request is not None:
             principals.add(request.requester_id)
@@ -140,25 +166,43 @@ class HomeRefresher:
             batch, self._pending = self._pending, set()
             try:
                 users = await self._users(batch)
+                if users:
+                    async with self.c.sessions() as session:
+                        users = await SqlHomeTabs(session).having_home(users)
                 messages = [await self._message(user) for user in sorted(users)]
                 await self.c.enqueue(messages)
             except Exception:
                 log.exception("could not refresh %d Home tab(s)", len(batch))
 
     async def _users(self, principals: set[str]) -> set[str]:
-        users = {p for p in principals if not is_group(p)}
+        """Users, user groups' members and ("#C…") channels' members."""
+        users = {p for p in principals if not is_group(p) and not p.startswith("#")}
         for group in sorted(p for p in principals if is_group(p)):
             try:
                 users |= await self.c.directory.expand([group])
             except DirectoryUnavailable:
                 log.warning("Home tabs of user group %s not refreshed: Slack did not say who is in it", group)
+        for channel in sorted(p[1:] for p in principals if p.startswith("#")):
+            try:
+                users |= await self.c.members.members(channel)
+            except MembersUnavailable:
+                log.warning("Home tabs of the members of %s not refreshed: Slack did not list them", channel)
         return users
 
     # --- one person's Home tab -----------------------------------------------------------------
 
-    async def publish(self, user_id: str, pages: dict[str, int] | None = None) -> None:
-        """Build `user_id`'s Home tab now and queue its publication (app_home_opened, page clicks)."""
-        await self.c.enqueue([await self._message(user_id, pages)])
+    async def publish(self, user_id: str, pages: dict[str, int] | None = None, *, opened: bool = False) -> None:
+        """Build `user_id`'s Home tab now and queue its publication (app_home_opened, page clicks).
+
+        `opened`: they opened it, so from now on it is republished whenever it changes.
+        """
+        message = await self._message(user_id, pages)
+        async with self.c.uow() as uow:
+            if opened:
+                await SqlHomeTabs(uow.session).opened(user_id, self.c.clock())
+            await uow.outbox.add(message)
+            await uow.commit()
+        self.c.sender.wake()
 
     async def _message(self, user_id: str, pages: dict[str, int] | None = None) -> OutboundMessage:
         if pages is None:
@@ -196,7 +240,28 @@ class HomeRefresher:
                 data.queue = [r for r in queue if r.requester_id != user_id]
             if data.is_command_staff:
                 data.stuck = await SqlReminderStore(uow.session).escalated(STUCK_LOAD)
+            active = await uow.directives.list_active()
+            asked = [d for d in active if d.ack_required]
+            done = await SqlHomeTabs(uow.session).acknowledged_by(user_id, [d.id for d in asked])
+        # Outside the transaction: who is in which channel comes from Slack (cached).
+        for directive in asked:
+            if directive.id not in done and await self._in_any(user_id, directive.channels):
+                data.to_acknowledge.append(directive)
+        if data.is_command_staff:
+            for directive in active:
+                state = await self.c.directive_relay.state(directive.id) if directive.ack_required else None
+                counts = (state.acknowledged, state.expected) if state else (0, None)
+                data.open_directives.append((directive, *counts))
         return data
+
+    async def _in_any(self, user_id: str, channels) -> bool:
+        for channel in channels:
+            try:
+                if user_id in await self.c.members.members(channel):
+                    return True
+            except MembersUnavailable:
+                continue
+        return False
 
 
 def pages_from_view(view: dict | None) -> dict[str, int]:

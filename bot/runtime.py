@@ -151,8 +151,8 @@ class Clearance:
 
     async def _report_failure(self, delivery: Delivery, error: str) -> None:
         """Tell the admins (by DM) that a message could not be delivered, once per failure."""
-        if delivery.queue.startswith("admin:"):
-            return  # never report the failure of a report
+        if delivery.queue.startswith("admin:") or delivery.method == "chat.postEphemeral":
+            return  # never report the failure of a report; a lost private notice is logged only
         admins = [a for a in self.policy.roles.admins if not a.startswith("S")]
         channel = delivery.payload.get("channel", "")
         text = (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -30,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import reminders as reminder_blocks
+from bot.blocks.reminders import Due
 from bot.blocks.requests import review_card
 from bot.directory import DirectoryUnavailable
 from bot.outbound import card_key, post, request_queue, update
@@ -45,6 +47,9 @@ log = logging.getLogger("clearance.reminders")
 
 PERMALINKS_CACHED = 20_000
 PERMALINK_CONCURRENCY = 8
+# More reminders than this for one person in one sweep go in one digest DM: Slack allows about
+# one message a second per conversation, and ten DMs at once help nobody.
+DIGEST_AFTER = 3
 
 
 @dataclass
@@ -70,6 +75,8 @@ class _Lookups:
     """What Slack told us before the transaction."""
 
     members: dict[str, frozenset[str]] = field(default_factory=dict)  # principal -> users
+    unacknowledged: dict[int, set[str]] = field(default_factory=dict)  # directive -> who still owes it
+    blocked_directives: set[int] = field(default_factory=set)  # audience unknown just now
     permalinks: dict[str, str] = field(default_factory=dict)  # card key -> permalink
     blocked_stages: set[str] = field(default_factory=set)  # reviewers unknown just now
 
@@ -97,6 +104,9 @@ class ReminderScheduler:
             return
         seconds = max(self.c.policy.reminders.check_every.total_seconds(), 1.0)
         self._stopping = False
+        quiet = logging.getLogger("apscheduler")
+        if quiet.level == logging.NOTSET:  # it logs every run at INFO; our own line says what a run did
+            quiet.setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
             self._tick,
@@ -157,24 +167,34 @@ class ReminderScheduler:
     async def _round(self, now: datetime) -> tuple[SweepReport, bool]:
         settings = self.c.policy.reminders
         async with self.c.sessions() as session:
-            due = await SqlReminderStore(session, settings).peek(now, self.limit)
+            peeking = SqlReminderStore(session, settings)
+            due = await peeking.peek(now, self.limit)
+            cards = await peeking.stored_messages([_card(i) for i in due if i.kind == "request"]) if due else {}
         if not due:
             return SweepReport(), False
-        lookups = await self._look_up(due)
+        lookups = await self._look_up(due, cards)
         report = SweepReport(skipped_stages=set(lookups.blocked_stages))
         refresh: set[str] = set()
         async with self.c.uow() as uow:
-            store = SqlReminderStore(uow.session, settings, skip_stages=lookups.blocked_stages)
+            store = SqlReminderStore(
+                uow.session,
+                settings,
+                skip_stages=lookups.blocked_stages,
+                skip_directives=lookups.blocked_directives,
+            )
             won = await sweep(store, self.c.policy, now, limit=self.limit)
+            reviews: dict[str, list[Due]] = defaultdict(list)
+            escalations: dict[str, list[tuple[Due, tuple[str, ...]]]] = defaultdict(list)
             messages: list[OutboundMessage] = []
             for reminder in won:
                 if isinstance(reminder, ReviewReminder):
-                    messages += await self._review(uow, store, reminder, lookups, report)
+                    messages += await self._review(uow, store, reminder, lookups, report, reviews, escalations)
                     if reminder.escalate:
                         refresh.update(self.c.policy.roles.command_staff)
                         refresh.update(reminder.escalate_to)
                 elif isinstance(reminder, DirectiveReminder):
-                    messages += await self._directive(uow, store, reminder, now, report)
+                    messages += await self._directive(uow, store, reminder, now, lookups, report)
+            messages += _review_dms(reviews) + _escalation_dms(escalations)
             await uow.outbox.add_all(messages)
             await uow.commit()
         report.messages = len(messages)
@@ -189,7 +209,7 @@ class ReminderScheduler:
 
     # --- before the transaction: ask Slack --------------------------------------------------
 
-    async def _look_up(self, due: list[DueItem]) -> _Lookups:
+    async def _look_up(self, due: list[DueItem], cards: dict[str, tuple[str, str]]) -> _Lookups:
         lookups = _Lookups()
         policy = self.c.policy
         stage_keys = {item.stage_key for item in due if item.kind == "request" and item.stage_key}
@@ -209,25 +229,37 @@ class ReminderScheduler:
                 except DirectoryUnavailable:
                     # Leave this stage's requests due: reminded once Slack answers, never lost.
                     lookups.blocked_stages.add(key)
-        await self._permalinks_for(
-            [_card(item) for item in due if item.kind == "request" and item.stage_key not in lookups.blocked_stages],
-            lookups,
-        )
+        for item in due:
+            if item.kind != "directive":
+                continue
+            # The people in the channels it reached, less those who acknowledged (Slack + database).
+            try:
+                state = await self.c.directive_relay.state(item.item_id)
+            except Exception as exc:
+                log.warning("directive %s: audience unknown (%s); reminded later", item.item_id, type(exc).__name__)
+                state = None
+            unsure = state is None or any(ch.problem or ch.outcome == "pending" for ch in state.channels)
+            if unsure:  # Slack could not list a channel, or a post is still on its way: not now
+                lookups.blocked_directives.add(item.item_id)
+            else:
+                lookups.unacknowledged[item.item_id] = set(state.pending)
+        wanted = [
+            _card(item) for item in due if item.kind == "request" and item.stage_key not in lookups.blocked_stages
+        ]
+        await self._permalinks_for({key: cards[key] for key in wanted if key in cards}, lookups)
         return lookups
 
-    async def _permalinks_for(self, keys: list[str], lookups: _Lookups) -> None:
+    async def _permalinks_for(self, cards: dict[str, tuple[str, str]], lookups: _Lookups) -> None:
+        """chat.getPermalink for each review card (a card not posted yet has none: the DM names its channel)."""
         slots = asyncio.Semaphore(PERMALINK_CONCURRENCY)
 
-        async def one(key: str) -> None:
+        async def one(key: str, channel: str, ts: str) -> None:
             if key in self._permalinks:
                 lookups.permalinks[key] = self._permalinks[key]
                 return
-            where = await self.c.outbox.message(key)
-            if where is None:
-                return  # the card is not posted yet: the DM names the channel instead
             async with slots:
                 try:
-                    response = await self.c.client.chat_getPermalink(channel=where[0], message_ts=where[1])
+                    response = await self.c.client.chat_getPermalink(channel=channel, message_ts=ts)
                 except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                     log.warning("no permalink for a review card (%s); the DM names its channel", type(exc).__name__)
                     return
@@ -237,44 +269,100 @@ class ReminderScheduler:
                 while len(self._permalinks) > PERMALINKS_CACHED:
                     self._permalinks.pop(next(iter(self._permalinks)))
 
-        await asyncio.gather(*(one(key) for key in dict.fromkeys(keys)))
+        await asyncio.gather(*(one(key, channel, ts) for key, (channel, ts) in cards.items()))
 
     # --- in the transaction: the messages ----------------------------------------------------
 
     async def _review(
-        self, uow, store: SqlReminderStore, reminder: ReviewReminder, lookups: _Lookups, report: SweepReport
+        self,
+        uow,
+        store: SqlReminderStore,
+        reminder: ReviewReminder,
+        lookups: _Lookups,
+        report: SweepReport,
+        reviews: dict[str, list[Due]],
+        escalations: dict[str, list[tuple[Due, tuple[str, ...]]]],
     ) -> list[OutboundMessage]:
+        """File the reminder under each person to DM; returns the card update an escalation implies."""
         request = store.loaded[reminder.request_id]
         stage: Stage = self.c.policy.stage(reminder.stage_key)
-        permalink = lookups.permalinks.get(card_key(request, stage.key))
+        due = Due(reminder, request, stage, lookups.permalinks.get(card_key(request, stage.key)))
         report.reminders += 1
-        messages = []
         # The requester is never asked to decide their own request, even when they review that stage.
-        reviewers = [u for u in lookups.users(reminder.recipients) if u != request.requester_id]
+        reviewers = tuple(u for u in lookups.users(reminder.recipients) if u != request.requester_id)
         if not reviewers:
             log.warning("%s is due a reminder but %s has no reviewers to send it to", reminder.ref, stage.key)
-        text, blocks = reminder_blocks.review_reminder(reminder, request, stage, permalink)
-        messages += [post(f"remind:{user}", user, text, blocks) for user in reviewers]
-        if reminder.escalate:
-            report.escalations += 1
-            to = lookups.users(reminder.escalate_to)
-            text, blocks = reminder_blocks.escalation(
-                reminder, request, stage, permalink, tuple(reviewers), to_command_staff=not stage.escalate_to
-            )
-            messages += [post(f"remind:{user}", user, text, blocks) for user in to]
-            # The card notes it: loaded whole (decisions, questions) as it stands after the claim.
-            full = await uow.requests.get(reminder.request_id)
-            if full is not None:
-                note = reminder_blocks.escalation_note(full.escalated_at, reminder.waited, reminder.nth, tuple(to))
-                flags = await self.c.card_flags(uow, full)
-                text, blocks = review_card(full, self.c.policy, stage.key, flags, escalation=note)
-                messages.append(update(request_queue(full), card_key(full, stage.key), text, blocks))
-        return messages
+        for user in reviewers:
+            reviews[user].append(due)
+        if not reminder.escalate:
+            return []
+        report.escalations += 1
+        to = lookups.users(reminder.escalate_to)
+        for user in to:
+            escalations[user].append((due, reviewers))
+        # The card notes it: loaded whole (decisions, questions) as it stands after the claim.
+        full = await uow.requests.get(reminder.request_id)
+        if full is None or full.escalated_at is None:
+            return []
+        note = reminder_blocks.escalation_note(full.escalated_at, reminder.waited, reminder.nth, tuple(to))
+        flags = await self.c.card_flags(uow, full)
+        text, blocks = review_card(full, self.c.policy, stage.key, flags, escalation=note)
+        return [update(request_queue(full), card_key(full, stage.key), text, blocks)]
 
     async def _directive(
-        self, uow, store: SqlReminderStore, reminder: DirectiveReminder, now: datetime, report: SweepReport
+        self,
+        uow,
+        store: SqlReminderStore,
+        reminder: DirectiveReminder,
+        now: datetime,
+        lookups: _Lookups,
+        report: SweepReport,
     ) -> list[OutboundMessage]:
-        return []
+        """A DM to each person who still owes the acknowledgement; none left: the reminders stop."""
+        every = self.c.policy.reminders.directive_every
+        owing = lookups.unacknowledged.get(reminder.directive_id, set())
+        directive = await uow.directives.get(reminder.directive_id)
+        if directive is None or not owing:
+            # Everyone has acknowledged: stop (workflows.reminders: unscheduled after a reminder = stopped).
+            await store.claim_directive(reminder.directive_id, now + every, None, reminder.nth)
+            return []
+        report.directive_reminders += 1
+        text, blocks = reminder_blocks.directive_reminder(directive, reminder, every)
+        return [post(f"remind:{user}", user, text, blocks) for user in sorted(owing)]
+
+
+def _review_dms(reviews: dict[str, list[Due]]) -> list[OutboundMessage]:
+    """One DM per request, or, when more fell due at once, one digest DM per person."""
+    messages = []
+    for user, items in sorted(reviews.items()):
+        if len(items) <= DIGEST_AFTER:
+            for item in items:
+                text, blocks = reminder_blocks.review_reminder(item.reminder, item.request, item.stage, item.permalink)
+                messages.append(post(f"remind:{user}", user, text, blocks))
+        else:
+            for text, blocks in reminder_blocks.review_digest(items):
+                messages.append(post(f"remind:{user}", user, text, blocks))
+    return messages
+
+
+def _escalation_dms(escalations: dict[str, list[tuple[Due, tuple[str, ...]]]]) -> list[OutboundMessage]:
+    messages = []
+    for user, items in sorted(escalations.items()):
+        if len(items) <= DIGEST_AFTER:
+            for item, reviewers in items:
+                text, blocks = reminder_blocks.escalation(
+                    item.reminder,
+                    item.request,
+                    item.stage,
+                    item.permalink,
+                    reviewers,
+                    to_command_staff=not item.stage.escalate_to,
+                )
+                messages.append(post(f"remind:{user}", user, text, blocks))
+        else:
+            for text, blocks in reminder_blocks.review_digest([item for item, _ in items], escalation=True):
+                messages.append(post(f"remind:{user}", user, text, blocks))
+    return messages
 
 
 def _card(item: DueItem) -> str:

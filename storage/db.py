@@ -44,10 +44,11 @@ def urls(raw: str) -> tuple[str, str]:
 def create_engine(raw_url: str) -> AsyncEngine:
     async_url, _ = urls(raw_url)
     if async_url.startswith("sqlite"):
-        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        engine = create_async_engine(async_url, connect_args={"timeout": 30}, hide_parameters=True)
         _make_sqlite_serialise_writers(engine)
         return engine
-    return create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # hide_parameters: SQL errors end up in logs, and their parameters are people's words.
+    return create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:

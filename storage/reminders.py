@@ -16,18 +16,20 @@ messages to the outbox in the same session, and commit, so a crash loses neither
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.requests import _SCALARS
-from storage.tables import DirectiveRow, RequestRow
+from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
+from storage.types import UTCDateTime
 from workflows.directives import DirectiveStatus
 from workflows.policy import ReminderSettings
-from workflows.reminders import DueDirective, directive_first_due
+from workflows.reminders import Claim, DueDirective, directive_first_due
 from workflows.requests import PriorUse, RequestStatus, ToolRequest
 
 _OPEN = (RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value)
@@ -47,7 +49,8 @@ class SqlReminderStore:
     """Reminder bookkeeping on one session (transaction); see the module docstring.
 
     `skip_stages` leaves requests at those stages out of `due_requests` (still due next time):
-    the caller uses it when it cannot tell who a stage's reviewers are right now.
+    the caller uses it when it cannot tell who a stage's reviewers are right now;
+    `skip_directives` does the same for directives whose audience Slack could not list.
     `loaded` keeps every request `due_requests` returned, by id, for building the messages.
     """
 
@@ -57,10 +60,12 @@ class SqlReminderStore:
         settings: ReminderSettings | None = None,
         *,
         skip_stages: Collection[str] = (),
+        skip_directives: Collection[int] = (),
     ) -> None:
         self._session = session
         self._settings = settings or ReminderSettings()
         self._skip = frozenset(skip_stages)
+        self._skip_directives = frozenset(skip_directives)
         self.loaded: dict[int, ToolRequest] = {}
 
     # --- requests ------------------------------------------------------------------------------
@@ -71,16 +76,19 @@ class SqlReminderStore:
         The requests carry their own columns only (no decisions or questions): that is all a
         reminder needs, and it keeps a sweep of a thousand due requests to one query.
         """
+        table = RequestRow.__table__
         query = (
-            select(RequestRow)
+            select(table)
             .where(*_due(now))
-            .order_by(RequestRow.next_reminder_at, RequestRow.id)
+            .order_by(table.c.next_reminder_at, table.c.id)
             .limit(limit)
+            # PostgreSQL: lock what this sweep will claim, and leave rows another sweep (or a
+            # reviewer's click) holds to them; SQLite runs one write transaction at a time anyway.
+            .with_for_update(skip_locked=True)
         )
         if self._skip:
-            query = query.where(RequestRow.stage_key.not_in(self._skip))
-        rows = (await self._session.scalars(query.execution_options(populate_existing=True))).all()
-        requests = [_request(row) for row in rows]
+            query = query.where(table.c.stage_key.not_in(self._skip))
+        requests = [_request(row) for row in await self._session.execute(query)]
         self.loaded.update((r.id, r) for r in requests)  # type: ignore[misc]
         return requests
 
@@ -105,6 +113,69 @@ class SqlReminderStore:
         )
         return result.rowcount == 1
 
+    async def claim_all(self, claims: list[Claim]) -> list[bool]:
+        """workflows.reminders.BatchClaims: requests read by this store in one UPDATE per
+        CLAIM_BATCH, anything else one by one."""
+        results: dict[int, bool] = {}
+        batch = [(i, c) for i, c in enumerate(claims) if c.kind == "request" and c.item_id in self.loaded]
+        for start in range(0, len(batch), CLAIM_BATCH):
+            part = batch[start : start + CLAIM_BATCH]
+            won = await self._claim_requests([c for _, c in part])
+            results.update((i, c.item_id in won) for i, c in part)
+        for i, claim in enumerate(claims):
+            if i in results:
+                continue
+            if claim.kind == "request":
+                results[i] = await self.claim_request(
+                    claim.item_id,
+                    claim.expected_next_at,
+                    claim.new_next_at,
+                    claim.new_reminders_sent,
+                    claim.new_escalated_at,
+                )
+            else:
+                results[i] = await self.claim_directive(
+                    claim.item_id, claim.expected_next_at, claim.new_next_at, claim.new_reminders_sent
+                )
+        return [results[i] for i in range(len(claims))]
+
+    async def _claim_requests(self, claims: list[Claim]) -> set[int]:
+        """The conditions of claim_request for many requests (distinct ids) in one UPDATE; the ids won.
+
+        The claims travel as a handful of arrays (PostgreSQL) or one JSON array (SQLite), so the
+        statement's text stays the same whatever their number.
+        """
+        dialect = self._session.bind.dialect
+        columns = list(
+            zip(
+                *(
+                    (
+                        c.item_id,
+                        c.expected_next_at,
+                        c.new_next_at,
+                        c.new_reminders_sent,
+                        c.new_escalated_at,
+                        self.loaded[c.item_id].version,
+                    )
+                    for c in claims
+                ),
+                strict=True,
+            )
+        )
+        if dialect.name == "postgresql":
+            names = ("ids", "expected", "next_at", "sent", "escalated", "versions")
+            statement = _PG_CLAIMS.bindparams(
+                **{name: list(values) for name, values in zip(names, columns, strict=True)}
+            )
+        else:
+            stored = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)  # text, as SQLite stores it
+            rows = [
+                [i, stored(expected), stored(next_at), sent, stored(escalated), version]
+                for i, expected, next_at, sent, escalated, version in zip(*columns, strict=True)
+            ]
+            statement = _SQLITE_CLAIMS.bindparams(data=json.dumps(rows))
+        return set((await self._session.execute(statement)).scalars())
+
     async def peek(self, now: datetime, limit: int) -> list[DueItem]:
         """What is due at `now` (ids only, nothing claimed): for preparing look-ups before a sweep."""
         rows = await self._session.execute(
@@ -117,6 +188,19 @@ class SqlReminderStore:
         for due, channels in await self._due_directive_rows(now, limit):
             items.append(DueItem("directive", due.directive_id, channels=channels))
         return items
+
+    async def stored_messages(self, keys: Collection[str]) -> dict[str, tuple[str, str]]:
+        """Where the messages stored under `keys` (e.g. review cards) were posted: key -> (channel, ts)."""
+        found: dict[str, tuple[str, str]] = {}
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), 500):
+            rows = await self._session.execute(
+                select(SlackMessageRow.key, SlackMessageRow.channel, SlackMessageRow.ts).where(
+                    SlackMessageRow.key.in_(keys[start : start + 500])
+                )
+            )
+            found.update((key, (channel, ts)) for key, channel, ts in rows)
+        return found
 
     async def escalated(self, limit: int = 50) -> list[ToolRequest]:
         """Open requests whose current stage was escalated, longest waiting first (the Home tab)."""
@@ -134,7 +218,8 @@ class SqlReminderStore:
 
     async def due_directives(self, now: datetime, limit: int) -> list[DueDirective]:
         """Active directives requiring acknowledgement whose next_reminder_at <= now."""
-        return [due for due, _ in await self._due_directive_rows(now, limit)]
+        rows = await self._due_directive_rows(now, limit, lock=True)
+        return [due for due, _ in rows if due.directive_id not in self._skip_directives]
 
     async def claim_directive(
         self,
@@ -151,8 +236,10 @@ class SqlReminderStore:
         )
         return result.rowcount == 1
 
-    async def _due_directive_rows(self, now: datetime, limit: int) -> list[tuple[DueDirective, tuple[str, ...]]]:
-        rows = await self._session.execute(
+    async def _due_directive_rows(
+        self, now: datetime, limit: int, *, lock: bool = False
+    ) -> list[tuple[DueDirective, tuple[str, ...]]]:
+        query = (
             select(
                 DirectiveRow.id,
                 DirectiveRow.issued_at,
@@ -169,11 +256,31 @@ class SqlReminderStore:
             .order_by(DirectiveRow.next_reminder_at, DirectiveRow.id)
             .limit(limit)
         )
+        if lock:  # as for requests: this sweep's to claim; rows another transaction holds are skipped
+            query = query.with_for_update(of=DirectiveRow.__table__, skip_locked=True)
         found = []
-        for directive_id, issued_at, ack_due, next_at, sent, channels in rows:
+        for directive_id, issued_at, ack_due, next_at, sent, channels in await self._session.execute(query):
             first_due = directive_first_due(issued_at, ack_due, self._settings)
             found.append((DueDirective(directive_id, first_due, next_at, sent), tuple(channels or ())))
         return found
+
+
+CLAIM_BATCH = 1000  # claims per UPDATE
+_SET_AND_MATCH = (
+    "UPDATE tool_requests SET next_reminder_at = v.next_at, reminders_sent = v.sent, escalated_at = v.escalated "
+    "FROM v WHERE tool_requests.id = v.id AND tool_requests.next_reminder_at {same} v.expected "
+    "AND tool_requests.version = v.version RETURNING tool_requests.id"
+)
+_PG_CLAIMS = text(
+    "WITH v AS (SELECT * FROM unnest(CAST(:ids AS INTEGER[]), CAST(:expected AS TIMESTAMPTZ[]), "
+    "CAST(:next_at AS TIMESTAMPTZ[]), CAST(:sent AS INTEGER[]), CAST(:escalated AS TIMESTAMPTZ[]), "
+    "CAST(:versions AS INTEGER[])) AS v (id, expected, next_at, sent, escalated, version)) "
+    + _SET_AND_MATCH.format(same="IS NOT DISTINCT FROM")
+)
+_SQLITE_CLAIMS = text(
+    "WITH v AS (SELECT value ->> 0 AS id, value ->> 1 AS expected, value ->> 2 AS next_at, value ->> 3 AS sent, "
+    "value ->> 4 AS escalated, value ->> 5 AS version FROM json_each(:data)) " + _SET_AND_MATCH.format(same="IS")
+)
 
 
 def _due(now: datetime):

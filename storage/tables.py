@@ -78,7 +78,8 @@ class AuditRow(SQLModel, table=True):
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    subject: str = Field(index=True, max_length=64)
+    # Text, not VARCHAR(64): "tool:<key>" subjects are as long as the tool's name (migration 0002).
+    subject: str = Field(sa_column=Column(Text, nullable=False, index=True))
     action: str = Field(max_length=64)
     actor: str = Field(max_length=32)
     at: datetime = _when(index=True)
@@ -141,7 +142,7 @@ class ToolRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("key", name="uq_tools_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=300)
+    key: str = Field(sa_column=Column(Text, nullable=False))  # a slug of the name: as long as the name
     name: str = _text()
     # Each layer is a StatusMark as JSON ({"status", "source", "by", "since", "conditions"}) or NULL.
     decision: dict | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
@@ -160,7 +161,7 @@ class ToolAliasRow(SQLModel, table=True):
 
     __tablename__ = "tool_aliases"
 
-    alias: str = Field(primary_key=True, max_length=300)
+    alias: str = Field(sa_column=Column(Text, primary_key=True))
     tool_id: int = Field(foreign_key="tools.id", index=True)
 
 
@@ -170,7 +171,7 @@ class DirectiveRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
-    tool_key: str = Field(max_length=300)
+    tool_key: str = Field(sa_column=Column(Text, nullable=False))
     tool_name: str = _text()
     text: str = _text()
     issued_by: str = Field(max_length=32)
@@ -217,3 +218,16 @@ class DirectivePostRow(SQLModel, table=True):
     # The running count on the message ("23 of 41") and when it was last changed (throttling).
     count_shown: str = Field(default="", max_length=64)
     count_shown_at: datetime | None = _when(nullable=True)
+
+
+# --- the Home tab (migration 0003) -----------------------------------------------------------------
+
+
+class HomeTabRow(SQLModel, table=True):
+    """People who have opened the app's Home tab: only theirs are republished when something changes
+    (the others are built fresh when they first open it)."""
+
+    __tablename__ = "home_tabs"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    opened_at: datetime = _when()

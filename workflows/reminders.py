@@ -267,6 +267,16 @@ class ReminderStore(Protocol):
         """As claim_request; new_next_at None stops the directive's reminders."""
 
 
+class BatchClaims(Protocol):
+    """Optional for a ReminderStore: make many claims in few round trips.
+
+    The same conditional updates as claim_request / claim_directive, each won or lost on its
+    own; returns one bool per claim, in order. `sweep` uses it when the store has it.
+    """
+
+    async def claim_all(self, claims: list[Claim]) -> list[bool]: ...
+
+
 async def _plan_all(store: ReminderStore, policy: Policy, now: datetime, limit: int) -> list[Claim]:
     claims: list[Claim] = []
     for request in await store.due_requests(now, limit):
@@ -309,11 +319,13 @@ async def sweep(
     `limit` applies to requests and to directives separately; anything left over is still due
     at the next sweep.
     """
-    won: list[ReviewReminder | DirectiveReminder] = []
-    for claim in await _plan_all(store, policy, now, limit):
-        if await _claim(store, claim) and claim.send is not None:
-            won.append(claim.send)
-    return won
+    claims = await _plan_all(store, policy, now, limit)
+    claim_all = getattr(store, "claim_all", None)
+    if claim_all is not None:  # see BatchClaims
+        results = await claim_all(claims)
+    else:
+        results = [await _claim(store, claim) for claim in claims]
+    return [claim.send for claim, ok in zip(claims, results, strict=True) if ok and claim.send is not None]
 
 
 async def preview(store: ReminderStore, policy: Policy, now: datetime, *, limit: int = 1000) -> list[Claim]:

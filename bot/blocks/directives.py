@@ -56,7 +56,7 @@ KIND_HELP = {
     DirectiveKind.CEASE_USE: "Stop using it at once. Overrides any approval until revoked or superseded.",
     DirectiveKind.SUSPENDED: "Stop using it while it is reviewed again. Overrides any approval.",
     DirectiveKind.RESTRICTED: "It may be used only under the conditions you write below.",
-    DirectiveKind.APPROVED: "It may be used. To lift a cease-use or suspension, supersede that directive.",
+    DirectiveKind.APPROVED: "It may be used. To lift a cease-use or suspension, supersede that one.",
     DirectiveKind.ADVISORY: "Information for officers; the tool's status does not change.",
 }
 FAILURES = {

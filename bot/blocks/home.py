@@ -1,10 +1,11 @@
 """Block Kit for the Home tab: a pure function from what one person should see to a view.
 
-Sections, most urgent first: directives to acknowledge, requests waiting for the person's
-review (with the card's buttons, under the card's rules), the person's own requests, and for
-command staff the requests stuck past escalation and the directives in force with their
-acknowledgement counts. Long lists are paginated per section (ActionId.HOME_PAGE), so the view
-stays well inside Slack's 100-block limit whatever the numbers; `home_view` checks it.
+Sections, most urgent first: directives to acknowledge (with the Acknowledge button of the
+channel message), requests waiting for the person's review (with the card's buttons, under the
+card's rules), the person's own requests, and for command staff the requests stuck past
+escalation and the directives in force with their acknowledgement counts. Long lists are
+paginated per section (ActionId.HOME_PAGE), so the view stays well inside Slack's 100-block limit
+whatever the numbers; `home_view` checks it.
 
 Tool names and directive text (typed by people) appear only escaped or as plain text. Ages use
 Slack's own date formatting ({ago}), so they stay right between refreshes.
@@ -21,11 +22,11 @@ from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, Sec
 from slack_sdk.models.views import View
 
 from bot.blocks.common import actions, button, context, header, md
+from bot.blocks.directives import KIND_EMOJI, acknowledge_button, count_text, details_button, title
 from bot.blocks.requests import stage_name, where_now
 from bot.ids import ActionId
 from bot.text import escape, slack_date, trim, utc_text
 from workflows.policy import Policy
-from workflows.reminders import format_waited
 from workflows.requests import RequestStatus, ToolRequest
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _queue(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]
         lines = [
             f"*{request.ref}* · {_tool(request)}",
             f"*{stage_name(policy, stage_key)}* · from <@{request.requester_id}> · waiting since "
-            f"{slack_date(request.stage_entered_at)} ({format_waited(data.now - request.stage_entered_at)})",
+            f"{slack_date(request.stage_entered_at)} ({ago(request.stage_entered_at)})",
         ]
         notes = []
         if request.status is RequestStatus.INFO_REQUESTED:
@@ -160,16 +161,59 @@ def _stuck(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]
     page = paginate(len(data.stuck), PAGE["stuck"], pages.get("stuck"))
     for request in data.stuck[page.start : page.end]:
         stage = stage_name(policy, request.stage_key)
-        waited = format_waited(data.now - request.stage_entered_at)
         times = "1 reminder" if request.reminders_sent == 1 else f"{request.reminders_sent} reminders"
         blocks.append(
             md(
                 f":rotating_light: *{request.ref}* · {_tool(request)} · from <@{request.requester_id}>\n"
-                f"Waiting for *{stage}* for {waited} (since {slack_date(request.stage_entered_at)}); "
-                f"escalated {ago(request.escalated_at)} after {times}."  # type: ignore[arg-type]
+                f"Waiting for *{stage}* since {slack_date(request.stage_entered_at)} "
+                f"({ago(request.stage_entered_at)}); escalated {ago(request.escalated_at)} after {times}."  # type: ignore[arg-type]
             )
         )
     blocks += _pager("stuck", page, "stuck requests")
+    return blocks
+
+
+def _to_acknowledge(data: HomeData, pages: dict[str, int]) -> list[Block]:
+    blocks: list[Block] = [header(f"Directives to acknowledge ({len(data.to_acknowledge)})")]
+    blocks.append(context("Command staff asked everyone in these channels to read and acknowledge them."))
+    page = paginate(len(data.to_acknowledge), PAGE["ack"], pages.get("ack"))
+    for directive in data.to_acknowledge[page.start : page.end]:
+        when = f"due {slack_date(directive.ack_due)}" if directive.ack_due else f"issued {ago(directive.issued_at)}"
+        blocks.append(
+            md(
+                f"{KIND_EMOJI[directive.kind]} *{directive.ref}* · {escape(title(directive), 150)}\n"
+                f"From <@{directive.issued_by}> · {when}"
+            )
+        )
+        blocks.append(
+            actions(f"home-ack-{directive.id}", acknowledge_button(directive), details_button(directive, "Read it"))
+        )
+    blocks += _pager("ack", page, "directives")
+    return blocks
+
+
+def _directives(data: HomeData, pages: dict[str, int]) -> list[Block]:
+    blocks: list[Block] = [header(f"Directives in force ({len(data.open_directives)})")]
+    if not data.open_directives:
+        blocks.append(context("No directive is in force. Issue one with `/directive`."))
+        return blocks
+    page = paginate(len(data.open_directives), PAGE["directives"], pages.get("directives"))
+    for directive, acknowledged, expected in data.open_directives[page.start : page.end]:
+        if not directive.ack_required:
+            count = "no acknowledgement required"
+        elif expected is None:
+            count = f"*{acknowledged}* acknowledged (channel members unknown just now)"
+        else:
+            count = f"*{count_text(acknowledged, expected)}*"
+        due = f" · due {slack_date(directive.ack_due)}" if directive.ack_required and directive.ack_due else ""
+        line = (
+            f"{KIND_EMOJI[directive.kind]} *{directive.ref}* · {escape(title(directive), 150)}\n"
+            f"{count}{due} · issued {ago(directive.issued_at)} by <@{directive.issued_by}>"
+        )
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=trim(line, 3000)), accessory=details_button(directive, "Status"))
+        )
+    blocks += _pager("directives", page, "directives")
     return blocks
 
 
@@ -194,11 +238,14 @@ def home_view(data: HomeData, policy: Policy, pages: dict[str, int] | None = Non
             )
         )
     sections: list[list[Block]] = []
+    if data.to_acknowledge:
+        sections.append(_to_acknowledge(data, pages))
     if data.reviewer_of:
         sections.append(_queue(data, policy, pages))
     sections.append(_mine(data, policy, pages))
     if data.is_command_staff:
         sections.append(_stuck(data, policy, pages))
+        sections.append(_directives(data, pages))
     for section in sections:
         blocks.append(DividerBlock())
         blocks += section

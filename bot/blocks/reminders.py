@@ -6,15 +6,26 @@ to do. Tool names (typed by officers) appear only in rich_text or escaped.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks.common import context, dump, md
+from bot.blocks.common import actions, context, dump, md
+from bot.blocks.directives import (
+    KIND_EMOJI,
+    _paragraphs,
+    acknowledge_button,
+    details_button,
+    directive_mrkdwn,
+    facts,
+    title,
+)
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.text import escape, one_line, slack_date
+from workflows.directives import Directive
 from workflows.policy import Stage
-from workflows.reminders import ReviewReminder, format_waited
+from workflows.reminders import DirectiveReminder, ReviewReminder, format_waited
 from workflows.requests import RequestStatus, ToolRequest
 
 
@@ -103,6 +114,66 @@ def escalation(
     return text, dump(blocks)
 
 
+DIGEST_ITEMS = 20  # requests listed in one digest DM (a message may hold 50 blocks)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One reminder as the digest lists it."""
+
+    reminder: ReviewReminder
+    request: ToolRequest
+    stage: Stage
+    permalink: str | None
+
+
+def _digest_line(item: Due) -> str:
+    request, stage = item.request, item.stage
+    link = f"<{item.permalink}|Open the card>" if item.permalink else f"card in <#{stage.channel}>"
+    line = (
+        f"*{item.reminder.ref}* · {escape(' '.join(request.tool_name.split()), 100)} · from "
+        f"<@{request.requester_id}>\n*{stage.name}* · waited *{format_waited(item.reminder.waited)}* · {link}"
+    )
+    if item.reminder.escalate:
+        line += " · :rotating_light: escalated now"
+    return line
+
+
+def review_digest(items: list[Due], *, escalation: bool = False) -> list[tuple[str, list[dict]]]:
+    """(text, blocks) of the DMs about several requests due at once, DIGEST_ITEMS to a DM.
+
+    For reviewers (`escalation` False) and for the people stages escalate to.
+    """
+    count = len(items)
+    parts = [items[start : start + DIGEST_ITEMS] for start in range(0, count, DIGEST_ITEMS)]
+    messages = []
+    for number, part in enumerate(parts, start=1):
+        of = f" ({number} of {len(parts)})" if len(parts) > 1 else ""
+        if escalation:
+            headline = (
+                f":rotating_light: *Escalation: {count} requests* have waited past their stage's limit without a "
+                f"decision, although their reviewers were reminded{of}. Please follow up with the reviewers."
+            )
+            text = f"Escalation: {count} requests have waited past their stage's limit{of}"
+        else:
+            headline = f":hourglass_flowing_sand: *{count} requests* are waiting for your review{of}."
+            text = f"Reminder: {count} requests are waiting for your review{of}"
+        blocks: list[Block] = [md(headline)]
+        blocks += [md(_digest_line(item)) for item in part]
+        if escalation:
+            blocks.append(context("Sent once per request and stage; each review card notes the escalation."))
+        else:
+            blocks.append(
+                context(
+                    "Approve, reject or ask for more information on each card, or from the Clearance Home tab, "
+                    "which lists everything waiting for you. Reminders stop as soon as a request is decided or "
+                    "withdrawn."
+                )
+            )
+        messages.append((text, dump(blocks)))
+    return messages
+
+
 def escalation_note(escalated_at: datetime, waited, reminders: int, to: tuple[str, ...]) -> str:
     """The line the review card shows once the stage was escalated (our own mrkdwn)."""
     people = ", ".join(f"<@{u}>" for u in to[:10]) + (f" and {len(to) - 10} more" if len(to) > 10 else "")
@@ -112,3 +183,30 @@ def escalation_note(escalated_at: datetime, waited, reminders: int, to: tuple[st
         f":rotating_light: *Escalated*{told} on {slack_date(escalated_at)}: "
         f"no decision after {format_waited(waited)} and {times}."
     )
+
+
+def directive_paragraphs(directive: Directive) -> list[str]:
+    """The directive's text as command staff wrote it, in section-sized mrkdwn pieces."""
+    return _paragraphs(directive_mrkdwn(directive.text))
+
+
+def directive_reminder(directive: Directive, reminder: DirectiveReminder, every: timedelta) -> tuple[str, list[dict]]:
+    """(text, blocks) of the DM to one person who has not acknowledged `directive`."""
+    channels = ", ".join(f"<#{c}>" for c in directive.channels[:10])
+    due = slack_date(reminder.due_at)
+    blocks: list[Block] = [
+        md(
+            f":ballot_box_with_check: *Please acknowledge {directive.ref}* · {KIND_EMOJI[directive.kind]} "
+            f"{escape(title(directive), 150)}. Command staff (<@{directive.issued_by}>) asked everyone in "
+            f"{channels} to acknowledge it by {due}; you have not yet."
+        ),
+        *[md(piece) for piece in directive_paragraphs(directive)[:3]],
+        facts(directive),
+        actions("directive", acknowledge_button(directive), details_button(directive)),
+        context(
+            f"Reminder {reminder.nth} · sent every {format_waited(every)} until you acknowledge it or the "
+            "directive is revoked."
+        ),
+    ]
+    text = f"Reminder: please acknowledge {directive.ref} {directive.kind.label}: {escape(directive.tool_name, 100)}"
+    return text, dump(blocks)

@@ -12,7 +12,9 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.common import notice_view, value_of
 from bot.blocks.directives import (
@@ -65,6 +67,7 @@ NOT_STAFF = (
     "If you think you should be able to, ask a Clearance admin to add you to `command_staff`."
 )
 FORM_FIELDS = {"kind": "kind", "tool": "tool", "text": "text", "channels": "channels", "ack_due": "ack_due"}
+RESPOND_TIMEOUT = 5  # seconds; after that the confirmation goes through the outbox instead
 _REFERENCE = re.compile(r"^\s*DIR-?\d{1,9}\s*$", re.IGNORECASE)
 
 
@@ -93,9 +96,8 @@ def _directive_id(body: dict) -> int | None:
 
 
 def _in_modal(body: dict) -> bool:
-    return (body.get("container") or {}).get("type") == "view" or (
-        body.get("view") is not None and body.get("message") is None
-    )
+    """The click came from a modal (push the next view over it), not a message or the Home tab."""
+    return (body.get("view") or {}).get("type") == "modal" and body.get("message") is None
 
 
 async def _show(c: Clearance, body: dict, view: dict) -> dict:
@@ -250,23 +252,19 @@ def _private(channel: str | None, user: str, text: str) -> OutboundMessage:
 
 
 async def acknowledge_click(c: Clearance, ack, body) -> None:
-    """One click records it (before Slack gets its answer); every later click says it was recorded."""
+    """One click records it (before Slack gets its answer); every later click says it was recorded.
+
+    The confirmation goes back through the click's response_url: it is private, needs no channel
+    membership, and is not held up by chat.postEphemeral's rate limit when thousands click at
+    once. Only if that fails does it go through the outbox (as an ephemeral message or a DM).
+    """
     directive_id = _directive_id(body)
     user = actor(body)
     if directive_id is None or not user:
         await ack()
         return
-    channel = channel_of(body)
-
-    async def action(uow):
-        events = await acknowledge(uow, directive_id, user, c.clock())
-        event = next(e for e in events if isinstance(e, Acknowledged))
-        text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
-        await uow.outbox.add(_private(channel, user, text))
-        return events
-
     try:
-        await c.change(action)
+        events = await c.change(lambda uow: acknowledge(uow, directive_id, user, c.clock()))
     except DirectiveNotActive as error:
         await ack()
         if error.superseded_by:
@@ -280,6 +278,23 @@ async def acknowledge_click(c: Clearance, ack, body) -> None:
         await tell(c, body, explain(error, c.policy))
         return
     await ack()
+    event = next(e for e in events if isinstance(e, Acknowledged))
+    text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
+    if not await _respond(body.get("response_url"), text):
+        await c.enqueue([_private(channel_of(body), user, text)])
+
+
+async def _respond(response_url: str | None, text: str) -> bool:
+    if not response_url:
+        return False
+    try:
+        response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT).send(
+            text=text.replace("*", ""), blocks=notice(text), response_type="ephemeral", replace_original=False
+        )
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        log.warning("response_url failed (%s); confirming through the outbox", type(exc).__name__)
+        return False
+    return response.status_code == 200
 
 
 # --- status, the full list, revoke, supersede, retry ----------------------------------------------

@@ -32,7 +32,7 @@ def _opened(c: Clearance):
         # Bolt has already acknowledged the event; the messages tab opens this too.
         if event.get("tab") != "home" or not event.get("user"):
             return
-        await c.home.publish(event["user"], pages_from_view(event.get("view")))
+        await c.home.publish(event["user"], pages_from_view(event.get("view")), opened=True)
 
     return app_home_opened
 

@@ -145,6 +145,8 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         # Persistent per-channel errors for posting methods, e.g. {"C1": "not_in_channel"}.
         self.channel_errors: dict[str, str] = {}
+        # Seconds to wait before answering a method: Slack on a slow day.
+        self.delays: dict[str, float] = {}
 
         # --- scripted failures and internals ----------------------------------------
         self._failures: list[_Failure] = []
@@ -327,6 +329,8 @@ class FakeSlack:
             path=request.path,
         )
 
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         failure = self._take_failure(method, args)
         if failure is not None:
             return await self._fail(request, call, failure)

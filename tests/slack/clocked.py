@@ -7,6 +7,7 @@ start-up and then every check_every of real time, far longer than a test).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.runtime import Clearance
@@ -14,7 +15,7 @@ from bot.server import asgi_app
 from tests.conftest import FixedClock
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import SlackHttp, event_callback
-from tests.slack.harness import CONFIG, SECRET, Bot, settings_for
+from tests.slack.harness import CONFIG, SECRET, Bot, everything_said, settings_for
 
 
 class ClockedBot(Bot):
@@ -31,6 +32,19 @@ class ClockedBot(Bot):
         """Wait until every Home tab refresh in flight has been built, queued and sent."""
         await self.c.home.idle()
         await self.settle()
+
+    async def home_showing(self, user: str, text: str, timeout: float = 5.0) -> dict:  # noqa: ASYNC109
+        """The person's Home tab once it shows `text` (refreshes follow changes in the background)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.home_settled()
+            view = self.slack.home_views.get(user) or {}
+            if text in everything_said(view):
+                return view
+            if loop.time() > deadline:
+                raise AssertionError(f"{user}'s Home tab never showed {text!r}:\n{everything_said(view)}")
+            await asyncio.sleep(0.02)
 
     def reminders_to(self, user: str) -> list[dict]:
         return [d for d in self.dms(user) if d.get("text", "").startswith("Reminder:")]

@@ -7,17 +7,19 @@ Signed requests go to the real ASGI app; Slack is FakeSlack. What is asserted is
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text as sql
 
 from bot.blocks.directives import PENDING_PAGE
 from bot.ids import ActionId, CallbackId
 from bot.runtime import Clearance
 from bot.server import asgi_app
-from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 from tests.fakes.signing import SlackHttp, block_action, event_callback, view_submission
 from tests.slack.harness import CONFIG, SECRET, Bot, Card, everything_said, settings_for
 from workflows.directives import acknowledge, record_request_outcome
@@ -59,10 +61,15 @@ async def staff_bot(slack, database_url, tmp_path):
     await stop(bot)
 
 
-async def settle(bot: Bot, now: datetime | None = None) -> None:
+async def settle(bot: Bot, now: datetime | None = None, *, posts: bool = True) -> None:
     """Send everything due, let the relay record outcomes and counts, until nothing moves."""
-    for _ in range(20):
+    for _ in range(500):
         await bot.settle()
+        if posts:  # the sender records a post's outcome just after marking it sent: wait for that too
+            async with bot.c.uow() as uow:
+                if await uow.directive_posts.pending():
+                    await asyncio.sleep(0.01)
+                    continue
         queued = await bot.c.directive_relay.run_once(now)
         counts = await bot.c.outbox.counts()
         if not queued and not counts.get("pending"):
@@ -151,11 +158,42 @@ def said_to(bot: Bot, user: str) -> list[str]:
     return out
 
 
+_clicks = itertools.count(1)
+
+
+def press(bot: Bot, card: Card, action_id: str, user: str) -> dict:
+    """A click on a message's button, as Slack sends it (with a response_url served by the fake)."""
+    return block_action(
+        action_id,
+        card.buttons[action_id]["value"],
+        user,
+        channel_id=card.channel,
+        message_ts=card.ts,
+        message={
+            "type": "message",
+            "ts": card.ts,
+            "text": card.message.get("text", ""),
+            "blocks": card.message["blocks"],
+        },
+        response_url=bot.slack.new_response_url(f"{user}-{next(_clicks)}"),
+    )
+
+
 async def click(bot: Bot, card: Card, action_id: str, user: str):
-    response = await bot.click(card, action_id, user)
+    response = await bot.http.action(press(bot, card, action_id, user))
     assert response.status_code == 200, response.text
     await settle(bot)
     return response
+
+
+async def answers(bot: Bot, user: str, count: int) -> list[str]:
+    """The private answers sent back to `user` through their clicks' response_urls (waits for `count`)."""
+    calls = await bot.slack.wait_for(
+        RESPONSE_URL_METHOD, count, where=lambda c: c.path.startswith(f"/response/{user}-")
+    )
+    for call in calls:
+        assert call.args["response_type"] == "ephemeral" and call.args["replace_original"] is False
+    return [everything_said(c.args) for c in calls]
 
 
 async def click_in_view(bot: Bot, view: dict, action_id: str, user: str) -> None:
@@ -297,7 +335,9 @@ async def test_a_directive_goes_everywhere_it_can_despite_429s_and_broken_channe
     attempts = [c for c in slack.all_calls_to("chat.postMessage") if c.args.get("channel") == "C0PATROL"]
     assert [c.attempt_status for c in attempts] == [429, 200]
     assert time.monotonic() - started >= 1.0  # Retry-After: 1
-    assert [c.args["channel"] for c in slack.calls_to("conversations.join")] == ["C0PUBLIC"]
+    public = [c for c in slack.all_calls_to("chat.postMessage") if c.args.get("channel") == "C0PUBLIC"]
+    assert [(c.ok, (c.response or {}).get("error")) for c in public] == [(False, "not_in_channel"), (True, None)]
+    assert "C0PUBLIC" in [c.args["channel"] for c in slack.calls_to("conversations.join")]  # joined in between
 
     # The issuer sees each channel's outcome and why the others failed.
     said = report(bot, CHIEF, ref).text
@@ -333,13 +373,19 @@ async def test_one_click_acknowledges_and_a_second_says_it_is_recorded(staff_bot
     card = posted(bot, "C0PATROL", ref)
     officer = OFFICERS[0]
     await click(bot, card, ActionId.ACKNOWLEDGE, officer)
-    first = bot.ephemerals(officer)[-1]
-    assert first["channel"] == "C0PATROL"
-    assert f"You acknowledged *{ref}*" in everything_said(first) and "<!date^" in everything_said(first)
+    (first,) = await answers(bot, officer, 1)
+    assert f"You acknowledged *{ref}*" in first and "<!date^" in first
 
     await click(bot, card, ActionId.ACKNOWLEDGE, officer)
-    second = everything_said(bot.ephemerals(officer)[-1])
+    (_, second) = await answers(bot, officer, 2)
     assert "You already acknowledged" in second and "recorded once" in second
+
+    # Should the response_url fail, the answer still comes, as an ephemeral message through the outbox.
+    slack.fail_next(RESPONSE_URL_METHOD, status=500)
+    await click(bot, card, ActionId.ACKNOWLEDGE, officer)
+    await settle(bot)
+    (third,) = bot.ephemerals(officer)
+    assert third["channel"] == "C0PATROL" and "You already acknowledged" in everything_said(third)
 
     # The running count moved, on both channels' messages.
     assert "1 of 6 acknowledged" in posted(bot, "C0PATROL", ref).text
@@ -355,13 +401,7 @@ async def test_one_acknowledgement_whatever_the_retries_races_and_restarts(staff
     ref = await issue(bot)
     card = posted(bot, "C0PATROL", ref)
     officer = OFFICERS[1]
-    payload = block_action(
-        ActionId.ACKNOWLEDGE,
-        card.buttons[ActionId.ACKNOWLEDGE]["value"],
-        officer,
-        channel_id="C0PATROL",
-        message_ts=card.ts,
-    )
+    payload = press(bot, card, ActionId.ACKNOWLEDGE, officer)
     # Ten clicks at once (a double-click, Slack retrying, a second device)…
     responses = await asyncio.gather(*(bot.http.action(payload, retry_num=n if n % 2 else None) for n in range(10)))
     assert [r.status_code for r in responses] == [200] * 10
@@ -376,7 +416,7 @@ async def test_one_acknowledgement_whatever_the_retries_races_and_restarts(staff
         async with bot.c.uow() as uow:
             assert await uow.acks.count(1) == 1
             assert [e.action for e in await uow.audit.for_subject(ref)].count("directive:acknowledged") == 1
-        said = [everything_said(e) for e in bot.ephemerals(officer)]
+        said = await answers(bot, officer, 11)
         assert len(said) == 11
         assert sum("You acknowledged" in s for s in said) == 1
         assert sum("You already acknowledged" in s for s in said) == 10
@@ -423,6 +463,8 @@ async def test_counts_are_right_for_a_channel_of_thousands(staff_bot, slack):
     people = [f"U1{n:06d}" for n in range(2_600)]
     slack.channel_members["C0ALL"] = [*people[:1300], "U0BOT", "U0RELAYBOT", *people[1300:]]
     slack.bots.add("U0RELAYBOT")
+    # Slack rate-limits the second page once: the read waits out Retry-After and carries on.
+    slack.fail_next("conversations.members", status=429, retry_after=1, where=lambda a: bool(a.get("cursor")))
     ref = await issue(bot, channels=("C0ALL",))
     async with bot.c.uow() as uow:  # 321 acknowledgements through the domain service
         for user in people[:321]:
@@ -431,8 +473,9 @@ async def test_counts_are_right_for_a_channel_of_thousands(staff_bot, slack):
     bot.c.directive_relay.wake()
     await settle(bot)
     assert "321 of 2600 acknowledged" in posted(bot, "C0ALL", ref).text
-    pages = [c for c in slack.calls_to("conversations.members") if c.args.get("channel") == "C0ALL"]
-    assert len(pages) == 3 and all(c.args.get("limit") == "1000" for c in pages)
+    pages = [c for c in slack.all_calls_to("conversations.members") if c.args.get("channel") == "C0ALL"]
+    assert [c.attempt_status for c in pages] == [200, 429, 200, 200]
+    assert all(c.args.get("limit") == "1000" for c in pages)
 
     # Command staff open the status: counts, who has not, and the full list page by page.
     await click(bot, posted(bot, "C0ALL", ref), ActionId.DIRECTIVE_DETAILS, CHIEF)
@@ -461,17 +504,20 @@ async def test_the_running_count_is_coalesced_and_throttled(staff_bot, slack):
 
     # A burst of 60 clicks: every one recorded and confirmed, one update of the message.
     assert "0 of 200 acknowledged" in card.text
-    await asyncio.gather(*(bot.click(card, ActionId.ACKNOWLEDGE, f"U2{n:05d}") for n in range(60)))
+    await asyncio.gather(*(bot.http.action(press(bot, card, ActionId.ACKNOWLEDGE, f"U2{n:05d}")) for n in range(60)))
     await settle(bot, datetime.now(UTC) + timedelta(seconds=5))  # within 10 s of the last count: none yet
     assert len(slack.calls_to("chat.update")) == updates_before
     now = datetime.now(UTC) + timedelta(seconds=11)
     await settle(bot, now)
     counts = [c for c in slack.calls_to("chat.update")[updates_before:] if c.args["channel"] == "C0BIG"]
     assert len(counts) == 1 and "60 of 200 acknowledged" in everything_said(counts[0].args)
-    assert len([c for c in slack.calls_to("chat.postEphemeral") if c.args["channel"] == "C0BIG"]) == 60
+    confirmed = await slack.wait_for(RESPONSE_URL_METHOD, 60)
+    assert all("You acknowledged" in everything_said(c.args) for c in confirmed)
 
     # More clicks within the throttle window: no update until it has passed, then one.
-    await asyncio.gather(*(bot.click(card, ActionId.ACKNOWLEDGE, f"U2{n:05d}") for n in range(60, 90)))
+    await asyncio.gather(
+        *(bot.http.action(press(bot, card, ActionId.ACKNOWLEDGE, f"U2{n:05d}")) for n in range(60, 90))
+    )
     await settle(bot, now + timedelta(seconds=5))
     assert len(slack.calls_to("chat.update")) == updates_before + 1
     await settle(bot, now + timedelta(seconds=11))
@@ -617,3 +663,19 @@ async def test_directive_text_is_shown_as_written_but_cannot_ping_or_link(staff_
     header = message["blocks"][0]
     assert header["type"] == "header" and "<!here> Evil <http://x.example|tool>" in header["text"]["text"]
     assert "&lt;!here&gt;" in message["text"]  # the notification text is escaped
+
+
+async def test_an_outcome_lost_in_a_crash_is_read_back_from_the_outbox(staff_bot, slack):
+    bot = staff_bot
+    ref = await issue(bot, channels=("C0PATROL",))
+    async with bot.c.uow() as uow:  # as if the process died between sending the post and recording it
+        await uow.session.execute(sql("UPDATE directive_posts SET outcome = 'pending', ts = NULL"))
+        await uow.commit()
+    await settle(bot, posts=False)
+    async with bot.c.uow() as uow:
+        (post,) = await uow.directive_posts.for_directive(1)
+    assert post.outcome == "pending"  # left alone while it might still be on its way…
+    await settle(bot, datetime.now(UTC) + timedelta(minutes=3), posts=False)
+    async with bot.c.uow() as uow:
+        (post,) = await uow.directive_posts.for_directive(1)
+    assert (post.outcome, post.ts) == ("posted", posted(bot, "C0PATROL", ref).ts)  # …then read back

@@ -14,6 +14,7 @@ from bot.ids import ActionId
 from tests.fakes.signing import block_action
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot
+from workflows.directives import Directive, DirectiveKind
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft, RequestStatus, ToolRequest
 from workflows.review import submit_request
@@ -101,6 +102,8 @@ async def test_a_reviewer_sees_what_waits_for_them_oldest_first_with_the_cards_b
 async def test_approving_from_the_home_tab_decides_like_the_card_and_refreshes_everyone_concerned(bot, slack):
     request_id = await bot.request_tool("U0OFFICER")
     ref = f"REQ-{request_id:04d}"
+    for user in ("U0OFFICER", "U0PRIV1"):  # people who use their Home tab
+        await bot.home(user)
     home = await bot.home("U0SEC1")
     officer_before = len(bot.publishes_to("U0OFFICER"))
     privacy_before = len(bot.publishes_to("U0PRIV1"))
@@ -119,6 +122,9 @@ async def test_approving_from_the_home_tab_decides_like_the_card_and_refreshes_e
     assert ref in everything_said(slack.home_views["U0PRIV1"])
     assert len(bot.publishes_to("U0OFFICER")) > officer_before
     assert "Waiting for *Privacy* review" in everything_said(slack.home_views["U0OFFICER"])
+    # U0SEC2 (IT security too) never opened theirs: it is built when they first do, not before.
+    assert bot.publishes_to("U0SEC2") == []
+    assert ref not in everything_said(await bot.home("U0SEC2"))
 
 
 async def test_a_stale_home_tab_click_changes_nothing_and_is_explained_by_dm(bot, slack):
@@ -150,6 +156,7 @@ async def test_reject_and_ask_from_the_home_tab_open_the_reason_form(bot, slack)
 
 async def test_a_question_shows_on_the_officers_home_tab_with_an_answer_button(bot, slack):
     request_id = await bot.request_tool("U0OFFICER")
+    await bot.home("U0OFFICER")
     await bot.click(bot.card("C0ITSEC"), ActionId.ASK_INFO, "U0SEC1")
     view = (await slack.wait_for("views.open", count=2))[-1].args["view"]
     await bot.submit_view(view, "U0SEC1", reason="Which case is it for?")
@@ -194,6 +201,12 @@ def test_a_home_tab_full_of_everything_stays_within_the_block_limit():
             status=status, id=n, escalated_at=now,
         )  # fmt: skip
 
+    def directive(n: int) -> Directive:
+        return Directive(
+            DirectiveKind.CEASE_USE, f"tool{n}", f"Tool {n} <!here>", "Stop.", "U9", now, ("C1",),
+            ack_required=True, ack_due=now, id=n,
+        )  # fmt: skip
+
     data = HomeData(
         user_id="U1",
         now=now + 30 * H,
@@ -204,12 +217,15 @@ def test_a_home_tab_full_of_everything_stays_within_the_block_limit():
         is_command_staff=True,
         stuck=[request(n) for n in range(50)],
         roles_unknown=True,
+        to_acknowledge=[directive(n) for n in range(30)],
+        open_directives=[(directive(n), n, 50) for n in range(40)],
     )
     view = home_view(data, policy, {"queue": 3, "mine": 99})
     assert len(view["blocks"]) <= MAX_BLOCKS
     said = everything_said(view)
     assert "Showing 17–24 of 200+ waiting" in said and "Showing 41–50 of 50 requests" in said
-    assert "<!channel>" not in said  # typed text is escaped
+    assert "<!channel>" not in said and "<!here>" not in said  # typed text is escaped
+    assert "Directives to acknowledge (30)" in said and "Directives in force (40)" in said
 
 
 async def test_slack_retrying_app_home_opened_publishes_once(bot, slack):
@@ -225,7 +241,7 @@ async def test_slack_retrying_app_home_opened_publishes_once(bot, slack):
 
 async def test_a_burst_of_changes_ends_in_one_publish_of_the_latest_state(bot, slack):
     await bot.request_tool("U0OFFICER", tool_name="First tool")
-    await bot.home_settled()
+    await bot.home("U0OFFICER")
     before = len(bot.publishes_to("U0OFFICER"))
     # Slack rate-limits the next publish: the refreshes meanwhile replace it in the outbox.
     slack.fail_next("views.publish", status=429, retry_after=2, where=lambda a: a.get("user_id") == "U0OFFICER")
@@ -258,3 +274,35 @@ async def test_command_staff_see_requests_stuck_past_escalation(slack, database_
         assert "Stuck past escalation (0)" in everything_said(slack.home_views["U0CHIEF"])
     finally:
         await stop_bot(bot)
+
+
+# --- directives -------------------------------------------------------------------------------
+
+
+async def test_directives_to_acknowledge_show_on_the_officers_home_tab_and_can_be_acknowledged_there(bot, slack):
+    from tests.slack.test_directives import issue
+
+    slack.channel_members["C0PATROL"] = ["U0OFFICER", "U0OFF002", "U0BOT"]
+    assert "Directives to acknowledge" not in everything_said(await bot.home("U0OFFICER"))
+    assert "Directives in force (0)" in everything_said(await bot.home("U0CHIEF"))
+    ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
+    await bot.home_settled()
+
+    home = slack.home_views["U0OFFICER"]  # refreshed when the directive was issued, without being opened
+    said = everything_said(home)
+    assert "Directives to acknowledge (1)" in said and ref in said and "Clearview AI" in said
+    [acknowledge] = [b for b in buttons(home)[f"home-ack-{ref_id(ref)}"] if b["action_id"] == ActionId.ACKNOWLEDGE]
+    staff = everything_said(await bot.home_showing("U0CHIEF", "0 of 2 acknowledged"))  # once it was posted
+    assert "Directives in force (1)" in staff
+
+    await click_home(bot, home, acknowledge, "U0OFFICER")
+    await slack.wait_for("chat.postMessage", where=lambda c: "You acknowledged" in everything_said(c.args))
+    await bot.home_settled()
+    assert "You acknowledged" in everything_said(bot.dms("U0OFFICER")[-1])  # a DM: the Home tab has no channel
+    assert "Directives to acknowledge" not in everything_said(slack.home_views["U0OFFICER"])
+    await bot.home_showing("U0CHIEF", "1 of 2 acknowledged")  # the count, refreshed
+    assert "Directives to acknowledge" not in everything_said(await bot.home("U0CHIEF"))  # not in the channel
+
+
+def ref_id(ref: str) -> int:
+    return int(ref.split("-")[1])

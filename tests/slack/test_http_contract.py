@@ -87,3 +87,24 @@ async def test_url_verification_is_answered(bot):
 async def test_wrong_paths_and_methods(bot):
     assert (await bot.http.client.get("/slack/events")).status_code == 405
     assert (await bot.http.client.get("/nope")).status_code == 404
+
+
+async def test_slack_is_answered_before_slow_work_is_done(bot, slack):
+    """The ack never waits for Slack's Web API: a slow views.open or chat.update comes after it."""
+    slack.delays["views.open"] = 0.5
+    response = await bot.http.command("/request-tool", "Clearview", "U0OFFICER", trigger_id="1.2.3")
+    assert response.status_code == 200
+    assert slack.calls_to("views.open") == []  # still being opened after Slack got its answer
+    await slack.wait_for("views.open")
+
+    slack.delays.clear()
+    await bot.request_tool()
+    slack.delays["chat.update"] = slack.delays["chat.postMessage"] = 0.5
+    card = bot.card("C0ITSEC")
+    response = await bot.click(card, ActionId.APPROVE, "U0SEC1")
+    assert response.status_code == 200
+    async with bot.c.uow() as uow:  # the decision is already stored…
+        assert (await uow.requests.for_requester("U0OFFICER"))[0].decisions
+    assert slack.calls_to("chat.update") == []  # …while its messages are still on their way
+    await bot.settle()
+    assert bot.card("C0ITSEC").buttons == {}

@@ -129,6 +129,23 @@ async def test_after_downtime_one_reminder_per_request_not_one_per_missed_interv
     assert len(bot.reminders_to("U0SEC1")) == 3
 
 
+async def test_many_requests_due_at_once_come_as_one_digest_per_reviewer(bot, slack):
+    ids = [await bot.request_tool("U0OFFICER", tool_name=f"Tool <{n}>") for n in range(5)]
+    cards = {i: bot.card("C0ITSEC", f"REQ-{i:04d}") for i in ids}
+    bot.clock.advance(24 * H)
+    await bot.sweep()
+    for reviewer in ("U0SEC1", "U0SEC2"):
+        [digest] = bot.reminders_to(reviewer)
+        said = everything_said(digest)
+        assert "5 requests are waiting for your review" in said
+        for request_id, card in cards.items():
+            assert f"REQ-{request_id:04d}" in said and permalink_of(card) in said
+        assert "Tool &lt;3&gt;" in said and "<@U0OFFICER>" in said and "1 day" in said
+    bot.clock.advance(24 * H)
+    await bot.sweep()
+    assert len(bot.reminders_to("U0SEC1")) == 2
+
+
 async def test_escalation_goes_once_to_command_staff_and_the_card_notes_it(slack, database_url, tmp_path, clock):
     bot = await start_clocked_bot(slack, database_url, tmp_path, clock, ESCALATING)
     try:
@@ -249,3 +266,108 @@ async def test_remind_dry_run_prints_what_the_next_sweep_would_send(bot, slack, 
     bot.clock.advance(24 * H)
     await bot.sweep()
     assert len(bot.reminders_to("U0SEC1")) == 1
+
+
+# --- directives -------------------------------------------------------------------------------
+
+PATROL = ["U0OFF001", "U0OFF002", "U0OFF003"]
+
+
+@pytest.fixture
+async def directive_bot(slack, database_url, tmp_path, clock):
+    slack.channel_members["C0PATROL"] = [*PATROL, "U0BOT"]
+    bot = await start_clocked_bot(slack, database_url, tmp_path, clock)
+    yield bot
+    await stop_bot(bot)
+
+
+def acknowledge_button(message: dict) -> dict:
+    return next(
+        e
+        for b in message.get("blocks") or []
+        for e in b.get("elements") or []
+        if e.get("action_id") == ActionId.ACKNOWLEDGE
+    )
+
+
+async def test_members_who_have_not_acknowledged_are_reminded_after_the_due_time_until_they_do(directive_bot, slack):
+    from tests.slack.test_directives import issue
+
+    bot = directive_bot
+    ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
+    posted = bot.card("C0PATROL", ref)
+    await bot.http.action(
+        block_action(
+            ActionId.ACKNOWLEDGE, acknowledge_button(posted.message)["value"], "U0OFF001", channel_id="C0PATROL"
+        )
+    )
+    await bot.settle()
+
+    bot.clock.advance(2 * H - timedelta(minutes=1))
+    await bot.sweep()
+    assert all(bot.reminders_to(u) == [] for u in PATROL)
+
+    bot.clock.advance(timedelta(minutes=1))  # the due time
+    await bot.sweep()
+    assert bot.reminders_to("U0OFF001") == [] and bot.reminders_to("U0BOT") == []  # acknowledged; a bot
+    for officer in PATROL[1:]:
+        [dm] = bot.reminders_to(officer)
+        said = everything_said(dm)
+        assert f"Please acknowledge {ref}" in said and "Clearview AI" in said and "<#C0PATROL>" in said
+        assert "Stop using Clearview AI" in said and "<@U0CHIEF>" in said
+        assert acknowledge_button(dm)  # acknowledging straight from the DM
+    await bot.sweep()
+    assert len(bot.reminders_to("U0OFF002")) == 1
+
+    # One acknowledges from the reminder itself; the next day only the other is reminded.
+    dm = bot.reminders_to("U0OFF002")[0]
+    await bot.http.action(
+        block_action(ActionId.ACKNOWLEDGE, acknowledge_button(dm)["value"], "U0OFF002", channel_id="DU0OFF002")
+    )
+    await bot.settle()
+    bot.clock.advance(24 * H)  # directive_every
+    await bot.sweep()
+    assert len(bot.reminders_to("U0OFF002")) == 1 and len(bot.reminders_to("U0OFF003")) == 2
+
+    # The last one acknowledges: the reminders stop for good.
+    await bot.http.action(
+        block_action(ActionId.ACKNOWLEDGE, acknowledge_button(dm)["value"], "U0OFF003", channel_id="DU0OFF003")
+    )
+    await bot.settle()
+    for _ in range(3):
+        bot.clock.advance(24 * H)
+        await bot.sweep()
+    assert len(bot.reminders_to("U0OFF003")) == 2
+    async with bot.c.uow() as uow:
+        [directive] = await uow.directives.list_active()
+    assert directive.next_reminder_at is None
+
+
+async def test_no_directive_reminders_after_it_is_revoked(directive_bot, slack):
+    from tests.slack.test_directives import issue
+    from workflows.directives import revoke_directive
+
+    bot = directive_bot
+    ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
+    async with bot.c.uow() as uow:
+        [directive] = await uow.directives.list_active()
+    await bot.c.change(lambda uow: revoke_directive(uow, directive.id, "U0CHIEF", True, bot.c.clock(), "Error."))
+    await bot.settle()
+    bot.clock.advance(3 * 24 * H)
+    await bot.sweep()
+    assert all(bot.reminders_to(u) == [] for u in PATROL), ref
+
+
+async def test_directive_reminders_wait_while_slack_cannot_list_the_channel(directive_bot, slack):
+    from tests.slack.test_directives import issue
+
+    bot = directive_bot
+    await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
+    bot.c.members.forget("C0PATROL")
+    slack.fail_next("conversations.members", status=200, error="channel_not_found", times=100)
+    bot.clock.advance(3 * H)
+    await bot.sweep()
+    assert all(bot.reminders_to(u) == [] for u in PATROL)
+    slack.clear_failures()
+    await bot.sweep()  # Slack answers again: the reminder that waited goes out now
+    assert all(len(bot.reminders_to(u)) == 1 for u in PATROL)

@@ -14,7 +14,7 @@ from storage.reminders import SqlReminderStore
 from storage.uow import uow_factory
 from workflows.directives import DirectiveDraft, DirectiveKind, issue_directive, revoke_directive
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
-from workflows.reminders import DirectiveReminder, ReviewReminder, sweep
+from workflows.reminders import Claim, DirectiveReminder, ReviewReminder, sweep
 from workflows.requests import Outcome, PriorUse, RequestDraft
 from workflows.review import ask_for_info, record_decision, submit_request, withdraw_request
 
@@ -169,26 +169,72 @@ async def test_a_request_decided_after_the_sweep_read_it_is_not_claimed(uows, cl
     assert moved.stage_key == "privacy" and moved.reminders_sent == 0
 
 
-async def test_a_request_saved_while_the_sweep_ran_is_not_claimed_even_with_the_same_due_time(database_url, clock):
-    """The next stage's first reminder can fall at the very instant the old stage's was due."""
+async def test_a_request_saved_since_it_was_read_is_not_claimed_even_with_the_same_due_time(uows, clock):
+    """The next stage's first reminder can fall at the very instant the old stage's was due: the
+    version (unchanged by claims, changed by every save) tells the two apart."""
+    request_id = await submit(uows, clock)
+    now = clock() + 30 * H
+    async with uows() as uow:
+        store = SqlReminderStore(uow.session)
+        [due] = await store.due_requests(now, 10)
+        await uow.commit()  # the read's transaction ends; the store is used again below
+        async with uows() as other:  # same clock: privacy's next_reminder_at equals the old one
+            await record_decision(
+                other, POLICY, request_id, "it_security", "U0SEC1", Outcome.APPROVED, "", {"U0SEC1"}, clock()
+            )
+            await other.commit()
+        assert (await stored(uows, request_id)).next_reminder_at == due.next_reminder_at
+        assert not await store.claim_request(request_id, due.next_reminder_at, now, 1, None)
+        claim = Claim("request", request_id, due.next_reminder_at, now, 1, None, None)
+        assert await store.claim_all([claim]) == [False]
+        await uow.commit()
+    assert (await stored(uows, request_id)).reminders_sent == 0
+
+
+async def test_a_reviewer_deciding_during_a_sweep_waits_for_it_and_is_not_refused(database_url, clock):
+    """PostgreSQL: the sweep locks the rows it will claim (FOR UPDATE SKIP LOCKED); a click on one of
+    them waits for the sweep's commit, then saves: the claim left the version alone."""
     if database_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises write transactions: no save can land between a sweep's read and claim")
+        pytest.skip("SQLite runs one write transaction at a time: the click simply comes before or after")
     engines = [create_engine(database_url), create_engine(database_url)]
     sweeping, reviewing = (uow_factory(session_factory(e), clock) for e in engines)
     try:
         request_id = await submit(sweeping, clock)
-        now = clock() + 30 * H
+
+        async def decide():
+            async with reviewing() as uow:
+                await record_decision(
+                    uow, POLICY, request_id, "it_security", "U0SEC1", Outcome.APPROVED, "", {"U0SEC1"}, clock()
+                )
+                await uow.commit()
+
         async with sweeping() as uow:
             store = SqlReminderStore(uow.session)
-            [due] = await store.due_requests(now, 10)
-            async with reviewing() as other:  # same clock: privacy's next_reminder_at equals the old one
-                await record_decision(
-                    other, POLICY, request_id, "it_security", "U0SEC1", Outcome.APPROVED, "", {"U0SEC1"}, clock()
-                )
-                await other.commit()
-            assert (await stored(reviewing, request_id)).next_reminder_at == due.next_reminder_at
-            assert not await store.claim_request(request_id, due.next_reminder_at, now, 1, None)
+            [due] = await store.due_requests(clock() + 30 * H, 10)
+            click = asyncio.create_task(decide())
+            await asyncio.sleep(0.3)
+            assert not click.done()  # waiting for the sweep's lock
+            assert await store.claim_all([Claim("request", request_id, due.next_reminder_at, clock(), 1, None, None)])
             await uow.commit()
+        await asyncio.wait_for(click, 10)
+        decided = await stored(sweeping, request_id)
+        assert decided.stage_key == "privacy" and [d.by for d in decided.decisions] == ["U0SEC1"]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_a_second_sweeper_skips_rows_the_first_one_holds(database_url, clock):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one write transaction at a time: the second sweep waits instead")
+    engines = [create_engine(database_url), create_engine(database_url)]
+    first, second = (uow_factory(session_factory(e), clock) for e in engines)
+    try:
+        ids = [await submit(first, clock) for _ in range(5)]
+        async with first() as a, second() as b:
+            held = await SqlReminderStore(a.session).due_requests(clock() + 30 * H, 3)
+            rest = await SqlReminderStore(b.session).due_requests(clock() + 30 * H, 10)
+            assert [r.id for r in held] == ids[:3] and [r.id for r in rest] == ids[3:]
     finally:
         for engine in engines:
             await engine.dispose()
@@ -256,7 +302,9 @@ async def test_quiet_hours_defer_to_their_end_then_one_reminder(uows, clock):
 
 class _ReadTogether(SqlReminderStore):
     """Makes two sweepers both read what is due before either claims anything (PostgreSQL only:
-    SQLite serialises whole write transactions, so there the second one waits before it reads)."""
+    SQLite serialises whole write transactions, so there the second one waits before it reads).
+    On PostgreSQL the second read skips the rows the first one locked; the claims' conditions
+    are the guard behind that (see the tests above)."""
 
     def __init__(self, session, barrier):
         super().__init__(session)

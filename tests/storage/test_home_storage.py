@@ -1,7 +1,8 @@
-"""Coalescing in the outbox: a newer pending call replaces an older one of the same kind.
+"""Storage for the Home tab: who has one, and coalescing its publishes in the outbox.
 
-With a target (chat.update of one stored message) and, for Home tab publishes, without one:
-the same method in the same queue (``home:<user>``).
+Coalescing: a newer pending call replaces an older one of the same kind. With a target
+(chat.update of one stored message) and, for Home tab publishes, without one: the same method in
+the same queue (``home:<user>``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from storage.home import SqlHomeTabs
 from storage.outbox import OutboundMessage, OutboxStore
 from storage.tables import OutboxRow
 from storage.uow import uow_factory
@@ -77,3 +79,16 @@ async def test_targeted_updates_still_coalesce_per_target(uows, sessions):
     async with sessions() as session:
         rows = (await session.scalars(select(OutboxRow).order_by(OutboxRow.id))).all()
     assert [(r.target, r.payload["text"]) for r in rows] == [("card:1:a", "2"), ("card:1:b", "1")]
+
+
+async def test_people_who_opened_their_home_tab_are_remembered_once(uows, clock):
+    async with uows() as uow:
+        tabs = SqlHomeTabs(uow.session)
+        assert await tabs.opened("U1", clock())
+        assert not await tabs.opened("U1", clock())  # the second time changes nothing
+        await tabs.opened("U2", clock())
+        await uow.commit()
+    async with uows() as uow:
+        many = [f"U{n}" for n in range(1200)]  # more than one IN list's worth
+        assert await SqlHomeTabs(uow.session).having_home(many) == {"U1", "U2"}
+        assert await SqlHomeTabs(uow.session).having_home([]) == set()

@@ -1,0 +1,158 @@
+"""Two real `clearance serve` processes on one PostgreSQL database send each reminder once.
+
+Both processes run the reminder sweep every second against the same database and the same fake
+Slack (each with its own bot token, so the fake can tell who sent what), while requests fall due
+in batches. Every reviewer must be reminded of every request exactly once: the conditional claim
+on next_reminder_at decides which process sends it. The processes start half a second apart so
+that both get work; tests/storage/test_reminders_storage.py makes two sweeps collide on purpose.
+Skipped without CLEARANCE_TEST_POSTGRES_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import sys
+import tomllib
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import parse_policy
+from storage.db import create_engine, session_factory
+from storage.uow import uow_factory
+from tests.conftest import PG_URL, FixedClock
+from tests.slack.harness import CONFIG, SECRET, everything_said
+from workflows.requests import PriorUse, RequestDraft
+from workflows.review import submit_request
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="needs CLEARANCE_TEST_POSTGRES_URL (PostgreSQL)")
+
+ROOT = Path(__file__).resolve().parents[2]
+BATCHES, PER_BATCH = 8, 25
+REVIEWERS = ("U0SEC1", "U0SEC2")  # U0SEC2 through the S0SECGRP user group
+FAST = CONFIG.replace('check_every = "1m"', 'check_every = "1s"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Serve:
+    """One `clearance serve` subprocess, its port and its log."""
+
+    def __init__(self, name: str, tmp_path: Path, env: dict[str, str]) -> None:
+        self.name, self.port, self.log = name, free_port(), tmp_path / f"serve-{name}.log"
+        self.env, self.cwd = env, tmp_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log.open("w") as out:  # the child keeps its own copy of the descriptor
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)),
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+
+    async def healthy(self) -> None:
+        async with httpx.AsyncClient() as client:
+            for _ in range(400):
+                if self.process.returncode is not None:
+                    raise AssertionError(f"serve {self.name} exited {self.process.returncode}:\n{await self.output()}")
+                try:
+                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"serve {self.name} never became healthy:\n{await self.output()}")
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.terminate()  # uvicorn shuts down gracefully on SIGTERM
+        try:
+            await asyncio.wait_for(self.process.wait(), 15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    async def output(self) -> str:
+        return await asyncio.to_thread(self.log.read_text)
+
+
+async def test_two_serve_processes_on_one_postgresql_database_send_each_reminder_once(slack, database_url, tmp_path):
+    if database_url.startswith("sqlite"):
+        pytest.skip("this test is about two processes on PostgreSQL")
+    config = tmp_path / "clearance.toml"
+    config.write_text(FAST, encoding="utf-8")
+    base = {
+        **os.environ,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+        "CLEARANCE_CONFIG": str(config),
+        "PYTHONPATH": str(ROOT),
+    }
+    servers = [Serve(name, tmp_path, {**base, "SLACK_BOT_TOKEN": f"xoxb-process-{name}"}) for name in ("a", "b")]
+    engine = create_engine(database_url)
+    try:
+        for server in servers:
+            await server.start()
+            await asyncio.sleep(0.5)  # their sweeps, every second, then take turns
+        await asyncio.gather(*(server.healthy() for server in servers))
+
+        # Requests submitted 25 hours ago (due an hour ago), in batches landing while both sweep.
+        policy = parse_policy(tomllib.loads(FAST))
+        clock = FixedClock(datetime.now(UTC) - timedelta(hours=25))
+        uows = uow_factory(session_factory(engine), clock)
+        draft = RequestDraft("Tool", "vendor.example", "A purpose long enough", "", ("none",), PriorUse.NONE)
+        ids: list[int] = []
+        for batch in range(BATCHES):
+            async with uows() as uow:
+                for _ in range(PER_BATCH):
+                    ids.append((await submit_request(uow, policy, draft, "U0OFFICER", clock()))[0].request.id)
+                await uow.commit()
+            await asyncio.sleep(0.23 + 0.31 * (batch % 3))  # at varying points between the two sweeps
+
+        def reminded() -> Counter:
+            """(reviewer, request) -> how often it was reminded, from single and digest DMs alike."""
+            pairs: Counter = Counter()
+            for call in slack.calls_to("chat.postMessage"):
+                if call.args.get("text", "").startswith("Reminder:") and call.args.get("channel") in REVIEWERS:
+                    # A request is named in one DM at a time (a digest lists one line per request).
+                    refs = set(re.findall(r"REQ-\d{4,}", everything_said(call.args)))
+                    pairs.update((call.args["channel"], ref) for ref in refs)
+            return pairs
+
+        expected = {(reviewer, f"REQ-{i:04d}") for i in ids for reviewer in REVIEWERS}
+        for _ in range(300):
+            if set(reminded()) >= expected:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2.5)  # two more sweeps by each process: nothing more may be sent
+
+        pairs = reminded()
+        assert set(pairs) == expected, f"{len(expected - set(pairs))} (reviewer, request) pairs never reminded"
+        assert set(pairs.values()) == {1}, [pair for pair, n in pairs.items() if n > 1][:10]
+        by_process = Counter(
+            c.token for c in slack.calls_to("chat.postMessage") if c.args.get("text", "").startswith("Reminder:")
+        )
+        print(f"\nreminder DMs sent by each process: {dict(by_process)}")
+        assert set(by_process) == {"xoxb-process-a", "xoxb-process-b"}  # both did their share
+    finally:
+        await asyncio.gather(*(server.stop() for server in servers))
+        await engine.dispose()
+    for server in servers:
+        output = await server.output()
+        assert "Traceback" not in output and " ERROR " not in output, output
