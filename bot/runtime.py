@@ -151,8 +151,10 @@ class Clearance:
 
     async def _report_failure(self, delivery: Delivery, error: str) -> None:
         """Tell the admins (by DM) that a message could not be delivered, once per failure."""
-        if delivery.queue.startswith("admin:") or delivery.method == "chat.postEphemeral":
-            return  # never report the failure of a report; a lost private notice is logged only
+        if delivery.queue.startswith(("admin:", "directive:")) or delivery.method == "chat.postEphemeral":
+            # Never report the failure of a report; a directive's issuer is told per channel
+            # already (bot/directives.py); a lost private notice is logged only.
+            return
         admins = [a for a in self.policy.roles.admins if not a.startswith("S")]
         channel = delivery.payload.get("channel", "")
         text = (

@@ -6,10 +6,14 @@ that fell due while the bot was down go out at once). Each run:
 1. peeks at what is due (ids only, via the next_reminder_at indexes); usually nothing, and
    the run ends there after one cheap query;
 2. outside any transaction, asks Slack what it must (members of reviewer user groups, the
-   review card's permalink), so no database lock is held across a network call;
+   review card's permalink, who in a directive's channels has not acknowledged it), so no
+   database lock is held across a network call; what Slack cannot answer now stays due;
 3. in one transaction, runs the domain's `sweep` (which claims each due item with a
-   conditional update) and writes the DMs it won to the outbox, then commits and wakes the
-   sender. A crash before the commit leaves everything due; after it, the outbox delivers.
+   conditional update; on PostgreSQL it also locks the rows it reads, skipping rows another
+   sweep holds) and writes the DMs it won to the outbox (one per request, or digests when more
+   than DIGEST_AFTER fall due for one person at once; escalations also update the review card),
+   then commits and wakes the sender. A crash before the commit leaves everything due; after
+   it, the outbox delivers.
 
 Two processes on one database both run the job; the claims decide who sends each reminder.
 The sender delivers reminders like every other message: 429s and outages delay, never drop.

@@ -278,8 +278,10 @@ _PG_CLAIMS = text(
     + _SET_AND_MATCH.format(same="IS NOT DISTINCT FROM")
 )
 _SQLITE_CLAIMS = text(
-    "WITH v AS (SELECT value ->> 0 AS id, value ->> 1 AS expected, value ->> 2 AS next_at, value ->> 3 AS sent, "
-    "value ->> 4 AS escalated, value ->> 5 AS version FROM json_each(:data)) " + _SET_AND_MATCH.format(same="IS")
+    "WITH v AS (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS expected, "
+    "json_extract(value, '$[2]') AS next_at, json_extract(value, '$[3]') AS sent, "
+    "json_extract(value, '$[4]') AS escalated, json_extract(value, '$[5]') AS version FROM json_each(:data)) "
+    + _SET_AND_MATCH.format(same="IS")
 )
 
 

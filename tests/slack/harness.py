@@ -160,10 +160,13 @@ class Bot:
         """Wait until the outbox has sent everything that is due."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        quiet = 0
         while loop.time() < deadline:
             await self.c.background_done()
             counts = await self.c.outbox.counts()
-            if not counts.get("pending"):
+            # Twice in a row with nothing running after an ack and nothing pending: settled.
+            quiet = quiet + 1 if not counts.get("pending") and not self.c._tasks else 0
+            if quiet == 2:
                 return
             self.c.sender.wake()
             await asyncio.sleep(0.01)

@@ -213,17 +213,39 @@ async def test_no_reminders_in_quiet_hours_one_when_they_end(slack, database_url
         await stop_bot(bot)
 
 
-async def test_a_rate_limited_reminder_waits_retry_after_and_is_delivered_once(bot, slack):
+async def test_rate_limits_and_dropped_connections_delay_a_reminder_but_never_drop_or_double_it(bot, slack):
     await bot.request_tool("U0OFFICER")
     slack.fail_next("chat.postMessage", status=429, retry_after=1, where=lambda a: a.get("channel") == "U0SEC1")
-    slack.fail_next("chat.postMessage", status=503, where=lambda a: a.get("channel") == "U0SEC2")
+    slack.drop_next("chat.postMessage", where=lambda a: a.get("channel") == "U0SEC2")
     bot.clock.advance(24 * H)
     await bot.c.reminders.run_once()
     await bot.settle(timeout=15)
-    for reviewer in ("U0SEC1", "U0SEC2"):
-        attempts = [c for c in slack.all_calls_to("chat.postMessage") if c.args.get("channel") == reviewer]
-        assert [c.attempt_status for c in attempts] in ([429, 200], [503, 200])
-        assert len(bot.reminders_to(reviewer)) == 1
+    attempts = {
+        reviewer: [
+            c.attempt_status for c in slack.all_calls_to("chat.postMessage") if c.args.get("channel") == reviewer
+        ]
+        for reviewer in ("U0SEC1", "U0SEC2")
+    }
+    assert attempts == {"U0SEC1": [429, 200], "U0SEC2": [0, 200]}  # 0: the connection was dropped
+    assert len(bot.reminders_to("U0SEC1")) == 1 and len(bot.reminders_to("U0SEC2")) == 1
+
+
+async def test_the_sweep_runs_every_check_every_and_at_start_up_after_downtime(slack, database_url, tmp_path, clock):
+    first = await start_clocked_bot(slack, database_url, tmp_path, clock)
+    [job] = first.c.reminders._scheduler.get_jobs()
+    assert job.trigger.interval == timedelta(minutes=1)  # [reminders] check_every = "1m"
+    assert job.coalesce is True and job.max_instances == 1
+    await first.request_tool("U0OFFICER")
+    await stop_bot(first)
+    clock.advance(3 * 24 * H)  # down for three days
+    second = await start_clocked_bot(slack, database_url, tmp_path, clock)
+    try:  # nobody calls the sweep: the scheduler's first run, at start-up, sends the one reminder due
+        await slack.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "U0SEC1")
+        await second.settle()
+        [reminder] = second.reminders_to("U0SEC1")
+        assert "3 days" in everything_said(reminder) and "Reminder 1" in everything_said(reminder)
+    finally:
+        await stop_bot(second)
 
 
 async def test_a_restart_loses_no_reminder_and_sends_none_twice(slack, database_url, tmp_path, clock):

@@ -151,6 +151,28 @@ async def test_a_claim_expecting_null_matches_only_null(uows, clock):
     assert (await stored(uows, request_id)).next_reminder_at == clock() + H
 
 
+async def test_claims_in_one_statement_are_won_or_lost_one_by_one(uows, clock):
+    ids = [await submit(uows, clock) for _ in range(3)]
+    due_at = clock() + 24 * H
+    async with uows() as uow:
+        store = SqlReminderStore(uow.session)
+        assert len(await store.due_requests(clock() + 30 * H, 10)) == 3
+        won = await store.claim_all(
+            [
+                Claim("request", ids[0], due_at, due_at + 12 * H, 1, None, None),  # as read: won
+                Claim("request", ids[1], due_at - H, due_at + 12 * H, 1, None, None),  # stale: lost
+                Claim("request", ids[2], due_at, None, 5, clock(), None),  # to NULL, escalated: won
+            ]
+        )
+        assert won == [True, False, True]
+        again = await store.claim_all([Claim("request", ids[2], None, due_at, 6, None, None)])  # NULL expected
+        assert again == [True]
+        await uow.commit()
+    rows = [await stored(uows, i) for i in ids]
+    assert [(r.next_reminder_at, r.reminders_sent) for r in rows] == [(due_at + 12 * H, 1), (due_at, 0), (due_at, 6)]
+    assert rows[0].version == rows[1].version  # claims leave the version alone
+
+
 async def test_a_request_decided_after_the_sweep_read_it_is_not_claimed(uows, clock):
     request_id = await submit(uows, clock)
     now = clock() + 30 * H
