@@ -32,7 +32,7 @@ from bot.blocks.home import home_view
 from bot.directory import DirectoryUnavailable
 from bot.membership import MembersUnavailable
 from storage.home import SqlHomeTabs
-from storage.outbox import OutboundMessage
+from storage.outbox import BULK, OutboundMessage
 from storage.reminders import SqlReminderStore
 from workflows.directives import (
     Acknowledged,
@@ -210,7 +210,9 @@ class HomeRefresher:
         else:
             self._remember(user_id, pages)
         view = home_view(await self.load(user_id), self.c.policy, pages)
-        return OutboundMessage(f"home:{user_id}", "views.publish", {"user_id": user_id, "view": view}, coalesce=True)
+        return OutboundMessage(
+            f"home:{user_id}", "views.publish", {"user_id": user_id, "view": view}, coalesce=True, priority=BULK
+        )
 
     def _remember(self, user_id: str, pages: dict[str, int]) -> None:
         self._pages.pop(user_id, None)

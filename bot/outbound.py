@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.blocks.requests import requester_dm, review_card, stage_name, where_now
 from bot.text import escape
-from storage.outbox import OutboundMessage
+from storage.outbox import URGENT, OutboundMessage
 from workflows.events import (
     Event,
     InfoProvided,
@@ -33,11 +33,13 @@ def card_key(request: ToolRequest, stage_key: str) -> str:
     return f"card:{request.id}:{stage_key}"
 
 
-def post(queue: str, channel: str, text: str, blocks: list[dict], *, store_as: str | None = None) -> OutboundMessage:
+def post(
+    queue: str, channel: str, text: str, blocks: list[dict], *, store_as: str | None = None, priority: int = URGENT
+) -> OutboundMessage:
     payload = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
     if blocks:
         payload["blocks"] = blocks
-    return OutboundMessage(queue, "chat.postMessage", payload, store_as=store_as)
+    return OutboundMessage(queue, "chat.postMessage", payload, store_as=store_as, priority=priority)
 
 
 def update(queue: str, target: str, text: str, blocks: list[dict]) -> OutboundMessage:

@@ -39,7 +39,7 @@ from bot.blocks.reminders import Due
 from bot.blocks.requests import review_card
 from bot.directory import DirectoryUnavailable
 from bot.outbound import card_key, post, request_queue, update
-from storage.outbox import OutboundMessage
+from storage.outbox import BULK, OutboundMessage
 from storage.reminders import DueItem, SqlReminderStore
 from workflows.policy import Stage
 from workflows.reminders import DirectiveReminder, ReviewReminder, sweep
@@ -332,7 +332,7 @@ class ReminderScheduler:
             return []
         report.directive_reminders += 1
         text, blocks = reminder_blocks.directive_reminder(directive, reminder, every)
-        return [post(f"remind:{user}", user, text, blocks) for user in sorted(owing)]
+        return [post(f"remind:{user}", user, text, blocks, priority=BULK) for user in sorted(owing)]
 
 
 def _review_dms(reviews: dict[str, list[Due]]) -> list[OutboundMessage]:
@@ -342,10 +342,10 @@ def _review_dms(reviews: dict[str, list[Due]]) -> list[OutboundMessage]:
         if len(items) <= DIGEST_AFTER:
             for item in items:
                 text, blocks = reminder_blocks.review_reminder(item.reminder, item.request, item.stage, item.permalink)
-                messages.append(post(f"remind:{user}", user, text, blocks))
+                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
         else:
             for text, blocks in reminder_blocks.review_digest(items):
-                messages.append(post(f"remind:{user}", user, text, blocks))
+                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
     return messages
 
 
@@ -362,10 +362,10 @@ def _escalation_dms(escalations: dict[str, list[tuple[Due, tuple[str, ...]]]]) -
                     reviewers,
                     to_command_staff=not item.stage.escalate_to,
                 )
-                messages.append(post(f"remind:{user}", user, text, blocks))
+                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
         else:
             for text, blocks in reminder_blocks.review_digest([item for item, _ in items], escalation=True):
-                messages.append(post(f"remind:{user}", user, text, blocks))
+                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
     return messages
 
 

@@ -26,6 +26,8 @@ class OutboundMessage:
     pending call replace an older one that has not gone out yet: the same `method` on the same
     `target` in the same queue, or, without a target, the same `method` in the same queue (e.g.
     views.publish in a queue per user: many changes, one publish of the latest Home tab).
+    `priority` BULK marks calls that may wait (reminder DMs, Home tab refreshes) so that a burst
+    of thousands never holds back a review card or a directive: URGENT rows are always sent first.
     """
 
     queue: str
@@ -34,6 +36,10 @@ class OutboundMessage:
     store_as: str | None = None
     target: str | None = None
     coalesce: bool = False
+    priority: int = 0
+
+
+URGENT, BULK = 0, 1
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class SqlOutbox:
                 payload=message.payload,
                 store_as=message.store_as,
                 target=message.target,
+                priority=message.priority,
                 next_attempt_at=self._now,
                 created_at=self._now,
             )
@@ -116,7 +123,7 @@ class OutboxStore:
                         (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now),
                         ~blocked,
                     )
-                    .order_by(OutboxRow.id)
+                    .order_by(OutboxRow.priority, OutboxRow.id)
                     .limit(limit)
                 )
             ).all()

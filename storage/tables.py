@@ -94,6 +94,7 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_priority", "status", "priority", "id"),
         Index("ix_outbox_queue", "queue", "status", "id"),
     )
 
@@ -104,6 +105,7 @@ class OutboxRow(SQLModel, table=True):
     store_as: str | None = Field(default=None, max_length=128)  # remember the posted message's ts
     target: str | None = Field(default=None, max_length=128)  # the stored message to update
     status: str = Field(default="pending", max_length=16)
+    priority: int = 0  # 0 urgent, 1 bulk (storage.outbox.URGENT/BULK): urgent rows go first
     attempts: int = 0
     next_attempt_at: datetime = _when()
     claimed_until: datetime | None = _when(nullable=True)

@@ -92,3 +92,20 @@ async def test_people_who_opened_their_home_tab_are_remembered_once(uows, clock)
         many = [f"U{n}" for n in range(1200)]  # more than one IN list's worth
         assert await SqlHomeTabs(uow.session).having_home(many) == {"U1", "U2"}
         assert await SqlHomeTabs(uow.session).having_home([]) == set()
+
+
+async def test_urgent_messages_go_before_a_backlog_of_bulk_ones(sessions, clock):
+    """Thousands of reminder DMs must not hold back a review card queued after them."""
+    from datetime import timedelta
+
+    from storage.outbox import BULK, OutboundMessage, OutboxStore
+    from storage.uow import SqlUnitOfWork
+
+    async with SqlUnitOfWork(sessions, clock) as uow:
+        for n in range(50):
+            await uow.outbox.add(OutboundMessage(f"remind:U{n}", "chat.postMessage", {"n": n}, priority=BULK))
+        await uow.outbox.add(OutboundMessage("request:1", "chat.postMessage", {"card": True}))
+        await uow.commit()
+    claimed = await OutboxStore(sessions).claim_due(clock(), limit=5, lease=timedelta(seconds=60), worker="w")
+    assert claimed[0].payload == {"card": True}
+    assert [d.payload.get("n") for d in claimed[1:]] == [0, 1, 2, 3]
