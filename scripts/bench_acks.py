@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from storage.tables import AcknowledgementRow, AuditRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack  # noqa: E402
 from tests.fakes.signing import SlackHttp, block_action, view_submission  # noqa: E402
+from tests.serving import Serve, serve_env  # noqa: E402
 from tests.slack.harness import CONFIG, SECRET  # noqa: E402
 from workflows.directives import DirectiveDraft, DirectiveKind, acknowledge, issue_directive  # noqa: E402
 from workflows.errors import ConcurrencyConflict  # noqa: E402
@@ -151,12 +151,6 @@ async def bench_service(url: str, n: int, concurrency: int) -> float:
 # --- 2. HTTP end to end ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def directive_form_state() -> dict:
     option = {"type": "plain_text", "text": "x"}
     return {
@@ -180,28 +174,12 @@ async def bench_http(url: str, n: int, concurrency: int) -> dict:
     users = people(n)
     async with FakeSlack() as slack:
         slack.channel_members[CHANNEL] = [*users, "U0BOT"]
-        port = free_port()
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET}
-        env.update(SLACK_API_URL=slack.api_url, DATABASE_URL=url, PYTHONPATH=str(ROOT))
-        env["CLEARANCE_CONFIG"] = str(workdir / "clearance.toml")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)),
-            env=env,
-            cwd=workdir,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        env = serve_env(api_url=slack.api_url, secret=SECRET, database_url=url, config=workdir / "clearance.toml")
+        server = Serve("bench", workdir, env)
+        await server.start()
         try:
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base) as client:
-                for _ in range(400):
-                    try:
-                        if (await client.get("/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.05)
+            await server.healthy()
+            base = server.url
             limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
             async with SlackHttp(SECRET, base_url=base, timeout=60) as http:
                 http.client._transport = httpx.AsyncHTTPTransport(limits=limits)
@@ -255,8 +233,7 @@ async def bench_http(url: str, n: int, concurrency: int) -> dict:
                     [c for c in slack.calls_to("conversations.members") if c.args.get("channel") == CHANNEL]
                 )
         finally:
-            proc.terminate()
-            await proc.wait()
+            await server.stop()
     acks, audit = await stored(url, 1)
     assert (acks, audit) == (n, n), (acks, audit)
     latencies.sort()

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -28,7 +26,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -37,13 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 from tests.fakes.signing import SlackHttp, block_action, view_submission  # noqa: E402
+from tests.serving import Serve, serve_env  # noqa: E402
 from tests.slack.harness import CONFIG, SECRET, form_values  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def main(n: int, postgres: str | None) -> None:
@@ -61,35 +53,14 @@ async def main(n: int, postgres: str | None) -> None:
 
     async with FakeSlack() as slack:
         slack.usergroups["S0SECGRP"] = ["U0SEC2"]
-        port = free_port()
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET}
-        env.update(SLACK_API_URL=slack.api_url, DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
-        env["CLEARANCE_CONFIG"] = str(workdir / "clearance.toml")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            env=env,
-            cwd=workdir,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+        env = serve_env(
+            api_url=slack.api_url, secret=SECRET, database_url=database_url, config=workdir / "clearance.toml"
         )
+        server = Serve("bench", workdir, env)
+        await server.start()
         try:
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base) as client:
-                for _ in range(400):
-                    try:
-                        if (await client.get("/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.05)
-            async with SlackHttp(SECRET, base_url=base) as http:
+            await server.healthy()
+            async with SlackHttp(SECRET, base_url=server.url) as http:
                 for i in range(n):
                     payload = view_submission("request-form", form_values(tool_name=f"Tool {i}"), f"U0OFF{i:04d}")
                     assert (await http.submit(payload)).status_code == 200
@@ -119,8 +90,7 @@ async def main(n: int, postgres: str | None) -> None:
                 "chat.postMessage", count=n, timeout=120, where=lambda c: c.args.get("channel") == "C0PRIV"
             )
         finally:
-            proc.terminate()
-            await proc.wait()
+            await server.stop()
     if postgres:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.sql import insert_once
+from storage.sql import insert_once, save_versioned
 from storage.tables import (
     AcknowledgementRow,
     DirectivePostRow,
@@ -117,15 +117,7 @@ class SqlTools:
 
     async def save(self, tool: Tool) -> None:
         assert tool.id is not None, "save() is for stored tools; use add()"
-        result = await self._session.execute(
-            update(ToolRow)
-            .where(ToolRow.id == tool.id, ToolRow.version == tool.version)
-            .values(**_tool_values(tool), version=tool.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            raise ConcurrencyConflict(f"tool {tool.key}")
-        tool.version += 1
+        await save_versioned(self._session, ToolRow, tool, _tool_values(tool))
         await self._add_aliases(tool.id, tool.aliases)
 
     async def _add_aliases(self, tool_id: int, aliases: Iterable[str]) -> None:
@@ -213,15 +205,7 @@ class SqlDirectives:
 
     async def save(self, directive: Directive) -> None:
         assert directive.id is not None, "save() is for stored directives; use add()"
-        result = await self._session.execute(
-            update(DirectiveRow)
-            .where(DirectiveRow.id == directive.id, DirectiveRow.version == directive.version)
-            .values(**_directive_values(directive), version=directive.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            raise ConcurrencyConflict(directive.ref)
-        directive.version += 1
+        await save_versioned(self._session, DirectiveRow, directive, _directive_values(directive))
 
     async def lock(self, directive_id: int) -> Directive | None:
         """Load the directive holding its row lock until the transaction ends.

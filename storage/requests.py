@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.sql import save_versioned
 from storage.tables import DecisionRow, InfoExchangeRow, RequestRow
-from workflows.errors import ConcurrencyConflict
 from workflows.requests import (
     Decision,
     InfoExchange,
@@ -57,15 +57,7 @@ class SqlRequests:
 
     async def save(self, request: ToolRequest) -> None:
         assert request.id is not None, "save() is for stored requests; use add()"
-        result = await self._session.execute(
-            update(RequestRow)
-            .where(RequestRow.id == request.id, RequestRow.version == request.version)
-            .values(**_row_values(request), version=request.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            raise ConcurrencyConflict(request.ref)
-        request.version += 1
+        await save_versioned(self._session, RequestRow, request, _row_values(request))
         if request.id not in self._stored:  # loaded by another unit of work: ask the database
             await self.get(request.id)
         decided, exchanges = self._stored[request.id]

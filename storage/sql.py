@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from workflows.errors import ConcurrencyConflict
 
 
 async def insert_once(session: AsyncSession, table, **values) -> bool:
@@ -17,3 +20,19 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     # RETURNING, not rowcount: the ORM-enabled insert path reports rowcount -1 on psycopg.
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
     return (await session.execute(statement)).first() is not None
+
+
+async def save_versioned(session: AsyncSession, table, item, values: dict) -> None:
+    """UPDATE … WHERE id = :id AND version = :version (the optimistic lock), bumping the version.
+
+    No row updated means someone saved the same record since `item` was read: ConcurrencyConflict.
+    """
+    result = await session.execute(
+        update(table)
+        .where(table.id == item.id, table.version == item.version)
+        .values(**values, version=item.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ConcurrencyConflict(getattr(item, "ref", str(item.id)))
+    item.version += 1

@@ -230,10 +230,14 @@ class Bot:
         return [c.args for c in self.slack.calls_to("chat.postEphemeral") if c.args.get("user") == user]
 
 
-async def start_bot(slack: FakeSlack, database_url: str, config_dir: Path, **env) -> Bot:
-    c = Clearance(settings_for(slack, database_url, config_dir, **env))
+async def start_bot(
+    slack: FakeSlack, database_url: str, config_dir: Path, *, config: str = CONFIG, configure=None, **env
+) -> Bot:
+    c = Clearance(settings_for(slack, database_url, config_dir, config, **env))
     # Tests should not wait a whole second between polls of the outbox.
     c.sender.poll_seconds = 0.05
+    if configure:
+        configure(c)  # tests tune timings before anything starts
     await c.start()
     http = SlackHttp(SECRET, app=asgi_app(c))
     await http.__aenter__()

@@ -17,11 +17,9 @@ from sqlalchemy import text as sql
 
 from bot.blocks.directives import PENDING_PAGE
 from bot.ids import ActionId, CallbackId
-from bot.runtime import Clearance
-from bot.server import asgi_app
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
-from tests.fakes.signing import SlackHttp, block_action, event_callback, view_submission
-from tests.slack.harness import CONFIG, SECRET, Bot, Card, everything_said, settings_for
+from tests.fakes.signing import block_action, event_callback, view_submission
+from tests.slack.harness import CONFIG, Bot, Card, everything_said, start_bot, stop_bot
 from workflows.directives import acknowledge, record_request_outcome
 
 CHIEF = "U0CHIEF"  # command staff by user id
@@ -33,22 +31,18 @@ STAFF_CONFIG = CONFIG.replace('command_staff = ["U0CHIEF"]', 'command_staff = ["
 # --- the harness for directives -----------------------------------------------------------------
 
 
-async def start(slack: FakeSlack, database_url: str, tmp_path) -> Bot:
-    c = Clearance(settings_for(slack, database_url, tmp_path, config=STAFF_CONFIG))
-    c.sender.poll_seconds = 0.05
+def _fast(c) -> None:
     c.directive_relay.tick_seconds = 0.05
     c.directive_relay.count_every = timedelta(0)  # tests that need the throttle set it back
     c.directive_relay.updates_per_minute = 1_000_000
     c.directory.ttl = 0  # roles are looked up at every action
-    await c.start()
-    http = SlackHttp(SECRET, app=asgi_app(c))
-    await http.__aenter__()
-    return Bot(c, http, slack)
 
 
-async def stop(bot: Bot) -> None:
-    await bot.http.aclose()
-    await bot.c.stop()
+async def start(slack: FakeSlack, database_url: str, tmp_path) -> Bot:
+    return await start_bot(slack, database_url, tmp_path, config=STAFF_CONFIG, configure=_fast)
+
+
+stop = stop_bot
 
 
 @pytest.fixture

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import sys
 from pathlib import Path
 
-import httpx
-
 from tests.fakes.signing import SlackHttp, slash_command
+from tests.serving import Serve, free_port, serve_env
 from tests.slack.harness import CONFIG, SECRET
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def run_clearance(args, env, cwd) -> asyncio.subprocess.Process:
@@ -35,39 +26,25 @@ async def run_clearance(args, env, cwd) -> asyncio.subprocess.Process:
 
 def base_env(tmp_path: Path, api_url: str) -> dict[str, str]:
     (tmp_path / "clearance.toml").write_text(CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "CLEARANCE_"))}
-    env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api_url)
-    env["PYTHONPATH"] = str(Path(__file__).parent.parent.parent)
-    return env
+    return serve_env(api_url=api_url, secret=SECRET)
 
 
 async def test_serve_starts_on_a_fresh_sqlite_database_and_takes_signed_requests(slack, tmp_path):
-    port = free_port()
-    proc = await run_clearance(
-        ["serve", "--port", str(port), "--host", "127.0.0.1"], base_env(tmp_path, slack.api_url), tmp_path
-    )
+    server = Serve("http", tmp_path, base_env(tmp_path, slack.api_url))
+    await server.start()
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(200):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("clearance serve did not become healthy")
+        await server.healthy()
         assert (tmp_path / "clearance.db").exists()  # created and migrated on first start
-        async with SlackHttp(SECRET, base_url=f"http://127.0.0.1:{port}") as http:
+        async with SlackHttp(SECRET, base_url=server.url) as http:
             response = await http.command("/request-tool", "Clearview", "U0OFFICER", trigger_id="1.2.3")
             assert response.status_code == 200
             body, content_type = slash_command("/request-tool", "x", "U0OFFICER", trigger_id="1.2.4")
             assert (await http.send(body, content_type, secret="wrong")).status_code == 401
         await slack.wait_for("views.open")
     finally:
-        proc.terminate()
-        output = (await proc.communicate())[0].decode()
-    assert proc.returncode in (0, -15), output  # uvicorn re-raises SIGTERM after a clean shutdown
+        returncode = await server.stop()
+    output = await server.output()
+    assert returncode in (0, -15), output  # uvicorn re-raises SIGTERM after a clean shutdown
     assert "Finished server process" in output
     assert SECRET not in output and "xoxb-test" not in output  # no secrets in logs
 

@@ -11,22 +11,19 @@ Skipped without CLEARANCE_TEST_POSTGRES_URL.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import socket
-import sys
 import tomllib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.config import parse_policy
 from storage.db import create_engine, session_factory
 from storage.uow import uow_factory
 from tests.conftest import PG_URL, FixedClock
+from tests.serving import Serve, serve_env
 from tests.slack.harness import CONFIG, SECRET, everything_said
 from workflows.requests import PriorUse, RequestDraft
 from workflows.review import submit_request
@@ -39,71 +36,12 @@ REVIEWERS = ("U0SEC1", "U0SEC2")  # U0SEC2 through the S0SECGRP user group
 FAST = CONFIG.replace('check_every = "1m"', 'check_every = "1s"')
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Serve:
-    """One `clearance serve` subprocess, its port and its log."""
-
-    def __init__(self, name: str, tmp_path: Path, env: dict[str, str]) -> None:
-        self.name, self.port, self.log = name, free_port(), tmp_path / f"serve-{name}.log"
-        self.env, self.cwd = env, tmp_path
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("w") as out:  # the child keeps its own copy of the descriptor
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *("-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)),
-                cwd=self.cwd,
-                env=self.env,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-
-    async def healthy(self) -> None:
-        async with httpx.AsyncClient() as client:
-            for _ in range(400):
-                if self.process.returncode is not None:
-                    raise AssertionError(f"serve {self.name} exited {self.process.returncode}:\n{await self.output()}")
-                try:
-                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"serve {self.name} never became healthy:\n{await self.output()}")
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.terminate()  # uvicorn shuts down gracefully on SIGTERM
-        try:
-            await asyncio.wait_for(self.process.wait(), 15)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-
-    async def output(self) -> str:
-        return await asyncio.to_thread(self.log.read_text)
-
-
 async def test_two_serve_processes_on_one_postgresql_database_send_each_reminder_once(slack, database_url, tmp_path):
     if database_url.startswith("sqlite"):
         pytest.skip("this test is about two processes on PostgreSQL")
     config = tmp_path / "clearance.toml"
     config.write_text(FAST, encoding="utf-8")
-    base = {
-        **os.environ,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "DATABASE_URL": database_url,
-        "CLEARANCE_CONFIG": str(config),
-        "PYTHONPATH": str(ROOT),
-    }
+    base = serve_env(api_url=slack.api_url, secret=SECRET, database_url=database_url, config=config)
     servers = [Serve(name, tmp_path, {**base, "SLACK_BOT_TOKEN": f"xoxb-process-{name}"}) for name in ("a", "b")]
     engine = create_engine(database_url)
     try:
