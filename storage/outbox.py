@@ -116,7 +116,7 @@ class OutboxStore:
         async with self._sessions() as session, session.begin():
             candidates = (
                 await session.scalars(
-                    select(OutboxRow)
+                    select(OutboxRow.id)
                     .where(
                         OutboxRow.status == PENDING,
                         OutboxRow.next_attempt_at <= now,
@@ -128,30 +128,32 @@ class OutboxStore:
                 )
             ).all()
             claimed = []
-            for row in candidates:
-                # The conditional update is the claim: only one worker's update matches.
+            for row_id in candidates:
+                # The conditional update is the claim: only one worker's update matches. RETURNING
+                # reads the row as claimed, not as selected: a coalescing update may have replaced
+                # the payload in between (PostgreSQL, READ COMMITTED), and the newest must go out.
                 result = await session.execute(
                     update(OutboxRow)
                     .where(
-                        OutboxRow.id == row.id,
+                        OutboxRow.id == row_id,
                         OutboxRow.status == PENDING,
                         (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now),
                     )
                     .values(claimed_until=now + lease, attempts=OutboxRow.attempts + 1)
+                    .returning(
+                        OutboxRow.id,
+                        OutboxRow.queue,
+                        OutboxRow.method,
+                        OutboxRow.payload,
+                        OutboxRow.store_as,
+                        OutboxRow.target,
+                        OutboxRow.attempts,
+                    )
                     .execution_options(synchronize_session=False)
                 )
-                if result.rowcount == 1:
-                    claimed.append(
-                        Delivery(
-                            row.id,
-                            row.queue,
-                            row.method,
-                            row.payload,
-                            row.store_as,
-                            row.target,
-                            row.attempts + 1,
-                        )
-                    )
+                row = result.first()
+                if row is not None:
+                    claimed.append(Delivery(*row))
             return claimed
 
     async def sent(self, delivery: Delivery, now: datetime, *, channel: str = "", ts: str = "") -> None:

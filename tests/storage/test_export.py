@@ -1,0 +1,56 @@
+"""The auditor's export: every business table, whole, with checksums; no delivery plumbing."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+
+from bot.cli import main
+from storage.export import export_record
+from storage.uow import uow_factory
+from tests.storage.test_requests_storage import DRAFT, POLICY
+from workflows.requests import Outcome
+from workflows.review import record_decision, submit_request
+
+
+async def test_the_export_holds_the_complete_record(sessions, database_url, clock, tmp_path):
+    uows = uow_factory(sessions, clock)
+    async with uows() as uow:
+        [event] = await submit_request(uow, POLICY, DRAFT, "U0OFFICER", clock())
+        await record_decision(
+            uow,
+            POLICY,
+            event.request.id,
+            "it_security",
+            "U0SEC1",
+            Outcome.REJECTED,
+            "No, data leaves Canada",
+            {"U0SEC1"},
+            clock(),
+        )
+        await uow.commit()
+
+    out = tmp_path / "export"
+    counts = export_record(database_url, out)
+    assert counts["tool_requests"] == 1 and counts["decisions"] == 1 and counts["audit_log"] >= 2
+    assert "outbox" not in counts and "slack_messages" not in counts
+    with (out / "tool_requests.csv").open(encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["purpose"] == DRAFT.purpose  # whole, not trimmed
+    with (out / "audit_log.csv").open(encoding="utf-8") as handle:
+        actions = [r["action"] for r in csv.DictReader(handle)]
+    assert "submitted" in actions and "rejected:it_security" in actions
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name, digest in manifest["sha256"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+
+
+def test_the_cli_writes_the_export(tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate"]) == 0
+    assert main(["export", "--out", str(tmp_path / "out")]) == 0
+    assert "tool_requests: 0 rows" in capsys.readouterr().out
+    assert (tmp_path / "out" / "manifest.json").exists()
