@@ -8,7 +8,7 @@ it is updated).
 
 from __future__ import annotations
 
-from bot.blocks.requests import requester_dm, review_card, stage_name, where_now
+from bot.blocks.requests import requester_dm, review_card, stage_name
 from bot.text import escape
 from storage.outbox import URGENT, OutboundMessage
 from workflows.events import (
@@ -56,10 +56,8 @@ def ephemeral(channel: str, user: str, text: str, blocks: list[dict] | None = No
 class RequestMessages:
     """Knows what each request event means for the people involved."""
 
-    def __init__(self, policy: Policy, flags=None) -> None:
+    def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        # flags(request) -> warnings for the card (e.g. the tool is under a cease-use directive)
-        self.flags = flags or (lambda request: [])
 
     def card(self, request: ToolRequest, stage_key: str, flags: list[str] | None = None) -> tuple[str, list[dict]]:
         return review_card(request, self.policy, stage_key, flags)
@@ -157,6 +155,3 @@ class RequestMessages:
                 )
                 return messages
         return []
-
-
-__all__ = ["RequestMessages", "ephemeral", "post", "update", "where_now"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,13 +28,6 @@ class SqlAudit:
 
     async def for_subject(self, subject: str) -> list[AuditEntry]:
         rows = await self._session.scalars(select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id))
-        return [_entry(r) for r in rows]
-
-    async def since(self, start: datetime | None = None, *, after_id: int = 0, limit: int = 1000):
-        query = select(AuditRow).where(AuditRow.id > after_id)
-        if start is not None:
-            query = query.where(AuditRow.at >= start)
-        rows = await self._session.scalars(query.order_by(AuditRow.id).limit(limit))
         return [_entry(r) for r in rows]
 
 

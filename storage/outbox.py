@@ -188,10 +188,6 @@ class OutboxStore:
             row = await session.get(SlackMessageRow, key)
             return (row.channel, row.ts) if row else None
 
-    async def next_due(self) -> datetime | None:
-        async with self._sessions() as session:
-            return await session.scalar(select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING))
-
     async def counts(self) -> dict[str, int]:
         async with self._sessions() as session:
             rows = await session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))

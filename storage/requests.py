@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql import save_versioned
@@ -78,13 +78,6 @@ class SqlRequests:
             .limit(200)
         )
         return await self._fetch(query)
-
-    async def by_tool_names(self, names: list[str], *, open_only: bool = True) -> list[ToolRequest]:
-        """Requests whose tool name is one of `names` (case-insensitive)."""
-        query = select(RequestRow).where(func.lower(RequestRow.tool_name).in_([n.lower() for n in names]))
-        if open_only:
-            query = query.where(RequestRow.status.in_(_OPEN))
-        return await self._fetch(query.order_by(RequestRow.id))
 
     async def _fetch(self, query) -> list[ToolRequest]:
         rows = await self._session.scalars(query.execution_options(populate_existing=True))

@@ -67,10 +67,6 @@ class SqlUnitOfWork:
         assert self.session is not None
         return await insert_once(self.session, HandledEventRow, event_id=event_id, handled_at=self._clock())
 
-    async def was_handled(self, event_id: str) -> bool:
-        assert self.session is not None
-        return (await self.session.get(HandledEventRow, event_id)) is not None
-
 
 def uow_factory(sessions: async_sessionmaker, clock: Callable[[], datetime]) -> Callable[[], SqlUnitOfWork]:
     return lambda: SqlUnitOfWork(sessions, clock)

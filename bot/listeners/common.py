@@ -33,6 +33,14 @@ def actor(body: dict) -> str:
     return (body.get("user") or {}).get("id") or body.get("user_id") or ""
 
 
+async def once_per_view(uow, view_id: str, submit):
+    """A view is submitted once: a re-delivery of the same submission (same view id) must not make
+    a second request or post a directive twice. Recorded in the same transaction as the change."""
+    if view_id and not await uow.first_delivery(f"view:{view_id}"):
+        return []
+    return await submit()
+
+
 def action_value(body: dict) -> str:
     actions = body.get("actions") or [{}]
     return actions[0].get("value") or ""

@@ -38,7 +38,7 @@ from bot.blocks.requests import notice
 from bot.directives import find_tool
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, channel_of, explain, guarded, tell
+from bot.listeners.common import action_value, actor, channel_of, explain, guarded, once_per_view, tell
 from bot.outbound import ephemeral, post
 from storage.outbox import OutboundMessage
 from workflows import registry
@@ -157,13 +157,6 @@ async def tool_choices(c: Clearance, ack, body) -> None:
     await ack(options=tool_options(query, chosen, exact))
 
 
-async def _submit_once(uow, view_id: str, submit):
-    """A view is submitted once; a re-delivery of the same submission must not post it twice."""
-    if view_id and not await uow.first_delivery(f"view:{view_id}"):
-        return []
-    return await submit()
-
-
 async def submit_directive(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
     user = actor(body)
@@ -192,7 +185,7 @@ async def submit_directive(c: Clearance, ack, body) -> None:
         return await issue_directive(uow, draft, user, True, now, reminders=reminders)
 
     try:
-        await c.change(lambda uow: _submit_once(uow, view.get("id") or "", lambda: action(uow)))
+        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
     except InvalidInput as invalid:
         errors = {FORM_FIELDS.get(k, "text"): v for k, v in invalid.errors.items()}
         if old_id is not None and "tool" in errors:
@@ -403,7 +396,7 @@ async def submit_revoke(c: Clearance, ack, body) -> None:
         return
     try:
         events = await c.change(
-            lambda uow: _submit_once(
+            lambda uow: once_per_view(
                 uow,
                 view.get("id") or "",
                 lambda: revoke_directive(uow, directive_id, user, True, c.clock(), reason),

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.blocks.common import notice_view, value_of
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, explain, guarded, tell
+from bot.listeners.common import action_value, actor, explain, guarded, once_per_view, tell
 from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
 from workflows.requests import reference
 from workflows.review import answer_info, submit_request, withdraw_request
@@ -45,8 +45,8 @@ async def submit_request_form(c: Clearance, ack, body) -> None:
     user = actor(body)
     try:
         events = await c.change(
-            lambda uow: _submit_once(
-                uow, c, view.get("id") or "", lambda: submit_request(uow, c.policy, draft, user, c.clock())
+            lambda uow: once_per_view(
+                uow, view.get("id") or "", lambda: submit_request(uow, c.policy, draft, user, c.clock())
             )
         )
     except InvalidInput as invalid:
@@ -55,13 +55,6 @@ async def submit_request_form(c: Clearance, ack, body) -> None:
     await ack()
     if not events:
         return  # the same submission arrived twice; the first one did the work
-
-
-async def _submit_once(uow, c: Clearance, view_id: str, submit):
-    """A view is submitted once; a re-delivery of the same submission must not make a second request."""
-    if view_id and not await uow.first_delivery(f"view:{view_id}"):
-        return []
-    return await submit()
 
 
 async def withdraw(c: Clearance, ack, body) -> None:
@@ -102,9 +95,8 @@ async def submit_answer(c: Clearance, ack, body) -> None:
         return
     try:
         await c.change(
-            lambda uow: _submit_once(
+            lambda uow: once_per_view(
                 uow,
-                c,
                 view.get("id") or "",
                 lambda: answer_info(uow, c.policy, request_id, actor(body), answer, c.clock()),
             )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.common import notice_view, value_of
-from bot.blocks.requests import reason_modal
+from bot.blocks.requests import reason_modal, stage_name
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, explain, guarded, tell
@@ -69,7 +69,7 @@ async def approve(c: Clearance, ack, body) -> None:
         return
     except DomainError as error:
         await ack()
-        await tell(c, body, explain(_named_stage(error, c, stage_key), c.policy, reference(request_id)))
+        await tell(c, body, explain(error, c.policy, reference(request_id)))
         return
     await ack()
 
@@ -107,19 +107,10 @@ def _refusal(c: Clearance, request, stage_key: str, user: str, reviewers) -> Dom
     if request.stage_key != stage_key:
         return StageAlreadyDecided(stage_key, request.decision_for(stage_key))
     if user not in reviewers:
-        return _named_stage(NotAReviewer(stage_key), c, stage_key)
+        return NotAReviewer(stage_name(c.policy, stage_key))  # the key, if the config dropped the stage
     if user == request.requester_id:
         return OwnRequest()
     return None
-
-
-def _named_stage(error: DomainError, c: Clearance, stage_key: str) -> DomainError:
-    if isinstance(error, NotAReviewer):
-        try:
-            return NotAReviewer(c.policy.stage(stage_key).name)
-        except KeyError:
-            return NotAReviewer(stage_key)
-    return error
 
 
 async def submit_reason(c: Clearance, ack, body) -> None:
@@ -151,7 +142,7 @@ async def submit_reason(c: Clearance, ack, body) -> None:
         await ack(response_action="errors", errors={"reason": UNAVAILABLE})
         return
     except DomainError as error:
-        message = explain(_named_stage(error, c, stage_key), c.policy, reference(request_id))
+        message = explain(error, c.policy, reference(request_id))
         await ack(response_action="update", view=notice_view("Not recorded", message))
         return
     await ack()
