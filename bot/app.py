@@ -34,9 +34,7 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
         """Slack re-sends an Events API delivery (same event_id) when it saw no timely 200."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            async with c.uow() as uow:
-                first = await uow.first_delivery(f"event:{event_id}")
-                await uow.commit()
+            first = await c.writes.run(lambda uow: uow.first_delivery(f"event:{event_id}"))
             if not first:
                 return BoltResponse(status=200, body="")
         return await next()

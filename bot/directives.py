@@ -279,7 +279,7 @@ class DirectiveRelay:
         """Settle forgotten posts and refresh due counts; returns how many updates were queued."""
         now = now or self.c.clock()
         await self._settle_stale_posts(now)
-        async with self.c.uow() as uow:
+        async with self.c.reading() as uow:
             posts = await uow.directive_posts.posted_for_active()
             acks = await uow.acks.counts(sorted({p.directive_id for p in posts}))
         self._seen = {pid: seen for pid, seen in self._seen.items() if pid in {p.id for p in posts}}
@@ -303,7 +303,7 @@ class DirectiveRelay:
                 if self._seen.get(p.id) == seen and p.count_shown:
                     continue
                 if acked is None:
-                    async with self.c.uow() as uow:
+                    async with self.c.reading() as uow:
                         acked = await uow.acks.users(directive_id)
                 text = count_text(len(members & acked), len(members))
                 if text == p.count_shown:
@@ -331,7 +331,7 @@ class DirectiveRelay:
 
     async def _settle_stale_posts(self, now: datetime) -> None:
         """Posts still pending long after they were queued: read their outcome from the outbox."""
-        async with self.c.uow() as uow:
+        async with self.c.reading() as uow:
             stale = [p for p in await uow.directive_posts.pending() if now - p.updated_at >= self.settle_after]
             if not stale:
                 return
@@ -350,7 +350,7 @@ class DirectiveRelay:
 
     async def state(self, directive_id: int) -> DirectiveState | None:
         """Counts per channel and who has not acknowledged, as of now."""
-        async with self.c.uow() as uow:
+        async with self.c.reading() as uow:
             directive = await uow.directives.get(directive_id)
             if directive is None:
                 return None

@@ -167,7 +167,7 @@ class HomeRefresher:
             try:
                 users = await self._users(batch)
                 if users:
-                    async with self.c.sessions() as session:
+                    async with self.c.read_sessions() as session:
                         users = await SqlHomeTabs(session).having_home(users)
                 messages = [await self._message(user) for user in sorted(users)]
                 await self.c.enqueue(messages)
@@ -233,7 +233,7 @@ class HomeRefresher:
             data.is_command_staff = await directory.includes(user_id, policy.roles.command_staff)
         except DirectoryUnavailable:
             data.roles_unknown = True
-        async with self.c.uow() as uow:
+        async with self.c.reading() as uow:
             data.mine = await uow.requests.for_requester(user_id)
             if data.reviewer_of:
                 queue = await uow.requests.at_stages([s.key for s in data.reviewer_of])

@@ -18,7 +18,8 @@ from bot.outbound import RequestMessages, post
 from bot.scheduler import ReminderScheduler
 from bot.sender import SlackSender
 from bot.settings import Settings
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, read_session_factory, session_factory
+from storage.group_commit import GroupCommit
 from storage.outbox import Delivery, OutboundMessage, OutboxStore
 from storage.uow import SqlUnitOfWork
 from workflows.errors import ConcurrencyConflict
@@ -39,10 +40,16 @@ class Clearance:
         self.clock = clock
         self.engine = create_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
+        self.read_sessions = read_session_factory(self.engine)
+        # Every change goes through one group commit: concurrent clicks share a transaction and a
+        # commit, each in its own savepoint (storage/group_commit.py).
+        self.writes: GroupCommit[SqlUnitOfWork] = GroupCommit(
+            self.sessions, lambda session: SqlUnitOfWork.over(session, self.clock)
+        )
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, retry_handlers=[])
         self.directory = SlackDirectory(self.client)
-        self.outbox = OutboxStore(self.sessions)
+        self.outbox = OutboxStore(self.sessions, self.read_sessions)
         self.sender = SlackSender(self.outbox, self.client, on_failure=self._report_failure)
         self.messages = RequestMessages(self.policy)
         self.event_hooks: list = []  # async (uow, event) -> None, run inside the change's transaction
@@ -65,6 +72,10 @@ class Clearance:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, self.clock)
 
+    def reading(self) -> SqlUnitOfWork:
+        """A unit of work for reads only (never committed; on SQLite it takes no write lock)."""
+        return SqlUnitOfWork(self.read_sessions, self.clock)
+
     def _build_app(self, *, socket_mode: bool) -> AsyncApp:
         from bot.app import build_app
 
@@ -80,18 +91,21 @@ class Clearance:
         `action(uow)` returns domain events. On a concurrent change (two clicks at once) the whole
         thing is retried from a fresh read, where the domain then sees what the other click did.
         """
+
+        async def unit(uow: SqlUnitOfWork) -> list:
+            events = await action(uow)
+            for event in events:
+                for hook in self.event_hooks:
+                    await hook(uow, event)
+                if getattr(event, "request", None) is None:
+                    continue  # directive and registry events: their hooks write their messages
+                flags = await self.card_flags(uow, event.request)
+                await uow.outbox.add_all(self.messages.for_event(event, flags))
+            return events
+
         for attempt in range(3):
             try:
-                async with self.uow() as uow:
-                    events = await action(uow)
-                    for event in events:
-                        for hook in self.event_hooks:
-                            await hook(uow, event)
-                        if getattr(event, "request", None) is None:
-                            continue  # directive and registry events: their hooks write their messages
-                        flags = await self.card_flags(uow, event.request)
-                        await uow.outbox.add_all(self.messages.for_event(event, flags))
-                    await uow.commit()
+                events = await self.writes.run(unit)
                 self.sender.wake()
                 self._committed(events)
                 return events
@@ -111,9 +125,11 @@ class Clearance:
         """Store messages in their own transaction (for notices with no state change) and send."""
         if not messages:
             return
-        async with self.uow() as uow:
+
+        async def unit(uow: SqlUnitOfWork) -> None:
             await uow.outbox.add_all(messages)
-            await uow.commit()
+
+        await self.writes.run(unit)
         self.sender.wake()
 
     def _committed(self, events: list) -> None:
@@ -147,6 +163,7 @@ class Clearance:
         await self.directive_relay.stop()
         await self.home.stop()
         await self.sender.stop()
+        await self.writes.stop()
         await self.engine.dispose()
 
     async def _report_failure(self, delivery: Delivery, error: str) -> None:

@@ -170,7 +170,7 @@ class ReminderScheduler:
 
     async def _round(self, now: datetime) -> tuple[SweepReport, bool]:
         settings = self.c.policy.reminders
-        async with self.c.sessions() as session:
+        async with self.c.read_sessions() as session:
             peeking = SqlReminderStore(session, settings)
             due = await peeking.peek(now, self.limit)
             cards = await peeking.stored_messages([_card(i) for i in due if i.kind == "request"]) if due else {}

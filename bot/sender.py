@@ -16,13 +16,14 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from storage.outbox import Delivery, OutboxStore
+from storage.outbox import FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
 
 log = logging.getLogger("clearance.sender")
 
@@ -101,55 +102,57 @@ class SlackSender:
                 self._wake.clear()
 
     async def drain_once(self) -> int:
-        """Claim what is due and send it; returns how many rows were attempted."""
-        deliveries = await self.store.claim_due(self.clock(), limit=self.batch, lease=self.lease, worker=self.worker)
-        if deliveries:
-            await asyncio.gather(*(self._send_one(d) for d in deliveries))
-        return len(deliveries)
+        """Claim what is due, send it, and record every outcome in one transaction.
 
-    async def drain(self, max_rounds: int = 100) -> None:
-        """Send until nothing is due now (for the CLI and tests)."""
-        for _ in range(max_rounds):
-            if not await self.drain_once():
-                return
+        Claiming and recording are one write transaction each per batch, not one per message:
+        under a crowd the sender must not compete with the clicks for the database's write lock.
+        """
+        deliveries = await self.store.claim_due(self.clock(), limit=self.batch, lease=self.lease, worker=self.worker)
+        if not deliveries:
+            return 0
+        outcomes = await asyncio.gather(*(self._send_one(d) for d in deliveries))
+        await self.store.settle(list(outcomes))
+        for outcome in outcomes:
+            if outcome.status == FAILED:
+                await self._report(outcome)
+            if outcome.status != PENDING:
+                await self._settled(outcome.delivery, outcome.data, outcome.error if outcome.status == FAILED else None)
+        return len(deliveries)
 
     # --- one call ------------------------------------------------------------------------------
 
-    async def _send_one(self, delivery: Delivery) -> None:
+    async def _send_one(self, delivery: Delivery) -> _Outcome:
         async with self._slots:
             try:
-                await self._attempt(delivery)
+                return await self._attempt(delivery)
             except Exception as exc:  # anything unexpected: keep the message, try later
                 log.exception("unexpected error sending outbox row %s (%s)", delivery.id, delivery.method)
-                await self._later(delivery, f"unexpected: {type(exc).__name__}")
+                return self._later(delivery, f"unexpected: {type(exc).__name__}")
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery) -> _Outcome:
         now = self.clock()
         paused = self._paused.get(delivery.method)
         if paused and paused > now:
-            await self.store.retry_at(delivery, paused, "waiting out a rate limit")
-            return
+            return _Outcome(delivery, PENDING, paused, "waiting out a rate limit")
         payload = dict(delivery.payload)
         if delivery.target:
             where = await self.store.message(delivery.target)
             if where is None:
                 # The message to update was never posted (its post failed for good).
-                await self._fail(delivery, "the message to update was never posted")
-                return
+                return self._fail(delivery, "the message to update was never posted")
             payload["channel"], payload["ts"] = where
         try:
             response = await self.client.api_call(delivery.method, json=payload)
         except SlackApiError as exc:
-            await self._api_error(delivery, exc, payload)
-            return
+            return await self._api_error(delivery, exc, payload)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            await self._later(delivery, f"network: {type(exc).__name__}")
-            return
+            return self._later(delivery, f"network: {type(exc).__name__}")
         data = response.data if isinstance(response.data, dict) else {}
-        await self.store.sent(delivery, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""))
-        await self._settled(delivery, data, None)
+        return _Outcome(
+            delivery, SENT, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""), data=data
+        )
 
-    async def _api_error(self, delivery: Delivery, exc: SlackApiError, payload: dict) -> None:
+    async def _api_error(self, delivery: Delivery, exc: SlackApiError, payload: dict) -> _Outcome:
         status = exc.response.status_code
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         error = data.get("error", "")
@@ -158,13 +161,12 @@ class SlackSender:
             until = self.clock() + timedelta(seconds=retry_after)
             self._paused[delivery.method] = until
             log.warning("Slack rate limit on %s: waiting %ss (row %s)", delivery.method, retry_after, delivery.id)
-            await self.store.retry_at(delivery, until, f"rate limited ({retry_after}s)")
-        elif status >= 500 or error in TRANSIENT_ERRORS:
-            await self._later(delivery, f"Slack {status} {error}".strip())
-        elif error == "not_in_channel" and delivery.method == "chat.postMessage" and await self._join(payload):
-            await self.store.retry_at(delivery, self.clock(), "joined the channel")
-        else:
-            await self._fail(delivery, error or f"HTTP {status}")
+            return _Outcome(delivery, PENDING, until, f"rate limited ({retry_after}s)")
+        if status >= 500 or error in TRANSIENT_ERRORS:
+            return self._later(delivery, f"Slack {status} {error}".strip())
+        if error == "not_in_channel" and delivery.method == "chat.postMessage" and await self._join(payload):
+            return _Outcome(delivery, PENDING, self.clock(), "joined the channel")
+        return self._fail(delivery, error or f"HTTP {status}")
 
     async def _join(self, payload: dict) -> bool:
         try:
@@ -173,20 +175,21 @@ class SlackSender:
         except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError):
             return False
 
-    async def _later(self, delivery: Delivery, error: str) -> None:
+    def _later(self, delivery: Delivery, error: str) -> _Outcome:
         delay = min(MAX_BACKOFF, 0.5 * 2 ** min(delivery.attempts, 10)) * random.uniform(0.8, 1.2)
         log.warning("outbox row %s (%s) will be retried in %.1fs: %s", delivery.id, delivery.method, delay, error)
-        await self.store.retry_at(delivery, self.clock() + timedelta(seconds=delay), error)
+        return _Outcome(delivery, PENDING, self.clock() + timedelta(seconds=delay), error)
 
-    async def _fail(self, delivery: Delivery, error: str) -> None:
+    def _fail(self, delivery: Delivery, error: str) -> _Outcome:
         log.error("outbox row %s (%s, %s) failed for good: %s", delivery.id, delivery.method, delivery.queue, error)
-        await self.store.failed(delivery, self.clock(), error)
+        return _Outcome(delivery, FAILED, self.clock(), error)
+
+    async def _report(self, outcome: _Outcome) -> None:
         if self.on_failure:
             try:
-                await self.on_failure(delivery, error)
+                await self.on_failure(outcome.delivery, outcome.error)
             except Exception:
-                log.exception("could not report the failure of outbox row %s", delivery.id)
-        await self._settled(delivery, None, error)
+                log.exception("could not report the failure of outbox row %s", outcome.delivery.id)
 
     async def _settled(self, delivery: Delivery, data: dict | None, error: str | None) -> None:
         if self.on_result is None:
@@ -195,6 +198,11 @@ class SlackSender:
             await self.on_result(delivery, data, error)
         except Exception:
             log.exception("the result hook failed for outbox row %s", delivery.id)
+
+
+@dataclass(frozen=True)
+class _Outcome(Settled):
+    data: dict | None = None  # Slack's answer, for the result hook
 
 
 def _retry_after(headers) -> int:

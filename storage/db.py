@@ -70,11 +70,21 @@ def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (read_session_factory) need no write lock: in WAL mode they see a snapshot and
+        # never wait for, or hold up, the writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+READ_ONLY = "clearance_read_only"
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    """Sessions for reads that change nothing: on SQLite they do not take the write lock."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False)
 
 
 def alembic_config(raw_url: str) -> Config:

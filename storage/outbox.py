@@ -56,6 +56,18 @@ class Delivery:
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What became of one claimed row: SENT (with where it landed), FAILED, or PENDING again at `at`."""
+
+    delivery: Delivery
+    status: str
+    at: datetime
+    error: str = ""
+    channel: str = ""
+    ts: str = ""
+
+
 class SqlOutbox:
     """The outbox as seen inside a unit of work: add messages to the current transaction."""
 
@@ -102,99 +114,90 @@ class SqlOutbox:
 class OutboxStore:
     """The sender's side: claim due rows, record outcomes, resolve stored messages."""
 
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker, readers: async_sessionmaker | None = None) -> None:
         self._sessions = sessions
+        self._readers = readers or sessions
 
     async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, worker: str) -> list[Delivery]:
-        """Claim the oldest due row of each queue whose earlier rows are all sent or failed."""
+        """Claim the oldest due row of each queue whose earlier rows are all sent or failed.
+
+        One SELECT and one UPDATE … RETURNING for the whole batch. The conditional UPDATE is the
+        claim: only one worker's update matches a row. RETURNING reads the rows as claimed, not as
+        selected: a coalescing update may have replaced a payload in between (PostgreSQL, READ
+        COMMITTED), and the newest must go out.
+        """
         earlier = aliased(OutboxRow)
         blocked = (
             select(earlier.id)
             .where(earlier.queue == OutboxRow.queue, earlier.status == PENDING, earlier.id < OutboxRow.id)
             .exists()
         )
+        claimable = (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now)
         async with self._sessions() as session, session.begin():
             candidates = (
                 await session.scalars(
                     select(OutboxRow.id)
-                    .where(
-                        OutboxRow.status == PENDING,
-                        OutboxRow.next_attempt_at <= now,
-                        (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now),
-                        ~blocked,
-                    )
+                    .where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now, claimable, ~blocked)
                     .order_by(OutboxRow.priority, OutboxRow.id)
                     .limit(limit)
                 )
             ).all()
-            claimed = []
-            for row_id in candidates:
-                # The conditional update is the claim: only one worker's update matches. RETURNING
-                # reads the row as claimed, not as selected: a coalescing update may have replaced
-                # the payload in between (PostgreSQL, READ COMMITTED), and the newest must go out.
-                result = await session.execute(
-                    update(OutboxRow)
-                    .where(
-                        OutboxRow.id == row_id,
-                        OutboxRow.status == PENDING,
-                        (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now),
-                    )
-                    .values(claimed_until=now + lease, attempts=OutboxRow.attempts + 1)
-                    .returning(
-                        OutboxRow.id,
-                        OutboxRow.queue,
-                        OutboxRow.method,
-                        OutboxRow.payload,
-                        OutboxRow.store_as,
-                        OutboxRow.target,
-                        OutboxRow.attempts,
-                    )
-                    .execution_options(synchronize_session=False)
+            if not candidates:
+                return []
+            result = await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(candidates), OutboxRow.status == PENDING, claimable)
+                .values(claimed_until=now + lease, attempts=OutboxRow.attempts + 1)
+                .returning(
+                    OutboxRow.id,
+                    OutboxRow.queue,
+                    OutboxRow.method,
+                    OutboxRow.payload,
+                    OutboxRow.store_as,
+                    OutboxRow.target,
+                    OutboxRow.attempts,
+                    OutboxRow.priority,
                 )
-                row = result.first()
-                if row is not None:
-                    claimed.append(Delivery(*row))
-            return claimed
-
-    async def sent(self, delivery: Delivery, now: datetime, *, channel: str = "", ts: str = "") -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == delivery.id)
-                .values(status=SENT, sent_at=now, claimed_until=None, last_error="")
+                .execution_options(synchronize_session=False)
             )
-            if delivery.store_as and channel and ts:
-                await session.execute(delete(SlackMessageRow).where(SlackMessageRow.key == delivery.store_as))
-                session.add(SlackMessageRow(key=delivery.store_as, channel=channel, ts=ts, posted_at=now))
+            rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
+            return [Delivery(*row[:7]) for row in rows]
 
-    async def retry_at(self, delivery: Delivery, when: datetime, error: str) -> None:
+    async def settle(self, outcomes: list[Settled]) -> None:
+        """Record what happened to a batch of claimed rows, in one transaction."""
+        if not outcomes:
+            return
+        changes = []
+        for o in outcomes:
+            values: dict = {"id": o.delivery.id, "claimed_until": None, "last_error": o.error[:500]}
+            if o.status == PENDING:
+                values["next_attempt_at"] = o.at
+            else:
+                values.update(status=o.status, sent_at=o.at)
+            changes.append(values)
+        posted = {o.delivery.store_as: o for o in outcomes if o.status == SENT and o.delivery.store_as and o.ts}
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == delivery.id)
-                .values(next_attempt_at=when, claimed_until=None, last_error=error[:500])
-            )
-
-    async def failed(self, delivery: Delivery, now: datetime, error: str) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == delivery.id)
-                .values(status=FAILED, claimed_until=None, last_error=error[:500], sent_at=now)
-            )
+            # Grouped by the columns they set: one executemany per shape.
+            for keys in {tuple(sorted(c)) for c in changes}:
+                await session.execute(update(OutboxRow), [c for c in changes if tuple(sorted(c)) == keys])
+            if posted:
+                await session.execute(delete(SlackMessageRow).where(SlackMessageRow.key.in_(list(posted))))
+                session.add_all(
+                    SlackMessageRow(key=key, channel=o.channel, ts=o.ts, posted_at=o.at) for key, o in posted.items()
+                )
 
     async def message(self, key: str) -> tuple[str, str] | None:
-        async with self._sessions() as session:
+        async with self._readers() as session:
             row = await session.get(SlackMessageRow, key)
             return (row.channel, row.ts) if row else None
 
     async def counts(self) -> dict[str, int]:
-        async with self._sessions() as session:
+        async with self._readers() as session:
             rows = await session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
             return {status: n for status, n in rows}
 
     async def failures(self, limit: int = 50) -> list[tuple[int, str, str, str]]:
-        async with self._sessions() as session:
+        async with self._readers() as session:
             rows = await session.execute(
                 select(OutboxRow.id, OutboxRow.method, OutboxRow.queue, OutboxRow.last_error)
                 .where(OutboxRow.status == FAILED)

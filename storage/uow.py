@@ -24,22 +24,33 @@ from storage.tables import HandledEventRow
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker, clock: Callable[[], datetime]) -> None:
+    def __init__(self, sessions: async_sessionmaker | None, clock: Callable[[], datetime]) -> None:
         self._sessions = sessions
         self._clock = clock
         self.session: AsyncSession | None = None
+        self._borrowed = False
+
+    @classmethod
+    def over(cls, session: AsyncSession, clock: Callable[[], datetime]) -> SqlUnitOfWork:
+        """A unit of work inside a transaction someone else owns (storage.group_commit): it
+        neither begins nor commits; the owner commits the whole batch."""
+        uow = cls(None, clock)
+        uow._borrowed = True
+        uow._open(session)
+        return uow
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        self.session = self._sessions()
-        await self.session.begin()
-        self.requests = SqlRequests(self.session)
-        self.audit = SqlAudit(self.session)
-        self.outbox = SqlOutbox(self.session, self._clock())
-        self._extend(self.session)
+        assert self._sessions is not None, "a borrowed unit of work is not entered"
+        session = self._sessions()
+        await session.begin()
+        self._open(session)
         return self
 
-    def _extend(self, session: AsyncSession) -> None:
-        """Hook for repositories added by later features (directives, registry)."""
+    def _open(self, session: AsyncSession) -> None:
+        self.session = session
+        self.requests = SqlRequests(session)
+        self.audit = SqlAudit(session)
+        self.outbox = SqlOutbox(session, self._clock())
         # Directives and the tool registry (workflows.ports_directives.DirectiveUnitOfWork).
         self.tools = SqlTools(session)
         self.directives = SqlDirectives(session)
@@ -56,6 +67,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self.session is not None
+        if self._borrowed:
+            raise RuntimeError("this unit of work is part of a group commit; its owner commits")
         await self.session.commit()
 
     async def rollback(self) -> None:

@@ -123,7 +123,7 @@ async def directive_command(c: Clearance, ack, body) -> None:
         await ack(text=NOT_STAFF, blocks=notice(f":no_entry_sign: {NOT_STAFF}"))
         return
     if text.lower() in ("list", "status", "active"):
-        async with c.uow() as uow:
+        async with c.reading() as uow:
             active = await uow.directives.list_active()
             counts = await uow.acks.counts([d.id for d in active])
         message, blocks = list_message(active, counts)
@@ -136,7 +136,7 @@ async def directive_command(c: Clearance, ack, body) -> None:
     await ack()
     initial = None
     if text:
-        async with c.uow() as uow:
+        async with c.reading() as uow:
             known = await find_tool(uow, text)
         initial = tool_option(known) if known else new_tool_option(text)
     await c.client.views_open(trigger_id=body.get("trigger_id"), view=directive_form(tool=initial))
@@ -145,7 +145,7 @@ async def directive_command(c: Clearance, ack, body) -> None:
 async def tool_choices(c: Clearance, ack, body) -> None:
     """The tool picker's options: known tools matching what was typed, and the typed name as a new tool."""
     query = (body.get("value") or "").strip()
-    async with c.uow() as uow:
+    async with c.reading() as uow:
         tools = await uow.tools.all()
     if query:
         hits = registry.match_tools(query, tools, limit=20)
@@ -315,7 +315,7 @@ async def _open_status(c: Clearance, body: dict, directive_id: int) -> None:
         if state is not None:
             view = status_view(state, manage=True)
     else:
-        async with c.uow() as uow:
+        async with c.reading() as uow:
             directive = await uow.directives.get(directive_id)
             if directive is not None:
                 mine = await uow.acks.get(directive_id, user)
@@ -356,7 +356,7 @@ async def open_pending(c: Clearance, ack, body) -> None:
 
 
 async def _active_directive(c: Clearance, body: dict, directive_id: int):
-    async with c.uow() as uow:
+    async with c.reading() as uow:
         directive = await uow.directives.get(directive_id)
     if directive is None:
         await tell(c, body, _missing(directive_id))
@@ -460,7 +460,7 @@ async def member_joined(c: Clearance, ack, body) -> None:
     if not await c.members.people([user]):
         return  # a bot (the bot itself, when it joins)
     messages = []
-    async with c.uow() as uow:
+    async with c.reading() as uow:
         for directive in await uow.directives.for_channel(channel):
             posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.id)}
             posted = posts.get(channel)

@@ -73,7 +73,7 @@ async def open_answer_form(c: Clearance, ack, body) -> None:
     request_id = value_of(action_value(body)).get("r")
     if not isinstance(request_id, int):
         return
-    async with c.uow() as uow:
+    async with c.reading() as uow:
         request = await uow.requests.get(request_id)
     ref = reference(request_id)
     if request is None or request.requester_id != actor(body):

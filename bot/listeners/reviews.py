@@ -90,7 +90,7 @@ async def open_reason_form(c: Clearance, ack, body) -> None:
     except DirectoryUnavailable:
         await tell(c, body, UNAVAILABLE)
         return
-    async with c.uow() as uow:
+    async with c.reading() as uow:
         request = await uow.requests.get(request_id)
     refusal = _refusal(c, request, stage_key, user, reviewers)
     if refusal:

@@ -23,7 +23,7 @@ async def tool_status_command(c: Clearance, ack, body) -> None:
     """Answered in the command's own response: private, immediate, and it works in any channel
     (even one Clearance is not a member of, where it could not post)."""
     query = " ".join((body.get("text") or "").split())
-    async with c.uow() as uow:
+    async with c.reading() as uow:
         if not query:
             text, blocks = status_list(await uow.tools.with_status())
         else:
