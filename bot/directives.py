@@ -35,32 +35,25 @@ from bot.blocks.directives import (
     failure_notice,
     issuer_report,
 )
-from bot.blocks.tool_status import MEANING, cease_flag
+from bot.blocks.tool_status import MEANING
 from bot.membership import MembersUnavailable
 from bot.outbound import post, update
 from storage.directives import FAILED, PENDING, POSTED
 from storage.outbox import Delivery
-from workflows import registry
 from workflows.directives import (
     Acknowledged,
     Directive,
     DirectiveIssued,
     DirectiveRevoked,
     DirectiveSuperseded,
-    ToolStatusChanged,
-    record_request_outcome,
-    record_tool_request,
 )
-from workflows.errors import InvalidInput
-from workflows.events import RequestApproved, RequestRejected, RequestSubmitted, RequestWithdrawn
-from workflows.registry import Tool, ToolStatus
+from workflows.registry import ToolStatus
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
 
 log = logging.getLogger("clearance.directives")
 
-OVERRIDES = (ToolStatus.CEASE_USE, ToolStatus.SUSPENDED)
 
 
 def post_key(directive_id: int, channel: str) -> str:
@@ -76,20 +69,6 @@ def parse_post_key(key: str | None) -> tuple[int, str] | None:
     if len(parts) == 3 and parts[0] == "directive" and parts[1].isdigit():
         return int(parts[1]), parts[2]
     return None
-
-
-async def find_tool(uow, name: str) -> Tool | None:
-    """The registry's record for a name, if it has one (no fuzzy guessing)."""
-    tool = await uow.tools.get_by_key(registry.tool_key(name))
-    tool = tool or await uow.tools.find_by_alias(registry.normalise_name(name))
-    if tool is None:
-        tool = next((t for t in await uow.tools.all() if registry.same_tool(name, t)), None)
-    return tool
-
-
-async def open_requests_for(uow, policy, tool: Tool) -> list:
-    requests = await uow.requests.at_stages([s.key for s in policy.stages])
-    return [r for r in requests if registry.same_tool(r.tool_name, tool)]
 
 
 class DirectiveRelay:
@@ -109,15 +88,6 @@ class DirectiveRelay:
 
     async def on_event(self, uow, event) -> None:
         match event:
-            case RequestSubmitted(request=r):
-                await self._registry(record_tool_request(uow, r.tool_name, r.ref, r.requester_id, r.created_at))
-            case RequestApproved(request=r, decision=d):
-                await self._registry(record_request_outcome(uow, r.tool_name, r.ref, "approved", d.by, d.at))
-            case RequestRejected(request=r, decision=d):
-                await self._registry(record_request_outcome(uow, r.tool_name, r.ref, "rejected", d.by, d.at))
-            case RequestWithdrawn(request=r, by=by):
-                when = r.closed_at or r.updated_at or r.created_at
-                await self._registry(record_request_outcome(uow, r.tool_name, r.ref, "withdrawn", by, when))
             case DirectiveIssued(directive=d):
                 await self._post(uow, d)
             case DirectiveSuperseded(old=old, new=new):
@@ -125,28 +95,6 @@ class DirectiveRelay:
                 await self._ended(uow, old)
             case DirectiveRevoked(directive=d, reason=reason):
                 await self._ended(uow, d, reason)
-            case ToolStatusChanged(tool=tool, before=before):
-                was_override = before is not None and before.status in OVERRIDES
-                if was_override or tool.override is not None:
-                    await self._refresh_cards(uow, tool)
-
-    async def _registry(self, change) -> None:
-        try:
-            await change
-        except InvalidInput:  # a tool name with nothing to file it under ("!!"): the request goes on
-            log.info("a request's tool name could not be filed in the registry")
-
-    async def flags(self, uow, request) -> list[str]:
-        tool = await find_tool(uow, request.tool_name)
-        if tool is None or tool.override is None:
-            return []
-        return [cease_flag(tool, request.tool_name)]
-
-    async def _refresh_cards(self, uow, tool: Tool) -> None:
-        """A cease-use or suspension began or ended: the open requests' cards say so (or stop saying so)."""
-        for request in await open_requests_for(uow, self.c.policy, tool):
-            flags = await self.c.card_flags(uow, request)
-            await uow.outbox.add(self.c.messages.update_card(request, request.stage_key, flags))
 
     async def _post(self, uow, d: Directive) -> None:
         text, blocks = channel_message(d)

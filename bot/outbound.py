@@ -21,6 +21,7 @@ from workflows.events import (
     RequestWithdrawn,
     StageApproved,
 )
+from workflows.handlers import RequestWarningsChanged
 from workflows.policy import Policy
 from workflows.requests import ToolRequest
 
@@ -144,6 +145,8 @@ class RequestMessages:
                         f"{name(exchange.stage_key)} will continue the review.",
                     ),
                 ]
+            case RequestWarningsChanged():
+                return [self.update_card(request, request.stage_key, flags)] if request.stage_key else []
             case RequestWithdrawn(stage_key=stage_key):
                 messages = [self.update_card(request, stage_key, flags)] if stage_key else []
                 messages.append(

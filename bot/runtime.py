@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.tool_status import cease_flag
 from bot.directives import DirectiveRelay
 from bot.directory import SlackDirectory
 from bot.home import HomeRefresher
@@ -22,7 +23,9 @@ from storage.db import create_engine, read_session_factory, session_factory
 from storage.group_commit import GroupCommit
 from storage.outbox import Delivery, OutboundMessage, OutboxStore
 from storage.uow import SqlUnitOfWork
+from workflows.directives import override_for
 from workflows.errors import ConcurrencyConflict
+from workflows.handlers import handle
 
 log = logging.getLogger("clearance")
 
@@ -53,7 +56,6 @@ class Clearance:
         self.sender = SlackSender(self.outbox, self.client, on_failure=self._report_failure)
         self.messages = RequestMessages(self.policy)
         self.event_hooks: list = []  # async (uow, event) -> None, run inside the change's transaction
-        self.flag_sources: list = []  # async (uow, request) -> [warning, …] shown on review cards
         self.after_commit: list = []  # (events) -> None, called once a change's transaction has committed
         self.home = HomeRefresher(self)  # keeps each person's Home tab current
         self.after_commit.append(self.home.after_change)
@@ -62,7 +64,6 @@ class Clearance:
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
         self.directive_relay = DirectiveRelay(self)
         self.event_hooks.append(self.directive_relay.on_event)
-        self.flag_sources.append(self.directive_relay.flags)
         self.after_commit.append(self.directive_relay.after_commit)
         self.sender.on_result = self.directive_relay.on_delivery  # per-channel outcome of each post
         self.ready = False
@@ -93,7 +94,9 @@ class Clearance:
         """
 
         async def unit(uow: SqlUnitOfWork) -> list:
-            events = await action(uow)
+            # The domain runs the change and every rule that follows from it (workflows.handlers);
+            # then each event becomes the Slack messages it implies, in the same transaction.
+            events = await handle(uow, self.policy, await action(uow))
             for event in events:
                 for hook in self.event_hooks:
                     await hook(uow, event)
@@ -115,11 +118,9 @@ class Clearance:
         return []
 
     async def card_flags(self, uow, request) -> list[str]:
-        """Warnings for a request's review cards; the tool registry adds cease-use notices."""
-        flags = []
-        for source in self.flag_sources:
-            flags += await source(uow, request) if request is not None else []
-        return flags
+        """Warnings for a request's review cards: a cease-use or suspension in force for the tool."""
+        tool = await override_for(uow, request) if request is not None else None
+        return [cease_flag(tool, request.tool_name)] if tool is not None else []
 
     async def enqueue(self, messages: list[OutboundMessage]) -> None:
         """Store messages in their own transaction (for notices with no state change) and send."""

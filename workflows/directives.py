@@ -25,7 +25,7 @@ from workflows.events import Event
 from workflows.policy import ReminderSettings
 from workflows.registry import StatusMark, Tool
 from workflows.reminders import directive_first_due
-from workflows.requests import LIMITS
+from workflows.requests import LIMITS, ToolRequest
 
 if TYPE_CHECKING:
     from workflows.ports_directives import DirectiveUnitOfWork
@@ -246,6 +246,7 @@ async def issue_directive(
     _require_command_staff(is_command_staff)
     draft = draft.cleaned(now)
     tool, is_new = await _find_tool(uow, draft.tool)
+    _refuse_approval_under_override(DirectiveKind(draft.kind), tool, None)
     directive = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders))
     await _audit(uow, directive.ref, "directive:issued", actor, now, "", "active", _summary(directive))
     after = registry.apply_directive(registry.with_alias(tool, draft.tool), directive, now)
@@ -295,6 +296,7 @@ async def supersede_directive(
     tool, is_new = await _find_tool(uow, draft.tool)
     if tool.key != old.tool_key:
         raise InvalidInput({"tool": f"{old.ref} is about {old.tool_name}; a replacement must be too."})
+    _refuse_approval_under_override(DirectiveKind(draft.kind), tool, old)
     new = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders, supersedes=old.id))
     _end(old, DirectiveStatus.SUPERSEDED, actor, now)
     old.superseded_by = new.id
@@ -354,6 +356,27 @@ async def record_request_outcome(
     return events
 
 
+async def find_tool(uow: DirectiveUnitOfWork, name: str) -> Tool | None:
+    """The registry's record for a name, if it has one (exact, alias, or equal but for spaces; no fuzzy guess)."""
+    tool = await uow.tools.get_by_key(registry.tool_key(name))
+    tool = tool or await uow.tools.find_by_alias(registry.normalise_name(name))
+    if tool is None:  # "Clear View" for "Clearview": equal once spaces are ignored
+        tool = next((t for t in await uow.tools.all() if registry.same_tool(name, t)), None)
+    return tool
+
+
+async def open_requests_for(uow: DirectiveUnitOfWork, stage_keys: list[str], tool: Tool) -> list[ToolRequest]:
+    """Open requests (waiting at any of these stages) about `tool`, under any of its names."""
+    requests = await uow.requests.at_stages(stage_keys)
+    return [r for r in requests if registry.same_tool(r.tool_name, tool)]
+
+
+async def override_for(uow: DirectiveUnitOfWork, request: ToolRequest) -> Tool | None:
+    """The tool, if a cease-use or suspension is in force for what `request` asks for: reviewers are warned."""
+    tool = await find_tool(uow, request.tool_name)
+    return tool if tool is not None and tool.override is not None else None
+
+
 CLEAR_MARGIN = 5.0  # how far ahead the best fuzzy match must be to be taken as the tool meant
 
 
@@ -386,11 +409,24 @@ def _tool_name(name: str) -> str:
 
 async def _find_tool(uow: DirectiveUnitOfWork, name: str) -> tuple[Tool, bool]:
     """The tool `name` is filed under, or a new one (not yet stored) and True."""
-    tool = await uow.tools.get_by_key(registry.tool_key(name))
-    tool = tool or await uow.tools.find_by_alias(registry.normalise_name(name))
-    if tool is None:  # "Clear View" for "Clearview": equal once spaces are ignored
-        tool = next((t for t in await uow.tools.all() if registry.same_tool(name, t)), None)
+    tool = await find_tool(uow, name)
     return (tool, False) if tool is not None else (registry.new_tool(name), True)
+
+
+def _refuse_approval_under_override(kind: DirectiveKind, tool: Tool, replacing: Directive | None) -> None:
+    """An approval does not lift a cease-use or suspension; only superseding or revoking that directive does."""
+    if kind not in (DirectiveKind.APPROVED, DirectiveKind.RESTRICTED) or tool.override is None:
+        return
+    ref = tool.override.source
+    if replacing is not None and ref == replacing.ref:
+        return
+    label = "Cease use" if tool.override.status is registry.ToolStatus.CEASE_USE else "Suspended"
+    raise InvalidInput(
+        {
+            "kind": f"{tool.name} is under {label} ({ref}), which this would not lift. "
+            f"To lift it, open {ref} (/directive {ref}) and choose Supersede… or Revoke…."
+        }
+    )
 
 
 async def _store_tool(

@@ -110,6 +110,10 @@ _LABELS = {
 }
 
 
+# The statuses that a directive imposes over whatever the reviews decided.
+OVERRIDES = (ToolStatus.CEASE_USE, ToolStatus.SUSPENDED)
+
+
 @dataclass(frozen=True)
 class StatusMark:
     status: ToolStatus

@@ -35,7 +35,6 @@ from bot.blocks.directives import (
     tool_options,
 )
 from bot.blocks.requests import notice
-from bot.directives import find_tool
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, channel_of, explain, guarded, once_per_view, tell
@@ -45,10 +44,10 @@ from workflows import registry
 from workflows.directives import (
     Acknowledged,
     DirectiveDraft,
-    DirectiveKind,
     DirectiveNotActive,
     acknowledge,
     directive_reference,
+    find_tool,
     issue_directive,
     parse_directive_reference,
     revoke_directive,
@@ -177,7 +176,6 @@ async def submit_directive(c: Clearance, ack, body) -> None:
         if old_id is not None and old is None:
             raise NotFound(directive_reference(old_id))
         name = old.tool_name if old else await _tool_name(uow, form.tool)
-        await _refuse_approval_under_override(uow, form.kind, name, old)
         draft = DirectiveDraft(form.kind, name, form.text, form.channels, form.ack_required, form.ack_due)
         now, reminders = c.clock(), c.policy.reminders
         if old is not None:
@@ -206,23 +204,6 @@ async def _tool_name(uow, chosen: str) -> str:
     if chosen.startswith(NEW_TOOL):
         return chosen[len(NEW_TOOL) :]
     return ""
-
-
-async def _refuse_approval_under_override(uow, kind, name: str, old) -> None:
-    """An approval does not lift a cease-use or suspension; only superseding or revoking that directive does."""
-    if kind not in (DirectiveKind.APPROVED.value, DirectiveKind.RESTRICTED.value):
-        return
-    tool = await find_tool(uow, name)
-    if tool is None or tool.override is None or (old is not None and tool.override.source == old.ref):
-        return
-    ref = tool.override.source
-    label = "Cease use" if tool.override.status.value == "cease_use" else "Suspended"
-    raise InvalidInput(
-        {
-            "kind": f"{tool.name} is under {label} ({ref}), which this would not lift. "
-            f"To lift it, open {ref} (/directive {ref}) and choose Supersede… or Revoke…."
-        }
-    )
 
 
 def _explain(error: DomainError, c: Clearance) -> str:

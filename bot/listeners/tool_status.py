@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.tool_status import status_answer, status_list
-from bot.directives import open_requests_for
 from bot.listeners.common import guarded
-from workflows.directives import tool_status
+from workflows.directives import open_requests_for, tool_status
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -28,6 +27,7 @@ async def tool_status_command(c: Clearance, ack, body) -> None:
             text, blocks = status_list(await uow.tools.with_status())
         else:
             answer = await tool_status(uow, query)
-            requests = await open_requests_for(uow, c.policy, answer.tool) if answer.tool else []
+            stages = [s.key for s in c.policy.stages]
+            requests = await open_requests_for(uow, stages, answer.tool) if answer.tool else []
             text, blocks = status_answer(answer, requests)
     await ack(response_type="ephemeral", text=text, blocks=blocks)

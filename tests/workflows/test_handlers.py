@@ -1,0 +1,134 @@
+"""The domain's own reactions (workflows/handlers.py): whoever calls a service, the rules follow.
+
+These run the services with in-memory fakes and no Slack: the registry follows a request's
+outcome, a cease-use re-shows the cards of open requests, and an approval cannot be issued over
+a cease-use, all decided in the domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.workflows.fakes import FakeRequests
+from tests.workflows.fakes_directives import FakeAcks, FakeAudit, FakeDirectives, FakeTools
+from workflows.directives import (
+    DirectiveDraft,
+    DirectiveKind,
+    RequestFlagged,
+    ToolStatusChanged,
+    find_tool,
+    issue_directive,
+    override_for,
+    revoke_directive,
+    supersede_directive,
+)
+from workflows.errors import InvalidInput
+from workflows.handlers import RequestWarningsChanged, handle
+from workflows.policy import Policy, Stage
+from workflows.registry import ToolStatus
+from workflows.requests import Outcome, PriorUse, RequestDraft
+from workflows.review import record_decision, submit_request, withdraw_request
+
+NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+POLICY = Policy(stages=(Stage("it_security", "IT security", "C0SEC", ("U0SEC",)),))
+DRAFT = RequestDraft(
+    "Clearview AI", "clearview.ai", "Identify a suspect from CCTV stills.", "", ("photos",), PriorUse.NONE
+)
+
+
+@dataclass
+class UoW:
+    requests: FakeRequests = field(default_factory=FakeRequests)
+    tools: FakeTools = field(default_factory=FakeTools)
+    directives: FakeDirectives = field(default_factory=FakeDirectives)
+    acks: FakeAcks = field(default_factory=FakeAcks)
+    audit: FakeAudit = field(default_factory=FakeAudit)
+
+    async def commit(self) -> None:
+        pass
+
+    async def rollback(self) -> None:
+        pass
+
+
+@pytest.fixture
+def uow() -> UoW:
+    return UoW()
+
+
+async def submit(uow: UoW, draft: RequestDraft = DRAFT) -> int:
+    events = await handle(uow, POLICY, await submit_request(uow, POLICY, draft, "U0OFFICER", NOW))
+    return events[0].request.id
+
+
+def cease(tool: str = "Clearview", kind: DirectiveKind = DirectiveKind.CEASE_USE) -> DirectiveDraft:
+    return DirectiveDraft(kind, tool, "Stop using it.", ("C0ALL",))
+
+
+async def test_a_submitted_request_registers_its_tool_under_review(uow):
+    await submit(uow)
+    tool = await find_tool(uow, "clearview.ai")
+    assert tool is not None and tool.status is ToolStatus.UNDER_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"), [(Outcome.APPROVED, ToolStatus.APPROVED), (Outcome.REJECTED, ToolStatus.REJECTED)]
+)
+async def test_a_decision_made_anywhere_updates_the_registry(uow, outcome, status):
+    request_id = await submit(uow)
+    events = await handle(
+        uow,
+        POLICY,
+        await record_decision(uow, POLICY, request_id, "it_security", "U0SEC", outcome, "why", {"U0SEC"}, NOW),
+    )
+    assert any(isinstance(e, ToolStatusChanged) and e.tool.status is status for e in events)
+    assert (await find_tool(uow, "Clearview AI")).status is status
+
+
+async def test_a_withdrawal_leaves_no_tool_under_review(uow):
+    request_id = await submit(uow)
+    await handle(uow, POLICY, await withdraw_request(uow, request_id, "U0OFFICER", "", NOW))
+    assert (await find_tool(uow, "Clearview AI")).status is not ToolStatus.UNDER_REVIEW
+
+
+async def test_a_request_under_a_cease_use_is_flagged_and_its_card_warned(uow):
+    await handle(uow, POLICY, await issue_directive(uow, cease(), "U0CHIEF", True, NOW))
+    request_id = await submit(uow)
+    request = await uow.requests.get(request_id)
+    tool = await override_for(uow, request)
+    assert tool is not None and tool.override is not None and tool.override.source == "DIR-0001"
+    flagged = await handle(uow, POLICY, await submit_request(uow, POLICY, DRAFT, "U0OTHER", NOW))
+    assert any(isinstance(e, RequestFlagged) for e in flagged)
+
+
+async def test_a_cease_use_beginning_or_ending_re_shows_open_requests(uow):
+    request_id = await submit(uow)
+    issued = await handle(uow, POLICY, await issue_directive(uow, cease(), "U0CHIEF", True, NOW))
+    assert [e.request.id for e in issued if isinstance(e, RequestWarningsChanged)] == [request_id]
+    revoked = await handle(uow, POLICY, await revoke_directive(uow, 1, "U0CHIEF", True, NOW, "done"))
+    assert [e.request.id for e in revoked if isinstance(e, RequestWarningsChanged)] == [request_id]
+    request = await uow.requests.get(request_id)
+    assert await override_for(uow, request) is None
+
+
+async def test_an_advisory_changes_no_card(uow):
+    await submit(uow)
+    events = await handle(
+        uow, POLICY, await issue_directive(uow, cease(kind=DirectiveKind.ADVISORY), "U0CHIEF", True, NOW)
+    )
+    assert not [e for e in events if isinstance(e, RequestWarningsChanged)]
+
+
+@pytest.mark.parametrize("kind", [DirectiveKind.APPROVED, DirectiveKind.RESTRICTED])
+async def test_no_approval_over_a_cease_use_unless_it_replaces_it(uow, kind):
+    await issue_directive(uow, cease(), "U0CHIEF", True, NOW)
+    with pytest.raises(InvalidInput) as refused:
+        await issue_directive(uow, cease("Clearview AI", kind), "U0CHIEF", True, NOW)
+    assert "DIR-0001" in refused.value.errors["kind"] and "Supersede" in refused.value.errors["kind"]
+    # Superseding the cease-use itself is how it is lifted.
+    events = await supersede_directive(uow, 1, cease("Clearview AI", kind), "U0CHIEF", True, NOW)
+    assert (await find_tool(uow, "Clearview")).override is None
+    assert events

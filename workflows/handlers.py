@@ -1,0 +1,99 @@
+"""A change is one loop: the service's events, then every handler's events, until none is left.
+
+Cross-aggregate rules live here, as handlers, not in the adapters: "a request's outcome updates
+the tool registry", "a cease-use that begins or ends changes the warning on open requests'
+cards". Everything runs in the caller's unit of work, so a change and all its consequences are
+committed together or not at all, whoever calls the service (a Slack click, the CLI, a page).
+
+    events = await handle(uow, await record_decision(uow, ...))
+
+This is cosmicpython's message handling without a bus: a table from event type to handlers,
+run in order, breadth first. Handlers return the events they raise; they never talk to Slack.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from workflows.directives import (
+    RequestFlagged,
+    ToolStatusChanged,
+    open_requests_for,
+    record_request_outcome,
+    record_tool_request,
+)
+from workflows.errors import InvalidInput
+from workflows.events import Event, RequestApproved, RequestRejected, RequestSubmitted, RequestWithdrawn
+from workflows.policy import Policy
+from workflows.registry import OVERRIDES
+from workflows.requests import ToolRequest
+
+Handler = Callable[[Any, Policy, Any], Awaitable[list[Event]]]
+
+
+@dataclass(frozen=True)
+class RequestWarningsChanged(Event):
+    """What reviewers must be warned of about an open request changed (a cease-use began or ended)."""
+
+    request: ToolRequest
+
+
+async def file_new_request(uow: Any, policy: Policy, event: RequestSubmitted) -> list[Event]:
+    """A request registers its tool (and is flagged if the tool is under a cease-use or suspension)."""
+    r = event.request
+    return await _filed(record_tool_request(uow, r.tool_name, r.ref, r.requester_id, r.created_at))
+
+
+async def file_outcome(uow: Any, policy: Policy, event: Event) -> list[Event]:
+    """A request's outcome is the tool's status of record (unless a directive overrides it)."""
+    match event:
+        case RequestApproved(request=r, decision=d):
+            outcome, by, when = "approved", d.by, d.at
+        case RequestRejected(request=r, decision=d):
+            outcome, by, when = "rejected", d.by, d.at
+        case RequestWithdrawn(request=r, by=by):
+            outcome, when = "withdrawn", r.closed_at or r.updated_at or r.created_at
+        case _:
+            return []
+    return await _filed(record_request_outcome(uow, r.tool_name, r.ref, outcome, by, when))
+
+
+async def warn_reviewers(uow: Any, policy: Policy, event: ToolStatusChanged) -> list[Event]:
+    """A cease-use or suspension began or ended: every open request for the tool is re-shown."""
+    was_override = event.before is not None and event.before.status in OVERRIDES
+    if not was_override and event.tool.override is None:
+        return []
+    requests = await open_requests_for(uow, [s.key for s in policy.stages], event.tool)
+    return [RequestWarningsChanged(r) for r in requests]
+
+
+async def _filed(change: Awaitable[list[Event]]) -> list[Event]:
+    try:
+        return await change
+    except InvalidInput:  # a tool name with nothing to file it under ("!!"): the request goes on
+        return []
+
+
+HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
+    RequestSubmitted: (file_new_request,),
+    RequestApproved: (file_outcome,),
+    RequestRejected: (file_outcome,),
+    RequestWithdrawn: (file_outcome,),
+    ToolStatusChanged: (warn_reviewers,),
+    RequestFlagged: (),  # shown on the card through warnings_for(); nothing else follows
+}
+
+
+async def handle(uow: Any, policy: Policy, events: Iterable[Event]) -> list[Event]:
+    """Run every handler of every event (and of the events they raise); return them all, in order."""
+    queue = deque(events)
+    done: list[Event] = []
+    while queue:
+        event = queue.popleft()
+        done.append(event)
+        for handler in HANDLERS.get(type(event), ()):
+            queue.extend(await handler(uow, policy, event))
+    return done
