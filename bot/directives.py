@@ -47,7 +47,6 @@ from workflows.directives import (
     DirectiveRevoked,
     DirectiveSuperseded,
 )
-from workflows.registry import ToolStatus
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
