@@ -26,6 +26,9 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.sql import is_unavailable
+from workflows.errors import StoreUnavailable
+
 log = logging.getLogger("clearance.storage")
 
 U = TypeVar("U")
@@ -119,9 +122,10 @@ class GroupCommit(Generic[U]):
                         change.done.cancel()
                 raise
             log.warning("a batch of %d change(s) could not be committed: %s", len(batch), type(exc).__name__)
+            error = StoreUnavailable(type(exc).__name__) if is_unavailable(exc) else exc
             for change in batch:
                 if not change.done.done():
-                    change.done.set_exception(exc)
+                    change.done.set_exception(error)
             return
         self.batches += 1
         self.changes += len(batch)
@@ -141,6 +145,8 @@ class GroupCommit(Generic[U]):
             await savepoint.commit()
             return True, value
         except Exception as exc:
+            if is_unavailable(exc):
+                raise  # the whole batch is lost with the connection
             if savepoint.is_active:
                 await savepoint.rollback()
             return False, exc

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import exc, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workflows.errors import ConcurrencyConflict
+
+# What "the database cannot be reached or written" looks like from the driver: connection refused
+# or dropped, a read-only or full SQLite file, a pool that gives no connection in time.
+_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError, OSError)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNAVAILABLE)
 
 
 async def insert_once(session: AsyncSession, table, **values) -> bool:

@@ -10,6 +10,7 @@ Leaving the block without commit() rolls everything back.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,8 +20,9 @@ from storage.audit import SqlAudit
 from storage.directives import SqlAcknowledgements, SqlDirectivePosts, SqlDirectives, SqlTools
 from storage.outbox import SqlOutbox
 from storage.requests import SqlRequests
-from storage.sql import insert_once
+from storage.sql import insert_once, is_unavailable
 from storage.tables import HandledEventRow
+from workflows.errors import StoreUnavailable
 
 
 class SqlUnitOfWork:
@@ -57,13 +59,19 @@ class SqlUnitOfWork:
         self.acks = SqlAcknowledgements(session)
         self.directive_posts = SqlDirectivePosts(session)
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, exc_type, exc, tb) -> None:
         assert self.session is not None
         try:
             if self.session.in_transaction():
                 await self.session.rollback()
+        except Exception:
+            if exc is None:
+                raise
         finally:
-            await self.session.close()
+            with contextlib.suppress(Exception):
+                await self.session.close()
+        if exc is not None and is_unavailable(exc):
+            raise StoreUnavailable(type(exc).__name__) from exc
 
     async def commit(self) -> None:
         assert self.session is not None

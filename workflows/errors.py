@@ -13,6 +13,14 @@ class DomainError(Exception):
     """An action that the rules do not allow. Nothing was changed."""
 
 
+class StoreUnavailable(Exception):
+    """The record could not be read or written (the database is unreachable, read-only, full…).
+
+    Not a rule: nothing was decided and nothing was changed; the person must be told at once,
+    by a route that does not need the database, and may try again.
+    """
+
+
 class NotFound(DomainError):
     pass
 

@@ -6,6 +6,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.blocks.common import notice_view
 from bot.blocks.requests import notice, stage_name
 from bot.outbound import ephemeral, post
 from bot.text import slack_date
@@ -19,6 +23,7 @@ from workflows.errors import (
     OwnRequest,
     RequestClosed,
     StageAlreadyDecided,
+    StoreUnavailable,
 )
 from workflows.requests import Outcome, RequestStatus
 
@@ -103,6 +108,78 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
     return f"That is not possible now ({error}). Nothing was changed."
 
 
+STORE_DOWN = (
+    ":warning: *Nothing was saved.* Clearance cannot reach its database just now, so this could not be done. "
+    "Please try again in a minute; if it keeps happening, tell police IT."
+)
+WENT_WRONG = (
+    ":warning: Something went wrong on our side and nothing was changed. "
+    "Please try again in a minute; if it keeps happening, tell police IT."
+)
+RESPOND_TIMEOUT = 5  # seconds for a response_url answer
+
+
+def describe(handler: str, body: dict) -> str:
+    """What was being handled, for logs: the listener and the Slack id involved, never user text."""
+    detail = (
+        body.get("command")
+        or ((body.get("actions") or [{}])[0].get("action_id"))
+        or (body.get("view") or {}).get("callback_id")
+        or (body.get("event") or {}).get("type")
+        or body.get("type")
+        or "?"
+    )
+    return f"{handler} ({detail})"
+
+
+async def answer_directly(c: Clearance, body: dict, ack, acked: bool, text: str) -> None:
+    """Tell the person at once, by a route that needs no database (the outbox lives there too).
+
+    A form stays open with the message on its first field; a slash command answers in its own
+    response; a click answers through its response_url, else by a direct ephemeral message or DM.
+    """
+    try:
+        if not acked and body.get("type") == "view_submission":
+            field = first_input(body.get("view") or {})
+            if field:
+                await ack(response_action="errors", errors={field: text.replace("*", "")})
+            else:
+                await ack(response_action="update", view=notice_view("Not saved", text))
+            return
+        if not acked and body.get("command"):
+            await ack(text=_plain(text), blocks=notice(text))
+            return
+        await ack()
+        if body.get("response_url") and await respond(body["response_url"], text):
+            return
+        user, channel = actor(body), channel_of(body)
+        if not user:
+            return
+        if channel and not channel.startswith("D"):
+            await c.client.chat_postEphemeral(channel=channel, user=user, text=_plain(text), blocks=notice(text))
+        else:
+            await c.client.chat_postMessage(channel=user, text=_plain(text), blocks=notice(text))
+    except Exception:
+        log.exception("could not tell the person that their action failed")
+
+
+def first_input(view: dict) -> str | None:
+    """The block id of a view's first input block: where a form-wide error is shown."""
+    return next((b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"), None)
+
+
+async def respond(response_url: str, text: str) -> bool:
+    """An ephemeral answer through a click's response_url: private, and needs no channel membership."""
+    try:
+        response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT).send(
+            text=_plain(text), blocks=notice(text), response_type="ephemeral", replace_original=False
+        )
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        log.warning("response_url failed (%s)", type(exc).__name__)
+        return False
+    return response.status_code == 200
+
+
 def guarded(c: Clearance, handler):
     """Wrap handler(c, ack, body) as a Bolt listener.
 
@@ -115,6 +192,7 @@ def guarded(c: Clearance, handler):
 
     async def listener(ack, body):
         acked = asyncio.Event()
+        where = describe(handler.__name__, body)
 
         async def ack_once(*args, **kwargs):
             if not acked.is_set():
@@ -124,18 +202,12 @@ def guarded(c: Clearance, handler):
         async def run() -> None:
             try:
                 await handler(c, ack_once, body)
+            except StoreUnavailable as exc:
+                log.error("%s: the database is unavailable (%s); the person was told nothing was saved", where, exc)
+                await answer_directly(c, body, ack_once, acked.is_set(), STORE_DOWN)
             except Exception:
-                log.exception("error in %s", handler.__name__)
-                await ack_once()
-                try:
-                    await tell(
-                        c,
-                        body,
-                        ":warning: Something went wrong on our side and nothing was changed. "
-                        "Please try again in a minute; if it keeps happening, tell police IT.",
-                    )
-                except Exception:
-                    log.exception("could not tell the user about an error")
+                log.exception("error in %s", where)
+                await answer_directly(c, body, ack_once, acked.is_set(), WENT_WRONG)
             finally:
                 await ack_once()  # a handler that forgot to ack must not leave Slack waiting
 

@@ -12,9 +12,7 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-import aiohttp
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.common import notice_view, value_of
 from bot.blocks.directives import (
@@ -37,7 +35,7 @@ from bot.blocks.directives import (
 from bot.blocks.requests import notice
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, channel_of, explain, guarded, once_per_view, tell
+from bot.listeners.common import action_value, actor, channel_of, explain, guarded, once_per_view, respond, tell
 from bot.outbound import ephemeral, post
 from storage.outbox import OutboundMessage
 from workflows import registry
@@ -66,7 +64,6 @@ NOT_STAFF = (
     "If you think you should be able to, ask a Clearance admin to add you to `command_staff`."
 )
 FORM_FIELDS = {"kind": "kind", "tool": "tool", "text": "text", "channels": "channels", "ack_due": "ack_due"}
-RESPOND_TIMEOUT = 5  # seconds; after that the confirmation goes through the outbox instead
 _REFERENCE = re.compile(r"^\s*DIR-?\d{1,9}\s*$", re.IGNORECASE)
 
 
@@ -254,21 +251,9 @@ async def acknowledge_click(c: Clearance, ack, body) -> None:
     await ack()
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
-    if not await _respond(body.get("response_url"), text):
+    response_url = body.get("response_url")
+    if not (response_url and await respond(response_url, text)):
         await c.enqueue([_private(channel_of(body), user, text)])
-
-
-async def _respond(response_url: str | None, text: str) -> bool:
-    if not response_url:
-        return False
-    try:
-        response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT).send(
-            text=text.replace("*", ""), blocks=notice(text), response_type="ephemeral", replace_original=False
-        )
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        log.warning("response_url failed (%s); confirming through the outbox", type(exc).__name__)
-        return False
-    return response.status_code == 200
 
 
 # --- status, the full list, revoke, supersede, retry ----------------------------------------------
