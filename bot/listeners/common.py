@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.blocks.requests import notice, stage_name
+from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.text import slack_date
 from workflows.errors import (
@@ -125,7 +126,7 @@ def guarded(c: Clearance, handler):
             try:
                 await handler(c, ack_once, body)
             except Exception:
-                log.exception("error in %s", handler.__name__)
+                log.exception("error in %s (%s)", describe_payload(body), handler.__name__)
                 await ack_once()
                 try:
                     await tell(
