@@ -85,16 +85,18 @@ def describe_payload(body: dict | None) -> str:
         return f"slash command {_safe(body.get('command'))}"
     kind = body.get("type")
     if kind == "block_actions" or kind == "block_suggestion":
-        actions = body.get("actions") or [{}]
-        first = actions[0] if isinstance(actions[0], dict) else {}
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
         return f"{kind} {_safe(first.get('action_id') or body.get('action_id'))}"
     if kind in ("view_submission", "view_closed"):
-        view = body.get("view") if isinstance(body.get("view"), dict) else {}
+        view = body.get("view")
+        view = view if isinstance(view, dict) else {}
         return f"{kind} {_safe(view.get('callback_id'))}"
     if kind in ("shortcut", "message_action"):
         return f"{kind} {_safe(body.get('callback_id'))}"
     if kind == "event_callback":
-        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        event = body.get("event")
+        event = event if isinstance(event, dict) else {}
         return f"event {_safe(event.get('type'))}"
     return f"{_safe(kind)} payload"
 

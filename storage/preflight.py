@@ -123,7 +123,8 @@ def _sqlite_revision(url: URL) -> str | None:
 
 def _pg_revision(url: URL) -> str | None:
     with _pg_connect(url) as conn:
-        if conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0] is None:
+        found = conn.execute("SELECT to_regclass('alembic_version')").fetchone()
+        if found is None or found[0] is None:
             return None
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     return row[0] if row else None
