@@ -6,9 +6,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
 from bot.listeners import directives, home, requests, reviews, tool_status
+from bot.logs import describe_error, describe_payload
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -18,16 +20,22 @@ log = logging.getLogger("clearance.app")
 
 def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
     app = AsyncApp(
-        token=None,  # the client below carries the token (and the SLACK_API_URL)
+        # The token, not our `client`: given a client, Bolt still reads SLACK_BOT_TOKEN from the
+        # environment and warns on every start that it "will be unused". Bolt's own client only
+        # makes the auth.test that fills in the bot's ids; our listeners use c.client.
+        token=c.settings.bot_token,
         signing_secret=c.settings.signing_secret or "unused-in-socket-mode",
-        client=c.client,
         # Socket Mode messages are not signed; the WebSocket is authenticated by the app token.
         request_verification_enabled=not socket_mode,
         # Our listeners return as soon as they ack (see listeners.common.guarded), so Bolt can
         # answer Slack right then instead of polling for the ack every 10 ms.
         process_before_response=True,
+        # A payload no listener takes goes to on_error below, logged in one line without its
+        # contents, instead of Bolt's multi-line warning with a code suggestion.
+        raise_error_for_unhandled_request=True,
         # Bolt's url_verification and ssl_check built-ins stay on.
     )
+    app.client.base_url = c.settings.api_url  # GovSlack, or the fake Slack in tests
 
     @app.middleware
     async def skip_redelivered_events(body, next):
@@ -41,8 +49,12 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
 
     @app.error
     async def on_error(error, body):
-        # Log the kind of payload, never its contents: they hold personal data.
-        log.error("unhandled error for a %s payload: %r", (body or {}).get("type", "?"), type(error).__name__)
+        # Name what the payload was for (command, action, form, event), never what people typed.
+        what = describe_payload(body)
+        if isinstance(error, BoltUnhandledRequestError):
+            log.warning("no listener for %s", what, extra={"slack": what})
+            return None  # Bolt answers 404, as before
+        log.error("unhandled error in %s: %s", what, describe_error(error), extra={"slack": what})
         return BoltResponse(status=200, body="")
 
     requests.register(app, c)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
+import psycopg
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.config import ConfigError
-from bot.settings import load_settings
+from bot.logs import configure_logging
+from bot.settings import environment, load_database_url, load_log_settings, load_settings
+from storage import preflight
+from storage.preflight import DatabaseProblem
 
 log = logging.getLogger("clearance")
+
+# What a database that is missing, read-only, unreachable or refusing us raises on its way up.
+DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error, psycopg.Error, CommandError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        env = environment()
+        logs = load_log_settings(env)
+        configure_logging(logs.format, logs.level)
         if args.command == "serve":
             return _serve(args)
         if args.command == "migrate":
@@ -49,28 +62,37 @@ def main(argv: list[str] | None = None) -> int:
             return _outbox()
         if args.command == "remind":
             return _remind(args.dry_run, args.at)
-    except ConfigError as exc:
+    except (ConfigError, DatabaseProblem) as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except DATABASE_ERRORS as exc:
+        print(_database_failure(exc), file=sys.stderr)
         return 2
     return 1
 
 
-def _database_url() -> str:
-    import os
-
-    from dotenv import load_dotenv
-
-    from storage.db import DEFAULT_URL
-
-    load_dotenv(Path.cwd() / ".env", override=False)
-    return os.environ.get("DATABASE_URL", "").strip() or DEFAULT_URL
+def _database_failure(exc: BaseException) -> str:
+    """What to fix, from a database error nobody foresaw: its first line, never the SQL or its parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(cause).__name__
+    try:
+        target = preflight.where(load_database_url())
+    except ConfigError:
+        target = "DATABASE_URL"
+    return (
+        f"Clearance cannot use the database at {target}: {reason}. Check DATABASE_URL, that the database is "
+        "reachable and that this user may write to it; `clearance migrate` creates or updates the schema."
+    )
 
 
 def _migrate() -> int:
     from storage.db import migrate
 
-    migrate(_database_url())
-    print("Database schema is up to date.")
+    database_url = load_database_url()
+    preflight.writable(database_url)
+    migrate(database_url)
+    print(f"Database schema is up to date ({preflight.where(database_url)}).")
     return 0
 
 
@@ -78,6 +100,7 @@ def _serve(args) -> int:
     from storage.db import migrate
 
     settings = load_settings(socket_mode=args.socket_mode)
+    preflight.writable(settings.database_url)
     migrate(settings.database_url)
     host = args.host or ("127.0.0.1" if args.socket_mode else "0.0.0.0")
     return asyncio.run(_run(settings, host, args.port, args.socket_mode))
@@ -94,7 +117,9 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
         await c.stop()
         return 2
     socket = socket_mode_handler(c) if socket_mode else None
-    server = uvicorn.Server(uvicorn.Config(asgi_app(c), host=host, port=port, lifespan="off", access_log=False))
+    # log_config=None: uvicorn keeps its hands off logging, so its lines use our handler and format.
+    config = uvicorn.Config(asgi_app(c), host=host, port=port, lifespan="off", access_log=False, log_config=None)
+    server = uvicorn.Server(config)
     await c.start()
     try:
         if socket:
@@ -135,7 +160,9 @@ async def _token_works(c) -> bool:
 def _export(out: Path) -> int:
     from storage.export import export_record
 
-    counts = export_record(_database_url(), out)
+    database_url = load_database_url()
+    preflight.migrated(database_url)  # before anything is written: no empty "complete record"
+    counts = export_record(database_url, out)
     for table, n in counts.items():
         print(f"{table}: {n} rows")
     print(f"Written to {out}/ (one CSV per table, plus manifest.json with row counts and SHA-256 checksums).")
@@ -146,8 +173,11 @@ def _outbox() -> int:
     from storage.db import create_engine, session_factory
     from storage.outbox import OutboxStore
 
+    database_url = load_database_url()
+    preflight.migrated(database_url)
+
     async def show() -> None:
-        engine = create_engine(_database_url())
+        engine = create_engine(database_url)
         store = OutboxStore(session_factory(engine))
         print("Messages by status:", await store.counts() or "none")
         for row_id, method, queue, error in await store.failures():
@@ -160,7 +190,6 @@ def _outbox() -> int:
 
 def _remind(dry_run: bool, at: str | None) -> int:
     """Print what a sweep would do now (or `at`), from the database and the config; no Slack calls."""
-    import os
     from datetime import UTC, datetime
 
     from bot.config import load_policy
@@ -178,8 +207,10 @@ def _remind(dry_run: bool, at: str | None) -> int:
         print(f"--at {at!r} is not an ISO time like 2026-11-03T09:00-07:00", file=sys.stderr)
         return 2
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    database_url = _database_url()  # also reads .env
-    policy = load_policy(Path(os.environ.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml"))
+    env = environment()
+    database_url = load_database_url(env)
+    policy = load_policy(Path(env.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml"))
+    preflight.migrated(database_url)
     for line in asyncio.run(_preview_lines(database_url, policy, now)):
         print(line)
     return 0

@@ -13,6 +13,20 @@ from storage.db import DEFAULT_URL, DatabaseUrlError, urls
 from workflows.policy import Policy
 
 DEFAULT_API_URL = "https://slack.com/api/"
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# What .env.example ships with: a copied file left unedited must not look like credentials.
+PLACEHOLDERS = {
+    "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+    "SLACK_SIGNING_SECRET": "your-signing-secret",
+    "SLACK_APP_TOKEN": "xapp-your-app-token",
+}
+WHERE = {
+    "SLACK_BOT_TOKEN": "Slack app settings → OAuth & Permissions → Bot User OAuth Token",
+    "SLACK_SIGNING_SECRET": "Slack app settings → Basic Information → Signing Secret",
+    "SLACK_APP_TOKEN": "Slack app settings → Basic Information → App-Level Tokens",
+}
 
 
 @dataclass(frozen=True)
@@ -26,14 +40,53 @@ class Settings:
     policy: Policy
 
 
+@dataclass(frozen=True)
+class LogSettings:
+    format: str  # "text" or "json" (one JSON object a line)
+    level: str
+
+
+def environment() -> dict[str, str]:
+    """The process environment, with a .env file in the working directory filling the gaps."""
+    load_dotenv(Path.cwd() / ".env", override=False)
+    return dict(os.environ)
+
+
+def load_database_url(env: dict[str, str] | None = None) -> str:
+    """DATABASE_URL (default: clearance.db in the working directory), checked for form only."""
+    env = environment() if env is None else env
+    database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_URL
+    try:
+        urls(database_url)
+    except DatabaseUrlError as exc:
+        raise ConfigError(str(exc)) from None
+    return database_url
+
+
+def load_log_settings(env: dict[str, str] | None = None) -> LogSettings:
+    env = environment() if env is None else env
+    fmt = env.get("CLEARANCE_LOG_FORMAT", "").strip().lower() or "text"
+    level = env.get("CLEARANCE_LOG_LEVEL", "").strip().upper() or "INFO"
+    problems = []
+    if fmt not in LOG_FORMATS:
+        problems.append(f"CLEARANCE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} (got {fmt!r}).")
+    if level not in LOG_LEVELS:
+        problems.append(f"CLEARANCE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {level!r}).")
+    if problems:
+        raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+    return LogSettings(fmt, level)
+
+
 def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = None) -> Settings:
     """Read and check every setting; ConfigError lists everything that needs fixing."""
-    if env is None:
-        load_dotenv(Path.cwd() / ".env", override=False)
-        env = dict(os.environ)
-    problems: list[str] = []
+    env = environment() if env is None else env
+    problems: list[str] = [
+        f"{name} is still the placeholder from .env.example. Replace it with the real value: {WHERE[name]}."
+        for name, placeholder in PLACEHOLDERS.items()
+        if _is_placeholder(env.get(name, ""), placeholder) and (socket_mode or name != "SLACK_APP_TOKEN")
+    ]
     bot_token = env.get("SLACK_BOT_TOKEN", "").strip()
-    if not bot_token.startswith("xoxb-"):
+    if not bot_token.startswith("xoxb-") and not _is_placeholder(bot_token, PLACEHOLDERS["SLACK_BOT_TOKEN"]):
         problems.append(
             "SLACK_BOT_TOKEN is missing or is not a bot token (xoxb-…). "
             "Slack app settings → OAuth & Permissions → Bot User OAuth Token."
@@ -42,7 +95,11 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
     if not signing_secret and not socket_mode:
         problems.append("SLACK_SIGNING_SECRET is missing. Slack app settings → Basic Information → Signing Secret.")
     app_token = env.get("SLACK_APP_TOKEN", "").strip()
-    if socket_mode and not app_token.startswith("xapp-"):
+    if (
+        socket_mode
+        and not app_token.startswith("xapp-")
+        and not _is_placeholder(app_token, PLACEHOLDERS["SLACK_APP_TOKEN"])
+    ):
         problems.append(
             "--socket-mode needs SLACK_APP_TOKEN (xapp-…) with the connections:write scope. "
             "Slack app settings → Basic Information → App-Level Tokens."
@@ -52,10 +109,10 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
         problems.append(f"SLACK_API_URL must be an http(s) URL, e.g. {DEFAULT_API_URL}")
     if not api_url.endswith("/"):
         api_url += "/"
-    database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_URL
+    database_url = DEFAULT_URL
     try:
-        urls(database_url)
-    except DatabaseUrlError as exc:
+        database_url = load_database_url(env)
+    except ConfigError as exc:
         problems.append(str(exc))
     config_path = Path(env.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml")
     policy = None
@@ -66,3 +123,11 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
     if problems:
         raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
     return Settings(bot_token, signing_secret, app_token, api_url, database_url, config_path, policy)  # type: ignore[arg-type]
+
+
+def _is_placeholder(value: str, placeholder: str) -> bool:
+    """The value shipped in .env.example, or an obvious stand-in such as `xoxb-your-token` or `<secret>`."""
+    value = value.strip().lower()
+    if not value:
+        return False
+    return value == placeholder or "your-" in value or "your_" in value or value.startswith("<") or value == "changeme"

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables)
@@ -19,13 +19,19 @@ TECHNICAL = {"outbox", "slack_messages", "handled_events", "alembic_version"}
 
 
 def export_record(database_url: str, out: Path) -> dict[str, int]:
+    """Write every business table as it stood at one moment: all reads are in one transaction.
+
+    Without that, a decision recorded while the export runs could appear in `audit_log` but
+    not in `decisions`. The caller checks first that the database exists (storage.preflight).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(urls(database_url)[1])
+    engine = _snapshot_engine(database_url)
     counts: dict[str, int] = {}
     files: dict[str, str] = {}
     try:
-        present = set(inspect(engine).get_table_names())
-        with engine.connect() as conn:
+        with engine.begin() as conn:
+            present = set(inspect(conn).get_table_names())
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             for table in SQLModel.metadata.sorted_tables:
                 if table.name in TECHNICAL or table.name not in present:
                     continue
@@ -44,12 +50,34 @@ def export_record(database_url: str, out: Path) -> dict[str, int]:
         engine.dispose()
     manifest = {
         "exported_at": datetime.now(UTC).isoformat(),
+        "schema_revision": revision,
+        "snapshot": "all tables read in one transaction (REPEATABLE READ on PostgreSQL)",
         "rows": counts,
         "sha256": files,
         "note": "Times are UTC. audit_log lists every change of state: who, what, when, from, to and why.",
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return counts
+
+
+def _snapshot_engine(database_url: str) -> Engine:
+    sync_url = urls(database_url)[1]
+    if not sync_url.startswith("sqlite"):
+        # REPEATABLE READ: every statement sees the snapshot taken at the first one.
+        return create_engine(sync_url, isolation_level="REPEATABLE READ", hide_parameters=True)
+    engine = create_engine(sync_url, hide_parameters=True)
+
+    # Python's sqlite3 does not BEGIN before a SELECT, so each would see a newer state.
+    # SQLAlchemy's recipe: let SQLAlchemy emit BEGIN; a SQLite read transaction is a snapshot.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 def _cell(value) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from bot.config import ConfigError, parse_policy
 from bot.settings import load_settings
@@ -79,3 +84,35 @@ def test_defaults(tmp_path):
     )
     assert settings.api_url == "https://slack.com/api/"
     assert settings.database_url == "sqlite:///clearance.db"
+
+
+def test_the_placeholders_of_env_example_are_refused_with_where_to_get_the_real_ones(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(CONFIG)
+    example = {k: v or "" for k, v in dotenv_values(Path(__file__).parent.parent / ".env.example").items()}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env={**example, "CLEARANCE_CONFIG": str(path)})
+    text = str(raised.value)
+    assert "SLACK_BOT_TOKEN is still the placeholder from .env.example" in text
+    assert "OAuth & Permissions → Bot User OAuth Token" in text
+    assert "SLACK_SIGNING_SECRET is still the placeholder from .env.example" in text
+    assert "Basic Information → Signing Secret" in text
+    assert "is missing" not in text  # one message per variable, not two
+
+
+def test_serve_with_the_env_example_copied_unedited_stops_and_says_so(tmp_path):
+    (tmp_path / ".env").write_text((Path(__file__).parent.parent / ".env.example").read_text())
+    (tmp_path / "clearance.toml").write_text(CONFIG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "CLEARANCE_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env={**env, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN is still the placeholder from .env.example" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "clearance.db").exists()  # refused before anything was created

@@ -11,6 +11,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.common import notice_view
 from bot.blocks.requests import notice, stage_name
+from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.text import slack_date
 from workflows.errors import (
@@ -119,19 +120,6 @@ WENT_WRONG = (
 RESPOND_TIMEOUT = 5  # seconds for a response_url answer
 
 
-def describe(handler: str, body: dict) -> str:
-    """What was being handled, for logs: the listener and the Slack id involved, never user text."""
-    detail = (
-        body.get("command")
-        or ((body.get("actions") or [{}])[0].get("action_id"))
-        or (body.get("view") or {}).get("callback_id")
-        or (body.get("event") or {}).get("type")
-        or body.get("type")
-        or "?"
-    )
-    return f"{handler} ({detail})"
-
-
 async def answer_directly(c: Clearance, body: dict, ack, acked: bool, text: str) -> None:
     """Tell the person at once, by a route that needs no database (the outbox lives there too).
 
@@ -192,7 +180,7 @@ def guarded(c: Clearance, handler):
 
     async def listener(ack, body):
         acked = asyncio.Event()
-        where = describe(handler.__name__, body)
+        where = f"{describe_payload(body)} ({handler.__name__})"
 
         async def ack_once(*args, **kwargs):
             if not acked.is_set():

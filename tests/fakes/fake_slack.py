@@ -4,7 +4,7 @@ Slack cannot be reached from the test machine, so the real bot is pointed at thi
 (``AsyncWebClient(base_url=slack.api_url)``). The fake:
 
 * answers every ``/api/<method>`` call with a realistic body (shapes taken from
-  /work/shared/slack-samples/web_api), keeping enough state (messages, views) that
+  the examples on Slack's method pages), keeping enough state (messages, views) that
   follow-up calls such as ``chat.update`` behave like Slack;
 * records every call, decoded, so tests can assert on what the bot sent;
 * validates every outbound message and view with slack_sdk's Block Kit models and answers

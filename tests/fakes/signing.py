@@ -1,7 +1,7 @@
 """Build and sign requests exactly as Slack sends them to the app's Request URL.
 
-Shapes follow /work/shared/slack-samples (slash_command.docs.txt, block_actions.*.json,
-view_submission.bolt_tests.json, event.reaction_added.docs.json). Signing follows Slack's
+Shapes follow Slack's documented payloads and Bolt's own test payloads (slash commands,
+block_actions, view_submission, event_callback envelopes). Signing follows Slack's
 v0 scheme: ``v0=HMAC_SHA256(secret, "v0:{timestamp}:{body}")``, sent in the
 ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` headers.
 

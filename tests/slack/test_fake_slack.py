@@ -28,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from tests.fakes import signing
 from tests.fakes.fake_slack import BOT_USER_ID, FakeSlack
 
-SAMPLES = Path("/work/shared/slack-samples")
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Request* pending"}}
 MODAL = {

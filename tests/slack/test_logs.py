@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
 
 from bot.ids import ActionId
-from tests.fakes.signing import FORM, form_payload
-from tests.slack.harness import SECRET
+from bot.logs import describe_payload
+from tests.fakes.signing import FORM, SlackHttp, form_payload
+from tests.serving import Serve, serve_env
+from tests.slack.harness import CONFIG, SECRET
 
 SECRET_PURPOSE = "Find the informant Jane Doe at 12 Elm Street"
 
@@ -25,3 +33,68 @@ async def test_logs_carry_no_secrets_or_personal_data(bot, slack, caplog):
     assert "channel_not_found" in logged and "503" in logged  # the operator learns what went wrong
     for private in (SECRET, "xoxb-test", "Secret Tool Name", "Jane Doe", "12 Elm Street"):
         assert private not in logged
+
+
+async def test_errors_and_unknown_payloads_name_the_command_or_action_not_the_words(bot, slack, caplog):
+    caplog.set_level(logging.INFO)
+    slack.fail_next("views.open", status=200, error="internal_error")
+    await bot.http.command("/request-tool", "Secret Tool Name", "U0OFFICER")
+    await bot.http.send(*form_payload({"type": "block_actions", "actions": [{"action_id": "x"}]}))
+    await bot.settle()
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("error in slash command /request-tool" in line for line in logged), logged
+    assert "no listener for block_actions x" in logged
+    assert not any("Secret Tool Name" in line for line in logged)
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.mark.parametrize(
+    ("sample", "described"),
+    [
+        ("slash_command.docs.txt", "slash command /weather"),
+        ("block_actions.message_button.bolt_tests.json", "block_actions a"),
+        ("view_submission.bolt_tests.json", "view_submission view-id"),
+        ("event.reaction_added.docs.json", "event reaction_added"),
+    ],
+)
+def test_payloads_are_described_by_their_ids_only(sample, described):
+    raw = (SAMPLES / sample).read_text()
+    body = dict(parse_qsl(raw)) if sample.endswith(".txt") else json.loads(raw)
+    assert describe_payload(body) == described
+    # Anything that is not an id (spaces, markup, a typed sentence) is never echoed.
+    assert describe_payload({"command": "/x <!channel> Jane Doe"}) == "slash command ?"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_serve_logs_in_one_format_with_no_warnings_on_a_normal_start(slack, tmp_path, log_format):
+    (tmp_path / "clearance.toml").write_text(CONFIG)
+    env = serve_env(api_url=slack.api_url, secret=SECRET)
+    if log_format == "json":
+        env["CLEARANCE_LOG_FORMAT"] = "json"
+    server = Serve(log_format, tmp_path, env)
+    await server.start()
+    try:
+        await server.healthy()
+        async with SlackHttp(SECRET, base_url=server.url) as http:
+            assert (await http.command("/request-tool", "Clearview", "U0OFFICER", trigger_id="1.2.3")).is_success
+        await slack.wait_for("views.open")
+    finally:
+        await server.stop()
+    lines = (await server.output()).splitlines()
+    if log_format == "json":
+        entries = [json.loads(line) for line in lines]  # every line is one JSON object
+        assert all({"time", "level", "logger", "message"} <= set(e) for e in entries), entries
+        seen = [(e["level"], e["logger"], e["message"]) for e in entries]
+    else:
+        matches = [TEXT_LINE.fullmatch(line) for line in lines]
+        assert all(matches), [line for line, m in zip(lines, matches, strict=True) if not m]
+        seen = [m.groups() for m in matches]
+    loggers = {logger for _, logger, _ in seen}
+    assert {"uvicorn", "clearance", "alembic.runtime.migration"} <= loggers, loggers  # uvicorn's lines too
+    assert any(message.startswith("Finished server process") for _, _, message in seen)
+    assert [line for line in seen if line[0] != "INFO"] == []  # no warnings (Bolt's "token will be unused")
+
+
+TEXT_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): (.*)")

@@ -6,8 +6,12 @@ import csv
 import hashlib
 import json
 
+from sqlalchemy import Engine, create_engine, event, insert
+
 from bot.cli import main
+from storage.db import urls
 from storage.export import export_record
+from storage.tables import AuditRow
 from storage.uow import uow_factory
 from tests.storage.test_requests_storage import DRAFT, POLICY
 from workflows.requests import Outcome
@@ -54,3 +58,38 @@ def test_the_cli_writes_the_export(tmp_path, monkeypatch, capsys):
     assert main(["export", "--out", str(tmp_path / "out")]) == 0
     assert "tool_requests: 0 rows" in capsys.readouterr().out
     assert (tmp_path / "out" / "manifest.json").exists()
+
+
+async def test_the_export_is_one_snapshot_even_while_decisions_are_recorded(sessions, database_url, clock, tmp_path):
+    """A row committed while the export runs is in no file, so the files agree with each other."""
+    uows = uow_factory(sessions, clock)
+    async with uows() as uow:
+        await submit_request(uow, POLICY, DRAFT, "U0OFFICER", clock())
+        await uow.commit()
+    writer = create_engine(urls(database_url)[1])
+    written = []
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def write_meanwhile(conn, cursor, statement, parameters, context, executemany) -> None:
+        # Just before the export reads audit_log (after it has read other tables), someone acts.
+        if written or conn.engine is writer or "FROM audit_log" not in statement:
+            return
+        written.append(True)
+        with writer.begin() as other:
+            other.execute(
+                insert(AuditRow.__table__).values(
+                    subject="REQ-0001", action="withdrawn", actor="U0OFFICER", at=clock(), reason=""
+                )
+            )
+
+    try:
+        counts = export_record(database_url, tmp_path / "export")
+    finally:
+        event.remove(Engine, "before_cursor_execute", write_meanwhile)
+        writer.dispose()
+    assert written, "the export never read audit_log"
+    with (tmp_path / "export" / "audit_log.csv").open(encoding="utf-8") as handle:
+        actions = [r["action"] for r in csv.DictReader(handle)]
+    assert "withdrawn" not in actions and counts["audit_log"] == len(actions)
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    assert manifest["rows"] == counts and manifest["rows"]["tool_requests"] == 1
