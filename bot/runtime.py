@@ -18,6 +18,7 @@ from bot.outbound import RequestMessages, post
 from bot.scheduler import ReminderScheduler
 from bot.sender import SlackSender
 from bot.settings import Settings
+from bot.slack_identity import SlackIdentity
 from storage.db import create_engine, session_factory
 from storage.outbox import Delivery, OutboundMessage, OutboxStore
 from storage.uow import SqlUnitOfWork
@@ -41,6 +42,7 @@ class Clearance:
         self.sessions = session_factory(self.engine)
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, retry_handlers=[])
+        self.identity = SlackIdentity(self.client)  # auth.test: the installed team; is the token accepted
         self.directory = SlackDirectory(self.client)
         self.outbox = OutboxStore(self.sessions)
         self.sender = SlackSender(self.outbox, self.client, on_failure=self._report_failure)
@@ -63,7 +65,7 @@ class Clearance:
         self.app = self._build_app(socket_mode=False)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, self.clock)
+        return SqlUnitOfWork(self.sessions, self.clock, self.identity.team_id)
 
     def _build_app(self, *, socket_mode: bool) -> AsyncApp:
         from bot.app import build_app
@@ -136,6 +138,7 @@ class Clearance:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     async def start(self) -> None:
+        await self.identity.start()  # before ready: payloads are checked against the installed team
         self.sender.start()
         self.reminders.start()
         self.directive_relay.start()
@@ -143,6 +146,7 @@ class Clearance:
 
     async def stop(self) -> None:
         self.ready = False
+        await self.identity.stop()
         await self.reminders.stop()
         await self.directive_relay.stop()
         await self.home.stop()

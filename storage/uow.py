@@ -24,16 +24,17 @@ from storage.tables import HandledEventRow
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker, clock: Callable[[], datetime]) -> None:
+    def __init__(self, sessions: async_sessionmaker, clock: Callable[[], datetime], team_id: str | None = None) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._team_id = team_id  # the installed Slack workspace: recorded with every audit entry
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._sessions()
         await self.session.begin()
         self.requests = SqlRequests(self.session)
-        self.audit = SqlAudit(self.session)
+        self.audit = SqlAudit(self.session, self._team_id)
         self.outbox = SqlOutbox(self.session, self._clock())
         self._extend(self.session)
         return self
@@ -68,5 +69,7 @@ class SqlUnitOfWork:
         return await insert_once(self.session, HandledEventRow, event_id=event_id, handled_at=self._clock())
 
 
-def uow_factory(sessions: async_sessionmaker, clock: Callable[[], datetime]) -> Callable[[], SqlUnitOfWork]:
-    return lambda: SqlUnitOfWork(sessions, clock)
+def uow_factory(
+    sessions: async_sessionmaker, clock: Callable[[], datetime], team_id: str | None = None
+) -> Callable[[], SqlUnitOfWork]:
+    return lambda: SqlUnitOfWork(sessions, clock, team_id)
