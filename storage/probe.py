@@ -1,13 +1,15 @@
 """DatabaseProbe: can the database be reached and written to right now? (for /healthz)
 
-Each probe opens a fresh connection (no pool, so a connection cut since the last probe is seen)
-and inserts a throwaway row that is rolled back, so a database that refuses writes counts as
-unavailable. Bounded by a short timeout: a health check must answer even when the database hangs.
+Each probe opens a fresh connection (no pool, so a connection cut since the last probe is seen).
+Bounded by a short timeout: a health check must answer even when the database hangs.
 
-SQLite: the file's permissions are checked first. SQLite reuses the process's already-open
-read-write descriptors for a "fresh" connection, so a file made read-only would still take the
-probe's write; access(2) sees chmod (and, for root, chattr +i) without opening the file — opening
-and closing it here would drop SQLite's POSIX locks.
+PostgreSQL: a throwaway row is inserted and rolled back, so a server that refuses writes (a
+read-only standby, a full disk) counts as unavailable.
+SQLite: the files' permissions are checked, then a read. A write probe would queue behind the
+bot's own writers (one writer at a time) and could time out under load; and SQLite reuses the
+process's already-open read-write descriptors for a "fresh" connection, so a file made read-only
+would still take it. access(2) sees chmod (and, for root, chattr +i) without opening the file
+(opening and closing it here would drop SQLite's POSIX locks).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.pool import NullPool
 from storage.db import urls
 
 _WRITE = text("INSERT INTO handled_events (event_id, handled_at) VALUES (:id, CURRENT_TIMESTAMP)")
+_READ = text("SELECT 1 FROM handled_events LIMIT 1")
 
 
 class DatabaseProbe:
@@ -35,11 +38,12 @@ class DatabaseProbe:
         # connect_args: SQLite's busy wait and PostgreSQL's connect timeout, both short.
         connect_args = {"timeout": wait} if async_url.startswith("sqlite") else {"connect_timeout": wait}
         self._engine = create_async_engine(async_url, poolclass=NullPool, connect_args=connect_args)
-        database = make_url(async_url).database if async_url.startswith("sqlite") else None
+        self._sqlite = async_url.startswith("sqlite")
+        database = make_url(async_url).database if self._sqlite else None
         self._sqlite_files = [] if database in (None, "", ":memory:") else [Path(database)]
 
     async def problem(self) -> str | None:
-        """None if the database takes a write; otherwise why not (the error's kind, never its text)."""
+        """None if the database is usable; otherwise why not (the error's kind, never its text)."""
         for path in self._sqlite_files:
             if not path.exists():
                 return "unreachable: the SQLite file is missing"
@@ -56,7 +60,10 @@ class DatabaseProbe:
 
     async def _try_write(self) -> None:
         async with self._engine.connect() as conn:
-            await conn.execute(_WRITE, {"id": f"healthz:{uuid.uuid4().hex}"})
+            if self._sqlite:
+                await conn.execute(_READ)
+            else:
+                await conn.execute(_WRITE, {"id": f"healthz:{uuid.uuid4().hex}"})
             await conn.rollback()
 
     async def close(self) -> None:
