@@ -143,7 +143,8 @@ class SlackEvents:
             return _error(400, "malformed request")
         team, enterprise = bolt_request.context.team_id, bolt_request.context.enterprise_id
         if self._c.identity.is_foreign(team, enterprise):
-            self.foreign_teams.note(f"team {team or '-'}", enterprise or team or "?")
+            kind = "slash_command" if "command" in bolt_request.body else str(bolt_request.body.get("type", "?"))[:40]
+            self.foreign_teams.note(kind, f"org {enterprise}" if enterprise else f"team {team}")
             if bolt_request.body.get("type") == "event_callback":
                 # Acked, not failed: Slack retries failed deliveries and disables an app's event
                 # subscription when most of them fail, which would cut off the installed workspace too.
