@@ -25,7 +25,7 @@ from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncBoltRequest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -103,7 +103,10 @@ class SlackEvents:
             return _error(400, "Content-Length is not a number")
         if declared is not None and int(declared) > MAX_BODY:
             return _error(413, "body too large")
-        body = await _read_body(request)
+        try:
+            body = await _read_body(request)
+        except ClientDisconnect:  # the sender gave up mid-body: nothing to answer, nothing to log
+            return _error(400, "incomplete body")
         if body is None:
             return _error(413, "body too large")
         refused = self._signature_problem(body, headers)

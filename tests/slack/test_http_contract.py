@@ -166,15 +166,20 @@ async def test_a_timestamp_sent_twice_is_refused(bot):
     assert response.status_code == 400 and "more than once" in response.json()["error"]
 
 
-async def raw_post(app, chunks, headers: dict[str, str]) -> tuple[int, int]:
-    """POST chunk by chunk straight to the ASGI app; (status, how many chunks the app read)."""
+async def raw_post(app, chunks, headers: dict[str, str], *, disconnect: bool = False) -> tuple[int, int]:
+    """POST chunk by chunk straight to the ASGI app; (status, how many chunks the app read).
+
+    `disconnect`: the client goes away after the last chunk instead of finishing the body.
+    """
     read = 0
     status = 0
 
     async def receive():
         nonlocal read
         read += 1
-        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+        if disconnect and read > len(chunks):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks[read - 1], "more_body": disconnect or read < len(chunks)}
 
     async def send(message):
         nonlocal status
@@ -209,6 +214,12 @@ async def test_a_body_over_1_mib_gets_413_without_reading_the_rest(bot):
     # A declared length over the cap is refused before a single byte is read.
     status, read = await raw_post(asgi_app(bot.c), chunks, {**headers, "Content-Length": str(4 * 1024 * 1024)})
     assert (status, read) == (413, 0)
+
+
+async def test_a_client_that_goes_away_mid_body_gets_no_500(bot, caplog):
+    status, _ = await raw_post(asgi_app(bot.c), [b"payload="], {"Content-Type": FORM}, disconnect=True)
+    assert status == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_non_utf8_is_400_when_signed_and_401_when_not(bot):
