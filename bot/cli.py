@@ -136,24 +136,13 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
 
 async def _token_works(c) -> bool:
     """Refuse to start with a token Slack rejects; start anyway if Slack is only unreachable."""
-    from slack_sdk.errors import SlackApiError
-
-    try:
-        await c.client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
-        if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
-            print(
-                f"Clearance cannot start: Slack refused SLACK_BOT_TOKEN ({error}). Copy the Bot User OAuth Token "
-                "from the Slack app settings → OAuth & Permissions, and reinstall the app if it was revoked.",
-                file=sys.stderr,
-            )
-            return False
-        log.warning("auth.test failed (%s); starting anyway, messages will wait in the outbox", error)
-    except Exception as exc:
-        log.warning(
-            "Slack is not reachable (%s); starting anyway, messages will wait in the outbox", type(exc).__name__
+    if await c.identity.check() == "rejected":  # c.identity logs it; unreachable is retried after start
+        print(
+            f"Clearance cannot start: Slack refused SLACK_BOT_TOKEN ({c.identity.error}). Copy the Bot User OAuth "
+            "Token from the Slack app settings → OAuth & Permissions, and reinstall the app if it was revoked.",
+            file=sys.stderr,
         )
+        return False
     return True
 
 

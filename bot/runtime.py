@@ -19,6 +19,7 @@ from bot.outbound import RequestMessages, post
 from bot.scheduler import ReminderScheduler
 from bot.sender import SlackSender
 from bot.settings import Settings
+from bot.slack_identity import SlackIdentity
 from storage.db import create_engine, read_session_factory, session_factory
 from storage.group_commit import GroupCommit
 from storage.outbox import Delivery, OutboundMessage, OutboxStore
@@ -47,10 +48,11 @@ class Clearance:
         # Every change goes through one group commit: concurrent clicks share a transaction and a
         # commit, each in its own savepoint (storage/group_commit.py).
         self.writes: GroupCommit[SqlUnitOfWork] = GroupCommit(
-            self.sessions, lambda session: SqlUnitOfWork.over(session, self.clock)
+            self.sessions, lambda session: SqlUnitOfWork.over(session, self.clock, self.identity.team_id)
         )
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, retry_handlers=[])
+        self.identity = SlackIdentity(self.client)  # auth.test: the installed team; is the token accepted
         self.directory = SlackDirectory(self.client)
         self.outbox = OutboxStore(self.sessions, self.read_sessions)
         self.sender = SlackSender(self.outbox, self.client, on_failure=self._report_failure)
@@ -71,11 +73,11 @@ class Clearance:
         self.app = self._build_app(socket_mode=False)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, self.clock)
+        return SqlUnitOfWork(self.sessions, self.clock, self.identity.team_id)
 
     def reading(self) -> SqlUnitOfWork:
         """A unit of work for reads only (never committed; on SQLite it takes no write lock)."""
-        return SqlUnitOfWork(self.read_sessions, self.clock)
+        return SqlUnitOfWork(self.read_sessions, self.clock, self.identity.team_id)
 
     def _build_app(self, *, socket_mode: bool) -> AsyncApp:
         from bot.app import build_app
@@ -153,6 +155,7 @@ class Clearance:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     async def start(self) -> None:
+        await self.identity.start()  # before ready: payloads are checked against the installed team
         self.sender.start()
         self.reminders.start()
         self.directive_relay.start()
@@ -160,6 +163,7 @@ class Clearance:
 
     async def stop(self) -> None:
         self.ready = False
+        await self.identity.stop()
         await self.reminders.stop()
         await self.directive_relay.stop()
         await self.home.stop()

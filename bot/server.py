@@ -1,17 +1,37 @@
-"""HTTP entry point: an ASGI app with POST /slack/events and GET /healthz, served by uvicorn.
+"""HTTP entry point: a Starlette app with POST /slack/events and GET /healthz, served by uvicorn.
 
-The signature is checked here first, before Bolt parses anything, so a request that is not
-from Slack gets 401 whatever its body; a signed but malformed one gets 400, never a 500.
+Order of checks on /slack/events, each before anything later is touched:
+  headers well-formed (400) → body at most 1 MiB (413, never read further) → signature (401) →
+  UTF-8 (400) → started (503) → content type (415) → parsed by Bolt (400 if malformed, never
+  500) → from the installed workspace (403; Events API deliveries acked 200) → Bolt's listeners.
+
+Bolt's AsyncSlackRequestHandler for Starlette is not used as-is: it reads the whole body however
+large and parses it before the signature is verified. The Bolt request is built here from the
+verified bytes and the validated Slack headers only, and Bolt's Starlette adapter turns Bolt's
+answer into the response. More pages: add a Route to `routes()`.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import hmac
 import logging
+import re
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
-from slack_sdk.signature import SignatureVerifier
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncBoltRequest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.health import Health
+from bot.refusals import RefusalLog
+from storage.probe import DatabaseProbe
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -19,109 +39,167 @@ if TYPE_CHECKING:
 log = logging.getLogger("clearance.http")
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # Slack payloads are far smaller; refuse anything absurd
+CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")  # all Slack sends
+
+_TIMESTAMP = re.compile(r"[0-9]{1,10}")  # Unix seconds; 10 digits last until the year 2286
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_RETRY_NUM = re.compile(r"[0-9]{1,3}")
+_RETRY_REASON = re.compile(r"[a-z_]{1,64}")
 
 
-def asgi_app(c: Clearance):
-    verifier = SignatureVerifier(c.settings.signing_secret)
+def asgi_app(c: Clearance, *, monotonic: Callable[[], float] = time.monotonic) -> Starlette:
+    """The ASGI app uvicorn serves; `monotonic` is the clock for health caching and log limits."""
+    health = Health(c, DatabaseProbe(c.settings.database_url), monotonic=monotonic)
+    events = SlackEvents(c, monotonic=monotonic)
+    return Starlette(routes=routes(health, events), exception_handlers={HTTPException: _http_error})
 
-    async def app(scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        path, method = scope.get("path", ""), scope.get("method", "")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            ok = c.ready
-            await _respond(send, 200 if ok else 503, {"status": "ok" if ok else "starting"})
-            return
-        if path != EVENTS_PATH:
-            await _respond(send, 404, {"error": "not found"})
-            return
-        if method != "POST":
-            await _respond(send, 405, {"error": "use POST"})
-            return
-        body = await _read_body(receive)
+
+def routes(health: Health, events: SlackEvents) -> Sequence[BaseRoute]:
+    return [
+        Route("/healthz", health.endpoint, methods=["GET"]),  # HEAD too (Starlette adds it)
+        Route(EVENTS_PATH, events.endpoint, methods=["POST"]),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """404 and 405 from routing, as JSON like every other answer."""
+    assert isinstance(exc, HTTPException)
+    errors = {404: "not found", 405: "method not allowed"}
+    return JSONResponse(
+        {"error": errors.get(exc.status_code, exc.detail)}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class SlackEvents:
+    """POST /slack/events: everything Slack sends over HTTP (commands, interactivity, events)."""
+
+    def __init__(self, c: Clearance, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._c = c
+        self._secret = (c.settings.signing_secret or "").encode()
+        self.bad_signatures = RefusalLog(
+            log,
+            "request(s) with no valid Slack signature",
+            "If these come from Slack, SLACK_SIGNING_SECRET is wrong: copy the Signing Secret from the "
+            "Slack app settings → Basic Information (not the client secret or a token).",
+            monotonic=monotonic,
+        )
+        self.foreign_teams = RefusalLog(
+            log,
+            "payload(s) from another Slack workspace",
+            "This Clearance serves only the workspace its bot token belongs to.",
+            monotonic=monotonic,
+        )
+
+    async def endpoint(self, request: Request) -> Response:
+        headers, problem = _slack_headers(request)
+        if problem:
+            return _error(400, problem)
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or len(declared) > 12):
+            return _error(400, "Content-Length is not a number")
+        if declared is not None and int(declared) > MAX_BODY:
+            return _error(413, "body too large")
+        try:
+            body = await _read_body(request)
+        except ClientDisconnect:  # the sender gave up mid-body: nothing to answer, nothing to log
+            return _error(400, "incomplete body")
         if body is None:
-            await _respond(send, 413, {"error": "body too large"})
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            return _error(413, "body too large")
+        refused = self._signature_problem(body, headers)
+        if refused:
+            self.bad_signatures.note(refused, request.client.host if request.client else "unknown address")
+            return _error(401, "invalid signature")
         try:
-            body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
-            await _respond(send, 400, {"error": "body is not UTF-8"})  # Slack always sends UTF-8
-            return
-        if not verifier.is_valid_request(body, headers):
-            await _respond(send, 401, {"error": "invalid signature"})
-            return
-        if not c.ready:
-            await _respond(send, 503, {"error": "starting"})
-            return
-        replay = _replay(body)
-        started = False
+            return _error(400, "body is not UTF-8")  # Slack always sends UTF-8
+        if not self._c.ready:
+            return _error(503, "starting")
+        if headers.get("content-type", "").split(";")[0].strip().lower() not in CONTENT_TYPES:
+            return _error(415, "Content-Type must be application/json or application/x-www-form-urlencoded")
+        return await self._dispatch(text, headers)
 
-        async def tracking_send(message):
-            nonlocal started
-            started = True
-            await send(message)
+    def _signature_problem(self, body: bytes, headers: dict[str, str]) -> str | None:
+        """Why the request is not signed by Slack (a short reason for the log), or None."""
+        timestamp, signature = headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+        if not self._secret:
+            return "no SLACK_SIGNING_SECRET set (Socket Mode), so HTTP requests are not taken"
+        if timestamp is None or signature is None:
+            return "unsigned"
+        if abs(time.time() - int(timestamp)) > 60 * 5:
+            return "stale timestamp (replayed, or this machine's clock is off)"
+        # Slack's v0 scheme, over the raw bytes (slack_sdk's verifier decodes them first).
+        expected = "v0=" + hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+        if not _SIGNATURE.fullmatch(signature) or not hmac.compare_digest(expected, signature):
+            return "signature mismatch"
+        return None
 
+    async def _dispatch(self, text: str, headers: dict[str, str]) -> Response:
         try:
-            await handler(scope, replay, tracking_send)
-        except Exception as exc:  # malformed payloads make Bolt's parser raise
+            bolt_request = AsyncBoltRequest(body=text, headers=headers)  # parses the payload
+        except Exception as exc:  # signed, but not a payload Bolt can read
+            log.warning("could not parse a signed request: %s", type(exc).__name__)
+            return _error(400, "malformed request")
+        team, enterprise = bolt_request.context.team_id, bolt_request.context.enterprise_id
+        if self._c.identity.is_foreign(team, enterprise):
+            kind = "slash_command" if "command" in bolt_request.body else str(bolt_request.body.get("type", "?"))[:40]
+            self.foreign_teams.note(kind, f"org {enterprise}" if enterprise else f"team {team}")
+            if bolt_request.body.get("type") == "event_callback":
+                # Acked, not failed: Slack retries failed deliveries and disables an app's event
+                # subscription when most of them fail, which would cut off the installed workspace too.
+                return Response(status_code=200)
+            return _error(403, "this Clearance serves another Slack workspace")
+        try:
+            bolt_response = await self._c.app.async_dispatch(bolt_request)
+        except Exception as exc:  # malformed payloads can make Bolt's matchers raise
             log.warning("could not handle a signed request: %s", type(exc).__name__)
-            if not started:
-                await _respond(send, 400, {"error": "malformed request"})
-
-    handler = AsyncSlackRequestHandler(c.app, path=EVENTS_PATH)
-    return app
+            return _error(400, "malformed request")
+        return to_starlette_response(bolt_response)
 
 
-async def _read_body(receive) -> bytes | None:
+def _slack_headers(request: Request) -> tuple[dict[str, str], str | None]:
+    """The headers Bolt is given (only these, validated), or the reason they are malformed.
+
+    A request with neither signature header is left to the signature check (401): it is simply
+    not signed. Anything else malformed is a 400 that says which header is wrong.
+    """
+    raw = request.headers
+    headers: dict[str, str] = {}
+    for name in ("content-type", "x-slack-request-timestamp", "x-slack-signature"):
+        values = raw.getlist(name)
+        if len(values) > 1:
+            return {}, f"{_title(name)} was sent more than once"
+        if values:
+            headers[name] = values[0]
+    timestamp = headers.get("x-slack-request-timestamp")
+    if "x-slack-signature" in headers and timestamp is None:
+        return {}, "X-Slack-Request-Timestamp is missing"
+    if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
+        return {}, "X-Slack-Request-Timestamp must be a Unix time in seconds"
+    retry_num, retry_reason = raw.get("x-slack-retry-num"), raw.get("x-slack-retry-reason")
+    if retry_num is not None:
+        if not _RETRY_NUM.fullmatch(retry_num):
+            return {}, "X-Slack-Retry-Num must be a small number"
+        headers["x-slack-retry-num"] = retry_num
+    if retry_reason is not None and _RETRY_REASON.fullmatch(retry_reason):
+        headers["x-slack-retry-reason"] = retry_reason  # informational; dropped if odd
+    return headers, None
+
+
+def _title(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The body, or None as soon as it passes MAX_BODY (the rest is never read)."""
     chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
+    async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
             return None
         chunks.append(chunk)
-        if not message.get("more_body"):
-            break
     return b"".join(chunks)
-
-
-def _replay(body: bytes):
-    sent = False
-
-    async def receive():
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
-
-
-async def _respond(send, status: int, payload: dict) -> None:
-    raw = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
-
-
-async def _lifespan(receive, send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -10,8 +10,9 @@ from workflows.audit import AuditEntry
 
 
 class SqlAudit:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, team_id: str | None = None) -> None:
         self._session = session
+        self._team_id = team_id  # the installed workspace, stamped on every entry
 
     async def record(self, entry: AuditEntry) -> None:
         self._session.add(
@@ -23,6 +24,7 @@ class SqlAudit:
                 from_state=entry.from_state[:128],
                 to_state=entry.to_state[:128],
                 reason=entry.reason,
+                team_id=self._team_id,
             )
         )
 

@@ -86,6 +86,8 @@ class AuditRow(SQLModel, table=True):
     from_state: str = Field(default="", max_length=128)
     to_state: str = Field(default="", max_length=128)
     reason: str = _text()
+    # The Slack workspace (team id, from auth.test) the change was made in; None if not yet known.
+    team_id: str | None = Field(default=None, max_length=32)
 
 
 class OutboxRow(SQLModel, table=True):

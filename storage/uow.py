@@ -26,17 +26,20 @@ from workflows.errors import StoreUnavailable
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker | None, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker | None, clock: Callable[[], datetime], team_id: str | None = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._team_id = team_id  # the installed Slack workspace: recorded with every audit entry
         self.session: AsyncSession | None = None
         self._borrowed = False
 
     @classmethod
-    def over(cls, session: AsyncSession, clock: Callable[[], datetime]) -> SqlUnitOfWork:
+    def over(cls, session: AsyncSession, clock: Callable[[], datetime], team_id: str | None = None) -> SqlUnitOfWork:
         """A unit of work inside a transaction someone else owns (storage.group_commit): it
         neither begins nor commits; the owner commits the whole batch."""
-        uow = cls(None, clock)
+        uow = cls(None, clock, team_id)
         uow._borrowed = True
         uow._open(session)
         return uow
@@ -51,7 +54,7 @@ class SqlUnitOfWork:
     def _open(self, session: AsyncSession) -> None:
         self.session = session
         self.requests = SqlRequests(session)
-        self.audit = SqlAudit(session)
+        self.audit = SqlAudit(session, self._team_id)
         self.outbox = SqlOutbox(session, self._clock())
         # Directives and the tool registry (workflows.ports_directives.DirectiveUnitOfWork).
         self.tools = SqlTools(session)
@@ -89,5 +92,7 @@ class SqlUnitOfWork:
         return await insert_once(self.session, HandledEventRow, event_id=event_id, handled_at=self._clock())
 
 
-def uow_factory(sessions: async_sessionmaker, clock: Callable[[], datetime]) -> Callable[[], SqlUnitOfWork]:
-    return lambda: SqlUnitOfWork(sessions, clock)
+def uow_factory(
+    sessions: async_sessionmaker, clock: Callable[[], datetime], team_id: str | None = None
+) -> Callable[[], SqlUnitOfWork]:
+    return lambda: SqlUnitOfWork(sessions, clock, team_id)

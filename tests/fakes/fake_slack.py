@@ -147,6 +147,11 @@ class FakeSlack:
         self.channel_errors: dict[str, str] = {}
         # Seconds to wait before answering a method: Slack on a slow day.
         self.delays: dict[str, float] = {}
+        # The workspace auth.test reports (set enterprise_id for an Enterprise Grid install).
+        self.team_id: str = TEAM_ID
+        self.enterprise_id: str | None = None
+        # Tokens Slack refuses (revoked, or a placeholder): every call with one gets this error.
+        self.rejected_tokens: dict[str, str] = {}
 
         # --- scripted failures and internals ----------------------------------------
         self._failures: list[_Failure] = []
@@ -336,7 +341,10 @@ class FakeSlack:
             return await self._fail(request, call, failure)
 
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
-        reply = handler(args, token) if handler is not None else _Reply()
+        if token in self.rejected_tokens:
+            reply = _Reply(body=_error(self.rejected_tokens[token]))  # as Slack answers a bad token: HTTP 200
+        else:
+            reply = handler(args, token) if handler is not None else _Reply()
         call.attempt_status = reply.status
         call.ok = bool(reply.body.get("ok"))
         call.response = reply.body
@@ -579,10 +587,11 @@ class FakeSlack:
                 "url": f"https://{TEAM_DOMAIN}.slack.com/",
                 "team": TEAM_NAME,
                 "user": "clearance",
-                "team_id": TEAM_ID,
+                "team_id": self.team_id,
                 "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID,
                 "is_enterprise_install": False,
+                **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
             }
         )
 

@@ -233,6 +233,19 @@ async def test_users_groups_and_auth(slack: FakeSlack, client: AsyncWebClient) -
     assert (auth["user_id"], auth["bot_id"], auth["team_id"]) == ("U0BOT", "B0BOT", "T0TEAM")
 
 
+async def test_auth_test_reports_the_workspace_and_rejected_tokens_fail_everywhere(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.enterprise_id = "E0ORG"
+    auth = await client.auth_test()
+    assert (auth["team_id"], auth["enterprise_id"]) == ("T0TEAM", "E0ORG")
+    slack.rejected_tokens["xoxb-test"] = "token_revoked"
+    for call in (client.auth_test(), client.chat_postMessage(channel="C1", text="hi")):
+        with pytest.raises(SlackApiError) as refused:
+            await call
+        assert refused.value.response["error"] == "token_revoked"
+
+
 async def test_wait_for_and_reset(slack: FakeSlack, client: AsyncWebClient) -> None:
     async def post_later() -> None:
         await asyncio.sleep(0.01)

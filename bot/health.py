@@ -1,0 +1,65 @@
+"""GET /healthz: can this process do its job right now, and if not, why (for operators and probes).
+
+200 {"status": "ok"} when the database takes writes and Slack accepted the token.
+503 while starting, while the database cannot be reached, or when Slack rejected the token:
+none of these fixes itself by sending the process more work.
+200 {"status": "degraded", …} while Slack is only unreachable: requests are still taken and
+stored, their messages wait in the outbox, and restarting the process would not help.
+The database probe is cached for a moment so frequent health checks do not hammer the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bot.slack_identity import SlackStatus
+from storage.probe import DatabaseProbe
+
+if TYPE_CHECKING:
+    from bot.runtime import Clearance
+
+
+class Health:
+    def __init__(
+        self,
+        c: Clearance,
+        probe: DatabaseProbe,
+        *,
+        cache_seconds: float = 1.5,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._c = c
+        self._probe = probe
+        self.cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._database: tuple[float, str | None] | None = None  # (when probed, problem)
+        self._lock = asyncio.Lock()  # one probe at a time, however many checks arrive
+
+    async def database_problem(self) -> str | None:
+        async with self._lock:
+            now = self._monotonic()
+            if self._database is None or now - self._database[0] >= self.cache_seconds:
+                self._database = (now, await self._probe.problem())
+            return self._database[1]
+
+    async def report(self) -> tuple[int, dict[str, str]]:
+        if not self._c.ready:
+            return 503, {"status": "starting"}
+        database = await self.database_problem()
+        identity = self._c.identity
+        if database is None and identity.status == SlackStatus.OK:
+            return 200, {"status": "ok"}
+        details = {"database": database or "ok", "slack": identity.describe()}
+        if database is not None or identity.status == SlackStatus.REJECTED:
+            return 503, {"status": "unavailable", **details}
+        return 200, {"status": "degraded", **details}
+
+    async def endpoint(self, request: Request) -> JSONResponse:
+        status, body = await self.report()
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
