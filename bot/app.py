@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.listeners import directives, home, requests, reviews, tool_status
+from bot.listeners import directives, groups, home, requests, reviews, tool_status
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -52,4 +52,5 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
     home.register(app, c)
     directives.register(app, c)
     tool_status.register(app, c)
+    groups.register(app, c)
     return app
