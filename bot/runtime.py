@@ -22,12 +22,19 @@ from storage.db import create_engine, session_factory
 from storage.outbox import Delivery, OutboundMessage, OutboxStore
 from storage.uow import SqlUnitOfWork
 from workflows.errors import ConcurrencyConflict
+from workflows.registry import mixed_script_warning
 
 log = logging.getLogger("clearance")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+async def mixed_script_flags(uow, request) -> list[str]:
+    """A review-card warning when the tool's name mixes scripts (a look-alike of another name)."""
+    warning = mixed_script_warning(request.tool_name)
+    return [warning] if warning else []
 
 
 class Clearance:
@@ -56,6 +63,7 @@ class Clearance:
         self.directive_relay = DirectiveRelay(self)
         self.event_hooks.append(self.directive_relay.on_event)
         self.flag_sources.append(self.directive_relay.flags)
+        self.flag_sources.append(mixed_script_flags)
         self.after_commit.append(self.directive_relay.after_commit)
         self.sender.on_result = self.directive_relay.on_delivery  # per-channel outcome of each post
         self.ready = False
