@@ -12,7 +12,7 @@ import json
 import pytest
 
 from bot.ids import ActionId, CallbackId
-from tests.fakes.signing import view_submission
+from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import Bot, everything_said, form_values
 from tests.slack.test_directives import CHIEF, OFFICERS, issue, settle, start, stop
 from tests.slack.test_tool_status import ask
@@ -110,7 +110,19 @@ async def test_a_nul_in_a_reason_and_an_answer_is_stored_without_it(bot: Bot, sl
     async with bot.c.uow() as uow:
         request = await uow.requests.get(request_id)
     assert request.exchanges[0].question == "Where are the images stored?"
-    assert "Where are the images stored?" in everything_said(bot.dms("U0OFFICER")[-1])
+    question_dm = bot.dms("U0OFFICER")[-1]
+    assert "Where are the images stored?" in everything_said(question_dm)
+
+    button = next(
+        e for b in question_dm["blocks"] for e in b.get("elements", []) if e.get("action_id") == ActionId.ANSWER
+    )
+    await bot.http.action(block_action(ActionId.ANSWER, button["value"], "U0OFFICER", channel_id="DU0OFFICER"))
+    form = (await slack.wait_for("views.open", count=before + 2))[-1].args["view"]
+    assert await bot.submit_view(form, "U0OFFICER", answer="In\x00 Toronto.\r\nOn\x0b servers.") is None
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        request = await uow.requests.get(request_id)
+    assert request.exchanges[0].answer == "In Toronto.\nOn servers."
 
 
 async def test_a_nul_in_a_directive_is_stored_without_it(staff_bot, slack):
