@@ -1,7 +1,11 @@
 """Who is who: expand config principals (user ids and user group ids) into user ids.
 
-Group membership comes from Slack (usergroups.users.list) and is cached briefly, so a
-change in Slack takes effect within `ttl` while a burst of clicks costs one API call.
+Group membership comes from Slack (usergroups.users.list). An answer is kept for at most `ttl`
+(30 s) so that a burst of clicks costs one API call, and it is dropped the moment Slack says the
+group changed (the `subteam_members_changed` / `subteam_updated` events, see `forget`). When Slack
+cannot be asked, an answer older than `ttl` is never trusted: the action is refused with
+DirectoryUnavailable ("could not check your role") instead. So a reviewer removed from a group
+can act for at most `ttl` after the removal, and only if the event did not arrive.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -19,18 +23,28 @@ from workflows.policy import is_group
 
 log = logging.getLogger("clearance.directory")
 
+TTL_SECONDS = 30.0  # README ("Roles") quotes this figure
+
 
 class DirectoryUnavailable(Exception):
     """Slack could not tell us a group's members and we have no recent answer."""
 
 
 class SlackDirectory:
-    def __init__(self, client: AsyncWebClient, *, ttl: float = 60.0, stale_ok: float = 3600.0) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.client = client
         self.ttl = ttl
-        self.stale_ok = stale_ok  # how old a cached answer may be when Slack is unreachable
+        self.clock = clock  # seconds, monotonic; tests pass one they can move
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._generation: dict[str, int] = {}  # bumped by forget(): a lookup begun before it is not cached
+
+    def forget(self, group: str) -> None:
+        """Slack says the group changed: the next check asks Slack again."""
+        self._groups.pop(group, None)
+        self._generation[group] = self._generation.get(group, 0) + 1
 
     async def expand(self, principals: Iterable[str]) -> frozenset[str]:
         users: set[str] = set()
@@ -55,23 +69,28 @@ class SlackDirectory:
             raise unavailable
         return False
 
-    async def _members(self, group: str) -> frozenset[str]:
+    def _fresh(self, group: str) -> frozenset[str] | None:
         cached = self._groups.get(group)
-        if cached and time.monotonic() - cached[0] < self.ttl:
+        if cached and 0 <= self.clock() - cached[0] < self.ttl:
             return cached[1]
+        return None
+
+    async def _members(self, group: str) -> frozenset[str]:
+        if (members := self._fresh(group)) is not None:
+            return members
         async with self._locks.setdefault(group, asyncio.Lock()):
-            cached = self._groups.get(group)
-            if cached and time.monotonic() - cached[0] < self.ttl:
-                return cached[1]
+            if (members := self._fresh(group)) is not None:
+                return members
+            generation, asked_at = self._generation.get(group, 0), self.clock()
             try:
                 response = await self.client.usergroups_users_list(usergroup=group)
                 members = frozenset(response.get("users") or [])
             except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                if cached and time.monotonic() - cached[0] < self.stale_ok:
-                    log.warning("using cached members of user group %s: %s", group, type(exc).__name__)
-                    return cached[1]
+                # No stale fallback: refusing ("could not check your role") is safer than trusting
+                # an answer that may predate someone's removal.
                 error = getattr(getattr(exc, "response", None), "data", None)
                 log.error("cannot resolve user group %s: %s", group, error if isinstance(error, dict) else exc)
                 raise DirectoryUnavailable(group) from exc
-            self._groups[group] = (time.monotonic(), members)
+            if self._generation.get(group, 0) == generation:  # no change announced while we asked
+                self._groups[group] = (asked_at, members)
             return members

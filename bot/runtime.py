@@ -27,6 +27,7 @@ from storage.uow import SqlUnitOfWork
 from workflows.directives import override_for
 from workflows.errors import ConcurrencyConflict
 from workflows.handlers import handle
+from workflows.registry import mixed_script_warning
 
 log = logging.getLogger("clearance")
 
@@ -120,9 +121,14 @@ class Clearance:
         return []
 
     async def card_flags(self, uow, request) -> list[str]:
-        """Warnings for a request's review cards: a cease-use or suspension in force for the tool."""
-        tool = await override_for(uow, request) if request is not None else None
-        return [cease_flag(tool, request.tool_name)] if tool is not None else []
+        """Warnings for a request's review cards: a cease-use or suspension in force for the tool, and a
+        name that mixes scripts (a look-alike of another name)."""
+        if request is None:
+            return []
+        tool = await override_for(uow, request)
+        flags = [cease_flag(tool, request.tool_name)] if tool is not None else []
+        mixed = mixed_script_warning(request.tool_name)
+        return flags + ([mixed] if mixed else [])
 
     async def enqueue(self, messages: list[OutboundMessage]) -> None:
         """Store messages in their own transaction (for notices with no state change) and send."""

@@ -36,6 +36,20 @@ class FixedClock:
         return self.now
 
 
+class ManualSeconds:
+    """A monotonic seconds clock (like time.monotonic) that moves only when told to."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 from workflows import registry
 from workflows.audit import AuditEntry
+from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
 from workflows.events import Event
 from workflows.policy import ReminderSettings
 from workflows.registry import StatusMark, Tool
 from workflows.reminders import directive_first_due
-from workflows.requests import LIMITS, ToolRequest
+from workflows.requests import INVISIBLE_NAME, LIMITS, ToolRequest
 
 if TYPE_CHECKING:
     from workflows.ports_directives import DirectiveUnitOfWork
@@ -126,10 +127,12 @@ class DirectiveDraft:
         except ValueError:
             kind = None
             errors["kind"] = "Choose what kind of directive this is."
-        tool = " ".join((self.tool or "").split())
-        text = (self.text or "").strip()
-        channels = tuple(dict.fromkeys(c.strip() for c in self.channels if c and c.strip()))
-        if not registry.normalise_name(tool):
+        tool = clean_name(self.tool)
+        text = clean_text(self.text)
+        channels = tuple(dict.fromkeys(c for c in map(clean_line, self.channels) if c))
+        if not tool and (self.tool or "").strip():
+            errors["tool"] = INVISIBLE_NAME
+        elif not registry.normalise_name(tool):
             errors["tool"] = "Name the tool this directive is about."
         elif len(tool) > TOOL_NAME_LIMIT:
             errors["tool"] = f"Keep this under {TOOL_NAME_LIMIT} characters."
@@ -263,7 +266,7 @@ async def revoke_directive(
     reason: str = "",
 ) -> list[Event]:
     _require_command_staff(is_command_staff)
-    reason = (reason or "").strip()
+    reason = clean_text(reason)
     if len(reason) > TEXT_LIMIT:
         raise InvalidInput({"reason": f"Keep this under {TEXT_LIMIT} characters."})
     directive = await _load_active(uow, directive_id)
@@ -401,7 +404,7 @@ def _require_command_staff(is_command_staff: bool) -> None:
 
 
 def _tool_name(name: str) -> str:
-    name = " ".join((name or "").split())
+    name = clean_name(name)
     if not registry.normalise_name(name):
         raise InvalidInput({"tool_name": "Give the tool's name."})
     return name

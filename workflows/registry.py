@@ -16,6 +16,7 @@ This module imports nothing from workflows.directives at run time (directives.py
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -25,6 +26,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 from rapidfuzz import fuzz
+
+from workflows.cleaning import clean_name
+from workflows.lookalike import mixed_scripts, skeleton
 
 if TYPE_CHECKING:
     from workflows.directives import Directive
@@ -48,8 +52,11 @@ _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([\w-]+(?:\.[\w-]+)+)(?:
 
 
 def normalise_name(text: str) -> str:
-    """The form names are compared in: 'Clearview AI', 'clearview.ai', 'CLEARVIEW' -> 'clearview'."""
-    text = unicodedata.normalize("NFKD", text or "")
+    """The form names are compared in: 'Clearview AI', 'clearview.ai', 'CLEARVIEW' -> 'clearview'.
+
+    It starts from what people see (workflows.cleaning.clean_name: NFKC, no invisible characters,
+    right-to-left overrides resolved), so 'Ｓｔｉｎｇｒａｙ' and '\u202eyargnitS' are 'stingray'."""
+    text = unicodedata.normalize("NFKD", clean_name(text))
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     text = " ".join(_strip_domain(token) for token in text.split())
     text = re.sub(r"['’]", "", text)  # "Dragon's" -> "dragons", not "dragon s"
@@ -79,6 +86,38 @@ def tool_key(text: str) -> str:
 
 def _compact(name: str) -> str:
     return name.replace(" ", "")  # "clear view" and "clearview" are the same name
+
+
+@functools.lru_cache(maxsize=8192)
+def lookalikes(text: str) -> frozenset[str]:
+    """The forms in which `text` cannot be told apart from another name (TR39 skeletons, spaces
+    and case aside): 'Stingray', 'Stingrаy' (Cyrillic а) and 'Ｓtingray' share one.
+
+    Two forms, because some letters look alike only in capitals (Greek 'Η' and 'H') and others
+    only in small letters: the skeleton of the name as typed, and of its normalised form."""
+    forms = {_folded(normalise_name(skeleton(clean_name(text)))), _folded(normalise_name(text))}
+    return frozenset(f for f in forms if f)
+
+
+def _folded(name: str) -> str:
+    for _ in range(4):  # skeleton and casefold, until neither changes anything ('I' -> 'l'; 'Ο' -> 'O' -> 'o')
+        folded = unicodedata.normalize("NFKD", skeleton(name).casefold())
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
+        if folded == name:
+            break
+        name = folded
+    return _compact(name)
+
+
+def mixed_script_warning(name: str) -> str | None:
+    """A warning for reviewers when a name mixes scripts ('Stingrаy': Latin with a Cyrillic а)."""
+    found = mixed_scripts(clean_name(name))
+    if not found:
+        return None
+    return (
+        f"The tool's name mixes {' and '.join(found)} letters: it may be made to look like another tool's "
+        "name. Check the vendor and website before deciding."
+    )
 
 
 # --- status --------------------------------------------------------------------------------
@@ -177,6 +216,10 @@ class Tool:
         """Every normalised name this tool answers to."""
         return {self.key.replace("-", " "), normalise_name(self.name), *self.aliases}
 
+    def lookalikes(self) -> frozenset[str]:
+        """The look-alike forms of every name it answers to (see `lookalikes`)."""
+        return frozenset().union(lookalikes(self.name), *(lookalikes(n) for n in self.names()))
+
     def state(self) -> str:
         """For the audit trail: 'approved', or 'cease_use over approved'."""
         if self.override:
@@ -186,14 +229,15 @@ class Tool:
 
 
 def new_tool(name: str) -> Tool:
-    name = " ".join((name or "").split())
+    name = clean_name(name)
     return Tool(key=tool_key(name), name=name, aliases=frozenset({normalise_name(name)}))
 
 
 def same_tool(name: str, tool: Tool) -> bool:
-    """Exact identity (used to file a name under a tool): equal names, ignoring spaces."""
-    wanted = _compact(normalise_name(name))
-    return bool(wanted) and any(_compact(n) == wanted for n in tool.names())
+    """Exact identity (used to file a name under a tool): names that look the same, ignoring
+    spaces and case ('Clear View' is 'Clearview'; 'Stingrаy' with a Cyrillic а is 'Stingray')."""
+    wanted = lookalikes(name)
+    return bool(wanted) and not wanted.isdisjoint(tool.lookalikes())
 
 
 def with_alias(tool: Tool, name: str) -> Tool:
@@ -294,7 +338,7 @@ def _mark(directive: Directive, at: datetime) -> StatusMark:
 # --- finding a tool by what someone typed -------------------------------------------------
 #
 # Scores are bands, so that a better kind of match always ranks first:
-#   100      exact: the key, the display name or an alias (spaces ignored)
+#   100      exact: the key, the display name or an alias (spaces ignored), or a look-alike of one
 #   90-99    the query starts a name ("clear" -> "clearview"); longer share scores higher
 #   80-89    the query is inside a name ("ufed" -> "cellebrite ufed", "view" -> "clearview")
 #   60-79    a small typo ("clearveiw"): rapidfuzz ratio of at least FUZZY_CUTOFF
@@ -306,7 +350,10 @@ def match_tools(query: str, tools: Iterable[Tool], limit: int = 5) -> list[tuple
     wanted = normalise_name(query)
     if not wanted:
         return []
-    scored = [(tool, _score(wanted, tool.names())) for tool in tools]
+    looks = lookalikes(query)
+    scored = [
+        (tool, 100.0 if not looks.isdisjoint(tool.lookalikes()) else _score(wanted, tool.names())) for tool in tools
+    ]
     hits = [(tool, score) for tool, score in scored if score > 0]
     hits.sort(key=lambda hit: (-hit[1], hit[0].name.casefold(), hit[0].key))
     return hits[:limit]

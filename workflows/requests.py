@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.errors import IllegalTransition, InvalidInput
 
 
@@ -88,6 +89,8 @@ DATA_KINDS: dict[str, str] = {
     "none": "None of these",
 }
 
+INVISIBLE_NAME = "This name has only invisible or control characters; type the name as it is written."
+
 # Stored whole; these limits only stop absurd input (Slack's own modal limits are lower).
 LIMITS = {"tool_name": 150, "vendor": 300, "purpose": 3000, "case_number": 100, "notes": 3000}
 
@@ -124,18 +127,21 @@ class RequestDraft:
     notes: str = ""
 
     def cleaned(self) -> RequestDraft:
-        """Strip surrounding white space and raise InvalidInput naming each bad field."""
+        """Clean what was typed (workflows.cleaning: no NUL, control or invisible characters is
+        ever stored) and raise InvalidInput naming each bad field."""
         draft = RequestDraft(
-            tool_name=_one_line(self.tool_name),
-            vendor=(self.vendor or "").strip(),
-            purpose=(self.purpose or "").strip(),
-            case_number=_one_line(self.case_number),
-            data_kinds=tuple(dict.fromkeys(self.data_kinds)),
+            tool_name=clean_name(self.tool_name),
+            vendor=clean_text(self.vendor),
+            purpose=clean_text(self.purpose),
+            case_number=clean_line(self.case_number),
+            data_kinds=tuple(dict.fromkeys(clean_line(k) for k in self.data_kinds)),
             prior_use=self.prior_use,
-            notes=(self.notes or "").strip(),
+            notes=clean_text(self.notes),
         )
         errors: dict[str, str] = {}
-        if len(draft.tool_name) < 2:
+        if not draft.tool_name and (self.tool_name or "").strip():
+            errors["tool_name"] = INVISIBLE_NAME
+        elif len(draft.tool_name) < 2:
             errors["tool_name"] = "Give the tool's name (at least 2 characters)."
         if not draft.vendor:
             errors["vendor"] = "Give the vendor or the tool's website."
@@ -155,10 +161,6 @@ class RequestDraft:
         if errors:
             raise InvalidInput(errors)
         return draft
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
 
 
 def reference(request_id: int) -> str:

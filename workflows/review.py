@@ -13,6 +13,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from workflows.audit import AuditEntry
+from workflows.cleaning import clean_text
 from workflows.errors import (
     InvalidInput,
     NoOpenQuestion,
@@ -86,7 +87,7 @@ async def record_decision(
     now: datetime,
 ) -> list[Event]:
     """Approve or reject the request at `stage_key` on behalf of `actor`."""
-    note = (note or "").strip()
+    note = clean_text(note)
     if outcome is Outcome.REJECTED and not note:
         raise InvalidInput({"reason": "Give the reason for the rejection; the requester will see it."})
     _check_length(note, "reason")
@@ -124,7 +125,7 @@ async def ask_for_info(
     reviewers: Collection[str],
     now: datetime,
 ) -> list[Event]:
-    question = (question or "").strip()
+    question = clean_text(question)
     if not question:
         raise InvalidInput({"reason": "Say what information you need; the requester will see it."})
     _check_length(question, "reason")
@@ -143,7 +144,7 @@ async def ask_for_info(
 async def answer_info(
     uow: UnitOfWork, policy: Policy, request_id: int, actor: str, answer: str, now: datetime
 ) -> list[Event]:
-    answer = (answer or "").strip()
+    answer = clean_text(answer)
     if not answer:
         raise InvalidInput({"answer": "Write your answer to the reviewer's question."})
     _check_length(answer, "answer")
@@ -176,7 +177,7 @@ async def withdraw_request(uow: UnitOfWork, request_id: int, actor: str, reason:
     request.status = next_status(request.status, Action.WITHDRAW)
     _close(request, now)
     await uow.requests.save(request)
-    await _audit(uow, request, "withdrawn", actor, now, before, _state(request), (reason or "").strip())
+    await _audit(uow, request, "withdrawn", actor, now, before, _state(request), clean_text(reason))
     return [RequestWithdrawn(_snapshot(request), actor, stage_key)]
 
 

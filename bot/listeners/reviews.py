@@ -14,7 +14,7 @@ from bot.blocks.common import notice_view, value_of
 from bot.blocks.requests import reason_modal, stage_name
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, explain, guarded, tell
+from bot.listeners.common import action_value, actor, explain, guarded, once_per_view, tell
 from workflows.errors import DomainError, InvalidInput, NotAReviewer, OwnRequest, RequestClosed, StageAlreadyDecided
 from workflows.requests import Outcome, reference
 from workflows.review import ask_for_info, record_decision
@@ -134,7 +134,8 @@ async def submit_reason(c: Clearance, ack, body) -> None:
             action = lambda uow: record_decision(  # noqa: E731
                 uow, c.policy, request_id, stage_key, user, outcome, text, reviewers, c.clock()
             )
-        await c.change(action)
+        # A re-delivery of the same submission closes the modal and changes nothing.
+        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
     except InvalidInput as invalid:
         await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
         return

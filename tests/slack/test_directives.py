@@ -17,6 +17,7 @@ from sqlalchemy import text as sql
 
 from bot.blocks.directives import PENDING_PAGE
 from bot.ids import ActionId, CallbackId
+from tests.conftest import ManualSeconds
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 from tests.fakes.signing import block_action, event_callback, view_submission
 from tests.slack.harness import CONFIG, Bot, Card, everything_said, start_bot, stop_bot
@@ -35,7 +36,7 @@ def _fast(c) -> None:
     c.directive_relay.tick_seconds = 0.05
     c.directive_relay.count_every = timedelta(0)  # tests that need the throttle set it back
     c.directive_relay.updates_per_minute = 1_000_000
-    c.directory.ttl = 0  # roles are looked up at every action
+    c.directory.clock = ManualSeconds()  # cached roles expire when a test moves this clock
 
 
 async def start(slack: FakeSlack, database_url: str, tmp_path) -> Bot:
@@ -263,6 +264,7 @@ async def test_staff_through_a_user_group_lose_the_right_the_moment_they_leave_i
     assert tool["element"]["initial_option"]["text"]["text"] == "New tool: “Clearview”"
 
     slack.usergroups["S0CMD"] = []  # removed from command staff while the form was open
+    bot.c.directory.clock.advance(bot.c.directory.ttl)  # …longer ago than any cached answer is kept
     answer = await submit_form(bot, DEPUTY)
     assert answer["response_action"] == "update" and "Only command staff" in everything_said(answer["view"])
     await settle(bot)

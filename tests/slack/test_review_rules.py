@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.ids import ActionId
+from tests.conftest import ManualSeconds
 from tests.slack.harness import everything_said
 
 
@@ -44,9 +45,10 @@ async def test_a_member_of_a_reviewer_user_group_can_decide(bot, slack):
 
 
 async def test_membership_is_checked_at_the_moment_of_the_click(bot, slack):
+    bot.c.directory.clock = seconds = ManualSeconds()
     request_id = await bot.request_tool()
     slack.usergroups["S0SECGRP"] = []  # U0SEC2 left the group
-    bot.c.directory.ttl = 0  # no cached answer
+    seconds.advance(bot.c.directory.ttl)  # no cached answer
     await bot.click(bot.card("C0ITSEC"), ActionId.APPROVE, "U0SEC2")
     await bot.settle()
     assert await decisions(bot, request_id) == []
