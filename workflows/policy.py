@@ -8,7 +8,7 @@ Principals are Slack user ids (U…/W…) or user group ids (S…); the bot expa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -106,12 +106,9 @@ class Policy:
         index = keys.index(key)
         return self.stages[index + 1] if index + 1 < len(keys) else None
 
-    def after_in(self, route: tuple[str, ...] | None, key: str) -> Stage | None:
-        """The stage that follows `key` on a request's own route (None: the policy's order).
+    def next_on_route(self, route: tuple[str, ...], done: Collection[str]) -> Stage | None:
+        """The first stage of `route` not in `done` (approved); None when none is left.
 
         A stage since removed from the config is skipped: nobody could review there.
         """
-        if route is None:
-            return self.after(key)
-        following = route[route.index(key) + 1 :] if key in route else ()
-        return next((self.stage(k) for k in following if k in self.stage_keys), None)
+        return next((self.stage(k) for k in route if k not in done and k in self.stage_keys), None)
