@@ -336,3 +336,11 @@ async def test_a_request_for_an_approved_tool_names_the_approval_it_extends():
     assert await approval_to_extend(uow, "Otter") is None
     [event] = await submit_request(FakeUnitOfWork(), POLICY, DRAFT, "U0OFF", NOW, TRANSCRIPTION, extends="REQ-0003")
     assert event.request.extends == "REQ-0003"
+
+
+def test_the_registry_records_a_prohibited_tool_with_its_rule():
+    tool = registry.apply_request_decision(registry.new_tool("Clearview AI"), "REQ-0001", "opened", "U0OFF", NOW)
+    rule = "P1 — the vendor's reference data was collected without consent"
+    tool = registry.apply_request_decision(tool, "REQ-0001", "prohibited", RULES, NOW, rule)
+    assert tool.status is registry.ToolStatus.PROHIBITED and tool.status.label == "Prohibited"
+    assert tool.conditions == rule and tool.status_source == "REQ-0001"
