@@ -14,7 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from workflows import registry
-from workflows.errors import InvalidInput, NotAReviewer, NotCommandStaff, NotRequester, OwnRequest
+from workflows.errors import (
+    InvalidInput,
+    NotAReviewer,
+    NotCommandStaff,
+    NotRequester,
+    OwnRequest,
+    StageAlreadyDecided,
+)
 from workflows.events import AnswersChanged, Event, RequestRefused, TierChanged
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
@@ -52,7 +59,7 @@ async def raise_tier(
     request = await _load(uow, request_id)
     _check_open(request)
     if request.stage_key != stage_key and not is_command_staff:
-        raise InvalidInput({"tier": "The request has moved on from this stage; only its current reviewers can."})
+        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key))
     if actor not in reviewers and not is_command_staff:
         raise NotAReviewer(policy.stage(stage_key).name)
     if actor == request.requester_id:

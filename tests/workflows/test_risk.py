@@ -166,8 +166,9 @@ def test_the_maximum_is_every_question_at_its_heaviest():
 def test_every_answer_has_a_weight_and_every_question_a_plain_explanation():
     for q in QUESTIONS:
         assert set(WEIGHTS[q.id]) == set(q.values)
-        for option in q.options:
-            assert option.explanation and "\n" not in option.explanation and len(option.explanation) < 80
+        for option in q.options:  # Slack's limit for an option's text and description is 75
+            assert option.explanation and "\n" not in option.explanation and len(option.explanation) <= 75
+            assert 0 < len(option.label) <= 75
 
 
 # Points on a maximum of 55: moderate from 10 % (5.5 → 6 points), low from 5 % (2.75 → 3 points).

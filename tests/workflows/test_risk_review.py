@@ -12,7 +12,15 @@ from tests.workflows.fakes_directives import FakeDirectiveUoW
 from tests.workflows.test_risk import CLEARVIEW, QUIET, SPREADSHEET_MACRO, TRANSCRIPTION
 from workflows import events as ev
 from workflows import registry
-from workflows.errors import InvalidInput, NotAReviewer, NotCommandStaff, NotRequester, OwnRequest, RequestClosed
+from workflows.errors import (
+    InvalidInput,
+    NotAReviewer,
+    NotCommandStaff,
+    NotRequester,
+    OwnRequest,
+    RequestClosed,
+    StageAlreadyDecided,
+)
 from workflows.policy import Policy, Stage
 from workflows.requests import RULES, Outcome, PriorUse, RequestDraft, RequestStatus
 from workflows.review import answer_info, ask_for_info, record_decision, submit_request
@@ -205,7 +213,7 @@ async def test_raising_a_low_request_adds_the_stages_of_the_higher_tier():
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"actor": "U0PRIV", "reviewers": {"U0PRIV"}, "stage_key": "privacy"}, InvalidInput),  # not its stage
+        ({"actor": "U0PRIV", "reviewers": {"U0PRIV"}, "stage_key": "privacy"}, StageAlreadyDecided),  # not there yet
         ({"actor": "U0NOBODY"}, NotAReviewer),
         ({"actor": "U0OFF", "reviewers": {"U0OFF"}}, OwnRequest),
         ({"tier": Tier.LOW}, InvalidInput),  # lowering
