@@ -259,7 +259,8 @@ class Rule:
     effect: Tier
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "when", {q: frozenset(v) for q, v in self.when.items()})
+        # A lone value ("foreign") is one value, not a set of letters.
+        object.__setattr__(self, "when", {q: _as_set(v) for q, v in self.when.items()})
 
     def __hash__(self) -> int:
         return hash((self.id, self.effect, tuple(sorted((q, tuple(sorted(v))) for q, v in self.when.items()))))

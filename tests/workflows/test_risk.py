@@ -276,6 +276,10 @@ def test_a_rule_with_the_same_id_replaces_the_default_and_a_new_id_is_added():
     assert assess(with_(hosting="canada"), rules).rule_ids == ("M1",)
 
 
+def test_a_rule_given_one_value_as_text_means_that_value():
+    assert Rule("X1", "x", {"hosting": "foreign"}, Tier.HIGH).when == {"hosting": {"foreign"}}
+
+
 def test_default_rules_name_only_known_questions_and_values():
     assert all(rule_problems(rule) == [] for rule in DEFAULT_RULES)
     bad = Rule("X1", "x", {"colour": {"blue"}, "hosting": {"mars"}}, Tier.HIGH)
