@@ -103,7 +103,7 @@ async def submit_request(
     refused = assessment.tier is Tier.PROHIBITED
     request.status = next_status(request.status, Action.REJECT if refused else Action.APPROVE_LAST)
     if refused:
-        note = "Prohibited: " + "; ".join(r.text for r in assessment.prohibitions)
+        note = assessment.refusal()
     else:
         note = f"Tier {assessment.tier.value}: no review stages, approved by the rules"
     decision = Decision(RULES, Outcome.REJECTED if refused else Outcome.APPROVED, RULES, now, note)

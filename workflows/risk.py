@@ -430,6 +430,10 @@ class Assessment:
     def prohibitions(self) -> tuple[FiredRule, ...]:
         return tuple(r for r in self.fired if r.effect is Tier.PROHIBITED)
 
+    def refusal(self) -> str:
+        """What a refused officer is told: 'Prohibited: P1 — the vendor's reference data …'."""
+        return "Prohibited: " + "; ".join(r.text for r in self.prohibitions)
+
     def summary(self) -> str:
         """One line for the audit trail: tier, each fired rule with its triggering answers, the score."""
         rules = "; ".join(f"{r.text} [{r.triggers_text()}]" for r in self.fired) or "no rule fired"

@@ -134,7 +134,7 @@ async def change_answers(
     if assessment.tier is Tier.PROHIBITED:
         state = _state(request)
         request.status = next_status(request.status, Action.REJECT)
-        text = "Prohibited: " + "; ".join(r.text for r in assessment.prohibitions)
+        text = assessment.refusal()
         decision = Decision(RULES, Outcome.REJECTED, RULES, now, text)
         request.decisions.append(decision)
         request.tier = Tier.PROHIBITED
