@@ -1,4 +1,4 @@
-"""Reading the TOML config file (roles, stages, reminders) into the domain's Policy.
+"""Reading the TOML config file (roles, stages, reminders, tiers, risk rules) into the domain's Policy.
 
 The file is a public interface: every error names the file, the key and the fix, and new keys
 are optional so that existing files keep working.
@@ -14,10 +14,12 @@ from typing import Any
 
 from workflows.policy import Policy, ReminderSettings, Roles, Stage, parse_duration
 from workflows.reminders import parse_quiet_hours
+from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier, merge_rules, rule_problems
 
 PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 STAGE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")
 
 
 class ConfigError(Exception):
@@ -55,7 +57,9 @@ def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
     for key in keys:
         if keys.count(key) > 1:
             raise ConfigError(f'{where}: two [[stages]] have key = "{key}"; each stage needs its own key.')
-    return Policy(stages=stages, roles=roles, reminders=reminders)
+    routes = _routes(_table(data, "tiers", where), keys, where)
+    rules = _rules(data.get("rules", []), where)
+    return Policy(stages=stages, roles=roles, reminders=reminders, routes=routes, rules=rules)
 
 
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -143,3 +147,77 @@ def _stage(data: Any, index: int, where: str) -> Stage:
         escalate_after=escalate_after,
         escalate_to=_principals(data, "escalate_to", here),
     )
+
+
+def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tier, tuple[str, ...]]:
+    """[tiers.<tier>] stages = [...]; a tier left out goes through every stage."""
+    routed = ", ".join(t.value for t in ROUTED_TIERS)
+    routes: dict[Tier, tuple[str, ...]] = {}
+    for name, table in data.items():
+        here = f"{where}: [tiers.{name}]"
+        if name == Tier.PROHIBITED.value:
+            raise ConfigError(
+                f"{here}: a prohibited request is refused at once and goes to no stage; remove [tiers.{name}]."
+            )
+        if name not in {t.value for t in ROUTED_TIERS}:
+            raise ConfigError(f"{here}: unknown tier; the tiers with stages are {routed}.")
+        if not isinstance(table, dict) or "stages" not in table:
+            raise ConfigError(f'{here} needs stages = [...], e.g. stages = ["{stage_keys[0]}"] (or [] for none).')
+        value = table["stages"]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f'{here}: stages must be a list of stage keys, e.g. stages = ["{stage_keys[0]}"].')
+        if unknown := [v for v in value if v not in stage_keys]:
+            raise ConfigError(
+                f"{here}: stages names {', '.join(repr(u) for u in unknown)}, which is not the key of any "
+                f"[[stages]] (the keys are {', '.join(stage_keys)}). Fix the key or add that stage."
+            )
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{here}: stages names a stage twice; list each once, in review order.")
+        if extra := sorted(set(table) - {"stages"}):
+            raise ConfigError(f"{here}: unknown key {extra[0]!r}; only stages = [...] goes here.")
+        routes[Tier(name)] = tuple(value)
+    return routes
+
+
+def _rules(raw: Any, where: str) -> tuple[Rule, ...]:
+    """[[rules]]: a rule with a default's id replaces it, a new id is added."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: rules must be written as [[rules]] tables.")
+    rules = [_rule(r, i, where) for i, r in enumerate(raw, start=1)]
+    ids = [r.id for r in rules]
+    for rid in ids:
+        if ids.count(rid) > 1:
+            raise ConfigError(f'{where}: two [[rules]] have id = "{rid}"; each rule needs its own id.')
+    return merge_rules(DEFAULT_RULES, rules)
+
+
+def _rule(data: Any, index: int, where: str) -> Rule:
+    here = f"{where}: [[rules]] #{index}"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{here} must be a table.")
+    rid = data.get("id")
+    if not isinstance(rid, str) or not RULE_ID.match(rid):
+        raise ConfigError(f'{here} needs id = "…" (letters and digits, e.g. "P6"); a default\'s id replaces it.')
+    here = f'{where}: rule "{rid}"'
+    reason = data.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ConfigError(f'{here} needs reason = "…", in plain words: officers and reviewers read it.')
+    effect_name = data.get("effect", data.get("tier"))
+    tiers = ", ".join(t.value for t in reversed(Tier))
+    if not isinstance(effect_name, str) or effect_name not in {t.value for t in Tier}:
+        raise ConfigError(f'{here}: effect = {effect_name!r} is not a tier; use one of {tiers} (e.g. effect = "high").')
+    when = data.get("when")
+    if not isinstance(when, dict) or not when:
+        raise ConfigError(f'{here} needs a condition, e.g. when = {{ data_source = ["scraped"] }}.')
+    conditions: dict[str, frozenset[str]] = {}
+    for qid, values in when.items():
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ConfigError(f'{here}: when.{qid} must be a list of answer values, e.g. {qid} = ["yes"].')
+        conditions[qid] = frozenset(values)
+    if extra := sorted(set(data) - {"id", "reason", "effect", "tier", "when"}):
+        raise ConfigError(f"{here}: unknown key {extra[0]!r}; a rule has id, reason, effect and when.")
+    rule = Rule(rid, " ".join(reason.split())[:300], conditions, Tier(effect_name))
+    if problems := rule_problems(rule):
+        raise ConfigError(f"{here}: when: {'; '.join(problems)}.")
+    return rule

@@ -6,8 +6,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql import save_versioned
-from storage.tables import DecisionRow, InfoExchangeRow, RequestRow
+from storage.tables import DecisionRow, InfoExchangeRow, RequestAnswersRow, RequestRow
 from workflows.requests import (
+    AnswerVersion,
     Decision,
     InfoExchange,
     Outcome,
@@ -15,6 +16,7 @@ from workflows.requests import (
     RequestStatus,
     ToolRequest,
 )
+from workflows.risk import Assessment, Tier
 
 _SCALARS = (
     "requester_id",
@@ -31,21 +33,23 @@ _SCALARS = (
     "next_reminder_at",
     "reminders_sent",
     "escalated_at",
+    "extends",
 )
 
 
 class SqlRequests:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        # How many decisions/exchanges each loaded request had, so save() writes only the new ones.
-        self._stored: dict[int, tuple[int, list[InfoExchange]]] = {}
+        # How many decisions/exchanges/answer versions each loaded request had, so save() writes
+        # only the new ones.
+        self._stored: dict[int, tuple[int, list[InfoExchange], int]] = {}
 
     async def add(self, request: ToolRequest) -> ToolRequest:
         row = RequestRow(**_row_values(request), version=0)
         self._session.add(row)
         await self._session.flush()
         request.id, request.version = row.id, 0
-        await self._write_children(request, 0, [])
+        await self._write_children(request, 0, [], 0)
         self._remember(request)
         return request
 
@@ -60,8 +64,8 @@ class SqlRequests:
         await save_versioned(self._session, RequestRow, request, _row_values(request))
         if request.id not in self._stored:  # loaded by another unit of work: ask the database
             await self.get(request.id)
-        decided, exchanges = self._stored[request.id]
-        await self._write_children(request, decided, exchanges)
+        decided, exchanges, answered = self._stored[request.id]
+        await self._write_children(request, decided, exchanges, answered)
         self._remember(request)
 
     async def for_requester(self, user_id: str, *, open_only: bool = False) -> list[ToolRequest]:
@@ -103,6 +107,13 @@ class SqlRequests:
             exchanges[x.request_id].append(
                 InfoExchange(x.stage_key, x.asked_by, x.asked_at, x.question, x.answer, x.answered_at)
             )
+        versions: dict[int, list[AnswerVersion]] = {i: [] for i in ids}
+        for a in await self._session.scalars(
+            select(RequestAnswersRow).where(RequestAnswersRow.request_id.in_(ids)).order_by(RequestAnswersRow.number)
+        ):
+            versions[a.request_id].append(
+                AnswerVersion(a.number, _answers_from_json(a.answers), a.changed_by, a.changed_at, a.note)
+            )
         requests = []
         for row in rows:
             request = ToolRequest(
@@ -112,6 +123,10 @@ class SqlRequests:
                 status=RequestStatus(row.status),
                 decisions=decisions[row.id],
                 exchanges=exchanges[row.id],
+                answer_versions=versions[row.id],
+                assessment=Assessment.from_dict(row.assessment) if row.assessment else None,
+                tier=Tier(row.tier) if row.tier else None,
+                route=tuple(row.route) if row.route is not None else None,
                 id=row.id,
                 version=row.version,
             )
@@ -121,9 +136,22 @@ class SqlRequests:
 
     def _remember(self, request: ToolRequest) -> None:
         snapshot = [InfoExchange(**vars(x)) for x in request.exchanges]
-        self._stored[request.id] = (len(request.decisions), snapshot)  # type: ignore[index]
+        self._stored[request.id] = (len(request.decisions), snapshot, len(request.answer_versions))  # type: ignore[index]
 
-    async def _write_children(self, request: ToolRequest, decided: int, stored: list[InfoExchange]) -> None:
+    async def _write_children(
+        self, request: ToolRequest, decided: int, stored: list[InfoExchange], answered: int
+    ) -> None:
+        for a in request.answer_versions[answered:]:  # versions are only ever added
+            self._session.add(
+                RequestAnswersRow(
+                    request_id=request.id,
+                    number=a.number,
+                    answers=_answers_to_json(a.answers),
+                    changed_by=a.by,
+                    changed_at=a.at,
+                    note=a.note,
+                )
+            )
         for d in request.decisions[decided:]:
             self._session.add(
                 DecisionRow(
@@ -167,5 +195,17 @@ def _row_values(request: ToolRequest) -> dict:
         data_kinds=list(request.data_kinds),
         prior_use=request.prior_use.value,
         status=request.status.value,
+        tier=request.tier.value if request.tier else None,
+        assessment=request.assessment.to_dict() if request.assessment else None,
+        route=list(request.route) if request.route is not None else None,
     )
     return values
+
+
+def _answers_to_json(answers: dict) -> dict:
+    return {q: list(v) if isinstance(v, tuple) else v for q, v in answers.items()}
+
+
+def _answers_from_json(data: dict) -> dict:
+    # Lists came from several-choice questions (tuples in the domain).
+    return {q: tuple(v) if isinstance(v, list) else v for q, v in data.items()}

@@ -43,6 +43,26 @@ class RequestRow(SQLModel, table=True):
     reminders_sent: int = 0
     escalated_at: datetime | None = _when(nullable=True)
     version: int = 0
+    # Risk at intake (migration 0005); NULL for requests made without the assessment questions.
+    tier: str | None = Field(default=None, max_length=16, index=True)
+    assessment: dict | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
+    route: list[str] | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
+    extends: str | None = Field(default=None, max_length=32)
+
+
+class RequestAnswersRow(SQLModel, table=True):
+    """One version of a request's intake answers, kept whole; a change adds a version."""
+
+    __tablename__ = "request_answers"
+    __table_args__ = (UniqueConstraint("request_id", "number", name="uq_request_answers_request_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="tool_requests.id", index=True)
+    number: int
+    answers: dict = Field(sa_column=Column(JSONText, nullable=False))
+    changed_by: str = Field(max_length=32)
+    changed_at: datetime = _when()
+    note: str = _text()
 
 
 class DecisionRow(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -116,3 +117,98 @@ def test_serve_with_the_env_example_copied_unedited_stops_and_says_so(tmp_path):
     assert "SLACK_BOT_TOKEN is still the placeholder from .env.example" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "clearance.db").exists()  # refused before anything was created
+
+
+# --- risk tiers and rules ------------------------------------------------------------------------
+
+TIERS = """
+[tiers.high]
+stages = ["it_security", "privacy", "command"]
+[tiers.low]
+stages = ["it_security"]
+[tiers.minimal]
+stages = []
+
+[[rules]]
+id = "P5"
+reason = "lawful authority has not been shown"
+when = { lawful_authority = ["none"] }
+effect = "high"
+
+[[rules]]
+id = "H6"
+reason = "it handles information about people who are not suspects"
+when = { data_kinds = ["non_suspects"], hosting = ["canada", "foreign"] }
+tier = "high"
+"""
+
+
+def test_tiers_route_requests_and_rules_replace_or_add():
+    from workflows.risk import DEFAULT_RULES, Tier
+
+    policy = parse_policy(tomllib.loads(CONFIG + TIERS))
+    assert policy.route_for(Tier.HIGH) == ("it_security", "privacy", "command")
+    assert policy.route_for(Tier.LOW) == ("it_security",)
+    assert policy.route_for(Tier.MINIMAL) == ()
+    assert policy.route_for(Tier.MODERATE) == ("it_security", "privacy", "command")  # not named: every stage
+    assert policy.route_for(Tier.PROHIBITED) == ()
+    rules = {r.id: r for r in policy.rules}
+    assert [r.id for r in policy.rules] == [r.id for r in DEFAULT_RULES] + ["H6"]
+    assert rules["P5"].effect is Tier.HIGH and rules["P5"].reason == "lawful authority has not been shown"
+    assert rules["H6"].when == {"data_kinds": {"non_suspects"}, "hosting": {"canada", "foreign"}}
+
+
+def test_a_file_without_tiers_sends_every_tier_through_every_stage():
+    from workflows.risk import DEFAULT_RULES, ROUTED_TIERS
+
+    policy = parse_policy(tomllib.loads(CONFIG))
+    assert all(policy.route_for(t) == ("it_security", "privacy", "command") for t in ROUTED_TIERS)
+    assert policy.rules == DEFAULT_RULES
+
+
+def test_the_shipped_example_of_tiers_and_rules_works_once_uncommented():
+    from pathlib import Path
+
+    from workflows.risk import Tier
+
+    text = (Path(__file__).parent.parent / "clearance.example.toml").read_text(encoding="utf-8")
+    start = text.index("# [tiers.high]")
+    # Uncomment the TOML lines ("# [tiers.low]", "# stages = …"), leave the prose commented.
+    uncommented = re.sub(r"(?m)^# (?=\[|[a-z_]+ = )", "", text[start:])
+    policy = parse_policy(tomllib.loads(text[:start] + uncommented), "clearance.example.toml")
+    assert policy.route_for(Tier.LOW) == ("it_security",)
+    assert policy.rules[-1].id == "H6"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[tiers.high]\nstages = ["it_security", "legal"]', "[tiers.high]: stages names 'legal', which is not the key"),
+        ('[tiers.extreme]\nstages = ["it_security"]', "[tiers.extreme]: unknown tier"),
+        ("[tiers.prohibited]\nstages = []", "a prohibited request is refused at once"),
+        ("[tiers.low]\nreviewers = []", "[tiers.low] needs stages = [...]"),
+        ('[tiers.low]\nstages = "it_security"', "stages must be a list of stage keys"),
+        ('[tiers.low]\nstages = ["privacy", "privacy"]', "names a stage twice"),
+        (
+            '[[rules]]\nid = "X1"\nreason = "x"\neffect = "high"\nwhen = { colour = ["blue"] }',
+            "unknown question 'colour'",
+        ),
+        (
+            '[[rules]]\nid = "X1"\nreason = "x"\neffect = "high"\nwhen = { hosting = ["mars"] }',
+            "rule \"X1\": when: hosting has unknown value(s) 'mars'",
+        ),
+        ('[[rules]]\nid = "X1"\nreason = "x"\neffect = "extreme"\nwhen = { hosting = ["foreign"] }', "not a tier"),
+        ('[[rules]]\nid = "X1"\neffect = "high"\nwhen = { hosting = ["foreign"] }', 'needs reason = "…"'),
+        ('[[rules]]\nid = "X1"\nreason = "x"\neffect = "high"', "needs a condition"),
+        ('[[rules]]\nreason = "x"\neffect = "high"\nwhen = { hosting = ["foreign"] }', 'needs id = "…"'),
+        (
+            '[[rules]]\nid = "X1"\nreason = "x"\neffect = "high"\nwhen = { hosting = ["foreign"] }\n' * 2,
+            'two [[rules]] have id = "X1"',
+        ),
+    ],
+)
+def test_tier_and_rule_mistakes_name_the_file_the_key_and_the_fix(extra, message):
+    with pytest.raises(ConfigError) as raised:
+        parse_policy(tomllib.loads(CONFIG + "\n" + extra), "clearance.toml")
+    assert message in str(raised.value)
+    assert "clearance.toml" in str(raised.value)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workflows.requests import Decision, InfoExchange, ToolRequest
+from workflows.requests import AnswerVersion, Decision, InfoExchange, ToolRequest
+from workflows.risk import Assessment, Tier
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,60 @@ class RequestWithdrawn(Event):
     request: ToolRequest
     by: str
     stage_key: str | None
+
+
+# --- risk at intake (workflows.risk) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestRefused(Event):
+    """The rules prohibit the tool: the request was closed as rejected before any reviewer saw it.
+
+    `decision` is the rules' (stage_key and by are requests.RULES); its note names the rules.
+    """
+
+    request: ToolRequest
+    decision: Decision
+    assessment: Assessment
+
+    @property
+    def tool_in_use(self) -> bool:
+        """The officer said it is used already (trial or paid): command staff may order it stopped."""
+        return self.request.answers.get("in_use") in ("trial", "yes")
+
+
+@dataclass(frozen=True)
+class RequestApprovedByRules(Event):
+    """The request's tier has no review stages: approved at once by the rules (by = requests.RULES)."""
+
+    request: ToolRequest
+    decision: Decision
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class TierChanged(Event):
+    """A person (or the officer's changed answers) moved the request to another tier and its route.
+
+    The request continues at `to_stage_key`, the first stage of the new route not yet approved.
+    When none is left, `approved` is the decision that closed the request as approved.
+    """
+
+    request: ToolRequest
+    before: Tier | None
+    after: Tier
+    by: str
+    reason: str
+    from_stage_key: str | None
+    to_stage_key: str | None
+    approved: Decision | None = None
+
+
+@dataclass(frozen=True)
+class AnswersChanged(Event):
+    """The officer changed intake answers: a new version, and what the rules now say about it."""
+
+    request: ToolRequest
+    version: AnswerVersion
+    changed: tuple[str, ...]  # question ids whose answer changed
+    assessment: Assessment

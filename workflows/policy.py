@@ -1,4 +1,5 @@
-"""The review policy: stages in order, who reviews each, and who holds which role.
+"""The review policy: stages in order, who reviews each, who holds which role, and which
+stages each risk tier goes through (its route) under which risk rules.
 
 Built from the config file by the bot; plain data here so the domain can reason about it.
 Principals are Slack user ids (U…/W…) or user group ids (S…); the bot expands groups.
@@ -7,8 +8,11 @@ Principals are Slack user ids (U…/W…) or user group ids (S…); the bot expa
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -58,6 +62,10 @@ class Policy:
     stages: tuple[Stage, ...]
     roles: Roles = field(default_factory=Roles)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    # The stages each tier goes through, in order. A tier not named uses every stage in config
+    # order; a prohibited request has no route (it is refused at once).
+    routes: Mapping[Tier, tuple[str, ...]] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = DEFAULT_RULES
 
     def __post_init__(self) -> None:
         if not self.stages:
@@ -65,6 +73,23 @@ class Policy:
         keys = [s.key for s in self.stages]
         if len(set(keys)) != len(keys):
             raise ValueError("stage keys must be unique")
+        for tier, route in self.routes.items():
+            if tier not in ROUTED_TIERS:
+                raise ValueError(f"tier {tier!r} cannot have a route")
+            if unknown := [k for k in route if k not in keys]:
+                raise ValueError(f"the {tier} route names unknown stages: {', '.join(unknown)}")
+            if len(set(route)) != len(route):
+                raise ValueError(f"the {tier} route names a stage twice")
+
+    @property
+    def stage_keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.stages)
+
+    def route_for(self, tier: Tier) -> tuple[str, ...]:
+        """The stage keys a request of this tier goes through; () for a prohibited one."""
+        if tier is Tier.PROHIBITED:
+            return ()
+        return tuple(self.routes.get(tier, self.stage_keys))
 
     def stage(self, key: str) -> Stage:
         for stage in self.stages:
@@ -80,3 +105,10 @@ class Policy:
         keys = [s.key for s in self.stages]
         index = keys.index(key)
         return self.stages[index + 1] if index + 1 < len(keys) else None
+
+    def next_on_route(self, route: tuple[str, ...], done: Collection[str]) -> Stage | None:
+        """The first stage of `route` not in `done` (approved); None when none is left.
+
+        A stage since removed from the config is skipped: nobody could review there.
+        """
+        return next((self.stage(k) for k in route if k not in done and k in self.stage_keys), None)

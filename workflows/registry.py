@@ -129,6 +129,7 @@ class ToolStatus(StrEnum):
     APPROVED_WITH_CONDITIONS = "approved_with_conditions"
     UNDER_REVIEW = "under_review"
     REJECTED = "rejected"
+    PROHIBITED = "prohibited"  # refused by the risk rules at intake (workflows.risk); the rule is kept
     CEASE_USE = "cease_use"
     SUSPENDED = "suspended"
     UNKNOWN = "unknown"
@@ -143,6 +144,7 @@ _LABELS = {
     ToolStatus.APPROVED_WITH_CONDITIONS: "Approved with conditions",
     ToolStatus.UNDER_REVIEW: "Under review",
     ToolStatus.REJECTED: "Rejected",
+    ToolStatus.PROHIBITED: "Prohibited",
     ToolStatus.CEASE_USE: "Cease use",
     ToolStatus.SUSPENDED: "Suspended",
     ToolStatus.UNKNOWN: "Unknown — request it with /request-tool",
@@ -253,6 +255,7 @@ def with_alias(tool: Tool, name: str) -> Tool:
 #   request opened                 decision   set to Under review, only if the tool has no decision yet
 #   request approved               decision   Approved (Approved with conditions if conditions given)
 #   request rejected               decision   Rejected
+#   request refused by the rules   decision   Prohibited; conditions = the rules ("P1 — …")
 #   request withdrawn              decision   cleared, if it is that request's Under review
 #   "Restricted" directive         directive  Approved with conditions; conditions = directive text
 #   "Approved for use" directive   directive  Approved
@@ -264,7 +267,7 @@ def with_alias(tool: Tool, name: str) -> Tool:
 #
 # All rules return a new Tool; the one given is not changed.
 
-RequestEvent = Literal["opened", "approved", "rejected", "withdrawn"]
+RequestEvent = Literal["opened", "approved", "rejected", "prohibited", "withdrawn"]
 _DirectiveLayer = Literal["directive", "override"]
 
 DIRECTIVE_EFFECT: dict[str, tuple[_DirectiveLayer, ToolStatus] | None] = {
@@ -295,6 +298,8 @@ def apply_request_decision(
         mark = StatusMark(status, request_ref, by, at, conditions)
     elif outcome == "rejected":
         mark = StatusMark(ToolStatus.REJECTED, request_ref, by, at)
+    elif outcome == "prohibited":  # `conditions` carries the rules that prohibit it, for /tool-status
+        mark = StatusMark(ToolStatus.PROHIBITED, request_ref, by, at, (conditions or "").strip())
     elif outcome == "withdrawn":
         pending = decision and decision.status is ToolStatus.UNDER_REVIEW
         if not (pending and decision.source == request_ref):

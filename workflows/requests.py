@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.errors import IllegalTransition, InvalidInput
+from workflows.risk import Answers, Assessment, Tier
 
 
 class RequestStatus(StrEnum):
@@ -115,6 +116,21 @@ class InfoExchange:
 
 
 @dataclass(frozen=True)
+class AnswerVersion:
+    """The intake answers as they stood from `at`: version 1 at submission, one more per change."""
+
+    number: int
+    answers: Answers  # question id -> value, or a tuple of values (see workflows.risk)
+    by: str
+    at: datetime
+    note: str = ""  # why they changed, e.g. "answering IT security's question"
+
+
+# Who decides when the rules decide (a refusal, an approval with no stages): not a stage.
+RULES = "rules"
+
+
+@dataclass(frozen=True)
 class RequestDraft:
     """What the officer typed in the form, before it becomes a request."""
 
@@ -195,12 +211,25 @@ class ToolRequest:
     next_reminder_at: datetime | None = None
     reminders_sent: int = 0
     escalated_at: datetime | None = None
+    # Risk at intake (workflows.risk). Requests made without answers have none of these.
+    answer_versions: list[AnswerVersion] = field(default_factory=list)
+    assessment: Assessment | None = None  # what the rules said about the latest answers
+    tier: Tier | None = None  # the tier in force: the rules' or, if a person changed it, theirs
+    # The stage keys this request goes through, fixed when it was submitted (or its tier changed),
+    # so a change of config never moves it. None (requests stored before routes): the policy's order.
+    route: tuple[str, ...] | None = None
+    extends: str | None = None  # the ref of an earlier approval of the same tool, if any
     id: int | None = None
     version: int = 0  # optimistic lock: storage refuses a save from a stale copy
 
     @property
     def ref(self) -> str:
         return reference(self.id) if self.id is not None else "REQ-new"
+
+    @property
+    def answers(self) -> Answers:
+        """The latest intake answers ({} if the request was made without them)."""
+        return dict(self.answer_versions[-1].answers) if self.answer_versions else {}
 
     def decision_for(self, stage_key: str) -> Decision | None:
         return next((d for d in self.decisions if d.stage_key == stage_key), None)

@@ -9,8 +9,9 @@ the transaction (it may take a network call), at the moment of the action.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_text
@@ -29,6 +30,8 @@ from workflows.events import (
     InfoProvided,
     InfoRequested,
     RequestApproved,
+    RequestApprovedByRules,
+    RequestRefused,
     RequestRejected,
     RequestSubmitted,
     RequestWithdrawn,
@@ -37,7 +40,9 @@ from workflows.events import (
 from workflows.policy import Policy, Stage
 from workflows.ports import UnitOfWork
 from workflows.requests import (
+    RULES,
     Action,
+    AnswerVersion,
     Decision,
     InfoExchange,
     Outcome,
@@ -46,15 +51,29 @@ from workflows.requests import (
     ToolRequest,
     next_status,
 )
+from workflows.risk import Answers, Tier, assess, validate_answers
 
 REASON_LIMIT = 3000
 
 
 async def submit_request(
-    uow: UnitOfWork, policy: Policy, draft: RequestDraft, requester_id: str, now: datetime
+    uow: UnitOfWork,
+    policy: Policy,
+    draft: RequestDraft,
+    requester_id: str,
+    now: datetime,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    extends: str | None = None,
 ) -> list[Event]:
-    draft = draft.cleaned()
-    first = policy.first()
+    """Register a request. With intake `answers` it is assessed (workflows.risk) and given its
+    tier's route: refused at once if prohibited, approved at once if the route has no stages.
+    Without answers (the one-page form) it goes through every stage, as before tiers existed.
+    """
+    draft, cleaned = _cleaned(draft, answers)
+    assessment = assess(cleaned, policy.rules) if cleaned is not None else None
+    route = policy.route_for(assessment.tier) if assessment else policy.stage_keys
+    first = policy.stage(route[0]) if route else None
     request = ToolRequest(
         requester_id=requester_id,
         tool_name=draft.tool_name,
@@ -66,13 +85,58 @@ async def submit_request(
         notes=draft.notes,
         created_at=now,
         updated_at=now,
-        stage_key=first.key,
+        stage_key=first.key if first else None,
         stage_entered_at=now,
-        next_reminder_at=now + first.remind_after,
+        next_reminder_at=now + first.remind_after if first else None,
+        answer_versions=[AnswerVersion(1, cleaned, requester_id, now)] if cleaned is not None else [],
+        assessment=assessment,
+        tier=assessment.tier if assessment else None,
+        route=route,
+        extends=extends,
     )
+    if assessment is None or (first is not None and assessment.tier is not Tier.PROHIBITED):
+        request = await uow.requests.add(request)
+        await _audit(uow, request, "submitted", requester_id, now, "", _state(request))
+        if assessment:
+            await _audit_assessment(uow, request, requester_id, now)
+        return [RequestSubmitted(_snapshot(request))]
+    # The rules decide at once: no reviewer sees a prohibited request, or one whose route is empty.
+    refused = assessment.tier is Tier.PROHIBITED
+    request.status = next_status(request.status, Action.REJECT if refused else Action.APPROVE_LAST)
+    if refused:
+        note = assessment.refusal()
+    else:
+        note = f"Tier {assessment.tier.value}: no review stages, approved by the rules"
+    decision = Decision(RULES, Outcome.REJECTED if refused else Outcome.APPROVED, RULES, now, note)
+    request.decisions.append(decision)
+    _close(request, now)
     request = await uow.requests.add(request)
-    await _audit(uow, request, "submitted", requester_id, now, "", f"{request.status}:{first.key}")
-    return [RequestSubmitted(_snapshot(request))]
+    await _audit(uow, request, "submitted", requester_id, now, "", RequestStatus.PENDING.value)
+    await _audit_assessment(uow, request, requester_id, now)
+    action = "refused:rules" if refused else "approved:rules"
+    await _audit(uow, request, action, RULES, now, RequestStatus.PENDING.value, _state(request), note)
+    snap = _snapshot(request)
+    if refused:
+        return [RequestRefused(snap, decision, assessment)]
+    return [RequestApprovedByRules(snap, decision, assessment)]
+
+
+def _cleaned(draft: RequestDraft, answers: Mapping[str, Any] | None) -> tuple[RequestDraft, Answers | None]:
+    """The draft and answers cleaned; one InvalidInput naming every bad field and question."""
+    errors: dict[str, str] = {}
+    cleaned_answers = None
+    try:
+        draft = draft.cleaned()
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if answers is not None:
+        try:
+            cleaned_answers = validate_answers(answers)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return draft, cleaned_answers
 
 
 async def record_decision(
@@ -92,7 +156,7 @@ async def record_decision(
         raise InvalidInput({"reason": "Give the reason for the rejection; the requester will see it."})
     _check_length(note, "reason")
     request, stage = await _load_for_review(uow, policy, request_id, stage_key, actor, reviewers)
-    following = policy.after(stage.key)
+    following = next_stage(policy, request, also_done=stage.key)
     if outcome is Outcome.REJECTED:
         action = Action.REJECT
     else:
@@ -184,6 +248,18 @@ async def withdraw_request(uow: UnitOfWork, request_id: int, actor: str, reason:
 # --- helpers -------------------------------------------------------------------------------
 
 
+def next_stage(policy: Policy, request: ToolRequest, also_done: str | None = None) -> Stage | None:
+    """Where the request goes after its current stage: the first stage of its own route not yet
+    approved (the route was fixed when it was submitted, so a config change never moves it).
+    Requests stored before routes existed follow the policy's order."""
+    if request.route is None:
+        return policy.after(also_done or request.stage_key)  # type: ignore[arg-type]
+    done = {d.stage_key for d in request.decisions if d.outcome is Outcome.APPROVED}
+    if also_done:
+        done.add(also_done)
+    return policy.next_on_route(request.route, done)
+
+
 async def _load(uow: UnitOfWork, request_id: int) -> ToolRequest:
     request = await uow.requests.get(request_id)
     if request is None:
@@ -246,7 +322,15 @@ def _snapshot(request: ToolRequest) -> ToolRequest:
         request,
         decisions=list(request.decisions),
         exchanges=[dataclasses.replace(x) for x in request.exchanges],
+        answer_versions=list(request.answer_versions),
     )
+
+
+async def _audit_assessment(uow: UnitOfWork, request: ToolRequest, actor: str, now: datetime) -> None:
+    """Every judgement of the rules, with the rule ids and the answers that triggered them."""
+    assert request.assessment is not None
+    tier = request.assessment.tier.value
+    await _audit(uow, request, "assessed", actor, now, "", tier, request.assessment.summary())
 
 
 async def _audit(

@@ -1,0 +1,232 @@
+"""Services around a request's risk once it is in review: changing its tier, changing its answers,
+and finding the approval a new request extends.
+
+A tier change re-routes the request: stages already approved stay approved, and it continues at
+the first stage of the new tier's route not yet approved. The rules (and reviewers) may only
+raise a tier; lowering it takes command staff. Like the other services these take an open unit
+of work, audit every change and return events; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from workflows import registry
+from workflows.errors import (
+    InvalidInput,
+    NotAReviewer,
+    NotCommandStaff,
+    NotRequester,
+    OwnRequest,
+    StageAlreadyDecided,
+)
+from workflows.events import AnswersChanged, Event, RequestRefused, TierChanged
+from workflows.policy import Policy
+from workflows.ports import UnitOfWork
+from workflows.requests import RULES, Action, AnswerVersion, Decision, Outcome, ToolRequest, next_status
+from workflows.review import (
+    REASON_LIMIT,
+    _audit,
+    _audit_assessment,
+    _check_open,
+    _close,
+    _enter_stage,
+    _load,
+    _snapshot,
+    _state,
+    next_stage,
+)
+from workflows.risk import Tier, assess, validate_answers
+
+
+async def raise_tier(
+    uow: UnitOfWork,
+    policy: Policy,
+    request_id: int,
+    stage_key: str,
+    actor: str,
+    tier: Tier,
+    reason: str,
+    reviewers: Collection[str],
+    now: datetime,
+    *,
+    is_command_staff: bool = False,
+) -> list[Event]:
+    """A reviewer of the current stage (or command staff) raises the request's tier."""
+    reason = _reason(reason)
+    request = await _load(uow, request_id)
+    _check_open(request)
+    if request.stage_key != stage_key and not is_command_staff:
+        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key))
+    if actor not in reviewers and not is_command_staff:
+        raise NotAReviewer(policy.stage(stage_key).name)
+    if actor == request.requester_id:
+        raise OwnRequest()
+    if tier is Tier.PROHIBITED:
+        raise InvalidInput({"tier": "To stop a prohibited use, reject the request and name the rule in the reason."})
+    if request.tier is None:
+        raise InvalidInput({"tier": "This request was made without the risk questions; command staff set its tier."})
+    if not tier > request.tier:
+        raise InvalidInput({"tier": f"Choose a tier above {request.tier.value}; lowering it needs command staff."})
+    return await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_raised")
+
+
+async def lower_tier(
+    uow: UnitOfWork,
+    policy: Policy,
+    request_id: int,
+    actor: str,
+    tier: Tier,
+    reason: str,
+    is_command_staff: bool,
+    now: datetime,
+) -> list[Event]:
+    """Command staff lower the request's tier (or set one on a request made without the questions)."""
+    if not is_command_staff:
+        raise NotCommandStaff()
+    reason = _reason(reason)
+    request = await _load(uow, request_id)
+    _check_open(request)
+    if actor == request.requester_id:
+        raise OwnRequest()
+    if tier is Tier.PROHIBITED:
+        raise InvalidInput({"tier": "To stop a prohibited use, reject the request and name the rule in the reason."})
+    if request.tier is not None and not tier < request.tier:
+        raise InvalidInput({"tier": f"Choose a tier below {request.tier.value}."})
+    return await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_lowered")
+
+
+async def change_answers(
+    uow: UnitOfWork,
+    policy: Policy,
+    request_id: int,
+    actor: str,
+    changes: Mapping[str, Any],
+    now: datetime,
+    note: str = "",
+) -> list[Event]:
+    """The officer changes intake answers (e.g. answering a reviewer's question): a new version.
+
+    The rules judge the new answers. A prohibition refuses the request at once; a higher tier
+    re-routes it; a lower one changes nothing but the assessment shown (lowering needs command
+    staff). Unchanged answers record nothing and return no events.
+    """
+    request = await _load(uow, request_id)
+    if actor != request.requester_id:
+        raise NotRequester()
+    _check_open(request)
+    previous = request.answers
+    answers = validate_answers({**previous, **changes})
+    changed = tuple(q for q in answers if answers[q] != previous.get(q))
+    if not changed:
+        return []
+    version = AnswerVersion(len(request.answer_versions) + 1, answers, actor, now, (note or "").strip()[:REASON_LIMIT])
+    request.answer_versions.append(version)
+    request.assessment = assessment = assess(answers, policy.rules)
+    request.updated_at = now
+    what = "version {}: {}".format(
+        version.number, ", ".join(f"{q}: {_shown(previous.get(q))} → {_shown(answers[q])}" for q in changed)
+    )
+    versions = (f"answers v{version.number - 1}", f"answers v{version.number}")
+    before = request.tier
+    if assessment.tier is Tier.PROHIBITED:
+        state = _state(request)
+        request.status = next_status(request.status, Action.REJECT)
+        text = assessment.refusal()
+        decision = Decision(RULES, Outcome.REJECTED, RULES, now, text)
+        request.decisions.append(decision)
+        request.tier = Tier.PROHIBITED
+        _close(request, now)
+        await uow.requests.save(request)
+        await _audit(uow, request, "answers_changed", actor, now, *versions, what)
+        await _audit_assessment(uow, request, actor, now)
+        await _audit(uow, request, "refused:rules", RULES, now, state, _state(request), text)
+        snap = _snapshot(request)
+        return [AnswersChanged(snap, version, changed, assessment), RequestRefused(snap, decision, assessment)]
+    if before is not None and assessment.tier > before:
+        await _audit(uow, request, "answers_changed", actor, now, *versions, what)
+        await _audit_assessment(uow, request, actor, now)
+        why = f"the changed answers ({', '.join(changed)}) put it in the {assessment.tier.value} tier"
+        [moved] = await _change_tier(uow, policy, request, assessment.tier, RULES, why, now, "tier_raised")
+        return [AnswersChanged(moved.request, version, changed, assessment), moved]
+    await uow.requests.save(request)
+    await _audit(uow, request, "answers_changed", actor, now, *versions, what)
+    await _audit_assessment(uow, request, actor, now)
+    return [AnswersChanged(_snapshot(request), version, changed, assessment)]
+
+
+async def approval_to_extend(uow: Any, tool_name: str) -> str | None:
+    """The ref of the approval of record for this tool ("REQ-0042"), if it has one.
+
+    `uow` needs the tool registry (workflows.ports_directives.DirectiveUnitOfWork). Pass the result
+    to submit_request(extends=…): a new purpose is a new request, and its card names the approval.
+    """
+    tool = await uow.tools.get_by_key(registry.tool_key(tool_name))
+    tool = tool or await uow.tools.find_by_alias(registry.normalise_name(tool_name))
+    mark = tool.decision if tool else None
+    approved = (registry.ToolStatus.APPROVED, registry.ToolStatus.APPROVED_WITH_CONDITIONS)
+    if mark is None or mark.status not in approved or not mark.source.startswith("REQ-"):
+        return None
+    return mark.source
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+async def _change_tier(
+    uow: UnitOfWork,
+    policy: Policy,
+    request: ToolRequest,
+    tier: Tier,
+    actor: str,
+    reason: str,
+    now: datetime,
+    action: str,
+) -> list[Event]:
+    before_tier, before_state, from_key = request.tier, _state(request), request.stage_key
+    route_before = request.route
+    request.tier = tier
+    request.route = policy.route_for(tier)
+    request.updated_at = now
+    following = next_stage(policy, request)
+    approved = None
+    if following is None:  # every stage of the new route is approved already
+        request.status = next_status(request.status, Action.APPROVE_LAST)
+        note = f"Tier {tier.value}: every stage of its route is approved"
+        approved = Decision(RULES, Outcome.APPROVED, actor, now, note)
+        request.decisions.append(approved)
+        _close(request, now)
+    elif following.key != request.stage_key:
+        _enter_stage(request, following, now)
+        if request.open_question() is not None:
+            request.next_reminder_at = None  # the requester still owes an answer
+    await uow.requests.save(request)
+    routes = f"route {' → '.join(route_before or policy.stage_keys) or 'none'} → {' → '.join(request.route) or 'none'}"
+    await _audit(
+        uow,
+        request,
+        action,
+        actor,
+        now,
+        f"{before_tier.value if before_tier else 'none'} {before_state}",
+        f"{tier.value} {_state(request)}",
+        f"{reason} ({routes})",
+    )
+    return [TierChanged(_snapshot(request), before_tier, tier, actor, reason, from_key, request.stage_key, approved)]
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": "Say why the tier changes; it is kept in the audit trail."})
+    if len(reason) > REASON_LIMIT:
+        raise InvalidInput({"reason": f"Keep this under {REASON_LIMIT} characters."})
+    return reason
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    return "+".join(value) if isinstance(value, tuple) else str(value)
