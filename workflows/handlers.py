@@ -26,7 +26,15 @@ from workflows.directives import (
     record_tool_request,
 )
 from workflows.errors import InvalidInput
-from workflows.events import Event, RequestApproved, RequestRejected, RequestSubmitted, RequestWithdrawn
+from workflows.events import (
+    Event,
+    RequestApproved,
+    RequestApprovedByRules,
+    RequestRefused,
+    RequestRejected,
+    RequestSubmitted,
+    RequestWithdrawn,
+)
 from workflows.policy import Policy
 from workflows.registry import OVERRIDES
 from workflows.requests import ToolRequest
@@ -56,6 +64,12 @@ async def file_outcome(uow: Any, policy: Policy, event: Event) -> list[Event]:
             outcome, by, when = "rejected", d.by, d.at
         case RequestWithdrawn(request=r, by=by):
             outcome, when = "withdrawn", r.closed_at or r.updated_at or r.created_at
+        case RequestRefused(request=r, decision=d, assessment=a):
+            # The rules that prohibit it are kept with the status, for /tool-status to show.
+            rules = "; ".join(rule.text for rule in a.prohibitions)
+            return await _filed(record_request_outcome(uow, r.tool_name, r.ref, "prohibited", d.by, d.at, rules))
+        case RequestApprovedByRules(request=r, decision=d):
+            outcome, by, when = "approved", d.by, d.at
         case _:
             return []
     return await _filed(record_request_outcome(uow, r.tool_name, r.ref, outcome, by, when))
@@ -82,6 +96,8 @@ HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
     RequestApproved: (file_outcome,),
     RequestRejected: (file_outcome,),
     RequestWithdrawn: (file_outcome,),
+    RequestRefused: (file_outcome,),
+    RequestApprovedByRules: (file_outcome,),
     ToolStatusChanged: (warn_reviewers,),
     RequestFlagged: (),  # shown on the card through warnings_for(); nothing else follows
 }

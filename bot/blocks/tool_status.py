@@ -22,6 +22,7 @@ STATUS_EMOJI = {
     ToolStatus.REJECTED: ":x:",
     ToolStatus.CEASE_USE: ":no_entry:",
     ToolStatus.SUSPENDED: ":double_vertical_bar:",
+    ToolStatus.PROHIBITED: ":no_entry_sign:",
     ToolStatus.UNKNOWN: ":grey_question:",
 }
 MEANING = {
@@ -31,6 +32,7 @@ MEANING = {
     ToolStatus.REJECTED: "Do not use it for police work. A new request can be made if something has changed.",
     ToolStatus.CEASE_USE: "Stop using it now, whatever was approved before.",
     ToolStatus.SUSPENDED: "Do not use it while it is reviewed again, whatever was approved before.",
+    ToolStatus.PROHIBITED: "It must not be used for police work: the risk rules prohibit it (see below).",
     ToolStatus.UNKNOWN: "Nobody has asked for it yet: request it with /request-tool before using it.",
 }
 LIST_LIMIT = 400  # tools listed by /tool-status with no name

@@ -31,6 +31,7 @@ from workflows.policy import Policy, Stage
 from workflows.registry import ToolStatus
 from workflows.requests import Outcome, PriorUse, RequestDraft
 from workflows.review import record_decision, submit_request, withdraw_request
+from workflows.risk import Tier
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 POLICY = Policy(stages=(Stage("it_security", "IT security", "C0SEC", ("U0SEC",)),))
@@ -132,3 +133,42 @@ async def test_no_approval_over_a_cease_use_unless_it_replaces_it(uow, kind):
     events = await supersede_directive(uow, 1, cease("Clearview AI", kind), "U0CHIEF", True, NOW)
     assert (await find_tool(uow, "Clearview")).override is None
     assert events
+
+
+CLEARVIEW_TYPE = {
+    "in_use": "trial",
+    "data_kinds": ["biometric", "images_video"],
+    "data_source": "scraped",
+    "identifies_people": "one_to_many",
+    "live_public": "no",
+    "predicts_offending": "no",
+    "infers_protected": "no",
+    "lawful_authority": "to_confirm",
+    "hosting": "foreign",
+    "vendor_keeps_uploads": "yes",
+    "human_review": "sometimes",
+}
+
+
+async def test_a_tool_prohibited_by_the_rules_is_prohibited_of_record_with_the_rule(uow):
+    events = await handle(uow, POLICY, await submit_request(uow, POLICY, DRAFT, "U0OFFICER", NOW, CLEARVIEW_TYPE))
+    assert any(isinstance(e, ToolStatusChanged) and e.tool.status is ToolStatus.PROHIBITED for e in events)
+    tool = await find_tool(uow, "Clearview AI")
+    assert tool.status is ToolStatus.PROHIBITED and tool.conditions.startswith("P1 — ")
+
+
+async def test_a_tool_approved_by_the_rules_is_approved_of_record(uow):
+    macro = {
+        **CLEARVIEW_TYPE,
+        "in_use": "no",
+        "data_kinds": ["none"],
+        "data_source": "ours",
+        "identifies_people": "no",
+        "lawful_authority": "confirmed",
+        "hosting": "on_premises",
+        "vendor_keeps_uploads": "no",
+        "human_review": "always",
+    }
+    policy = Policy(stages=POLICY.stages, routes={**POLICY.routes, Tier.MINIMAL: ()})
+    await handle(uow, policy, await submit_request(uow, policy, DRAFT, "U0OFFICER", NOW, macro))
+    assert (await find_tool(uow, "Clearview AI")).status is ToolStatus.APPROVED
