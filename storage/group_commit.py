@@ -6,8 +6,9 @@ change waiting at that moment, runs each in its own SAVEPOINT inside one transac
 commits once. Each caller is answered only when *its* batch has committed, so nothing is
 acknowledged before it is durable:
 
-- a change that raises (a refusal, a conflict, a bug) is rolled back to its savepoint alone;
-  its neighbours in the batch are unaffected and the caller gets the exception;
+- a change that raises (a refusal, a conflict, a bug) is undone alone: its neighbours in the
+  batch are unaffected and the caller gets the exception. (The batch first runs without
+  savepoints; only when a change raises is it run again with one savepoint per change.)
 - if the commit itself fails (the database is gone, the process dies first), every change in
   the batch is lost together and every caller gets the error: none was acknowledged.
 
@@ -102,19 +103,16 @@ class GroupCommit(Generic[U]):
                     self._queue.task_done()
 
     async def _commit(self, batch: list[_Change[U]]) -> None:
-        results: list[tuple[bool, Any]] = []
         try:
-            async with self._sessions() as session:
-                try:
-                    await session.begin()
-                    for change in batch:
-                        results.append(await self._one(session, change))
-                    await session.commit()
-                except Exception:
-                    # A connection that failed mid-commit is not trusted again: drop it from the pool.
-                    with contextlib.suppress(Exception):
-                        await session.invalidate()
-                    raise
+            try:
+                # Fast path: the changes one after another, no savepoints; pending rows are flushed
+                # once, at the commit (one multi-row INSERT per table rather than one per change).
+                results = await self._transaction(batch, isolated=False)
+            except _Refused:
+                # Some change raised: start again, this time each change in its own savepoint so
+                # that its error undoes it alone. Changes are functions of the database, so
+                # running them again gives the same outcome the fast path would have had.
+                results = await self._transaction(batch, isolated=True)
         except BaseException as exc:  # nothing in the batch was stored: every caller is told
             if not isinstance(exc, Exception):
                 for change in batch:
@@ -137,6 +135,41 @@ class GroupCommit(Generic[U]):
             else:
                 change.done.set_exception(value)
 
+    async def _transaction(self, batch: list[_Change[U]], *, isolated: bool) -> list[tuple[bool, Any]]:
+        alone = len(batch) == 1  # one change: the transaction is its savepoint
+        async with self._sessions() as session:
+            try:
+                await session.begin()
+                results = []
+                for change in batch:
+                    if isolated and not alone:
+                        results.append(await self._one(session, change))
+                        continue
+                    try:
+                        results.append((True, await change.work(self._uow_over(session))))
+                    except Exception as exc:
+                        if is_unavailable(exc):
+                            raise
+                        if not alone:
+                            raise _Refused() from exc
+                        await session.rollback()
+                        return [(False, exc)]
+                try:
+                    await session.commit()
+                except Exception as exc:
+                    if is_unavailable(exc) or isolated or alone:
+                        raise
+                    raise _Refused() from exc  # a row of some change failed at the flush
+                return results
+            except _Refused:
+                await session.rollback()
+                raise
+            except Exception:
+                # A connection that failed mid-commit is not trusted again: drop it from the pool.
+                with contextlib.suppress(Exception):
+                    await session.invalidate()
+                raise
+
     async def _one(self, session: AsyncSession, change: _Change[U]) -> tuple[bool, Any]:
         """One change in its own savepoint: an error undoes this change and nothing else."""
         savepoint = await session.begin_nested()
@@ -150,3 +183,7 @@ class GroupCommit(Generic[U]):
             if savepoint.is_active:
                 await savepoint.rollback()
             return False, exc
+
+
+class _Refused(Exception):
+    """A change in a batch raised: the batch is run again with a savepoint per change."""

@@ -8,6 +8,7 @@ import pytest
 from tests.workflows.fakes_directives import FakeDirectiveUoW
 from workflows.directives import (
     Acknowledged,
+    Acknowledgement,
     DirectiveDraft,
     DirectiveIssued,
     DirectiveKind,
@@ -320,15 +321,13 @@ async def test_acknowledge_is_idempotent(uow) -> None:
 
 async def test_acknowledge_race_lost_at_the_unique_constraint(uow, monkeypatch) -> None:
     d = await issue(uow)
-    await acknowledge(uow, d.id, "UOFF", NOW)
-    real_get = uow.acks.get
-    calls = []
+    real_add = uow.acks.add
 
-    async def get_missing_once(directive_id, user_id):
-        calls.append(1)
-        return None if len(calls) == 1 else await real_get(directive_id, user_id)
+    async def other_click_lands_first(ack):
+        await real_add(Acknowledgement(ack.directive_id, ack.user_id, NOW))  # the same person's other click
+        return await real_add(ack)
 
-    monkeypatch.setattr(uow.acks, "get", get_missing_once)  # the other click lands in between
+    monkeypatch.setattr(uow.acks, "add", other_click_lands_first)
     (event,) = await acknowledge(uow, d.id, "UOFF", NOW + timedelta(minutes=1))
     assert event.already and event.ack.at == NOW
 
