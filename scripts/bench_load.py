@@ -13,7 +13,8 @@ What runs (all on 127.0.0.1, each in its own process, started and stopped by thi
 
 The load comes from this process: requests shaped and signed exactly as Slack sends them
 (form-encoded ``payload=``, v0 HMAC signature made just before each send), from N concurrent
-clients, each sending its share one after the other over keep-alive connections (aiohttp).
+clients, each sending its share one after the other over keep-alive connections (aiohttp;
+``--client httpx`` for the heavier client of the tests).
 Latency is the client's time from send to the whole response read: the acknowledgement as Slack
 measures it. Each floor measurement runs just before the matching Clearance one, with the very
 same request bodies, so both see the same machine.
@@ -360,30 +361,48 @@ class Load:
         )
 
 
-async def fire(url: str, bodies: list[bytes], clients: int) -> Load:
-    """Send every body, `clients` at a time: client k sends bodies k, k+clients, … one after another."""
+async def fire(url: str, bodies: list[bytes], clients: int, kind: str = "aiohttp") -> Load:
+    """Send every body, `clients` at a time: client k sends bodies k, k+clients, … one after another.
+
+    kind "aiohttp" (the default) is the lighter client, leaving more of the CPU to the servers;
+    "httpx" is the client of the tests (tests/fakes/signing.py SlackHttp), heavier per request:
+    the issue's first measurement used it, and its floor came out lower.
+    """
     import aiohttp
+    import httpx
 
     from tests.fakes.signing import sign
 
     load = Load()
+
+    async def post_aiohttp(session, body: bytes, headers: dict) -> int:
+        async with session.post(f"{url}/slack/events", data=body, headers=headers) as response:
+            await response.read()
+            return response.status
+
+    async def post_httpx(session, body: bytes, headers: dict) -> int:
+        return (await session.post(f"{url}/slack/events", content=body, headers=headers)).status_code
+
+    post = post_aiohttp if kind == "aiohttp" else post_httpx
 
     async def client(mine: list[bytes], session) -> None:
         for body in mine:
             headers = {"Content-Type": FORM, **sign(body, SECRET)}
             began = time.monotonic()
             try:
-                async with session.post(f"{url}/slack/events", data=body, headers=headers) as response:
-                    await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                status = await post(session, body, headers)
+            except (aiohttp.ClientError, httpx.HTTPError, TimeoutError) as exc:
                 status = type(exc).__name__
             load.latencies.append(time.monotonic() - began)
             load.statuses[status] += 1
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    if kind == "aiohttp":
+        timeout = aiohttp.ClientTimeout(total=30)
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients), timeout=timeout)
+    else:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        session = httpx.AsyncClient(limits=limits, timeout=30)
+    async with session:
         load.started = time.monotonic()
         await asyncio.gather(*(client(bodies[k::clients], session) for k in range(clients)))
         load.ended = time.monotonic()
@@ -526,7 +545,8 @@ class Database:
             self.name = None
 
 
-async def stored_acknowledgements(url: str, directive_id: int) -> int:
+async def stored_acknowledgements(url: str, directive_id: int | None = None) -> int:
+    """Acknowledgements in the database (of one directive, or of all)."""
     from sqlalchemy import func, select
 
     from storage.db import create_engine
@@ -535,14 +555,10 @@ async def stored_acknowledgements(url: str, directive_id: int) -> int:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return (
-                await conn.scalar(
-                    select(func.count())
-                    .select_from(AcknowledgementRow)
-                    .where(AcknowledgementRow.directive_id == directive_id)
-                )
-                or 0
-            )
+            query = select(func.count()).select_from(AcknowledgementRow)
+            if directive_id is not None:
+                query = query.where(AcknowledgementRow.directive_id == directive_id)
+            return await conn.scalar(query) or 0
     finally:
         await engine.dispose()
 
@@ -651,7 +667,14 @@ async def measure(given: str, args, workdir: Path) -> Measured:
 
     label = "postgresql" if given.startswith("postgres") else "sqlite"
     m = Measured(
-        label, {"requests": args.requests, "clients": args.clients, "acks": args.acks, "in_flight": args.in_flight}
+        label,
+        {
+            "requests": args.requests,
+            "clients": args.clients,
+            "acks": args.acks,
+            "in_flight": args.in_flight,
+            "client": args.client,
+        },
     )
     config = workdir / "clearance.toml"
     config.write_text(CONFIG)
@@ -699,8 +722,8 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         # (a) submissions.
         step(f"a) {args.requests} submissions, {args.clients} at once")
         bodies = submission_bodies(args.requests, args.clients)
-        m.floor_submit = await fire(floor_url, bodies, args.clients)
-        m.submit = await fire(serve.url, bodies, args.clients)
+        m.floor_submit = await fire(floor_url, bodies, args.clients, args.client)
+        m.submit = await fire(serve.url, bodies, args.clients, args.client)
         if await fake.wait_for("chat.postMessage", IT_SECURITY, args.requests, args.phase_timeout) is None:
             raise RuntimeError(f"not every review card was posted within {args.phase_timeout:.0f} s")
         await fake.settle()
@@ -708,8 +731,8 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         # (b) approvals, counted when the next stage's card is posted.
         step(f"b) {args.requests} approvals, {args.clients} reviewers at once")
         bodies = approval_bodies(await fake.calls("chat.postMessage", IT_SECURITY), args.clients)
-        m.floor_approve = await fire(floor_url, bodies, args.clients)
-        m.approve = await fire(serve.url, bodies, args.clients)
+        m.floor_approve = await fire(floor_url, bodies, args.clients, args.client)
+        m.approve = await fire(serve.url, bodies, args.clients, args.client)
         last_card = await fake.wait_for("chat.postMessage", PRIVACY, len(bodies), args.phase_timeout)
         m.decisions = (await fake.count("chat.postMessage", PRIVACY))[0]
         if last_card is not None:
@@ -723,11 +746,11 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         post = await issue_directive_over_http(serve.url, fake, args.phase_timeout)
         await fake.settle()
         bodies = acknowledgement_bodies(post, args.acks, fake.base_url)
-        m.floor_ack = await fire(floor_url, bodies, args.in_flight)
-        m.ack = await fire(serve.url, bodies, args.in_flight)
+        m.floor_ack = await fire(floor_url, bodies, args.in_flight, args.client)
+        m.ack = await fire(serve.url, bodies, args.in_flight, args.client)
         confirmed = await fake.wait_for("response_url", None, args.acks, args.phase_timeout)
         m.confirmations_s = None if confirmed is None else confirmed - m.ack.started
-        m.ack_stored = await stored_acknowledgements(url, 1)
+        m.ack_stored = await stored_acknowledgements(url)  # the only directive there is
         await fake.settle()
         m.rss_after, m.floor_rss_after = rss_mb(serve.process.pid), rss_mb(floor.pid)
         m.invalid = (await fake.total())["invalid"]
@@ -885,7 +908,7 @@ def header(m: Measured, started: datetime, load_before: float) -> str:
     return (
         f"### {'PostgreSQL' if m.database == 'postgresql' else 'SQLite (default)'}: "
         f"{started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average {load_before:.1f} before the run, "
-        f"Python {sys.version.split()[0]}"
+        f"Python {sys.version.split()[0]}, load from {m.sizes['client']} clients"
     )
 
 
@@ -936,6 +959,9 @@ def parse(argv: list[str] | None = None):
     parser.add_argument("--quick", action="store_true", help="a smoke run: 48 requests, 500 acknowledgements")
     parser.add_argument("--phase-timeout", type=float, default=300, help="longest wait for Slack messages (300 s)")
     parser.add_argument("--time-limit", type=float, default=1800, help="longest run per database (1800 s)")
+    parser.add_argument(
+        "--client", choices=["aiohttp", "httpx"], default="aiohttp", help="the load's HTTP client (aiohttp)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the process logs and SQLite files")
     args = parser.parse_args(argv)
     if args.quick:
