@@ -936,9 +936,13 @@ async def main(args) -> int:
         try:
             async with asyncio.timeout(args.time_limit):
                 m = await measure(given, args, workdir)
+        except asyncio.CancelledError:  # SIGINT/SIGTERM: every process is stopped, every database dropped
+            print(f"interrupted; process logs kept in {workdir}", file=sys.stderr, flush=True)
+            return 130
         except (Exception, TimeoutError) as exc:
             failed += 1
-            print(f"### {given.split(':')[0]}: the benchmark did not finish: {type(exc).__name__}: {exc}", flush=True)
+            why = f"over --time-limit {args.time_limit:.0f} s" if isinstance(exc, TimeoutError) else repr(exc)
+            print(f"### {given.split(':')[0]}: the benchmark did not finish: {why}", flush=True)
             print(f"(process logs kept in {workdir})", flush=True)
             continue
         print(header(m, started, load_before), flush=True)
