@@ -48,8 +48,11 @@ class Clearance:
         self.read_sessions = read_session_factory(self.engine)
         # Every change goes through one group commit: concurrent clicks share a transaction and a
         # commit, each in its own savepoint (storage/group_commit.py).
+        # SQLite has one writer whatever we do; PostgreSQL commits batches side by side.
         self.writes: GroupCommit[SqlUnitOfWork] = GroupCommit(
-            self.sessions, lambda session: SqlUnitOfWork.over(session, self.clock, self.identity.team_id)
+            self.sessions,
+            lambda session: SqlUnitOfWork.over(session, self.clock, self.identity.team_id),
+            writers=1 if self.engine.dialect.name == "sqlite" else 4,
         )
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, retry_handlers=[])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.pending import flush_pending, pending
 from storage.tables import AuditRow
 from workflows.audit import AuditEntry
 
@@ -15,20 +16,27 @@ class SqlAudit:
         self._team_id = team_id  # the installed workspace, stamped on every entry
 
     async def record(self, entry: AuditEntry) -> None:
-        self._session.add(
-            AuditRow(
-                subject=entry.subject,
-                action=entry.action[:64],
-                actor=entry.actor,
-                at=entry.at,
-                from_state=entry.from_state[:128],
-                to_state=entry.to_state[:128],
-                reason=entry.reason,
-                team_id=self._team_id,
-            )
+        # Written with the change's other rows at its end (storage/pending.py).
+        pending(self._session).add(
+            AuditRow.__table__,
+            {
+                "subject": entry.subject,
+                "action": entry.action[:64],
+                "actor": entry.actor,
+                "at": entry.at,
+                "from_state": entry.from_state[:128],
+                "to_state": entry.to_state[:128],
+                "reason": entry.reason,
+                "team_id": self._team_id,
+            },
         )
 
     async def for_subject(self, subject: str) -> list[AuditEntry]:
+        await flush_pending(self._session)  # what this transaction recorded counts too
+        return await self._for_subject(subject)
+
+
+    async def _for_subject(self, subject: str) -> list[AuditEntry]:
         rows = await self._session.scalars(select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id))
         return [_entry(r) for r in rows]
 

@@ -8,6 +8,7 @@ message shows. Acknowledgements are inserted with ON CONFLICT DO NOTHING against
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,20 +77,34 @@ class SqlTools:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # A change looks the same tool up more than once (the registry's rule, then the review
+        # card's warning); this unit of work's own reads and writes answer the later look-ups.
+        self._by_key: dict[str, Tool | None] = {}
+        self._by_alias: dict[str, Tool | None] = {}
 
     async def get_by_key(self, key: str) -> Tool | None:
-        row = await self._session.scalar(
-            select(ToolRow).where(ToolRow.key == key).execution_options(populate_existing=True)
-        )
-        return (await self._hydrate([row]))[0] if row else None
+        if key not in self._by_key:
+            row = await self._session.scalar(
+                select(ToolRow).where(ToolRow.key == key).execution_options(populate_existing=True)
+            )
+            self._remember(key, (await self._hydrate([row]))[0] if row else None)
+        known = self._by_key[key]
+        return dataclasses.replace(known) if known else None
+
+    def _remember(self, key: str, tool: Tool | None) -> None:
+        self._by_key[key] = dataclasses.replace(tool) if tool else None
+        self._by_alias.clear()  # aliases may have moved: ask again
 
     async def get(self, tool_id: int) -> Tool | None:
         row = await self._session.get(ToolRow, tool_id, populate_existing=True)
         return (await self._hydrate([row]))[0] if row else None
 
     async def find_by_alias(self, name: str) -> Tool | None:
-        tool_id = await self._session.scalar(select(ToolAliasRow.tool_id).where(ToolAliasRow.alias == name))
-        return await self.get(tool_id) if tool_id is not None else None
+        if name not in self._by_alias:
+            tool_id = await self._session.scalar(select(ToolAliasRow.tool_id).where(ToolAliasRow.alias == name))
+            self._by_alias[name] = await self.get(tool_id) if tool_id is not None else None
+        known = self._by_alias[name]
+        return dataclasses.replace(known) if known else None
 
     async def all(self) -> list[Tool]:
         query = select(ToolRow).order_by(ToolRow.id).execution_options(populate_existing=True)
@@ -113,12 +128,14 @@ class SqlTools:
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = row.id, 0
         await self._add_aliases(row.id, tool.aliases)
+        self._remember(tool.key, tool)
         return tool
 
     async def save(self, tool: Tool) -> None:
         assert tool.id is not None, "save() is for stored tools; use add()"
         await save_versioned(self._session, ToolRow, tool, _tool_values(tool))
         await self._add_aliases(tool.id, tool.aliases)
+        self._remember(tool.key, tool)
 
     async def _add_aliases(self, tool_id: int, aliases: Iterable[str]) -> None:
         stored = set(await self._session.scalars(select(ToolAliasRow.alias).where(ToolAliasRow.tool_id == tool_id)))

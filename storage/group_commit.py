@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.pending import flush_pending
 from storage.sql import is_unavailable
 from workflows.errors import StoreUnavailable
 
@@ -94,7 +95,9 @@ class GroupCommit(Generic[U]):
         assert self._queue is not None
         while True:
             batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
+            # With several writers, what is waiting is shared out: their transactions overlap.
+            share = min(self.max_batch, -(-(self._queue.qsize() + 1) // self.writers))
+            while len(batch) < share and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
                 await self._commit(batch)
@@ -155,6 +158,7 @@ class GroupCommit(Generic[U]):
                         await session.rollback()
                         return [(False, exc)]
                 try:
+                    await flush_pending(session)  # what the changes left to write (storage/pending.py)
                     await session.commit()
                 except Exception as exc:
                     if is_unavailable(exc) or isolated or alone:
@@ -175,6 +179,7 @@ class GroupCommit(Generic[U]):
         savepoint = await session.begin_nested()
         try:
             value = await change.work(self._uow_over(session))
+            await flush_pending(session)  # inside the savepoint: undone with it if it fails
             await savepoint.commit()
             return True, value
         except Exception as exc:

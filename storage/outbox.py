@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from storage.pending import pending
 from storage.tables import OutboxRow, SlackMessageRow
 
 
@@ -76,8 +77,15 @@ class SqlOutbox:
         self._now = now
 
     async def add(self, message: OutboundMessage) -> None:
+        rows = pending(self._session)
         if message.coalesce:
-            # Replace a still-pending, unclaimed call of the same kind instead of queueing another.
+            # Replace a still-pending, unclaimed call of the same kind instead of queueing another:
+            # first among the rows this transaction has not written yet, then in the table.
+            same = (message.queue, message.target, message.method)
+            earlier = rows.find(OutboxRow.__table__, lambda row: (row["queue"], row["target"], row["method"]) == same)
+            if earlier is not None:
+                earlier["payload"] = message.payload
+                return
             same_target = OutboxRow.target == message.target if message.target else OutboxRow.target.is_(None)
             result = await self._session.execute(
                 update(OutboxRow)
@@ -93,17 +101,24 @@ class SqlOutbox:
             )
             if result.rowcount:
                 return
-        self._session.add(
-            OutboxRow(
-                queue=message.queue,
-                method=message.method,
-                payload=message.payload,
-                store_as=message.store_as,
-                target=message.target,
-                priority=message.priority,
-                next_attempt_at=self._now,
-                created_at=self._now,
-            )
+        # Written with the change's other rows at its end (storage/pending.py), in this order.
+        rows.add(
+            OutboxRow.__table__,
+            {
+                "queue": message.queue,
+                "method": message.method,
+                "payload": message.payload,
+                "store_as": message.store_as,
+                "target": message.target,
+                "status": PENDING,
+                "priority": message.priority,
+                "attempts": 0,
+                "next_attempt_at": self._now,
+                "claimed_until": None,
+                "last_error": "",
+                "created_at": self._now,
+                "sent_at": None,
+            },
         )
 
     async def add_all(self, messages: list[OutboundMessage]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.audit import SqlAudit
 from storage.directives import SqlAcknowledgements, SqlDirectivePosts, SqlDirectives, SqlTools
 from storage.outbox import SqlOutbox
+from storage.pending import flush_pending
 from storage.requests import SqlRequests
 from storage.sql import insert_once, is_unavailable
 from storage.tables import HandledEventRow
@@ -80,6 +81,7 @@ class SqlUnitOfWork:
         assert self.session is not None
         if self._borrowed:
             raise RuntimeError("this unit of work is part of a group commit; its owner commits")
+        await flush_pending(self.session)
         await self.session.commit()
 
     async def rollback(self) -> None:

@@ -86,8 +86,9 @@ async def test_two_serve_processes_on_one_postgresql_database_send_each_reminder
         by_process = Counter(
             c.token for c in slack.calls_to("chat.postMessage") if c.args.get("text", "").startswith("Reminder:")
         )
-        print(f"\nreminder DMs sent by each process: {dict(by_process)}")
-        assert set(by_process) == {"xoxb-process-a", "xoxb-process-b"}  # both did their share
+        # Which process delivers a reminder is whoever's sender claims its outbox row first (one
+        # claim takes a whole batch), so one process may send them all: exactly once is the rule.
+        assert set(by_process) <= {"xoxb-process-a", "xoxb-process-b"}, by_process
     finally:
         await asyncio.gather(*(server.stop() for server in servers))
         await engine.dispose()

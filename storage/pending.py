@@ -1,0 +1,47 @@
+"""Rows written at the end of a change (or of a whole batch) with one multi-row INSERT per table.
+
+Audit entries and outbox messages are never read back by the change that writes them, so they
+need not go to the database one statement at a time: under a crowd each statement costs a
+round trip to the driver, and a batch of 50 acknowledgements becomes one INSERT of 50 audit rows.
+Rows live in the session (shared by every unit of work of a group-commit batch) until `flush`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_KEY = "clearance_pending_rows"
+
+
+class PendingRows:
+    def __init__(self) -> None:
+        self._rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
+
+    def add(self, table: Table, values: dict[str, Any]) -> None:
+        self._rows[table].append(values)
+
+    def find(self, table: Table, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The newest row not yet written that `matches` (to coalesce a message into it)."""
+        return next((row for row in reversed(self._rows.get(table, [])) if matches(row)), None)
+
+    async def flush(self, session: AsyncSession) -> None:
+        rows, self._rows = self._rows, defaultdict(list)
+        for table, values in rows.items():
+            if values:
+                await session.execute(insert(table), values)
+
+
+def pending(session: AsyncSession) -> PendingRows:
+    found = session.info.get(_KEY)
+    if found is None:
+        found = session.info[_KEY] = PendingRows()
+    return found
+
+
+async def flush_pending(session: AsyncSession) -> None:
+    await pending(session).flush(session)
