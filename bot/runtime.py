@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -72,6 +73,7 @@ class Clearance:
         self.event_hooks.append(self.directive_relay.on_event)
         self.after_commit.append(self.directive_relay.after_commit)
         self.sender.on_result = self.directive_relay.on_delivery  # per-channel outcome of each post
+        self.webhooks: aiohttp.ClientSession | None = None  # response_url answers, connections kept open
         self.ready = False
         self._tasks: set[asyncio.Task] = set()
         self.app = self._build_app(socket_mode=False)
@@ -165,6 +167,7 @@ class Clearance:
 
     async def start(self) -> None:
         await self.identity.start()  # before ready: payloads are checked against the installed team
+        self.webhooks = aiohttp.ClientSession()
         self.sender.start()
         self.reminders.start()
         self.directive_relay.start()
@@ -172,12 +175,15 @@ class Clearance:
 
     async def stop(self) -> None:
         self.ready = False
+        await self.background_done()  # work after acks (answers to clicks) finishes first
         await self.identity.stop()
         await self.reminders.stop()
         await self.directive_relay.stop()
         await self.home.stop()
         await self.sender.stop()
         await self.writes.stop()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         await self.engine.dispose()
 
     async def _report_failure(self, delivery: Delivery, error: str) -> None:

@@ -138,7 +138,7 @@ async def answer_directly(c: Clearance, body: dict, ack, acked: bool, text: str)
             await ack(text=_plain(text), blocks=notice(text))
             return
         await ack()
-        if body.get("response_url") and await respond(body["response_url"], text):
+        if body.get("response_url") and await respond(c.webhooks, body["response_url"], text):
             return
         user, channel = actor(body), channel_of(body)
         if not user:
@@ -156,10 +156,12 @@ def first_input(view: dict) -> str | None:
     return next((b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"), None)
 
 
-async def respond(response_url: str, text: str) -> bool:
-    """An ephemeral answer through a click's response_url: private, and needs no channel membership."""
+async def respond(session: aiohttp.ClientSession | None, response_url: str, text: str) -> bool:
+    """An ephemeral answer through a click's response_url: private, and needs no channel membership.
+
+    `session` keeps connections to Slack open between answers (thousands click at once)."""
     try:
-        response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT).send(
+        response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT, session=session).send(
             text=_plain(text), blocks=notice(text), response_type="ephemeral", replace_original=False
         )
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:

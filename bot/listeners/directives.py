@@ -252,7 +252,7 @@ async def acknowledge_click(c: Clearance, ack, body) -> None:
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
     response_url = body.get("response_url")
-    if not (response_url and await respond(response_url, text)):
+    if not (response_url and await respond(c.webhooks, response_url, text)):
         await c.enqueue([_private(channel_of(body), user, text)])
 
 
