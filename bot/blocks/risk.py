@@ -205,7 +205,7 @@ def risk_section(request: ToolRequest, policy: Policy) -> list[Block]:
     answers = request.answers
     version = len(request.answer_versions)
     lines: list[list[Part]] = [[Bold(f"Answers (version {version}):" if version > 1 else "Answers:")]]
-    lines += [[Bold(f"{q.text} "), answer_label(q, answers.get(q.id))] for q in QUESTIONS if q.id in answers]
+    lines += [[f"{q.text} — ", Bold(answer_label(q, answers.get(q.id)))] for q in QUESTIONS if q.id in answers]
     blocks.append(rich(*lines))
     return blocks
 
