@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import actions, button, confirm, context, dump, header, md, modal
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
-from bot.blocks.risk import risk_section, route_of, tier_buttons
+from bot.blocks.risk import answers_to_change, risk_section, route_of, tier_buttons
 from bot.ids import ActionId, CallbackId
 from bot.text import escape, one_line, slack_date, trim
 from workflows.policy import Policy
@@ -368,6 +368,8 @@ def answer_modal(request: ToolRequest, question: str) -> dict:
             element=PlainTextInputElement(action_id="value", multiline=True, max_length=3000),
         ),
     ]
+    if request.answer_versions:
+        blocks += answers_to_change(request.answers)
     return modal(CallbackId.ANSWER_FORM, "Answer reviewers", blocks, submit="Send answer", metadata={"r": request.id})
 
 

@@ -52,7 +52,7 @@ def _option(question: Question, value: str) -> Option:
     return Option(value=o.value, label=trim(o.label, 75), description=trim(o.explanation, 75))
 
 
-def question_input(question: Question, initial: Any = None) -> InputBlock:
+def question_input(question: Question, initial: Any = None, *, optional: bool = False) -> InputBlock:
     options = [_option(question, v) for v in question.values]
     if question.multiple:
         chosen = [o for o in options if o.value in (initial or ())] or None
@@ -62,7 +62,19 @@ def question_input(question: Question, initial: Any = None) -> InputBlock:
         chosen_one = next((o for o in options if o.value == initial), None)
         element = RadioButtonsElement(action_id="value", options=options, initial_option=chosen_one)
         hint = None
-    return InputBlock(block_id=question.id, label=question.text, hint=hint, element=element, optional=False)
+    return InputBlock(block_id=question.id, label=question.text, hint=hint, element=element, optional=optional)
+
+
+def answers_to_change(answers: Mapping[str, Any]) -> list[Block]:
+    """The answer modal's optional part: every question, prefilled with the current answer."""
+    blocks: list[Block] = [
+        DividerBlock(),
+        md(
+            "*Your risk answers.* If the reviewer's question shows that one was wrong, change it here: "
+            "the rules judge the new answers, and the change is kept as a new version."
+        ),
+    ]
+    return blocks + [question_input(q, answers.get(q.id), optional=True) for q in QUESTIONS]
 
 
 def questions_page(page_one: Mapping[str, str]) -> dict:
@@ -283,13 +295,11 @@ def refusal_headline(request: ToolRequest, assessment: Assessment) -> str:
     rules = rules_mrkdwn(assessment.prohibitions)
     using = in_use_words(request)
     stop = (
-        f"You said it is {using}: *stop using it now*. Command staff have been told."
-        if using
-        else "Do not sign up for it or use it for police work."
+        f"You said it is {using}: *stop using it now*." if using else "Do not sign up for it or use it for police work."
     )
     return (
         f":no_entry_sign: *{request.ref}* ({tool}) is *refused*: the risk rules prohibit this use, "
-        f"so no reviewer will be asked.\n{rules}\n{stop} The privacy office has been told. "
+        f"so no reviewer will be asked.\n{rules}\n{stop} The privacy office and command staff have been told. "
         "If an answer was wrong, send a new request with /request-tool."
     )
 
@@ -304,6 +314,11 @@ def refusal_notice(request: ToolRequest, assessment: Assessment, *, for_command_
             f":no_entry_sign: *{request.ref}* was *refused by the risk rules* at intake:\n"
             f"{rules_mrkdwn(assessment.prohibitions)}"
         ),
+    ]
+    others = tuple(r for r in assessment.fired if r.effect is not Tier.PROHIBITED)
+    if others:
+        blocks.append(md(f"Other rules that apply:\n{rules_mrkdwn(others)}"))
+    blocks += [
         rich(
             [Bold("Tool: "), one_line(request.tool_name, 150)],
             [Bold("Vendor or website: "), trim(request.vendor, 300)],

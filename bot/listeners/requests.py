@@ -13,10 +13,11 @@ from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page, summ
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, explain, guarded, once_per_view, tell
 from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
+from workflows.events import RequestRefused
 from workflows.requests import reference
 from workflows.review import answer_info, submit_request, withdraw_request
 from workflows.risk import QUESTION_IDS
-from workflows.risk_review import approval_to_extend
+from workflows.risk_review import approval_to_extend, change_answers
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -145,16 +146,27 @@ async def submit_answer(c: Clearance, ack, body) -> None:
     if not isinstance(request_id, int):
         await ack()
         return
+    changes = parse_answers((view.get("state") or {}).get("values") or {})
+
+    async def answer_and_change(uow):
+        """Changed risk answers first (a new version, judged by the rules), then the answer itself,
+        so the card shows both. A change the rules prohibit closes the request: the officer's answer
+        is then kept as the note of the new answers' version."""
+        user, now = actor(body), c.clock()
+        events = []
+        if changes:
+            events = await change_answers(uow, c.policy, request_id, user, changes, now, note=answer)
+            if any(isinstance(e, RequestRefused) for e in events):
+                return events
+        return events + await answer_info(uow, c.policy, request_id, user, answer, now)
+
     try:
-        await c.change(
-            lambda uow: once_per_view(
-                uow,
-                view.get("id") or "",
-                lambda: answer_info(uow, c.policy, request_id, actor(body), answer, c.clock()),
-            )
-        )
+        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))
     except InvalidInput as invalid:
-        await ack(response_action="errors", errors={"answer": next(iter(invalid.errors.values()))})
+        errors = {k: v for k, v in invalid.errors.items() if k in QUESTION_IDS}
+        if not errors:
+            errors = {"answer": next(iter(invalid.errors.values()))}
+        await ack(response_action="errors", errors=errors)
         return
     except DomainError as error:
         await ack(

@@ -14,9 +14,10 @@ import time
 import pytest
 
 from bot.ids import ActionId, CallbackId
-from tests.fakes.signing import view_submission
-from tests.slack.harness import CONFIG, Bot, everything_said, start_bot, stop_bot
+from tests.fakes.signing import block_action, view_submission
+from tests.slack.harness import CONFIG, Bot, answer_values, everything_said, start_bot, stop_bot
 from tests.slack.test_tool_status import ask, reads
+from tests.slack.test_untrusted_text import FORBIDDEN, NASTY_NAME, NASTY_PURPOSE, mrkdwn_strings
 from tests.workflows.test_risk import CLEARVIEW, SPREADSHEET_MACRO, TRANSCRIPTION
 from workflows.risk import QUESTIONS
 
@@ -321,3 +322,83 @@ async def test_a_config_change_does_not_move_a_request_in_review(slack, database
         assert not blocks_of(bot, "C0LEGAL")
     finally:
         await stop_bot(bot)
+
+
+# --- answering a reviewer's question may change an intake answer ---------------------------------
+
+
+async def ask_and_open_answer_form(bot: Bot, ref: str, question: str) -> dict:
+    opened = len(bot.slack.calls_to("views.open"))
+    await bot.click(bot.card("C0ITSEC", ref), ActionId.ASK_INFO, "U0SEC1")
+    ask_form = (await bot.slack.wait_for("views.open", opened + 1))[-1].args["view"]
+    assert await bot.submit_view(ask_form, "U0SEC1", reason=question) is None
+    await bot.settle()
+    dm = bot.dms(OFFICER)[-1]
+    button = next(e for b in dm["blocks"] for e in b.get("elements", []) if e.get("action_id") == ActionId.ANSWER)
+    await bot.http.action(block_action(ActionId.ANSWER, button["value"], OFFICER, channel_id="D" + OFFICER))
+    return (await bot.slack.wait_for("views.open", opened + 2))[-1].args["view"]
+
+
+async def send_answer(bot: Bot, form: dict, text: str, answers: dict) -> dict | None:
+    state = {"answer": {"value": {"type": "plain_text_input", "value": text}}, **answer_values(answers)}
+    response = await bot.http.submit(
+        view_submission(form["callback_id"], state, OFFICER, private_metadata=form["private_metadata"])
+    )
+    assert response.status_code == 200, response.text
+    await bot.settle()
+    return json.loads(response.text) if response.text not in ("", "null") else None
+
+
+async def test_an_answer_that_changes_an_intake_answer_is_judged_again_and_re_routes(risk_bot, slack):
+    request_id, _ = await risk_bot.request_assessed(as_fields(TRANSCRIPTION), **TRANSCRIBER)
+    ref = f"REQ-{request_id:04d}"
+    form = await ask_and_open_answer_form(risk_bot, ref, "Where exactly are the recordings kept?")
+    hosting = next(b for b in form["blocks"] if b.get("block_id") == "hosting")
+    assert hosting["optional"] and hosting["element"]["initial_option"]["value"] == "canada"  # prefilled
+
+    current = as_fields(TRANSCRIPTION)
+    reply = await send_answer(risk_bot, form, "In the US, it turns out. <@U0SEC1>", {**current, "hosting": "foreign"})
+    assert reply is None
+
+    card = reads(risk_bot.card("C0ITSEC", ref).message)
+    assert "Risk tier: High" in card and "H3 — personal data is kept outside Canada" in card
+    assert "Answers (version 2):" in card and "Where is the data kept? — Outside Canada" in card
+    assert "In the US, it turns out." in card  # the answer itself
+    assert ActionId.APPROVE in risk_bot.card("C0ITSEC", ref).buttons  # still at IT security, on the high route
+    said = [reads(dm) for dm in risk_bot.dms(OFFICER)[-3:]]
+    assert any("version 2" in s and "Where is the data kept? → Outside Canada" in s for s in said)
+    assert any("by the risk rules" in s and "IT security → Legal → Privacy → Command" in s for s in said)
+    async with risk_bot.c.uow() as uow:
+        request = await uow.requests.get(request_id)
+        trail = [e.action for e in await uow.audit.for_subject(ref)]
+    assert request.answers["hosting"] == "foreign" and len(request.answer_versions) == 2
+    assert request.answer_versions[0].answers["hosting"] == "canada"  # the first version is kept
+    assert trail[-4:] == ["answers_changed", "assessed", "tier_raised", "info_provided"]
+
+
+async def test_an_answer_that_reveals_a_prohibited_use_refuses_the_request(risk_bot, slack):
+    request_id, _ = await risk_bot.request_assessed(as_fields(TRANSCRIPTION), **TRANSCRIBER)
+    ref = f"REQ-{request_id:04d}"
+    form = await ask_and_open_answer_form(risk_bot, ref, "Does it match voices against a scraped set?")
+    await send_answer(risk_bot, form, "Yes, against voices from social media.", {"data_source": "scraped"})
+
+    card = risk_bot.card("C0ITSEC", ref)
+    assert card.buttons == {} and "Refused* by the risk rules" in reads(card.message)
+    assert "P1* — the vendor's reference data" in reads(risk_bot.dms(OFFICER)[-1])
+    assert "refused by the risk rules" in reads(blocks_of(risk_bot, "C0PRIV")[-1])
+    async with risk_bot.c.uow() as uow:
+        request = await uow.requests.get(request_id)
+    assert request.status.value == "rejected"
+    assert request.answer_versions[-1].note == "Yes, against voices from social media."  # the answer is kept
+
+
+async def test_typed_text_in_a_refusal_and_a_tier_reason_is_shown_not_obeyed(risk_bot, slack):
+    await risk_bot.request_assessed(as_fields(CLEARVIEW), tool_name=NASTY_NAME, purpose=NASTY_PURPOSE)
+    await risk_bot.click(risk_bot.card("D" + CHIEF), ActionId.CEASE_USE_FROM_REQUEST, CHIEF)
+    await risk_bot.settle()
+    posted = [c.args for c in slack.calls if c.method.startswith(("chat.", "views."))]
+    assert len(posted) >= 5  # the officer, the privacy channel, two command staff, the directive form
+    for payload in posted:
+        for text in mrkdwn_strings(payload):
+            for bad in FORBIDDEN:
+                assert bad not in text, (bad, text)
