@@ -299,6 +299,8 @@ async def test_lowering_a_tier_takes_command_staff(risk_bot, slack):
     async with risk_bot.c.uow() as uow:
         request = await uow.requests.get(request_id)
     assert request.status.value == "approved" and request.route == ("it_security",)
+    status, _ = await ask(risk_bot, "Otter Transcribe")
+    assert "Approved" in status and f"request {ref}, decided by <@U0DEPUTY>" in status
 
 
 async def test_a_config_change_does_not_move_a_request_in_review(slack, database_url, tmp_path):
