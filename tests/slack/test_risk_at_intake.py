@@ -404,3 +404,17 @@ async def test_typed_text_in_a_refusal_and_a_tier_reason_is_shown_not_obeyed(ris
         for text in mrkdwn_strings(payload):
             for bad in FORBIDDEN:
                 assert bad not in text, (bad, text)
+
+
+async def test_a_new_purpose_for_an_approved_tool_says_which_approval_it_extends(risk_bot, slack):
+    first, _ = await risk_bot.request_assessed(as_fields(TRANSCRIPTION), **TRANSCRIBER)
+    ref = f"REQ-{first:04d}"
+    for channel, reviewer in (("C0ITSEC", "U0SEC1"), ("C0PRIV", "U0PRIV1"), ("C0CMD", CHIEF)):
+        await risk_bot.click(risk_bot.card(channel, ref), ActionId.APPROVE, reviewer)
+        await risk_bot.settle()
+    second, _ = await risk_bot.request_assessed(
+        as_fields(TRANSCRIPTION), "U0OFFICER2", **{**TRANSCRIBER, "purpose": "Transcribe 911 call recordings."}
+    )
+    card = reads(risk_bot.card("C0ITSEC", f"REQ-{second:04d}").message)
+    assert f"extends {ref}*: the tool is approved already, for another purpose" in card
+    assert f"It extends {ref}" in reads(risk_bot.dms("U0OFFICER2")[-1])
