@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
-from bot.listeners import directives, groups, home, requests, reviews, tool_status
+from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status
 from bot.logs import describe_error, describe_payload
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
 
     requests.register(app, c)
     reviews.register(app, c)
+    risk.register(app, c)
     home.register(app, c)
     directives.register(app, c)
     tool_status.register(app, c)

@@ -20,10 +20,15 @@ class ActionId(StrEnum):
     DIRECTIVE_RETRY = "directive-retry"  # post again to the channels that failed
     DIRECTIVE_TOOL = "directive-tool"  # the tool picker (external select) in the directive form
     HOME_PAGE = "home-page"
+    RAISE_TIER = "review-raise-tier"
+    LOWER_TIER = "review-lower-tier"
+    CEASE_USE_FROM_REQUEST = "request-cease-use"  # command staff: open /directive prefilled, cease use
 
 
 class CallbackId(StrEnum):
     REQUEST_FORM = "request-form"
+    REQUEST_QUESTIONS = "request-questions"  # page 2 of the request form: the risk questions
+    TIER_FORM = "review-tier-form"
     REVIEW_REASON = "review-reason"
     ANSWER_FORM = "request-answer-form"
     WITHDRAW_FORM = "request-withdraw-form"

@@ -9,21 +9,33 @@ it is updated).
 from __future__ import annotations
 
 from bot.blocks.requests import requester_dm, review_card, stage_name
+from bot.blocks.risk import (
+    answers_changed_headline,
+    approved_by_rules_headline,
+    refusal_headline,
+    refusal_notice,
+    submitted_headline,
+    tier_changed_headline,
+)
 from bot.text import escape
 from storage.outbox import URGENT, OutboundMessage
 from workflows.events import (
+    AnswersChanged,
     Event,
     InfoProvided,
     InfoRequested,
     RequestApproved,
+    RequestApprovedByRules,
+    RequestRefused,
     RequestRejected,
     RequestSubmitted,
     RequestWithdrawn,
     StageApproved,
+    TierChanged,
 )
 from workflows.handlers import RequestWarningsChanged
-from workflows.policy import Policy
-from workflows.requests import ToolRequest
+from workflows.policy import Policy, Stage, is_group
+from workflows.requests import Outcome, ToolRequest
 
 
 def request_queue(request: ToolRequest) -> str:
@@ -76,12 +88,39 @@ class RequestMessages:
         text, blocks = requester_dm(request, self.policy, headline, answer=answer)
         return post(request_queue(request), request.requester_id, text, blocks)
 
+    def privacy_stage(self) -> Stage | None:
+        """Where the privacy office reviews: the stage keyed "privacy" (else one named so)."""
+        stages = self.policy.stages
+        return next((s for s in stages if s.key == "privacy"), None) or next(
+            (s for s in stages if "privacy" in s.name.casefold()), None
+        )
+
+    def refusal_messages(self, request: ToolRequest, assessment) -> list[OutboundMessage]:
+        """A refused request: the privacy channel and each command staff member (named users; user
+        groups are expanded after the commit, see Clearance.tell_command_staff_groups) are told."""
+        messages = []
+        privacy = self.privacy_stage()
+        if privacy is not None:
+            text, blocks = refusal_notice(request, assessment, for_command_staff=False)
+            messages.append(post(request_queue(request), privacy.channel, text, blocks))
+        text, blocks = refusal_notice(request, assessment, for_command_staff=True)
+        for user in self.policy.roles.command_staff:
+            if not is_group(user):
+                messages.append(post(request_queue(request), user, text, blocks))
+        return messages
+
     def for_event(self, event: Event, flags: list[str] | None = None) -> list[OutboundMessage]:
         flags = flags or []
         request: ToolRequest = event.request  # type: ignore[attr-defined]
         name = lambda key: stage_name(self.policy, key)  # noqa: E731
         tool = escape(request.tool_name, 100)
         match event:
+            case RequestSubmitted() if request.tier is not None:
+                first = request.stage_key
+                return [
+                    self.post_card(request, first, flags),
+                    self.dm(request, submitted_headline(request, self.policy)),
+                ]
             case RequestSubmitted():
                 first = request.stage_key
                 return [
@@ -145,6 +184,32 @@ class RequestMessages:
                         f"{name(exchange.stage_key)} will continue the review.",
                     ),
                 ]
+            case RequestRefused(assessment=assessment):
+                messages = []
+                if len(request.answer_versions) > 1:  # refused after changed answers: it had a card
+                    waiting = self.waiting_stage(request)
+                    if waiting:
+                        messages.append(self.update_card(request, waiting, flags))
+                messages.append(self.dm(request, refusal_headline(request, assessment)))
+                return messages + self.refusal_messages(request, assessment)
+            case RequestApprovedByRules():
+                return [self.dm(request, approved_by_rules_headline(request))]
+            case TierChanged(before=before, after=after, by=by, reason=reason, from_stage_key=was, to_stage_key=now):
+                messages = [self.update_card(request, was, flags)] if was else []
+                if now and now != was:
+                    messages.append(self.post_card(request, now, flags))
+                headline = tier_changed_headline(request, self.policy, before, after, by, reason)
+                if event.approved is not None:
+                    headline += "\n:tada: Every stage of the new route is approved already, so it is *approved*."
+                elif now and now != was:
+                    headline += f" Next: {name(now)} review."
+                return [*messages, self.dm(request, headline)]
+            case AnswersChanged(changed=changed, assessment=assessment):
+                # The card is updated only if it was posted before this change: a stage entered just now
+                # (the tier moved it) gets its card posted by the TierChanged that follows.
+                posted = request.stage_key and request.stage_entered_at < event.version.at
+                messages = [self.update_card(request, request.stage_key, flags)] if posted else []
+                return [*messages, self.dm(request, answers_changed_headline(request, changed, assessment))]
             case RequestWarningsChanged():
                 return [self.update_card(request, request.stage_key, flags)] if request.stage_key else []
             case RequestWithdrawn(stage_key=stage_key):
@@ -158,3 +223,10 @@ class RequestMessages:
                 )
                 return messages
         return []
+
+    def waiting_stage(self, request: ToolRequest) -> str | None:
+        """The stage a request closed by the rules was waiting at: the first on its route not approved."""
+        done = {d.stage_key for d in request.decisions if d.outcome is Outcome.APPROVED}
+        route = request.route if request.route is not None else self.policy.stage_keys
+        stage = self.policy.next_on_route(route, done)
+        return stage.key if stage else None

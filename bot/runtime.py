@@ -11,12 +11,13 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.risk import refusal_notice
 from bot.blocks.tool_status import cease_flag
 from bot.directives import DirectiveRelay
-from bot.directory import SlackDirectory
+from bot.directory import DirectoryUnavailable, SlackDirectory
 from bot.home import HomeRefresher
 from bot.membership import ChannelMembers, reading_client
-from bot.outbound import RequestMessages, post
+from bot.outbound import RequestMessages, post, request_queue
 from bot.scheduler import ReminderScheduler
 from bot.sender import SlackSender
 from bot.settings import Settings
@@ -27,7 +28,9 @@ from storage.outbox import Delivery, OutboundMessage, OutboxStore
 from storage.uow import SqlUnitOfWork
 from workflows.directives import override_for
 from workflows.errors import ConcurrencyConflict
+from workflows.events import RequestRefused
 from workflows.handlers import handle
+from workflows.policy import is_group
 from workflows.registry import mixed_script_warning
 
 log = logging.getLogger("clearance")
@@ -66,6 +69,7 @@ class Clearance:
         self.after_commit: list = []  # (events) -> None, called once a change's transaction has committed
         self.home = HomeRefresher(self)  # keeps each person's Home tab current
         self.after_commit.append(self.home.after_change)
+        self.after_commit.append(self._tell_command_staff_groups)
         self.reminders = ReminderScheduler(self)  # the reminder sweep, every [reminders] check_every
         # Directives and the tool registry: channel members (for counts), posting, outcomes, counts.
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
@@ -152,6 +156,28 @@ class Clearance:
                 hook(events)
             except Exception:  # the change is committed: a follow-up must not make it look failed
                 log.exception("after-commit hook %r failed", hook)
+
+    def _tell_command_staff_groups(self, events: list) -> None:
+        """A refusal's notice to command staff named as user groups (S…): their members are known
+        only by asking Slack, which is never done inside a transaction or before an ack. Named users
+        were sent theirs with the change itself (RequestMessages.refusal_messages)."""
+        groups = [p for p in self.policy.roles.command_staff if is_group(p)]
+        refused = [e for e in events if isinstance(e, RequestRefused)]
+        if groups and refused:
+            self.background(self._notify_groups(groups, refused))
+
+    async def _notify_groups(self, groups: list[str], refused: list) -> None:
+        named = {p for p in self.policy.roles.command_staff if not is_group(p)}
+        try:
+            members = await self.directory.expand(groups)
+        except DirectoryUnavailable:
+            log.error("command staff groups could not be expanded; %d refusal notice(s) not sent", len(refused))
+            return
+        messages = []
+        for event in refused:
+            text, blocks = refusal_notice(event.request, event.assessment, for_command_staff=True)
+            messages += [post(request_queue(event.request), user, text, blocks) for user in sorted(members - named)]
+        await self.enqueue(messages)
 
     def background(self, coroutine) -> asyncio.Task:
         """Run work that continues after Slack was answered; kept until done, awaited on stop."""

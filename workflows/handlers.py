@@ -34,6 +34,7 @@ from workflows.events import (
     RequestRejected,
     RequestSubmitted,
     RequestWithdrawn,
+    TierChanged,
 )
 from workflows.policy import Policy
 from workflows.registry import OVERRIDES
@@ -70,6 +71,9 @@ async def file_outcome(uow: Any, policy: Policy, event: Event) -> list[Event]:
             return await _filed(record_request_outcome(uow, r.tool_name, r.ref, "prohibited", d.by, d.at, rules))
         case RequestApprovedByRules(request=r, decision=d):
             outcome, by, when = "approved", d.by, d.at
+        case TierChanged(request=r, approved=d) if d is not None:
+            # The new tier's route was approved already (e.g. lowered by command staff): approved.
+            outcome, by, when = "approved", d.by, d.at
         case _:
             return []
     return await _filed(record_request_outcome(uow, r.tool_name, r.ref, outcome, by, when))
@@ -98,6 +102,7 @@ HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
     RequestWithdrawn: (file_outcome,),
     RequestRefused: (file_outcome,),
     RequestApprovedByRules: (file_outcome,),
+    TierChanged: (file_outcome,),
     ToolStatusChanged: (warn_reviewers,),
     RequestFlagged: (),  # shown on the card through warnings_for(); nothing else follows
 }

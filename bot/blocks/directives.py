@@ -255,8 +255,11 @@ def directive_form(
     tool: Option | None = None,
     replaces: Directive | None = None,
     channels: tuple[str, ...] = (),
+    kind: DirectiveKind | None = None,
+    text: str = "",
 ) -> dict:
-    """The /directive modal; with `replaces`, the form that supersedes that directive (same tool)."""
+    """The /directive modal; with `replaces`, the form that supersedes that directive (same tool).
+    `kind` and `text` prefill it (e.g. cease use of a tool the risk rules refused)."""
     blocks: list[Block] = []
     if replaces is not None:
         blocks.append(
@@ -266,7 +269,8 @@ def directive_form(
             )
         )
     kinds = [Option(value=k.value, label=f"{k.label}", description=trim(KIND_HELP[k], 75)) for k in DirectiveKind]
-    initial_kind = next(o for o in kinds if o.value == DirectiveKind.APPROVED.value) if replaces else None
+    preset = DirectiveKind.APPROVED if replaces else kind
+    initial_kind = next(o for o in kinds if o.value == preset.value) if preset else None
     blocks.append(
         InputBlock(
             block_id="kind",
@@ -295,7 +299,9 @@ def directive_form(
             block_id="text",
             label="The directive",
             hint="Shown as you write it. *bold* and _italic_ work; mentions and links in <…> are not active.",
-            element=PlainTextInputElement(action_id="value", multiline=True, max_length=TEXT_LIMIT),
+            element=PlainTextInputElement(
+                action_id="value", multiline=True, max_length=TEXT_LIMIT, initial_value=trim(text, TEXT_LIMIT) or None
+            ),
         ),
         InputBlock(
             block_id="channels",

@@ -15,12 +15,14 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import actions, button, confirm, context, dump, header, md, modal
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
+from bot.blocks.risk import answers_to_change, risk_section, route_of, tier_buttons
 from bot.ids import ActionId, CallbackId
 from bot.text import escape, one_line, slack_date, trim
 from workflows.policy import Policy
 from workflows.requests import (
     DATA_KINDS,
     LIMITS,
+    RULES,
     Outcome,
     PriorUse,
     RequestDraft,
@@ -31,7 +33,10 @@ from workflows.requests import (
 # --- the request form ------------------------------------------------------------------------
 
 
-def request_form(tool_name: str = "") -> dict:
+def request_form(tool_name: str = "", *, paged: bool = True) -> dict:
+    """The /request-tool form. `paged` (what /request-tool opens): page 1 of 2, the questions page
+    (bot.blocks.risk.questions_page) follows. Unpaged: the one-page form of before risk at intake,
+    still accepted when submitted (a form opened before an upgrade), sent through every stage."""
     def text_input(block_id, label, *, hint=None, multiline=False, optional=False, initial=None, placeholder=None):
         return InputBlock(
             block_id=block_id,
@@ -47,11 +52,17 @@ def request_form(tool_name: str = "") -> dict:
             ),
         )
 
+    intro = (
+        "Ask before you use a new tool, app or website for police work. "
+        "IT security, privacy and command review it in turn; you get a message at every step."
+    )
+    if paged:
+        intro = (
+            "Ask before you use a new tool, app or website for police work. *Page 1 of 2*: the tool and "
+            "what it is for. Page 2 asks the risk questions that decide which reviews it goes through."
+        )
     blocks: list[Block] = [
-        md(
-            "Ask before you use a new tool, app or website for police work. "
-            "IT security, privacy and command review it in turn; you get a message at every step."
-        ),
+        md(intro),
         text_input(
             "tool_name",
             "Tool name",
@@ -66,6 +77,11 @@ def request_form(tool_name: str = "") -> dict:
             hint="Be specific: the task, how often, and who will use it.",
         ),
         text_input("case_number", "Case or file number", optional=True),
+    ]
+    if paged:
+        blocks.append(text_input("notes", "Anything else reviewers should know?", multiline=True, optional=True))
+        return modal(CallbackId.REQUEST_FORM, "Request a tool (1/2)", blocks, submit="Next", metadata={"p": 1})
+    blocks += [
         InputBlock(
             block_id="data_kinds",
             label="What data does it touch?",
@@ -112,12 +128,14 @@ def parse_request_form(values: dict) -> RequestDraft:
 # --- where a request stands --------------------------------------------------------------------
 
 
-def step(policy: Policy, stage_key: str) -> str:
-    keys = [s.key for s in policy.stages]
+def step(policy: Policy, stage_key: str, route: tuple[str, ...] | None = None) -> str:
+    keys = list(route) if route is not None else [s.key for s in policy.stages]
     return f"step {keys.index(stage_key) + 1} of {len(keys)}" if stage_key in keys else ""
 
 
 def stage_name(policy: Policy, stage_key: str | None) -> str:
+    if stage_key == RULES:
+        return "the risk rules"
     try:
         return policy.stage(stage_key).name if stage_key else ""
     except KeyError:
@@ -128,13 +146,21 @@ def where_now(request: ToolRequest, policy: Policy) -> str:
     """One line of mrkdwn: where the request is and who acts next."""
     match request.status:
         case RequestStatus.PENDING:
-            return f"Waiting for *{stage_name(policy, request.stage_key)}* review ({step(policy, request.stage_key)})."
+            where = step(policy, request.stage_key, request.route)  # type: ignore[arg-type]
+            return f"Waiting for *{stage_name(policy, request.stage_key)}* review ({where})."
         case RequestStatus.INFO_REQUESTED:
             return f"Waiting for the requester to answer a question from *{stage_name(policy, request.stage_key)}*."
         case RequestStatus.APPROVED:
+            decision = request.final_decision
+            if decision is not None and decision.stage_key == RULES:
+                if any(d.outcome is Outcome.APPROVED and d.stage_key != RULES for d in request.decisions):
+                    return "*Approved* at every stage of its route."
+                return "*Approved by the risk rules* (its tier has no review stages)."
             return "*Approved* at every stage."
         case RequestStatus.REJECTED:
             decision = request.final_decision
+            if decision is not None and decision.stage_key == RULES:
+                return "*Refused* by the risk rules (a prohibited use)."
             return f"*Rejected* by {stage_name(policy, decision.stage_key) if decision else 'a reviewer'}."
         case _:
             return "*Withdrawn* by the requester."
@@ -148,8 +174,9 @@ def details(request: ToolRequest, *, purpose_limit: int = 1500) -> list[Block]:
     ]
     if request.case_number:
         lines.append([Bold("Case or file: "), one_line(request.case_number, 100)])
-    lines.append([Bold("Data it touches: "), ", ".join(DATA_KINDS.get(k, k) for k in request.data_kinds)])
-    lines.append([Bold("Signed up or used already: "), request.prior_use.label])
+    if not request.answer_versions:  # with answers, the risk section shows these in full
+        lines.append([Bold("Data it touches: "), ", ".join(DATA_KINDS.get(k, k) for k in request.data_kinds)])
+        lines.append([Bold("Signed up or used already: "), request.prior_use.label])
     if request.notes:
         lines.append([Bold("Notes: "), trim(request.notes, 800)])
     lines.append([Bold("Requested by: "), User(request.requester_id), " on ", When(request.created_at)])
@@ -165,7 +192,15 @@ def history(request: ToolRequest, policy: Policy) -> list[Block]:
     lines: list[list[Part]] = []
     for _, kind, item in sorted(entries, key=lambda e: (e[0], e[1])):
         name = stage_name(policy, item.stage_key)
-        if kind == 0:
+        if kind == 0 and item.stage_key == RULES:
+            verdict = "Approved" if item.outcome is Outcome.APPROVED else "Refused"
+            line = [Bold(f"Risk rules: {verdict}"), " on ", When(item.at)]
+            if item.by != RULES:
+                line += [" (after a tier change by ", User(item.by), ")"]
+            if item.note:
+                line += [" — ", trim(item.note, 600)]
+            lines.append(line)
+        elif kind == 0:
             verdict = "Approved" if item.outcome is Outcome.APPROVED else "Rejected"
             line: list[Part] = [Bold(f"{name}: {verdict}"), " by ", User(item.by), " on ", When(item.at)]
             if item.note:
@@ -214,6 +249,7 @@ def review_card(
         blocks.append(md(escalation or note))
     blocks += prior_use_warning(request)
     blocks += details(request)
+    blocks += risk_section(request, policy)
     blocks += history(request, policy)
     decision = request.decision_for(stage_key)
     waiting_here = request.status.is_open and request.stage_key == stage_key
@@ -222,7 +258,7 @@ def review_card(
         asking = request.status is RequestStatus.INFO_REQUESTED
         blocks.append(
             context(
-                f"*{stage.name}* review · {step(policy, stage_key)} · "
+                f"*{stage.name}* review · {step(policy, stage_key, route_of(request, policy))} · "
                 + ("waiting for the requester's answer; you can still decide." if asking else "waiting for a decision.")
             )
         )
@@ -235,6 +271,7 @@ def review_card(
                 button("Ask for info…", ActionId.ASK_INFO, value),
             )
         )
+        blocks += tier_buttons(request, stage_key)
         text = f"{request.ref} {tool} needs {escape(stage.name)} review"
     else:
         blocks.append(DividerBlock())
@@ -331,6 +368,8 @@ def answer_modal(request: ToolRequest, question: str) -> dict:
             element=PlainTextInputElement(action_id="value", multiline=True, max_length=3000),
         ),
     ]
+    if request.answer_versions:
+        blocks += answers_to_change(request.answers)
     return modal(CallbackId.ANSWER_FORM, "Answer reviewers", blocks, submit="Send answer", metadata={"r": request.id})
 
 

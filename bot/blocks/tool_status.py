@@ -13,7 +13,7 @@ from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.text import escape, one_line, slack_date, trim
 from workflows.directives import Directive, StatusAnswer
 from workflows.registry import StatusMark, Tool, ToolStatus
-from workflows.requests import ToolRequest
+from workflows.requests import RULES, ToolRequest
 
 STATUS_EMOJI = {
     ToolStatus.APPROVED: ":white_check_mark:",
@@ -45,14 +45,8 @@ def _label(status: ToolStatus) -> str:
 def _decided_by(mark: StatusMark) -> list[Part]:
     kind = "directive" if mark.source.startswith("DIR-") else "request"
     verb = "issued by" if kind == "directive" else "decided by"
-    return [
-        Bold("Since: "),
-        When(mark.since),
-        "   ",
-        Bold("On the record: "),
-        f"{kind} {mark.source}, {verb} ",
-        User(mark.by),
-    ]
+    who: list[Part] = ["the risk rules"] if mark.by == RULES else [User(mark.by)]
+    return [Bold("Since: "), When(mark.since), "   ", Bold("On the record: "), f"{kind} {mark.source}, {verb} ", *who]
 
 
 def status_answer(answer: StatusAnswer, open_requests: list[ToolRequest]) -> tuple[str, list[dict]]:
@@ -75,7 +69,11 @@ def status_answer(answer: StatusAnswer, open_requests: list[ToolRequest]) -> tup
                     "revoked or superseded.")]
         )  # fmt: skip
     if tool.conditions:
-        lines.append([Bold("Conditions: "), trim(tool.conditions, 2000)])
+        # A prohibition's "conditions" are the rules that prohibit it ("P1 — …"), not conditions of use.
+        label = "Conditions: "
+        if status is ToolStatus.PROHIBITED:
+            label = "Rules: " if ";" in tool.conditions else "Rule: "
+        lines.append([Bold(label), trim(tool.conditions, 2000)])
     others = sorted(tool.names() - {tool.key.replace("-", " ")})
     if len(others) > 1:
         lines.append([Bold("Also known as: "), ", ".join(others)])

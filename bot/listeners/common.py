@@ -26,7 +26,7 @@ from workflows.errors import (
     StageAlreadyDecided,
     StoreUnavailable,
 )
-from workflows.requests import Outcome, RequestStatus
+from workflows.requests import RULES, Outcome, RequestStatus
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -96,7 +96,8 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
         case RequestClosed(status=status, decision=decision):
             if status is RequestStatus.WITHDRAWN:
                 return f"{ref} was withdrawn by the requester. Nothing was changed."
-            who = f" by <@{decision.by}> on {slack_date(decision.at)}" if decision else ""
+            by = "the risk rules" if decision and decision.by == RULES else f"<@{decision.by}>" if decision else ""
+            who = f" by {by} on {slack_date(decision.at)}" if decision else ""
             return f"{ref} is already {status.value}{who}. Nothing was changed."
         case NotRequester():
             return f"Only the person who made {ref} can do that. Nothing was changed."

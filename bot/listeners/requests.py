@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.common import notice_view, value_of
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
+from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page, summary_fields
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, explain, guarded, once_per_view, tell
 from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
+from workflows.events import RequestRefused
 from workflows.requests import reference
 from workflows.review import answer_info, submit_request, withdraw_request
+from workflows.risk import QUESTION_IDS
+from workflows.risk_review import approval_to_extend, change_answers
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -23,6 +28,7 @@ FORM_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "data_kinds", "p
 def register(app: AsyncApp, c: Clearance) -> None:
     app.command("/request-tool")(guarded(c, open_request_form))
     app.view(CallbackId.REQUEST_FORM)(guarded(c, submit_request_form))
+    app.view(CallbackId.REQUEST_QUESTIONS)(guarded(c, submit_questions))
     app.action(ActionId.WITHDRAW)(guarded(c, withdraw))
     app.action(ActionId.ANSWER)(guarded(c, open_answer_form))
     app.view(CallbackId.ANSWER_FORM)(guarded(c, submit_answer))
@@ -41,6 +47,10 @@ async def open_request_form(c: Clearance, ack, body) -> None:
 
 async def submit_request_form(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
+    if value_of(view.get("private_metadata")).get("p") == 1:
+        await next_page(ack, view)
+        return
+    # A one-page form (opened before risk at intake): registered without answers, every stage.
     draft = parse_request_form((view.get("state") or {}).get("values") or {})
     user = actor(body)
     try:
@@ -55,6 +65,49 @@ async def submit_request_form(c: Clearance, ack, body) -> None:
     await ack()
     if not events:
         return  # the same submission arrived twice; the first one did the work
+
+
+async def next_page(ack, view: dict) -> None:
+    """Page 1 submitted: check what was typed, then replace the form with its questions page.
+    No database, no Slack call: the answer is the ack itself (response_action "update")."""
+    values = (view.get("state") or {}).get("values") or {}
+    draft = parse_request_form(values)
+    try:
+        draft.cleaned()
+    except InvalidInput as invalid:
+        errors = {k: v for k, v in invalid.errors.items() if k in PAGE_ONE_FIELDS}
+        if errors:  # data_kinds and prior_use are asked on page 2
+            await ack(response_action="errors", errors=errors)
+            return
+    page_one = {name: getattr(draft, name) for name in PAGE_ONE_FIELDS}
+    await ack(response_action="update", view=questions_page(page_one))
+
+
+async def submit_questions(c: Clearance, ack, body) -> None:
+    """Page 2 submitted: the rules judge the answers and the request is registered, refused or
+    approved, with its messages, in one transaction; errors appear on the question they concern."""
+    view = body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    answers = parse_answers(values)
+    kinds, prior = summary_fields(answers)
+    typed = parse_request_form(values)
+    draft = dataclasses.replace(typed, data_kinds=kinds, prior_use=prior)
+    user = actor(body)
+
+    async def submit(uow):
+        extends = await approval_to_extend(uow, draft.tool_name) if draft.tool_name.strip() else None
+        return await submit_request(uow, c.policy, draft, user, c.clock(), answers, extends=extends)
+
+    try:
+        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: submit(uow)))
+    except InvalidInput as invalid:
+        blocks = PAGE_ONE_FIELDS + QUESTION_IDS
+        errors = {k: v for k, v in invalid.errors.items() if k in blocks}
+        if "prior_use" in invalid.errors and "in_use" not in errors:
+            errors["in_use"] = invalid.errors["prior_use"]
+        await ack(response_action="errors", errors=errors or {"tool_name": next(iter(invalid.errors.values()))})
+        return
+    await ack()
 
 
 async def withdraw(c: Clearance, ack, body) -> None:
@@ -93,16 +146,27 @@ async def submit_answer(c: Clearance, ack, body) -> None:
     if not isinstance(request_id, int):
         await ack()
         return
+    changes = parse_answers((view.get("state") or {}).get("values") or {})
+
+    async def answer_and_change(uow):
+        """Changed risk answers first (a new version, judged by the rules), then the answer itself,
+        so the card shows both. A change the rules prohibit closes the request: the officer's answer
+        is then kept as the note of the new answers' version."""
+        user, now = actor(body), c.clock()
+        events = []
+        if changes:
+            events = await change_answers(uow, c.policy, request_id, user, changes, now, note=answer)
+            if any(isinstance(e, RequestRefused) for e in events):
+                return events
+        return events + await answer_info(uow, c.policy, request_id, user, answer, now)
+
     try:
-        await c.change(
-            lambda uow: once_per_view(
-                uow,
-                view.get("id") or "",
-                lambda: answer_info(uow, c.policy, request_id, actor(body), answer, c.clock()),
-            )
-        )
+        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))
     except InvalidInput as invalid:
-        await ack(response_action="errors", errors={"answer": next(iter(invalid.errors.values()))})
+        errors = {k: v for k, v in invalid.errors.items() if k in QUESTION_IDS}
+        if not errors:
+            errors = {"answer": next(iter(invalid.errors.values()))}
+        await ack(response_action="errors", errors=errors)
         return
     except DomainError as error:
         await ack(

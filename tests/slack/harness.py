@@ -94,6 +94,23 @@ def form_values(**overrides) -> dict:
     }
 
 
+TEXT_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "notes")
+
+
+def answer_values(answers: dict) -> dict:
+    """The questions page's state.values for these answers (lists for several choices)."""
+    option = {"type": "plain_text", "text": "x"}
+    values = {}
+    for qid, value in answers.items():
+        if isinstance(value, (list, tuple)):
+            chosen = [{"value": v, "text": option} for v in value]
+            values[qid] = {"value": {"type": "checkboxes", "selected_options": chosen}}
+        else:
+            chosen = {"value": value, "text": option} if value else None
+            values[qid] = {"value": {"type": "radio_buttons", "selected_option": chosen}}
+    return values
+
+
 def settings_for(slack: FakeSlack, database_url: str, config_dir: Path, config: str = CONFIG, **env):
     path = config_dir / "clearance.toml"
     path.write_text(config, encoding="utf-8")
@@ -186,6 +203,42 @@ class Bot:
         await self.settle()
         async with self.c.uow() as uow:
             return (await uow.requests.for_requester(user))[0].id
+
+    async def request_assessed(self, answers: dict, user: str = "U0OFFICER", **fields) -> tuple[int, dict]:
+        """/request-tool, then both pages: page 1 as typed, page 2 with `answers` ({question id: value
+        or list of values}). Returns the new request's id and the questions page that was shown."""
+        opened = len(self.slack.calls_to("views.open"))
+        response = await self.http.command("/request-tool", fields.get("tool_name", FORM["tool_name"]), user)
+        assert response.status_code == 200, response.text
+        page_one = (await self.slack.wait_for("views.open", opened + 1))[-1].args["view"]
+        page_two = await self.next_page(page_one, user, **fields)
+        reply = await self.submit_questions(page_two, answers, user, **fields)
+        assert reply is None, reply  # no errors: the modal closes
+        await self.settle()
+        async with self.c.uow() as uow:
+            return (await uow.requests.for_requester(user))[0].id, page_two
+
+    async def next_page(self, page_one: dict, user: str, **fields) -> dict:
+        """Submit page 1; Slack is told to replace it with the questions page, which is returned."""
+        values = {k: v for k, v in form_values(**fields).items() if k in TEXT_FIELDS}
+        response = await self.http.submit(
+            view_submission(
+                page_one["callback_id"], values, user, private_metadata=page_one.get("private_metadata") or ""
+            )
+        )
+        assert response.status_code == 200, response.text
+        reply = json.loads(response.text)
+        assert reply["response_action"] == "update", reply
+        return reply["view"]
+
+    async def submit_questions(self, page_two: dict, answers: dict, user: str, **fields) -> dict | None:
+        values = {k: v for k, v in form_values(**fields).items() if k in TEXT_FIELDS}
+        values.update(answer_values(answers))
+        response = await self.http.submit(
+            view_submission(page_two["callback_id"], values, user, view_id=f"V{len(self.slack.calls):06d}Q")
+        )
+        assert response.status_code == 200, response.text
+        return json.loads(response.text) if response.text not in ("", "null") else None
 
     def card(self, channel: str, ref: str | None = None) -> Card:
         messages = [
