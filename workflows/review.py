@@ -281,15 +281,28 @@ async def _load_for_review(
     reviewers: Collection[str],
 ) -> tuple[ToolRequest, Stage]:
     request = await _load(uow, request_id)
+    check_can_review(request, policy, stage_key, actor, reviewers)
+    return request, policy.stage(stage_key)
+
+
+def check_can_review(
+    request: ToolRequest | None, policy: Policy, stage_key: str, actor: str, reviewers: Collection[str]
+) -> None:
+    """Raise the refusal if `actor` may not decide `request` at `stage_key` now.
+
+    The one statement of who may review: the decision services use it, and so does the bot before
+    it opens a reason form, so nobody types a reason only to be refused.
+    """
+    if request is None:
+        raise StageAlreadyDecided(stage_key, None)
     _check_open(request)
     if request.stage_key != stage_key:
         raise StageAlreadyDecided(stage_key, request.decision_for(stage_key))
-    stage = policy.stage(stage_key)
     if actor not in reviewers:
-        raise NotAReviewer(stage.name)
+        name = next((s.name for s in policy.stages if s.key == stage_key), stage_key)  # a stage the config dropped
+        raise NotAReviewer(name)
     if actor == request.requester_id:
         raise OwnRequest()
-    return request, stage
 
 
 def _enter_stage(request: ToolRequest, stage: Stage, now: datetime) -> None:

@@ -10,27 +10,17 @@ import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.common import notice_view
-from bot.blocks.requests import notice, stage_name
+from bot.blocks.requests import notice
+from bot.directory import DirectoryUnavailable
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
-from bot.text import slack_date
-from workflows.errors import (
-    DomainError,
-    NoOpenQuestion,
-    NotAReviewer,
-    NotCommandStaff,
-    NotFound,
-    NotRequester,
-    OwnRequest,
-    RequestClosed,
-    StageAlreadyDecided,
-    StoreUnavailable,
-)
-from workflows.requests import RULES, Outcome, RequestStatus
+from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors
+from workflows.errors import DomainError, InvalidInput, StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
-    from workflows.policy import Policy
+
+ROLE_UNCHECKED = "Clearance could not check your role with Slack just now. Nothing was changed; please try again."
 
 log = logging.getLogger("clearance.listeners")
 
@@ -76,48 +66,6 @@ def _plain(text: str) -> str:
     return text.replace("*", "")
 
 
-def explain(error: DomainError, policy: Policy, ref: str = "This request") -> str:
-    """A refusal, in words: what happened and what (if anything) to do."""
-    match error:
-        case NotAReviewer(stage_name=name):
-            return f"Only {name} reviewers can decide at this stage. Nothing was changed."
-        case OwnRequest():
-            return (
-                "You cannot review your own request; another reviewer of this stage will decide. Nothing was changed."
-            )
-        case StageAlreadyDecided(stage_key=key, decision=decision) if decision is not None:
-            verdict = "approved" if decision.outcome is Outcome.APPROVED else "rejected"
-            return (
-                f"{ref} was already {verdict} at {stage_name(policy, key)} by <@{decision.by}> "
-                f"on {slack_date(decision.at)}. Your click changed nothing."
-            )
-        case StageAlreadyDecided():
-            return f"{ref} is no longer waiting at this stage. Your click changed nothing."
-        case RequestClosed(status=status, decision=decision):
-            if status is RequestStatus.WITHDRAWN:
-                return f"{ref} was withdrawn by the requester. Nothing was changed."
-            by = "the risk rules" if decision and decision.by == RULES else f"<@{decision.by}>" if decision else ""
-            who = f" by {by} on {slack_date(decision.at)}" if decision else ""
-            return f"{ref} is already {status.value}{who}. Nothing was changed."
-        case NotRequester():
-            return f"Only the person who made {ref} can do that. Nothing was changed."
-        case NoOpenQuestion():
-            return f"{ref} is not waiting for an answer from you any more. Nothing was changed."
-        case NotCommandStaff():
-            return "Only command staff can issue, revoke or supersede directives. Nothing was posted."
-        case NotFound():
-            return "That item no longer exists in Clearance. Nothing was changed."
-    return f"That is not possible now ({error}). Nothing was changed."
-
-
-STORE_DOWN = (
-    ":warning: *Nothing was saved.* Clearance cannot reach its database just now, so this could not be done. "
-    "Please try again in a minute; if it keeps happening, tell police IT."
-)
-WENT_WRONG = (
-    ":warning: Something went wrong on our side and nothing was changed. "
-    "Please try again in a minute; if it keeps happening, tell police IT."
-)
 RESPOND_TIMEOUT = 5  # seconds for a response_url answer
 
 
@@ -150,6 +98,28 @@ async def answer_directly(c: Clearance, body: dict, ack, acked: bool, text: str)
             await c.client.chat_postMessage(channel=user, text=_plain(text), blocks=notice(text))
     except Exception:
         log.exception("could not tell the person that their action failed")
+
+
+async def refuse(c: Clearance, body: dict, ack, acked: bool, refusal: Exception) -> None:
+    """The standard answer to a refused action: field errors on the form it came from, or a notice
+    (in the form, or privately where the person clicked). Nothing was changed."""
+    if isinstance(refusal, DirectoryUnavailable):
+        text = ROLE_UNCHECKED
+    else:
+        assert isinstance(refusal, DomainError)
+        text = explain(refusal, c.policy)
+    if not acked and body.get("type") == "view_submission":
+        view = body.get("view") or {}
+        errors = refusal.errors if isinstance(refusal, InvalidInput) else None
+        if errors is not None or isinstance(refusal, DirectoryUnavailable):
+            placed = form_errors(errors or {"": text}, view)
+            if placed:
+                await ack(response_action="errors", errors=placed)
+                return
+        await ack(response_action="update", view=notice_view("Nothing was changed", text))
+        return
+    await ack()
+    await tell(c, body, text)
 
 
 def first_input(view: dict) -> str | None:
@@ -196,6 +166,9 @@ def guarded(c: Clearance, handler):
             except StoreUnavailable as exc:
                 log.error("%s: the database is unavailable (%s); the person was told nothing was saved", where, exc)
                 await answer_directly(c, body, ack_once, acked.is_set(), STORE_DOWN)
+            except (DomainError, DirectoryUnavailable) as refusal:
+                # What no listener handled itself gets the one standard answer (bot/presenter.py).
+                await refuse(c, body, ack_once, acked.is_set(), refusal)
             except Exception:
                 log.exception("error in %s", where)
                 await answer_directly(c, body, ack_once, acked.is_set(), WENT_WRONG)

@@ -35,8 +35,10 @@ from bot.blocks.directives import (
 from bot.blocks.requests import notice
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, channel_of, explain, guarded, once_per_view, respond, tell
+from bot.listeners.common import action_value, actor, channel_of, guarded, once_per_view, respond, tell
 from bot.outbound import ephemeral, post
+from bot.presenter import NOT_STAFF, explain
+from bot.presenter import STAFF_UNCHECKED as UNAVAILABLE
 from storage.outbox import OutboundMessage
 from workflows import registry
 from workflows.directives import (
@@ -51,18 +53,13 @@ from workflows.directives import (
     revoke_directive,
     supersede_directive,
 )
-from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
+from workflows.errors import DomainError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
 
 log = logging.getLogger("clearance.directives")
 
-UNAVAILABLE = "Clearance could not check your command staff role with Slack just now. Nothing was changed; try again."
-NOT_STAFF = (
-    "Only command staff can issue, revoke or supersede directives. Nothing was posted. "
-    "If you think you should be able to, ask a Clearance admin to add you to `command_staff`."
-)
 FORM_FIELDS = {"kind": "kind", "tool": "tool", "text": "text", "channels": "channels", "ack_due": "ack_due"}
 _REFERENCE = re.compile(r"^\s*DIR-?\d{1,9}\s*$", re.IGNORECASE)
 
@@ -188,7 +185,7 @@ async def submit_directive(c: Clearance, ack, body) -> None:
         await ack(response_action="errors", errors=errors)
         return
     except DomainError as error:
-        await ack(response_action="update", view=notice_view("Not posted", _explain(error, c)))
+        await ack(response_action="update", view=notice_view("Not posted", explain(error, c.policy)))
         return
     await ack(response_action="clear")
 
@@ -201,15 +198,6 @@ async def _tool_name(uow, chosen: str) -> str:
     if chosen.startswith(NEW_TOOL):
         return chosen[len(NEW_TOOL) :]
     return ""
-
-
-def _explain(error: DomainError, c: Clearance) -> str:
-    if isinstance(error, DirectiveNotActive):
-        tail = f"; see {error.superseded_by}" if error.superseded_by else ""
-        return f"{error.ref} has already been {error.status.value}{tail}. Nothing was changed."
-    if isinstance(error, NotCommandStaff):
-        return NOT_STAFF
-    return explain(error, c.policy)
 
 
 # --- acknowledging ---------------------------------------------------------------------------------
@@ -372,7 +360,7 @@ async def submit_revoke(c: Clearance, ack, body) -> None:
         await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
         return
     except DomainError as error:
-        await ack(response_action="update", view=notice_view("Not revoked", _explain(error, c)))
+        await ack(response_action="update", view=notice_view("Not revoked", explain(error, c.policy)))
         return
     if not events:
         await ack()

@@ -11,7 +11,8 @@ from bot.blocks.common import notice_view, value_of
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page, summary_fields
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, explain, guarded, once_per_view, tell
+from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
+from bot.presenter import explain
 from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
 from workflows.events import RequestRefused
 from workflows.requests import reference

@@ -11,18 +11,19 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.common import notice_view, value_of
-from bot.blocks.requests import reason_modal, stage_name
+from bot.blocks.requests import reason_modal
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, explain, guarded, once_per_view, tell
-from workflows.errors import DomainError, InvalidInput, NotAReviewer, OwnRequest, RequestClosed, StageAlreadyDecided
+from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
+from bot.presenter import REVIEWER_UNCHECKED as UNAVAILABLE
+from bot.presenter import explain
+from workflows.errors import DomainError, InvalidInput
 from workflows.requests import Outcome, reference
-from workflows.review import ask_for_info, record_decision
+from workflows.review import ask_for_info, check_can_review, record_decision
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
 
-UNAVAILABLE = "Clearance could not check your reviewer role with Slack just now. Nothing was changed; please try again."
 
 
 def register(app: AsyncApp, c: Clearance) -> None:
@@ -92,25 +93,12 @@ async def open_reason_form(c: Clearance, ack, body) -> None:
         return
     async with c.reading() as uow:
         request = await uow.requests.get(request_id)
-    refusal = _refusal(c, request, stage_key, user, reviewers)
-    if refusal:
+    try:
+        check_can_review(request, c.policy, stage_key, user, reviewers)
+    except DomainError as refusal:
         await tell(c, body, explain(refusal, c.policy, reference(request_id)))
         return
     await c.client.views_open(trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, c.policy, stage_key))
-
-
-def _refusal(c: Clearance, request, stage_key: str, user: str, reviewers) -> DomainError | None:
-    if request is None or not request.status.is_open:
-        return (
-            RequestClosed(request.status, request.final_decision) if request else StageAlreadyDecided(stage_key, None)
-        )
-    if request.stage_key != stage_key:
-        return StageAlreadyDecided(stage_key, request.decision_for(stage_key))
-    if user not in reviewers:
-        return NotAReviewer(stage_name(c.policy, stage_key))  # the key, if the config dropped the stage
-    if user == request.requester_id:
-        return OwnRequest()
-    return None
 
 
 async def submit_reason(c: Clearance, ack, body) -> None:

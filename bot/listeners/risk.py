@@ -17,12 +17,14 @@ from bot.blocks.directives import directive_form, new_tool_option, tool_option
 from bot.blocks.risk import cease_use_text, lowerable, raisable, tier_modal
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, explain, guarded, once_per_view, tell
+from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
 from bot.listeners.directives import NOT_STAFF, is_command_staff
-from bot.listeners.reviews import UNAVAILABLE, _refusal, _reviewers, _target
+from bot.listeners.reviews import UNAVAILABLE, _reviewers, _target
+from bot.presenter import explain
 from workflows.directives import DirectiveKind, find_tool
 from workflows.errors import DomainError, InvalidInput, RequestClosed
 from workflows.requests import reference
+from workflows.review import check_can_review
 from workflows.risk import Tier
 from workflows.risk_review import lower_tier, raise_tier
 
@@ -52,8 +54,11 @@ async def _may_change(c: Clearance, kind: str, request, stage_key: str, user: st
             return "You cannot change the tier of your own request. Nothing was changed."
         return None
     reviewers = await _reviewers(c, stage_key, user)
-    refusal = _refusal(c, request, stage_key, user, reviewers)
-    return explain(refusal, c.policy, reference(request.id if request else 0)) if refusal else None
+    try:
+        check_can_review(request, c.policy, stage_key, user, reviewers)
+    except DomainError as refusal:
+        return explain(refusal, c.policy, reference(request.id if request else 0))
+    return None
 
 
 async def open_tier_form(c: Clearance, ack, body) -> None:

@@ -1,0 +1,57 @@
+"""Refusals in words (bot/presenter.py): every domain error has a sentence, and form errors are never lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.presenter import explain, form_errors
+from workflows.directives import DirectiveNotActive, DirectiveStatus
+from workflows.errors import (
+    NoOpenQuestion,
+    NotAReviewer,
+    NotCommandStaff,
+    NotFound,
+    NotRequester,
+    OwnRequest,
+    RequestClosed,
+    StageAlreadyDecided,
+)
+from workflows.policy import Policy, Stage
+from workflows.requests import Decision, Outcome, RequestStatus
+
+POLICY = Policy(stages=(Stage("it_security", "IT security", "C0SEC", ("U0SEC",)),))
+WHEN = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (NotAReviewer("IT security"), "Only IT security reviewers"),
+        (OwnRequest(), "your own request"),
+        (StageAlreadyDecided("it_security", Decision("it_security", Outcome.APPROVED, "U0SEC", WHEN)), "<@U0SEC>"),
+        (StageAlreadyDecided("it_security", None), "no longer waiting"),
+        (RequestClosed(RequestStatus.WITHDRAWN), "withdrawn by the requester"),
+        (RequestClosed(RequestStatus.REJECTED, Decision("rules", Outcome.REJECTED, "rules", WHEN)), "the risk rules"),
+        (NotRequester(), "Only the person who made REQ-0007"),
+        (NoOpenQuestion(), "not waiting for an answer"),
+        (NotCommandStaff(), "Only command staff"),
+        (DirectiveNotActive("DIR-0001", DirectiveStatus.SUPERSEDED, "DIR-0002"), "superseded; see DIR-0002"),
+        (NotFound("request 7"), "no longer exists"),
+    ],
+)
+def test_every_refusal_says_what_happened_and_that_nothing_changed(error, says):
+    text = explain(error, POLICY, "REQ-0007")
+    assert says in text
+    assert "Nothing was" in text or "changed nothing" in text
+    assert "<@rules>" not in text
+
+
+def test_form_errors_keep_their_field_and_never_vanish():
+    view = {
+        "blocks": [{"type": "section"}, {"type": "input", "block_id": "text"}, {"type": "input", "block_id": "kind"}]
+    }
+    placed = form_errors({"kind": "Choose a kind.", "tool": "Name the tool.", "x": "Another."}, view)
+    assert placed == {"kind": "Choose a kind.", "text": "Name the tool. Another."}
+    assert form_errors({"kind": "Choose a kind."}, {"blocks": []}) == {}
