@@ -55,3 +55,24 @@ def test_form_errors_keep_their_field_and_never_vanish():
     placed = form_errors({"kind": "Choose a kind.", "tool": "Name the tool.", "x": "Another."}, view)
     assert placed == {"kind": "Choose a kind.", "text": "Name the tool. Another."}
     assert form_errors({"kind": "Choose a kind."}, {"blocks": []}) == {}
+
+
+# --- what buttons and modals carry (bot/payloads.py) ------------------------------------------
+
+
+def test_payloads_keep_the_wire_format_of_buttons_already_posted():
+    from bot.payloads import DirectiveRef, ReasonForm, ReplacingDirective, ReviewTarget, decode, encode
+
+    assert encode(ReviewTarget(42, "privacy")) == '{"r":42,"s":"privacy"}'
+    assert encode(ReasonForm(7, "it_security", "ask")) == '{"r":7,"s":"it_security","k":"ask"}'
+    assert encode(ReplacingDirective()) == "{}"
+    # A button posted by the first version ({"d": 3}) still decodes, with the default page.
+    assert decode(DirectiveRef, '{"d":3}') == DirectiveRef(3, 0)
+    assert decode(ReviewTarget, encode(ReviewTarget(42, "privacy"))) == ReviewTarget(42, "privacy")
+
+
+@pytest.mark.parametrize("raw", [None, "", "not json", "[1]", '{"r":"42","s":"x"}', '{"r":true,"s":"x"}', '{"s":"x"}'])
+def test_a_value_that_is_not_ours_decodes_to_nothing(raw):
+    from bot.payloads import ReviewTarget, decode
+
+    assert decode(ReviewTarget, raw) is None

@@ -3,8 +3,6 @@ slack_sdk.models and `.to_dict()`, which validates nested elements as it goes.""
 
 from __future__ import annotations
 
-import json
-
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -18,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.payloads import encode
 from bot.text import trim
 
 
@@ -37,12 +36,13 @@ def context(*texts: str) -> ContextBlock:
 def button(
     text: str,
     action_id: str,
-    value: dict | str,
+    value: object,
     *,
     style: str | None = None,
     confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
-    raw = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    """`value` is a payload of bot/payloads.py (or a plain string, e.g. for a link button)."""
+    raw = value if isinstance(value, str) else encode(value)
     return ButtonElement(text=trim(text, 75), action_id=action_id, value=raw, style=style, confirm=confirm)
 
 
@@ -66,7 +66,7 @@ def modal(
     *,
     submit: str | None = "Submit",
     close: str = "Cancel",
-    metadata: dict | None = None,
+    metadata: object | None = None,
 ) -> dict:
     view = View(
         type="modal",
@@ -75,7 +75,7 @@ def modal(
         submit=PlainTextObject(text=trim(submit, 24)) if submit else None,
         close=PlainTextObject(text=trim(close, 24)),
         blocks=blocks,
-        private_metadata=json.dumps(metadata, separators=(",", ":")) if metadata else None,
+        private_metadata=encode(metadata) if metadata is not None else None,
     )
     return view.to_dict()
 
@@ -83,12 +83,3 @@ def modal(
 def notice_view(title: str, text: str) -> dict:
     """A modal that only explains something (e.g. why a submission was refused)."""
     return modal("notice", title, [md(text)], submit=None, close="Close")
-
-
-def value_of(raw: str | None) -> dict:
-    """Decode the JSON we put in a button value or private_metadata; {} when absent or bad."""
-    try:
-        value = json.loads(raw or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}

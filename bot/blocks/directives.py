@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import actions, button, context, dump, header, md, modal
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
+from bot.payloads import DirectiveRef, ReplacingDirective
 from bot.text import escape, one_line, slack_date, trim
 from workflows.directives import (
     CHANNEL_LIMIT,
@@ -121,11 +122,11 @@ def _headline(directive: Directive) -> str:
 
 def acknowledge_button(directive: Directive):
     """The button every "please acknowledge" surface carries (value: {"d": id})."""
-    return button("Acknowledge", ActionId.ACKNOWLEDGE, {"d": directive.id}, style="primary")
+    return button("Acknowledge", ActionId.ACKNOWLEDGE, DirectiveRef(directive.id), style="primary")
 
 
 def details_button(directive: Directive, text: str = "Details"):
-    return button(text, ActionId.DIRECTIVE_DETAILS, {"d": directive.id})
+    return button(text, ActionId.DIRECTIVE_DETAILS, DirectiveRef(directive.id))
 
 
 def facts(directive: Directive) -> Block:
@@ -333,7 +334,7 @@ def directive_form(
             element=DateTimePickerElement(action_id="value"),
         ),
     ]
-    metadata = {"s": replaces.id} if replaces else None
+    metadata = ReplacingDirective(replaces.id) if replaces else None
     title_text = f"Supersede {replaces.ref}" if replaces else "Issue a directive"
     return modal(CallbackId.DIRECTIVE_FORM, title_text, blocks, submit="Post directive", metadata=metadata)
 
@@ -395,7 +396,7 @@ def revoke_form(directive: Directive) -> dict:
         f"Revoke {directive.ref}",
         blocks,
         submit="Revoke",
-        metadata={"d": directive.id},
+        metadata=DirectiveRef(directive.id),
     )
 
 
@@ -466,9 +467,9 @@ def manage_buttons(directive: Directive, *, retry: bool = False, status: bool = 
         buttons.append(details_button(directive, "Who has acknowledged"))
     if directive.is_active:
         if retry:
-            buttons.append(button("Retry failed channels", ActionId.DIRECTIVE_RETRY, {"d": directive.id}))
-        buttons.append(button("Supersede…", ActionId.DIRECTIVE_SUPERSEDE, {"d": directive.id}))
-        buttons.append(button("Revoke…", ActionId.DIRECTIVE_REVOKE, {"d": directive.id}, style="danger"))
+            buttons.append(button("Retry failed channels", ActionId.DIRECTIVE_RETRY, DirectiveRef(directive.id)))
+        buttons.append(button("Supersede…", ActionId.DIRECTIVE_SUPERSEDE, DirectiveRef(directive.id)))
+        buttons.append(button("Revoke…", ActionId.DIRECTIVE_REVOKE, DirectiveRef(directive.id), style="danger"))
     return buttons
 
 
@@ -540,7 +541,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
                 button(
                     f"See all {len(state.pending)} who have not",
                     ActionId.DIRECTIVE_PENDING,
-                    {"d": d.id, "p": 0},
+                    DirectiveRef(d.id),
                 ),
             )
         )
@@ -550,7 +551,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
         buttons = manage_buttons(d, retry=any(s.outcome == "failed" for s in state.channels), status=False)
         if buttons:
             blocks.append(actions("manage", *buttons))
-    return modal("directive-status", d.ref, blocks, submit=None, close="Close", metadata={"d": d.id})
+    return modal("directive-status", d.ref, blocks, submit=None, close="Close", metadata=DirectiveRef(d.id))
 
 
 def own_status_view(directive: Directive, ack: Acknowledgement | None, acknowledged: int) -> dict:
@@ -588,9 +589,9 @@ def pending_view(directive: Directive, pending: tuple[str, ...], page: int) -> d
     blocks.append(context(f"Page {page + 1} of {pages} · bots are not counted · the list is as of now"))
     buttons = []
     if page > 0:
-        buttons.append(button("‹ Previous", ActionId.DIRECTIVE_PENDING, {"d": directive.id, "p": page - 1}))
+        buttons.append(button("‹ Previous", ActionId.DIRECTIVE_PENDING, DirectiveRef(directive.id, page - 1)))
     if page + 1 < pages:
-        buttons.append(button("Next ›", ActionId.DIRECTIVE_PENDING, {"d": directive.id, "p": page + 1}))
+        buttons.append(button("Next ›", ActionId.DIRECTIVE_PENDING, DirectiveRef(directive.id, page + 1)))
     if buttons:
         blocks.append(actions("pages", *buttons))
     return modal("directive-pending", "Not acknowledged", blocks, submit=None, close="Back")

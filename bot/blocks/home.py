@@ -25,6 +25,7 @@ from bot.blocks.common import actions, button, context, header, md
 from bot.blocks.directives import KIND_EMOJI, acknowledge_button, count_text, details_button, title
 from bot.blocks.requests import stage_name, where_now
 from bot.ids import ActionId
+from bot.payloads import HomePage, RequestRef, ReviewTarget
 from bot.text import escape, slack_date, trim, utc_text
 from workflows.policy import Policy
 from workflows.requests import RequestStatus, ToolRequest
@@ -73,9 +74,9 @@ def _pager(section: str, page: Page, what: str, capped: bool = False) -> list[Bl
     blocks: list[Block] = [context(f"Showing {page.start + 1}–{page.end} of {page.total}{more} {what}.")]
     buttons = []
     if page.number > 1:
-        buttons.append(button("‹ Previous", ActionId.HOME_PAGE, {"s": section, "p": page.number - 1}))
+        buttons.append(button("‹ Previous", ActionId.HOME_PAGE, HomePage(section, page.number - 1)))
     if page.number < page.count:
-        buttons.append(button("Next ›", ActionId.HOME_PAGE, {"s": section, "p": page.number + 1}))
+        buttons.append(button("Next ›", ActionId.HOME_PAGE, HomePage(section, page.number + 1)))
     blocks.append(actions(f"home-page-{section}", *buttons))
     return blocks
 
@@ -117,7 +118,7 @@ def _queue(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]
         if notes:
             lines.append(" · ".join(notes))
         blocks.append(md("\n".join(lines)))
-        value = {"r": request.id, "s": stage_key}
+        value = ReviewTarget(request.id, stage_key)
         blocks.append(
             actions(
                 f"home-review-{request.id}",
@@ -147,7 +148,7 @@ def _mine(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]:
             line += f" Closed {ago(request.closed_at or request.updated_at or request.created_at)}."
         accessory = None
         if status is RequestStatus.INFO_REQUESTED:
-            accessory = button("Answer the question…", ActionId.ANSWER, {"r": request.id}, style="primary")
+            accessory = button("Answer the question…", ActionId.ANSWER, RequestRef(request.id), style="primary")
         blocks.append(SectionBlock(text=MarkdownTextObject(text=trim(line, 3000)), accessory=accessory))
     blocks += _pager("mine", page, "requests")
     return blocks

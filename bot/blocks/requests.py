@@ -17,6 +17,7 @@ from bot.blocks.common import actions, button, confirm, context, dump, header, m
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.blocks.risk import answers_to_change, risk_section, route_of, tier_buttons
 from bot.ids import ActionId, CallbackId
+from bot.payloads import FormPage, ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, slack_date, trim
 from workflows.policy import Policy
 from workflows.requests import (
@@ -80,7 +81,7 @@ def request_form(tool_name: str = "", *, paged: bool = True) -> dict:
     ]
     if paged:
         blocks.append(text_input("notes", "Anything else reviewers should know?", multiline=True, optional=True))
-        return modal(CallbackId.REQUEST_FORM, "Request a tool (1/2)", blocks, submit="Next", metadata={"p": 1})
+        return modal(CallbackId.REQUEST_FORM, "Request a tool (1/2)", blocks, submit="Next", metadata=FormPage(1))
     blocks += [
         InputBlock(
             block_id="data_kinds",
@@ -254,7 +255,7 @@ def review_card(
     decision = request.decision_for(stage_key)
     waiting_here = request.status.is_open and request.stage_key == stage_key
     if waiting_here:
-        value = {"r": request.id, "s": stage_key}
+        value = ReviewTarget(request.id, stage_key)
         asking = request.status is RequestStatus.INFO_REQUESTED
         blocks.append(
             context(
@@ -320,7 +321,7 @@ def reason_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str
         title,
         blocks,
         submit=submit,
-        metadata={"r": request.id, "s": stage_key, "k": kind},
+        metadata=ReasonForm(request.id, stage_key, kind),
     )
 
 
@@ -328,7 +329,7 @@ def reason_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str
 
 
 def requester_buttons(request: ToolRequest, *, answer: bool = False):
-    value = {"r": request.id}
+    value = RequestRef(request.id)
     buttons = []
     if answer:
         buttons.append(button("Answer the question…", ActionId.ANSWER, value, style="primary"))
@@ -370,7 +371,8 @@ def answer_modal(request: ToolRequest, question: str) -> dict:
     ]
     if request.answer_versions:
         blocks += answers_to_change(request.answers)
-    return modal(CallbackId.ANSWER_FORM, "Answer reviewers", blocks, submit="Send answer", metadata={"r": request.id})
+    metadata = RequestRef(request.id)
+    return modal(CallbackId.ANSWER_FORM, "Answer reviewers", blocks, submit="Send answer", metadata=metadata)
 
 
 def notice(text: str) -> list[dict]:

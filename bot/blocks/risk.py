@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import actions, button, context, dump, md, modal
 from bot.blocks.rich import Bold, Part, User, rich
 from bot.ids import ActionId, CallbackId
+from bot.payloads import ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, trim
 from workflows.policy import Policy
 from workflows.requests import LIMITS, RULES, PriorUse, ToolRequest
@@ -235,7 +236,7 @@ def tier_buttons(request: ToolRequest, stage_key: str) -> list[dict]:
     """Raise tier… (a reviewer of this stage) and Lower tier… (command staff), when there is room."""
     if request.tier is None:
         return []
-    value = {"r": request.id, "s": stage_key}
+    value = ReviewTarget(request.id, stage_key)
     buttons = []
     if raisable(request.tier):
         buttons.append(button("Raise tier…", ActionId.RAISE_TIER, value))
@@ -283,7 +284,7 @@ def tier_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str) 
         ),
     ]
     title = "Raise the tier" if kind == "raise" else "Lower the tier"
-    metadata = {"r": request.id, "s": stage_key, "k": kind}
+    metadata = ReasonForm(request.id, stage_key, kind)
     return modal(CallbackId.TIER_FORM, title, blocks, submit="Change tier", metadata=metadata)
 
 
@@ -335,7 +336,7 @@ def refusal_notice(request: ToolRequest, assessment: Assessment, *, for_command_
                     button(
                         "Order: cease use…",
                         ActionId.CEASE_USE_FROM_REQUEST,
-                        {"r": request.id},
+                        RequestRef(request.id),
                         style="danger",
                     ),
                 )

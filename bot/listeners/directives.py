@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks.common import notice_view, value_of
+from bot.blocks.common import notice_view
 from bot.blocks.directives import (
     KNOWN_TOOL,
     NEW_TOOL,
@@ -37,6 +37,7 @@ from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, channel_of, guarded, once_per_view, respond, tell
 from bot.outbound import ephemeral, post
+from bot.payloads import DirectiveRef, ReplacingDirective, decode
 from bot.presenter import NOT_STAFF, explain
 from bot.presenter import STAFF_UNCHECKED as UNAVAILABLE
 from storage.outbox import OutboundMessage
@@ -84,8 +85,8 @@ async def is_command_staff(c: Clearance, user: str) -> bool:
 
 
 def _directive_id(body: dict) -> int | None:
-    value = value_of(action_value(body)).get("d")
-    return value if isinstance(value, int) else None
+    value = decode(DirectiveRef, action_value(body))
+    return value.directive_id if value else None
 
 
 def _in_modal(body: dict) -> bool:
@@ -154,8 +155,8 @@ async def submit_directive(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
     user = actor(body)
     form = parse_directive_form((view.get("state") or {}).get("values") or {})
-    old_id = value_of(view.get("private_metadata")).get("s")
-    old_id = old_id if isinstance(old_id, int) else None
+    replacing = decode(ReplacingDirective, view.get("private_metadata"))
+    old_id = replacing.supersedes if replacing else None
     try:
         staff = await is_command_staff(c, user)
     except DirectoryUnavailable:
@@ -294,10 +295,10 @@ async def _staff_or_tell(c: Clearance, body: dict) -> bool:
 
 async def open_pending(c: Clearance, ack, body) -> None:
     await ack()
-    value = value_of(action_value(body))
-    directive_id, page = value.get("d"), value.get("p", 0)
-    if not isinstance(directive_id, int) or not isinstance(page, int) or not await _staff_or_tell(c, body):
+    value = decode(DirectiveRef, action_value(body))
+    if value is None or not await _staff_or_tell(c, body):
         return
+    directive_id, page = value.directive_id, value.page
     state = await c.directive_relay.state(directive_id)
     if state is None:
         return
@@ -333,10 +334,11 @@ async def open_revoke(c: Clearance, ack, body) -> None:
 
 async def submit_revoke(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
-    directive_id = value_of(view.get("private_metadata")).get("d")
-    if not isinstance(directive_id, int):
+    target = decode(DirectiveRef, view.get("private_metadata"))
+    if target is None:
         await ack()
         return
+    directive_id = target.directive_id
     values = (view.get("state") or {}).get("values") or {}
     reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
     user = actor(body)

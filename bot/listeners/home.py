@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks.common import value_of
 from bot.blocks.home import PAGE
 from bot.home import pages_from_view
 from bot.ids import ActionId
 from bot.listeners.common import action_value, actor, guarded
+from bot.payloads import HomePage, decode
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -39,11 +39,11 @@ def _opened(c: Clearance):
 
 async def turn_page(c: Clearance, ack, body) -> None:
     await ack()
-    value = value_of(action_value(body))
-    section, page = value.get("s"), value.get("p")
+    value = decode(HomePage, action_value(body))
     user = actor(body)
-    if section not in PAGE or not isinstance(page, int) or not user:
+    if value is None or value.section not in PAGE or not user:
         return
+    section, page = value.section, value.page
     pages = pages_from_view(body.get("view"))
     pages[section] = page
     await c.home.publish(user, pages)

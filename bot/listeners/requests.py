@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks.common import notice_view, value_of
+from bot.blocks.common import notice_view
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page, summary_fields
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
+from bot.payloads import FormPage, RequestRef, decode
 from bot.presenter import explain
 from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
 from workflows.events import RequestRefused
@@ -48,7 +49,8 @@ async def open_request_form(c: Clearance, ack, body) -> None:
 
 async def submit_request_form(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
-    if value_of(view.get("private_metadata")).get("p") == 1:
+    page = decode(FormPage, view.get("private_metadata"))
+    if page is not None and page.page == 1:
         await next_page(ack, view)
         return
     # A one-page form (opened before risk at intake): registered without answers, every stage.
@@ -113,7 +115,8 @@ async def submit_questions(c: Clearance, ack, body) -> None:
 
 async def withdraw(c: Clearance, ack, body) -> None:
     await ack()
-    request_id = value_of(action_value(body)).get("r")
+    ref = decode(RequestRef, action_value(body))
+    request_id = ref.request_id if ref else None
     if not isinstance(request_id, int):
         return
     try:
@@ -124,7 +127,8 @@ async def withdraw(c: Clearance, ack, body) -> None:
 
 async def open_answer_form(c: Clearance, ack, body) -> None:
     await ack()
-    request_id = value_of(action_value(body)).get("r")
+    ref = decode(RequestRef, action_value(body))
+    request_id = ref.request_id if ref else None
     if not isinstance(request_id, int):
         return
     async with c.reading() as uow:
@@ -142,7 +146,8 @@ async def open_answer_form(c: Clearance, ack, body) -> None:
 
 async def submit_answer(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
-    request_id = value_of(view.get("private_metadata")).get("r")
+    ref = decode(RequestRef, view.get("private_metadata"))
+    request_id = ref.request_id if ref else None
     answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value") or ""
     if not isinstance(request_id, int):
         await ack()

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks.common import notice_view, value_of
+from bot.blocks.common import notice_view
 from bot.blocks.requests import reason_modal
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
+from bot.payloads import ReasonForm, ReviewTarget, decode
 from bot.presenter import REVIEWER_UNCHECKED as UNAVAILABLE
 from bot.presenter import explain
 from workflows.errors import DomainError, InvalidInput
@@ -33,11 +34,9 @@ def register(app: AsyncApp, c: Clearance) -> None:
     app.view(CallbackId.REVIEW_REASON)(guarded(c, submit_reason))
 
 
-def _target(value: dict) -> tuple[int, str] | None:
-    request_id, stage_key = value.get("r"), value.get("s")
-    if isinstance(request_id, int) and isinstance(stage_key, str):
-        return request_id, stage_key
-    return None
+def _target(raw: str | None) -> tuple[int, str] | None:
+    target = decode(ReviewTarget, raw)
+    return (target.request_id, target.stage_key) if target else None
 
 
 async def _reviewers(c: Clearance, stage_key: str, user: str) -> frozenset[str]:
@@ -51,7 +50,7 @@ async def _reviewers(c: Clearance, stage_key: str, user: str) -> frozenset[str]:
 
 async def approve(c: Clearance, ack, body) -> None:
     """One click approves: the decision is committed before Slack gets its acknowledgement."""
-    target = _target(value_of(action_value(body)))
+    target = _target(action_value(body))
     if target is None:
         await ack()
         return
@@ -77,7 +76,7 @@ async def approve(c: Clearance, ack, body) -> None:
 
 async def open_reason_form(c: Clearance, ack, body) -> None:
     await ack()
-    target = _target(value_of(action_value(body)))
+    target = _target(action_value(body))
     if target is None:
         return
     request_id, stage_key = target
@@ -103,12 +102,11 @@ async def open_reason_form(c: Clearance, ack, body) -> None:
 
 async def submit_reason(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
-    meta = value_of(view.get("private_metadata"))
-    target, kind = _target(meta), meta.get("k")
-    if target is None or kind not in ("approve", "reject", "ask"):
+    form = decode(ReasonForm, view.get("private_metadata"))
+    if form is None or form.kind not in ("approve", "reject", "ask"):
         await ack()
         return
-    request_id, stage_key = target
+    request_id, stage_key, kind = form.request_id, form.stage_key, form.kind
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)
     try:

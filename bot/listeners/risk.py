@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks.common import notice_view, value_of
+from bot.blocks.common import notice_view
 from bot.blocks.directives import directive_form, new_tool_option, tool_option
 from bot.blocks.risk import cease_use_text, lowerable, raisable, tier_modal
 from bot.directory import DirectoryUnavailable
@@ -20,6 +20,7 @@ from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
 from bot.listeners.directives import NOT_STAFF, is_command_staff
 from bot.listeners.reviews import UNAVAILABLE, _reviewers, _target
+from bot.payloads import ReasonForm, RequestRef, decode
 from bot.presenter import explain
 from workflows.directives import DirectiveKind, find_tool
 from workflows.errors import DomainError, InvalidInput, RequestClosed
@@ -63,7 +64,7 @@ async def _may_change(c: Clearance, kind: str, request, stage_key: str, user: st
 
 async def open_tier_form(c: Clearance, ack, body) -> None:
     await ack()
-    target = _target(value_of(action_value(body)))
+    target = _target(action_value(body))
     if target is None:
         return
     request_id, stage_key = target
@@ -88,12 +89,11 @@ async def open_tier_form(c: Clearance, ack, body) -> None:
 
 async def submit_tier(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
-    meta = value_of(view.get("private_metadata"))
-    target, kind = _target(meta), meta.get("k")
-    if target is None or kind not in ("raise", "lower"):
+    form = decode(ReasonForm, view.get("private_metadata"))
+    if form is None or form.kind not in ("raise", "lower"):
         await ack()
         return
-    request_id, stage_key = target
+    request_id, stage_key, kind = form.request_id, form.stage_key, form.kind
     values = (view.get("state") or {}).get("values") or {}
     chosen = (((values.get("tier") or {}).get("value") or {}).get("selected_option") or {}).get("value")
     reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
@@ -131,7 +131,8 @@ async def submit_tier(c: Clearance, ack, body) -> None:
 async def open_cease_use(c: Clearance, ack, body) -> None:
     """Command staff only: the /directive form, prefilled to order that the refused tool's use cease."""
     await ack()
-    request_id = value_of(action_value(body)).get("r")
+    ref = decode(RequestRef, action_value(body))
+    request_id = ref.request_id if ref else None
     if not isinstance(request_id, int):
         return
     user = actor(body)

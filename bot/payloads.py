@@ -1,0 +1,110 @@
+"""What our buttons and modals carry, typed, encoded and decoded in this one place.
+
+Slack hands back a button's `value` and a modal's `private_metadata` as we set them, so they say
+only *which* thing a click is about (ids, a stage key, a page); everything else is loaded fresh
+and every permission checked at the click. The wire format is compact JSON with one-letter keys
+(`{"r":42,"s":"privacy"}`) and must not change: buttons posted by an earlier version keep working.
+A value that does not decode (tampered, truncated, from another app) is None: the click is ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, get_type_hints
+
+P = TypeVar("P")
+
+
+def _key(name: str) -> Any:
+    return field(metadata={"key": name})
+
+
+@dataclass(frozen=True)
+class RequestRef:
+    """A request (answer, withdraw, cease-use order about it)."""
+
+    request_id: int = _key("r")
+
+
+@dataclass(frozen=True)
+class ReviewTarget:
+    """A request at a stage: the review card's buttons."""
+
+    request_id: int = _key("r")
+    stage_key: str = _key("s")
+
+
+@dataclass(frozen=True)
+class ReasonForm:
+    """The reason modal of a review decision, or the tier modal: `kind` says which action."""
+
+    request_id: int = _key("r")
+    stage_key: str = _key("s")
+    kind: str = _key("k")
+
+
+@dataclass(frozen=True)
+class DirectiveRef:
+    """A directive, and a page of its list of who has not acknowledged."""
+
+    directive_id: int = _key("d")
+    page: int = field(default=0, metadata={"key": "p"})
+
+
+@dataclass(frozen=True)
+class ReplacingDirective:
+    """The directive form's metadata: `supersedes` when it replaces a directive in force."""
+
+    supersedes: int | None = field(default=None, metadata={"key": "s"})
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """A page of one section of the Home tab."""
+
+    section: str = _key("s")
+    page: int = _key("p")
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """Which page of the request form was submitted."""
+
+    page: int = _key("p")
+
+
+def encode(payload: Any) -> str:
+    values = {
+        f.metadata["key"]: getattr(payload, f.name)
+        for f in dataclasses.fields(payload)
+        if getattr(payload, f.name) is not None
+    }
+    return json.dumps(values, separators=(",", ":"))
+
+
+def decode(kind: type[P], raw: str | None) -> P | None:
+    """`raw` as a `kind`, or None if it is not one (missing fields, wrong types, not JSON)."""
+    try:
+        data = json.loads(raw or "")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    hints = get_type_hints(kind)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):  # type: ignore[arg-type]
+        key = f.metadata["key"]
+        if key not in data:
+            if f.default is dataclasses.MISSING:
+                return None
+            continue
+        value = data[key]
+        allowed = (int,) if hints[f.name] in (int, int | None) else (str,)
+        if value is None and hints[f.name] == int | None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            return None
+        values[f.name] = value
+    return kind(**values)
