@@ -34,25 +34,36 @@ from workflows.requests import (
 # --- the request form ------------------------------------------------------------------------
 
 
+def text_input(
+    block_id: str,
+    label: str,
+    *,
+    hint: str | None = None,
+    multiline: bool = False,
+    optional: bool = False,
+    initial: str | None = None,
+    placeholder: str | None = None,
+) -> InputBlock:
+    """One of the request form's text fields (`block_id` is the field's name in the domain)."""
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        hint=hint,
+        optional=optional,
+        element=PlainTextInputElement(
+            action_id="value",
+            multiline=multiline,
+            max_length=min(LIMITS[block_id], 3000),
+            initial_value=trim(initial, LIMITS[block_id]) if initial else None,
+            placeholder=placeholder,
+        ),
+    )
+
+
 def request_form(tool_name: str = "", *, paged: bool = True) -> dict:
     """The /request-tool form. `paged` (what /request-tool opens): page 1 of 2, the questions page
     (bot.blocks.risk.questions_page) follows. Unpaged: the one-page form of before risk at intake,
     still accepted when submitted (a form opened before an upgrade), sent through every stage."""
-    def text_input(block_id, label, *, hint=None, multiline=False, optional=False, initial=None, placeholder=None):
-        return InputBlock(
-            block_id=block_id,
-            label=label,
-            hint=hint,
-            optional=optional,
-            element=PlainTextInputElement(
-                action_id="value",
-                multiline=multiline,
-                max_length=min(LIMITS[block_id], 3000),
-                initial_value=trim(initial, LIMITS[block_id]) if initial else None,
-                placeholder=placeholder,
-            ),
-        )
-
     intro = (
         "Ask before you use a new tool, app or website for police work. "
         "IT security, privacy and command review it in turn; you get a message at every step."

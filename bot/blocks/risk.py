@@ -22,12 +22,13 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import actions, button, context, dump, md, modal
+from bot.blocks.requests import text_input
 from bot.blocks.rich import Bold, Part, User, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, trim
 from workflows.policy import Policy
-from workflows.requests import LIMITS, RULES, PriorUse, ToolRequest
+from workflows.requests import RULES, PriorUse, ToolRequest
 from workflows.risk import QUESTIONS, Assessment, FiredRule, Question, Tier
 
 # --- the questions page ----------------------------------------------------------------------
@@ -86,19 +87,8 @@ def questions_page(page_one: Mapping[str, str]) -> dict:
     nothing has to be stored server-side for a form the officer may abandon.
     """
 
-    def text_input(block_id, label, *, multiline=False, optional=False):
-        initial = page_one.get(block_id) or ""
-        return InputBlock(
-            block_id=block_id,
-            label=label,
-            optional=optional,
-            element=PlainTextInputElement(
-                action_id="value",
-                multiline=multiline,
-                max_length=min(LIMITS[block_id], 3000),
-                initial_value=trim(initial, LIMITS[block_id]) if initial else None,
-            ),
-        )
+    def field(block_id: str, label: str, *, multiline: bool = False, optional: bool = False) -> InputBlock:
+        return text_input(block_id, label, multiline=multiline, optional=optional, initial=page_one.get(block_id))
 
     blocks: list[Block] = [
         md(
@@ -110,11 +100,11 @@ def questions_page(page_one: Mapping[str, str]) -> dict:
     blocks += [
         DividerBlock(),
         md("*Your request* — as you wrote it on page 1. Correct it here if you need to."),
-        text_input("tool_name", "Tool name"),
-        text_input("vendor", "Vendor or website"),
-        text_input("purpose", "What will it be used for?", multiline=True),
-        text_input("case_number", "Case or file number", optional=True),
-        text_input("notes", "Anything else reviewers should know?", multiline=True, optional=True),
+        field("tool_name", "Tool name"),
+        field("vendor", "Vendor or website"),
+        field("purpose", "What will it be used for?", multiline=True),
+        field("case_number", "Case or file number", optional=True),
+        field("notes", "Anything else reviewers should know?", multiline=True, optional=True),
     ]
     return modal(CallbackId.REQUEST_QUESTIONS, "Request a tool (2/2)", blocks, submit="Send for review")
 

@@ -12,7 +12,14 @@ from sqlalchemy import text as sql
 from bot.ids import ActionId, CallbackId
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import Bot, form_values
-from tests.slack.test_directives import CHIEF, OFFICERS, form_state, issue, report, settle, start, stop
+from tests.slack.test_directives import (
+    CHIEF,
+    form_state,
+    issue,
+    report,
+    settle,
+)
+from tests.slack.test_directives import staff_bot as staff_bot  # the fixture, shared
 
 
 async def footprint(bot: Bot) -> tuple[int, int, int]:
@@ -133,16 +140,6 @@ async def test_a_withdraw_clicked_twice_withdraws_once(bot, slack):
     assert trail.count("withdrawn") == 1
     assert sum("You withdrew" in json.dumps(d) for d in bot.dms("U0OFFICER")) == 1
     assert "was withdrawn" in json.dumps(bot.ephemerals("U0OFFICER")[-1])  # the second click is told why
-
-
-@pytest.fixture
-async def staff_bot(slack, database_url, tmp_path):
-    slack.usergroups["S0CMD"] = []
-    for channel in ("C0PATROL", "C0DETECT"):
-        slack.channel_members[channel] = [*OFFICERS, CHIEF, "U0BOT"]
-    bot = await start(slack, database_url, tmp_path)
-    yield bot
-    await stop(bot)
 
 
 async def test_a_directive_form_delivered_twice_posts_once(staff_bot, slack):

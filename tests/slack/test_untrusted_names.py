@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bot.ids import ActionId, CallbackId
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import Bot, everything_said, form_values
-from tests.slack.test_directives import CHIEF, OFFICERS, issue, settle, start, stop
+from tests.slack.test_directives import (
+    issue,
+    settle,
+)
+from tests.slack.test_directives import staff_bot as staff_bot  # the fixture, shared
 from tests.slack.test_tool_status import ask
 from workflows.requests import INVISIBLE_NAME
 
@@ -29,16 +31,6 @@ async def submit_request(bot: Bot, user: str, **fields) -> int:
     await settle(bot)
     async with bot.c.uow() as uow:
         return (await uow.requests.for_requester(user))[0].id
-
-
-@pytest.fixture
-async def staff_bot(slack, database_url, tmp_path):
-    slack.usergroups["S0CMD"] = []
-    for channel in ("C0PATROL", "C0DETECT"):
-        slack.channel_members[channel] = [*OFFICERS, CHIEF, "U0BOT"]
-    bot = await start(slack, database_url, tmp_path)
-    yield bot
-    await stop(bot)
 
 
 async def test_a_cease_use_on_stingray_covers_its_look_alikes(staff_bot, slack):
