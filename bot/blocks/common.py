@@ -10,7 +10,9 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
 )
@@ -18,6 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.payloads import encode
 from bot.text import trim
+from workflows.requests import LIMITS
 
 
 def header(text: str) -> HeaderBlock:
@@ -83,3 +86,29 @@ def modal(
 def notice_view(title: str, text: str) -> dict:
     """A modal that only explains something (e.g. why a submission was refused)."""
     return modal("notice", title, [md(text)], submit=None, close="Close")
+
+
+def text_input(
+    block_id: str,
+    label: str,
+    *,
+    hint: str | None = None,
+    multiline: bool = False,
+    optional: bool = False,
+    initial: str | None = None,
+    placeholder: str | None = None,
+) -> InputBlock:
+    """One of the request form's text fields (`block_id` is the field's name in the domain)."""
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        hint=hint,
+        optional=optional,
+        element=PlainTextInputElement(
+            action_id="value",
+            multiline=multiline,
+            max_length=min(LIMITS[block_id], 3000),
+            initial_value=trim(initial, LIMITS[block_id]) if initial else None,
+            placeholder=placeholder,
+        ),
+    )

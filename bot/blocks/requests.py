@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import (
     RadioButtonsElement,
 )
 
-from bot.blocks.common import actions, button, confirm, context, dump, header, md, modal
+from bot.blocks.common import actions, button, confirm, context, dump, header, md, modal, text_input
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.blocks.risk import answers_to_change, risk_section, route_of, tier_buttons
 from bot.ids import ActionId, CallbackId
@@ -22,7 +22,6 @@ from bot.text import escape, one_line, slack_date, trim
 from workflows.policy import Policy
 from workflows.requests import (
     DATA_KINDS,
-    LIMITS,
     RULES,
     Outcome,
     PriorUse,
@@ -32,32 +31,6 @@ from workflows.requests import (
 )
 
 # --- the request form ------------------------------------------------------------------------
-
-
-def text_input(
-    block_id: str,
-    label: str,
-    *,
-    hint: str | None = None,
-    multiline: bool = False,
-    optional: bool = False,
-    initial: str | None = None,
-    placeholder: str | None = None,
-) -> InputBlock:
-    """One of the request form's text fields (`block_id` is the field's name in the domain)."""
-    return InputBlock(
-        block_id=block_id,
-        label=label,
-        hint=hint,
-        optional=optional,
-        element=PlainTextInputElement(
-            action_id="value",
-            multiline=multiline,
-            max_length=min(LIMITS[block_id], 3000),
-            initial_value=trim(initial, LIMITS[block_id]) if initial else None,
-            placeholder=placeholder,
-        ),
-    )
 
 
 def request_form(tool_name: str = "", *, paged: bool = True) -> dict:

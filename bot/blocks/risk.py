@@ -21,8 +21,7 @@ from slack_sdk.models.blocks import (
     RadioButtonsElement,
 )
 
-from bot.blocks.common import actions, button, context, dump, md, modal
-from bot.blocks.requests import text_input
+from bot.blocks.common import actions, button, context, dump, md, modal, text_input
 from bot.blocks.rich import Bold, Part, User, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import ReasonForm, RequestRef, ReviewTarget
