@@ -97,6 +97,13 @@ class Directive:
         return directive_reference(self.id) if self.id is not None else "DIR-new"
 
     @property
+    def stored_id(self) -> int:
+        """The id of a directive read from or added to storage (a new one has none yet)."""
+        if self.id is None:
+            raise ValueError("this directive is not stored yet")
+        return self.id
+
+    @property
     def is_active(self) -> bool:
         return self.status is DirectiveStatus.ACTIVE
 

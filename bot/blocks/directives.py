@@ -128,7 +128,7 @@ def details_button(directive: Directive, text: str = "Details"):
     return button(text, ActionId.DIRECTIVE_DETAILS, {"d": directive.id})
 
 
-def facts(directive: Directive) -> Block:
+def facts(directive: Directive) -> dict:
     lines: list[list[Part]] = [
         [Bold("Tool: "), one_line(directive.tool_name, TOOL_NAME_LIMIT), "   ", Bold("Reference: "), directive.ref],
         [Bold("Issued by "), User(directive.issued_by), " on ", When(directive.issued_at)],
@@ -160,7 +160,7 @@ def channel_message(directive: Directive, count: str | None = None) -> tuple[str
 
     `count` is the running count for that channel ("23 of 41 acknowledged"), None until known.
     """
-    blocks: list[Block] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
     ended = ended_line(directive)
     if ended:
         blocks.append(md(ended))
@@ -190,7 +190,7 @@ def count_text(acknowledged: int, members: int) -> str:
 def ended_notice(directive: Directive, reason: str = "", status_now: str = "") -> tuple[str, list[dict]]:
     """A new message in each channel when a directive is revoked (a superseding one is posted itself)."""
     line = ended_line(directive) or ""
-    blocks: list[Block] = [md(f"*{directive.ref}* · {escape(title(directive), 150)}\n{line}")]
+    blocks: list[Block | dict] = [md(f"*{directive.ref}* · {escape(title(directive), 150)}\n{line}")]
     if reason:
         blocks.append(rich([Bold("Reason: "), trim(reason, 2000)]))
     if status_now:
@@ -217,7 +217,7 @@ def acknowledged_notice(directive: Directive, ack: Acknowledgement, already: boo
 
 def newcomer_notice(directive: Directive) -> tuple[str, list[dict]]:
     """Shown (privately) to someone who joins a channel with a directive they must acknowledge."""
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(
             f":wave: This channel has a directive from command staff that everyone here must acknowledge: "
             f"*{directive.ref}* · {escape(title(directive), 150)}."
@@ -257,7 +257,7 @@ def directive_form(
     channels: tuple[str, ...] = (),
 ) -> dict:
     """The /directive modal; with `replaces`, the form that supersedes that directive (same tool)."""
-    blocks: list[Block] = []
+    blocks: list[Block | dict] = []
     if replaces is not None:
         blocks.append(
             md(
@@ -505,7 +505,7 @@ def loading_view(directive_id: int) -> dict:
 def status_view(state: DirectiveState, *, manage: bool) -> dict:
     """The status of a directive for command staff: counts per channel, who has not, and actions."""
     d = state.directive
-    blocks: list[Block] = [header(f"{KIND_EMOJI[d.kind]} {title(d)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[d.kind]} {title(d)}")]
     blocks.append(md(ended_line(d) or f"*In force* since {slack_date(d.issued_at)}."))
     blocks.append(facts(d))
     blocks += [md(piece) for piece in _paragraphs(directive_mrkdwn(d.text))][:3]
@@ -549,7 +549,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
 
 def own_status_view(directive: Directive, ack: Acknowledgement | None, acknowledged: int) -> dict:
     """Details for someone who is not command staff: the directive and their own acknowledgement."""
-    blocks: list[Block] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
     ended = ended_line(directive)
     if ended:
         blocks.append(md(ended))
@@ -600,7 +600,7 @@ def list_message(directives: list[Directive], counts: dict[int, int]) -> tuple[s
         line = f"*{d.ref}* {KIND_EMOJI[d.kind]} {escape(title(d), 150)}\n"
         line += f"Issued {slack_date(d.issued_at)} by <@{d.issued_by}>"
         if d.ack_required:
-            line += f" · {counts.get(d.id, 0)} acknowledged"
+            line += f" · {counts.get(d.stored_id, 0)} acknowledged"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line), accessory=details_button(d, "Open")))
     if len(newest) > 45:
         blocks.append(context(f"…and {len(newest) - 45} older ones."))

@@ -112,7 +112,7 @@ def parse_request_form(values: dict) -> RequestDraft:
 # --- where a request stands --------------------------------------------------------------------
 
 
-def step(policy: Policy, stage_key: str) -> str:
+def step(policy: Policy, stage_key: str | None) -> str:
     keys = [s.key for s in policy.stages]
     return f"step {keys.index(stage_key) + 1} of {len(keys)}" if stage_key in keys else ""
 
@@ -140,7 +140,7 @@ def where_now(request: ToolRequest, policy: Policy) -> str:
             return "*Withdrawn* by the requester."
 
 
-def details(request: ToolRequest, *, purpose_limit: int = 1500) -> list[Block]:
+def details(request: ToolRequest, *, purpose_limit: int = 1500) -> list[Block | dict]:
     lines: list[list[Part]] = [
         [Bold("Tool: "), one_line(request.tool_name, 150)],
         [Bold("Vendor or website: "), trim(request.vendor, 300)],
@@ -156,7 +156,7 @@ def details(request: ToolRequest, *, purpose_limit: int = 1500) -> list[Block]:
     return [rich(*lines)]
 
 
-def history(request: ToolRequest, policy: Policy) -> list[Block]:
+def history(request: ToolRequest, policy: Policy) -> list[Block | dict]:
     """Decisions and questions so far, oldest first."""
     entries: list[tuple] = [(d.at, 0, d) for d in request.decisions]
     entries += [(x.asked_at, 1, x) for x in request.exchanges]
@@ -207,7 +207,7 @@ def review_card(
     """
     stage = policy.stage(stage_key)
     tool = escape(request.tool_name, 100)
-    blocks: list[Block] = [header(f"{request.ref} · {one_line(request.tool_name, 120)}")]
+    blocks: list[Block | dict] = [header(f"{request.ref} · {one_line(request.tool_name, 120)}")]
     blocks += [md(f":rotating_light: {flag}") for flag in flags or []]
     if request.status.is_open and request.stage_key == stage_key and request.escalated_at is not None:
         note = f":rotating_light: *Escalated* on {slack_date(request.escalated_at)}: no decision in time."
@@ -242,9 +242,8 @@ def review_card(
             verdict = "approved" if decision.outcome is Outcome.APPROVED else "rejected"
             outcome = f"*{stage.name}: {verdict}* by <@{decision.by}> on {slack_date(decision.at)}."
         elif request.status is RequestStatus.WITHDRAWN:
-            outcome = (
-                f"*Withdrawn* by <@{request.requester_id}> on {slack_date(request.closed_at or request.updated_at)}."
-            )
+            when = request.closed_at or request.updated_at or request.created_at
+            outcome = f"*Withdrawn* by <@{request.requester_id}> on {slack_date(when)}."
         else:
             outcome = "*No decision needed here any more.*"
         blocks.append(md(f"{outcome}\n{_next_line(request, policy)}"))
@@ -322,7 +321,7 @@ def requester_dm(request: ToolRequest, policy: Policy, headline: str, *, answer:
 
 
 def answer_modal(request: ToolRequest, question: str) -> dict:
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(f"*{request.ref}* · {escape(request.tool_name, 150)}"),
         rich([Bold("Question: "), trim(question, 2000)]),
         InputBlock(
