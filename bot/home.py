@@ -119,11 +119,11 @@ def affected(events: Iterable[Event], policy: Policy) -> set[str]:
         match event:
             case RequestSubmitted(request=r):
                 stage(r.stage_key)
-            case StageApproved(decision=d, next_stage_key=next_key):
-                stage(d.stage_key)
+            case StageApproved(decision=decision, next_stage_key=next_key):
+                stage(decision.stage_key)
                 stage(next_key)
-            case RequestApproved(decision=d) | RequestRejected(decision=d):
-                stage(d.stage_key)
+            case RequestApproved(decision=decision) | RequestRejected(decision=decision):
+                stage(decision.stage_key)
             case InfoRequested(exchange=x) | InfoProvided(exchange=x):
                 stage(x.stage_key)
             case RequestWithdrawn(stage_key=key):

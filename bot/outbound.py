@@ -8,6 +8,8 @@ it is updated).
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.blocks.requests import requester_dm, review_card, stage_name
 from bot.text import escape
 from storage.outbox import URGENT, OutboundMessage
@@ -48,7 +50,7 @@ def update(queue: str, target: str, text: str, blocks: list[dict]) -> OutboundMe
 
 
 def ephemeral(channel: str, user: str, text: str, blocks: list[dict] | None = None) -> OutboundMessage:
-    payload = {"channel": channel, "user": user, "text": text}
+    payload: dict[str, Any] = {"channel": channel, "user": user, "text": text}
     if blocks:
         payload["blocks"] = blocks
     return OutboundMessage(f"ephemeral:{user}", "chat.postEphemeral", payload)
@@ -84,6 +86,7 @@ class RequestMessages:
         match event:
             case RequestSubmitted():
                 first = request.stage_key
+                assert first is not None  # a submitted request waits at the first stage of its route
                 return [
                     self.post_card(request, first, flags),
                     self.dm(

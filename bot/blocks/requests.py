@@ -199,7 +199,7 @@ def review_card(
     stage_key: str,
     flags: list[str] | None = None,
     escalation: str | None = None,
-):
+) -> tuple[str, list[dict]]:
     """(text, blocks) of the card in `stage_key`'s channel, as it should look now.
 
     `escalation` is the note shown while an escalated stage still waits (our own mrkdwn, see

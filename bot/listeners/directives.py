@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import notice_view, value_of
 from bot.blocks.directives import (
@@ -96,7 +97,7 @@ def _in_modal(body: dict) -> bool:
     return (body.get("view") or {}).get("type") == "modal" and body.get("message") is None
 
 
-async def _show(c: Clearance, body: dict, view: dict) -> dict:
+async def _show(c: Clearance, body: dict, view: dict) -> AsyncSlackResponse:
     """Open `view` from a message, or push it over the modal the click came from."""
     trigger = body.get("trigger_id")
     if _in_modal(body):
