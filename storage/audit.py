@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.pending import flush_pending, pending
 from storage.tables import AuditRow
@@ -35,9 +36,10 @@ class SqlAudit:
         await flush_pending(self._session)  # what this transaction recorded counts too
         return await self._for_subject(subject)
 
-
     async def _for_subject(self, subject: str) -> list[AuditEntry]:
-        rows = await self._session.scalars(select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id))
+        rows = await self._session.scalars(
+            select(AuditRow).where(col(AuditRow.subject) == subject).order_by(col(AuditRow.id))
+        )
         return [_entry(r) for r in rows]
 
 

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.requests import _SCALARS
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
@@ -100,11 +101,11 @@ class SqlReminderStore:
         reminders_sent: int,
         escalated_at: datetime | None,
     ) -> bool:
-        conditions = [RequestRow.id == request_id, _equals(RequestRow.next_reminder_at, expected_next_at)]
+        conditions = [col(RequestRow.id) == request_id, _equals(col(RequestRow.next_reminder_at), expected_next_at)]
         if (read := self.loaded.get(request_id)) is not None:
             # Not saved since the sweep read it either: a request that moved to another stage with,
             # by chance, the same next_reminder_at must not be claimed on its old stage's behalf.
-            conditions.append(RequestRow.version == read.version)
+            conditions.append(col(RequestRow.version) == read.version)
         result = await self._session.execute(
             update(RequestRow)
             .where(*conditions)
@@ -179,9 +180,9 @@ class SqlReminderStore:
     async def peek(self, now: datetime, limit: int) -> list[DueItem]:
         """What is due at `now` (ids only, nothing claimed): for preparing look-ups before a sweep."""
         rows = await self._session.execute(
-            select(RequestRow.id, RequestRow.stage_key)
+            select(col(RequestRow.id), col(RequestRow.stage_key))
             .where(*_due(now))
-            .order_by(RequestRow.next_reminder_at, RequestRow.id)
+            .order_by(col(RequestRow.next_reminder_at), col(RequestRow.id))
             .limit(limit)
         )
         items = [DueItem("request", request_id, stage_key) for request_id, stage_key in rows]
@@ -195,8 +196,8 @@ class SqlReminderStore:
         keys = list(dict.fromkeys(keys))
         for start in range(0, len(keys), 500):
             rows = await self._session.execute(
-                select(SlackMessageRow.key, SlackMessageRow.channel, SlackMessageRow.ts).where(
-                    SlackMessageRow.key.in_(keys[start : start + 500])
+                select(col(SlackMessageRow.key), col(SlackMessageRow.channel), col(SlackMessageRow.ts)).where(
+                    col(SlackMessageRow.key).in_(keys[start : start + 500])
                 )
             )
             found.update((key, (channel, ts)) for key, channel, ts in rows)
@@ -207,8 +208,8 @@ class SqlReminderStore:
         rows = (
             await self._session.scalars(
                 select(RequestRow)
-                .where(RequestRow.status.in_(_OPEN), RequestRow.escalated_at.is_not(None))
-                .order_by(RequestRow.stage_entered_at, RequestRow.id)
+                .where(col(RequestRow.status).in_(_OPEN), col(RequestRow.escalated_at).is_not(None))
+                .order_by(col(RequestRow.stage_entered_at), col(RequestRow.id))
                 .limit(limit)
             )
         ).all()
@@ -230,7 +231,7 @@ class SqlReminderStore:
     ) -> bool:
         result = await self._session.execute(
             update(DirectiveRow)
-            .where(DirectiveRow.id == directive_id, _equals(DirectiveRow.next_reminder_at, expected_next_at))
+            .where(col(DirectiveRow.id) == directive_id, _equals(col(DirectiveRow.next_reminder_at), expected_next_at))
             .values(next_reminder_at=new_next_at, reminders_sent=reminders_sent)
             .execution_options(synchronize_session=False)
         )
@@ -241,19 +242,19 @@ class SqlReminderStore:
     ) -> list[tuple[DueDirective, tuple[str, ...]]]:
         query = (
             select(
-                DirectiveRow.id,
-                DirectiveRow.issued_at,
-                DirectiveRow.ack_due,
-                DirectiveRow.next_reminder_at,
-                DirectiveRow.reminders_sent,
-                DirectiveRow.channels,
+                col(DirectiveRow.id),
+                col(DirectiveRow.issued_at),
+                col(DirectiveRow.ack_due),
+                col(DirectiveRow.next_reminder_at),
+                col(DirectiveRow.reminders_sent),
+                col(DirectiveRow.channels),
             )
             .where(
-                DirectiveRow.next_reminder_at <= now,
-                DirectiveRow.status == DirectiveStatus.ACTIVE.value,
-                DirectiveRow.ack_required.is_(True),
+                col(DirectiveRow.next_reminder_at) <= now,
+                col(DirectiveRow.status) == DirectiveStatus.ACTIVE.value,
+                col(DirectiveRow.ack_required).is_(True),
             )
-            .order_by(DirectiveRow.next_reminder_at, DirectiveRow.id)
+            .order_by(col(DirectiveRow.next_reminder_at), col(DirectiveRow.id))
             .limit(limit)
         )
         if lock:  # as for requests: this sweep's to claim; rows another transaction holds are skipped
@@ -288,7 +289,7 @@ _SQLITE_CLAIMS = text(
 def _due(now: datetime):
     """next_reminder_at <= now, and nothing else for the planner to prefer another index for: the
     review services keep it NULL on every request that is not pending (the domain re-checks)."""
-    return (RequestRow.next_reminder_at <= now,)
+    return (col(RequestRow.next_reminder_at) <= now,)
 
 
 def _equals(column, value: datetime | None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.sql import save_versioned
 from storage.tables import DecisionRow, InfoExchangeRow, RequestAnswersRow, RequestRow
@@ -69,16 +70,16 @@ class SqlRequests:
         self._remember(request)
 
     async def for_requester(self, user_id: str, *, open_only: bool = False) -> list[ToolRequest]:
-        query = select(RequestRow).where(RequestRow.requester_id == user_id)
+        query = select(RequestRow).where(col(RequestRow.requester_id) == user_id)
         if open_only:
-            query = query.where(RequestRow.status.in_(_OPEN))
-        return await self._fetch(query.order_by(RequestRow.id.desc()).limit(50))
+            query = query.where(col(RequestRow.status).in_(_OPEN))
+        return await self._fetch(query.order_by(col(RequestRow.id).desc()).limit(50))
 
     async def at_stages(self, stage_keys: list[str]) -> list[ToolRequest]:
         query = (
             select(RequestRow)
-            .where(RequestRow.status.in_(_OPEN), RequestRow.stage_key.in_(stage_keys))
-            .order_by(RequestRow.stage_entered_at, RequestRow.id)
+            .where(col(RequestRow.status).in_(_OPEN), col(RequestRow.stage_key).in_(stage_keys))
+            .order_by(col(RequestRow.stage_entered_at), col(RequestRow.id))
             .limit(200)
         )
         return await self._fetch(query)
@@ -95,21 +96,23 @@ class SqlRequests:
         ids = [r.id for r in rows]
         decisions: dict[int, list[Decision]] = {i: [] for i in ids}
         for d in await self._session.scalars(
-            select(DecisionRow).where(DecisionRow.request_id.in_(ids)).order_by(DecisionRow.id)
+            select(DecisionRow).where(col(DecisionRow.request_id).in_(ids)).order_by(col(DecisionRow.id))
         ):
             decisions[d.request_id].append(
                 Decision(d.stage_key, Outcome(d.outcome), d.decided_by, d.decided_at, d.note)
             )
         exchanges: dict[int, list[InfoExchange]] = {i: [] for i in ids}
         for x in await self._session.scalars(
-            select(InfoExchangeRow).where(InfoExchangeRow.request_id.in_(ids)).order_by(InfoExchangeRow.seq)
+            select(InfoExchangeRow).where(col(InfoExchangeRow.request_id).in_(ids)).order_by(col(InfoExchangeRow.seq))
         ):
             exchanges[x.request_id].append(
                 InfoExchange(x.stage_key, x.asked_by, x.asked_at, x.question, x.answer, x.answered_at)
             )
         versions: dict[int, list[AnswerVersion]] = {i: [] for i in ids}
         for a in await self._session.scalars(
-            select(RequestAnswersRow).where(RequestAnswersRow.request_id.in_(ids)).order_by(RequestAnswersRow.number)
+            select(RequestAnswersRow)
+            .where(col(RequestAnswersRow.request_id).in_(ids))
+            .order_by(col(RequestAnswersRow.number))
         ):
             versions[a.request_id].append(
                 AnswerVersion(a.number, _answers_from_json(a.answers), a.changed_by, a.changed_at, a.note)
@@ -180,7 +183,7 @@ class SqlRequests:
             elif x.answer != stored[seq].answer:
                 await self._session.execute(
                     update(InfoExchangeRow)
-                    .where(InfoExchangeRow.request_id == request.id, InfoExchangeRow.seq == seq)
+                    .where(col(InfoExchangeRow.request_id) == request.id, col(InfoExchangeRow.seq) == seq)
                     .values(answer=x.answer, answered_at=x.answered_at)
                 )
         await self._session.flush()
