@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.pending import flush_pending, pending
+from storage.sql import table_of
 from storage.tables import AuditRow
 from workflows.audit import AuditEntry
 
@@ -19,7 +20,7 @@ class SqlAudit:
     async def record(self, entry: AuditEntry) -> None:
         # Written with the change's other rows at its end (storage/pending.py).
         pending(self._session).add(
-            AuditRow.__table__,
+            table_of(AuditRow),
             {
                 "subject": entry.subject,
                 "action": entry.action[:64],

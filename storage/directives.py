@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.sql import insert_once, save_versioned
+from storage.sql import insert_once, row_id, rowcount, save_versioned
 from storage.tables import (
     AcknowledgementRow,
     DirectivePostRow,
@@ -132,7 +132,7 @@ class SqlTools:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = row.id, 0
-        await self._add_aliases(row.id, tool.aliases)
+        await self._add_aliases(row_id(row), tool.aliases)
         self._remember(tool.key, tool)
         return tool
 
@@ -153,7 +153,7 @@ class SqlTools:
     async def _hydrate(self, rows: list[ToolRow]) -> list[Tool]:
         if not rows:
             return []
-        aliases: dict[int, set[str]] = {r.id: set() for r in rows}
+        aliases: dict[int, set[str]] = {row_id(r): set() for r in rows}
         for alias, tool_id in await self._session.execute(
             select(col(ToolAliasRow.alias), col(ToolAliasRow.tool_id)).where(
                 col(ToolAliasRow.tool_id).in_(list(aliases))
@@ -164,7 +164,7 @@ class SqlTools:
             Tool(
                 key=row.key,
                 name=row.name,
-                aliases=frozenset(aliases[row.id]),
+                aliases=frozenset(aliases[row_id(row)]),
                 decision=_mark_from_json(row.decision),
                 directive=_mark_from_json(row.directive),
                 override=_mark_from_json(row.override),
@@ -336,7 +336,7 @@ class DirectivePost:
 
 def _post(row: DirectivePostRow) -> DirectivePost:
     return DirectivePost(
-        row.id,
+        row_id(row),
         row.directive_id,
         row.channel,
         row.outcome,
@@ -407,12 +407,12 @@ class SqlDirectivePosts:
             .values(outcome=outcome, error=error[:500], ts=ts, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def claim_count(self, post_id: int, shown_at: datetime | None, count: str, now: datetime) -> bool:
         """Record that `count` is about to be shown; False if another process changed it since `shown_at`."""
         if shown_at is None:
-            same = col(DirectivePostRow.count_shown_at).is_(None)
+            same: ColumnElement[bool] = col(DirectivePostRow.count_shown_at).is_(None)
         else:
             same = col(DirectivePostRow.count_shown_at) == shown_at
         result = await self._session.execute(
@@ -421,7 +421,7 @@ class SqlDirectivePosts:
             .values(count_shown=count[:64], count_shown_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def outbox_outcomes(self, keys: list[str]) -> dict[str, tuple[str, str, str | None]]:
         """For posts whose outcome was never recorded: the outbox's (status, last error, ts) per key."""
@@ -432,7 +432,10 @@ class SqlDirectivePosts:
             .where(col(OutboxRow.store_as).in_(keys), col(OutboxRow.method) == "chat.postMessage")
             .order_by(col(OutboxRow.id))
         )
-        found = {key: (status, error, None) for key, status, error in rows}  # the latest attempt wins
+        # The latest attempt wins; store_as matched one of `keys`, so it is never NULL here.
+        found: dict[str, tuple[str, str, str | None]] = {
+            key: (status, error, None) for key, status, error in rows if key is not None
+        }
         for key, ts in await self._session.execute(
             select(col(SlackMessageRow.key), col(SlackMessageRow.ts)).where(col(SlackMessageRow.key).in_(keys))
         ):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from storage.pending import pending
+from storage.sql import rowcount, table_of
 from storage.tables import OutboxRow, SlackMessageRow
 
 
@@ -83,7 +84,7 @@ class SqlOutbox:
             # Replace a still-pending, unclaimed call of the same kind instead of queueing another:
             # first among the rows this transaction has not written yet, then in the table.
             same = (message.queue, message.target, message.method)
-            earlier = rows.find(OutboxRow.__table__, lambda row: (row["queue"], row["target"], row["method"]) == same)
+            earlier = rows.find(table_of(OutboxRow), lambda row: (row["queue"], row["target"], row["method"]) == same)
             if earlier is not None:
                 earlier["payload"] = message.payload
                 return
@@ -100,11 +101,11 @@ class SqlOutbox:
                 .values(payload=message.payload)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount:
+            if rowcount(result):
                 return
         # Written with the change's other rows at its end (storage/pending.py), in this order.
         rows.add(
-            OutboxRow.__table__,
+            table_of(OutboxRow),
             {
                 "queue": message.queue,
                 "method": message.method,
@@ -144,8 +145,12 @@ class OutboxStore:
         """
         earlier = aliased(OutboxRow)
         blocked = (
-            select(earlier.id)
-            .where(earlier.queue == col(OutboxRow.queue), earlier.status == PENDING, earlier.id < col(OutboxRow.id))
+            select(col(earlier.id))
+            .where(
+                col(earlier.queue) == col(OutboxRow.queue),
+                col(earlier.status) == PENDING,
+                col(earlier.id) < col(OutboxRow.id),
+            )
             .exists()
         )
         claimable = (col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now)

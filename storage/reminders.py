@@ -20,12 +20,14 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.requests import _SCALARS
+from storage.sql import row_id, rowcount, table_of
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
 from storage.types import UTCDateTime
 from workflows.directives import DirectiveStatus
@@ -77,7 +79,7 @@ class SqlReminderStore:
         The requests carry their own columns only (no decisions or questions): that is all a
         reminder needs, and it keeps a sweep of a thousand due requests to one query.
         """
-        table = RequestRow.__table__
+        table = table_of(RequestRow)
         query = (
             select(table)
             .where(*_due(now))
@@ -112,7 +114,7 @@ class SqlReminderStore:
             .values(next_reminder_at=new_next_at, reminders_sent=reminders_sent, escalated_at=escalated_at)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def claim_all(self, claims: list[Claim]) -> list[bool]:
         """workflows.reminders.BatchClaims: requests read by this store in one UPDATE per
@@ -146,7 +148,7 @@ class SqlReminderStore:
         The claims travel as a handful of arrays (PostgreSQL) or one JSON array (SQLite), so the
         statement's text stays the same whatever their number.
         """
-        dialect = self._session.bind.dialect
+        dialect = self._session.get_bind().dialect
         columns = list(
             zip(
                 *(
@@ -170,6 +172,7 @@ class SqlReminderStore:
             )
         else:
             stored = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)  # text, as SQLite stores it
+            assert stored is not None  # a TypeDecorator that converts values always has one
             rows = [
                 [i, stored(expected), stored(next_at), sent, stored(escalated), version]
                 for i, expected, next_at, sent, escalated, version in zip(*columns, strict=True)
@@ -185,7 +188,7 @@ class SqlReminderStore:
             .order_by(col(RequestRow.next_reminder_at), col(RequestRow.id))
             .limit(limit)
         )
-        items = [DueItem("request", request_id, stage_key) for request_id, stage_key in rows]
+        items = [DueItem("request", row_id(row), row.stage_key) for row in rows]
         for due, channels in await self._due_directive_rows(now, limit):
             items.append(DueItem("directive", due.directive_id, channels=channels))
         return items
@@ -235,7 +238,7 @@ class SqlReminderStore:
             .values(next_reminder_at=new_next_at, reminders_sent=reminders_sent)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def _due_directive_rows(
         self, now: datetime, limit: int, *, lock: bool = False
@@ -258,9 +261,10 @@ class SqlReminderStore:
             .limit(limit)
         )
         if lock:  # as for requests: this sweep's to claim; rows another transaction holds are skipped
-            query = query.with_for_update(of=DirectiveRow.__table__, skip_locked=True)
+            query = query.with_for_update(of=table_of(DirectiveRow), skip_locked=True)
         found = []
         for directive_id, issued_at, ack_due, next_at, sent, channels in await self._session.execute(query):
+            assert directive_id is not None  # a primary key
             first_due = directive_first_due(issued_at, ack_due, self._settings)
             found.append((DueDirective(directive_id, first_due, next_at, sent), tuple(channels or ())))
         return found
@@ -296,7 +300,7 @@ def _equals(column, value: datetime | None):
     return column.is_(None) if value is None else column == value
 
 
-def _request(row: RequestRow) -> ToolRequest:
+def _request(row: RequestRow | Row[Any]) -> ToolRequest:  # an entity, or a row of its table's columns
     return ToolRequest(
         **{name: getattr(row, name) for name in _SCALARS},
         data_kinds=tuple(row.data_kinds),

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.sql import save_versioned
+from storage.sql import row_id, save_versioned
 from storage.tables import DecisionRow, InfoExchangeRow, RequestAnswersRow, RequestRow
 from workflows.requests import (
     AnswerVersion,
@@ -93,7 +93,7 @@ class SqlRequests:
     async def _hydrate(self, rows: list[RequestRow]) -> list[ToolRequest]:
         if not rows:
             return []
-        ids = [r.id for r in rows]
+        ids = [row_id(r) for r in rows]
         decisions: dict[int, list[Decision]] = {i: [] for i in ids}
         for d in await self._session.scalars(
             select(DecisionRow).where(col(DecisionRow.request_id).in_(ids)).order_by(col(DecisionRow.id))
@@ -124,9 +124,9 @@ class SqlRequests:
                 data_kinds=tuple(row.data_kinds),
                 prior_use=PriorUse(row.prior_use),
                 status=RequestStatus(row.status),
-                decisions=decisions[row.id],
-                exchanges=exchanges[row.id],
-                answer_versions=versions[row.id],
+                decisions=decisions[row_id(row)],
+                exchanges=exchanges[row_id(row)],
+                answer_versions=versions[row_id(row)],
                 assessment=Assessment.from_dict(row.assessment) if row.assessment else None,
                 tier=Tier(row.tier) if row.tier else None,
                 route=tuple(row.route) if row.route is not None else None,
@@ -144,6 +144,7 @@ class SqlRequests:
     async def _write_children(
         self, request: ToolRequest, decided: int, stored: list[InfoExchange], answered: int
     ) -> None:
+        assert request.id is not None, "children are written for a stored request"
         for a in request.answer_versions[answered:]:  # versions are only ever added
             self._session.add(
                 RequestAnswersRow(
