@@ -1,4 +1,5 @@
-# The two commands of the README: `make serve` runs the bot, `make test` runs every check.
+# The two commands of the README: `make serve` runs the bot, `make test` runs every check
+# (ruff, mypy, pytest).
 # Each builds .venv from requirements.lock the first time, and again whenever pyproject.toml or
 # requirements.lock change, so a fresh clone needs nothing but Python 3.11+ and make.
 #
@@ -17,6 +18,7 @@ serve: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(ARGS)
 
 # Exact versions from the lock file first, then Clearance itself without resolving again.

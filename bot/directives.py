@@ -99,10 +99,10 @@ class DirectiveRelay:
         text, blocks = channel_message(d)
         for channel in d.channels:
             await uow.directive_posts.add(d.id, channel, d.issued_at)
-            key = post_key(d.id, channel)
+            key = post_key(d.stored_id, channel)
             await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
         text, blocks = issuer_report(d, tuple(ChannelState(ch, PENDING) for ch in d.channels))
-        await uow.outbox.add(post(report_key(d.id), d.issued_by, text, blocks, store_as=report_key(d.id)))
+        await uow.outbox.add(post(report_key(d.stored_id), d.issued_by, text, blocks, store_as=report_key(d.stored_id)))
 
     async def _ended(self, uow, d: Directive, reason: str | None = None) -> None:
         """Revoked (reason given) or superseded: mark every message, tell revoked channels, update the report."""
@@ -115,14 +115,14 @@ class DirectiveRelay:
         for p in posts:
             if p.outcome == FAILED:
                 continue
-            key = post_key(d.id, p.channel)
+            key = post_key(d.stored_id, p.channel)
             text, blocks = channel_message(d, count=p.count_shown or None)
             await uow.outbox.add(update(key, key, text, blocks))
             if reason is not None:
                 text, blocks = ended_notice(d, reason, status_now)
                 await uow.outbox.add(post(key, p.channel, text, blocks))
         text, blocks = issuer_report(d, _states(posts))
-        await uow.outbox.add(update(report_key(d.id), report_key(d.id), text, blocks))
+        await uow.outbox.add(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
 
     # --- after each delivery ----------------------------------------------------------------------
 

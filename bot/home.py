@@ -119,11 +119,11 @@ def affected(events: Iterable[Event], policy: Policy) -> set[str]:
         match event:
             case RequestSubmitted(request=r):
                 stage(r.stage_key)
-            case StageApproved(decision=d, next_stage_key=next_key):
-                stage(d.stage_key)
+            case StageApproved(decision=decision, next_stage_key=next_key):
+                stage(decision.stage_key)
                 stage(next_key)
-            case RequestApproved(decision=d) | RequestRejected(decision=d):
-                stage(d.stage_key)
+            case RequestApproved(decision=decision) | RequestRejected(decision=decision):
+                stage(decision.stage_key)
             case InfoRequested(exchange=x) | InfoProvided(exchange=x):
                 stage(x.stage_key)
             case RequestWithdrawn(stage_key=key):
@@ -244,14 +244,14 @@ class HomeRefresher:
                 data.stuck = await SqlReminderStore(uow.session).escalated(STUCK_LOAD)
             active = await uow.directives.list_active()
             asked = [d for d in active if d.ack_required]
-            done = await SqlHomeTabs(uow.session).acknowledged_by(user_id, [d.id for d in asked])
+            done = await SqlHomeTabs(uow.session).acknowledged_by(user_id, [d.stored_id for d in asked])
         # Outside the transaction: who is in which channel comes from Slack (cached).
         for directive in asked:
             if directive.id not in done and await self._in_any(user_id, directive.channels):
                 data.to_acknowledge.append(directive)
         if data.is_command_staff:
             for directive in active:
-                state = await self.c.directive_relay.state(directive.id) if directive.ack_required else None
+                state = await self.c.directive_relay.state(directive.stored_id) if directive.ack_required else None
                 counts = (state.acknowledged, state.expected) if state else (0, None)
                 data.open_directives.append((directive, *counts))
         return data

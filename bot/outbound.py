@@ -8,6 +8,8 @@ it is updated).
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.blocks.requests import requester_dm, review_card, stage_name
 from bot.blocks.risk import (
     answers_changed_headline,
@@ -60,7 +62,7 @@ def update(queue: str, target: str, text: str, blocks: list[dict]) -> OutboundMe
 
 
 def ephemeral(channel: str, user: str, text: str, blocks: list[dict] | None = None) -> OutboundMessage:
-    payload = {"channel": channel, "user": user, "text": text}
+    payload: dict[str, Any] = {"channel": channel, "user": user, "text": text}
     if blocks:
         payload["blocks"] = blocks
     return OutboundMessage(f"ephemeral:{user}", "chat.postEphemeral", payload)
@@ -117,12 +119,14 @@ class RequestMessages:
         match event:
             case RequestSubmitted() if request.tier is not None:
                 first = request.stage_key
+                assert first is not None, "a request sent for review has a first stage"
                 return [
                     self.post_card(request, first, flags),
                     self.dm(request, submitted_headline(request, self.policy)),
                 ]
             case RequestSubmitted():
                 first = request.stage_key
+                assert first is not None  # a submitted request waits at the first stage of its route
                 return [
                     self.post_card(request, first, flags),
                     self.dm(
@@ -207,8 +211,9 @@ class RequestMessages:
             case AnswersChanged(changed=changed, assessment=assessment):
                 # The card is updated only if it was posted before this change: a stage entered just now
                 # (the tier moved it) gets its card posted by the TierChanged that follows.
-                posted = request.stage_key and request.stage_entered_at < event.version.at
-                messages = [self.update_card(request, request.stage_key, flags)] if posted else []
+                stage = request.stage_key
+                posted = stage is not None and request.stage_entered_at < event.version.at
+                messages = [self.update_card(request, stage, flags)] if stage is not None and posted else []
                 return [*messages, self.dm(request, answers_changed_headline(request, changed, assessment))]
             case RequestWarningsChanged():
                 return [self.update_card(request, request.stage_key, flags)] if request.stage_key else []

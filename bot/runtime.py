@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -112,9 +113,10 @@ class Clearance:
             for event in events:
                 for hook in self.event_hooks:
                     await hook(uow, event)
-                if getattr(event, "request", None) is None:
+                request = getattr(event, "request", None)
+                if request is None:
                     continue  # directive and registry events: their hooks write their messages
-                flags = await self.card_flags(uow, event.request)
+                flags = await self.card_flags(uow, request)
                 await uow.outbox.add_all(self.messages.for_event(event, flags))
             return events
 
@@ -179,7 +181,7 @@ class Clearance:
             messages += [post(request_queue(event.request), user, text, blocks) for user in sorted(members - named)]
         await self.enqueue(messages)
 
-    def background(self, coroutine) -> asyncio.Task:
+    def background(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task:
         """Run work that continues after Slack was answered; kept until done, awaited on stop."""
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)

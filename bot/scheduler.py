@@ -243,7 +243,7 @@ class ReminderScheduler:
                 log.warning("directive %s: audience unknown (%s); reminded later", item.item_id, type(exc).__name__)
                 state = None
             unsure = state is None or any(ch.problem or ch.outcome == "pending" for ch in state.channels)
-            if unsure:  # Slack could not list a channel, or a post is still on its way: not now
+            if unsure or state is None:  # Slack could not list a channel, or a post is still on its way: not now
                 lookups.blocked_directives.add(item.item_id)
             else:
                 lookups.unacknowledged[item.item_id] = set(state.pending)

@@ -140,7 +140,7 @@ class SlackEvents:
 
     async def _dispatch(self, text: str, headers: dict[str, str]) -> Response:
         try:
-            bolt_request = AsyncBoltRequest(body=text, headers=headers)  # parses the payload
+            bolt_request = AsyncBoltRequest(body=text, headers=dict(headers))  # parses the payload
         except Exception as exc:  # signed, but not a payload Bolt can read
             log.warning("could not parse a signed request: %s", type(exc).__name__)
             return _error(400, "malformed request")

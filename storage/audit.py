@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.pending import flush_pending, pending
+from storage.sql import table_of
 from storage.tables import AuditRow
 from workflows.audit import AuditEntry
 
@@ -18,7 +20,7 @@ class SqlAudit:
     async def record(self, entry: AuditEntry) -> None:
         # Written with the change's other rows at its end (storage/pending.py).
         pending(self._session).add(
-            AuditRow.__table__,
+            table_of(AuditRow),
             {
                 "subject": entry.subject,
                 "action": entry.action[:64],
@@ -35,9 +37,10 @@ class SqlAudit:
         await flush_pending(self._session)  # what this transaction recorded counts too
         return await self._for_subject(subject)
 
-
     async def _for_subject(self, subject: str) -> list[AuditEntry]:
-        rows = await self._session.scalars(select(AuditRow).where(AuditRow.subject == subject).order_by(AuditRow.id))
+        rows = await self._session.scalars(
+            select(AuditRow).where(col(AuditRow.subject) == subject).order_by(col(AuditRow.id))
+        )
         return [_entry(r) for r in rows]
 
 

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.sql import insert_once, save_versioned
+from storage.sql import insert_once, row_id, rowcount, save_versioned
 from storage.tables import (
     AcknowledgementRow,
     DirectivePostRow,
@@ -85,7 +86,7 @@ class SqlTools:
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
             row = await self._session.scalar(
-                select(ToolRow).where(ToolRow.key == key).execution_options(populate_existing=True)
+                select(ToolRow).where(col(ToolRow.key) == key).execution_options(populate_existing=True)
             )
             self._remember(key, (await self._hydrate([row]))[0] if row else None)
         known = self._by_key[key]
@@ -101,20 +102,24 @@ class SqlTools:
 
     async def find_by_alias(self, name: str) -> Tool | None:
         if name not in self._by_alias:
-            tool_id = await self._session.scalar(select(ToolAliasRow.tool_id).where(ToolAliasRow.alias == name))
+            tool_id = await self._session.scalar(
+                select(col(ToolAliasRow.tool_id)).where(col(ToolAliasRow.alias) == name)
+            )
             self._by_alias[name] = await self.get(tool_id) if tool_id is not None else None
         known = self._by_alias[name]
         return dataclasses.replace(known) if known else None
 
     async def all(self) -> list[Tool]:
-        query = select(ToolRow).order_by(ToolRow.id).execution_options(populate_existing=True)
+        query = select(ToolRow).order_by(col(ToolRow.id)).execution_options(populate_existing=True)
         rows = await self._session.scalars(query)
         return await self._hydrate(list(rows))
 
     async def with_status(self) -> list[Tool]:
         """Tools whose status of record is known, by name."""
         rows = await self._session.scalars(
-            select(ToolRow).where(ToolRow.status != ToolStatus.UNKNOWN.value).execution_options(populate_existing=True)
+            select(ToolRow)
+            .where(col(ToolRow.status) != ToolStatus.UNKNOWN.value)
+            .execution_options(populate_existing=True)
         )
         return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
 
@@ -127,7 +132,7 @@ class SqlTools:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = row.id, 0
-        await self._add_aliases(row.id, tool.aliases)
+        await self._add_aliases(row_id(row), tool.aliases)
         self._remember(tool.key, tool)
         return tool
 
@@ -138,7 +143,9 @@ class SqlTools:
         self._remember(tool.key, tool)
 
     async def _add_aliases(self, tool_id: int, aliases: Iterable[str]) -> None:
-        stored = set(await self._session.scalars(select(ToolAliasRow.alias).where(ToolAliasRow.tool_id == tool_id)))
+        stored = set(
+            await self._session.scalars(select(col(ToolAliasRow.alias)).where(col(ToolAliasRow.tool_id) == tool_id))
+        )
         for alias in sorted(set(aliases) - stored):
             # A name already filed under another tool stays there: first come, first served.
             await insert_once(self._session, ToolAliasRow, alias=alias, tool_id=tool_id)
@@ -146,16 +153,18 @@ class SqlTools:
     async def _hydrate(self, rows: list[ToolRow]) -> list[Tool]:
         if not rows:
             return []
-        aliases: dict[int, set[str]] = {r.id: set() for r in rows}
+        aliases: dict[int, set[str]] = {row_id(r): set() for r in rows}
         for alias, tool_id in await self._session.execute(
-            select(ToolAliasRow.alias, ToolAliasRow.tool_id).where(ToolAliasRow.tool_id.in_(list(aliases)))
+            select(col(ToolAliasRow.alias), col(ToolAliasRow.tool_id)).where(
+                col(ToolAliasRow.tool_id).in_(list(aliases))
+            )
         ):
             aliases[tool_id].add(alias)
         return [
             Tool(
                 key=row.key,
                 name=row.name,
-                aliases=frozenset(aliases[row.id]),
+                aliases=frozenset(aliases[row_id(row)]),
                 decision=_mark_from_json(row.decision),
                 directive=_mark_from_json(row.directive),
                 override=_mark_from_json(row.override),
@@ -232,8 +241,8 @@ class SqlDirectives:
         """
         await self._session.execute(
             update(DirectiveRow)
-            .where(DirectiveRow.id == directive_id)
-            .values(version=DirectiveRow.version)
+            .where(col(DirectiveRow.id) == directive_id)
+            .values(version=col(DirectiveRow.version))
             .execution_options(synchronize_session=False)
         )
         return await self.get(directive_id)
@@ -241,12 +250,12 @@ class SqlDirectives:
     async def active_for_tool(self, tool_key: str) -> list[Directive]:
         return await self._fetch(
             select(DirectiveRow).where(
-                DirectiveRow.status == DirectiveStatus.ACTIVE.value, DirectiveRow.tool_key == tool_key
+                col(DirectiveRow.status) == DirectiveStatus.ACTIVE.value, col(DirectiveRow.tool_key) == tool_key
             )
         )
 
     async def list_active(self) -> list[Directive]:
-        return await self._fetch(select(DirectiveRow).where(DirectiveRow.status == DirectiveStatus.ACTIVE.value))
+        return await self._fetch(select(DirectiveRow).where(col(DirectiveRow.status) == DirectiveStatus.ACTIVE.value))
 
     async def for_channel(self, channel: str, *, ack_required: bool = True) -> list[Directive]:
         """Active directives sent to `channel` (that ask for acknowledgement), oldest first."""
@@ -254,7 +263,9 @@ class SqlDirectives:
         return [d for d in directives if channel in d.channels and (d.ack_required or not ack_required)]
 
     async def _fetch(self, query) -> list[Directive]:
-        query = query.order_by(DirectiveRow.issued_at, DirectiveRow.id).execution_options(populate_existing=True)
+        query = query.order_by(col(DirectiveRow.issued_at), col(DirectiveRow.id)).execution_options(
+            populate_existing=True
+        )
         return [_directive(row) for row in await self._session.scalars(query)]
 
 
@@ -275,18 +286,18 @@ class SqlAcknowledgements:
     async def get(self, directive_id: int, user_id: str) -> Acknowledgement | None:
         row = await self._session.scalar(
             select(AcknowledgementRow).where(
-                AcknowledgementRow.directive_id == directive_id, AcknowledgementRow.user_id == user_id
+                col(AcknowledgementRow.directive_id) == directive_id, col(AcknowledgementRow.user_id) == user_id
             )
         )
         return Acknowledgement(row.directive_id, row.user_id, row.at) if row else None
 
     async def count(self, directive_id: int) -> int:
         query = select(func.count()).select_from(AcknowledgementRow)
-        return await self._session.scalar(query.where(AcknowledgementRow.directive_id == directive_id)) or 0
+        return await self._session.scalar(query.where(col(AcknowledgementRow.directive_id) == directive_id)) or 0
 
     async def users(self, directive_id: int) -> set[str]:
         rows = await self._session.scalars(
-            select(AcknowledgementRow.user_id).where(AcknowledgementRow.directive_id == directive_id)
+            select(col(AcknowledgementRow.user_id)).where(col(AcknowledgementRow.directive_id) == directive_id)
         )
         return set(rows)
 
@@ -295,9 +306,9 @@ class SqlAcknowledgements:
         if not directive_ids:
             return {}
         rows = await self._session.execute(
-            select(AcknowledgementRow.directive_id, func.count())
-            .where(AcknowledgementRow.directive_id.in_(directive_ids))
-            .group_by(AcknowledgementRow.directive_id)
+            select(col(AcknowledgementRow.directive_id), func.count())
+            .where(col(AcknowledgementRow.directive_id).in_(directive_ids))
+            .group_by(col(AcknowledgementRow.directive_id))
         )
         found = {directive_id: n for directive_id, n in rows}
         return {d: found.get(d, 0) for d in directive_ids}
@@ -325,7 +336,7 @@ class DirectivePost:
 
 def _post(row: DirectivePostRow) -> DirectivePost:
     return DirectivePost(
-        row.id,
+        row_id(row),
         row.directive_id,
         row.channel,
         row.outcome,
@@ -357,12 +368,14 @@ class SqlDirectivePosts:
         )
 
     async def for_directive(self, directive_id: int) -> list[DirectivePost]:
-        query = select(DirectivePostRow).where(DirectivePostRow.directive_id == directive_id)
-        query = query.order_by(DirectivePostRow.id).execution_options(populate_existing=True)
+        query = select(DirectivePostRow).where(col(DirectivePostRow.directive_id) == directive_id)
+        query = query.order_by(col(DirectivePostRow.id)).execution_options(populate_existing=True)
         return [_post(row) for row in await self._session.scalars(query)]
 
     async def pending(self, limit: int = 200) -> list[DirectivePost]:
-        query = select(DirectivePostRow).where(DirectivePostRow.outcome == PENDING).order_by(DirectivePostRow.id)
+        query = (
+            select(DirectivePostRow).where(col(DirectivePostRow.outcome) == PENDING).order_by(col(DirectivePostRow.id))
+        )
         rows = await self._session.scalars(query.limit(limit).execution_options(populate_existing=True))
         return [_post(row) for row in rows]
 
@@ -370,13 +383,13 @@ class SqlDirectivePosts:
         """Posted messages of directives in force that ask for acknowledgement (those show a count)."""
         query = (
             select(DirectivePostRow)
-            .join(DirectiveRow, DirectiveRow.id == DirectivePostRow.directive_id)
+            .join(DirectiveRow, col(DirectiveRow.id) == col(DirectivePostRow.directive_id))
             .where(
-                DirectivePostRow.outcome == POSTED,
-                DirectiveRow.status == DirectiveStatus.ACTIVE.value,
-                DirectiveRow.ack_required.is_(True),
+                col(DirectivePostRow.outcome) == POSTED,
+                col(DirectiveRow.status) == DirectiveStatus.ACTIVE.value,
+                col(DirectiveRow.ack_required).is_(True),
             )
-            .order_by(DirectivePostRow.id)
+            .order_by(col(DirectivePostRow.id))
         )
         return [_post(row) for row in await self._session.scalars(query.execution_options(populate_existing=True))]
 
@@ -387,41 +400,44 @@ class SqlDirectivePosts:
         result = await self._session.execute(
             update(DirectivePostRow)
             .where(
-                DirectivePostRow.directive_id == directive_id,
-                DirectivePostRow.channel == channel,
-                DirectivePostRow.outcome != outcome,
+                col(DirectivePostRow.directive_id) == directive_id,
+                col(DirectivePostRow.channel) == channel,
+                col(DirectivePostRow.outcome) != outcome,
             )
             .values(outcome=outcome, error=error[:500], ts=ts, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def claim_count(self, post_id: int, shown_at: datetime | None, count: str, now: datetime) -> bool:
         """Record that `count` is about to be shown; False if another process changed it since `shown_at`."""
         if shown_at is None:
-            same = DirectivePostRow.count_shown_at.is_(None)
+            same: ColumnElement[bool] = col(DirectivePostRow.count_shown_at).is_(None)
         else:
-            same = DirectivePostRow.count_shown_at == shown_at
+            same = col(DirectivePostRow.count_shown_at) == shown_at
         result = await self._session.execute(
             update(DirectivePostRow)
-            .where(DirectivePostRow.id == post_id, same)
+            .where(col(DirectivePostRow.id) == post_id, same)
             .values(count_shown=count[:64], count_shown_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def outbox_outcomes(self, keys: list[str]) -> dict[str, tuple[str, str, str | None]]:
         """For posts whose outcome was never recorded: the outbox's (status, last error, ts) per key."""
         if not keys:
             return {}
         rows = await self._session.execute(
-            select(OutboxRow.store_as, OutboxRow.status, OutboxRow.last_error)
-            .where(OutboxRow.store_as.in_(keys), OutboxRow.method == "chat.postMessage")
-            .order_by(OutboxRow.id)
+            select(col(OutboxRow.store_as), col(OutboxRow.status), col(OutboxRow.last_error))
+            .where(col(OutboxRow.store_as).in_(keys), col(OutboxRow.method) == "chat.postMessage")
+            .order_by(col(OutboxRow.id))
         )
-        found = {key: (status, error, None) for key, status, error in rows}  # the latest attempt wins
+        # The latest attempt wins; store_as matched one of `keys`, so it is never NULL here.
+        found: dict[str, tuple[str, str, str | None]] = {
+            key: (status, error, None) for key, status, error in rows if key is not None
+        }
         for key, ts in await self._session.execute(
-            select(SlackMessageRow.key, SlackMessageRow.ts).where(SlackMessageRow.key.in_(keys))
+            select(col(SlackMessageRow.key), col(SlackMessageRow.ts)).where(col(SlackMessageRow.key).in_(keys))
         ):
             if key in found:
                 found[key] = (found[key][0], found[key][1], ts)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.sql import insert_once
 from storage.tables import AcknowledgementRow, HomeTabRow
@@ -26,7 +27,7 @@ class SqlHomeTabs:
         found: set[str] = set()
         for start in range(0, len(users), 500):
             rows = await self._session.scalars(
-                select(HomeTabRow.user_id).where(HomeTabRow.user_id.in_(users[start : start + 500]))
+                select(col(HomeTabRow.user_id)).where(col(HomeTabRow.user_id).in_(users[start : start + 500]))
             )
             found.update(rows)
         return found
@@ -36,8 +37,9 @@ class SqlHomeTabs:
         if not directive_ids:
             return set()
         rows = await self._session.scalars(
-            select(AcknowledgementRow.directive_id).where(
-                AcknowledgementRow.user_id == user_id, AcknowledgementRow.directive_id.in_(list(directive_ids))
+            select(col(AcknowledgementRow.directive_id)).where(
+                col(AcknowledgementRow.user_id) == user_id,
+                col(AcknowledgementRow.directive_id).in_(list(directive_ids)),
             )
         )
         return set(rows)

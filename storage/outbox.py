@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from storage.pending import pending
+from storage.sql import rowcount, table_of
 from storage.tables import OutboxRow, SlackMessageRow
 
 
@@ -82,28 +84,28 @@ class SqlOutbox:
             # Replace a still-pending, unclaimed call of the same kind instead of queueing another:
             # first among the rows this transaction has not written yet, then in the table.
             same = (message.queue, message.target, message.method)
-            earlier = rows.find(OutboxRow.__table__, lambda row: (row["queue"], row["target"], row["method"]) == same)
+            earlier = rows.find(table_of(OutboxRow), lambda row: (row["queue"], row["target"], row["method"]) == same)
             if earlier is not None:
                 earlier["payload"] = message.payload
                 return
-            same_target = OutboxRow.target == message.target if message.target else OutboxRow.target.is_(None)
+            same_target = col(OutboxRow.target) == message.target if message.target else col(OutboxRow.target).is_(None)
             result = await self._session.execute(
                 update(OutboxRow)
                 .where(
-                    OutboxRow.queue == message.queue,
+                    col(OutboxRow.queue) == message.queue,
                     same_target,
-                    OutboxRow.method == message.method,
-                    OutboxRow.status == PENDING,
-                    OutboxRow.claimed_until.is_(None),
+                    col(OutboxRow.method) == message.method,
+                    col(OutboxRow.status) == PENDING,
+                    col(OutboxRow.claimed_until).is_(None),
                 )
                 .values(payload=message.payload)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount:
+            if rowcount(result):
                 return
         # Written with the change's other rows at its end (storage/pending.py), in this order.
         rows.add(
-            OutboxRow.__table__,
+            table_of(OutboxRow),
             {
                 "queue": message.queue,
                 "method": message.method,
@@ -143,17 +145,21 @@ class OutboxStore:
         """
         earlier = aliased(OutboxRow)
         blocked = (
-            select(earlier.id)
-            .where(earlier.queue == OutboxRow.queue, earlier.status == PENDING, earlier.id < OutboxRow.id)
+            select(col(earlier.id))
+            .where(
+                col(earlier.queue) == col(OutboxRow.queue),
+                col(earlier.status) == PENDING,
+                col(earlier.id) < col(OutboxRow.id),
+            )
             .exists()
         )
-        claimable = (OutboxRow.claimed_until.is_(None)) | (OutboxRow.claimed_until < now)
+        claimable = (col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now)
         async with self._sessions() as session, session.begin():
             candidates = (
                 await session.scalars(
-                    select(OutboxRow.id)
-                    .where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now, claimable, ~blocked)
-                    .order_by(OutboxRow.priority, OutboxRow.id)
+                    select(col(OutboxRow.id))
+                    .where(col(OutboxRow.status) == PENDING, col(OutboxRow.next_attempt_at) <= now, claimable, ~blocked)
+                    .order_by(col(OutboxRow.priority), col(OutboxRow.id))
                     .limit(limit)
                 )
             ).all()
@@ -161,17 +167,17 @@ class OutboxStore:
                 return []
             result = await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id.in_(candidates), OutboxRow.status == PENDING, claimable)
-                .values(claimed_until=now + lease, attempts=OutboxRow.attempts + 1)
+                .where(col(OutboxRow.id).in_(candidates), col(OutboxRow.status) == PENDING, claimable)
+                .values(claimed_until=now + lease, attempts=col(OutboxRow.attempts) + 1)
                 .returning(
-                    OutboxRow.id,
-                    OutboxRow.queue,
-                    OutboxRow.method,
-                    OutboxRow.payload,
-                    OutboxRow.store_as,
-                    OutboxRow.target,
-                    OutboxRow.attempts,
-                    OutboxRow.priority,
+                    col(OutboxRow.id),
+                    col(OutboxRow.queue),
+                    col(OutboxRow.method),
+                    col(OutboxRow.payload),
+                    col(OutboxRow.store_as),
+                    col(OutboxRow.target),
+                    col(OutboxRow.attempts),
+                    col(OutboxRow.priority),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -196,7 +202,7 @@ class OutboxStore:
             for keys in {tuple(sorted(c)) for c in changes}:
                 await session.execute(update(OutboxRow), [c for c in changes if tuple(sorted(c)) == keys])
             if posted:
-                await session.execute(delete(SlackMessageRow).where(SlackMessageRow.key.in_(list(posted))))
+                await session.execute(delete(SlackMessageRow).where(col(SlackMessageRow.key).in_(list(posted))))
                 session.add_all(
                     SlackMessageRow(key=key, channel=o.channel, ts=o.ts, posted_at=o.at) for key, o in posted.items()
                 )
@@ -208,15 +214,15 @@ class OutboxStore:
 
     async def counts(self) -> dict[str, int]:
         async with self._readers() as session:
-            rows = await session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+            rows = await session.execute(select(col(OutboxRow.status), func.count()).group_by(col(OutboxRow.status)))
             return {status: n for status, n in rows}
 
     async def failures(self, limit: int = 50) -> list[tuple[int, str, str, str]]:
         async with self._readers() as session:
             rows = await session.execute(
-                select(OutboxRow.id, OutboxRow.method, OutboxRow.queue, OutboxRow.last_error)
-                .where(OutboxRow.status == FAILED)
-                .order_by(OutboxRow.id.desc())
+                select(col(OutboxRow.id), col(OutboxRow.method), col(OutboxRow.queue), col(OutboxRow.last_error))
+                .where(col(OutboxRow.status) == FAILED)
+                .order_by(col(OutboxRow.id).desc())
                 .limit(limit)
             )
             return [tuple(r) for r in rows]

@@ -20,11 +20,14 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.requests import _SCALARS
+from storage.sql import row_id, rowcount, table_of
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
 from storage.types import UTCDateTime
 from workflows.directives import DirectiveStatus
@@ -76,7 +79,7 @@ class SqlReminderStore:
         The requests carry their own columns only (no decisions or questions): that is all a
         reminder needs, and it keeps a sweep of a thousand due requests to one query.
         """
-        table = RequestRow.__table__
+        table = table_of(RequestRow)
         query = (
             select(table)
             .where(*_due(now))
@@ -100,18 +103,18 @@ class SqlReminderStore:
         reminders_sent: int,
         escalated_at: datetime | None,
     ) -> bool:
-        conditions = [RequestRow.id == request_id, _equals(RequestRow.next_reminder_at, expected_next_at)]
+        conditions = [col(RequestRow.id) == request_id, _equals(col(RequestRow.next_reminder_at), expected_next_at)]
         if (read := self.loaded.get(request_id)) is not None:
             # Not saved since the sweep read it either: a request that moved to another stage with,
             # by chance, the same next_reminder_at must not be claimed on its old stage's behalf.
-            conditions.append(RequestRow.version == read.version)
+            conditions.append(col(RequestRow.version) == read.version)
         result = await self._session.execute(
             update(RequestRow)
             .where(*conditions)
             .values(next_reminder_at=new_next_at, reminders_sent=reminders_sent, escalated_at=escalated_at)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def claim_all(self, claims: list[Claim]) -> list[bool]:
         """workflows.reminders.BatchClaims: requests read by this store in one UPDATE per
@@ -145,7 +148,7 @@ class SqlReminderStore:
         The claims travel as a handful of arrays (PostgreSQL) or one JSON array (SQLite), so the
         statement's text stays the same whatever their number.
         """
-        dialect = self._session.bind.dialect
+        dialect = self._session.get_bind().dialect
         columns = list(
             zip(
                 *(
@@ -169,6 +172,7 @@ class SqlReminderStore:
             )
         else:
             stored = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)  # text, as SQLite stores it
+            assert stored is not None  # a TypeDecorator that converts values always has one
             rows = [
                 [i, stored(expected), stored(next_at), sent, stored(escalated), version]
                 for i, expected, next_at, sent, escalated, version in zip(*columns, strict=True)
@@ -179,12 +183,12 @@ class SqlReminderStore:
     async def peek(self, now: datetime, limit: int) -> list[DueItem]:
         """What is due at `now` (ids only, nothing claimed): for preparing look-ups before a sweep."""
         rows = await self._session.execute(
-            select(RequestRow.id, RequestRow.stage_key)
+            select(col(RequestRow.id), col(RequestRow.stage_key))
             .where(*_due(now))
-            .order_by(RequestRow.next_reminder_at, RequestRow.id)
+            .order_by(col(RequestRow.next_reminder_at), col(RequestRow.id))
             .limit(limit)
         )
-        items = [DueItem("request", request_id, stage_key) for request_id, stage_key in rows]
+        items = [DueItem("request", row_id(row), row.stage_key) for row in rows]
         for due, channels in await self._due_directive_rows(now, limit):
             items.append(DueItem("directive", due.directive_id, channels=channels))
         return items
@@ -195,8 +199,8 @@ class SqlReminderStore:
         keys = list(dict.fromkeys(keys))
         for start in range(0, len(keys), 500):
             rows = await self._session.execute(
-                select(SlackMessageRow.key, SlackMessageRow.channel, SlackMessageRow.ts).where(
-                    SlackMessageRow.key.in_(keys[start : start + 500])
+                select(col(SlackMessageRow.key), col(SlackMessageRow.channel), col(SlackMessageRow.ts)).where(
+                    col(SlackMessageRow.key).in_(keys[start : start + 500])
                 )
             )
             found.update((key, (channel, ts)) for key, channel, ts in rows)
@@ -207,8 +211,8 @@ class SqlReminderStore:
         rows = (
             await self._session.scalars(
                 select(RequestRow)
-                .where(RequestRow.status.in_(_OPEN), RequestRow.escalated_at.is_not(None))
-                .order_by(RequestRow.stage_entered_at, RequestRow.id)
+                .where(col(RequestRow.status).in_(_OPEN), col(RequestRow.escalated_at).is_not(None))
+                .order_by(col(RequestRow.stage_entered_at), col(RequestRow.id))
                 .limit(limit)
             )
         ).all()
@@ -230,36 +234,37 @@ class SqlReminderStore:
     ) -> bool:
         result = await self._session.execute(
             update(DirectiveRow)
-            .where(DirectiveRow.id == directive_id, _equals(DirectiveRow.next_reminder_at, expected_next_at))
+            .where(col(DirectiveRow.id) == directive_id, _equals(col(DirectiveRow.next_reminder_at), expected_next_at))
             .values(next_reminder_at=new_next_at, reminders_sent=reminders_sent)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def _due_directive_rows(
         self, now: datetime, limit: int, *, lock: bool = False
     ) -> list[tuple[DueDirective, tuple[str, ...]]]:
         query = (
             select(
-                DirectiveRow.id,
-                DirectiveRow.issued_at,
-                DirectiveRow.ack_due,
-                DirectiveRow.next_reminder_at,
-                DirectiveRow.reminders_sent,
-                DirectiveRow.channels,
+                col(DirectiveRow.id),
+                col(DirectiveRow.issued_at),
+                col(DirectiveRow.ack_due),
+                col(DirectiveRow.next_reminder_at),
+                col(DirectiveRow.reminders_sent),
+                col(DirectiveRow.channels),
             )
             .where(
-                DirectiveRow.next_reminder_at <= now,
-                DirectiveRow.status == DirectiveStatus.ACTIVE.value,
-                DirectiveRow.ack_required.is_(True),
+                col(DirectiveRow.next_reminder_at) <= now,
+                col(DirectiveRow.status) == DirectiveStatus.ACTIVE.value,
+                col(DirectiveRow.ack_required).is_(True),
             )
-            .order_by(DirectiveRow.next_reminder_at, DirectiveRow.id)
+            .order_by(col(DirectiveRow.next_reminder_at), col(DirectiveRow.id))
             .limit(limit)
         )
         if lock:  # as for requests: this sweep's to claim; rows another transaction holds are skipped
-            query = query.with_for_update(of=DirectiveRow.__table__, skip_locked=True)
+            query = query.with_for_update(of=table_of(DirectiveRow), skip_locked=True)
         found = []
         for directive_id, issued_at, ack_due, next_at, sent, channels in await self._session.execute(query):
+            assert directive_id is not None  # a primary key
             first_due = directive_first_due(issued_at, ack_due, self._settings)
             found.append((DueDirective(directive_id, first_due, next_at, sent), tuple(channels or ())))
         return found
@@ -288,14 +293,14 @@ _SQLITE_CLAIMS = text(
 def _due(now: datetime):
     """next_reminder_at <= now, and nothing else for the planner to prefer another index for: the
     review services keep it NULL on every request that is not pending (the domain re-checks)."""
-    return (RequestRow.next_reminder_at <= now,)
+    return (col(RequestRow.next_reminder_at) <= now,)
 
 
 def _equals(column, value: datetime | None):
     return column.is_(None) if value is None else column == value
 
 
-def _request(row: RequestRow) -> ToolRequest:
+def _request(row: RequestRow | Row[Any]) -> ToolRequest:  # an entity, or a row of its table's columns
     return ToolRequest(
         **{name: getattr(row, name) for name in _SCALARS},
         data_kinds=tuple(row.data_kinds),

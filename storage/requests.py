@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.sql import save_versioned
+from storage.sql import row_id, save_versioned
 from storage.tables import DecisionRow, InfoExchangeRow, RequestAnswersRow, RequestRow
 from workflows.requests import (
     AnswerVersion,
@@ -69,16 +70,16 @@ class SqlRequests:
         self._remember(request)
 
     async def for_requester(self, user_id: str, *, open_only: bool = False) -> list[ToolRequest]:
-        query = select(RequestRow).where(RequestRow.requester_id == user_id)
+        query = select(RequestRow).where(col(RequestRow.requester_id) == user_id)
         if open_only:
-            query = query.where(RequestRow.status.in_(_OPEN))
-        return await self._fetch(query.order_by(RequestRow.id.desc()).limit(50))
+            query = query.where(col(RequestRow.status).in_(_OPEN))
+        return await self._fetch(query.order_by(col(RequestRow.id).desc()).limit(50))
 
     async def at_stages(self, stage_keys: list[str]) -> list[ToolRequest]:
         query = (
             select(RequestRow)
-            .where(RequestRow.status.in_(_OPEN), RequestRow.stage_key.in_(stage_keys))
-            .order_by(RequestRow.stage_entered_at, RequestRow.id)
+            .where(col(RequestRow.status).in_(_OPEN), col(RequestRow.stage_key).in_(stage_keys))
+            .order_by(col(RequestRow.stage_entered_at), col(RequestRow.id))
             .limit(200)
         )
         return await self._fetch(query)
@@ -92,24 +93,26 @@ class SqlRequests:
     async def _hydrate(self, rows: list[RequestRow]) -> list[ToolRequest]:
         if not rows:
             return []
-        ids = [r.id for r in rows]
+        ids = [row_id(r) for r in rows]
         decisions: dict[int, list[Decision]] = {i: [] for i in ids}
         for d in await self._session.scalars(
-            select(DecisionRow).where(DecisionRow.request_id.in_(ids)).order_by(DecisionRow.id)
+            select(DecisionRow).where(col(DecisionRow.request_id).in_(ids)).order_by(col(DecisionRow.id))
         ):
             decisions[d.request_id].append(
                 Decision(d.stage_key, Outcome(d.outcome), d.decided_by, d.decided_at, d.note)
             )
         exchanges: dict[int, list[InfoExchange]] = {i: [] for i in ids}
         for x in await self._session.scalars(
-            select(InfoExchangeRow).where(InfoExchangeRow.request_id.in_(ids)).order_by(InfoExchangeRow.seq)
+            select(InfoExchangeRow).where(col(InfoExchangeRow.request_id).in_(ids)).order_by(col(InfoExchangeRow.seq))
         ):
             exchanges[x.request_id].append(
                 InfoExchange(x.stage_key, x.asked_by, x.asked_at, x.question, x.answer, x.answered_at)
             )
         versions: dict[int, list[AnswerVersion]] = {i: [] for i in ids}
         for a in await self._session.scalars(
-            select(RequestAnswersRow).where(RequestAnswersRow.request_id.in_(ids)).order_by(RequestAnswersRow.number)
+            select(RequestAnswersRow)
+            .where(col(RequestAnswersRow.request_id).in_(ids))
+            .order_by(col(RequestAnswersRow.number))
         ):
             versions[a.request_id].append(
                 AnswerVersion(a.number, _answers_from_json(a.answers), a.changed_by, a.changed_at, a.note)
@@ -121,9 +124,9 @@ class SqlRequests:
                 data_kinds=tuple(row.data_kinds),
                 prior_use=PriorUse(row.prior_use),
                 status=RequestStatus(row.status),
-                decisions=decisions[row.id],
-                exchanges=exchanges[row.id],
-                answer_versions=versions[row.id],
+                decisions=decisions[row_id(row)],
+                exchanges=exchanges[row_id(row)],
+                answer_versions=versions[row_id(row)],
                 assessment=Assessment.from_dict(row.assessment) if row.assessment else None,
                 tier=Tier(row.tier) if row.tier else None,
                 route=tuple(row.route) if row.route is not None else None,
@@ -141,6 +144,7 @@ class SqlRequests:
     async def _write_children(
         self, request: ToolRequest, decided: int, stored: list[InfoExchange], answered: int
     ) -> None:
+        assert request.id is not None, "children are written for a stored request"
         for a in request.answer_versions[answered:]:  # versions are only ever added
             self._session.add(
                 RequestAnswersRow(
@@ -180,7 +184,7 @@ class SqlRequests:
             elif x.answer != stored[seq].answer:
                 await self._session.execute(
                     update(InfoExchangeRow)
-                    .where(InfoExchangeRow.request_id == request.id, InfoExchangeRow.seq == seq)
+                    .where(col(InfoExchangeRow.request_id) == request.id, col(InfoExchangeRow.seq) == seq)
                     .values(answer=x.answer, answered_at=x.answered_at)
                 )
         await self._session.flush()

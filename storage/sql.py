@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exc, update
+from typing import Any, Protocol, cast
+
+from sqlalchemy import CursorResult, Result, Table, exc, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
 from workflows.errors import ConcurrencyConflict
 
 # What "the database cannot be reached or written" looks like from the driver: connection refused
 # or dropped, a read-only or full SQLite file, a pool that gives no connection in time.
 _UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError, OSError)
+
+
+class _Row(Protocol):
+    id: int | None
+
+
+def row_id(row: _Row) -> int:
+    """The primary key of a row read from the database or flushed to it (only a new row has none)."""
+    assert row.id is not None, "the row is not flushed yet"
+    return row.id
+
+
+def table_of(row_class: type[SQLModel]) -> Table:
+    """The Core table behind a SQLModel table class (SQLModel sets `__table__` without declaring it)."""
+    table: Table = row_class.__table__  # type: ignore[attr-defined]  # see the docstring
+    return table
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched: its result is a CursorResult, though execute() is typed Result."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -25,7 +49,7 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     Both SQLite and PostgreSQL support it, and unlike catching IntegrityError it does not
     abort a PostgreSQL transaction, so the caller can go on.
     """
-    dialect = sqlite if session.bind.dialect.name == "sqlite" else postgresql
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     key = next(iter(table.__table__.primary_key.columns))
     # RETURNING, not rowcount: the ORM-enabled insert path reports rowcount -1 on psycopg.
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
@@ -43,6 +67,6 @@ async def save_versioned(session: AsyncSession, table, item, values: dict) -> No
         .values(**values, version=item.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise ConcurrencyConflict(getattr(item, "ref", str(item.id)))
     item.version += 1

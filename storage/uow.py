@@ -33,8 +33,14 @@ class SqlUnitOfWork:
         self._sessions = sessions
         self._clock = clock
         self._team_id = team_id  # the installed Slack workspace: recorded with every audit entry
-        self.session: AsyncSession | None = None
+        self._session: AsyncSession | None = None
         self._borrowed = False
+
+    @property
+    def session(self) -> AsyncSession:
+        """The transaction's session; there is one only inside `async with`."""
+        assert self._session is not None, "the unit of work is not entered"
+        return self._session
 
     @classmethod
     def over(cls, session: AsyncSession, clock: Callable[[], datetime], team_id: str | None = None) -> SqlUnitOfWork:
@@ -53,7 +59,7 @@ class SqlUnitOfWork:
         return self
 
     def _open(self, session: AsyncSession) -> None:
-        self.session = session
+        self._session = session
         self.requests = SqlRequests(session)
         self.audit = SqlAudit(session, self._team_id)
         self.outbox = SqlOutbox(session, self._clock())
@@ -64,7 +70,6 @@ class SqlUnitOfWork:
         self.directive_posts = SqlDirectivePosts(session)
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
-        assert self.session is not None
         try:
             if self.session.in_transaction():
                 await self.session.rollback()
@@ -78,19 +83,16 @@ class SqlUnitOfWork:
             raise StoreUnavailable(type(exc).__name__) from exc
 
     async def commit(self) -> None:
-        assert self.session is not None
         if self._borrowed:
             raise RuntimeError("this unit of work is part of a group commit; its owner commits")
         await flush_pending(self.session)
         await self.session.commit()
 
     async def rollback(self) -> None:
-        assert self.session is not None
         await self.session.rollback()
 
     async def first_delivery(self, event_id: str) -> bool:
         """Record an Events API delivery; False if it was handled before (a Slack retry)."""
-        assert self.session is not None
         return await insert_once(self.session, HandledEventRow, event_id=event_id, handled_at=self._clock())
 
 

@@ -97,6 +97,13 @@ class Directive:
         return directive_reference(self.id) if self.id is not None else "DIR-new"
 
     @property
+    def stored_id(self) -> int:
+        """The id of a directive read from or added to storage (a new one has none yet)."""
+        if self.id is None:
+            raise ValueError("this directive is not stored yet")
+        return self.id
+
+    @property
     def is_active(self) -> bool:
         return self.status is DirectiveStatus.ACTIVE
 
@@ -123,7 +130,7 @@ class DirectiveDraft:
         """Strip surrounding white space and raise InvalidInput naming each bad field."""
         errors: dict[str, str] = {}
         try:
-            kind: DirectiveKind | None = DirectiveKind(self.kind)
+            kind: DirectiveKind | None = DirectiveKind(self.kind or "")  # no kind is not a kind either: ValueError
         except ValueError:
             kind = None
             errors["kind"] = "Choose what kind of directive this is."
@@ -154,6 +161,12 @@ class DirectiveDraft:
         if errors:
             raise InvalidInput(errors)
         return DirectiveDraft(kind, tool, text, channels, self.ack_required, self.ack_due)
+
+    @property
+    def checked_kind(self) -> DirectiveKind:
+        """The kind of a cleaned draft: cleaned() refuses a draft without a valid one."""
+        assert self.kind is not None, "clean the draft first"
+        return DirectiveKind(self.kind)
 
 
 @dataclass
@@ -249,7 +262,7 @@ async def issue_directive(
     _require_command_staff(is_command_staff)
     draft = draft.cleaned(now)
     tool, is_new = await _find_tool(uow, draft.tool)
-    _refuse_approval_under_override(DirectiveKind(draft.kind), tool, None)
+    _refuse_approval_under_override(draft.checked_kind, tool, None)
     directive = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders))
     await _audit(uow, directive.ref, "directive:issued", actor, now, "", "active", _summary(directive))
     after = registry.apply_directive(registry.with_alias(tool, draft.tool), directive, now)
@@ -299,7 +312,7 @@ async def supersede_directive(
     tool, is_new = await _find_tool(uow, draft.tool)
     if tool.key != old.tool_key:
         raise InvalidInput({"tool": f"{old.ref} is about {old.tool_name}; a replacement must be too."})
-    _refuse_approval_under_override(DirectiveKind(draft.kind), tool, old)
+    _refuse_approval_under_override(draft.checked_kind, tool, old)
     new = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders, supersedes=old.id))
     _end(old, DirectiveStatus.SUPERSEDED, actor, now)
     old.superseded_by = new.id
@@ -467,7 +480,7 @@ def _new_directive(
     if draft.ack_required:
         first_reminder = directive_first_due(now, draft.ack_due, reminders or ReminderSettings())
     return Directive(
-        kind=DirectiveKind(draft.kind),
+        kind=draft.checked_kind,
         tool_key=tool.key,
         tool_name=draft.tool,
         text=draft.text,

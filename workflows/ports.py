@@ -35,10 +35,17 @@ class AuditLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: everything done through it is committed together or not at all."""
+    """One transaction: everything done through it is committed together or not at all.
 
-    requests: RequestRepository
-    audit: AuditLog
+    The repositories are read-only properties so that an implementation may hold subtypes of them
+    (a settable protocol attribute would have to have exactly the declared type).
+    """
+
+    @property
+    def requests(self) -> RequestRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     async def commit(self) -> None: ...
 

@@ -58,6 +58,11 @@ class AcknowledgementRepository(Protocol):
 
 
 class DirectiveUnitOfWork(UnitOfWork, Protocol):
-    tools: ToolRepository
-    directives: DirectiveRepository
-    acks: AcknowledgementRepository
+    @property
+    def tools(self) -> ToolRepository: ...
+
+    @property
+    def directives(self) -> DirectiveRepository: ...
+
+    @property
+    def acks(self) -> AcknowledgementRepository: ...

@@ -301,8 +301,7 @@ def apply_request_decision(
     elif outcome == "prohibited":  # `conditions` carries the rules that prohibit it, for /tool-status
         mark = StatusMark(ToolStatus.PROHIBITED, request_ref, by, at, (conditions or "").strip())
     elif outcome == "withdrawn":
-        pending = decision and decision.status is ToolStatus.UNDER_REVIEW
-        if not (pending and decision.source == request_ref):
+        if decision is None or decision.status is not ToolStatus.UNDER_REVIEW or decision.source != request_ref:
             return tool
         mark = None
     else:
@@ -314,19 +313,25 @@ def apply_directive(tool: Tool, directive: Directive, at: datetime) -> Tool:
     layer = _layer(directive)
     if layer is None:
         return tool
-    return dataclasses.replace(tool, **{layer: _mark(directive, at)}, updated_at=at)
+    return _with_layer(tool, layer, _mark(directive, at), at)
 
 
 def revoke_directive(tool: Tool, directive: Directive, at: datetime, still_active: Iterable[Directive] = ()) -> Tool:
     """Take `directive` off the tool; `still_active` are the tool's other directives in force."""
     layer = _layer(directive)
     mark: StatusMark | None = getattr(tool, layer) if layer else None
-    if mark is None or mark.source != directive.ref:
+    if layer is None or mark is None or mark.source != directive.ref:
         return tool  # it was no longer in charge of that layer: nothing shown changes
     same_layer = [d for d in still_active if d.ref != directive.ref and _layer(d) == layer]
     latest = max(same_layer, key=lambda d: (d.issued_at, d.id or 0), default=None)
     fallback = _mark(latest, latest.issued_at) if latest else None
-    return dataclasses.replace(tool, **{layer: fallback}, updated_at=at)
+    return _with_layer(tool, layer, fallback, at)
+
+
+def _with_layer(tool: Tool, layer: _DirectiveLayer, mark: StatusMark | None, at: datetime) -> Tool:
+    if layer == "directive":
+        return dataclasses.replace(tool, directive=mark, updated_at=at)
+    return dataclasses.replace(tool, override=mark, updated_at=at)
 
 
 def _layer(directive: Directive) -> _DirectiveLayer | None:

@@ -223,6 +223,13 @@ class ToolRequest:
     version: int = 0  # optimistic lock: storage refuses a save from a stale copy
 
     @property
+    def stored_id(self) -> int:
+        """The id of a request read from or added to storage (a new one has none yet)."""
+        if self.id is None:
+            raise ValueError("this request is not stored yet")
+        return self.id
+
+    @property
     def ref(self) -> str:
         return reference(self.id) if self.id is not None else "REQ-new"
 

@@ -25,6 +25,7 @@ from workflows.errors import (
 from workflows.events import AnswersChanged, Event, RequestRefused, TierChanged
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
+from workflows.ports_directives import DirectiveUnitOfWork
 from workflows.requests import RULES, Action, AnswerVersion, Decision, Outcome, ToolRequest, next_status
 from workflows.review import (
     REASON_LIMIT,
@@ -70,7 +71,7 @@ async def raise_tier(
         raise InvalidInput({"tier": "This request was made without the risk questions; command staff set its tier."})
     if not tier > request.tier:
         raise InvalidInput({"tier": f"Choose a tier above {request.tier.value}; lowering it needs command staff."})
-    return await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_raised")
+    return [await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_raised")]
 
 
 async def lower_tier(
@@ -95,7 +96,7 @@ async def lower_tier(
         raise InvalidInput({"tier": "To stop a prohibited use, reject the request and name the rule in the reason."})
     if request.tier is not None and not tier < request.tier:
         raise InvalidInput({"tier": f"Choose a tier below {request.tier.value}."})
-    return await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_lowered")
+    return [await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_lowered")]
 
 
 async def change_answers(
@@ -149,7 +150,7 @@ async def change_answers(
         await _audit(uow, request, "answers_changed", actor, now, *versions, what)
         await _audit_assessment(uow, request, actor, now)
         why = f"the changed answers ({', '.join(changed)}) put it in the {assessment.tier.value} tier"
-        [moved] = await _change_tier(uow, policy, request, assessment.tier, RULES, why, now, "tier_raised")
+        moved = await _change_tier(uow, policy, request, assessment.tier, RULES, why, now, "tier_raised")
         return [AnswersChanged(moved.request, version, changed, assessment), moved]
     await uow.requests.save(request)
     await _audit(uow, request, "answers_changed", actor, now, *versions, what)
@@ -157,7 +158,7 @@ async def change_answers(
     return [AnswersChanged(_snapshot(request), version, changed, assessment)]
 
 
-async def approval_to_extend(uow: Any, tool_name: str) -> str | None:
+async def approval_to_extend(uow: DirectiveUnitOfWork, tool_name: str) -> str | None:
     """The ref of the approval of record for this tool ("REQ-0042"), if it has one.
 
     `uow` needs the tool registry (workflows.ports_directives.DirectiveUnitOfWork). Pass the result
@@ -184,7 +185,7 @@ async def _change_tier(
     reason: str,
     now: datetime,
     action: str,
-) -> list[Event]:
+) -> TierChanged:
     before_tier, before_state, from_key = request.tier, _state(request), request.stage_key
     route_before = request.route
     request.tier = tier
@@ -214,7 +215,7 @@ async def _change_tier(
         f"{tier.value} {_state(request)}",
         f"{reason} ({routes})",
     )
-    return [TierChanged(_snapshot(request), before_tier, tier, actor, reason, from_key, request.stage_key, approved)]
+    return TierChanged(_snapshot(request), before_tier, tier, actor, reason, from_key, request.stage_key, approved)
 
 
 def _reason(reason: str) -> str:

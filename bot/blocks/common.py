@@ -3,6 +3,8 @@ slack_sdk.models and `.to_dict()`, which validates nested elements as it goes.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -57,7 +59,7 @@ def actions(block_id: str, *buttons: ButtonElement) -> ActionsBlock:
     return ActionsBlock(block_id=block_id, elements=list(buttons))
 
 
-def dump(blocks: list[Block | dict]) -> list[dict]:
+def dump(blocks: Sequence[Block | dict]) -> list[dict]:
     """Blocks as Slack wants them; models are validated by to_dict(), dicts are already built."""
     return [b if isinstance(b, dict) else b.to_dict() for b in blocks]
 
@@ -65,7 +67,7 @@ def dump(blocks: list[Block | dict]) -> list[dict]:
 def modal(
     callback_id: str,
     title: str,
-    blocks: list[Block],
+    blocks: Sequence[Block | dict],
     *,
     submit: str | None = "Submit",
     close: str = "Cancel",

@@ -122,14 +122,14 @@ def _headline(directive: Directive) -> str:
 
 def acknowledge_button(directive: Directive):
     """The button every "please acknowledge" surface carries (value: {"d": id})."""
-    return button("Acknowledge", ActionId.ACKNOWLEDGE, DirectiveRef(directive.id), style="primary")
+    return button("Acknowledge", ActionId.ACKNOWLEDGE, DirectiveRef(directive.stored_id), style="primary")
 
 
 def details_button(directive: Directive, text: str = "Details"):
-    return button(text, ActionId.DIRECTIVE_DETAILS, DirectiveRef(directive.id))
+    return button(text, ActionId.DIRECTIVE_DETAILS, DirectiveRef(directive.stored_id))
 
 
-def facts(directive: Directive) -> Block:
+def facts(directive: Directive) -> dict:
     lines: list[list[Part]] = [
         [Bold("Tool: "), one_line(directive.tool_name, TOOL_NAME_LIMIT), "   ", Bold("Reference: "), directive.ref],
         [Bold("Issued by "), User(directive.issued_by), " on ", When(directive.issued_at)],
@@ -161,7 +161,7 @@ def channel_message(directive: Directive, count: str | None = None) -> tuple[str
 
     `count` is the running count for that channel ("23 of 41 acknowledged"), None until known.
     """
-    blocks: list[Block] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
     ended = ended_line(directive)
     if ended:
         blocks.append(md(ended))
@@ -191,7 +191,7 @@ def count_text(acknowledged: int, members: int) -> str:
 def ended_notice(directive: Directive, reason: str = "", status_now: str = "") -> tuple[str, list[dict]]:
     """A new message in each channel when a directive is revoked (a superseding one is posted itself)."""
     line = ended_line(directive) or ""
-    blocks: list[Block] = [md(f"*{directive.ref}* · {escape(title(directive), 150)}\n{line}")]
+    blocks: list[Block | dict] = [md(f"*{directive.ref}* · {escape(title(directive), 150)}\n{line}")]
     if reason:
         blocks.append(rich([Bold("Reason: "), trim(reason, 2000)]))
     if status_now:
@@ -218,7 +218,7 @@ def acknowledged_notice(directive: Directive, ack: Acknowledgement, already: boo
 
 def newcomer_notice(directive: Directive) -> tuple[str, list[dict]]:
     """Shown (privately) to someone who joins a channel with a directive they must acknowledge."""
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(
             f":wave: This channel has a directive from command staff that everyone here must acknowledge: "
             f"*{directive.ref}* · {escape(title(directive), 150)}."
@@ -261,7 +261,7 @@ def directive_form(
 ) -> dict:
     """The /directive modal; with `replaces`, the form that supersedes that directive (same tool).
     `kind` and `text` prefill it (e.g. cease use of a tool the risk rules refused)."""
-    blocks: list[Block] = []
+    blocks: list[Block | dict] = []
     if replaces is not None:
         blocks.append(
             md(
@@ -396,7 +396,7 @@ def revoke_form(directive: Directive) -> dict:
         f"Revoke {directive.ref}",
         blocks,
         submit="Revoke",
-        metadata=DirectiveRef(directive.id),
+        metadata=DirectiveRef(directive.stored_id),
     )
 
 
@@ -467,9 +467,9 @@ def manage_buttons(directive: Directive, *, retry: bool = False, status: bool = 
         buttons.append(details_button(directive, "Who has acknowledged"))
     if directive.is_active:
         if retry:
-            buttons.append(button("Retry failed channels", ActionId.DIRECTIVE_RETRY, DirectiveRef(directive.id)))
-        buttons.append(button("Supersede…", ActionId.DIRECTIVE_SUPERSEDE, DirectiveRef(directive.id)))
-        buttons.append(button("Revoke…", ActionId.DIRECTIVE_REVOKE, DirectiveRef(directive.id), style="danger"))
+            buttons.append(button("Retry failed channels", ActionId.DIRECTIVE_RETRY, DirectiveRef(directive.stored_id)))
+        buttons.append(button("Supersede…", ActionId.DIRECTIVE_SUPERSEDE, DirectiveRef(directive.stored_id)))
+        buttons.append(button("Revoke…", ActionId.DIRECTIVE_REVOKE, DirectiveRef(directive.stored_id), style="danger"))
     return buttons
 
 
@@ -512,7 +512,7 @@ def loading_view(directive_id: int) -> dict:
 def status_view(state: DirectiveState, *, manage: bool) -> dict:
     """The status of a directive for command staff: counts per channel, who has not, and actions."""
     d = state.directive
-    blocks: list[Block] = [header(f"{KIND_EMOJI[d.kind]} {title(d)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[d.kind]} {title(d)}")]
     blocks.append(md(ended_line(d) or f"*In force* since {slack_date(d.issued_at)}."))
     blocks.append(facts(d))
     blocks += [md(piece) for piece in _paragraphs(directive_mrkdwn(d.text))][:3]
@@ -541,7 +541,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
                 button(
                     f"See all {len(state.pending)} who have not",
                     ActionId.DIRECTIVE_PENDING,
-                    DirectiveRef(d.id),
+                    DirectiveRef(d.stored_id),
                 ),
             )
         )
@@ -551,12 +551,12 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
         buttons = manage_buttons(d, retry=any(s.outcome == "failed" for s in state.channels), status=False)
         if buttons:
             blocks.append(actions("manage", *buttons))
-    return modal("directive-status", d.ref, blocks, submit=None, close="Close", metadata=DirectiveRef(d.id))
+    return modal("directive-status", d.ref, blocks, submit=None, close="Close", metadata=DirectiveRef(d.stored_id))
 
 
 def own_status_view(directive: Directive, ack: Acknowledgement | None, acknowledged: int) -> dict:
     """Details for someone who is not command staff: the directive and their own acknowledgement."""
-    blocks: list[Block] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
     ended = ended_line(directive)
     if ended:
         blocks.append(md(ended))
@@ -589,9 +589,9 @@ def pending_view(directive: Directive, pending: tuple[str, ...], page: int) -> d
     blocks.append(context(f"Page {page + 1} of {pages} · bots are not counted · the list is as of now"))
     buttons = []
     if page > 0:
-        buttons.append(button("‹ Previous", ActionId.DIRECTIVE_PENDING, DirectiveRef(directive.id, page - 1)))
+        buttons.append(button("‹ Previous", ActionId.DIRECTIVE_PENDING, DirectiveRef(directive.stored_id, page - 1)))
     if page + 1 < pages:
-        buttons.append(button("Next ›", ActionId.DIRECTIVE_PENDING, DirectiveRef(directive.id, page + 1)))
+        buttons.append(button("Next ›", ActionId.DIRECTIVE_PENDING, DirectiveRef(directive.stored_id, page + 1)))
     if buttons:
         blocks.append(actions("pages", *buttons))
     return modal("directive-pending", "Not acknowledged", blocks, submit=None, close="Back")
@@ -607,7 +607,7 @@ def list_message(directives: list[Directive], counts: dict[int, int]) -> tuple[s
         line = f"*{d.ref}* {KIND_EMOJI[d.kind]} {escape(title(d), 150)}\n"
         line += f"Issued {slack_date(d.issued_at)} by <@{d.issued_by}>"
         if d.ack_required:
-            line += f" · {counts.get(d.id, 0)} acknowledged"
+            line += f" · {counts.get(d.stored_id, 0)} acknowledged"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line), accessory=details_button(d, "Open")))
     if len(newest) > 45:
         blocks.append(context(f"…and {len(newest) - 45} older ones."))

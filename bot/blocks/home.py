@@ -118,7 +118,7 @@ def _queue(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]
         if notes:
             lines.append(" · ".join(notes))
         blocks.append(md("\n".join(lines)))
-        value = ReviewTarget(request.id, stage_key)
+        value = ReviewTarget(request.stored_id, stage_key)
         blocks.append(
             actions(
                 f"home-review-{request.id}",
@@ -148,7 +148,7 @@ def _mine(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]:
             line += f" Closed {ago(request.closed_at or request.updated_at or request.created_at)}."
         accessory = None
         if status is RequestStatus.INFO_REQUESTED:
-            accessory = button("Answer the question…", ActionId.ANSWER, RequestRef(request.id), style="primary")
+            accessory = button("Answer the question…", ActionId.ANSWER, RequestRef(request.stored_id), style="primary")
         blocks.append(SectionBlock(text=MarkdownTextObject(text=trim(line, 3000)), accessory=accessory))
     blocks += _pager("mine", page, "requests")
     return blocks

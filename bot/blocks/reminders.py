@@ -36,7 +36,7 @@ def _card_link(permalink: str | None, channel: str) -> str:
     return f"The review card is in <#{channel}>"
 
 
-def _facts(request: ToolRequest, stage: Stage, *, reviewers: tuple[str, ...] = ()) -> Block:
+def _facts(request: ToolRequest, stage: Stage, *, reviewers: tuple[str, ...] = ()) -> dict:
     lines: list[list[Part]] = [
         [Bold("Tool: "), one_line(request.tool_name, 150)],
         [Bold("Requested by: "), User(request.requester_id), " on ", When(request.created_at)],
@@ -68,7 +68,7 @@ def review_reminder(
     todo += " (you can also do it from the Clearance Home tab)."
     if asking:
         todo += " The requester still owes an answer to a question, but you can decide without it."
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(headline),
         _facts(request, stage),
         md(todo),
@@ -95,7 +95,7 @@ def escalation(
     tool = escape(request.tool_name, 100)
     times = "once" if reminder.nth == 1 else f"{reminder.nth} times"
     why = "you are command staff" if to_command_staff else f"you are the escalation contact for {stage.name}"
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(
             f":rotating_light: *Escalation: {reminder.ref}* has waited *{waited}* for *{stage.name}* review. "
             f"Its reviewers have been reminded {times} and nobody has decided."
@@ -194,7 +194,7 @@ def directive_reminder(directive: Directive, reminder: DirectiveReminder, every:
     """(text, blocks) of the DM to one person who has not acknowledged `directive`."""
     channels = ", ".join(f"<#{c}>" for c in directive.channels[:10])
     due = slack_date(reminder.due_at)
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(
             f":ballot_box_with_check: *Please acknowledge {directive.ref}* · {KIND_EMOJI[directive.kind]} "
             f"{escape(title(directive), 150)}. Command staff (<@{directive.issued_by}>) asked everyone in "

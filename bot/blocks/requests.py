@@ -113,7 +113,7 @@ def parse_request_form(values: dict) -> RequestDraft:
 # --- where a request stands --------------------------------------------------------------------
 
 
-def step(policy: Policy, stage_key: str, route: tuple[str, ...] | None = None) -> str:
+def step(policy: Policy, stage_key: str | None, route: tuple[str, ...] | None = None) -> str:
     keys = list(route) if route is not None else [s.key for s in policy.stages]
     return f"step {keys.index(stage_key) + 1} of {len(keys)}" if stage_key in keys else ""
 
@@ -131,7 +131,7 @@ def where_now(request: ToolRequest, policy: Policy) -> str:
     """One line of mrkdwn: where the request is and who acts next."""
     match request.status:
         case RequestStatus.PENDING:
-            where = step(policy, request.stage_key, request.route)  # type: ignore[arg-type]
+            where = step(policy, request.stage_key, request.route)
             return f"Waiting for *{stage_name(policy, request.stage_key)}* review ({where})."
         case RequestStatus.INFO_REQUESTED:
             return f"Waiting for the requester to answer a question from *{stage_name(policy, request.stage_key)}*."
@@ -151,7 +151,7 @@ def where_now(request: ToolRequest, policy: Policy) -> str:
             return "*Withdrawn* by the requester."
 
 
-def details(request: ToolRequest, *, purpose_limit: int = 1500) -> list[Block]:
+def details(request: ToolRequest, *, purpose_limit: int = 1500) -> list[Block | dict]:
     lines: list[list[Part]] = [
         [Bold("Tool: "), one_line(request.tool_name, 150)],
         [Bold("Vendor or website: "), trim(request.vendor, 300)],
@@ -168,7 +168,7 @@ def details(request: ToolRequest, *, purpose_limit: int = 1500) -> list[Block]:
     return [rich(*lines)]
 
 
-def history(request: ToolRequest, policy: Policy) -> list[Block]:
+def history(request: ToolRequest, policy: Policy) -> list[Block | dict]:
     """Decisions and questions so far, oldest first."""
     entries: list[tuple] = [(d.at, 0, d) for d in request.decisions]
     entries += [(x.asked_at, 1, x) for x in request.exchanges]
@@ -179,7 +179,7 @@ def history(request: ToolRequest, policy: Policy) -> list[Block]:
         name = stage_name(policy, item.stage_key)
         if kind == 0 and item.stage_key == RULES:
             verdict = "Approved" if item.outcome is Outcome.APPROVED else "Refused"
-            line = [Bold(f"Risk rules: {verdict}"), " on ", When(item.at)]
+            line: list[Part] = [Bold(f"Risk rules: {verdict}"), " on ", When(item.at)]
             if item.by != RULES:
                 line += [" (after a tier change by ", User(item.by), ")"]
             if item.note:
@@ -187,7 +187,7 @@ def history(request: ToolRequest, policy: Policy) -> list[Block]:
             lines.append(line)
         elif kind == 0:
             verdict = "Approved" if item.outcome is Outcome.APPROVED else "Rejected"
-            line: list[Part] = [Bold(f"{name}: {verdict}"), " by ", User(item.by), " on ", When(item.at)]
+            line = [Bold(f"{name}: {verdict}"), " by ", User(item.by), " on ", When(item.at)]
             if item.note:
                 line += [" — ", trim(item.note, 600)]
             lines.append(line)
@@ -219,7 +219,7 @@ def review_card(
     stage_key: str,
     flags: list[str] | None = None,
     escalation: str | None = None,
-):
+) -> tuple[str, list[dict]]:
     """(text, blocks) of the card in `stage_key`'s channel, as it should look now.
 
     `escalation` is the note shown while an escalated stage still waits (our own mrkdwn, see
@@ -227,7 +227,7 @@ def review_card(
     """
     stage = policy.stage(stage_key)
     tool = escape(request.tool_name, 100)
-    blocks: list[Block] = [header(f"{request.ref} · {one_line(request.tool_name, 120)}")]
+    blocks: list[Block | dict] = [header(f"{request.ref} · {one_line(request.tool_name, 120)}")]
     blocks += [md(f":rotating_light: {flag}") for flag in flags or []]
     if request.status.is_open and request.stage_key == stage_key and request.escalated_at is not None:
         note = f":rotating_light: *Escalated* on {slack_date(request.escalated_at)}: no decision in time."
@@ -239,7 +239,7 @@ def review_card(
     decision = request.decision_for(stage_key)
     waiting_here = request.status.is_open and request.stage_key == stage_key
     if waiting_here:
-        value = ReviewTarget(request.id, stage_key)
+        value = ReviewTarget(request.stored_id, stage_key)
         asking = request.status is RequestStatus.INFO_REQUESTED
         blocks.append(
             context(
@@ -264,9 +264,8 @@ def review_card(
             verdict = "approved" if decision.outcome is Outcome.APPROVED else "rejected"
             outcome = f"*{stage.name}: {verdict}* by <@{decision.by}> on {slack_date(decision.at)}."
         elif request.status is RequestStatus.WITHDRAWN:
-            outcome = (
-                f"*Withdrawn* by <@{request.requester_id}> on {slack_date(request.closed_at or request.updated_at)}."
-            )
+            when = request.closed_at or request.updated_at or request.created_at
+            outcome = f"*Withdrawn* by <@{request.requester_id}> on {slack_date(when)}."
         else:
             outcome = "*No decision needed here any more.*"
         blocks.append(md(f"{outcome}\n{_next_line(request, policy)}"))
@@ -305,7 +304,7 @@ def reason_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str
         title,
         blocks,
         submit=submit,
-        metadata=ReasonForm(request.id, stage_key, kind),
+        metadata=ReasonForm(request.stored_id, stage_key, kind),
     )
 
 
@@ -313,7 +312,7 @@ def reason_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str
 
 
 def requester_buttons(request: ToolRequest, *, answer: bool = False):
-    value = RequestRef(request.id)
+    value = RequestRef(request.stored_id)
     buttons = []
     if answer:
         buttons.append(button("Answer the question…", ActionId.ANSWER, value, style="primary"))
@@ -344,7 +343,7 @@ def requester_dm(request: ToolRequest, policy: Policy, headline: str, *, answer:
 
 
 def answer_modal(request: ToolRequest, question: str) -> dict:
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(f"*{request.ref}* · {escape(request.tool_name, 150)}"),
         rich([Bold("Question: "), trim(question, 2000)]),
         InputBlock(
@@ -355,7 +354,7 @@ def answer_modal(request: ToolRequest, question: str) -> dict:
     ]
     if request.answer_versions:
         blocks += answers_to_change(request.answers)
-    metadata = RequestRef(request.id)
+    metadata = RequestRef(request.stored_id)
     return modal(CallbackId.ANSWER_FORM, "Answer reviewers", blocks, submit="Send answer", metadata=metadata)
 
 

@@ -60,7 +60,7 @@ def _element(part: Part, limit: int) -> dict:
 
 def rich(*lines: list[Part], limit: int = TEXT_LIMIT) -> dict:
     """One rich_text block (as a dict); each line is a list of parts, separated by newlines."""
-    elements = []
+    elements: list[dict] = []
     for number, line in enumerate(lines):
         parts = [p for p in line if p != ""]
         if number < len(lines) - 1:

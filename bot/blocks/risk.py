@@ -55,6 +55,7 @@ def _option(question: Question, value: str) -> Option:
 
 def question_input(question: Question, initial: Any = None, *, optional: bool = False) -> InputBlock:
     options = [_option(question, v) for v in question.values]
+    element: CheckboxesElement | RadioButtonsElement
     if question.multiple:
         chosen = [o for o in options if o.value in (initial or ())] or None
         element = CheckboxesElement(action_id="value", options=options, initial_options=chosen)
@@ -174,14 +175,14 @@ def rules_mrkdwn(rules: tuple[FiredRule, ...]) -> str:
 
 
 def in_use_words(request: ToolRequest) -> str:
-    value = request.answers.get("in_use")
+    value = str(request.answers.get("in_use") or "")
     return {"trial": "on trial (a trial or free account)", "yes": "already in use for police work"}.get(value, "")
 
 
 # --- the review card's risk section ---------------------------------------------------------------
 
 
-def risk_section(request: ToolRequest, policy: Policy) -> list[Block]:
+def risk_section(request: ToolRequest, policy: Policy) -> list[Block | dict]:
     """Tier, rules fired, score, route, what it extends, and every answer."""
     a = request.assessment
     blocks: list[Block | dict] = []
@@ -225,7 +226,7 @@ def tier_buttons(request: ToolRequest, stage_key: str) -> list[dict]:
     """Raise tier… (a reviewer of this stage) and Lower tier… (command staff), when there is room."""
     if request.tier is None:
         return []
-    value = ReviewTarget(request.id, stage_key)
+    value = ReviewTarget(request.stored_id, stage_key)
     buttons = []
     if raisable(request.tier):
         buttons.append(button("Raise tier…", ActionId.RAISE_TIER, value))
@@ -273,7 +274,7 @@ def tier_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str) 
         ),
     ]
     title = "Raise the tier" if kind == "raise" else "Lower the tier"
-    metadata = ReasonForm(request.id, stage_key, kind)
+    metadata = ReasonForm(request.stored_id, stage_key, kind)
     return modal(CallbackId.TIER_FORM, title, blocks, submit="Change tier", metadata=metadata)
 
 
@@ -325,7 +326,7 @@ def refusal_notice(request: ToolRequest, assessment: Assessment, *, for_command_
                     button(
                         "Order: cease use…",
                         ActionId.CEASE_USE_FROM_REQUEST,
-                        RequestRef(request.id),
+                        RequestRef(request.stored_id),
                         style="danger",
                     ),
                 )

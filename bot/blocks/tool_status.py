@@ -55,7 +55,7 @@ def status_answer(answer: StatusAnswer, open_requests: list[ToolRequest]) -> tup
     if tool is None:
         return _not_found(answer)
     status = tool.status
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         rich([Bold(one_line(tool.name, 150))]),
         md(f"{STATUS_EMOJI[status]} *{_label(status)}* — {MEANING[status]}"),
     ]
@@ -103,12 +103,16 @@ def _names(tools: tuple[Tool, ...] | list[Tool]) -> str:
     return ", ".join(one_line(t.name, 60) for t in tools)
 
 
+def _suggestion_line(tool: Tool) -> list[Part]:
+    return [Bold(one_line(tool.name, 150)), f" — {_label(tool.status)}"]
+
+
 def _not_found(answer: StatusAnswer) -> tuple[str, list[dict]]:
     asked = one_line(answer.query, 150)
     if answer.suggestions:
-        blocks: list[Block] = [
+        blocks: list[Block | dict] = [
             rich([f"More than one tool matches “{asked}”. Which did you mean?"]),
-            rich(*[[Bold(one_line(t.name, 150)), f" — {_label(t.status)}"] for t in answer.suggestions]),
+            rich(*[_suggestion_line(t) for t in answer.suggestions]),
             context(
                 "Ask again with the full name, e.g. /tool-status " + escape(one_line(answer.suggestions[0].name, 80))
             ),
@@ -131,7 +135,9 @@ def status_list(tools: list[Tool]) -> tuple[str, list[dict]]:
         text = "No tool has a status yet. Ask about one with /tool-status <name>, or request one with /request-tool."
         return text, dump([md(text)])
     order = [s for s in ToolStatus if s is not ToolStatus.UNKNOWN]
-    blocks: list[Block] = [md(f"*Tools with a status of record ({len(tools)})* — `/tool-status <name>` for details.")]
+    blocks: list[Block | dict] = [
+        md(f"*Tools with a status of record ({len(tools)})* — `/tool-status <name>` for details.")
+    ]
     shown = 0
     for status in order:
         group = [t for t in tools if t.status is status]
@@ -141,7 +147,7 @@ def status_list(tools: list[Tool]) -> tuple[str, list[dict]]:
         shown += len(group)
         blocks.append(md(f"{STATUS_EMOJI[status]} *{_label(status)}* ({len(group)})"))
         for start in range(0, len(group), 100):
-            lines = [
+            lines: list[list[Part]] = [
                 [one_line(t.name, 80), Italic(f"  since {t.status_since:%Y-%m-%d}")] for t in group[start : start + 100]
             ]
             blocks.append(rich(*lines))

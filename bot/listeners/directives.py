@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import notice_view
 from bot.blocks.directives import (
@@ -94,7 +95,7 @@ def _in_modal(body: dict) -> bool:
     return (body.get("view") or {}).get("type") == "modal" and body.get("message") is None
 
 
-async def _show(c: Clearance, body: dict, view: dict) -> dict:
+async def _show(c: Clearance, body: dict, view: dict) -> AsyncSlackResponse:
     """Open `view` from a message, or push it over the modal the click came from."""
     trigger = body.get("trigger_id")
     if _in_modal(body):
@@ -119,13 +120,13 @@ async def directive_command(c: Clearance, ack, body) -> None:
     if text.lower() in ("list", "status", "active"):
         async with c.reading() as uow:
             active = await uow.directives.list_active()
-            counts = await uow.acks.counts([d.id for d in active])
+            counts = await uow.acks.counts([d.stored_id for d in active])
         message, blocks = list_message(active, counts)
         await ack(text=message, blocks=blocks)
         return
-    if _REFERENCE.match(text):
+    if _REFERENCE.match(text) and (number := parse_directive_reference(text)) is not None:
         await ack()
-        await _open_status(c, body, parse_directive_reference(text))
+        await _open_status(c, body, number)
         return
     await ack()
     initial = None
@@ -418,9 +419,9 @@ async def member_joined(c: Clearance, ack, body) -> None:
     messages = []
     async with c.reading() as uow:
         for directive in await uow.directives.for_channel(channel):
-            posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.id)}
+            posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.stored_id)}
             posted = posts.get(channel)
-            if posted is None or posted.outcome != "posted" or await uow.acks.get(directive.id, user):
+            if posted is None or posted.outcome != "posted" or await uow.acks.get(directive.stored_id, user):
                 continue
             text, blocks = newcomer_notice(directive)
             messages.append(ephemeral(channel, user, text, blocks))

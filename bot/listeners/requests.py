@@ -115,8 +115,8 @@ async def submit_questions(c: Clearance, ack, body) -> None:
 
 async def withdraw(c: Clearance, ack, body) -> None:
     await ack()
-    ref = decode(RequestRef, action_value(body))
-    request_id = ref.request_id if ref else None
+    target = decode(RequestRef, action_value(body))
+    request_id = target.request_id if target else None
     if not isinstance(request_id, int):
         return
     try:
@@ -127,8 +127,8 @@ async def withdraw(c: Clearance, ack, body) -> None:
 
 async def open_answer_form(c: Clearance, ack, body) -> None:
     await ack()
-    ref = decode(RequestRef, action_value(body))
-    request_id = ref.request_id if ref else None
+    target = decode(RequestRef, action_value(body))
+    request_id = target.request_id if target else None
     if not isinstance(request_id, int):
         return
     async with c.reading() as uow:
@@ -146,8 +146,8 @@ async def open_answer_form(c: Clearance, ack, body) -> None:
 
 async def submit_answer(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
-    ref = decode(RequestRef, view.get("private_metadata"))
-    request_id = ref.request_id if ref else None
+    target = decode(RequestRef, view.get("private_metadata"))
+    request_id = target.request_id if target else None
     answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value") or ""
     if not isinstance(request_id, int):
         await ack()

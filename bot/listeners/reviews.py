@@ -97,6 +97,7 @@ async def open_reason_form(c: Clearance, ack, body) -> None:
     except DomainError as refusal:
         await tell(c, body, explain(refusal, c.policy, reference(request_id)))
         return
+    assert request is not None  # _refusal refuses a request that is not there
     await c.client.views_open(trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, c.policy, stage_key))
 
 

@@ -77,8 +77,8 @@ async def open_tier_form(c: Clearance, ack, body) -> None:
     except DirectoryUnavailable:
         await tell(c, body, UNAVAILABLE)
         return
-    if why_not:
-        await tell(c, body, why_not)
+    if why_not or request is None:
+        await tell(c, body, why_not or "That request no longer exists. Nothing was changed.")
         return
     room = raisable(request.tier) if kind == "raise" and request.tier else lowerable(request.tier)
     if not room:
@@ -131,8 +131,8 @@ async def submit_tier(c: Clearance, ack, body) -> None:
 async def open_cease_use(c: Clearance, ack, body) -> None:
     """Command staff only: the /directive form, prefilled to order that the refused tool's use cease."""
     await ack()
-    ref = decode(RequestRef, action_value(body))
-    request_id = ref.request_id if ref else None
+    target = decode(RequestRef, action_value(body))
+    request_id = target.request_id if target else None
     if not isinstance(request_id, int):
         return
     user = actor(body)
