@@ -35,7 +35,6 @@ from bot.blocks.directives import (
     failure_notice,
     issuer_report,
 )
-from bot.blocks.tool_status import MEANING
 from bot.membership import MembersUnavailable
 from bot.outbound import post, update
 from storage.directives import FAILED, PENDING, POSTED
@@ -111,7 +110,7 @@ class DirectiveRelay:
         if reason is not None:
             tool = await uow.tools.get_by_key(d.tool_key)
             if tool is not None:
-                status_now = f"Status of record now: *{tool.status.label}*. {MEANING[tool.status]}"
+                status_now = f"Status of record now: *{tool.status.label}*. {tool.status.meaning}"
         for p in posts:
             if p.outcome == FAILED:
                 continue

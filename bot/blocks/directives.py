@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import actions, button, context, dump, header, md, modal
+from bot.blocks.emoji import KIND_EMOJI
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
 from bot.text import escape, one_line, slack_date, trim
@@ -45,20 +46,6 @@ from workflows.directives import (
 )
 from workflows.registry import Tool
 
-KIND_EMOJI = {
-    DirectiveKind.CEASE_USE: ":no_entry:",
-    DirectiveKind.SUSPENDED: ":double_vertical_bar:",
-    DirectiveKind.RESTRICTED: ":warning:",
-    DirectiveKind.APPROVED: ":white_check_mark:",
-    DirectiveKind.ADVISORY: ":information_source:",
-}
-KIND_HELP = {
-    DirectiveKind.CEASE_USE: "Stop using it at once. Overrides any approval until revoked or superseded.",
-    DirectiveKind.SUSPENDED: "Stop using it while it is reviewed again. Overrides any approval.",
-    DirectiveKind.RESTRICTED: "It may be used only under the conditions you write below.",
-    DirectiveKind.APPROVED: "It may be used. To lift a cease-use or suspension, supersede that one.",
-    DirectiveKind.ADVISORY: "Information for officers; the tool's status does not change.",
-}
 FAILURES = {
     "not_in_channel": "Clearance is not a member of this private channel. Invite it (/invite @Clearance), "
     "then press *Retry failed channels*.",
@@ -265,7 +252,7 @@ def directive_form(
                 "to the channels you choose; the old messages are marked as superseded."
             )
         )
-    kinds = [Option(value=k.value, label=f"{k.label}", description=trim(KIND_HELP[k], 75)) for k in DirectiveKind]
+    kinds = [Option(value=k.value, label=f"{k.label}", description=trim(k.help, 75)) for k in DirectiveKind]
     initial_kind = next(o for o in kinds if o.value == DirectiveKind.APPROVED.value) if replaces else None
     blocks.append(
         InputBlock(

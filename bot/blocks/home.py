@@ -22,7 +22,8 @@ from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, Sec
 from slack_sdk.models.views import View
 
 from bot.blocks.common import actions, button, context, header, md
-from bot.blocks.directives import KIND_EMOJI, acknowledge_button, count_text, details_button, title
+from bot.blocks.directives import acknowledge_button, count_text, details_button, title
+from bot.blocks.emoji import KIND_EMOJI
 from bot.blocks.requests import stage_name, where_now
 from bot.ids import ActionId
 from bot.text import escape, slack_date, trim, utc_text
