@@ -39,8 +39,9 @@ from bot.blocks.reminders import Due
 from bot.blocks.requests import review_card
 from bot.directory import DirectoryUnavailable
 from bot.outbound import card_key, post, request_queue, update
-from storage.outbox import BULK, OutboundMessage
 from storage.reminders import DueItem, SqlReminderStore
+from workflows.directives import PostOutcome
+from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Stage
 from workflows.reminders import DirectiveReminder, ReviewReminder, sweep
 
@@ -242,7 +243,7 @@ class ReminderScheduler:
             except Exception as exc:
                 log.warning("directive %s: audience unknown (%s); reminded later", item.item_id, type(exc).__name__)
                 state = None
-            unsure = state is None or any(ch.problem or ch.outcome == "pending" for ch in state.channels)
+            unsure = state is None or any(ch.problem or ch.outcome == PostOutcome.PENDING for ch in state.channels)
             if unsure:  # Slack could not list a channel, or a post is still on its way: not now
                 lookups.blocked_directives.add(item.item_id)
             else:

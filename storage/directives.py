@@ -26,8 +26,9 @@ from storage.tables import (
     ToolAliasRow,
     ToolRow,
 )
-from workflows.directives import Acknowledgement, Directive, DirectiveKind, DirectiveStatus
+from workflows.directives import Acknowledgement, Directive, DirectiveKind, DirectiveStatus, PostOutcome
 from workflows.errors import ConcurrencyConflict
+from workflows.outbox import OutboxStatus
 from workflows.registry import StatusMark, Tool, ToolStatus
 
 # --- tools ------------------------------------------------------------------------------------
@@ -288,8 +289,6 @@ class SqlAcknowledgements:
 
 # --- where each directive was posted ------------------------------------------------------------
 
-PENDING, POSTED, FAILED = "pending", "posted", "failed"
-
 
 @dataclass(frozen=True)
 class DirectivePost:
@@ -298,7 +297,7 @@ class DirectivePost:
     id: int
     directive_id: int
     channel: str
-    outcome: str
+    outcome: PostOutcome
     error: str
     ts: str | None
     updated_at: datetime
@@ -311,7 +310,7 @@ def _post(row: DirectivePostRow) -> DirectivePost:
         row.id,
         row.directive_id,
         row.channel,
-        row.outcome,
+        PostOutcome(row.outcome),
         row.error,
         row.ts,
         row.updated_at,
@@ -332,7 +331,7 @@ class SqlDirectivePosts:
             DirectivePostRow,
             directive_id=directive_id,
             channel=channel,
-            outcome=PENDING,
+            outcome=PostOutcome.PENDING,
             error="",
             created_at=now,
             updated_at=now,
@@ -345,7 +344,11 @@ class SqlDirectivePosts:
         return [_post(row) for row in await self._session.scalars(query)]
 
     async def pending(self, limit: int = 200) -> list[DirectivePost]:
-        query = select(DirectivePostRow).where(DirectivePostRow.outcome == PENDING).order_by(DirectivePostRow.id)
+        query = (
+            select(DirectivePostRow)
+            .where(DirectivePostRow.outcome == PostOutcome.PENDING)
+            .order_by(DirectivePostRow.id)
+        )
         rows = await self._session.scalars(query.limit(limit).execution_options(populate_existing=True))
         return [_post(row) for row in rows]
 
@@ -355,7 +358,7 @@ class SqlDirectivePosts:
             select(DirectivePostRow)
             .join(DirectiveRow, DirectiveRow.id == DirectivePostRow.directive_id)
             .where(
-                DirectivePostRow.outcome == POSTED,
+                DirectivePostRow.outcome == PostOutcome.POSTED,
                 DirectiveRow.status == DirectiveStatus.ACTIVE.value,
                 DirectiveRow.ack_required.is_(True),
             )
@@ -364,7 +367,14 @@ class SqlDirectivePosts:
         return [_post(row) for row in await self._session.scalars(query.execution_options(populate_existing=True))]
 
     async def set_outcome(
-        self, directive_id: int, channel: str, outcome: str, now: datetime, *, error: str = "", ts: str | None = None
+        self,
+        directive_id: int,
+        channel: str,
+        outcome: PostOutcome,
+        now: datetime,
+        *,
+        error: str = "",
+        ts: str | None = None,
     ) -> bool:
         """Record a post's outcome; False if it was already recorded (another process did it)."""
         result = await self._session.execute(
@@ -393,7 +403,7 @@ class SqlDirectivePosts:
         )
         return result.rowcount == 1
 
-    async def outbox_outcomes(self, keys: list[str]) -> dict[str, tuple[str, str, str | None]]:
+    async def outbox_outcomes(self, keys: list[str]) -> dict[str, tuple[OutboxStatus, str, str | None]]:
         """For posts whose outcome was never recorded: the outbox's (status, last error, ts) per key."""
         if not keys:
             return {}
@@ -402,7 +412,7 @@ class SqlDirectivePosts:
             .where(OutboxRow.store_as.in_(keys), OutboxRow.method == "chat.postMessage")
             .order_by(OutboxRow.id)
         )
-        found = {key: (status, error, None) for key, status, error in rows}  # the latest attempt wins
+        found = {key: (OutboxStatus(status), error, None) for key, status, error in rows}  # the latest attempt wins
         for key, ts in await self._session.execute(
             select(SlackMessageRow.key, SlackMessageRow.ts).where(SlackMessageRow.key.in_(keys))
         ):

@@ -43,6 +43,14 @@ class DirectiveStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class PostOutcome(StrEnum):
+    """What became of a directive's message in one channel."""
+
+    PENDING = "pending"  # queued; not yet known to have arrived
+    POSTED = "posted"
+    FAILED = "failed"  # Slack refused it (the error says why); command staff may retry
+
+
 def directive_reference(directive_id: int) -> str:
     return f"DIR-{directive_id:04d}"
 

@@ -42,6 +42,7 @@ from workflows.directives import (
     Directive,
     DirectiveKind,
     DirectiveStatus,
+    PostOutcome,
     directive_reference,
 )
 from workflows.registry import Tool
@@ -386,7 +387,7 @@ def revoke_form(directive: Directive) -> dict:
 @dataclass(frozen=True)
 class ChannelState:
     channel: str
-    outcome: str  # "pending", "posted", "failed"
+    outcome: PostOutcome
     error: str = ""
     members: int | None = None  # people in the channel; None when unknown
     acknowledged: int | None = None
@@ -409,9 +410,9 @@ def failure_reason(error: str) -> str:
 
 def _channel_line(state: ChannelState, with_counts: bool) -> str:
     where = f"<#{state.channel}>"
-    if state.outcome == "failed":
+    if state.outcome == PostOutcome.FAILED:
         return f":x: {where} — *not posted*: {failure_reason(state.error)}"
-    if state.outcome == "pending":
+    if state.outcome == PostOutcome.PENDING:
         return f":hourglass_flowing_sand: {where} — sending…"
     tail = ""
     if with_counts:
@@ -431,8 +432,8 @@ def _channel_lines(states: tuple[ChannelState, ...], with_counts: bool) -> list[
 
 
 def delivery_summary(states: tuple[ChannelState, ...]) -> str:
-    posted = sum(s.outcome == "posted" for s in states)
-    failed = sum(s.outcome == "failed" for s in states)
+    posted = sum(s.outcome == PostOutcome.POSTED for s in states)
+    failed = sum(s.outcome == PostOutcome.FAILED for s in states)
     sending = len(states) - posted - failed
     parts = [f"posted in {posted} of {len(states)} channel{'s' if len(states) != 1 else ''}"]
     if failed:
@@ -464,7 +465,7 @@ def issuer_report(directive: Directive, states: tuple[ChannelState, ...]) -> tup
     blocks += _channel_lines(states, with_counts=False)
     summary = delivery_summary(states)
     blocks.append(context(f"Delivery: {summary}. Acknowledgements: press *Who has acknowledged*."))
-    failed = any(s.outcome == "failed" for s in states)
+    failed = any(s.outcome == PostOutcome.FAILED for s in states)
     buttons = manage_buttons(directive, retry=failed)
     if buttons:
         blocks.append(actions("manage", *buttons))
@@ -528,7 +529,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
     elif d.ack_required and state.expected:
         blocks.append(md(":tada: Everyone has acknowledged."))
     if manage:
-        buttons = manage_buttons(d, retry=any(s.outcome == "failed" for s in state.channels), status=False)
+        buttons = manage_buttons(d, retry=any(s.outcome == PostOutcome.FAILED for s in state.channels), status=False)
         if buttons:
             blocks.append(actions("manage", *buttons))
     return modal("directive-status", d.ref, blocks, submit=None, close="Close", metadata={"d": d.id})

@@ -37,12 +37,12 @@ from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, channel_of, explain, guarded, once_per_view, respond, tell
 from bot.outbound import ephemeral, post
-from storage.outbox import OutboundMessage
 from workflows import registry
 from workflows.directives import (
     Acknowledged,
     DirectiveDraft,
     DirectiveNotActive,
+    PostOutcome,
     acknowledge,
     directive_reference,
     find_tool,
@@ -52,6 +52,7 @@ from workflows.directives import (
     supersede_directive,
 )
 from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
+from workflows.outbox import OutboundMessage
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -430,7 +431,7 @@ async def member_joined(c: Clearance, ack, body) -> None:
         for directive in await uow.directives.for_channel(channel):
             posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.id)}
             posted = posts.get(channel)
-            if posted is None or posted.outcome != "posted" or await uow.acks.get(directive.id, user):
+            if posted is None or posted.outcome != PostOutcome.POSTED or await uow.acks.get(directive.id, user):
                 continue
             text, blocks = newcomer_notice(directive)
             messages.append(ephemeral(channel, user, text, blocks))
