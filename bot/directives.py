@@ -334,11 +334,6 @@ class DirectiveRelay:
             acknowledged_in_channels=len(everyone & acked),
         )
 
-    async def unacknowledged(self, directive_id: int) -> set[str]:
-        """People in the channels the directive reached who have not acknowledged it (for reminders)."""
-        state = await self.state(directive_id)
-        return set(state.pending) if state else set()
-
 
 def _states(posts) -> tuple[ChannelState, ...]:
     return tuple(ChannelState(p.channel, p.outcome, p.error) for p in posts)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,3 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
-
-class Outbox(Protocol):
-    async def add(self, message: OutboundMessage) -> None: ...
-
-    async def add_all(self, messages: list[OutboundMessage]) -> None: ...
