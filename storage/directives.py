@@ -412,7 +412,9 @@ class SqlDirectivePosts:
             .where(OutboxRow.store_as.in_(keys), OutboxRow.method == "chat.postMessage")
             .order_by(OutboxRow.id)
         )
-        found = {key: (OutboxStatus(status), error, None) for key, status, error in rows}  # the latest attempt wins
+        found: dict[str, tuple[OutboxStatus, str, str | None]] = {
+            key: (OutboxStatus(status), error, None) for key, status, error in rows
+        }  # the latest attempt wins
         for key, ts in await self._session.execute(
             select(SlackMessageRow.key, SlackMessageRow.ts).where(SlackMessageRow.key.in_(keys))
         ):

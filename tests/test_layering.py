@@ -55,11 +55,11 @@ def test_each_layer_imports_only_what_it_may(folder: str) -> None:
     assert offenders(folder, RULES[folder]) == []
 
 
-def test_workflows_import_neither_slack_nor_the_database():
+def test_workflows_import_neither_slack_nor_the_database() -> None:
     assert offenders("workflows", RULES["workflows"]) == []
 
 
-def test_the_check_catches_a_forbidden_import(tmp_path, monkeypatch) -> None:
+def test_the_check_catches_a_forbidden_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     layer = tmp_path / "bot" / "listeners"
     layer.mkdir(parents=True)
     (layer / "sneaky.py").write_text("def f():\n    from storage.outbox import OutboundMessage\n", encoding="utf-8")

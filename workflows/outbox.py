@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class OutboundMessage:
 
     queue: str
     method: str
-    payload: dict = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
     store_as: str | None = None
     target: str | None = None
     coalesce: bool = False
