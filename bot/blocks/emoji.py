@@ -1,13 +1,14 @@
-"""How each directive kind and each tool status looks in Slack: one table each.
+"""How each directive kind, tool status and request status looks in Slack: one table each.
 
 The words (labels, meanings, help) are the domain's: workflows/directive_kinds.py and
-workflows/registry.py. tests/test_tables.py checks that every kind and status has a row here.
+workflows/registry.py. tests/test_tables.py checks that every member has a row here.
 """
 
 from __future__ import annotations
 
 from workflows.directive_kinds import DirectiveKind
 from workflows.registry import ToolStatus
+from workflows.requests import RequestStatus
 
 KIND_EMOJI: dict[DirectiveKind, str] = {
     DirectiveKind.CEASE_USE: ":no_entry:",
@@ -26,4 +27,12 @@ STATUS_EMOJI: dict[ToolStatus, str] = {
     ToolStatus.CEASE_USE: ":no_entry:",
     ToolStatus.SUSPENDED: ":double_vertical_bar:",
     ToolStatus.UNKNOWN: ":grey_question:",
+}
+
+REQUEST_EMOJI: dict[RequestStatus, str] = {
+    RequestStatus.PENDING: ":hourglass_flowing_sand:",
+    RequestStatus.INFO_REQUESTED: ":question:",
+    RequestStatus.APPROVED: ":white_check_mark:",
+    RequestStatus.REJECTED: ":no_entry:",
+    RequestStatus.WITHDRAWN: ":leftwards_arrow_with_hook:",
 }
