@@ -50,10 +50,10 @@ USER_TZ = "America/Edmonton"
 MAX_TEXT_CHARS = 40_000
 # Slack's documented limits (api.slack.com/reference/block-kit/blocks, /reference/surfaces/views), written
 # here rather than taken from the bot's code, so a test fails when the bot outgrows Slack.
-MAX_MESSAGE_BLOCKS = 50
-MAX_MODAL_BLOCKS = 100
 MAX_HOME_BLOCKS = 100
 MAX_PRIVATE_METADATA = 3000
+MAX_MESSAGE_BLOCKS = 50
+MAX_MODAL_BLOCKS = 100
 
 # Arguments that slack_sdk (or hand-written form posts) send as JSON-encoded strings in
 # form bodies and query strings. They are decoded so that recorded args are Python objects
