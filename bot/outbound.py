@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.blocks.requests import requester_dm, review_card, stage_name
 from bot.text import escape
+from storage.outbox import URGENT, OutboundMessage
 from workflows.events import (
     Event,
     InfoProvided,
@@ -21,7 +22,6 @@ from workflows.events import (
     StageApproved,
 )
 from workflows.handlers import RequestWarningsChanged
-from workflows.outbox import URGENT, OutboundMessage
 from workflows.policy import Policy
 from workflows.requests import ToolRequest
 
