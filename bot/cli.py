@@ -136,7 +136,9 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
 
 async def _token_works(c) -> bool:
     """Refuse to start with a token Slack rejects; start anyway if Slack is only unreachable."""
-    if await c.identity.check() == "rejected":  # c.identity logs it; unreachable is retried after start
+    from bot.slack_identity import SlackStatus
+
+    if await c.identity.check() == SlackStatus.REJECTED:  # c.identity logs it; unreachable is retried after start
         print(
             f"Clearance cannot start: Slack refused SLACK_BOT_TOKEN ({c.identity.error}). Copy the Bot User OAuth "
             "Token from the Slack app settings → OAuth & Permissions, and reinstall the app if it was revoked.",
@@ -209,7 +211,7 @@ async def _preview_lines(database_url: str, policy, now) -> list[str]:
     from storage.db import create_engine, session_factory
     from storage.reminders import SqlReminderStore
     from workflows.directives import directive_reference
-    from workflows.reminders import ReviewReminder, format_waited, preview
+    from workflows.reminders import ReviewReminder, Subject, format_waited, preview
 
     engine = create_engine(database_url)
     try:
@@ -224,7 +226,7 @@ async def _preview_lines(database_url: str, policy, now) -> list[str]:
     reviews = escalations = directives = deferred = 0
     for claim in claims:
         sent = claim.send
-        if claim.kind == "request":
+        if claim.kind == Subject.REQUEST:
             ref = f"REQ-{claim.item_id:04d}"
         else:
             ref = directive_reference(claim.item_id)

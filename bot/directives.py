@@ -35,10 +35,8 @@ from bot.blocks.directives import (
     failure_notice,
     issuer_report,
 )
-from bot.blocks.tool_status import MEANING
 from bot.membership import MembersUnavailable
 from bot.outbound import post, update
-from storage.directives import FAILED, PENDING, POSTED
 from storage.outbox import Delivery
 from workflows.directives import (
     Acknowledged,
@@ -46,7 +44,9 @@ from workflows.directives import (
     DirectiveIssued,
     DirectiveRevoked,
     DirectiveSuperseded,
+    PostOutcome,
 )
+from workflows.outbox import OutboxStatus
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -101,7 +101,7 @@ class DirectiveRelay:
             await uow.directive_posts.add(d.id, channel, d.issued_at)
             key = post_key(d.stored_id, channel)
             await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
-        text, blocks = issuer_report(d, tuple(ChannelState(ch, PENDING) for ch in d.channels))
+        text, blocks = issuer_report(d, tuple(ChannelState(ch, PostOutcome.PENDING) for ch in d.channels))
         await uow.outbox.add(post(report_key(d.stored_id), d.issued_by, text, blocks, store_as=report_key(d.stored_id)))
 
     async def _ended(self, uow, d: Directive, reason: str | None = None) -> None:
@@ -111,9 +111,9 @@ class DirectiveRelay:
         if reason is not None:
             tool = await uow.tools.get_by_key(d.tool_key)
             if tool is not None:
-                status_now = f"Status of record now: *{tool.status.label}*. {MEANING[tool.status]}"
+                status_now = f"Status of record now: *{tool.status.label}*. {tool.status.meaning}"
         for p in posts:
-            if p.outcome == FAILED:
+            if p.outcome == PostOutcome.FAILED:
                 continue
             key = post_key(d.stored_id, p.channel)
             text, blocks = channel_message(d, count=p.count_shown or None)
@@ -134,7 +134,8 @@ class DirectiveRelay:
             return
         directive_id, channel = target
         ts = (data or {}).get("ts") if error is None else None
-        await self._record_outcome(directive_id, channel, POSTED if error is None else FAILED, error or "", ts)
+        outcome = PostOutcome.POSTED if error is None else PostOutcome.FAILED
+        await self._record_outcome(directive_id, channel, outcome, error or "", ts)
         if error is None:
             await self._join(channel)
         self.wake()
@@ -152,7 +153,9 @@ class DirectiveRelay:
             error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
             log.info("did not join %s after posting a directive there: %s", channel, error)
 
-    async def _record_outcome(self, directive_id: int, channel: str, outcome: str, error: str, ts: str | None) -> None:
+    async def _record_outcome(
+        self, directive_id: int, channel: str, outcome: PostOutcome, error: str, ts: str | None
+    ) -> None:
         now = self.c.clock()
         async with self.c.uow() as uow:
             directive = await uow.directives.lock(directive_id)
@@ -163,7 +166,7 @@ class DirectiveRelay:
             posts = await uow.directive_posts.for_directive(directive_id)
             text, blocks = issuer_report(directive, _states(posts))
             await uow.outbox.add(update(report_key(directive_id), report_key(directive_id), text, blocks))
-            if outcome == FAILED:
+            if outcome == PostOutcome.FAILED:
                 text, blocks = failure_notice(directive, channel, error)
                 await uow.outbox.add(post(report_key(directive_id), directive.issued_by, text, blocks))
             await uow.commit()
@@ -177,10 +180,11 @@ class DirectiveRelay:
             directive = await uow.directives.lock(directive_id)
             if directive is None or not directive.is_active:
                 return []
-            failed = [p.channel for p in await uow.directive_posts.for_directive(directive_id) if p.outcome == FAILED]
+            posts = await uow.directive_posts.for_directive(directive_id)
+            failed = [p.channel for p in posts if p.outcome == PostOutcome.FAILED]
             text, blocks = channel_message(directive)
             for channel in failed:
-                await uow.directive_posts.set_outcome(directive_id, channel, PENDING, now)
+                await uow.directive_posts.set_outcome(directive_id, channel, PostOutcome.PENDING, now)
                 key = post_key(directive_id, channel)
                 await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
             posts = await uow.directive_posts.for_directive(directive_id)
@@ -288,10 +292,11 @@ class DirectiveRelay:
             if found is None:
                 continue
             status, error, ts = found
-            if status == "sent":
-                await self._record_outcome(p.directive_id, p.channel, POSTED, "", ts)
-            elif status == "failed":
-                await self._record_outcome(p.directive_id, p.channel, FAILED, error or "unknown error", None)
+            if status == OutboxStatus.SENT:
+                await self._record_outcome(p.directive_id, p.channel, PostOutcome.POSTED, "", ts)
+            elif status == OutboxStatus.FAILED:
+                error = error or "unknown error"
+                await self._record_outcome(p.directive_id, p.channel, PostOutcome.FAILED, error, None)
 
     # --- what command staff see -------------------------------------------------------------------
 
@@ -307,7 +312,7 @@ class DirectiveRelay:
         everyone: set[str] = set()
         known = False
         for p in posts:
-            if p.outcome != POSTED or not directive.ack_required:
+            if p.outcome != PostOutcome.POSTED or not directive.ack_required:
                 states.append(ChannelState(p.channel, p.outcome, p.error))
                 continue
             try:
@@ -328,11 +333,6 @@ class DirectiveRelay:
             pending=tuple(sorted(everyone - acked)),
             acknowledged_in_channels=len(everyone & acked),
         )
-
-    async def unacknowledged(self, directive_id: int) -> set[str]:
-        """People in the channels the directive reached who have not acknowledged it (for reminders)."""
-        state = await self.state(directive_id)
-        return set(state.pending) if state else set()
 
 
 def _states(posts) -> tuple[ChannelState, ...]:

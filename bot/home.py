@@ -32,7 +32,6 @@ from bot.blocks.home import home_view
 from bot.directory import DirectoryUnavailable
 from bot.membership import MembersUnavailable
 from storage.home import SqlHomeTabs
-from storage.outbox import BULK, OutboundMessage
 from storage.reminders import SqlReminderStore
 from workflows.directives import (
     Acknowledged,
@@ -51,6 +50,7 @@ from workflows.events import (
     RequestWithdrawn,
     StageApproved,
 )
+from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Policy, Stage, is_group
 from workflows.requests import ToolRequest
 

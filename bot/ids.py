@@ -31,6 +31,5 @@ class CallbackId(StrEnum):
     TIER_FORM = "review-tier-form"
     REVIEW_REASON = "review-reason"
     ANSWER_FORM = "request-answer-form"
-    WITHDRAW_FORM = "request-withdraw-form"
     DIRECTIVE_FORM = "directive-form"
     DIRECTIVE_REVOKE_FORM = "directive-revoke-form"

@@ -39,10 +39,11 @@ from bot.blocks.reminders import Due
 from bot.blocks.requests import review_card
 from bot.directory import DirectoryUnavailable
 from bot.outbound import card_key, post, request_queue, update
-from storage.outbox import BULK, OutboundMessage
 from storage.reminders import DueItem, SqlReminderStore
+from workflows.directives import PostOutcome
+from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Stage
-from workflows.reminders import DirectiveReminder, ReviewReminder, sweep
+from workflows.reminders import DirectiveReminder, ReviewReminder, Subject, sweep
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -173,7 +174,7 @@ class ReminderScheduler:
         async with self.c.read_sessions() as session:
             peeking = SqlReminderStore(session, settings)
             due = await peeking.peek(now, self.limit)
-            cards = await peeking.stored_messages([_card(i) for i in due if i.kind == "request"]) if due else {}
+            cards = await peeking.stored_messages([_card(i) for i in due if i.kind == Subject.REQUEST]) if due else {}
         if not due:
             return SweepReport(), False
         lookups = await self._look_up(due, cards)
@@ -206,7 +207,7 @@ class ReminderScheduler:
             self.c.sender.wake()
         if refresh:
             self.c.home.mark(refresh)
-        requests_due = sum(1 for item in due if item.kind == "request")
+        requests_due = sum(1 for item in due if item.kind == Subject.REQUEST)
         directives_due = len(due) - requests_due
         more = (requests_due >= self.limit or directives_due >= self.limit) and bool(won)
         return report, more
@@ -216,7 +217,7 @@ class ReminderScheduler:
     async def _look_up(self, due: list[DueItem], cards: dict[str, tuple[str, str]]) -> _Lookups:
         lookups = _Lookups()
         policy = self.c.policy
-        stage_keys = {item.stage_key for item in due if item.kind == "request" and item.stage_key}
+        stage_keys = {item.stage_key for item in due if item.kind == Subject.REQUEST and item.stage_key}
         for key in sorted(stage_keys):
             try:
                 stage = policy.stage(key)
@@ -234,7 +235,7 @@ class ReminderScheduler:
                     # Leave this stage's requests due: reminded once Slack answers, never lost.
                     lookups.blocked_stages.add(key)
         for item in due:
-            if item.kind != "directive":
+            if item.kind != Subject.DIRECTIVE:
                 continue
             # The people in the channels it reached, less those who acknowledged (Slack + database).
             try:
@@ -242,13 +243,13 @@ class ReminderScheduler:
             except Exception as exc:
                 log.warning("directive %s: audience unknown (%s); reminded later", item.item_id, type(exc).__name__)
                 state = None
-            unsure = state is None or any(ch.problem or ch.outcome == "pending" for ch in state.channels)
+            unsure = state is None or any(ch.problem or ch.outcome == PostOutcome.PENDING for ch in state.channels)
             if unsure or state is None:  # Slack could not list a channel, or a post is still on its way: not now
                 lookups.blocked_directives.add(item.item_id)
             else:
                 lookups.unacknowledged[item.item_id] = set(state.pending)
         wanted = [
-            _card(item) for item in due if item.kind == "request" and item.stage_key not in lookups.blocked_stages
+            _card(item) for item in due if item.kind == Subject.REQUEST and item.stage_key not in lookups.blocked_stages
         ]
         await self._permalinks_for({key: cards[key] for key in wanted if key in cards}, lookups)
         return lookups

@@ -28,8 +28,9 @@ from storage.tables import (
     ToolAliasRow,
     ToolRow,
 )
-from workflows.directives import Acknowledgement, Directive, DirectiveKind, DirectiveStatus
+from workflows.directives import Acknowledgement, Directive, DirectiveKind, DirectiveStatus, PostOutcome
 from workflows.errors import ConcurrencyConflict
+from workflows.outbox import OutboxStatus
 from workflows.registry import StatusMark, Tool, ToolStatus
 
 # --- tools ------------------------------------------------------------------------------------
@@ -316,8 +317,6 @@ class SqlAcknowledgements:
 
 # --- where each directive was posted ------------------------------------------------------------
 
-PENDING, POSTED, FAILED = "pending", "posted", "failed"
-
 
 @dataclass(frozen=True)
 class DirectivePost:
@@ -326,7 +325,7 @@ class DirectivePost:
     id: int
     directive_id: int
     channel: str
-    outcome: str
+    outcome: PostOutcome
     error: str
     ts: str | None
     updated_at: datetime
@@ -339,7 +338,7 @@ def _post(row: DirectivePostRow) -> DirectivePost:
         row_id(row),
         row.directive_id,
         row.channel,
-        row.outcome,
+        PostOutcome(row.outcome),
         row.error,
         row.ts,
         row.updated_at,
@@ -360,7 +359,7 @@ class SqlDirectivePosts:
             DirectivePostRow,
             directive_id=directive_id,
             channel=channel,
-            outcome=PENDING,
+            outcome=PostOutcome.PENDING,
             error="",
             created_at=now,
             updated_at=now,
@@ -374,7 +373,9 @@ class SqlDirectivePosts:
 
     async def pending(self, limit: int = 200) -> list[DirectivePost]:
         query = (
-            select(DirectivePostRow).where(col(DirectivePostRow.outcome) == PENDING).order_by(col(DirectivePostRow.id))
+            select(DirectivePostRow)
+            .where(col(DirectivePostRow.outcome) == PostOutcome.PENDING)
+            .order_by(col(DirectivePostRow.id))
         )
         rows = await self._session.scalars(query.limit(limit).execution_options(populate_existing=True))
         return [_post(row) for row in rows]
@@ -385,7 +386,7 @@ class SqlDirectivePosts:
             select(DirectivePostRow)
             .join(DirectiveRow, col(DirectiveRow.id) == col(DirectivePostRow.directive_id))
             .where(
-                col(DirectivePostRow.outcome) == POSTED,
+                col(DirectivePostRow.outcome) == PostOutcome.POSTED,
                 col(DirectiveRow.status) == DirectiveStatus.ACTIVE.value,
                 col(DirectiveRow.ack_required).is_(True),
             )
@@ -394,7 +395,14 @@ class SqlDirectivePosts:
         return [_post(row) for row in await self._session.scalars(query.execution_options(populate_existing=True))]
 
     async def set_outcome(
-        self, directive_id: int, channel: str, outcome: str, now: datetime, *, error: str = "", ts: str | None = None
+        self,
+        directive_id: int,
+        channel: str,
+        outcome: PostOutcome,
+        now: datetime,
+        *,
+        error: str = "",
+        ts: str | None = None,
     ) -> bool:
         """Record a post's outcome; False if it was already recorded (another process did it)."""
         result = await self._session.execute(
@@ -423,7 +431,7 @@ class SqlDirectivePosts:
         )
         return rowcount(result) == 1
 
-    async def outbox_outcomes(self, keys: list[str]) -> dict[str, tuple[str, str, str | None]]:
+    async def outbox_outcomes(self, keys: list[str]) -> dict[str, tuple[OutboxStatus, str, str | None]]:
         """For posts whose outcome was never recorded: the outbox's (status, last error, ts) per key."""
         if not keys:
             return {}
@@ -433,8 +441,8 @@ class SqlDirectivePosts:
             .order_by(col(OutboxRow.id))
         )
         # The latest attempt wins; store_as matched one of `keys`, so it is never NULL here.
-        found: dict[str, tuple[str, str, str | None]] = {
-            key: (status, error, None) for key, status, error in rows if key is not None
+        found: dict[str, tuple[OutboxStatus, str, str | None]] = {
+            key: (OutboxStatus(status), error, None) for key, status, error in rows if key is not None
         }
         for key, ts in await self._session.execute(
             select(col(SlackMessageRow.key), col(SlackMessageRow.ts)).where(col(SlackMessageRow.key).in_(keys))

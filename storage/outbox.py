@@ -7,7 +7,7 @@ is always posted before it is updated. A row is claimed with a lease before send
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -18,31 +18,7 @@ from sqlmodel import col
 from storage.pending import pending
 from storage.sql import rowcount, table_of
 from storage.tables import OutboxRow, SlackMessageRow
-
-
-@dataclass(frozen=True)
-class OutboundMessage:
-    """One Web API call: `method` with `payload`.
-
-    `store_as` names the posted message so a later call can `target` it (chat.update,
-    chat.getPermalink…): the sender fills in its channel and ts. `coalesce` lets a newer
-    pending call replace an older one that has not gone out yet: the same `method` on the same
-    `target` in the same queue, or, without a target, the same `method` in the same queue (e.g.
-    views.publish in a queue per user: many changes, one publish of the latest Home tab).
-    `priority` BULK marks calls that may wait (reminder DMs, Home tab refreshes) so that a burst
-    of thousands never holds back a review card or a directive: URGENT rows are always sent first.
-    """
-
-    queue: str
-    method: str
-    payload: dict = field(default_factory=dict)
-    store_as: str | None = None
-    target: str | None = None
-    coalesce: bool = False
-    priority: int = 0
-
-
-URGENT, BULK = 0, 1
+from workflows.outbox import BULK, URGENT, OutboundMessage, OutboxStatus  # noqa: F401  (also imported from here)
 
 
 @dataclass(frozen=True)
@@ -56,7 +32,7 @@ class Delivery:
     attempts: int
 
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -64,7 +40,7 @@ class Settled:
     """What became of one claimed row: SENT (with where it landed), FAILED, or PENDING again at `at`."""
 
     delivery: Delivery
-    status: str
+    status: OutboxStatus
     at: datetime
     error: str = ""
     channel: str = ""

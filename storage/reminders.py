@@ -32,7 +32,7 @@ from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
 from storage.types import UTCDateTime
 from workflows.directives import DirectiveStatus
 from workflows.policy import ReminderSettings
-from workflows.reminders import Claim, DueDirective, directive_first_due
+from workflows.reminders import Claim, DueDirective, Subject, directive_first_due
 from workflows.requests import PriorUse, RequestStatus, ToolRequest
 
 _OPEN = (RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value)
@@ -42,7 +42,7 @@ _OPEN = (RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value)
 class DueItem:
     """What a sweep is about to look at, without loading it: enough to prepare Slack look-ups."""
 
-    kind: str  # "request" or "directive"
+    kind: Subject
     item_id: int
     stage_key: str | None = None  # requests
     channels: tuple[str, ...] = ()  # directives
@@ -120,7 +120,7 @@ class SqlReminderStore:
         """workflows.reminders.BatchClaims: requests read by this store in one UPDATE per
         CLAIM_BATCH, anything else one by one."""
         results: dict[int, bool] = {}
-        batch = [(i, c) for i, c in enumerate(claims) if c.kind == "request" and c.item_id in self.loaded]
+        batch = [(i, c) for i, c in enumerate(claims) if c.kind == Subject.REQUEST and c.item_id in self.loaded]
         for start in range(0, len(batch), CLAIM_BATCH):
             part = batch[start : start + CLAIM_BATCH]
             won = await self._claim_requests([c for _, c in part])
@@ -128,7 +128,7 @@ class SqlReminderStore:
         for i, claim in enumerate(claims):
             if i in results:
                 continue
-            if claim.kind == "request":
+            if claim.kind == Subject.REQUEST:
                 results[i] = await self.claim_request(
                     claim.item_id,
                     claim.expected_next_at,
@@ -188,9 +188,9 @@ class SqlReminderStore:
             .order_by(col(RequestRow.next_reminder_at), col(RequestRow.id))
             .limit(limit)
         )
-        items = [DueItem("request", row_id(row), row.stage_key) for row in rows]
+        items = [DueItem(Subject.REQUEST, row_id(row), row.stage_key) for row in rows]
         for due, channels in await self._due_directive_rows(now, limit):
-            items.append(DueItem("directive", due.directive_id, channels=channels))
+            items.append(DueItem(Subject.DIRECTIVE, due.directive_id, channels=channels))
         return items
 
     async def stored_messages(self, keys: Collection[str]) -> dict[str, tuple[str, str]]:

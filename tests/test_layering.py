@@ -1,21 +1,67 @@
-"""The domain stays pure: workflows/ imports neither Slack nor the database."""
+"""The layers stay apart, checked on every import statement (including those inside functions
+and `if TYPE_CHECKING:` blocks):
+
+* workflows/ (the domain) imports neither Slack nor the database, nor bot/ or storage/;
+* storage/ never imports bot/ (nor Slack): it implements the domain's ports, whoever calls it;
+* bot/listeners/ and bot/blocks/ never import storage/ or the database: listeners call the domain
+  and the components they are given; Block Kit builders are pure functions of domain objects.
+
+Types both sides need (e.g. OutboundMessage) live in the domain's ports (workflows/outbox.py).
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-FORBIDDEN = ("slack_bolt", "slack_sdk", "sqlmodel", "sqlalchemy", "aiohttp", "httpx", "bot", "storage")
+import pytest
+
+ROOT = Path(__file__).parent.parent
+SLACK = ("slack_bolt", "slack_sdk", "aiohttp", "httpx")
+DATABASE = ("sqlmodel", "sqlalchemy", "alembic", "aiosqlite", "psycopg")
+
+RULES = {
+    "workflows": (*SLACK, *DATABASE, "bot", "storage"),
+    "storage": (*SLACK, "bot"),
+    "bot/listeners": ("storage", *DATABASE),
+    "bot/blocks": ("storage", *DATABASE),
+}
 
 
-def test_workflows_import_neither_slack_nor_the_database():
-    offenders = []
-    for path in Path(__file__).parent.parent.joinpath("workflows").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
-    assert offenders == []
+def imported_modules(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            names.append("<relative import>")  # we use absolute imports only: a relative one would hide a layer
+    return names
+
+
+def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in sorted(ROOT.joinpath(folder).rglob("*.py")):
+        for name in imported_modules(path):
+            if name == "<relative import>" or any(name == f or name.startswith(f + ".") for f in forbidden):
+                found.append(f"{path.relative_to(ROOT)}: {name}")
+    return found
+
+
+@pytest.mark.parametrize("folder", list(RULES))
+def test_each_layer_imports_only_what_it_may(folder: str) -> None:
+    assert ROOT.joinpath(folder).is_dir()
+    assert offenders(folder, RULES[folder]) == []
+
+
+def test_workflows_import_neither_slack_nor_the_database() -> None:
+    assert offenders("workflows", RULES["workflows"]) == []
+
+
+def test_the_check_catches_a_forbidden_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = tmp_path / "bot" / "listeners"
+    layer.mkdir(parents=True)
+    (layer / "sneaky.py").write_text("def f():\n    from storage.outbox import OutboundMessage\n", encoding="utf-8")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    assert offenders("bot/listeners", RULES["bot/listeners"]) == ["bot/listeners/sneaky.py: storage.outbox"]

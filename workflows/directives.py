@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from workflows import registry
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_line, clean_name, clean_text
+from workflows.directive_kinds import DirectiveKind as DirectiveKind  # re-exported: its old home
 from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
 from workflows.events import Event
 from workflows.policy import ReminderSettings
@@ -36,28 +37,18 @@ CHANNEL_LIMIT = 20
 TOOL_NAME_LIMIT = LIMITS["tool_name"]  # the same limit as a tool named in a request
 
 
-class DirectiveKind(StrEnum):
-    CEASE_USE = "cease_use"
-    SUSPENDED = "suspended"
-    RESTRICTED = "restricted"
-    APPROVED = "approved"
-    ADVISORY = "advisory"
-
-    @property
-    def label(self) -> str:
-        return {
-            DirectiveKind.CEASE_USE: "Cease use",
-            DirectiveKind.SUSPENDED: "Suspended pending review",
-            DirectiveKind.RESTRICTED: "Restricted",
-            DirectiveKind.APPROVED: "Approved for use",
-            DirectiveKind.ADVISORY: "Advisory",
-        }[self]
-
-
 class DirectiveStatus(StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+
+
+class PostOutcome(StrEnum):
+    """What became of a directive's message in one channel."""
+
+    PENDING = "pending"  # queued; not yet known to have arrived
+    POSTED = "posted"
+    FAILED = "failed"  # Slack refused it (the error says why); command staff may retry
 
 
 def directive_reference(directive_id: int) -> str:
@@ -431,15 +422,14 @@ async def _find_tool(uow: DirectiveUnitOfWork, name: str) -> tuple[Tool, bool]:
 
 def _refuse_approval_under_override(kind: DirectiveKind, tool: Tool, replacing: Directive | None) -> None:
     """An approval does not lift a cease-use or suspension; only superseding or revoking that directive does."""
-    if kind not in (DirectiveKind.APPROVED, DirectiveKind.RESTRICTED) or tool.override is None:
+    if not kind.is_approval or tool.override is None:
         return
     ref = tool.override.source
     if replacing is not None and ref == replacing.ref:
         return
-    label = "Cease use" if tool.override.status is registry.ToolStatus.CEASE_USE else "Suspended"
     raise InvalidInput(
         {
-            "kind": f"{tool.name} is under {label} ({ref}), which this would not lift. "
+            "kind": f"{tool.name} is under {tool.override.status.label} ({ref}), which this would not lift. "
             f"To lift it, open {ref} (/directive {ref}) and choose Supersede… or Revoke…."
         }
     )

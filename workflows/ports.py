@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Protocol
 
 from workflows.audit import AuditEntry
 from workflows.requests import ToolRequest
-
-
-class Clock(Protocol):
-    def __call__(self) -> datetime: ...
 
 
 class RequestRepository(Protocol):

@@ -136,18 +136,41 @@ class ToolStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        return STATUSES[self].label
+
+    @property
+    def meaning(self) -> str:
+        """What it means for an officer, in one sentence."""
+        return STATUSES[self].meaning
 
 
-_LABELS = {
-    ToolStatus.APPROVED: "Approved",
-    ToolStatus.APPROVED_WITH_CONDITIONS: "Approved with conditions",
-    ToolStatus.UNDER_REVIEW: "Under review",
-    ToolStatus.REJECTED: "Rejected",
-    ToolStatus.PROHIBITED: "Prohibited",
-    ToolStatus.CEASE_USE: "Cease use",
-    ToolStatus.SUSPENDED: "Suspended",
-    ToolStatus.UNKNOWN: "Unknown — request it with /request-tool",
+@dataclass(frozen=True)
+class StatusRow:
+    label: str
+    meaning: str
+
+
+# One row per status: what it is called and what it means (how it looks in Slack: bot/blocks/emoji.py).
+STATUSES: dict[ToolStatus, StatusRow] = {
+    ToolStatus.APPROVED: StatusRow("Approved", "It may be used for police work, for the purpose it was approved for."),
+    ToolStatus.APPROVED_WITH_CONDITIONS: StatusRow(
+        "Approved with conditions", "It may be used only under the conditions below."
+    ),
+    ToolStatus.UNDER_REVIEW: StatusRow("Under review", "Do not use it for police work until it is approved."),
+    ToolStatus.REJECTED: StatusRow(
+        "Rejected", "Do not use it for police work. A new request can be made if something has changed."
+    ),
+    ToolStatus.PROHIBITED: StatusRow(
+        "Prohibited", "It must not be used for police work: the risk rules prohibit it (see below)."
+    ),
+    ToolStatus.CEASE_USE: StatusRow("Cease use", "Stop using it now, whatever was approved before."),
+    ToolStatus.SUSPENDED: StatusRow(
+        "Suspended", "Do not use it while it is reviewed again, whatever was approved before."
+    ),
+    ToolStatus.UNKNOWN: StatusRow(
+        "Unknown — request it with /request-tool",
+        "Nobody has asked for it yet: request it with /request-tool before using it.",
+    ),
 }
 
 
@@ -268,15 +291,8 @@ def with_alias(tool: Tool, name: str) -> Tool:
 # All rules return a new Tool; the one given is not changed.
 
 RequestEvent = Literal["opened", "approved", "rejected", "prohibited", "withdrawn"]
-_DirectiveLayer = Literal["directive", "override"]
-
-DIRECTIVE_EFFECT: dict[str, tuple[_DirectiveLayer, ToolStatus] | None] = {
-    "cease_use": ("override", ToolStatus.CEASE_USE),
-    "suspended": ("override", ToolStatus.SUSPENDED),
-    "restricted": ("directive", ToolStatus.APPROVED_WITH_CONDITIONS),
-    "approved": ("directive", ToolStatus.APPROVED),
-    "advisory": None,
-}  # keyed by DirectiveKind value
+DirectiveLayer = Literal["directive", "override"]
+# What each kind of directive does here is a column of workflows.directive_kinds.KINDS (kind.effect).
 
 
 def apply_request_decision(
@@ -328,21 +344,22 @@ def revoke_directive(tool: Tool, directive: Directive, at: datetime, still_activ
     return _with_layer(tool, layer, fallback, at)
 
 
-def _with_layer(tool: Tool, layer: _DirectiveLayer, mark: StatusMark | None, at: datetime) -> Tool:
+def _with_layer(tool: Tool, layer: DirectiveLayer, mark: StatusMark | None, at: datetime) -> Tool:
     if layer == "directive":
         return dataclasses.replace(tool, directive=mark, updated_at=at)
     return dataclasses.replace(tool, override=mark, updated_at=at)
 
 
-def _layer(directive: Directive) -> _DirectiveLayer | None:
-    effect = DIRECTIVE_EFFECT[directive.kind]
-    return effect[0] if effect else None
+def _layer(directive: Directive) -> DirectiveLayer | None:
+    effect = directive.kind.effect
+    return effect.layer if effect else None
 
 
 def _mark(directive: Directive, at: datetime) -> StatusMark:
-    _, status = DIRECTIVE_EFFECT[directive.kind]  # type: ignore[misc]
-    conditions = directive.text if status is ToolStatus.APPROVED_WITH_CONDITIONS else ""
-    return StatusMark(status, directive.ref, directive.issued_by, at, conditions)
+    effect = directive.kind.effect
+    assert effect is not None, "only a kind with an effect on the registry is marked"
+    conditions = directive.text if effect.status is ToolStatus.APPROVED_WITH_CONDITIONS else ""
+    return StatusMark(effect.status, directive.ref, directive.issued_by, at, conditions)
 
 
 # --- finding a tool by what someone typed -------------------------------------------------

@@ -38,7 +38,8 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Literal, Protocol
+from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
@@ -124,11 +125,18 @@ class DirectiveReminder:
     due_at: datetime  # when acknowledgement was first due
 
 
+class Subject(StrEnum):
+    """What a reminder is about."""
+
+    REQUEST = "request"
+    DIRECTIVE = "directive"
+
+
 @dataclass(frozen=True)
 class Claim:
     """The conditional update to make, and what to send if it wins (None: only a deferral)."""
 
-    kind: Literal["request", "directive"]
+    kind: Subject
     item_id: int
     expected_next_at: datetime | None  # the stored value the update must still find
     new_next_at: datetime | None
@@ -171,7 +179,7 @@ def plan_review_reminder(
     ):
         return None
     if (quiet_end := _defer_or(now, settings)) is not None:
-        return Claim("request", request.id, due, quiet_end, request.reminders_sent, request.escalated_at, None)
+        return Claim(Subject.REQUEST, request.id, due, quiet_end, request.reminders_sent, request.escalated_at, None)
     nth = request.reminders_sent + 1
     escalate_to = stage.escalate_to or roles.command_staff
     escalate = (
@@ -192,7 +200,7 @@ def plan_review_reminder(
         escalate_to=escalate_to if escalate else (),
     )
     escalated_at = now if escalate else request.escalated_at
-    return Claim("request", request.id, due, now + stage.remind_every, nth, escalated_at, reminder)
+    return Claim(Subject.REQUEST, request.id, due, now + stage.remind_every, nth, escalated_at, reminder)
 
 
 def plan_directive_reminder(
@@ -212,10 +220,10 @@ def plan_directive_reminder(
     if due is None or due > now:
         return None
     if (quiet_end := _defer_or(now, settings)) is not None:
-        return Claim("directive", directive_id, next_reminder_at, quiet_end, reminders_sent, None, None)
+        return Claim(Subject.DIRECTIVE, directive_id, next_reminder_at, quiet_end, reminders_sent, None, None)
     reminder = DirectiveReminder(directive_id, reminders_sent + 1, due_at_for_first)
     new_next = now + settings.directive_every
-    return Claim("directive", directive_id, next_reminder_at, new_next, reminders_sent + 1, None, reminder)
+    return Claim(Subject.DIRECTIVE, directive_id, next_reminder_at, new_next, reminders_sent + 1, None, reminder)
 
 
 def format_waited(waited: timedelta) -> str:
@@ -298,7 +306,7 @@ async def _plan_all(store: ReminderStore, policy: Policy, now: datetime, limit: 
 
 
 async def _claim(store: ReminderStore, claim: Claim) -> bool:
-    if claim.kind == "request":
+    if claim.kind == Subject.REQUEST:
         return await store.claim_request(
             claim.item_id,
             claim.expected_next_at,

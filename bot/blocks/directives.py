@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import actions, button, context, dump, header, md, modal
+from bot.blocks.emoji import KIND_EMOJI
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import DirectiveRef, ReplacingDirective
@@ -42,24 +43,11 @@ from workflows.directives import (
     Directive,
     DirectiveKind,
     DirectiveStatus,
+    PostOutcome,
     directive_reference,
 )
 from workflows.registry import Tool
 
-KIND_EMOJI = {
-    DirectiveKind.CEASE_USE: ":no_entry:",
-    DirectiveKind.SUSPENDED: ":double_vertical_bar:",
-    DirectiveKind.RESTRICTED: ":warning:",
-    DirectiveKind.APPROVED: ":white_check_mark:",
-    DirectiveKind.ADVISORY: ":information_source:",
-}
-KIND_HELP = {
-    DirectiveKind.CEASE_USE: "Stop using it at once. Overrides any approval until revoked or superseded.",
-    DirectiveKind.SUSPENDED: "Stop using it while it is reviewed again. Overrides any approval.",
-    DirectiveKind.RESTRICTED: "It may be used only under the conditions you write below.",
-    DirectiveKind.APPROVED: "It may be used. To lift a cease-use or suspension, supersede that one.",
-    DirectiveKind.ADVISORY: "Information for officers; the tool's status does not change.",
-}
 FAILURES = {
     "not_in_channel": "Clearance is not a member of this private channel. Invite it (/invite @Clearance), "
     "then press *Retry failed channels*.",
@@ -269,7 +257,7 @@ def directive_form(
                 "to the channels you choose; the old messages are marked as superseded."
             )
         )
-    kinds = [Option(value=k.value, label=f"{k.label}", description=trim(KIND_HELP[k], 75)) for k in DirectiveKind]
+    kinds = [Option(value=k.value, label=f"{k.label}", description=trim(k.help, 75)) for k in DirectiveKind]
     preset = DirectiveKind.APPROVED if replaces else kind
     initial_kind = next(o for o in kinds if o.value == preset.value) if preset else None
     blocks.append(
@@ -406,7 +394,7 @@ def revoke_form(directive: Directive) -> dict:
 @dataclass(frozen=True)
 class ChannelState:
     channel: str
-    outcome: str  # "pending", "posted", "failed"
+    outcome: PostOutcome
     error: str = ""
     members: int | None = None  # people in the channel; None when unknown
     acknowledged: int | None = None
@@ -429,9 +417,9 @@ def failure_reason(error: str) -> str:
 
 def _channel_line(state: ChannelState, with_counts: bool) -> str:
     where = f"<#{state.channel}>"
-    if state.outcome == "failed":
+    if state.outcome == PostOutcome.FAILED:
         return f":x: {where} — *not posted*: {failure_reason(state.error)}"
-    if state.outcome == "pending":
+    if state.outcome == PostOutcome.PENDING:
         return f":hourglass_flowing_sand: {where} — sending…"
     tail = ""
     if with_counts:
@@ -451,8 +439,8 @@ def _channel_lines(states: tuple[ChannelState, ...], with_counts: bool) -> list[
 
 
 def delivery_summary(states: tuple[ChannelState, ...]) -> str:
-    posted = sum(s.outcome == "posted" for s in states)
-    failed = sum(s.outcome == "failed" for s in states)
+    posted = sum(s.outcome == PostOutcome.POSTED for s in states)
+    failed = sum(s.outcome == PostOutcome.FAILED for s in states)
     sending = len(states) - posted - failed
     parts = [f"posted in {posted} of {len(states)} channel{'s' if len(states) != 1 else ''}"]
     if failed:
@@ -484,7 +472,7 @@ def issuer_report(directive: Directive, states: tuple[ChannelState, ...]) -> tup
     blocks += _channel_lines(states, with_counts=False)
     summary = delivery_summary(states)
     blocks.append(context(f"Delivery: {summary}. Acknowledgements: press *Who has acknowledged*."))
-    failed = any(s.outcome == "failed" for s in states)
+    failed = any(s.outcome == PostOutcome.FAILED for s in states)
     buttons = manage_buttons(directive, retry=failed)
     if buttons:
         blocks.append(actions("manage", *buttons))
@@ -548,7 +536,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
     elif d.ack_required and state.expected:
         blocks.append(md(":tada: Everyone has acknowledged."))
     if manage:
-        buttons = manage_buttons(d, retry=any(s.outcome == "failed" for s in state.channels), status=False)
+        buttons = manage_buttons(d, retry=any(s.outcome == PostOutcome.FAILED for s in state.channels), status=False)
         if buttons:
             blocks.append(actions("manage", *buttons))
     return modal("directive-status", d.ref, blocks, submit=None, close="Close", metadata=DirectiveRef(d.stored_id))

@@ -22,7 +22,8 @@ from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, Sec
 from slack_sdk.models.views import View
 
 from bot.blocks.common import actions, button, context, header, md
-from bot.blocks.directives import KIND_EMOJI, acknowledge_button, count_text, details_button, title
+from bot.blocks.directives import acknowledge_button, count_text, details_button, title
+from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI
 from bot.blocks.requests import stage_name, where_now
 from bot.ids import ActionId
 from bot.payloads import HomePage, RequestRef, ReviewTarget
@@ -35,14 +36,6 @@ if TYPE_CHECKING:
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
 PAGE = {"ack": 5, "queue": 8, "mine": 10, "stuck": 10, "directives": 10}
-
-STATUS_ICON = {
-    RequestStatus.PENDING: ":hourglass_flowing_sand:",
-    RequestStatus.INFO_REQUESTED: ":question:",
-    RequestStatus.APPROVED: ":white_check_mark:",
-    RequestStatus.REJECTED: ":no_entry:",
-    RequestStatus.WITHDRAWN: ":leftwards_arrow_with_hook:",
-}
 
 
 def ago(when: datetime) -> str:
@@ -141,7 +134,7 @@ def _mine(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]:
     page = paginate(len(ordered), PAGE["mine"], pages.get("mine"))
     for request in ordered[page.start : page.end]:
         status = request.status
-        line = f"{STATUS_ICON[status]} *{request.ref}* · {_tool(request)}\n{where_now(request, policy)}"
+        line = f"{REQUEST_EMOJI[status]} *{request.ref}* · {_tool(request)}\n{where_now(request, policy)}"
         if status.is_open:
             line += f" At this stage since {ago(request.stage_entered_at)}; asked {ago(request.created_at)}."
         else:

@@ -13,7 +13,6 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks.common import actions, context, dump, md
 from bot.blocks.directives import (
-    KIND_EMOJI,
     _paragraphs,
     acknowledge_button,
     details_button,
@@ -21,6 +20,7 @@ from bot.blocks.directives import (
     facts,
     title,
 )
+from bot.blocks.emoji import KIND_EMOJI
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.text import escape, one_line, slack_date
 from workflows.directives import Directive

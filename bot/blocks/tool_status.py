@@ -9,32 +9,13 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from bot.blocks.common import context, dump, md
+from bot.blocks.emoji import STATUS_EMOJI
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.text import escape, one_line, slack_date, trim
 from workflows.directives import Directive, StatusAnswer
 from workflows.registry import StatusMark, Tool, ToolStatus
 from workflows.requests import RULES, ToolRequest
 
-STATUS_EMOJI = {
-    ToolStatus.APPROVED: ":white_check_mark:",
-    ToolStatus.APPROVED_WITH_CONDITIONS: ":large_yellow_circle:",
-    ToolStatus.UNDER_REVIEW: ":hourglass_flowing_sand:",
-    ToolStatus.REJECTED: ":x:",
-    ToolStatus.CEASE_USE: ":no_entry:",
-    ToolStatus.SUSPENDED: ":double_vertical_bar:",
-    ToolStatus.PROHIBITED: ":no_entry_sign:",
-    ToolStatus.UNKNOWN: ":grey_question:",
-}
-MEANING = {
-    ToolStatus.APPROVED: "It may be used for police work, for the purpose it was approved for.",
-    ToolStatus.APPROVED_WITH_CONDITIONS: "It may be used only under the conditions below.",
-    ToolStatus.UNDER_REVIEW: "Do not use it for police work until it is approved.",
-    ToolStatus.REJECTED: "Do not use it for police work. A new request can be made if something has changed.",
-    ToolStatus.CEASE_USE: "Stop using it now, whatever was approved before.",
-    ToolStatus.SUSPENDED: "Do not use it while it is reviewed again, whatever was approved before.",
-    ToolStatus.PROHIBITED: "It must not be used for police work: the risk rules prohibit it (see below).",
-    ToolStatus.UNKNOWN: "Nobody has asked for it yet: request it with /request-tool before using it.",
-}
 LIST_LIMIT = 400  # tools listed by /tool-status with no name
 
 
@@ -57,7 +38,7 @@ def status_answer(answer: StatusAnswer, open_requests: list[ToolRequest]) -> tup
     status = tool.status
     blocks: list[Block | dict] = [
         rich([Bold(one_line(tool.name, 150))]),
-        md(f"{STATUS_EMOJI[status]} *{_label(status)}* — {MEANING[status]}"),
+        md(f"{STATUS_EMOJI[status]} *{_label(status)}* — {status.meaning}"),
     ]
     lines: list[list[Part]] = []
     if tool.current is not None:
@@ -160,9 +141,8 @@ def cease_flag(tool: Tool, request_tool_name: str) -> str:
     """The warning on review cards of a request for a tool under a cease-use or suspension (mrkdwn)."""
     mark = tool.override
     assert mark is not None
-    what = "a *Cease use*" if mark.status is ToolStatus.CEASE_USE else "a *Suspended*"
     return (
-        f"*{escape(one_line(request_tool_name, 100))}* is under {what} directive ({mark.source}, "
+        f"*{escape(one_line(request_tool_name, 100))}* is under a *{mark.status.label}* directive ({mark.source}, "
         f"{slack_date(mark.since)}, <@{mark.by}>). The request may go ahead, but nobody may use the tool "
         "until that directive is revoked or superseded."
     )

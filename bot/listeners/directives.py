@@ -41,12 +41,12 @@ from bot.outbound import ephemeral, post
 from bot.payloads import DirectiveRef, ReplacingDirective, decode
 from bot.presenter import NOT_STAFF, explain
 from bot.presenter import STAFF_UNCHECKED as UNAVAILABLE
-from storage.outbox import OutboundMessage
 from workflows import registry
 from workflows.directives import (
     Acknowledged,
     DirectiveDraft,
     DirectiveNotActive,
+    PostOutcome,
     acknowledge,
     directive_reference,
     find_tool,
@@ -56,6 +56,7 @@ from workflows.directives import (
     supersede_directive,
 )
 from workflows.errors import DomainError, InvalidInput, NotFound
+from workflows.outbox import OutboundMessage
 
 if TYPE_CHECKING:
     from bot.runtime import Clearance
@@ -421,7 +422,7 @@ async def member_joined(c: Clearance, ack, body) -> None:
         for directive in await uow.directives.for_channel(channel):
             posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.stored_id)}
             posted = posts.get(channel)
-            if posted is None or posted.outcome != "posted" or await uow.acks.get(directive.stored_id, user):
+            if posted is None or posted.outcome != PostOutcome.POSTED or await uow.acks.get(directive.stored_id, user):
                 continue
             text, blocks = newcomer_notice(directive)
             messages.append(ephemeral(channel, user, text, blocks))

@@ -48,6 +48,10 @@ BOT_ID = "B0BOT"
 USER_TZ = "America/Edmonton"
 
 MAX_TEXT_CHARS = 40_000
+# Slack's documented limits (api.slack.com/reference/block-kit/blocks, /reference/surfaces/views), written
+# here rather than taken from the bot's code, so a test fails when the bot outgrows Slack.
+MAX_HOME_BLOCKS = 100
+MAX_PRIVATE_METADATA = 3000
 MAX_MESSAGE_BLOCKS = 50
 MAX_MODAL_BLOCKS = 100
 
@@ -478,8 +482,15 @@ class FakeSlack:
             return ["view must be an object [json-pointer:/view]"]
         blocks = view.get("blocks") or []
         errors = self._block_errors(blocks, "/view/blocks")
-        if view.get("type") == "modal" and isinstance(blocks, list) and len(blocks) > MAX_MODAL_BLOCKS:
-            errors.append(f"too many blocks: {len(blocks)}, max {MAX_MODAL_BLOCKS} [json-pointer:/view/blocks]")
+        most = {"modal": MAX_MODAL_BLOCKS, "home": MAX_HOME_BLOCKS}.get(view.get("type"))
+        if most is not None and isinstance(blocks, list) and len(blocks) > most:
+            errors.append(f"too many blocks: {len(blocks)}, max {most} [json-pointer:/view/blocks]")
+        metadata = view.get("private_metadata")
+        if isinstance(metadata, str) and len(metadata) > MAX_PRIVATE_METADATA:
+            errors.append(
+                f"private_metadata is {len(metadata)} characters, max {MAX_PRIVATE_METADATA} "
+                "[json-pointer:/view/private_metadata]"
+            )
         if not errors:  # View() would only repeat block errors (or crash on unknown blocks)
             try:
                 View(**view).to_dict()

@@ -17,7 +17,7 @@ from sqlalchemy import text as sql
 
 from bot.blocks.directives import PENDING_PAGE
 from bot.ids import ActionId, CallbackId
-from tests.conftest import ManualSeconds
+from tests.conftest import FixedClock, ManualSeconds
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 from tests.fakes.signing import block_action, event_callback, view_submission
 from tests.slack.harness import CONFIG, Bot, Card, everything_said, start_bot, stop_bot
@@ -34,9 +34,21 @@ STAFF_CONFIG = CONFIG.replace('command_staff = ["U0CHIEF"]', 'command_staff = ["
 
 def _fast(c) -> None:
     c.directive_relay.tick_seconds = 0.05
-    c.directive_relay.count_every = timedelta(0)  # tests that need the throttle set it back
-    c.directive_relay.updates_per_minute = 1_000_000
     c.directory.clock = ManualSeconds()  # cached roles expire when a test moves this clock
+
+
+# `settle` runs the count refresher at a time the test controls (the refresher takes `now`): each
+# settle moves it a minute on, past the refresher's throttle (one update per message per 10 s, and
+# 40 updates a minute in all), so the counts a test sees are current, with the throttle left on.
+COUNT_STEP = timedelta(minutes=1)
+
+
+def count_clock(bot: Bot) -> FixedClock:
+    """The time `settle` last ran the count refresher at; never behind the wall clock, which the
+    refresher's own background loop uses."""
+    if not hasattr(bot, "count_clock"):
+        bot.count_clock = FixedClock(datetime.now(UTC))  # type: ignore[attr-defined]
+    return bot.count_clock  # type: ignore[attr-defined]
 
 
 async def start(slack: FakeSlack, database_url: str, tmp_path) -> Bot:
@@ -57,7 +69,14 @@ async def staff_bot(slack, database_url, tmp_path):
 
 
 async def settle(bot: Bot, now: datetime | None = None, *, posts: bool = True) -> None:
-    """Send everything due, let the relay record outcomes and counts, until nothing moves."""
+    """Send everything due, let the relay record outcomes and counts, until nothing moves.
+
+    Counts are refreshed at `now`, by default COUNT_STEP after the last settle (see count_clock)."""
+    clock = count_clock(bot)
+    if now is None:
+        now = clock.now = max(clock.now, datetime.now(UTC)) + COUNT_STEP
+    else:
+        clock.now = max(clock.now, now)
     for _ in range(500):
         await bot.settle()
         if posts:  # the sender records a post's outcome just after marking it sent: wait for that too
@@ -492,18 +511,22 @@ async def test_the_running_count_is_coalesced_and_throttled(staff_bot, slack):
     bot = staff_bot
     slack.channel_members["C0BIG"] = [f"U2{n:05d}" for n in range(200)]
     ref = await issue(bot, channels=("C0BIG",))
-    bot.c.directive_relay.count_every = timedelta(seconds=10)
+    assert bot.c.directive_relay.count_every == timedelta(seconds=10)  # the throttle as it runs in production
     bot.c.directive_relay.tick_seconds = 3600  # only the test drives the refresh
     await settle(bot)
+    async with bot.c.uow() as uow:
+        (post,) = await uow.directive_posts.for_directive(int(ref.removeprefix("DIR-")))
+    shown_at = post.count_shown_at  # when the message's count was last refreshed
+    assert shown_at is not None
     card = posted(bot, "C0BIG", ref)
     updates_before = len(slack.calls_to("chat.update"))
 
     # A burst of 60 clicks: every one recorded and confirmed, one update of the message.
     assert "0 of 200 acknowledged" in card.text
     await asyncio.gather(*(bot.http.action(press(bot, card, ActionId.ACKNOWLEDGE, f"U2{n:05d}")) for n in range(60)))
-    await settle(bot, datetime.now(UTC) + timedelta(seconds=5))  # within 10 s of the last count: none yet
+    await settle(bot, shown_at + timedelta(seconds=5))  # within 10 s of the last count: none yet
     assert len(slack.calls_to("chat.update")) == updates_before
-    now = datetime.now(UTC) + timedelta(seconds=11)
+    now = shown_at + timedelta(seconds=11)
     await settle(bot, now)
     counts = [c for c in slack.calls_to("chat.update")[updates_before:] if c.args["channel"] == "C0BIG"]
     assert len(counts) == 1 and "60 of 200 acknowledged" in everything_said(counts[0].args)
@@ -667,7 +690,7 @@ async def test_an_outcome_lost_in_a_crash_is_read_back_from_the_outbox(staff_bot
     async with bot.c.uow() as uow:  # as if the process died between sending the post and recording it
         await uow.session.execute(sql("UPDATE directive_posts SET outcome = 'pending', ts = NULL"))
         await uow.commit()
-    await settle(bot, posts=False)
+    await settle(bot, datetime.now(UTC), posts=False)
     async with bot.c.uow() as uow:
         (post,) = await uow.directive_posts.for_directive(1)
     assert post.outcome == "pending"  # left alone while it might still be on its way…

@@ -135,6 +135,27 @@ async def test_views_are_validated_and_recorded(slack: FakeSlack, client: AsyncW
     assert len(slack.invalid) == 1 and "title" in slack.invalid[0]
 
 
+async def test_views_are_held_to_slacks_limits(slack: FakeSlack, client: AsyncWebClient) -> None:
+    """Slack's numbers, not the bot's: 100 blocks in a modal or a Home tab, 3000 characters of private_metadata."""
+
+    def inputs(n: int) -> list[dict]:
+        return [{**MODAL["blocks"][0], "block_id": f"b{i}"} for i in range(n)]
+
+    home = {"type": "home", "blocks": [SECTION] * 100}
+    await client.views_publish(user_id="U1", view=home)
+    await client.views_open(trigger_id="1.2.3", view={**MODAL, "private_metadata": "m" * 3000})
+    await client.views_open(trigger_id="1.2.3", view={**MODAL, "blocks": inputs(100)})
+    assert slack.invalid == []
+    with pytest.raises(SlackApiError):
+        await client.views_publish(user_id="U1", view={**home, "blocks": [SECTION] * 101})
+    with pytest.raises(SlackApiError):
+        await client.views_open(trigger_id="1.2.3", view={**MODAL, "private_metadata": "m" * 3001})
+    with pytest.raises(SlackApiError):
+        await client.views_open(trigger_id="1.2.3", view={**MODAL, "blocks": inputs(101)})
+    assert len(slack.invalid) == 3
+    assert all("max 100" in i or "max 3000" in i for i in slack.invalid)  # refused for the limit, nothing else
+
+
 # ------------------------------------------------------------------ scripted failures
 
 

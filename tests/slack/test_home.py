@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.blocks.home import MAX_BLOCKS, home_view
+from bot.blocks.home import home_view
 from bot.home import HomeData
 from bot.ids import ActionId
 from tests.fakes.signing import block_action
@@ -20,6 +20,7 @@ from workflows.requests import PriorUse, RequestDraft, RequestStatus, ToolReques
 from workflows.review import submit_request
 
 H = timedelta(hours=1)
+SLACK_HOME_BLOCKS = 100  # Slack: a Home tab holds at most 100 blocks (api.slack.com/surfaces/app-home)
 
 
 @pytest.fixture
@@ -172,7 +173,7 @@ async def test_a_question_shows_on_the_officers_home_tab_with_an_answer_button(b
 async def test_long_lists_are_paginated_and_the_tab_stays_within_100_blocks(bot, slack):
     ids = await submit_many(bot, 30)
     home = await bot.home("U0SEC1")
-    assert len(home["blocks"]) <= MAX_BLOCKS
+    assert len(home["blocks"]) <= SLACK_HOME_BLOCKS
     said = everything_said(home)
     assert "Waiting for you (30)" in said and "Showing 1–8 of 30 waiting" in said
     shown = [i for i in ids if review_buttons(home, i)]
@@ -187,7 +188,7 @@ async def test_long_lists_are_paginated_and_the_tab_stays_within_100_blocks(bot,
     assert "Showing 9–16 of 30 waiting" in everything_said(page2)
     # The officer's own list is paged too.
     officer = await bot.home("U0OFFICER")
-    assert len(officer["blocks"]) <= MAX_BLOCKS and "Showing 1–10 of 30 requests" in everything_said(officer)
+    assert len(officer["blocks"]) <= SLACK_HOME_BLOCKS and "Showing 1–10 of 30 requests" in everything_said(officer)
 
 
 def test_a_home_tab_full_of_everything_stays_within_the_block_limit():
@@ -221,7 +222,7 @@ def test_a_home_tab_full_of_everything_stays_within_the_block_limit():
         open_directives=[(directive(n), n, 50) for n in range(40)],
     )
     view = home_view(data, policy, {"queue": 3, "mine": 99})
-    assert len(view["blocks"]) <= MAX_BLOCKS
+    assert len(view["blocks"]) <= SLACK_HOME_BLOCKS
     said = everything_said(view)
     assert "Showing 17–24 of 200+ waiting" in said and "Showing 41–50 of 50 requests" in said
     assert "<!channel>" not in said and "<!here>" not in said  # typed text is escaped

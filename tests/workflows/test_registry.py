@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from workflows.directive_kinds import KINDS
 from workflows.directives import Directive, DirectiveKind
 from workflows.registry import (
-    DIRECTIVE_EFFECT,
     ToolStatus,
     apply_directive,
     apply_request_decision,
@@ -144,7 +144,7 @@ def test_new_tool_is_unknown() -> None:
 
 
 def test_every_directive_kind_has_an_effect() -> None:
-    assert set(DIRECTIVE_EFFECT) == set(DirectiveKind)
+    assert set(KINDS) == set(DirectiveKind)
 
 
 def test_opened_request_moves_unknown_to_under_review() -> None:
