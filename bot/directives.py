@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("clearance.directives")
 
 
-
 def post_key(directive_id: int, channel: str) -> str:
     return f"directive:{directive_id}:{channel}"
 

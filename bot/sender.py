@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class SlackSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._paused: dict[str, datetime] = {}  # method -> not before (after a 429)
+        self._holds_until = float("inf")  # time.monotonic() after which this batch's claim may lapse
         self._task: asyncio.Task | None = None
 
     # --- running -------------------------------------------------------------------------------
@@ -127,9 +129,14 @@ class SlackSender:
         Claiming and recording are one write transaction each per batch, not one per message:
         under a crowd the sender must not compete with the clicks for the database's write lock.
         """
+        claimed = time.monotonic()
         deliveries = await self.store.claim_due(self.clock(), limit=self.batch, lease=self.lease, worker=self.worker)
         if not deliveries:
             return 0
+        # Nothing is sent once the claim could lapse before Slack answers: another process may
+        # then take the row, and two posts in flight at once cannot see each other.
+        lease = self.lease.total_seconds()
+        self._holds_until = claimed + lease - min(float(getattr(self.client, "timeout", 30) or 30), lease / 2)
         outcomes = await asyncio.gather(*(self._send_one(d) for d in deliveries))
         await self.store.settle(list(outcomes))
         for outcome in outcomes:
@@ -168,6 +175,8 @@ class SlackSender:
             settled = await self._resolve_doubt(delivery, payload)
             if settled is not None:
                 return settled
+        if time.monotonic() > self._holds_until:
+            return _Outcome(delivery, PENDING, self.clock(), "not sent: the claim would lapse (Slack slow)")
         started = self.clock()
         try:
             response = await self.client.api_call(delivery.method, json=payload)
@@ -193,7 +202,11 @@ class SlackSender:
         paused = self._paused.get(self.posted.METHOD)
         if paused and paused > self.clock():
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit on the look-up")
-        found = await self.posted.find(delivery.id, str(payload.get("channel", "")), delivery.doubt_since)
+        try:
+            async with asyncio.timeout(max(0.0, self._holds_until - time.monotonic())):
+                found = await self.posted.find(delivery.id, str(payload.get("channel", "")), delivery.doubt_since)
+        except TimeoutError:
+            found = Later("the look-up took too long")
         match found:
             case Adopted(channel=channel, message=message):
                 log.info(
@@ -232,11 +245,10 @@ class SlackSender:
         )
 
     def _unknown(self, delivery: Delivery, started: datetime, error: str) -> _Outcome:
-        """The request went out but no answer came: retry, looking first, not before doubt_wait."""
-        outcome = self._later(delivery, error)
+        """The request went out but no answer came: look for it first, and not before doubt_wait."""
         since = min(started, delivery.doubt_since or started)
-        at = max(outcome.at, self.clock() + self.doubt_wait)
-        return _Outcome(delivery, PENDING, at, outcome.error, doubt_since=since)
+        outcome = self._later(delivery, f"{error} (did Slack post it? it will look first)", floor=self.doubt_wait)
+        return _Outcome(delivery, PENDING, outcome.at, outcome.error, doubt_since=since)
 
     async def _api_error(self, delivery: Delivery, exc: SlackApiError, payload: dict) -> _Outcome:
         status = exc.response.status_code
@@ -261,8 +273,9 @@ class SlackSender:
         except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError):
             return False
 
-    def _later(self, delivery: Delivery, error: str) -> _Outcome:
+    def _later(self, delivery: Delivery, error: str, floor: timedelta = timedelta(0)) -> _Outcome:
         delay = min(MAX_BACKOFF, 0.5 * 2 ** min(delivery.attempts, 10)) * random.uniform(0.8, 1.2)
+        delay = max(delay, floor.total_seconds())
         log.warning("outbox row %s (%s) will be retried in %.1fs: %s", delivery.id, delivery.method, delay, error)
         return _Outcome(delivery, PENDING, self.clock() + timedelta(seconds=delay), error)
 
