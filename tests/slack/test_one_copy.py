@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -148,6 +149,34 @@ async def test_the_normal_path_costs_no_look_up_and_one_claim_and_one_settle_per
         }
     finally:
         await engine.dispose()
+
+
+async def test_two_senders_never_both_post_a_row_when_slack_is_slower_than_the_claim(slack, database_url):
+    """A batch slower than its lease: what is left is not sent, so another process taking it over
+    cannot post it at the same moment (two posts in flight cannot see each other)."""
+    slack.delays["chat.postMessage"] = 0.3
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+    senders = [
+        SlackSender(OutboxStore(sessions), client, concurrency=1, lease=timedelta(seconds=1), poll_seconds=0.05)
+        for _ in range(2)
+    ]
+    try:
+        async with sessions() as session, session.begin():
+            outbox = SqlOutbox(session, senders[0].clock())
+            for i in range(8):
+                await outbox.add(OutboundMessage(f"q{i}", "chat.postMessage", {"channel": CARDS, "text": f"{i}"}))
+        for sender in senders:
+            sender.start()
+        await slack.wait_for("chat.postMessage", count=8, timeout=20)
+        await asyncio.sleep(1.5)  # any late double would land now
+    finally:
+        for sender in senders:
+            await sender.stop()
+        await engine.dispose()
+    posted = Counter(c.args["metadata"]["event_payload"]["outbox_id"] for c in slack.calls_to("chat.postMessage"))
+    assert len(posted) == 8 and set(posted.values()) == {1}, posted
 
 
 async def test_kill_9_while_slack_answers_a_card_post_then_restart_leaves_one_card(slack, database_url, tmp_path):
