@@ -221,6 +221,16 @@ class OutboxStore:
             rows = await session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
             return {status: n for status, n in rows}
 
+    async def in_doubt(self) -> int:
+        """Pending rows an earlier attempt of which may have reached Slack (looked up before posting)."""
+        async with self._readers() as session:
+            return (
+                await session.scalar(
+                    select(func.count()).where(OutboxRow.status == PENDING, OutboxRow.doubt_since.is_not(None))
+                )
+                or 0
+            )
+
     async def failures(self, limit: int = 50) -> list[tuple[int, str, str, str]]:
         async with self._readers() as session:
             rows = await session.execute(
