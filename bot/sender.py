@@ -50,9 +50,15 @@ TRANSIENT_ERRORS = {
     "team_added_to_org",
 }
 MAX_BACKOFF = 300.0
-# Errors that leave a call's outcome unknown: the request may have reached Slack. A connection
-# that was never made (ClientConnectorError) is not one of them: nothing was sent.
-UNKNOWN_OUTCOME = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)
+UNANSWERED = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """The request may have reached Slack: no answer came (time-out, connection lost or reset
+    mid-call). A connection that was never made (ClientConnectorError) sent nothing."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(exc, UNANSWERED)
 
 
 def utcnow() -> datetime:
@@ -182,12 +188,10 @@ class SlackSender:
             response = await self.client.api_call(delivery.method, json=payload)
         except SlackApiError as exc:
             return await self._api_error(delivery, exc, payload)
-        except UNKNOWN_OUTCOME as exc:
-            if delivery.method in LOOKED_UP or delivery.method == EPHEMERAL:
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            if outcome_unknown(exc) and (delivery.method in LOOKED_UP or delivery.method == EPHEMERAL):
                 return self._unknown(delivery, started, f"no answer: {type(exc).__name__}")
-            return self._later(delivery, f"network: {type(exc).__name__}")  # idempotent: just again
-        except (aiohttp.ClientError, OSError) as exc:
-            return self._later(delivery, f"network: {type(exc).__name__}")
+            return self._later(delivery, f"network: {type(exc).__name__}")  # not sent, or idempotent
         data = response.data if isinstance(response.data, dict) else {}
         return _Outcome(delivery, SENT, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""), data=data)
 

@@ -21,7 +21,7 @@ from bot.sender import SlackSender
 from storage.db import create_engine, session_factory
 from storage.outbox import OutboundMessage, OutboxStore, SqlOutbox
 from tests.fakes.signing import SlackHttp, block_action, view_submission
-from tests.serving import Serve, serve_env
+from tests.serving import Serve, free_port, serve_env
 from tests.slack.harness import CONFIG, SECRET, form_values, start_bot, stop_bot
 
 CARDS = "C0ITSEC"
@@ -147,6 +147,23 @@ async def test_the_normal_path_costs_no_look_up_and_one_claim_and_one_settle_per
         assert len(ids) == 20 and {c.args["metadata"]["event_type"] for c in slack.calls_to("chat.postMessage")} == {
             "clearance_outbox"
         }
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_never_made_leaves_no_doubt(database_url):
+    """Nothing reached Slack (connection refused): retried as usual, no look-up needed."""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{free_port()}/api/")
+    sender = SlackSender(OutboxStore(sessions), client)
+    try:
+        async with sessions() as session, session.begin():
+            await SqlOutbox(session, sender.clock()).add(
+                OutboundMessage("q", "chat.postMessage", {"channel": CARDS, "text": "hi"})
+            )
+        assert await sender.drain_once() == 1
+        assert await sender.store.counts() == {"pending": 1} and await sender.store.in_doubt() == 0
     finally:
         await engine.dispose()
 
