@@ -587,7 +587,8 @@ class FakeSlack:
         self._note_invalid(method, errors, args)
         # Slack's own codes where it has a specific one, else invalid_blocks.
         code = "invalid_blocks"
-        if errors[0].startswith(("no_text", "msg_too_long")) and len(errors) == 1:
+        own_codes = ("no_text", "msg_too_long", "invalid_metadata_format", "metadata_too_large")
+        if errors[0].startswith(own_codes) and len(errors) == 1:
             code = errors[0].split(":")[0]
         return _Reply(body=_error(code, errors=errors, response_metadata={"messages": errors}))
 
