@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+from bot.cli import main
 from storage.outbox import PENDING, SENT, OutboundMessage, OutboxStore, Settled
 from storage.uow import uow_factory
 
@@ -46,3 +48,16 @@ async def test_an_unknown_outcome_is_recorded_and_a_settled_row_is_not_in_doubt(
     await store.settle([Settled(retried, SENT, clock(), channel="C1", ts="1.000100")])
     assert await store.in_doubt() == 0
     assert await store.message("k") == ("C1", "1.000100")
+
+
+async def test_clearance_outbox_says_how_many_rows_wait_for_a_look_up(
+    sessions, clock, database_url, monkeypatch, tmp_path, capsys
+):
+    store = OutboxStore(sessions)
+    await queue_post(sessions, clock)
+    await store.claim_due(clock(), limit=5, lease=LEASE, worker="a")  # a dies here
+    await store.claim_due(clock.advance(LEASE * 2), limit=5, lease=LEASE, worker="b")  # b finds it in doubt
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert await asyncio.to_thread(main, ["outbox"]) == 0
+    assert "1 pending whose last attempt got no answer: Slack is checked for them" in capsys.readouterr().out
