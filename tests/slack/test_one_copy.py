@@ -32,8 +32,8 @@ def in_channel(channel: str):
 
 
 def quick(c) -> None:
-    """A client that gives up after half a second, and a sender that looks again soon after."""
-    c.client.timeout = 0.5
+    """A client that gives up after a second, and a sender that looks again soon after."""
+    c.client.timeout = 1.0
     c.sender.doubt_wait = timedelta(seconds=0.1)
 
 
@@ -44,7 +44,7 @@ def posts_to(slack, channel: str) -> list:
 async def test_a_post_answered_after_the_time_out_is_adopted_not_posted_again(slack, database_url, tmp_path):
     bot = await start_bot(slack, database_url, tmp_path, configure=quick)
     try:
-        slack.answer_late("chat.postMessage", 1.5, where=in_channel(CARDS))  # posted; the answer comes too late
+        slack.answer_late("chat.postMessage", 2.5, where=in_channel(CARDS))  # posted; the answer comes too late
         await bot.request_tool()
         assert len(posts_to(slack, CARDS)) == 1 and len(slack.messages_in(CARDS)) == 1
         [lookup] = slack.calls_to("conversations.history")
@@ -64,7 +64,7 @@ async def test_a_post_answered_after_the_time_out_is_adopted_not_posted_again(sl
 async def test_a_direct_message_whose_answer_timed_out_is_found_in_the_dm_channel(slack, database_url, tmp_path):
     bot = await start_bot(slack, database_url, tmp_path, configure=quick)
     try:
-        slack.answer_late("chat.postMessage", 1.5, where=in_channel("U0OFFICER"))
+        slack.answer_late("chat.postMessage", 2.5, where=in_channel("U0OFFICER"))
         await bot.request_tool()
         assert len(posts_to(slack, "U0OFFICER")) == 1 and len(slack.messages_in("DU0OFFICER")) == 1
         [opened] = slack.calls_to("conversations.open")
@@ -90,7 +90,7 @@ async def test_a_post_that_never_reached_slack_is_looked_for_then_posted_once(sl
 async def test_a_rate_limited_look_up_waits_and_never_posts_blind(slack, database_url, tmp_path):
     bot = await start_bot(slack, database_url, tmp_path, configure=quick)
     try:
-        slack.answer_late("chat.postMessage", 1.5, where=in_channel(CARDS))
+        slack.answer_late("chat.postMessage", 2.5, where=in_channel(CARDS))
         slack.fail_next("conversations.history", status=429, retry_after=1)
         await bot.request_tool()
         assert [c.attempt_status for c in slack.all_calls_to("conversations.history")] == [429, 200]
@@ -115,7 +115,7 @@ async def test_a_look_up_that_cannot_work_posts_anyway_and_says_so(slack, databa
 async def test_an_ephemeral_whose_outcome_is_unknown_is_not_sent_again(slack, database_url, tmp_path):
     bot = await start_bot(slack, database_url, tmp_path, configure=quick)
     try:
-        slack.answer_late("chat.postEphemeral", 1.5)
+        slack.answer_late("chat.postEphemeral", 2.5)
         await bot.c.enqueue([ephemeral(CARDS, "U0SEC1", "Already decided.")])
         await bot.settle()
         assert len(slack.all_calls_to("chat.postEphemeral")) == 1
