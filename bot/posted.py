@@ -6,7 +6,8 @@ answer timed out), the message may be in the channel. Every post carries Slack m
 channel's history since the first doubtful attempt (conversations.history with
 include_all_metadata) and looks for it. A DM addressed to a user id is looked for in the DM
 channel conversations.open names. Reading history needs channels:history, groups:history and
-im:history; it is only ever used for this (README: "Slack scopes").
+im:history; it is only ever used for this (README: "Scopes that read history"). Thread replies
+would need conversations.replies; Clearance posts none.
 """
 
 from __future__ import annotations
