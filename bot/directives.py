@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("clearance.directives")
 
 
+
 def post_key(directive_id: int, channel: str) -> str:
     return f"directive:{directive_id}:{channel}"
 
