@@ -171,6 +171,8 @@ def _outbox() -> int:
         engine = create_engine(database_url)
         store = OutboxStore(session_factory(engine))
         print("Messages by status:", await store.counts() or "none")
+        if doubtful := await store.in_doubt():
+            print(f"  {doubtful} pending whose last attempt got no answer: Slack is checked for them before any repost")
         for row_id, method, queue, error in await store.failures():
             print(f"  failed #{row_id} {method} ({queue}): {error}")
         await engine.dispose()

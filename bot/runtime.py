@@ -64,7 +64,9 @@ class Clearance:
         self.identity = SlackIdentity(self.client)  # auth.test: the installed team; is the token accepted
         self.directory = SlackDirectory(self.client)
         self.outbox = OutboxStore(self.sessions, self.read_sessions)
-        self.sender = SlackSender(self.outbox, self.client, on_failure=self._report_failure)
+        self.sender = SlackSender(
+            self.outbox, self.client, lease=settings.outbox_lease, on_failure=self._report_failure
+        )
         self.messages = RequestMessages(self.policy)
         self.event_hooks: list = []  # async (uow, event) -> None, run inside the change's transaction
         self.after_commit: list = []  # (events) -> None, called once a change's transaction has committed

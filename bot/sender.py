@@ -5,6 +5,18 @@
 - Permanent errors (channel_not_found, invalid_blocks…): mark failed, log, tell the admins.
 - `not_in_channel` on a post: join the channel (public ones only) and try again.
 
+At most one copy of every post. Every chat.postMessage carries Slack message metadata naming
+its outbox row. When an attempt's outcome is unknown — the process died while Slack was
+answering (its claim expired unsettled), or the answer never came (time-out, connection lost
+after the request went out) — the row is *in doubt*, and before posting again the sender looks
+in the channel's history since that attempt (bot/posted.py). Found: the row is marked sent with
+that message's channel and ts (so later chat.update calls reach it), nothing is posted. Not
+found: posted. The look-up failing for a while (Slack down, rate limited) only delays the post;
+only a look-up that can never work (a missing scope, a channel it cannot read) posts without
+looking, with a warning. chat.update and views.publish are idempotent: simply sent again.
+chat.postEphemeral cannot be looked up (ephemeral messages are in no history): one in doubt is
+not sent again, and recorded as failed with why.
+
 Everything lives in the database, so a restart simply carries on where the last run stopped.
 """
 
@@ -14,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +36,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.posted import EPHEMERAL, LOOKED_UP, Adopted, Blind, Later, PostedMessages, outbox_metadata, retry_after
 from storage.outbox import FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
 
 log = logging.getLogger("clearance.sender")
@@ -36,6 +50,15 @@ TRANSIENT_ERRORS = {
     "team_added_to_org",
 }
 MAX_BACKOFF = 300.0
+UNANSWERED = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """The request may have reached Slack: no answer came (time-out, connection lost or reset
+    mid-call). A connection that was never made (ClientConnectorError) sent nothing."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(exc, UNANSWERED)
 
 
 def utcnow() -> datetime:
@@ -53,6 +76,7 @@ class SlackSender:
         batch: int = 50,
         poll_seconds: float = 1.0,
         lease: timedelta = timedelta(seconds=60),
+        doubt_wait: timedelta = timedelta(seconds=10),
         on_failure: Callable[[Delivery, str], Awaitable[None]] | None = None,
         on_result: Callable[[Delivery, dict | None, str | None], Awaitable[None]] | None = None,
     ) -> None:
@@ -62,6 +86,9 @@ class SlackSender:
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.lease = lease
+        # After a time-out, wait at least this long before looking: Slack may still be posting.
+        self.doubt_wait = doubt_wait
+        self.posted = PostedMessages(client, clock=clock)
         self.on_failure = on_failure
         # Called once a row is settled: (delivery, Slack's response data, None) when sent,
         # (delivery, None, error) when it failed for good. Not called for retries.
@@ -71,6 +98,7 @@ class SlackSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._paused: dict[str, datetime] = {}  # method -> not before (after a 429)
+        self._holds_until = float("inf")  # time.monotonic() after which this batch's claim may lapse
         self._task: asyncio.Task | None = None
 
     # --- running -------------------------------------------------------------------------------
@@ -107,9 +135,14 @@ class SlackSender:
         Claiming and recording are one write transaction each per batch, not one per message:
         under a crowd the sender must not compete with the clicks for the database's write lock.
         """
+        claimed = time.monotonic()
         deliveries = await self.store.claim_due(self.clock(), limit=self.batch, lease=self.lease, worker=self.worker)
         if not deliveries:
             return 0
+        # Nothing is sent once the claim could lapse before Slack answers: another process may
+        # then take the row, and two posts in flight at once cannot see each other.
+        lease = self.lease.total_seconds()
+        self._holds_until = claimed + lease - min(float(getattr(self.client, "timeout", 30) or 30), lease / 2)
         outcomes = await asyncio.gather(*(self._send_one(d) for d in deliveries))
         await self.store.settle(list(outcomes))
         for outcome in outcomes:
@@ -141,27 +174,96 @@ class SlackSender:
                 # The message to update was never posted (its post failed for good).
                 return self._fail(delivery, "the message to update was never posted")
             payload["channel"], payload["ts"] = where
+        if delivery.method in LOOKED_UP:
+            # Names the row in Slack, so that a post whose answer was lost can be found again.
+            payload["metadata"] = outbox_metadata(delivery.id)
+        if delivery.doubt_since is not None:
+            settled = await self._resolve_doubt(delivery, payload)
+            if settled is not None:
+                return settled
+        if time.monotonic() > self._holds_until:
+            return _Outcome(delivery, PENDING, self.clock(), "not sent: the claim would lapse (Slack slow)")
+        started = self.clock()
         try:
             response = await self.client.api_call(delivery.method, json=payload)
         except SlackApiError as exc:
             return await self._api_error(delivery, exc, payload)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return self._later(delivery, f"network: {type(exc).__name__}")
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            if outcome_unknown(exc) and (delivery.method in LOOKED_UP or delivery.method == EPHEMERAL):
+                return self._unknown(delivery, started, f"no answer: {type(exc).__name__}")
+            return self._later(delivery, f"network: {type(exc).__name__}")  # not sent, or idempotent
         data = response.data if isinstance(response.data, dict) else {}
-        return _Outcome(
-            delivery, SENT, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""), data=data
+        return _Outcome(delivery, SENT, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""), data=data)
+
+    async def _resolve_doubt(self, delivery: Delivery, payload: dict) -> _Outcome | None:
+        """An earlier attempt may have reached Slack: settle the row without posting, or None to post."""
+        if delivery.method == EPHEMERAL:
+            # Ephemeral messages are in no history. At most once: a notice that may have been shown
+            # is not shown twice; recorded as failed, with why, for `clearance outbox`.
+            return self._fail(delivery, "outcome unknown; ephemeral messages cannot be looked up, so not sent again")
+        if delivery.method not in LOOKED_UP:
+            return None  # idempotent (chat.update, views.publish…): sending again is harmless
+        paused = self._paused.get(self.posted.METHOD)
+        if paused and paused > self.clock():
+            return _Outcome(delivery, PENDING, paused, "waiting out a rate limit on the look-up")
+        try:
+            async with asyncio.timeout(max(0.0, self._holds_until - time.monotonic())):
+                found = await self.posted.find(delivery.id, str(payload.get("channel", "")), delivery.doubt_since)
+        except TimeoutError:
+            found = Later("the look-up took too long")
+        match found:
+            case Adopted(channel=channel, message=message):
+                log.info(
+                    "outbox row %s was already in Slack (%s %s): adopted, not posted again",
+                    delivery.id,
+                    channel,
+                    message.get("ts"),
+                )
+                data = {"ok": True, "channel": channel, "ts": message.get("ts", ""), "message": message}
+                return _Outcome(delivery, SENT, self.clock(), channel=channel, ts=data["ts"], data=data)
+            case Later(retry_after=seconds, reason=reason) if seconds:
+                until = self.clock() + timedelta(seconds=seconds)
+                self._paused[self.posted.METHOD] = until
+                return _Outcome(delivery, PENDING, until, f"could not check whether Slack has it: {reason}")
+            case Later(reason="not_in_channel"):
+                # Posted with chat:write.public without joining: join (public channels) and look again.
+                if await self._join(payload):
+                    return _Outcome(delivery, PENDING, self.clock(), "joined the channel to look for it")
+                self._blind(delivery, "not_in_channel, and the channel cannot be joined")
+            case Later(reason=reason):
+                return self._later(delivery, f"could not check whether Slack has it: {reason}")
+            case Blind(reason=reason):
+                self._blind(delivery, reason)
+        return None  # not there, or it cannot be looked for: post
+
+    @staticmethod
+    def _blind(delivery: Delivery, reason: str) -> None:
+        # Waiting cannot help here, and a message never posted (a card nobody sees) is worse
+        # than a second copy: post, and say so.
+        log.warning(
+            "outbox row %s (%s): could not check whether Slack already has it (%s); "
+            "posting anyway, which may leave two copies",
+            delivery.id,
+            delivery.method,
+            reason,
         )
+
+    def _unknown(self, delivery: Delivery, started: datetime, error: str) -> _Outcome:
+        """The request went out but no answer came: look for it first, and not before doubt_wait."""
+        since = min(started, delivery.doubt_since or started)
+        outcome = self._later(delivery, f"{error} (did Slack post it? it will look first)", floor=self.doubt_wait)
+        return _Outcome(delivery, PENDING, outcome.at, outcome.error, doubt_since=since)
 
     async def _api_error(self, delivery: Delivery, exc: SlackApiError, payload: dict) -> _Outcome:
         status = exc.response.status_code
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         error = data.get("error", "")
         if status == 429 or error == "ratelimited":
-            retry_after = _retry_after(exc.response.headers)
-            until = self.clock() + timedelta(seconds=retry_after)
+            wait = retry_after(exc.response.headers)
+            until = self.clock() + timedelta(seconds=wait)
             self._paused[delivery.method] = until
-            log.warning("Slack rate limit on %s: waiting %ss (row %s)", delivery.method, retry_after, delivery.id)
-            return _Outcome(delivery, PENDING, until, f"rate limited ({retry_after}s)")
+            log.warning("Slack rate limit on %s: waiting %ss (row %s)", delivery.method, wait, delivery.id)
+            return _Outcome(delivery, PENDING, until, f"rate limited ({wait}s)")
         if status >= 500 or error in TRANSIENT_ERRORS:
             return self._later(delivery, f"Slack {status} {error}".strip())
         if error == "not_in_channel" and delivery.method == "chat.postMessage" and await self._join(payload):
@@ -175,8 +277,9 @@ class SlackSender:
         except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError):
             return False
 
-    def _later(self, delivery: Delivery, error: str) -> _Outcome:
+    def _later(self, delivery: Delivery, error: str, floor: timedelta = timedelta(0)) -> _Outcome:
         delay = min(MAX_BACKOFF, 0.5 * 2 ** min(delivery.attempts, 10)) * random.uniform(0.8, 1.2)
+        delay = max(delay, floor.total_seconds())
         log.warning("outbox row %s (%s) will be retried in %.1fs: %s", delivery.id, delivery.method, delay, error)
         return _Outcome(delivery, PENDING, self.clock() + timedelta(seconds=delay), error)
 
@@ -203,13 +306,3 @@ class SlackSender:
 @dataclass(frozen=True)
 class _Outcome(Settled):
     data: dict | None = None  # Slack's answer, for the result hook
-
-
-def _retry_after(headers) -> int:
-    for key, value in (headers or {}).items():
-        if key.lower() == "retry-after":
-            try:
-                return max(1, int(value[0] if isinstance(value, list) else value))
-            except (TypeError, ValueError):
-                break
-    return 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, load_policy
 from storage.db import DEFAULT_URL, DatabaseUrlError, urls
-from workflows.policy import Policy
+from workflows.policy import Policy, parse_duration
 
 DEFAULT_API_URL = "https://slack.com/api/"
 LOG_FORMATS = ("text", "json")
@@ -38,6 +39,9 @@ class Settings:
     database_url: str
     config_path: Path
     policy: Policy
+    # How long a claimed outbox row is left to its sender before another process takes it over
+    # (and, the sender having died, looks in Slack before posting it again). Longer than a batch.
+    outbox_lease: timedelta = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,12 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
         database_url = load_database_url(env)
     except ConfigError as exc:
         problems.append(str(exc))
+    outbox_lease = timedelta(seconds=60)
+    if lease := env.get("CLEARANCE_OUTBOX_LEASE", "").strip():
+        try:
+            outbox_lease = parse_duration(lease)
+        except ValueError:
+            problems.append(f'CLEARANCE_OUTBOX_LEASE must be a duration such as "60s" or "2m" (got {lease!r}).')
     config_path = Path(env.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml")
     policy = None
     try:
@@ -122,7 +132,7 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
         problems.append(str(exc))
     if problems:
         raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
-    return Settings(bot_token, signing_secret, app_token, api_url, database_url, config_path, policy)  # type: ignore[arg-type]
+    return Settings(bot_token, signing_secret, app_token, api_url, database_url, config_path, policy, outbox_lease)  # type: ignore[arg-type]
 
 
 def _is_placeholder(value: str, placeholder: str) -> bool:

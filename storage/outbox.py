@@ -3,6 +3,10 @@
 Rows in one queue (e.g. every message about one request) go out strictly in order, so a card
 is always posted before it is updated. A row is claimed with a lease before sending, so two
 `clearance serve` processes never send the same row, and a crashed sender's claim expires.
+
+A claim that expired without an outcome (the sender died mid-call), like a time-out after the
+request went out, leaves the row *in doubt* (`doubt_since`): Slack may already have the message,
+so the sender looks for it before posting again (bot/sender.py).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -30,6 +34,8 @@ class Delivery:
     store_as: str | None
     target: str | None
     attempts: int
+    # Set when an earlier attempt's outcome is unknown: since when (the first such attempt).
+    doubt_since: datetime | None = None
 
 
 PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
@@ -45,6 +51,7 @@ class Settled:
     error: str = ""
     channel: str = ""
     ts: str = ""
+    doubt_since: datetime | None = None  # set: this attempt's outcome is unknown too (since then)
 
 
 class SqlOutbox:
@@ -118,6 +125,10 @@ class OutboxStore:
         claim: only one worker's update matches a row. RETURNING reads the rows as claimed, not as
         selected: a coalescing update may have replaced a payload in between (PostgreSQL, READ
         COMMITTED), and the newest must go out.
+
+        A row still carrying a claim (expired, or it would not match) was claimed by a sender that
+        never recorded an outcome: it died, maybe while Slack was posting. The same UPDATE marks it
+        in doubt since that claim began (SET reads the row's values from before the update).
         """
         earlier = aliased(OutboxRow)
         blocked = (
@@ -144,7 +155,20 @@ class OutboxStore:
             result = await session.execute(
                 update(OutboxRow)
                 .where(col(OutboxRow.id).in_(candidates), col(OutboxRow.status) == PENDING, claimable)
-                .values(claimed_until=now + lease, attempts=col(OutboxRow.attempts) + 1)
+                .values(
+                    claimed_until=now + lease,
+                    claimed_at=now,
+                    attempts=col(OutboxRow.attempts) + 1,
+                    doubt_since=case(
+                        (
+                            col(OutboxRow.claimed_until).is_not(None),
+                            func.coalesce(
+                                col(OutboxRow.doubt_since), col(OutboxRow.claimed_at), col(OutboxRow.created_at)
+                            ),
+                        ),
+                        else_=col(OutboxRow.doubt_since),
+                    ),
+                )
                 .returning(
                     col(OutboxRow.id),
                     col(OutboxRow.queue),
@@ -153,12 +177,13 @@ class OutboxStore:
                     col(OutboxRow.store_as),
                     col(OutboxRow.target),
                     col(OutboxRow.attempts),
+                    col(OutboxRow.doubt_since),
                     col(OutboxRow.priority),
                 )
                 .execution_options(synchronize_session=False)
             )
             rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
-            return [Delivery(*row[:7]) for row in rows]
+            return [Delivery(*row[:8]) for row in rows]
 
     async def settle(self, outcomes: list[Settled]) -> None:
         """Record what happened to a batch of claimed rows, in one transaction."""
@@ -169,6 +194,8 @@ class OutboxStore:
             values: dict = {"id": o.delivery.id, "claimed_until": None, "last_error": o.error[:500]}
             if o.status == PENDING:
                 values["next_attempt_at"] = o.at
+            if o.doubt_since is not None:
+                values["doubt_since"] = o.doubt_since
             else:
                 values.update(status=o.status, sent_at=o.at)
             changes.append(values)
@@ -192,6 +219,18 @@ class OutboxStore:
         async with self._readers() as session:
             rows = await session.execute(select(col(OutboxRow.status), func.count()).group_by(col(OutboxRow.status)))
             return {status: n for status, n in rows}
+
+    async def in_doubt(self) -> int:
+        """Pending rows an earlier attempt of which may have reached Slack (looked up before posting)."""
+        async with self._readers() as session:
+            return (
+                await session.scalar(
+                    select(func.count()).where(
+                        col(OutboxRow.status) == PENDING, col(OutboxRow.doubt_since).is_not(None)
+                    )
+                )
+                or 0
+            )
 
     async def failures(self, limit: int = 50) -> list[tuple[int, str, str, str]]:
         async with self._readers() as session:

@@ -131,6 +131,10 @@ class OutboxRow(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = _when()
     claimed_until: datetime | None = _when(nullable=True)
+    claimed_at: datetime | None = _when(nullable=True)  # when the latest claim began
+    # The earliest attempt whose outcome is unknown (a claim that expired unsettled: the sender
+    # died; or a time-out after the request went out). Set: look in Slack before posting again.
+    doubt_since: datetime | None = _when(nullable=True)
     last_error: str = Field(default="", max_length=500)
     created_at: datetime = _when()
     sent_at: datetime | None = _when(nullable=True)

@@ -78,5 +78,11 @@ class Serve:
             await self.process.wait()
         return self.process.returncode
 
+    async def kill(self) -> None:
+        """kill -9: no shutdown, no cleanup, whatever it was doing left half-done."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
     async def output(self) -> str:
         return await asyncio.to_thread(self.log.read_text)

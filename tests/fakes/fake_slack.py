@@ -9,7 +9,10 @@ Slack cannot be reached from the test machine, so the real bot is pointed at thi
 * records every call, decoded, so tests can assert on what the bot sent;
 * validates every outbound message and view with slack_sdk's Block Kit models and answers
   ``ok: false`` like Slack when they are invalid (collected in ``slack.invalid``);
-* can be scripted to fail: rate limits, 5xx, Slack errors, dropped connections;
+* can be scripted to fail: rate limits, 5xx, Slack errors, dropped connections, and answers
+  held back after the call was carried out (``answer_late``: a client that times out, or dies
+  waiting, while Slack has in fact posted);
+* keeps message metadata and serves conversations.history, so a bot can find its own posts;
 * serves Socket Mode over a websocket so the bot can also run in Socket Mode.
 
 Usage::
@@ -28,6 +31,8 @@ import base64
 import contextlib
 import itertools
 import json
+import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,6 +40,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.metadata import Metadata
 from slack_sdk.models.views import View
 
 # Identity of the fake workspace and of the bot installed in it. Payload builders in
@@ -54,6 +60,9 @@ MAX_HOME_BLOCKS = 100
 MAX_PRIVATE_METADATA = 3000
 MAX_MESSAGE_BLOCKS = 50
 MAX_MODAL_BLOCKS = 100
+MAX_METADATA_CHARS = 8_000
+EVENT_TYPE = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+MAX_HISTORY_LIMIT = 999
 
 # Arguments that slack_sdk (or hand-written form posts) send as JSON-encoded strings in
 # form bodies and query strings. They are decoded so that recorded args are Python objects
@@ -94,6 +103,16 @@ class _Failure:
     error: str | None
     where: Predicate | None
     drop: bool = False
+
+
+@dataclass
+class _Late:
+    """A scripted slow answer: the call is carried out at once, its answer held back."""
+
+    method: str
+    seconds: float | None  # None: until release()
+    times: int
+    where: Predicate | None
 
 
 @dataclass
@@ -156,10 +175,18 @@ class FakeSlack:
         self.enterprise_id: str | None = None
         # Tokens Slack refuses (revoked, or a placeholder): every call with one gets this error.
         self.rejected_tokens: dict[str, str] = {}
+        # Methods the app lacks a scope for: method -> the scope Slack says is needed.
+        self.missing_scopes: dict[str, str] = {}
+        # Slack's clock, for message timestamps (ts) and conversations.history's oldest/latest.
+        self.now: Callable[[], float] = time.time
+        # Calls carried out whose answers are being held back (answer_late), in order.
+        self.held: list[Call] = []
 
         # --- scripted failures and internals ----------------------------------------
         self._failures: list[_Failure] = []
-        self._ts_counter = itertools.count(1)
+        self._late: list[_Late] = []
+        self._release = asyncio.Event()
+        self._last_ts = 0.0
         self._id_counter = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -197,6 +224,7 @@ class FakeSlack:
             await ws.close(code=1001, message=b"server shutting down")
         for future in self._acks.values():
             future.cancel()
+        self._release.set()  # held answers go out (to whoever still listens)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -309,6 +337,40 @@ class FakeSlack:
         """Close the connection without answering the next `times` calls to `method`."""
         self._failures.append(_Failure(method, 0, 0, times, None, where, drop=True))
 
+    def answer_late(
+        self, method: str, seconds: float | None = None, *, times: int = 1, where: Predicate | None = None
+    ) -> None:
+        """Carry out the next `times` calls to `method` at once but hold their answers back.
+
+        Slack has done the work (a posted message is in the channel, with its metadata); the
+        client hears nothing for `seconds` (past its time-out), or, with None, until release()
+        — long enough to kill the process waiting for it. Held calls are listed in `held`.
+        """
+        self._late.append(_Late(method, seconds, times, where))
+
+    def release(self) -> None:
+        """Send every answer held back by answer_late(seconds=None)."""
+        self._release.set()
+
+    async def wait_held(self, count: int = 1, timeout: float = 5.0) -> list[Call]:  # noqa: ASYNC109
+        """Wait until `count` calls have been carried out with their answers held back."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: len(self.held) >= count)
+        except TimeoutError:
+            seen = self.describe_calls()
+            raise AssertionError(f"expected {count} held call(s), got {len(self.held)}:\n{seen}") from None
+        return list(self.held)
+
+    def _take_late(self, method: str, args: dict[str, Any]) -> _Late | None:
+        for late in self._late:
+            if late.method == method and (late.where is None or late.where(args)):
+                late.times -= 1
+                if late.times <= 0:
+                    self._late.remove(late)
+                return late
+        return None
+
     def _take_failure(self, method: str, args: dict[str, Any]) -> _Failure | None:
         for failure in self._failures:
             if failure.method == method and (failure.where is None or failure.where(args)):
@@ -347,12 +409,19 @@ class FakeSlack:
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         if token in self.rejected_tokens:
             reply = _Reply(body=_error(self.rejected_tokens[token]))  # as Slack answers a bad token: HTTP 200
+        elif method in self.missing_scopes:
+            reply = _Reply(body=_error("missing_scope", needed=self.missing_scopes[method], provided="chat:write"))
         else:
             reply = handler(args, token) if handler is not None else _Reply()
         call.attempt_status = reply.status
         call.ok = bool(reply.body.get("ok"))
         call.response = reply.body
         await self._record(call)
+        if (late := self._take_late(method, args)) is not None:
+            self.held.append(call)
+            await self._record_change()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), late.seconds)
         return web.json_response(reply.body, status=reply.status)
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
@@ -438,6 +507,9 @@ class FakeSlack:
 
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
+        await self._record_change()
+
+    async def _record_change(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
@@ -475,6 +547,27 @@ class FakeSlack:
             if isinstance(blocks, list) and len(blocks) > MAX_MESSAGE_BLOCKS:
                 errors.append(f"too many blocks: {len(blocks)}, max {MAX_MESSAGE_BLOCKS} [json-pointer:/blocks]")
             errors += self._block_errors(blocks, "/blocks")
+        if args.get("metadata") is not None:
+            errors += self._metadata_errors(args["metadata"])
+        return errors
+
+    @staticmethod
+    def _metadata_errors(metadata: Any) -> list[str]:
+        """Message metadata as Slack takes it: event_type (a name) and event_payload (an object)."""
+        if not isinstance(metadata, dict) or set(metadata) - {"event_type", "event_payload"}:
+            return ["invalid_metadata_format: metadata is {event_type, event_payload} [json-pointer:/metadata]"]
+        try:
+            Metadata(**metadata).to_dict()
+        except Exception as exc:
+            return [f"invalid_metadata_format: {type(exc).__name__}: {exc} [json-pointer:/metadata]"]
+        errors = []
+        if not isinstance(metadata.get("event_type"), str) or not EVENT_TYPE.match(metadata["event_type"]):
+            errors.append("invalid_metadata_format: event_type must be a name of letters, digits and _")
+        payload = metadata.get("event_payload")
+        if not isinstance(payload, dict) or not all(isinstance(k, str) for k in payload):
+            errors.append("invalid_metadata_format: event_payload must be an object")
+        elif len(json.dumps(payload)) > MAX_METADATA_CHARS:
+            errors.append("metadata_too_large")
         return errors
 
     def _view_errors(self, view: Any) -> list[str]:
@@ -505,15 +598,17 @@ class FakeSlack:
         self._note_invalid(method, errors, args)
         # Slack's own codes where it has a specific one, else invalid_blocks.
         code = "invalid_blocks"
-        if errors[0].startswith(("no_text", "msg_too_long")) and len(errors) == 1:
+        own_codes = ("no_text", "msg_too_long", "invalid_metadata_format", "metadata_too_large")
+        if errors[0].startswith(own_codes) and len(errors) == 1:
             code = errors[0].split(":")[0]
         return _Reply(body=_error(code, errors=errors, response_metadata={"messages": errors}))
 
     # ------------------------------------------------------------------ ids and objects
 
     def _next_ts(self) -> str:
-        n = next(self._ts_counter) * 100
-        return f"{1_700_000_000 + n // 1_000_000}.{n % 1_000_000:06d}"
+        """A message ts as Slack makes it: the time it was posted, unique."""
+        self._last_ts = max(self.now(), self._last_ts + 0.0001)
+        return f"{self._last_ts:.6f}"
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._id_counter):08d}"
@@ -717,6 +812,48 @@ class FakeSlack:
             return _Reply(body=_error("users_list_not_supplied"))
         channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))[:20]
         return _Reply(body={"ok": True, "channel": {"id": channel_id}})
+
+    def _api_conversations_history(self, args: dict[str, Any], token: str | None) -> _Reply:
+        """Newest first, between oldest and latest; metadata only with include_all_metadata."""
+        channel = str(args.get("channel", ""))
+        if not channel:
+            self._note_invalid("conversations.history", ["channel is required"], args)
+            return _Reply(body=_error("channel_not_found"))
+        if (error := self.channel_errors.get(channel)) in ("channel_not_found", "not_in_channel"):
+            return _Reply(body=_error(error))
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or "inf")
+            limit = min(int(args.get("limit") or 100), MAX_HISTORY_LIMIT)
+        except ValueError:
+            self._note_invalid("conversations.history", ["oldest, latest and limit are numbers"], args)
+            return _Reply(body=_error("invalid_arguments"))
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = sorted(
+            ((ts, m) for (ch, ts), m in self.messages.items() if ch == channel and within(float(ts))),
+            key=lambda item: float(item[0]),
+            reverse=True,
+        )
+        page = self._page(found, {**args, "limit": limit})
+        if page is None:
+            return _Reply(body=_error("invalid_cursor"))
+        items, next_cursor = page
+        messages = []
+        for ts, m in items:
+            message = self._message_body(m, ts)
+            if not with_metadata:
+                message.pop("metadata", None)
+            messages.append(message)
+        body = {"ok": True, "messages": messages, "has_more": bool(next_cursor), "pin_count": 0}
+        body["response_metadata"] = {"next_cursor": next_cursor}
+        return _Reply(body=body)
 
     def _api_conversations_info(self, args: dict[str, Any], token: str | None) -> _Reply:
         channel = str(args.get("channel", ""))

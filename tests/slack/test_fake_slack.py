@@ -267,6 +267,53 @@ async def test_auth_test_reports_the_workspace_and_rejected_tokens_fail_everywhe
         assert refused.value.response["error"] == "token_revoked"
 
 
+async def test_history_is_newest_first_after_oldest_with_metadata_only_when_asked(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.now = lambda: 1_800_000_000.0
+    metadata = {"event_type": "clearance_outbox", "event_payload": {"outbox_id": 7}}
+    first = await client.chat_postMessage(channel="C1", text="one", metadata=metadata)
+    second = await client.chat_postMessage(channel="C1", text="two")
+    await client.chat_postMessage(channel="C2", text="elsewhere")
+    assert float(second["ts"]) > float(first["ts"]) >= 1_800_000_000  # ts is Slack's clock, unique
+
+    plain = await client.conversations_history(channel="C1", limit=1)
+    assert [m["text"] for m in plain["messages"]] == ["two"] and plain["has_more"]
+    following = await client.conversations_history(
+        channel="C1", limit=1, cursor=plain["response_metadata"]["next_cursor"]
+    )
+    assert [m["text"] for m in following["messages"]] == ["one"] and "metadata" not in following["messages"][0]
+    everything = await client.conversations_history(channel="C1", include_all_metadata=True)
+    assert everything["messages"][1]["metadata"] == metadata
+    later = await client.conversations_history(channel="C1", oldest=first["ts"])
+    assert [m["text"] for m in later["messages"]] == ["two"]  # oldest is exclusive unless inclusive
+
+
+async def test_bad_metadata_is_refused(slack: FakeSlack, client: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel="C1", text="x", metadata={"event_type": "has space", "event_payload": {}})
+    assert refused.value.response["error"] == "invalid_metadata_format"
+    assert slack.invalid and slack.messages_in("C1") == []
+    slack.invalid.clear()
+
+
+async def test_answer_late_posts_at_once_and_answers_after_the_client_gave_up(slack: FakeSlack) -> None:
+    impatient = AsyncWebClient(base_url=slack.api_url, token="xoxb-test", retry_handlers=[], timeout=0.3)
+    slack.answer_late("chat.postMessage", 1.0)
+    with pytest.raises(TimeoutError):
+        await impatient.chat_postMessage(channel="C1", text="slow")
+    [held] = await slack.wait_held()
+    assert held.ok and [m["text"] for m in slack.messages_in("C1")] == ["slow"]  # Slack has it anyway
+    slack.answer_late("chat.postMessage")  # held until release()
+    patient = AsyncWebClient(base_url=slack.api_url, token="xoxb-test", retry_handlers=[])
+    task = asyncio.create_task(patient.chat_postMessage(channel="C1", text="held"))
+    await slack.wait_held(2)
+    await asyncio.sleep(0.1)
+    assert not task.done() and len(slack.messages_in("C1")) == 2
+    slack.release()
+    assert (await task)["ok"]
+
+
 async def test_wait_for_and_reset(slack: FakeSlack, client: AsyncWebClient) -> None:
     async def post_later() -> None:
         await asyncio.sleep(0.01)

@@ -1,0 +1,246 @@
+"""At most one copy of every message: a post whose outcome is unknown is looked for before it is sent again.
+
+Slack is made to carry out a chat.postMessage and then hold its answer back (FakeSlack.answer_late)
+while the bot times out, or is killed (kill -9 of a real `clearance serve`). The message is in the
+channel; the bot must find it (its metadata names the outbox row) and adopt it, not post it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from datetime import timedelta
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import event
+
+from bot.ids import ActionId
+from bot.outbound import ephemeral
+from bot.sender import SlackSender
+from storage.db import create_engine, session_factory
+from storage.outbox import OutboundMessage, OutboxStore, SqlOutbox
+from tests.fakes.signing import SlackHttp, block_action, view_submission
+from tests.serving import Serve, free_port, serve_env
+from tests.slack.harness import CONFIG, SECRET, form_values, start_bot, stop_bot
+
+CARDS = "C0ITSEC"
+
+
+def in_channel(channel: str):
+    return lambda args: args.get("channel") == channel
+
+
+def quick(c) -> None:
+    """A client that gives up after a second, and a sender that looks again soon after."""
+    c.client.timeout = 1.0
+    c.sender.doubt_wait = timedelta(seconds=0.1)
+
+
+def posts_to(slack, channel: str) -> list:
+    return [c for c in slack.all_calls_to("chat.postMessage") if c.args.get("channel") == channel]
+
+
+async def test_a_post_answered_after_the_time_out_is_adopted_not_posted_again(slack, database_url, tmp_path):
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        slack.answer_late("chat.postMessage", 2.5, where=in_channel(CARDS))  # posted; the answer comes too late
+        await bot.request_tool()
+        assert len(posts_to(slack, CARDS)) == 1 and len(slack.messages_in(CARDS)) == 1
+        [lookup] = slack.calls_to("conversations.history")
+        assert lookup.args["channel"] == CARDS and lookup.args["include_all_metadata"] in ("1", "true")
+        # Adopted as the card: the decision updates that message in place.
+        card = bot.card(CARDS)
+        await bot.click(card, ActionId.APPROVE, "U0SEC1")
+        await bot.settle()
+        [update] = slack.calls_to("chat.update")
+        assert (update.args["channel"], update.args["ts"]) == (card.channel, card.ts)
+        assert bot.card(CARDS).buttons == {} and len(slack.messages_in(CARDS)) == 1
+        assert len(slack.messages_in("C0PRIV")) == 1
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_direct_message_whose_answer_timed_out_is_found_in_the_dm_channel(slack, database_url, tmp_path):
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        slack.answer_late("chat.postMessage", 2.5, where=in_channel("U0OFFICER"))
+        await bot.request_tool()
+        assert len(posts_to(slack, "U0OFFICER")) == 1 and len(slack.messages_in("DU0OFFICER")) == 1
+        [opened] = slack.calls_to("conversations.open")
+        assert opened.args["users"] == "U0OFFICER"  # a DM to a user id: its channel comes from Slack
+        assert [c.args["channel"] for c in slack.calls_to("conversations.history")] == ["DU0OFFICER"]
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_post_that_never_reached_slack_is_looked_for_then_posted_once(slack, database_url, tmp_path):
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        slack.drop_next("chat.postMessage", where=in_channel(CARDS))  # connection lost: did Slack get it?
+        await bot.request_tool()
+        [history] = slack.calls_to("conversations.history")
+        assert history.response["messages"] == []  # it did not
+        assert [c.attempt_status for c in posts_to(slack, CARDS)] == [0, 200]
+        assert len(slack.messages_in(CARDS)) == 1
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_rate_limited_look_up_waits_and_never_posts_blind(slack, database_url, tmp_path):
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        slack.answer_late("chat.postMessage", 2.5, where=in_channel(CARDS))
+        slack.fail_next("conversations.history", status=429, retry_after=1)
+        await bot.request_tool()
+        assert [c.attempt_status for c in slack.all_calls_to("conversations.history")] == [429, 200]
+        assert len(posts_to(slack, CARDS)) == 1 and len(slack.messages_in(CARDS)) == 1
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_look_up_that_cannot_work_posts_anyway_and_says_so(slack, database_url, tmp_path, caplog):
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        slack.missing_scopes["conversations.history"] = "channels:history"  # app not reinstalled
+        slack.drop_next("chat.postMessage", where=in_channel(CARDS))
+        with caplog.at_level(logging.WARNING, logger="clearance.sender"):
+            await bot.request_tool()
+        assert len(slack.messages_in(CARDS)) == 1  # not lost
+        assert any("missing_scope (needs channels:history)" in r.getMessage() for r in caplog.records)
+    finally:
+        await stop_bot(bot)
+
+
+async def test_an_ephemeral_whose_outcome_is_unknown_is_not_sent_again(slack, database_url, tmp_path):
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        slack.answer_late("chat.postEphemeral", 2.5)
+        await bot.c.enqueue([ephemeral(CARDS, "U0SEC1", "Already decided.")])
+        await bot.settle()
+        assert len(slack.all_calls_to("chat.postEphemeral")) == 1
+        [(_, method, _, error)] = await bot.c.outbox.failures()
+        assert method == "chat.postEphemeral" and "cannot be looked up" in error
+    finally:
+        await stop_bot(bot)
+
+
+async def test_the_normal_path_costs_no_look_up_and_one_claim_and_one_settle_per_batch(slack, database_url):
+    """Measured: Slack calls and database transactions for a batch of posts, none in doubt."""
+    engine = create_engine(database_url)
+    transactions: list[str] = []
+    event.listen(engine.sync_engine, "begin", lambda conn: transactions.append("begin"))
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+    sender = SlackSender(OutboxStore(sessions), client, batch=20)
+    try:
+        async with sessions() as session, session.begin():
+            outbox = SqlOutbox(session, sender.clock())
+            for i in range(20):
+                await outbox.add(OutboundMessage(f"q{i}", "chat.postMessage", {"channel": CARDS, "text": f"{i}"}))
+        transactions.clear()
+        assert await sender.drain_once() == 20
+        assert len(transactions) == 2  # one claim, one settle: the doubt travels in the claim's UPDATE
+        assert len(slack.calls_to("chat.postMessage")) == 20
+        assert slack.all_calls_to("conversations.history") == [] and slack.all_calls_to("conversations.open") == []
+        ids = {c.args["metadata"]["event_payload"]["outbox_id"] for c in slack.calls_to("chat.postMessage")}
+        assert len(ids) == 20 and {c.args["metadata"]["event_type"] for c in slack.calls_to("chat.postMessage")} == {
+            "clearance_outbox"
+        }
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_never_made_leaves_no_doubt(database_url):
+    """Nothing reached Slack (connection refused): retried as usual, no look-up needed."""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{free_port()}/api/")
+    sender = SlackSender(OutboxStore(sessions), client)
+    try:
+        async with sessions() as session, session.begin():
+            await SqlOutbox(session, sender.clock()).add(
+                OutboundMessage("q", "chat.postMessage", {"channel": CARDS, "text": "hi"})
+            )
+        assert await sender.drain_once() == 1
+        assert await sender.store.counts() == {"pending": 1} and await sender.store.in_doubt() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_two_senders_never_both_post_a_row_when_slack_is_slower_than_the_claim(slack, database_url):
+    """A batch slower than its lease: what is left is not sent, so another process taking it over
+    cannot post it at the same moment (two posts in flight cannot see each other)."""
+    slack.delays["chat.postMessage"] = 0.3
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+    senders = [
+        SlackSender(OutboxStore(sessions), client, concurrency=1, lease=timedelta(seconds=1), poll_seconds=0.05)
+        for _ in range(2)
+    ]
+    try:
+        async with sessions() as session, session.begin():
+            outbox = SqlOutbox(session, senders[0].clock())
+            for i in range(8):
+                await outbox.add(OutboundMessage(f"q{i}", "chat.postMessage", {"channel": CARDS, "text": f"{i}"}))
+        for sender in senders:
+            sender.start()
+        await slack.wait_for("chat.postMessage", count=8, timeout=20)
+        await asyncio.sleep(1.5)  # any late double would land now
+    finally:
+        for sender in senders:
+            await sender.stop()
+        await engine.dispose()
+    posted = Counter(c.args["metadata"]["event_payload"]["outbox_id"] for c in slack.calls_to("chat.postMessage"))
+    assert len(posted) == 8 and set(posted.values()) == {1}, posted
+
+
+async def test_kill_9_while_slack_answers_a_card_post_then_restart_leaves_one_card(slack, database_url, tmp_path):
+    config = tmp_path / "clearance.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    env = serve_env(api_url=slack.api_url, secret=SECRET, database_url=database_url, config=config)
+    env["CLEARANCE_OUTBOX_LEASE"] = "2s"  # how long the dead process's claim keeps others off
+    slack.answer_late("chat.postMessage", None, where=in_channel(CARDS))  # held until released
+    first = Serve("first", tmp_path, env)
+    second = Serve("second", tmp_path, env)
+    try:
+        await first.start()
+        await first.healthy()
+        async with SlackHttp(SECRET, base_url=first.url) as http:
+            assert (await http.command("/request-tool", "Clearview AI", "U0OFFICER")).status_code == 200
+            [opened] = await slack.wait_for("views.open")
+            submitted = view_submission(opened.args["view"]["callback_id"], form_values(), "U0OFFICER", view_id="V1")
+            assert (await http.submit(submitted)).status_code == 200
+        await slack.wait_held()  # Slack has posted the card and is still answering...
+        await first.kill()  # ...when the bot dies
+        slack.release()
+        assert len(slack.messages_in(CARDS)) == 1
+
+        await second.start()
+        await second.healthy()
+        # The card's queue goes on once the card is settled: the officer's DM follows it.
+        await slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U0OFFICER", timeout=15)
+        await asyncio.sleep(0.5)
+        assert len(slack.messages_in(CARDS)) == 1 and len(posts_to(slack, CARDS)) == 1
+        assert len(slack.calls_to("conversations.history")) == 1
+
+        # The one card is the card of record: its button works and the decision updates it.
+        (channel, ts), message = next((k, m) for k, m in slack.messages.items() if k[0] == CARDS)
+        button = next(
+            e for b in message["blocks"] for e in b.get("elements") or [] if e.get("action_id") == ActionId.APPROVE
+        )
+        click = block_action(
+            ActionId.APPROVE, button["value"], "U0SEC1", channel_id=channel, message_ts=ts, message=message
+        )
+        async with SlackHttp(SECRET, base_url=second.url) as http:
+            assert (await http.action(click)).status_code == 200
+        [update] = await slack.wait_for("chat.update", timeout=10)
+        assert (update.args["channel"], update.args["ts"]) == (channel, ts)
+        await slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "C0PRIV", timeout=10)
+        assert len(slack.messages_in(CARDS)) == 1
+    finally:
+        await first.kill()
+        await second.stop()
+    output = await second.output()
+    assert "Traceback" not in output and "adopted" in output, output
