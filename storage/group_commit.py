@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.pending import flush_pending
+from storage.pending import flush_pending, pending
 from storage.sql import is_unavailable
 from workflows.errors import StoreUnavailable
 
@@ -185,6 +185,7 @@ class GroupCommit(Generic[U]):
         except Exception as exc:
             if is_unavailable(exc):
                 raise  # the whole batch is lost with the connection
+            pending(session).take()  # the rows it left to write go with it
             if savepoint.is_active:
                 await savepoint.rollback()
             return False, exc

@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 _KEY = "clearance_pending_rows"
 
@@ -30,17 +31,35 @@ class PendingRows:
         return next((row for row in reversed(self._rows.get(table, [])) if matches(row)), None)
 
     async def flush(self, session: AsyncSession) -> None:
-        rows, self._rows = self._rows, defaultdict(list)
-        for table, values in rows.items():
+        for table, values in self.take().items():
             if values:
                 await session.execute(insert(table), values)
 
 
-def pending(session: AsyncSession) -> PendingRows:
+    def take(self) -> dict[Table, list[dict[str, Any]]]:
+        rows, self._rows = self._rows, defaultdict(list)
+        return rows
+
+
+def pending(session: AsyncSession | Session) -> PendingRows:
     found = session.info.get(_KEY)
     if found is None:
         found = session.info[_KEY] = PendingRows()
     return found
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    pending(session).take()  # rows of a change that was undone are never written
+
+
+@event.listens_for(Session, "before_commit")
+def _never_lost(session: Session) -> None:
+    """Whoever commits a session (a unit of work, a group commit, a test) writes what is pending:
+    a row handed to the outbox or the audit log can never be dropped by a commit that forgot it."""
+    for table, values in pending(session).take().items():
+        if values:
+            session.execute(insert(table), values)
 
 
 async def flush_pending(session: AsyncSession) -> None:

@@ -108,3 +108,24 @@ async def test_a_failed_commit_loses_the_whole_batch_and_tells_every_caller(grou
     # The writer carries on once the database commits again.
     [after] = await group.run(submit(clock, "U0OFFICER"))
     assert [r.id for r in await stored_requests(engine, clock)] == [after.request.id]
+
+
+async def test_a_change_refused_in_a_batch_leaves_none_of_its_rows_behind(group, engine, clock):
+    """A refused change's audit and outbox rows (written at the end) must not ride on a neighbour's."""
+    from workflows.audit import AuditEntry
+    from workflows.errors import InvalidInput as Refused
+
+    async def writes_then_refuses(uow):
+        await uow.audit.record(AuditEntry("REQ-9999", "half-done", "U0X", clock()))
+        raise Refused({"x": "no"})
+
+    outcomes = await asyncio.gather(
+        group.run(submit(clock, "U0OFFICER")),
+        group.run(writes_then_refuses),
+        group.run(submit(clock, "U0OFFICER")),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], Refused)
+    async with SqlUnitOfWork(session_factory(engine), clock) as uow:
+        assert await uow.audit.for_subject("REQ-9999") == []
+    assert len(await stored_requests(engine, clock)) == 2
