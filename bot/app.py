@@ -37,6 +37,18 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
     )
     app.client.base_url = c.settings.api_url  # GovSlack, or the fake Slack in tests
 
+    if socket_mode:
+        # Over HTTP the server refuses other workspaces' payloads before Bolt sees them
+        # (bot/server.py); over Socket Mode this is the first place a payload is seen.
+        @app.middleware
+        async def refuse_other_workspaces(context, body, next):
+            if c.identity.is_foreign(context.team_id, context.enterprise_id):
+                log.warning(
+                    "refused a %s from another workspace (team %s)", describe_payload(body), context.team_id or "?"
+                )
+                return BoltResponse(status=200, body="")
+            return await next()
+
     @app.middleware
     async def skip_redelivered_events(body, next):
         """Slack re-sends an Events API delivery (same event_id) when it saw no timely 200."""

@@ -52,8 +52,8 @@ class Clearance:
         self.sessions = session_factory(self.engine)
         self.read_sessions = read_session_factory(self.engine)
         # Every change goes through one group commit: concurrent clicks share a transaction and a
-        # commit, each in its own savepoint (storage/group_commit.py).
-        # SQLite has one writer whatever we do; PostgreSQL commits batches side by side.
+        # commit (storage/group_commit.py). SQLite has one writer whatever we do; PostgreSQL
+        # commits batches side by side.
         self.writes: GroupCommit[SqlUnitOfWork] = GroupCommit(
             self.sessions,
             lambda session: SqlUnitOfWork.over(session, self.clock, self.identity.team_id),

@@ -52,3 +52,16 @@ async def test_invalid_form_errors_come_back_over_the_socket(socket_bot, slack):
     ack = await slack.socket_send("interactive", view_submission("request-form", form_values(purpose="x"), "U0OFFICER"))
     assert ack["payload"]["response_action"] == "errors"
     assert "purpose" in ack["payload"]["errors"]
+
+
+async def test_a_payload_from_another_workspace_is_refused_over_the_socket(socket_bot, slack):
+    """Socket Mode payloads are not signed; the installed team (auth.test) is what tells ours apart."""
+    await socket_bot.c.identity.check()
+    await slack.socket_send(
+        "slash_commands", slash_command_fields("/request-tool", "Clearview AI", "U0OFFICER", team_id="T0OTHER")
+    )
+    await slack.socket_send(
+        "slash_commands", slash_command_fields("/request-tool", "Clearview AI", "U0OFFICER", trigger_id="4.5.6")
+    )
+    opened = await slack.wait_for("views.open")
+    assert [call.args["trigger_id"] for call in opened] == ["4.5.6"]  # only our own workspace's command
