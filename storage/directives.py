@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.pending import batch_cache
 from storage.sql import insert_once, row_id, rowcount, save_versioned
 from storage.tables import (
     AcknowledgementRow,
@@ -83,6 +84,7 @@ class SqlTools:
         # card's warning); this unit of work's own reads and writes answer the later look-ups.
         self._by_key: dict[str, Tool | None] = {}
         self._by_alias: dict[str, Tool | None] = {}
+        self._every = batch_cache(session, "tools")
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
@@ -96,6 +98,9 @@ class SqlTools:
     def _remember(self, key: str, tool: Tool | None) -> None:
         self._by_key[key] = dataclasses.replace(tool) if tool else None
         self._by_alias.clear()  # aliases may have moved: ask again
+        every = self._every.get("all") if self._every is not None else None
+        if tool is not None and every is not None:  # keep the batch's list of every tool current
+            every[:] = [t for t in every if t.id != tool.id] + [dataclasses.replace(tool)]
 
     async def get(self, tool_id: int) -> Tool | None:
         row = await self._session.get(ToolRow, tool_id, populate_existing=True)
@@ -111,9 +116,16 @@ class SqlTools:
         return dataclasses.replace(known) if known else None
 
     async def all(self) -> list[Tool]:
+        # A batch of new requests, each for a tool nobody named before, would each read the whole
+        # registry: the batch reads it once and keeps it current as its changes add tools.
+        if self._every is not None and "all" in self._every:
+            return [dataclasses.replace(t) for t in self._every["all"]]
         query = select(ToolRow).order_by(col(ToolRow.id)).execution_options(populate_existing=True)
         rows = await self._session.scalars(query)
-        return await self._hydrate(list(rows))
+        tools = await self._hydrate(list(rows))
+        if self._every is not None:
+            self._every["all"] = [dataclasses.replace(t) for t in tools]
+        return tools
 
     async def with_status(self) -> list[Tool]:
         """Tools whose status of record is known, by name."""
@@ -218,21 +230,37 @@ class SqlDirectives:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # Within a group-commit batch (storage/group_commit.py) 50 acknowledgements read the same
+        # directive: the batch reads it once. Every write here updates that copy, and a rollback
+        # drops it (storage/pending.py), so a change never sees a directive its batch did not.
+        self._known = batch_cache(session, "directives")
 
     async def add(self, directive: Directive) -> Directive:
         row = DirectiveRow(**_directive_values(directive), version=0)
         self._session.add(row)
         await self._session.flush()
         directive.id, directive.version = row.id, 0
+        self._remember(directive)
         return directive
 
     async def get(self, directive_id: int) -> Directive | None:
+        if self._known is not None and directive_id in self._known:
+            known = self._known[directive_id]
+            return dataclasses.replace(known) if known else None
         row = await self._session.get(DirectiveRow, directive_id, populate_existing=True)
-        return _directive(row) if row else None
+        directive = _directive(row) if row else None
+        if self._known is not None:
+            self._known[directive_id] = dataclasses.replace(directive) if directive else None
+        return directive
 
     async def save(self, directive: Directive) -> None:
         assert directive.id is not None, "save() is for stored directives; use add()"
         await save_versioned(self._session, DirectiveRow, directive, _directive_values(directive))
+        self._remember(directive)
+
+    def _remember(self, directive: Directive) -> None:
+        if self._known is not None and directive.id is not None:
+            self._known[directive.id] = dataclasses.replace(directive)
 
     async def lock(self, directive_id: int) -> Directive | None:
         """Load the directive holding its row lock until the transaction ends.
@@ -246,6 +274,8 @@ class SqlDirectives:
             .values(version=col(DirectiveRow.version))
             .execution_options(synchronize_session=False)
         )
+        if self._known is not None:
+            self._known.pop(directive_id, None)  # read it as locked
         return await self.get(directive_id)
 
     async def active_for_tool(self, tool_key: str) -> list[Directive]:

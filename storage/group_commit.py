@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.pending import flush_pending, pending
+from storage.pending import flush_pending, pending, start_batch_cache
 from storage.sql import is_unavailable
 from workflows.errors import StoreUnavailable
 
@@ -143,6 +143,7 @@ class GroupCommit(Generic[U]):
         async with self._sessions() as session:
             try:
                 await session.begin()
+                start_batch_cache(session)
                 results = []
                 for change in batch:
                     if isolated and not alone:

@@ -48,9 +48,26 @@ def pending(session: AsyncSession | Session) -> PendingRows:
     return found
 
 
+_BATCH = "clearance_batch_cache"
+
+
+def start_batch_cache(session: AsyncSession) -> None:
+    """Mark a session as a group-commit batch: its repositories may share what they read."""
+    session.info[_BATCH] = {}
+
+
+def batch_cache(session: AsyncSession, name: str) -> dict[Any, Any] | None:
+    """The batch's shared copies for one repository, or None outside a batch (read every time)."""
+    caches = session.info.get(_BATCH)
+    return None if caches is None else caches.setdefault(name, {})
+
+
 @event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, *_: object) -> None:
     pending(session).take()  # rows of a change that was undone are never written
+    if _BATCH in session.info:
+        session.info[_BATCH] = {}  # nor is anything it read or wrote remembered
 
 
 @event.listens_for(Session, "before_commit")

@@ -51,6 +51,7 @@ _TRAILING = {
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([\w-]+(?:\.[\w-]+)+)(?:[/?#:]\S*)?$")
 
 
+@functools.lru_cache(maxsize=16384)  # pure, and asked for every known tool's names on each look-up
 def normalise_name(text: str) -> str:
     """The form names are compared in: 'Clearview AI', 'clearview.ai', 'CLEARVIEW' -> 'clearview'.
 
