@@ -77,9 +77,9 @@ async def answer_directly(c: Clearance, body: dict, ack, acked: bool, text: str)
     """
     try:
         if not acked and body.get("type") == "view_submission":
-            field = first_input(body.get("view") or {})
-            if field:
-                await ack(response_action="errors", errors={field: text.replace("*", "")})
+            placed = form_errors({"": _plain(text)}, body.get("view") or {})  # on the form's first field
+            if placed:
+                await ack(response_action="errors", errors=placed)
             else:
                 await ack(response_action="update", view=notice_view("Not saved", text))
             return
@@ -120,11 +120,6 @@ async def refuse(c: Clearance, body: dict, ack, acked: bool, refusal: Exception)
         return
     await ack()
     await tell(c, body, text)
-
-
-def first_input(view: dict) -> str | None:
-    """The block id of a view's first input block: where a form-wide error is shown."""
-    return next((b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"), None)
 
 
 async def respond(session: aiohttp.ClientSession | None, response_url: str, text: str) -> bool:
