@@ -251,7 +251,7 @@ class HomeRefresher:
                 data.to_acknowledge.append(directive)
         if data.is_command_staff:
             for directive in active:
-                state = await self.c.directive_relay.state(directive.stored_id) if directive.ack_required else None
+                state = await self.c.directive_status.state(directive.stored_id) if directive.ack_required else None
                 counts = (state.acknowledged, state.expected) if state else (0, None)
                 data.open_directives.append((directive, *counts))
         return data

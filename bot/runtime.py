@@ -14,7 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.risk import refusal_notice
 from bot.blocks.tool_status import cease_flag
-from bot.directives import DirectiveRelay
+from bot.directive_counts import CountRefresher
+from bot.directive_delivery import DeliveryTracker
+from bot.directive_status import DirectiveStatusReader
+from bot.directives import directive_messages
 from bot.directory import DirectoryUnavailable, SlackDirectory
 from bot.home import HomeRefresher
 from bot.membership import ChannelMembers, reading_client
@@ -76,14 +79,31 @@ class Clearance:
         self.reminders = ReminderScheduler(self)  # the reminder sweep, every [reminders] check_every
         # Directives and the tool registry: channel members (for counts), posting, outcomes, counts.
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
-        self.directive_relay = DirectiveRelay(self)
-        self.event_hooks.append(self.directive_relay.on_event)
-        self.after_commit.append(self.directive_relay.after_commit)
-        self.sender.on_result = self.directive_relay.on_delivery  # per-channel outcome of each post
+        # Directives in Slack, four parts, each given what it needs (bot/directives.py says which is which).
+        self.event_hooks.append(directive_messages)
+        self.directive_status = DirectiveStatusReader(self.reading, self.members)
+        self.deliveries = DeliveryTracker(
+            self.uow, self.reading, self.client, self.clock, sent=self.sender.wake, arrived=self._post_arrived
+        )
+        self.counts = CountRefresher(
+            self.uow,
+            self.reading,
+            self.members,
+            self.clock,
+            sent=self.sender.wake,
+            settle_stale=self.deliveries.settle_stale_posts,
+        )
+        self.after_commit.append(self.counts.after_commit)
+        self.sender.on_result = self.deliveries.on_delivery  # per-channel outcome of each post
         self.webhooks: aiohttp.ClientSession | None = None  # response_url answers, connections kept open
         self.ready = False
         self._tasks: set[asyncio.Task] = set()
         self.app = self._build_app(socket_mode=False)
+
+    def _post_arrived(self) -> None:
+        """A directive's post went out or failed: its count and command staff's Home tabs follow."""
+        self.counts.wake()
+        self.home.mark(self.policy.roles.command_staff)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, self.clock, self.identity.team_id)
@@ -200,7 +220,7 @@ class Clearance:
         self.webhooks = aiohttp.ClientSession()
         self.sender.start()
         self.reminders.start()
-        self.directive_relay.start()
+        self.counts.start()
         self.ready = True
 
     async def stop(self) -> None:
@@ -208,7 +228,7 @@ class Clearance:
         await self.background_done()  # work after acks (answers to clicks) finishes first
         await self.identity.stop()
         await self.reminders.stop()
-        await self.directive_relay.stop()
+        await self.counts.stop()
         await self.home.stop()
         await self.sender.stop()
         await self.writes.stop()

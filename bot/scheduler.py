@@ -239,7 +239,7 @@ class ReminderScheduler:
                 continue
             # The people in the channels it reached, less those who acknowledged (Slack + database).
             try:
-                state = await self.c.directive_relay.state(item.item_id)
+                state = await self.c.directive_status.state(item.item_id)
             except Exception as exc:
                 log.warning("directive %s: audience unknown (%s); reminded later", item.item_id, type(exc).__name__)
                 state = None

@@ -268,7 +268,7 @@ async def _open_status(c: Clearance, body: dict, directive_id: int) -> None:
     view_id = (opened.get("view") or {}).get("id")
     view = notice_view("Not found", _missing(directive_id))
     if staff:
-        state = await c.directive_relay.state(directive_id)
+        state = await c.directive_status.state(directive_id)
         if state is not None:
             view = status_view(state, manage=True)
     else:
@@ -301,7 +301,7 @@ async def open_pending(c: Clearance, ack, body) -> None:
     if value is None or not await _staff_or_tell(c, body):
         return
     directive_id, page = value.directive_id, value.page
-    state = await c.directive_relay.state(directive_id)
+    state = await c.directive_status.state(directive_id)
     if state is None:
         return
     view = pending_view(state.directive, state.pending, page)
@@ -395,7 +395,7 @@ async def retry_failed(c: Clearance, ack, body) -> None:
     directive_id = _directive_id(body)
     if directive_id is None or not await _staff_or_tell(c, body):
         return
-    channels = await c.directive_relay.retry_failed(directive_id)
+    channels = await c.deliveries.retry_failed(directive_id)
     ref = directive_reference(directive_id)
     if channels:
         where = ", ".join(f"<#{ch}>" for ch in channels)
@@ -414,7 +414,7 @@ async def member_joined(c: Clearance, ack, body) -> None:
     if not channel or not user:
         return
     c.members.joined(channel, user)
-    c.directive_relay.wake()
+    c.counts.wake()
     if not await c.members.people([user]):
         return  # a bot (the bot itself, when it joins)
     messages = []
@@ -434,4 +434,4 @@ async def member_left(c: Clearance, ack, body) -> None:
     event = body.get("event") or {}
     if event.get("channel") and event.get("user"):
         c.members.left(event["channel"], event["user"])
-        c.directive_relay.wake()
+        c.counts.wake()

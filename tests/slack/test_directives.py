@@ -33,7 +33,7 @@ STAFF_CONFIG = CONFIG.replace('command_staff = ["U0CHIEF"]', 'command_staff = ["
 
 
 def _fast(c) -> None:
-    c.directive_relay.tick_seconds = 0.05
+    c.counts.tick_seconds = 0.05
     c.directory.clock = ManualSeconds()  # cached roles expire when a test moves this clock
 
 
@@ -84,7 +84,7 @@ async def settle(bot: Bot, now: datetime | None = None, *, posts: bool = True) -
                 if await uow.directive_posts.pending():
                     await asyncio.sleep(0.01)
                     continue
-        queued = await bot.c.directive_relay.run_once(now)
+        queued = await bot.c.counts.run_once(now)
         counts = await bot.c.outbox.counts()
         if not queued and not counts.get("pending"):
             return
@@ -485,7 +485,7 @@ async def test_counts_are_right_for_a_channel_of_thousands(staff_bot, slack):
         for user in people[:321]:
             await acknowledge(uow, 1, user, datetime.now(UTC))
         await uow.commit()
-    bot.c.directive_relay.wake()
+    bot.c.counts.wake()
     await settle(bot)
     assert "321 of 2600 acknowledged" in posted(bot, "C0ALL", ref).text
     pages = [c for c in slack.all_calls_to("conversations.members") if c.args.get("channel") == "C0ALL"]
@@ -511,8 +511,8 @@ async def test_the_running_count_is_coalesced_and_throttled(staff_bot, slack):
     bot = staff_bot
     slack.channel_members["C0BIG"] = [f"U2{n:05d}" for n in range(200)]
     ref = await issue(bot, channels=("C0BIG",))
-    assert bot.c.directive_relay.count_every == timedelta(seconds=10)  # the throttle as it runs in production
-    bot.c.directive_relay.tick_seconds = 3600  # only the test drives the refresh
+    assert bot.c.counts.count_every == timedelta(seconds=10)  # the throttle as it runs in production
+    bot.c.counts.tick_seconds = 3600  # only the test drives the refresh
     await settle(bot)
     async with bot.c.uow() as uow:
         (post,) = await uow.directive_posts.for_directive(int(ref.removeprefix("DIR-")))

@@ -1,0 +1,130 @@
+"""Where each directive arrived: the outcome of each channel's post, the issuer's report, retries.
+
+Built in bot/runtime.py from what it needs; `on_delivery` is the outbox sender's result hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.directives import channel_message, failure_notice, issuer_report
+from bot.directives import parse_post_key, post_key, report_key, states_of
+from bot.outbound import post, update
+from storage.outbox import Delivery
+from workflows.directives import PostOutcome
+from workflows.outbox import OutboxStatus
+
+log = logging.getLogger("clearance.directives")
+
+
+class DeliveryTracker:
+    def __init__(
+        self,
+        uow: Callable[[], Any],
+        reading: Callable[[], Any],
+        client: AsyncWebClient,
+        clock: Callable[[], datetime],
+        *,
+        sent: Callable[[], None],
+        arrived: Callable[[], None],
+    ) -> None:
+        self._uow = uow  # a unit of work that commits
+        self._reading = reading
+        self._client = client
+        self._clock = clock
+        self._sent = sent  # new outbox rows: wake the sender
+        self._arrived = arrived  # a post's outcome is known: counts and Home tabs follow
+        self._joined: set[str] = set()  # channels this process has joined
+
+    async def on_delivery(self, delivery: Delivery, data: dict | None, error: str | None) -> None:
+        if delivery.method != "chat.postMessage":
+            return
+        target = parse_post_key(delivery.store_as)
+        if target is None:
+            return
+        directive_id, channel = target
+        ts = (data or {}).get("ts") if error is None else None
+        outcome = PostOutcome.POSTED if error is None else PostOutcome.FAILED
+        await self.record_outcome(directive_id, channel, outcome, error or "", ts)
+        if error is None:
+            await self._join(channel)
+
+    async def _join(self, channel: str) -> None:
+        """Be a member of each channel a directive went to (chat:write.public posts without joining),
+        so that Slack sends the member_joined_channel / member_left_channel events the counts follow.
+        Private channels cannot be joined (the bot is already in them, or the post failed)."""
+        if channel in self._joined:
+            return
+        try:
+            await self._client.conversations_join(channel=channel)
+            self._joined.add(channel)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.info("did not join %s after posting a directive there: %s", channel, error)
+
+    async def record_outcome(
+        self, directive_id: int, channel: str, outcome: PostOutcome, error: str, ts: str | None
+    ) -> None:
+        now = self._clock()
+        async with self._uow() as uow:
+            directive = await uow.directives.lock(directive_id)
+            if directive is None:
+                return
+            if not await uow.directive_posts.set_outcome(directive_id, channel, outcome, now, error=error, ts=ts):
+                return  # already recorded
+            posts = await uow.directive_posts.for_directive(directive_id)
+            text, blocks = issuer_report(directive, states_of(posts))
+            await uow.outbox.add(update(report_key(directive_id), report_key(directive_id), text, blocks))
+            if outcome == PostOutcome.FAILED:
+                text, blocks = failure_notice(directive, channel, error)
+                await uow.outbox.add(post(report_key(directive_id), directive.issued_by, text, blocks))
+            await uow.commit()
+        self._sent()
+        self._arrived()
+
+    async def retry_failed(self, directive_id: int) -> list[str]:
+        """Post again wherever the directive failed; returns those channels."""
+        now = self._clock()
+        async with self._uow() as uow:
+            directive = await uow.directives.lock(directive_id)
+            if directive is None or not directive.is_active:
+                return []
+            posts = await uow.directive_posts.for_directive(directive_id)
+            failed = [p.channel for p in posts if p.outcome == PostOutcome.FAILED]
+            text, blocks = channel_message(directive)
+            for channel in failed:
+                await uow.directive_posts.set_outcome(directive_id, channel, PostOutcome.PENDING, now)
+                key = post_key(directive_id, channel)
+                await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
+            posts = await uow.directive_posts.for_directive(directive_id)
+            text, blocks = issuer_report(directive, states_of(posts))
+            await uow.outbox.add(update(report_key(directive_id), report_key(directive_id), text, blocks))
+            await uow.commit()
+        self._sent()
+        return failed
+
+    async def settle_stale_posts(self, now: datetime, older_than: Any) -> None:
+        """Posts still pending long after they were queued (a crash between send and record): read
+        their outcome from the outbox."""
+        async with self._reading() as uow:
+            stale = [p for p in await uow.directive_posts.pending() if now - p.updated_at >= older_than]
+            if not stale:
+                return
+            outcomes = await uow.directive_posts.outbox_outcomes([post_key(p.directive_id, p.channel) for p in stale])
+        for p in stale:
+            found = outcomes.get(post_key(p.directive_id, p.channel))
+            if found is None:
+                continue
+            status, error, ts = found
+            if status == OutboxStatus.SENT:
+                await self.record_outcome(p.directive_id, p.channel, PostOutcome.POSTED, "", ts)
+            elif status == OutboxStatus.FAILED:
+                error = error or "unknown error"
+                await self.record_outcome(p.directive_id, p.channel, PostOutcome.FAILED, error, None)
