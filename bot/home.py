@@ -23,16 +23,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.blocks.home import home_view
 from bot.directory import DirectoryUnavailable
 from bot.membership import MembersUnavailable
-from storage.home import SqlHomeTabs
-from storage.reminders import SqlReminderStore
 from workflows.directives import (
     Acknowledged,
     Directive,
@@ -55,7 +53,9 @@ from workflows.policy import Policy, Stage, is_group
 from workflows.requests import ToolRequest
 
 if TYPE_CHECKING:
-    from bot.runtime import Clearance
+    from bot.directive_status import DirectiveStatusReader
+    from bot.directory import SlackDirectory
+    from bot.membership import ChannelMembers
 
 log = logging.getLogger("clearance.home")
 
@@ -132,8 +132,30 @@ def affected(events: Iterable[Event], policy: Policy) -> set[str]:
 
 
 class HomeRefresher:
-    def __init__(self, c: Clearance) -> None:
-        self.c = c
+    """Keeps each person's Home tab current; built in bot/runtime.py from what it needs."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        clock: Callable[[], datetime],
+        directory: SlackDirectory,
+        members: ChannelMembers,
+        *,
+        uow: Callable[[], Any],
+        reading: Callable[[], Any],
+        enqueue: Callable[[list[OutboundMessage]], Awaitable[None]],
+        sent: Callable[[], None],
+        directive_status: DirectiveStatusReader,
+    ) -> None:
+        self._policy = policy
+        self._clock = clock
+        self._directory = directory
+        self._members = members
+        self._uow = uow
+        self._reading = reading
+        self._enqueue = enqueue
+        self._sent = sent
+        self._directive_status = directive_status
         self._pending: set[str] = set()  # principals to refresh
         self._task: asyncio.Task | None = None
         self._pages: dict[str, dict[str, int]] = {}
@@ -143,7 +165,7 @@ class HomeRefresher:
 
     def after_change(self, events: list[Event]) -> None:
         """Called after a change's transaction committed: refresh whoever it concerns."""
-        self.mark(affected(events, self.c.policy))
+        self.mark(affected(events, self._policy))
 
     def mark(self, principals: Iterable[str]) -> None:
         """Refresh these people's (and groups' members') Home tabs soon, in the background."""
@@ -167,10 +189,10 @@ class HomeRefresher:
             try:
                 users = await self._users(batch)
                 if users:
-                    async with self.c.read_sessions() as session:
-                        users = await SqlHomeTabs(session).having_home(users)
+                    async with self._reading() as uow:
+                        users = await uow.home_tabs.having_home(users)
                 messages = [await self._message(user) for user in sorted(users)]
-                await self.c.enqueue(messages)
+                await self._enqueue(messages)
             except Exception:
                 log.exception("could not refresh %d Home tab(s)", len(batch))
 
@@ -179,12 +201,12 @@ class HomeRefresher:
         users = {p for p in principals if not is_group(p) and not p.startswith("#")}
         for group in sorted(p for p in principals if is_group(p)):
             try:
-                users |= await self.c.directory.expand([group])
+                users |= await self._directory.expand([group])
             except DirectoryUnavailable:
                 log.warning("Home tabs of user group %s not refreshed: Slack did not say who is in it", group)
         for channel in sorted(p[1:] for p in principals if p.startswith("#")):
             try:
-                users |= await self.c.members.members(channel)
+                users |= await self._members.members(channel)
             except MembersUnavailable:
                 log.warning("Home tabs of the members of %s not refreshed: Slack did not list them", channel)
         return users
@@ -197,19 +219,19 @@ class HomeRefresher:
         `opened`: they opened it, so from now on it is republished whenever it changes.
         """
         message = await self._message(user_id, pages)
-        async with self.c.uow() as uow:
+        async with self._uow() as uow:
             if opened:
-                await SqlHomeTabs(uow.session).opened(user_id, self.c.clock())
+                await uow.home_tabs.opened(user_id, self._clock())
             await uow.outbox.add(message)
             await uow.commit()
-        self.c.sender.wake()
+        self._sent()
 
     async def _message(self, user_id: str, pages: dict[str, int] | None = None) -> OutboundMessage:
         if pages is None:
             pages = self._pages.get(user_id, {})
         else:
             self._remember(user_id, pages)
-        view = home_view(await self.load(user_id), self.c.policy, pages)
+        view = home_view(await self.load(user_id), self._policy, pages)
         return OutboundMessage(
             f"home:{user_id}", "views.publish", {"user_id": user_id, "view": view}, coalesce=True, priority=BULK
         )
@@ -221,8 +243,8 @@ class HomeRefresher:
             self._pages.pop(next(iter(self._pages)))
 
     async def load(self, user_id: str) -> HomeData:
-        data = HomeData(user_id=user_id, now=self.c.clock())
-        policy, directory = self.c.policy, self.c.directory
+        data = HomeData(user_id=user_id, now=self._clock())
+        policy, directory = self._policy, self._directory
         for stage in policy.stages:
             try:
                 if await directory.includes(user_id, stage.reviewers):
@@ -233,7 +255,7 @@ class HomeRefresher:
             data.is_command_staff = await directory.includes(user_id, policy.roles.command_staff)
         except DirectoryUnavailable:
             data.roles_unknown = True
-        async with self.c.reading() as uow:
+        async with self._reading() as uow:
             data.mine = await uow.requests.for_requester(user_id)
             if data.reviewer_of:
                 queue = await uow.requests.at_stages([s.key for s in data.reviewer_of])
@@ -241,17 +263,17 @@ class HomeRefresher:
                 # Nobody may decide their own request, so it is not waiting for them.
                 data.queue = [r for r in queue if r.requester_id != user_id]
             if data.is_command_staff:
-                data.stuck = await SqlReminderStore(uow.session).escalated(STUCK_LOAD)
+                data.stuck = await uow.reminders().escalated(STUCK_LOAD)
             active = await uow.directives.list_active()
             asked = [d for d in active if d.ack_required]
-            done = await SqlHomeTabs(uow.session).acknowledged_by(user_id, [d.stored_id for d in asked])
+            done = await uow.home_tabs.acknowledged_by(user_id, [d.stored_id for d in asked])
         # Outside the transaction: who is in which channel comes from Slack (cached).
         for directive in asked:
             if directive.id not in done and await self._in_any(user_id, directive.channels):
                 data.to_acknowledge.append(directive)
         if data.is_command_staff:
             for directive in active:
-                state = await self.c.directive_status.state(directive.stored_id) if directive.ack_required else None
+                state = await self._directive_status.state(directive.stored_id) if directive.ack_required else None
                 counts = (state.acknowledged, state.expected) if state else (0, None)
                 data.open_directives.append((directive, *counts))
         return data
@@ -259,7 +281,7 @@ class HomeRefresher:
     async def _in_any(self, user_id: str, channels) -> bool:
         for channel in channels:
             try:
-                if user_id in await self.c.members.members(channel):
+                if user_id in await self._members.members(channel):
                     return True
             except MembersUnavailable:
                 continue

@@ -73,8 +73,7 @@ class Clearance:
         self.messages = RequestMessages(self.policy)
         self.event_hooks: list = []  # async (uow, event) -> None, run inside the change's transaction
         self.after_commit: list = []  # (events) -> None, called once a change's transaction has committed
-        self.home = HomeRefresher(self)  # keeps each person's Home tab current
-        self.after_commit.append(self.home.after_change)
+
         self.after_commit.append(self._tell_command_staff_groups)
         self.reminders = ReminderScheduler(self)  # the reminder sweep, every [reminders] check_every
         # Directives and the tool registry: channel members (for counts), posting, outcomes, counts.
@@ -94,6 +93,18 @@ class Clearance:
             settle_stale=self.deliveries.settle_stale_posts,
         )
         self.after_commit.append(self.counts.after_commit)
+        self.home = HomeRefresher(
+            self.policy,
+            self.clock,
+            self.directory,
+            self.members,
+            uow=self.uow,
+            reading=self.reading,
+            enqueue=self.enqueue,
+            sent=self.sender.wake,
+            directive_status=self.directive_status,
+        )
+        self.after_commit.insert(0, self.home.after_change)
         self.sender.on_result = self.deliveries.on_delivery  # per-channel outcome of each post
         self.webhooks: aiohttp.ClientSession | None = None  # response_url answers, connections kept open
         self.ready = False

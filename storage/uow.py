@@ -11,19 +11,22 @@ Leaving the block without commit() rolls everything back.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.audit import SqlAudit
 from storage.directives import SqlAcknowledgements, SqlDirectivePosts, SqlDirectives, SqlTools
+from storage.home import SqlHomeTabs
 from storage.outbox import SqlOutbox
 from storage.pending import flush_pending
+from storage.reminders import SqlReminderStore
 from storage.requests import SqlRequests
 from storage.sql import insert_once, is_unavailable
 from storage.tables import HandledEventRow
 from workflows.errors import StoreUnavailable
+from workflows.policy import ReminderSettings
 
 
 class SqlUnitOfWork:
@@ -68,6 +71,20 @@ class SqlUnitOfWork:
         self.directives = SqlDirectives(session)
         self.acks = SqlAcknowledgements(session)
         self.directive_posts = SqlDirectivePosts(session)
+        # Who has opened their Home tab, and what the reminder sweep reads and claims.
+        self.home_tabs = SqlHomeTabs(session)
+
+    def reminders(
+        self,
+        settings: ReminderSettings | None = None,
+        *,
+        skip_stages: Collection[str] = (),
+        skip_directives: Collection[int] = (),
+    ) -> SqlReminderStore:
+        """The reminder bookkeeping of this transaction (see storage/reminders.py)."""
+        return SqlReminderStore(
+            self.session, settings, skip_stages=skip_stages, skip_directives=skip_directives
+        )
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:
