@@ -75,7 +75,7 @@ class Clearance:
         self.after_commit: list = []  # (events) -> None, called once a change's transaction has committed
 
         self.after_commit.append(self._tell_command_staff_groups)
-        self.reminders = ReminderScheduler(self)  # the reminder sweep, every [reminders] check_every
+
         # Directives and the tool registry: channel members (for counts), posting, outcomes, counts.
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
         # Directives in Slack, four parts, each given what it needs (bot/directives.py says which is which).
@@ -105,6 +105,18 @@ class Clearance:
             directive_status=self.directive_status,
         )
         self.after_commit.insert(0, self.home.after_change)
+        self.reminders = ReminderScheduler(  # the reminder sweep, every [reminders] check_every
+            self.policy,
+            self.clock,
+            self.directory,
+            self.client,
+            uow=self.uow,
+            reading=self.reading,
+            directive_status=self.directive_status,
+            card_flags=self.card_flags,
+            sent=self.sender.wake,
+            refresh_home=self.home.mark,
+        )
         self.sender.on_result = self.deliveries.on_delivery  # per-channel outcome of each post
         self.webhooks: aiohttp.ClientSession | None = None  # response_url answers, connections kept open
         self.ready = False

@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -42,11 +43,15 @@ from bot.outbound import card_key, post, request_queue, update
 from storage.reminders import DueItem, SqlReminderStore
 from workflows.directives import PostOutcome
 from workflows.outbox import BULK, OutboundMessage
-from workflows.policy import Stage
+from workflows.policy import Policy, Stage
 from workflows.reminders import DirectiveReminder, ReviewReminder, Subject, sweep
 
 if TYPE_CHECKING:
-    from bot.runtime import Clearance
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.directive_status import DirectiveStatusReader
+    from bot.directory import SlackDirectory
+    from workflows.requests import ToolRequest
 
 log = logging.getLogger("clearance.reminders")
 
@@ -93,8 +98,32 @@ class _Lookups:
 
 
 class ReminderScheduler:
-    def __init__(self, c: Clearance, *, limit: int = 1000, max_rounds: int = 10) -> None:
-        self.c = c
+    def __init__(
+        self,
+        policy: Policy,
+        clock: Callable[[], datetime],
+        directory: SlackDirectory,
+        client: AsyncWebClient,
+        *,
+        uow: Callable[[], Any],
+        reading: Callable[[], Any],
+        directive_status: DirectiveStatusReader,
+        card_flags: Callable[[Any, ToolRequest], Awaitable[list[str]]],
+        sent: Callable[[], None],
+        refresh_home: Callable[[Iterable[str]], None],
+        limit: int = 1000,
+        max_rounds: int = 10,
+    ) -> None:
+        self._policy = policy
+        self._clock = clock
+        self._directory = directory
+        self._client = client
+        self._uow = uow
+        self._reading = reading
+        self._directive_status = directive_status
+        self._card_flags = card_flags
+        self._sent = sent
+        self._refresh_home = refresh_home
         self.limit = limit  # items claimed per transaction
         self.max_rounds = max_rounds  # transactions per run, when more than `limit` are due
         self._scheduler: AsyncIOScheduler | None = None
@@ -107,7 +136,7 @@ class ReminderScheduler:
     def start(self) -> None:
         if self._scheduler is not None:
             return
-        seconds = max(self.c.policy.reminders.check_every.total_seconds(), 1.0)
+        seconds = max(self._policy.reminders.check_every.total_seconds(), 1.0)
         self._stopping = False
         quiet = logging.getLogger("apscheduler")
         if quiet.level == logging.NOTSET:  # it logs every run at INFO; our own line says what a run did
@@ -161,7 +190,7 @@ class ReminderScheduler:
         async with self._lock:
             if self._stopping:
                 return report
-            now = now or self.c.clock()
+            now = now or self._clock()
             for _ in range(self.max_rounds):
                 got, more = await self._round(now)
                 report.add(got)
@@ -170,9 +199,9 @@ class ReminderScheduler:
         return report
 
     async def _round(self, now: datetime) -> tuple[SweepReport, bool]:
-        settings = self.c.policy.reminders
-        async with self.c.read_sessions() as session:
-            peeking = SqlReminderStore(session, settings)
+        settings = self._policy.reminders
+        async with self._reading() as reading:
+            peeking = reading.reminders(settings)
             due = await peeking.peek(now, self.limit)
             cards = await peeking.stored_messages([_card(i) for i in due if i.kind == Subject.REQUEST]) if due else {}
         if not due:
@@ -180,14 +209,11 @@ class ReminderScheduler:
         lookups = await self._look_up(due, cards)
         report = SweepReport(skipped_stages=set(lookups.blocked_stages))
         refresh: set[str] = set()
-        async with self.c.uow() as uow:
-            store = SqlReminderStore(
-                uow.session,
-                settings,
-                skip_stages=lookups.blocked_stages,
-                skip_directives=lookups.blocked_directives,
+        async with self._uow() as uow:
+            store = uow.reminders(
+                settings, skip_stages=lookups.blocked_stages, skip_directives=lookups.blocked_directives
             )
-            won = await sweep(store, self.c.policy, now, limit=self.limit)
+            won = await sweep(store, self._policy, now, limit=self.limit)
             reviews: dict[str, list[Due]] = defaultdict(list)
             escalations: dict[str, list[tuple[Due, tuple[str, ...]]]] = defaultdict(list)
             messages: list[OutboundMessage] = []
@@ -195,7 +221,7 @@ class ReminderScheduler:
                 if isinstance(reminder, ReviewReminder):
                     messages += await self._review(uow, store, reminder, lookups, report, reviews, escalations)
                     if reminder.escalate:
-                        refresh.update(self.c.policy.roles.command_staff)
+                        refresh.update(self._policy.roles.command_staff)
                         refresh.update(reminder.escalate_to)
                 elif isinstance(reminder, DirectiveReminder):
                     messages += await self._directive(uow, store, reminder, now, lookups, report)
@@ -204,9 +230,9 @@ class ReminderScheduler:
             await uow.commit()
         report.messages = len(messages)
         if messages:
-            self.c.sender.wake()
+            self._sent()
         if refresh:
-            self.c.home.mark(refresh)
+            self._refresh_home(refresh)
         requests_due = sum(1 for item in due if item.kind == Subject.REQUEST)
         directives_due = len(due) - requests_due
         more = (requests_due >= self.limit or directives_due >= self.limit) and bool(won)
@@ -216,7 +242,7 @@ class ReminderScheduler:
 
     async def _look_up(self, due: list[DueItem], cards: dict[str, tuple[str, str]]) -> _Lookups:
         lookups = _Lookups()
-        policy = self.c.policy
+        policy = self._policy
         stage_keys = {item.stage_key for item in due if item.kind == Subject.REQUEST and item.stage_key}
         for key in sorted(stage_keys):
             try:
@@ -230,7 +256,7 @@ class ReminderScheduler:
                 if principal in lookups.members:
                     continue
                 try:
-                    lookups.members[principal] = await self.c.directory.expand([principal])
+                    lookups.members[principal] = await self._directory.expand([principal])
                 except DirectoryUnavailable:
                     # Leave this stage's requests due: reminded once Slack answers, never lost.
                     lookups.blocked_stages.add(key)
@@ -239,7 +265,7 @@ class ReminderScheduler:
                 continue
             # The people in the channels it reached, less those who acknowledged (Slack + database).
             try:
-                state = await self.c.directive_status.state(item.item_id)
+                state = await self._directive_status.state(item.item_id)
             except Exception as exc:
                 log.warning("directive %s: audience unknown (%s); reminded later", item.item_id, type(exc).__name__)
                 state = None
@@ -264,7 +290,7 @@ class ReminderScheduler:
                 return
             async with slots:
                 try:
-                    response = await self.c.client.chat_getPermalink(channel=channel, message_ts=ts)
+                    response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
                 except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                     log.warning("no permalink for a review card (%s); the DM names its channel", type(exc).__name__)
                     return
@@ -290,7 +316,7 @@ class ReminderScheduler:
     ) -> list[OutboundMessage]:
         """File the reminder under each person to DM; returns the card update an escalation implies."""
         request = store.loaded[reminder.request_id]
-        stage: Stage = self.c.policy.stage(reminder.stage_key)
+        stage: Stage = self._policy.stage(reminder.stage_key)
         due = Due(reminder, request, stage, lookups.permalinks.get(card_key(request, stage.key)))
         report.reminders += 1
         # The requester is never asked to decide their own request, even when they review that stage.
@@ -310,8 +336,8 @@ class ReminderScheduler:
         if full is None or full.escalated_at is None:
             return []
         note = reminder_blocks.escalation_note(full.escalated_at, reminder.waited, reminder.nth, tuple(to))
-        flags = await self.c.card_flags(uow, full)
-        text, blocks = review_card(full, self.c.policy, stage.key, flags, escalation=note)
+        flags = await self._card_flags(uow, full)
+        text, blocks = review_card(full, self._policy, stage.key, flags, escalation=note)
         return [update(request_queue(full), card_key(full, stage.key), text, blocks)]
 
     async def _directive(
@@ -324,7 +350,7 @@ class ReminderScheduler:
         report: SweepReport,
     ) -> list[OutboundMessage]:
         """A DM to each person who still owes the acknowledgement; none left: the reminders stop."""
-        every = self.c.policy.reminders.directive_every
+        every = self._policy.reminders.directive_every
         owing = lookups.unacknowledged.get(reminder.directive_id, set())
         directive = await uow.directives.get(reminder.directive_id)
         if directive is None or not owing:
