@@ -45,7 +45,12 @@ def utcnow() -> datetime:
 
 
 class Clearance:
-    """Everything a listener needs: policy, units of work, Slack client, directory, sender."""
+    """The composition root: builds each part from Settings and gives it what it needs.
+
+    Background parts (sender, Home tabs, reminders, directive delivery and counts) receive their own
+    dependencies. Listeners still receive this object (`c.change`, `c.policy`, `c.reading`, …):
+    giving each listener only the service it calls is the next step of issue 8.
+    """
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
