@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from workflows import registry
+from workflows.directives import find_tool
 from workflows.errors import (
     InvalidInput,
     NotAReviewer,
@@ -164,8 +165,7 @@ async def approval_to_extend(uow: DirectiveUnitOfWork, tool_name: str) -> str | 
     `uow` needs the tool registry (workflows.ports_directives.DirectiveUnitOfWork). Pass the result
     to submit_request(extends=…): a new purpose is a new request, and its card names the approval.
     """
-    tool = await uow.tools.get_by_key(registry.tool_key(tool_name))
-    tool = tool or await uow.tools.find_by_alias(registry.normalise_name(tool_name))
+    tool = await find_tool(uow, tool_name)  # the same look-up that files the request's tool
     mark = tool.decision if tool else None
     approved = (registry.ToolStatus.APPROVED, registry.ToolStatus.APPROVED_WITH_CONDITIONS)
     if mark is None or mark.status not in approved or not mark.source.startswith("REQ-"):
