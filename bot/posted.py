@@ -32,15 +32,18 @@ PAGE = 15
 # this many pages the channel is too busy to tell: posted, with a warning.
 MAX_PAGES = 10
 
-# Slack refusing the look-up for a while; anything else means it cannot work.
-TRANSIENT = {
+# Slack's "try again later" errors, for any call (the sender's too).
+TRANSIENT_ERRORS = {
     "ratelimited",
     "internal_error",
     "fatal_error",
     "service_unavailable",
     "request_timeout",
-    "not_in_channel",  # the caller may join (public channels) and try again
+    "team_added_to_org",
 }
+# Slack refusing the look-up for a while; anything else means it cannot work. `not_in_channel`:
+# the caller may join (public channels) and try again.
+TRANSIENT = TRANSIENT_ERRORS | {"not_in_channel"}
 
 
 def outbox_metadata(row_id: int) -> dict:

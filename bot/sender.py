@@ -36,19 +36,21 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.posted import EPHEMERAL, LOOKED_UP, Adopted, Blind, Later, PostedMessages, outbox_metadata, retry_after
+from bot.posted import (
+    EPHEMERAL,
+    LOOKED_UP,
+    TRANSIENT_ERRORS,
+    Adopted,
+    Blind,
+    Later,
+    PostedMessages,
+    outbox_metadata,
+    retry_after,
+)
 from storage.outbox import FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
 
 log = logging.getLogger("clearance.sender")
 
-TRANSIENT_ERRORS = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-    "team_added_to_org",
-}
 MAX_BACKOFF = 300.0
 UNANSWERED = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError)
 
