@@ -116,9 +116,9 @@ async def submit_questions(c: Clearance, ack, body) -> None:
 async def withdraw(c: Clearance, ack, body) -> None:
     await ack()
     target = decode(RequestRef, action_value(body))
-    request_id = target.request_id if target else None
-    if not isinstance(request_id, int):
+    if target is None:
         return
+    request_id = target.request_id
     try:
         await c.change(lambda uow: withdraw_request(uow, request_id, actor(body), "", c.clock()))
     except DomainError as error:
@@ -128,9 +128,9 @@ async def withdraw(c: Clearance, ack, body) -> None:
 async def open_answer_form(c: Clearance, ack, body) -> None:
     await ack()
     target = decode(RequestRef, action_value(body))
-    request_id = target.request_id if target else None
-    if not isinstance(request_id, int):
+    if target is None:
         return
+    request_id = target.request_id
     async with c.reading() as uow:
         request = await uow.requests.get(request_id)
     ref = reference(request_id)
@@ -147,11 +147,11 @@ async def open_answer_form(c: Clearance, ack, body) -> None:
 async def submit_answer(c: Clearance, ack, body) -> None:
     view = body.get("view") or {}
     target = decode(RequestRef, view.get("private_metadata"))
-    request_id = target.request_id if target else None
     answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value") or ""
-    if not isinstance(request_id, int):
+    if target is None:
         await ack()
         return
+    request_id = target.request_id
     changes = parse_answers((view.get("state") or {}).get("values") or {})
 
     async def answer_and_change(uow):

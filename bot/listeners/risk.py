@@ -132,9 +132,9 @@ async def open_cease_use(c: Clearance, ack, body) -> None:
     """Command staff only: the /directive form, prefilled to order that the refused tool's use cease."""
     await ack()
     target = decode(RequestRef, action_value(body))
-    request_id = target.request_id if target else None
-    if not isinstance(request_id, int):
+    if target is None:
         return
+    request_id = target.request_id
     user = actor(body)
     try:
         staff = await is_command_staff(c, user)
