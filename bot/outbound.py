@@ -36,8 +36,9 @@ from workflows.events import (
     TierChanged,
 )
 from workflows.handlers import RequestWarningsChanged
-from workflows.policy import Policy, Stage, is_group
-from workflows.requests import Outcome, ToolRequest
+from workflows.policy import Policy, is_group
+from workflows.requests import ToolRequest
+from workflows.review import next_stage
 
 
 def request_queue(request: ToolRequest) -> str:
@@ -90,18 +91,11 @@ class RequestMessages:
         text, blocks = requester_dm(request, self.policy, headline, answer=answer)
         return post(request_queue(request), request.requester_id, text, blocks)
 
-    def privacy_stage(self) -> Stage | None:
-        """Where the privacy office reviews: the stage keyed "privacy" (else one named so)."""
-        stages = self.policy.stages
-        return next((s for s in stages if s.key == "privacy"), None) or next(
-            (s for s in stages if "privacy" in s.name.casefold()), None
-        )
-
     def refusal_messages(self, request: ToolRequest, assessment) -> list[OutboundMessage]:
         """A refused request: the privacy channel and each command staff member (named users; user
-        groups are expanded after the commit, see Clearance.tell_command_staff_groups) are told."""
+        groups are expanded after the commit, see Clearance._tell_command_staff_groups) are told."""
         messages = []
-        privacy = self.privacy_stage()
+        privacy = self.policy.privacy_stage()
         if privacy is not None:
             text, blocks = refusal_notice(request, assessment, for_command_staff=False)
             messages.append(post(request_queue(request), privacy.channel, text, blocks))
@@ -230,8 +224,6 @@ class RequestMessages:
         return []
 
     def waiting_stage(self, request: ToolRequest) -> str | None:
-        """The stage a request closed by the rules was waiting at: the first on its route not approved."""
-        done = {d.stage_key for d in request.decisions if d.outcome is Outcome.APPROVED}
-        route = request.route if request.route is not None else self.policy.stage_keys
-        stage = self.policy.next_on_route(route, done)
+        """The stage a request closed by the rules was waiting at (refusals need answers, so a route)."""
+        stage = next_stage(self.policy, request) if request.route is not None else None
         return stage.key if stage else None

@@ -106,6 +106,12 @@ class Policy:
         index = keys.index(key)
         return self.stages[index + 1] if index + 1 < len(keys) else None
 
+    def privacy_stage(self) -> Stage | None:
+        """Where the privacy office reviews (told of every refusal): the stage keyed "privacy", else
+        the first one whose name says privacy."""
+        keyed = next((s for s in self.stages if s.key == "privacy"), None)
+        return keyed or next((s for s in self.stages if "privacy" in s.name.casefold()), None)
+
     def next_on_route(self, route: tuple[str, ...], done: Collection[str]) -> Stage | None:
         """The first stage of `route` not in `done` (approved); None when none is left.
 
