@@ -3,28 +3,50 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
+from bot.directory import SlackDirectory
 from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status
 from bot.logs import describe_error, describe_payload
-
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
+from bot.settings import Settings
+from bot.slack_identity import SlackIdentity
 
 log = logging.getLogger("clearance.app")
 
 
-def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
+@dataclass(frozen=True)
+class Listeners:
+    """Each group of listeners with what it needs (built in bot/runtime.py)."""
+
+    requests: requests.RequestDeps
+    reviews: reviews.ReviewDeps  # the tier buttons and form (bot/listeners/risk.py) too
+    directives: directives.DirectiveDeps
+    tool_status: tool_status.StatusDeps
+    home: home.HomeDeps
+    directory: SlackDirectory  # forgets a user group's members when Slack says it changed
+
+
+def build_app(
+    settings: Settings,
+    identity: SlackIdentity,
+    listeners: Listeners,
+    *,
+    first_delivery: Callable[[str], Awaitable[bool]],
+    socket_mode: bool = False,
+) -> AsyncApp:
+    """`first_delivery(key)` records a delivery key and says whether it is new (in the database, so
+    a re-delivery is recognised after a restart and by another process)."""
     app = AsyncApp(
         # The token, not our `client`: given a client, Bolt still reads SLACK_BOT_TOKEN from the
         # environment and warns on every start that it "will be unused". Bolt's own client only
-        # makes the auth.test that fills in the bot's ids; our listeners use c.client.
-        token=c.settings.bot_token,
-        signing_secret=c.settings.signing_secret or "unused-in-socket-mode",
+        # makes the auth.test that fills in the bot's ids; our listeners use the runtime's client.
+        token=settings.bot_token,
+        signing_secret=settings.signing_secret or "unused-in-socket-mode",
         # Socket Mode messages are not signed; the WebSocket is authenticated by the app token.
         request_verification_enabled=not socket_mode,
         # Our listeners return as soon as they ack (see listeners.common.guarded), so Bolt can
@@ -35,14 +57,14 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
         raise_error_for_unhandled_request=True,
         # Bolt's url_verification and ssl_check built-ins stay on.
     )
-    app.client.base_url = c.settings.api_url  # GovSlack, or the fake Slack in tests
+    app.client.base_url = settings.api_url  # GovSlack, or the fake Slack in tests
 
     if socket_mode:
         # Over HTTP the server refuses other workspaces' payloads before Bolt sees them
         # (bot/server.py); over Socket Mode this is the first place a payload is seen.
         @app.middleware
         async def refuse_other_workspaces(context, body, next):
-            if c.identity.is_foreign(context.team_id, context.enterprise_id):
+            if identity.is_foreign(context.team_id, context.enterprise_id):
                 log.warning(
                     "refused a %s from another workspace (team %s)", describe_payload(body), context.team_id or "?"
                 )
@@ -53,10 +75,8 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
     async def skip_redelivered_events(body, next):
         """Slack re-sends an Events API delivery (same event_id) when it saw no timely 200."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            first = await c.writes.run(lambda uow: uow.first_delivery(f"event:{event_id}"))
-            if not first:
-                return BoltResponse(status=200, body="")
+        if event_id and not await first_delivery(f"event:{event_id}"):
+            return BoltResponse(status=200, body="")
         return await next()
 
     @app.error
@@ -69,11 +89,11 @@ def build_app(c: Clearance, *, socket_mode: bool = False) -> AsyncApp:
         log.error("unhandled error in %s: %s", what, describe_error(error), extra={"slack": what})
         return BoltResponse(status=200, body="")
 
-    requests.register(app, c)
-    reviews.register(app, c)
-    risk.register(app, c)
-    home.register(app, c)
-    directives.register(app, c)
-    tool_status.register(app, c)
-    groups.register(app, c)
+    requests.register(app, listeners.requests)
+    reviews.register(app, listeners.reviews)
+    risk.register(app, listeners.reviews)
+    home.register(app, listeners.home)
+    directives.register(app, listeners.directives)
+    tool_status.register(app, listeners.tool_status)
+    groups.register(app, listeners.directory)
     return app

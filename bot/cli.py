@@ -110,7 +110,6 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
     import uvicorn
 
     from bot.runtime import Clearance, socket_mode_handler
-    from bot.server import asgi_app
 
     c = Clearance(settings)
     if not await _token_works(c):
@@ -118,7 +117,7 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
         return 2
     socket = socket_mode_handler(c) if socket_mode else None
     # log_config=None: uvicorn keeps its hands off logging, so its lines use our handler and format.
-    config = uvicorn.Config(asgi_app(c), host=host, port=port, lifespan="off", access_log=False, log_config=None)
+    config = uvicorn.Config(c.asgi(), host=host, port=port, lifespan="off", access_log=False, log_config=None)
     server = uvicorn.Server(config)
     await c.start()
     try:

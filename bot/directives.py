@@ -2,7 +2,7 @@
 
 The Slack side of directives is four small parts, each built in bot/runtime.py from what it needs:
 
-* here, `directive_messages` (an event hook, inside the change's transaction) turns directive
+* here, `directive_messages` (called by bot/changes.py inside the change's transaction) turns directive
   events into outbox messages, one queue per channel so a rate limit or a broken channel in one
   does not hold the others, and records where each directive is to be posted;
 * `bot/directive_delivery.py` learns, per channel, whether a post went out (the sender's result
@@ -47,6 +47,7 @@ async def directive_messages(uow: Any, event: Event) -> None:
         case DirectiveRevoked(directive=d, reason=reason):
             await _ended(uow, d, reason)
 
+
 async def _post(uow: Any, d: Directive) -> None:
     text, blocks = channel_message(d)
     for channel in d.channels:
@@ -55,6 +56,7 @@ async def _post(uow: Any, d: Directive) -> None:
         await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
     text, blocks = issuer_report(d, tuple(ChannelState(ch, PostOutcome.PENDING) for ch in d.channels))
     await uow.outbox.add(post(report_key(d.stored_id), d.issued_by, text, blocks, store_as=report_key(d.stored_id)))
+
 
 async def _ended(uow: Any, d: Directive, reason: str | None = None) -> None:
     """Revoked (reason given) or superseded: mark every message, tell revoked channels, update the report."""

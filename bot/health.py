@@ -13,28 +13,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.slack_identity import SlackStatus
+from bot.slack_identity import SlackIdentity, SlackStatus
 from storage.probe import DatabaseProbe
-
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
 
 
 class Health:
     def __init__(
         self,
-        c: Clearance,
+        identity: SlackIdentity,
         probe: DatabaseProbe,
+        ready: Callable[[], bool],
         *,
         cache_seconds: float = 1.5,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._c = c
+        self._identity = identity
+        self._ready = ready  # started and not stopping
         self._probe = probe
         self.cache_seconds = cache_seconds
         self._monotonic = monotonic
@@ -49,10 +47,10 @@ class Health:
             return self._database[1]
 
     async def report(self) -> tuple[int, dict[str, str]]:
-        if not self._c.ready:
+        if not self._ready():
             return 503, {"status": "starting"}
         database = await self.database_problem()
-        identity = self._c.identity
+        identity = self._identity
         if database is None and identity.status == SlackStatus.OK:
             return 200, {"status": "ok"}
         details = {"database": database or "ok", "slack": identity.describe()}

@@ -93,7 +93,7 @@ class RequestMessages:
 
     def refusal_messages(self, request: ToolRequest, assessment) -> list[OutboundMessage]:
         """A refused request: the privacy channel and each command staff member (named users; user
-        groups are expanded after the commit, see Clearance._tell_command_staff_groups) are told."""
+        groups are expanded after the commit, see bot/refusal_notices.py) are told."""
         messages = []
         privacy = self.policy.privacy_stage()
         if privacy is not None:

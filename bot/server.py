@@ -19,10 +19,9 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
-from slack_bolt.async_app import AsyncBoltRequest
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -31,10 +30,8 @@ from starlette.routing import BaseRoute, Route
 
 from bot.health import Health
 from bot.refusals import RefusalLog
+from bot.slack_identity import SlackIdentity
 from storage.probe import DatabaseProbe
-
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
 
 log = logging.getLogger("clearance.http")
 EVENTS_PATH = "/slack/events"
@@ -47,10 +44,19 @@ _RETRY_NUM = re.compile(r"[0-9]{1,3}")
 _RETRY_REASON = re.compile(r"[a-z_]{1,64}")
 
 
-def asgi_app(c: Clearance, *, monotonic: Callable[[], float] = time.monotonic) -> Starlette:
-    """The ASGI app uvicorn serves; `monotonic` is the clock for health caching and log limits."""
-    health = Health(c, DatabaseProbe(c.settings.database_url), monotonic=monotonic)
-    events = SlackEvents(c, monotonic=monotonic)
+def asgi_app(
+    app: AsyncApp,
+    identity: SlackIdentity,
+    *,
+    signing_secret: str | None,
+    database_url: str,
+    ready: Callable[[], bool],
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Starlette:
+    """The ASGI app uvicorn serves: Slack's payloads go to the Bolt `app`; `ready()` says the process
+    has started; `monotonic` is the clock for health caching and log limits."""
+    health = Health(identity, DatabaseProbe(database_url), ready, monotonic=monotonic)
+    events = SlackEvents(app, identity, signing_secret, ready, monotonic=monotonic)
     return Starlette(routes=routes(health, events), exception_handlers={HTTPException: _http_error})
 
 
@@ -77,9 +83,19 @@ def _error(status: int, message: str) -> JSONResponse:
 class SlackEvents:
     """POST /slack/events: everything Slack sends over HTTP (commands, interactivity, events)."""
 
-    def __init__(self, c: Clearance, *, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._c = c
-        self._secret = (c.settings.signing_secret or "").encode()
+    def __init__(
+        self,
+        app: AsyncApp,
+        identity: SlackIdentity,
+        signing_secret: str | None,
+        ready: Callable[[], bool],
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._app = app
+        self._identity = identity
+        self._ready = ready
+        self._secret = (signing_secret or "").encode()
         self.bad_signatures = RefusalLog(
             log,
             "request(s) with no valid Slack signature",
@@ -117,7 +133,7 @@ class SlackEvents:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return _error(400, "body is not UTF-8")  # Slack always sends UTF-8
-        if not self._c.ready:
+        if not self._ready():
             return _error(503, "starting")
         if headers.get("content-type", "").split(";")[0].strip().lower() not in CONTENT_TYPES:
             return _error(415, "Content-Type must be application/json or application/x-www-form-urlencoded")
@@ -145,7 +161,7 @@ class SlackEvents:
             log.warning("could not parse a signed request: %s", type(exc).__name__)
             return _error(400, "malformed request")
         team, enterprise = bolt_request.context.team_id, bolt_request.context.enterprise_id
-        if self._c.identity.is_foreign(team, enterprise):
+        if self._identity.is_foreign(team, enterprise):
             kind = "slash_command" if "command" in bolt_request.body else str(bolt_request.body.get("type", "?"))[:40]
             self.foreign_teams.note(kind, f"org {enterprise}" if enterprise else f"team {team}")
             if bolt_request.body.get("type") == "event_callback":
@@ -154,7 +170,7 @@ class SlackEvents:
                 return Response(status_code=200)
             return _error(403, "this Clearance serves another Slack workspace")
         try:
-            bolt_response = await self._c.app.async_dispatch(bolt_request)
+            bolt_response = await self._app.async_dispatch(bolt_request)
         except Exception as exc:  # malformed payloads can make Bolt's matchers raise
             log.warning("could not handle a signed request: %s", type(exc).__name__)
             return _error(400, "malformed request")

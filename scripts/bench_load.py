@@ -583,7 +583,7 @@ async def record_acknowledgement(c, directive_id: int, user: str) -> None:
     """
     from workflows.directives import acknowledge
 
-    await c.change(lambda uow: acknowledge(uow, directive_id, user, c.clock()))
+    await c.changes.change(lambda uow: acknowledge(uow, directive_id, user, c.clock()))
 
 
 async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: int, in_flight: int) -> tuple[float, int]:
@@ -607,7 +607,7 @@ async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: in
     c = Clearance(settings)  # not started: no sender, no sweeps; only the write path is exercised
     try:
         draft = DirectiveDraft(DirectiveKind.CEASE_USE, "Clearview AI", "Stop.", (DIRECTIVE_CHANNEL,), True, None)
-        events = await c.change(lambda uow: issue_directive(uow, draft, CHIEF, True, c.clock()))
+        events = await c.changes.change(lambda uow: issue_directive(uow, draft, CHIEF, True, c.clock()))
         directive_id = events[0].directive.id
         slots = asyncio.Semaphore(in_flight)
 

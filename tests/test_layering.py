@@ -4,7 +4,9 @@ and `if TYPE_CHECKING:` blocks):
 * workflows/ (the domain) imports neither Slack nor the database, nor bot/ or storage/;
 * storage/ never imports bot/ (nor Slack): it implements the domain's ports, whoever calls it;
 * bot/listeners/ and bot/blocks/ never import storage/ or the database: listeners call the domain
-  and the components they are given; Block Kit builders are pure functions of domain objects.
+  and the components they are given; Block Kit builders are pure functions of domain objects;
+* nothing in bot/ but the CLI imports the composition root (bot/runtime.py): no component is handed
+  the whole application, each is given what it needs.
 
 Types both sides need (e.g. OutboundMessage) live in the domain's ports (workflows/outbox.py).
 """
@@ -65,3 +67,8 @@ def test_the_check_catches_a_forbidden_import(tmp_path: Path, monkeypatch: pytes
     (layer / "sneaky.py").write_text("def f():\n    from storage.outbox import OutboundMessage\n", encoding="utf-8")
     monkeypatch.setitem(globals(), "ROOT", tmp_path)
     assert offenders("bot/listeners", RULES["bot/listeners"]) == ["bot/listeners/sneaky.py: storage.outbox"]
+
+
+def test_only_the_cli_knows_the_composition_root() -> None:
+    found = [o for o in offenders("bot", ("bot.runtime",)) if not o.startswith(("bot/cli.py", "bot/runtime.py"))]
+    assert found == []

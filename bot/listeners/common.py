@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.background import Background
 from bot.blocks.common import notice_view
 from bot.blocks.requests import notice
 from bot.directory import DirectoryUnavailable
@@ -16,9 +19,8 @@ from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors
 from workflows.errors import DomainError, InvalidInput, StoreUnavailable
-
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
+from workflows.outbox import OutboundMessage
+from workflows.policy import Policy
 
 ROLE_UNCHECKED = "Clearance could not check your role with Slack just now. Nothing was changed; please try again."
 
@@ -50,16 +52,104 @@ def channel_of(body: dict) -> str | None:
     )
 
 
-async def tell(c: Clearance, body: dict, text: str) -> None:
-    """A private answer to the person who acted: ephemeral where they are, else a DM."""
-    user = actor(body)
-    if not user:
-        return
-    channel = channel_of(body)
-    if channel:
-        await c.enqueue([ephemeral(channel, user, _plain(text), notice(text))])
-    else:
-        await c.enqueue([post(f"notice:{user}", user, _plain(text), notice(text))])
+class Replies:
+    """How a listener answers the person who acted: privately where they are, through the outbox;
+    or, when the database is down, directly (a response_url, the Web API)."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        client: AsyncWebClient,
+        *,
+        enqueue: Callable[[list[OutboundMessage]], Awaitable[None]],
+        background: Background,
+    ) -> None:
+        self.policy = policy
+        self.client = client
+        self.enqueue = enqueue
+        self.background = background
+        self._webhooks: aiohttp.ClientSession | None = None  # response_url answers, connections kept open
+
+    async def start(self) -> None:
+        self._webhooks = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        if self._webhooks is not None:
+            await self._webhooks.close()
+
+    async def tell(self, body: dict, text: str) -> None:
+        """A private answer to the person who acted: ephemeral where they are, else a DM."""
+        user = actor(body)
+        if not user:
+            return
+        channel = channel_of(body)
+        if channel:
+            await self.enqueue([ephemeral(channel, user, _plain(text), notice(text))])
+        else:
+            await self.enqueue([post(f"notice:{user}", user, _plain(text), notice(text))])
+
+    async def respond(self, response_url: str, text: str) -> bool:
+        """An ephemeral answer through a click's response_url: private, and needs no channel
+        membership. The kept session holds connections to Slack open (thousands click at once)."""
+        try:
+            response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT, session=self._webhooks).send(
+                text=_plain(text), blocks=notice(text), response_type="ephemeral", replace_original=False
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("response_url failed (%s)", type(exc).__name__)
+            return False
+        return response.status_code == 200
+
+    async def answer_directly(self, body: dict, ack, acked: bool, text: str) -> None:
+        """Tell the person at once, by a route that needs no database (the outbox lives there too).
+
+        A form stays open with the message on its first field; a slash command answers in its own
+        response; a click answers through its response_url, else by a direct ephemeral message or DM.
+        """
+        try:
+            if not acked and body.get("type") == "view_submission":
+                placed = form_errors({"": _plain(text)}, body.get("view") or {})  # on the form's first field
+                if placed:
+                    await ack(response_action="errors", errors=placed)
+                else:
+                    await ack(response_action="update", view=notice_view("Not saved", text))
+                return
+            if not acked and body.get("command"):
+                await ack(text=_plain(text), blocks=notice(text))
+                return
+            await ack()
+            if body.get("response_url") and await self.respond(body["response_url"], text):
+                return
+            user, channel = actor(body), channel_of(body)
+            if not user:
+                return
+            if channel and not channel.startswith("D"):
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=_plain(text), blocks=notice(text))
+            else:
+                await self.client.chat_postMessage(channel=user, text=_plain(text), blocks=notice(text))
+        except Exception:
+            log.exception("could not tell the person that their action failed")
+
+    async def refuse(self, body: dict, ack, acked: bool, refusal: Exception) -> None:
+        """The standard answer to a refused action: field errors on the form it came from, or a notice
+        (in the form, or privately where the person clicked). Nothing was changed."""
+        if isinstance(refusal, DirectoryUnavailable):
+            text = ROLE_UNCHECKED
+        else:
+            assert isinstance(refusal, DomainError)
+            text = explain(refusal, self.policy)
+        if not acked and body.get("type") == "view_submission":
+            view = body.get("view") or {}
+            errors = refusal.errors if isinstance(refusal, InvalidInput) else None
+            if errors is not None or isinstance(refusal, DirectoryUnavailable):
+                placed = form_errors(errors or {"": text}, view)
+                if placed:
+                    await ack(response_action="errors", errors=placed)
+                    return
+            await ack(response_action="update", view=notice_view("Nothing was changed", text))
+            return
+        await ack()
+        await self.tell(body, text)
 
 
 def _plain(text: str) -> str:
@@ -69,75 +159,18 @@ def _plain(text: str) -> str:
 RESPOND_TIMEOUT = 5  # seconds for a response_url answer
 
 
-async def answer_directly(c: Clearance, body: dict, ack, acked: bool, text: str) -> None:
-    """Tell the person at once, by a route that needs no database (the outbox lives there too).
+class Answering(Protocol):
+    """What every listener's dependencies include: the way to answer the person."""
 
-    A form stays open with the message on its first field; a slash command answers in its own
-    response; a click answers through its response_url, else by a direct ephemeral message or DM.
-    """
-    try:
-        if not acked and body.get("type") == "view_submission":
-            placed = form_errors({"": _plain(text)}, body.get("view") or {})  # on the form's first field
-            if placed:
-                await ack(response_action="errors", errors=placed)
-            else:
-                await ack(response_action="update", view=notice_view("Not saved", text))
-            return
-        if not acked and body.get("command"):
-            await ack(text=_plain(text), blocks=notice(text))
-            return
-        await ack()
-        if body.get("response_url") and await respond(c.webhooks, body["response_url"], text):
-            return
-        user, channel = actor(body), channel_of(body)
-        if not user:
-            return
-        if channel and not channel.startswith("D"):
-            await c.client.chat_postEphemeral(channel=channel, user=user, text=_plain(text), blocks=notice(text))
-        else:
-            await c.client.chat_postMessage(channel=user, text=_plain(text), blocks=notice(text))
-    except Exception:
-        log.exception("could not tell the person that their action failed")
+    @property
+    def replies(self) -> Replies: ...
 
 
-async def refuse(c: Clearance, body: dict, ack, acked: bool, refusal: Exception) -> None:
-    """The standard answer to a refused action: field errors on the form it came from, or a notice
-    (in the form, or privately where the person clicked). Nothing was changed."""
-    if isinstance(refusal, DirectoryUnavailable):
-        text = ROLE_UNCHECKED
-    else:
-        assert isinstance(refusal, DomainError)
-        text = explain(refusal, c.policy)
-    if not acked and body.get("type") == "view_submission":
-        view = body.get("view") or {}
-        errors = refusal.errors if isinstance(refusal, InvalidInput) else None
-        if errors is not None or isinstance(refusal, DirectoryUnavailable):
-            placed = form_errors(errors or {"": text}, view)
-            if placed:
-                await ack(response_action="errors", errors=placed)
-                return
-        await ack(response_action="update", view=notice_view("Nothing was changed", text))
-        return
-    await ack()
-    await tell(c, body, text)
+D = TypeVar("D", bound=Answering)
 
 
-async def respond(session: aiohttp.ClientSession | None, response_url: str, text: str) -> bool:
-    """An ephemeral answer through a click's response_url: private, and needs no channel membership.
-
-    `session` keeps connections to Slack open between answers (thousands click at once)."""
-    try:
-        response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT, session=session).send(
-            text=_plain(text), blocks=notice(text), response_type="ephemeral", replace_original=False
-        )
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        log.warning("response_url failed (%s)", type(exc).__name__)
-        return False
-    return response.status_code == 200
-
-
-def guarded(c: Clearance, handler):
-    """Wrap handler(c, ack, body) as a Bolt listener.
+def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
+    """Wrap handler(deps, ack, body) as a Bolt listener.
 
     - Slack gets its response the moment the handler acks; the rest of the handler (opening a
       modal, telling the person) carries on in the background. Bolt's own runner would poll for
@@ -145,6 +178,8 @@ def guarded(c: Clearance, handler):
     - An unexpected error never becomes a 500: it is logged (without personal data), acked if
       that had not happened, and the person is told that nothing changed.
     """
+
+    replies = deps.replies
 
     async def listener(ack, body):
         acked = asyncio.Event()
@@ -157,20 +192,20 @@ def guarded(c: Clearance, handler):
 
         async def run() -> None:
             try:
-                await handler(c, ack_once, body)
+                await handler(deps, ack_once, body)
             except StoreUnavailable as exc:
                 log.error("%s: the database is unavailable (%s); the person was told nothing was saved", where, exc)
-                await answer_directly(c, body, ack_once, acked.is_set(), STORE_DOWN)
+                await replies.answer_directly(body, ack_once, acked.is_set(), STORE_DOWN)
             except (DomainError, DirectoryUnavailable) as refusal:
                 # What no listener handled itself gets the one standard answer (bot/presenter.py).
-                await refuse(c, body, ack_once, acked.is_set(), refusal)
+                await replies.refuse(body, ack_once, acked.is_set(), refusal)
             except Exception:
                 log.exception("error in %s", where)
-                await answer_directly(c, body, ack_once, acked.is_set(), WENT_WRONG)
+                await replies.answer_directly(body, ack_once, acked.is_set(), WENT_WRONG)
             finally:
                 await ack_once()  # a handler that forgot to ack must not leave Slack waiting
 
-        task = c.background(run())
+        task = replies.background.run(run())
         waiter = asyncio.ensure_future(acked.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()

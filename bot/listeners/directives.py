@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import notice_view
@@ -34,13 +38,19 @@ from bot.blocks.directives import (
     tool_options,
 )
 from bot.blocks.requests import notice
+from bot.changes import Action
+from bot.directive_counts import CountRefresher
+from bot.directive_delivery import DeliveryTracker
+from bot.directive_status import DirectiveStatusReader
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, channel_of, guarded, once_per_view, respond, tell
+from bot.listeners.common import Replies, action_value, actor, channel_of, guarded, once_per_view
+from bot.membership import ChannelMembers
 from bot.outbound import ephemeral, post
 from bot.payloads import DirectiveRef, ReplacingDirective, decode
 from bot.presenter import NOT_STAFF, explain
 from bot.presenter import STAFF_UNCHECKED as UNAVAILABLE
+from bot.roles import Roles
 from workflows import registry
 from workflows.directives import (
     Acknowledged,
@@ -56,10 +66,9 @@ from workflows.directives import (
     supersede_directive,
 )
 from workflows.errors import DomainError, InvalidInput, NotFound
+from workflows.events import Event
 from workflows.outbox import OutboundMessage
-
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
+from workflows.policy import Policy
 
 log = logging.getLogger("clearance.directives")
 
@@ -67,23 +76,37 @@ FORM_FIELDS = {"kind": "kind", "tool": "tool", "text": "text", "channels": "chan
 _REFERENCE = re.compile(r"^\s*DIR-?\d{1,9}\s*$", re.IGNORECASE)
 
 
-def register(app: AsyncApp, c: Clearance) -> None:
-    app.command("/directive")(guarded(c, directive_command))
-    app.options(ActionId.DIRECTIVE_TOOL)(guarded(c, tool_choices))
-    app.view(CallbackId.DIRECTIVE_FORM)(guarded(c, submit_directive))
-    app.action(ActionId.ACKNOWLEDGE)(guarded(c, acknowledge_click))
-    app.action(ActionId.DIRECTIVE_DETAILS)(guarded(c, open_details))
-    app.action(ActionId.DIRECTIVE_PENDING)(guarded(c, open_pending))
-    app.action(ActionId.DIRECTIVE_REVOKE)(guarded(c, open_revoke))
-    app.view(CallbackId.DIRECTIVE_REVOKE_FORM)(guarded(c, submit_revoke))
-    app.action(ActionId.DIRECTIVE_SUPERSEDE)(guarded(c, open_supersede))
-    app.action(ActionId.DIRECTIVE_RETRY)(guarded(c, retry_failed))
-    app.event("member_joined_channel")(guarded(c, member_joined))
-    app.event("member_left_channel")(guarded(c, member_left))
+@dataclass(frozen=True)
+class DirectiveDeps:
+    """What the directive listeners need, given by the composition root (bot/runtime.py)."""
+
+    policy: Policy
+    clock: Callable[[], datetime]
+    roles: Roles
+    change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
+    enqueue: Callable[[list[OutboundMessage]], Awaitable[None]]  # bot.changes.Changes.enqueue
+    reading: Callable[[], Any]  # a read-only unit of work
+    client: AsyncWebClient
+    members: ChannelMembers
+    status: DirectiveStatusReader
+    counts: CountRefresher
+    deliveries: DeliveryTracker
+    replies: Replies
 
 
-async def is_command_staff(c: Clearance, user: str) -> bool:
-    return bool(user) and await c.directory.includes(user, c.policy.roles.command_staff)
+def register(app: AsyncApp, deps: DirectiveDeps) -> None:
+    app.command("/directive")(guarded(deps, directive_command))
+    app.options(ActionId.DIRECTIVE_TOOL)(guarded(deps, tool_choices))
+    app.view(CallbackId.DIRECTIVE_FORM)(guarded(deps, submit_directive))
+    app.action(ActionId.ACKNOWLEDGE)(guarded(deps, acknowledge_click))
+    app.action(ActionId.DIRECTIVE_DETAILS)(guarded(deps, open_details))
+    app.action(ActionId.DIRECTIVE_PENDING)(guarded(deps, open_pending))
+    app.action(ActionId.DIRECTIVE_REVOKE)(guarded(deps, open_revoke))
+    app.view(CallbackId.DIRECTIVE_REVOKE_FORM)(guarded(deps, submit_revoke))
+    app.action(ActionId.DIRECTIVE_SUPERSEDE)(guarded(deps, open_supersede))
+    app.action(ActionId.DIRECTIVE_RETRY)(guarded(deps, retry_failed))
+    app.event("member_joined_channel")(guarded(deps, member_joined))
+    app.event("member_left_channel")(guarded(deps, member_left))
 
 
 def _directive_id(body: dict) -> int | None:
@@ -96,22 +119,22 @@ def _in_modal(body: dict) -> bool:
     return (body.get("view") or {}).get("type") == "modal" and body.get("message") is None
 
 
-async def _show(c: Clearance, body: dict, view: dict) -> AsyncSlackResponse:
+async def _show(deps: DirectiveDeps, body: dict, view: dict) -> AsyncSlackResponse:
     """Open `view` from a message, or push it over the modal the click came from."""
     trigger = body.get("trigger_id")
     if _in_modal(body):
-        return await c.client.views_push(trigger_id=trigger, view=view)
-    return await c.client.views_open(trigger_id=trigger, view=view)
+        return await deps.client.views_push(trigger_id=trigger, view=view)
+    return await deps.client.views_open(trigger_id=trigger, view=view)
 
 
 # --- /directive -----------------------------------------------------------------------------------
 
 
-async def directive_command(c: Clearance, ack, body) -> None:
+async def directive_command(deps: DirectiveDeps, ack, body) -> None:
     user = body.get("user_id") or ""
     text = (body.get("text") or "").strip()
     try:
-        staff = await is_command_staff(c, user)
+        staff = await deps.roles.is_command_staff(user)
     except DirectoryUnavailable:
         await ack(text=UNAVAILABLE)
         return
@@ -119,7 +142,7 @@ async def directive_command(c: Clearance, ack, body) -> None:
         await ack(text=NOT_STAFF, blocks=notice(f":no_entry_sign: {NOT_STAFF}"))
         return
     if text.lower() in ("list", "status", "active"):
-        async with c.reading() as uow:
+        async with deps.reading() as uow:
             active = await uow.directives.list_active()
             counts = await uow.acks.counts([d.stored_id for d in active])
         message, blocks = list_message(active, counts)
@@ -127,21 +150,21 @@ async def directive_command(c: Clearance, ack, body) -> None:
         return
     if _REFERENCE.match(text) and (number := parse_directive_reference(text)) is not None:
         await ack()
-        await _open_status(c, body, number)
+        await _open_status(deps, body, number)
         return
     await ack()
     initial = None
     if text:
-        async with c.reading() as uow:
+        async with deps.reading() as uow:
             known = await find_tool(uow, text)
         initial = tool_option(known) if known else new_tool_option(text)
-    await c.client.views_open(trigger_id=body.get("trigger_id"), view=directive_form(tool=initial))
+    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=directive_form(tool=initial))
 
 
-async def tool_choices(c: Clearance, ack, body) -> None:
+async def tool_choices(deps: DirectiveDeps, ack, body) -> None:
     """The tool picker's options: known tools matching what was typed, and the typed name as a new tool."""
     query = (body.get("value") or "").strip()
-    async with c.reading() as uow:
+    async with deps.reading() as uow:
         tools = await uow.tools.all()
     if query:
         hits = registry.match_tools(query, tools, limit=20)
@@ -153,14 +176,14 @@ async def tool_choices(c: Clearance, ack, body) -> None:
     await ack(options=tool_options(query, chosen, exact))
 
 
-async def submit_directive(c: Clearance, ack, body) -> None:
+async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
     view = body.get("view") or {}
     user = actor(body)
     form = parse_directive_form((view.get("state") or {}).get("values") or {})
     replacing = decode(ReplacingDirective, view.get("private_metadata"))
     old_id = replacing.supersedes if replacing else None
     try:
-        staff = await is_command_staff(c, user)
+        staff = await deps.roles.is_command_staff(user)
     except DirectoryUnavailable:
         await ack(response_action="errors", errors={"text": UNAVAILABLE})
         return
@@ -174,13 +197,13 @@ async def submit_directive(c: Clearance, ack, body) -> None:
             raise NotFound(directive_reference(old_id))
         name = old.tool_name if old else await _tool_name(uow, form.tool)
         draft = DirectiveDraft(form.kind, name, form.text, form.channels, form.ack_required, form.ack_due)
-        now, reminders = c.clock(), c.policy.reminders
+        now, reminders = deps.clock(), deps.policy.reminders
         if old is not None:
             return await supersede_directive(uow, old.id, draft, user, True, now, reminders=reminders)
         return await issue_directive(uow, draft, user, True, now, reminders=reminders)
 
     try:
-        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
+        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
     except InvalidInput as invalid:
         errors = {FORM_FIELDS.get(k, "text"): v for k, v in invalid.errors.items()}
         if old_id is not None and "tool" in errors:
@@ -188,7 +211,7 @@ async def submit_directive(c: Clearance, ack, body) -> None:
         await ack(response_action="errors", errors=errors)
         return
     except DomainError as error:
-        await ack(response_action="update", view=notice_view("Not posted", explain(error, c.policy)))
+        await ack(response_action="update", view=notice_view("Not posted", explain(error, deps.policy)))
         return
     await ack(response_action="clear")
 
@@ -213,7 +236,7 @@ def _private(channel: str | None, user: str, text: str) -> OutboundMessage:
     return post(f"notice:{user}", user, plain, notice(text))
 
 
-async def acknowledge_click(c: Clearance, ack, body) -> None:
+async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     """One click records it (before Slack gets its answer); every later click says it was recorded.
 
     The confirmation goes back through the click's response_url: it is private, needs no channel
@@ -226,115 +249,117 @@ async def acknowledge_click(c: Clearance, ack, body) -> None:
         await ack()
         return
     try:
-        events = await c.change(lambda uow: acknowledge(uow, directive_id, user, c.clock()))
+        events = await deps.change(lambda uow: acknowledge(uow, directive_id, user, deps.clock()))
     except DirectiveNotActive as error:
         await ack()
         if error.superseded_by:
             what = f"has been superseded by *{error.superseded_by}*: please read and acknowledge that one instead."
         else:
             what = "has been revoked: there is nothing to acknowledge any more."
-        await tell(c, body, f"*{error.ref}* {what} Nothing was recorded.")
+        await deps.replies.tell(body, f"*{error.ref}* {what} Nothing was recorded.")
         return
     except DomainError as error:
         await ack()
-        await tell(c, body, explain(error, c.policy))
+        await deps.replies.tell(body, explain(error, deps.policy))
         return
     await ack()
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
     response_url = body.get("response_url")
-    if not (response_url and await respond(c.webhooks, response_url, text)):
-        await c.enqueue([_private(channel_of(body), user, text)])
+    if not (response_url and await deps.replies.respond(response_url, text)):
+        await deps.enqueue([_private(channel_of(body), user, text)])
 
 
 # --- status, the full list, revoke, supersede, retry ----------------------------------------------
 
 
-async def open_details(c: Clearance, ack, body) -> None:
+async def open_details(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
     if directive_id is not None:
-        await _open_status(c, body, directive_id)
+        await _open_status(deps, body, directive_id)
 
 
-async def _open_status(c: Clearance, body: dict, directive_id: int) -> None:
+async def _open_status(deps: DirectiveDeps, body: dict, directive_id: int) -> None:
     user = actor(body)
     try:
-        staff = await is_command_staff(c, user)
+        staff = await deps.roles.is_command_staff(user)
     except DirectoryUnavailable:
         staff = False
     # The trigger expires in 3 s and counting may take longer (thousands of members): open first.
-    opened = await _show(c, body, loading_view(directive_id))
+    opened = await _show(deps, body, loading_view(directive_id))
     view_id = (opened.get("view") or {}).get("id")
     view = notice_view("Not found", _missing(directive_id))
     if staff:
-        state = await c.directive_status.state(directive_id)
+        state = await deps.status.state(directive_id)
         if state is not None:
             view = status_view(state, manage=True)
     else:
-        async with c.reading() as uow:
+        async with deps.reading() as uow:
             directive = await uow.directives.get(directive_id)
             if directive is not None:
                 mine = await uow.acks.get(directive_id, user)
                 view = own_status_view(directive, mine, await uow.acks.count(directive_id))
-    await c.client.views_update(view_id=view_id, view=view)
+    await deps.client.views_update(view_id=view_id, view=view)
 
 
 def _missing(directive_id: int) -> str:
     return f"{directive_reference(directive_id)} does not exist in Clearance."
 
 
-async def _staff_or_tell(c: Clearance, body: dict) -> bool:
+async def _staff_or_tell(deps: DirectiveDeps, body: dict) -> bool:
     try:
-        if await is_command_staff(c, actor(body)):
+        if await deps.roles.is_command_staff(actor(body)):
             return True
     except DirectoryUnavailable:
-        await tell(c, body, UNAVAILABLE)
+        await deps.replies.tell(body, UNAVAILABLE)
         return False
-    await tell(c, body, NOT_STAFF)
+    await deps.replies.tell(body, NOT_STAFF)
     return False
 
 
-async def open_pending(c: Clearance, ack, body) -> None:
+async def open_pending(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     value = decode(DirectiveRef, action_value(body))
-    if value is None or not await _staff_or_tell(c, body):
+    if value is None or not await _staff_or_tell(deps, body):
         return
     directive_id, page = value.directive_id, value.page
-    state = await c.directive_status.state(directive_id)
+    state = await deps.status.state(directive_id)
     if state is None:
         return
     view = pending_view(state.directive, state.pending, page)
     current = body.get("view") or {}
     if current.get("callback_id") == "directive-pending":
-        await c.client.views_update(view_id=current.get("id"), view=view)
+        await deps.client.views_update(view_id=current.get("id"), view=view)
     else:
-        await _show(c, body, view)
+        await _show(deps, body, view)
 
 
-async def _active_directive(c: Clearance, body: dict, directive_id: int):
-    async with c.reading() as uow:
+async def _active_directive(deps: DirectiveDeps, body: dict, directive_id: int):
+    async with deps.reading() as uow:
         directive = await uow.directives.get(directive_id)
     if directive is None:
-        await tell(c, body, _missing(directive_id))
+        await deps.replies.tell(body, _missing(directive_id))
         return None
     if not directive.is_active:
-        await tell(c, body, f"*{directive.ref}* has already been {directive.status.value}. Nothing was changed.")
+        await deps.replies.tell(
+            body, f"*{directive.ref}* has already been {directive.status.value}. Nothing was changed."
+        )
         return None
     return directive
 
 
-async def open_revoke(c: Clearance, ack, body) -> None:
+async def open_revoke(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None or not await _staff_or_tell(c, body):
+    if directive_id is None or not await _staff_or_tell(deps, body):
         return
-    directive = await _active_directive(c, body, directive_id)
+    directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
-        await _show(c, body, revoke_form(directive))
+        await _show(deps, body, revoke_form(directive))
 
 
-async def submit_revoke(c: Clearance, ack, body) -> None:
+async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
     view = body.get("view") or {}
     target = decode(DirectiveRef, view.get("private_metadata"))
     if target is None:
@@ -345,7 +370,7 @@ async def submit_revoke(c: Clearance, ack, body) -> None:
     reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
     user = actor(body)
     try:
-        staff = await is_command_staff(c, user)
+        staff = await deps.roles.is_command_staff(user)
     except DirectoryUnavailable:
         await ack(response_action="errors", errors={"reason": UNAVAILABLE})
         return
@@ -353,18 +378,18 @@ async def submit_revoke(c: Clearance, ack, body) -> None:
         await ack(response_action="update", view=notice_view("Not revoked", NOT_STAFF))
         return
     try:
-        events = await c.change(
+        events = await deps.change(
             lambda uow: once_per_view(
                 uow,
                 view.get("id") or "",
-                lambda: revoke_directive(uow, directive_id, user, True, c.clock(), reason),
+                lambda: revoke_directive(uow, directive_id, user, True, deps.clock(), reason),
             )
         )
     except InvalidInput as invalid:
         await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
         return
     except DomainError as error:
-        await ack(response_action="update", view=notice_view("Not revoked", explain(error, c.policy)))
+        await ack(response_action="update", view=notice_view("Not revoked", explain(error, deps.policy)))
         return
     if not events:
         await ack()
@@ -380,45 +405,45 @@ async def submit_revoke(c: Clearance, ack, body) -> None:
     )
 
 
-async def open_supersede(c: Clearance, ack, body) -> None:
+async def open_supersede(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None or not await _staff_or_tell(c, body):
+    if directive_id is None or not await _staff_or_tell(deps, body):
         return
-    directive = await _active_directive(c, body, directive_id)
+    directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
-        await _show(c, body, directive_form(replaces=directive, channels=directive.channels))
+        await _show(deps, body, directive_form(replaces=directive, channels=directive.channels))
 
 
-async def retry_failed(c: Clearance, ack, body) -> None:
+async def retry_failed(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None or not await _staff_or_tell(c, body):
+    if directive_id is None or not await _staff_or_tell(deps, body):
         return
-    channels = await c.deliveries.retry_failed(directive_id)
+    channels = await deps.deliveries.retry_failed(directive_id)
     ref = directive_reference(directive_id)
     if channels:
         where = ", ".join(f"<#{ch}>" for ch in channels)
-        await tell(c, body, f"Posting *{ref}* again in {where}. This message's report shows the outcome.")
+        await deps.replies.tell(body, f"Posting *{ref}* again in {where}. This message's report shows the outcome.")
     else:
-        await tell(c, body, f"*{ref}* has no failed channels to retry (or is no longer in force).")
+        await deps.replies.tell(body, f"*{ref}* has no failed channels to retry (or is no longer in force).")
 
 
 # --- channel membership -----------------------------------------------------------------------------
 
 
-async def member_joined(c: Clearance, ack, body) -> None:
+async def member_joined(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     event = body.get("event") or {}
     channel, user = event.get("channel") or "", event.get("user") or ""
     if not channel or not user:
         return
-    c.members.joined(channel, user)
-    c.counts.wake()
-    if not await c.members.people([user]):
+    deps.members.joined(channel, user)
+    deps.counts.wake()
+    if not await deps.members.people([user]):
         return  # a bot (the bot itself, when it joins)
     messages = []
-    async with c.reading() as uow:
+    async with deps.reading() as uow:
         for directive in await uow.directives.for_channel(channel):
             posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.stored_id)}
             posted = posts.get(channel)
@@ -426,12 +451,12 @@ async def member_joined(c: Clearance, ack, body) -> None:
                 continue
             text, blocks = newcomer_notice(directive)
             messages.append(ephemeral(channel, user, text, blocks))
-    await c.enqueue(messages)
+    await deps.enqueue(messages)
 
 
-async def member_left(c: Clearance, ack, body) -> None:
+async def member_left(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     event = body.get("event") or {}
     if event.get("channel") and event.get("user"):
-        c.members.left(event["channel"], event["user"])
-        c.counts.wake()
+        deps.members.left(event["channel"], event["user"])
+        deps.counts.wake()

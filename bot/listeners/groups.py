@@ -6,20 +6,17 @@ whole group as `subteam` (its id under `id`). Both need the usergroups:read scop
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_bolt.async_app import AsyncApp
 
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
+from bot.directory import SlackDirectory
 
 
-def register(app: AsyncApp, c: Clearance) -> None:
+def register(app: AsyncApp, directory: SlackDirectory) -> None:
     async def group_changed(event: dict) -> None:
         # Bolt has already acknowledged the event.
         group = event.get("subteam_id") or (event.get("subteam") or {}).get("id")
         if isinstance(group, str) and group:
-            c.directory.forget(group)
+            directory.forget(group)
 
     app.event("subteam_members_changed")(group_changed)
     app.event("subteam_updated")(group_changed)

@@ -8,36 +8,39 @@ sent as a DM there, since a Home tab has no channel for an ephemeral message.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.home import PAGE
-from bot.home import pages_from_view
+from bot.home import HomeRefresher, pages_from_view
 from bot.ids import ActionId
-from bot.listeners.common import action_value, actor, guarded
+from bot.listeners.common import Replies, action_value, actor, guarded
 from bot.payloads import HomePage, decode
 
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
+
+@dataclass(frozen=True)
+class HomeDeps:
+    home: HomeRefresher
+    replies: Replies
 
 
-def register(app: AsyncApp, c: Clearance) -> None:
-    app.event("app_home_opened")(_opened(c))
-    app.action(ActionId.HOME_PAGE)(guarded(c, turn_page))
+def register(app: AsyncApp, deps: HomeDeps) -> None:
+    app.event("app_home_opened")(_opened(deps))
+    app.action(ActionId.HOME_PAGE)(guarded(deps, turn_page))
 
 
-def _opened(c: Clearance):
+def _opened(deps: HomeDeps):
     async def app_home_opened(event: dict) -> None:
         # Bolt has already acknowledged the event; the messages tab opens this too.
         if event.get("tab") != "home" or not event.get("user"):
             return
-        await c.home.publish(event["user"], pages_from_view(event.get("view")), opened=True)
+        await deps.home.publish(event["user"], pages_from_view(event.get("view")), opened=True)
 
     return app_home_opened
 
 
-async def turn_page(c: Clearance, ack, body) -> None:
+async def turn_page(deps: HomeDeps, ack, body) -> None:
     await ack()
     value = decode(HomePage, action_value(body))
     user = actor(body)
@@ -46,4 +49,4 @@ async def turn_page(c: Clearance, ack, body) -> None:
     section, page = value.section, value.page
     pages = pages_from_view(body.get("view"))
     pages[section] = page
-    await c.home.publish(user, pages)
+    await deps.home.publish(user, pages)

@@ -3,51 +3,66 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import notice_view
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page, summary_fields
+from bot.changes import Action
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
+from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
 from bot.payloads import FormPage, RequestRef, decode
 from bot.presenter import explain
 from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
-from workflows.events import RequestRefused
+from workflows.events import Event, RequestRefused
+from workflows.policy import Policy
 from workflows.requests import reference
 from workflows.review import answer_info, submit_request, withdraw_request
 from workflows.risk import QUESTION_IDS
 from workflows.risk_review import approval_to_extend, change_answers
 
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
-
 FORM_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "data_kinds", "prior_use", "notes")
 
 
-def register(app: AsyncApp, c: Clearance) -> None:
-    app.command("/request-tool")(guarded(c, open_request_form))
-    app.view(CallbackId.REQUEST_FORM)(guarded(c, submit_request_form))
-    app.view(CallbackId.REQUEST_QUESTIONS)(guarded(c, submit_questions))
-    app.action(ActionId.WITHDRAW)(guarded(c, withdraw))
-    app.action(ActionId.ANSWER)(guarded(c, open_answer_form))
-    app.view(CallbackId.ANSWER_FORM)(guarded(c, submit_answer))
+@dataclass(frozen=True)
+class RequestDeps:
+    """What the officer's listeners need, given by the composition root (bot/runtime.py)."""
+
+    policy: Policy
+    clock: Callable[[], datetime]
+    change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
+    reading: Callable[[], Any]  # a read-only unit of work
+    client: AsyncWebClient
+    replies: Replies
 
 
-async def open_request_form(c: Clearance, ack, body) -> None:
+def register(app: AsyncApp, deps: RequestDeps) -> None:
+    app.command("/request-tool")(guarded(deps, open_request_form))
+    app.view(CallbackId.REQUEST_FORM)(guarded(deps, submit_request_form))
+    app.view(CallbackId.REQUEST_QUESTIONS)(guarded(deps, submit_questions))
+    app.action(ActionId.WITHDRAW)(guarded(deps, withdraw))
+    app.action(ActionId.ANSWER)(guarded(deps, open_answer_form))
+    app.view(CallbackId.ANSWER_FORM)(guarded(deps, submit_answer))
+
+
+async def open_request_form(deps: RequestDeps, ack, body) -> None:
     await ack()
     trigger = body.get("trigger_id")
     if not trigger:
         return
     # views.open must happen within 3 s of the trigger, so it is called directly, not queued.
-    response = await c.client.views_open(trigger_id=trigger, view=request_form(body.get("text") or ""))
+    response = await deps.client.views_open(trigger_id=trigger, view=request_form(body.get("text") or ""))
     if not response.get("ok"):
-        await tell(c, body, "The request form could not be opened. Please try /request-tool again.")
+        await deps.replies.tell(body, "The request form could not be opened. Please try /request-tool again.")
 
 
-async def submit_request_form(c: Clearance, ack, body) -> None:
+async def submit_request_form(deps: RequestDeps, ack, body) -> None:
     view = body.get("view") or {}
     page = decode(FormPage, view.get("private_metadata"))
     if page is not None and page.page == 1:
@@ -57,9 +72,9 @@ async def submit_request_form(c: Clearance, ack, body) -> None:
     draft = parse_request_form((view.get("state") or {}).get("values") or {})
     user = actor(body)
     try:
-        events = await c.change(
+        events = await deps.change(
             lambda uow: once_per_view(
-                uow, view.get("id") or "", lambda: submit_request(uow, c.policy, draft, user, c.clock())
+                uow, view.get("id") or "", lambda: submit_request(uow, deps.policy, draft, user, deps.clock())
             )
         )
     except InvalidInput as invalid:
@@ -86,7 +101,7 @@ async def next_page(ack, view: dict) -> None:
     await ack(response_action="update", view=questions_page(page_one))
 
 
-async def submit_questions(c: Clearance, ack, body) -> None:
+async def submit_questions(deps: RequestDeps, ack, body) -> None:
     """Page 2 submitted: the rules judge the answers and the request is registered, refused or
     approved, with its messages, in one transaction; errors appear on the question they concern."""
     view = body.get("view") or {}
@@ -99,10 +114,10 @@ async def submit_questions(c: Clearance, ack, body) -> None:
 
     async def submit(uow):
         extends = await approval_to_extend(uow, draft.tool_name) if draft.tool_name.strip() else None
-        return await submit_request(uow, c.policy, draft, user, c.clock(), answers, extends=extends)
+        return await submit_request(uow, deps.policy, draft, user, deps.clock(), answers, extends=extends)
 
     try:
-        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: submit(uow)))
+        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: submit(uow)))
     except InvalidInput as invalid:
         blocks = PAGE_ONE_FIELDS + QUESTION_IDS
         errors = {k: v for k, v in invalid.errors.items() if k in blocks}
@@ -113,38 +128,38 @@ async def submit_questions(c: Clearance, ack, body) -> None:
     await ack()
 
 
-async def withdraw(c: Clearance, ack, body) -> None:
+async def withdraw(deps: RequestDeps, ack, body) -> None:
     await ack()
     target = decode(RequestRef, action_value(body))
     if target is None:
         return
     request_id = target.request_id
     try:
-        await c.change(lambda uow: withdraw_request(uow, request_id, actor(body), "", c.clock()))
+        await deps.change(lambda uow: withdraw_request(uow, request_id, actor(body), "", deps.clock()))
     except DomainError as error:
-        await tell(c, body, explain(error, c.policy, reference(request_id)))
+        await deps.replies.tell(body, explain(error, deps.policy, reference(request_id)))
 
 
-async def open_answer_form(c: Clearance, ack, body) -> None:
+async def open_answer_form(deps: RequestDeps, ack, body) -> None:
     await ack()
     target = decode(RequestRef, action_value(body))
     if target is None:
         return
     request_id = target.request_id
-    async with c.reading() as uow:
+    async with deps.reading() as uow:
         request = await uow.requests.get(request_id)
     ref = reference(request_id)
     if request is None or request.requester_id != actor(body):
-        await tell(c, body, explain(NotRequester(), c.policy, ref))
+        await deps.replies.tell(body, explain(NotRequester(), deps.policy, ref))
         return
     question = request.open_question()
     if question is None:
-        await tell(c, body, explain(NoOpenQuestion(), c.policy, ref))
+        await deps.replies.tell(body, explain(NoOpenQuestion(), deps.policy, ref))
         return
-    await c.client.views_open(trigger_id=body.get("trigger_id"), view=answer_modal(request, question.question))
+    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=answer_modal(request, question.question))
 
 
-async def submit_answer(c: Clearance, ack, body) -> None:
+async def submit_answer(deps: RequestDeps, ack, body) -> None:
     view = body.get("view") or {}
     target = decode(RequestRef, view.get("private_metadata"))
     answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value") or ""
@@ -158,16 +173,16 @@ async def submit_answer(c: Clearance, ack, body) -> None:
         """Changed risk answers first (a new version, judged by the rules), then the answer itself,
         so the card shows both. A change the rules prohibit closes the request: the officer's answer
         is then kept as the note of the new answers' version."""
-        user, now = actor(body), c.clock()
+        user, now = actor(body), deps.clock()
         events = []
         if changes:
-            events = await change_answers(uow, c.policy, request_id, user, changes, now, note=answer)
+            events = await change_answers(uow, deps.policy, request_id, user, changes, now, note=answer)
             if any(isinstance(e, RequestRefused) for e in events):
                 return events
-        return events + await answer_info(uow, c.policy, request_id, user, answer, now)
+        return events + await answer_info(uow, deps.policy, request_id, user, answer, now)
 
     try:
-        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))
+        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))
     except InvalidInput as invalid:
         errors = {k: v for k, v in invalid.errors.items() if k in QUESTION_IDS}
         if not errors:
@@ -176,7 +191,7 @@ async def submit_answer(c: Clearance, ack, body) -> None:
         return
     except DomainError as error:
         await ack(
-            response_action="update", view=notice_view("Not sent", explain(error, c.policy, reference(request_id)))
+            response_action="update", view=notice_view("Not sent", explain(error, deps.policy, reference(request_id)))
         )
         return
     await ack()

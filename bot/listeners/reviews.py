@@ -6,32 +6,50 @@ request is loaded fresh: nothing in the button is trusted beyond which request i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import notice_view
 from bot.blocks.requests import reason_modal
+from bot.changes import Action
 from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
-from bot.listeners.common import action_value, actor, guarded, once_per_view, tell
+from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
 from bot.payloads import ReasonForm, ReviewTarget, decode
 from bot.presenter import REVIEWER_UNCHECKED as UNAVAILABLE
 from bot.presenter import explain
+from bot.roles import Roles
 from workflows.errors import DomainError, InvalidInput
+from workflows.events import Event
+from workflows.policy import Policy
 from workflows.requests import Outcome, reference
 from workflows.review import ask_for_info, check_can_review, record_decision
 
-if TYPE_CHECKING:
-    from bot.runtime import Clearance
+
+@dataclass(frozen=True)
+class ReviewDeps:
+    """What the reviewer's listeners need (review cards, the reason and tier forms; bot/listeners/risk.py
+    too), given by the composition root (bot/runtime.py)."""
+
+    policy: Policy
+    clock: Callable[[], datetime]
+    roles: Roles
+    change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
+    reading: Callable[[], Any]  # a read-only unit of work
+    client: AsyncWebClient
+    replies: Replies
 
 
-
-def register(app: AsyncApp, c: Clearance) -> None:
-    app.action(ActionId.APPROVE)(guarded(c, approve))
+def register(app: AsyncApp, deps: ReviewDeps) -> None:
+    app.action(ActionId.APPROVE)(guarded(deps, approve))
     for action_id in (ActionId.APPROVE_WITH_NOTE, ActionId.REJECT, ActionId.ASK_INFO):
-        app.action(action_id)(guarded(c, open_reason_form))
-    app.view(CallbackId.REVIEW_REASON)(guarded(c, submit_reason))
+        app.action(action_id)(guarded(deps, open_reason_form))
+    app.view(CallbackId.REVIEW_REASON)(guarded(deps, submit_reason))
 
 
 def _target(raw: str | None) -> tuple[int, str] | None:
@@ -39,16 +57,7 @@ def _target(raw: str | None) -> tuple[int, str] | None:
     return (target.request_id, target.stage_key) if target else None
 
 
-async def _reviewers(c: Clearance, stage_key: str, user: str) -> frozenset[str]:
-    """The stage's reviewers as far as this decision needs to know: {user} if they are one."""
-    try:
-        stage = c.policy.stage(stage_key)
-    except KeyError:
-        return frozenset()  # a stage removed from the config has no reviewers any more
-    return frozenset({user}) if await c.directory.includes(user, stage.reviewers) else frozenset()
-
-
-async def approve(c: Clearance, ack, body) -> None:
+async def approve(deps: ReviewDeps, ack, body) -> None:
     """One click approves: the decision is committed before Slack gets its acknowledgement."""
     target = _target(action_value(body))
     if target is None:
@@ -57,24 +66,24 @@ async def approve(c: Clearance, ack, body) -> None:
     request_id, stage_key = target
     user = actor(body)
     try:
-        reviewers = await _reviewers(c, stage_key, user)
-        await c.change(
+        reviewers = await deps.roles.reviewers(stage_key, user)
+        await deps.change(
             lambda uow: record_decision(
-                uow, c.policy, request_id, stage_key, user, Outcome.APPROVED, "", reviewers, c.clock()
+                uow, deps.policy, request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock()
             )
         )
     except DirectoryUnavailable:
         await ack()
-        await tell(c, body, UNAVAILABLE)
+        await deps.replies.tell(body, UNAVAILABLE)
         return
     except DomainError as error:
         await ack()
-        await tell(c, body, explain(error, c.policy, reference(request_id)))
+        await deps.replies.tell(body, explain(error, deps.policy, reference(request_id)))
         return
     await ack()
 
 
-async def open_reason_form(c: Clearance, ack, body) -> None:
+async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
     await ack()
     target = _target(action_value(body))
     if target is None:
@@ -86,22 +95,24 @@ async def open_reason_form(c: Clearance, ack, body) -> None:
     user = actor(body)
     # Check before opening the form, so nobody types a reason only to be refused.
     try:
-        reviewers = await _reviewers(c, stage_key, user)
+        reviewers = await deps.roles.reviewers(stage_key, user)
     except DirectoryUnavailable:
-        await tell(c, body, UNAVAILABLE)
+        await deps.replies.tell(body, UNAVAILABLE)
         return
-    async with c.reading() as uow:
+    async with deps.reading() as uow:
         request = await uow.requests.get(request_id)
     try:
-        check_can_review(request, c.policy, stage_key, user, reviewers)
+        check_can_review(request, deps.policy, stage_key, user, reviewers)
     except DomainError as refusal:
-        await tell(c, body, explain(refusal, c.policy, reference(request_id)))
+        await deps.replies.tell(body, explain(refusal, deps.policy, reference(request_id)))
         return
     assert request is not None  # _refusal refuses a request that is not there
-    await c.client.views_open(trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, c.policy, stage_key))
+    await deps.client.views_open(
+        trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, deps.policy, stage_key)
+    )
 
 
-async def submit_reason(c: Clearance, ack, body) -> None:
+async def submit_reason(deps: ReviewDeps, ack, body) -> None:
     view = body.get("view") or {}
     form = decode(ReasonForm, view.get("private_metadata"))
     if form is None or form.kind not in ("approve", "reject", "ask"):
@@ -111,18 +122,18 @@ async def submit_reason(c: Clearance, ack, body) -> None:
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)
     try:
-        reviewers = await _reviewers(c, stage_key, user)
+        reviewers = await deps.roles.reviewers(stage_key, user)
         if kind == "ask":
             action = lambda uow: ask_for_info(  # noqa: E731
-                uow, c.policy, request_id, stage_key, user, text, reviewers, c.clock()
+                uow, deps.policy, request_id, stage_key, user, text, reviewers, deps.clock()
             )
         else:
             outcome = Outcome.APPROVED if kind == "approve" else Outcome.REJECTED
             action = lambda uow: record_decision(  # noqa: E731
-                uow, c.policy, request_id, stage_key, user, outcome, text, reviewers, c.clock()
+                uow, deps.policy, request_id, stage_key, user, outcome, text, reviewers, deps.clock()
             )
         # A re-delivery of the same submission closes the modal and changes nothing.
-        await c.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
+        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
     except InvalidInput as invalid:
         await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
         return
@@ -130,7 +141,7 @@ async def submit_reason(c: Clearance, ack, body) -> None:
         await ack(response_action="errors", errors={"reason": UNAVAILABLE})
         return
     except DomainError as error:
-        message = explain(error, c.policy, reference(request_id))
+        message = explain(error, deps.policy, reference(request_id))
         await ack(response_action="update", view=notice_view("Not recorded", message))
         return
     await ack()

@@ -11,7 +11,6 @@ import asyncio
 from pathlib import Path
 
 from bot.runtime import Clearance
-from bot.server import asgi_app
 from tests.conftest import FixedClock
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import SlackHttp, event_callback
@@ -83,7 +82,7 @@ async def start_clocked_bot(
     c = Clearance(settings_for(slack, database_url, config_dir, config), clock=clock)
     c.sender.poll_seconds = 0.05
     await c.start()
-    http = SlackHttp(SECRET, app=asgi_app(c))
+    http = SlackHttp(SECRET, app=c.asgi())
     await http.__aenter__()
     bot = ClockedBot(c, http, slack)
     bot.clock = clock

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.runtime import Clearance
-from bot.server import asgi_app
 from bot.settings import load_settings
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import SlackHttp, block_action, view_submission
@@ -179,10 +178,10 @@ class Bot:
         deadline = loop.time() + timeout
         quiet = 0
         while loop.time() < deadline:
-            await self.c.background_done()
+            await self.c.tasks.done()
             counts = await self.c.outbox.counts()
             # Twice in a row with nothing running after an ack and nothing pending: settled.
-            quiet = quiet + 1 if not counts.get("pending") and not self.c._tasks else 0
+            quiet = quiet + 1 if not counts.get("pending") and not self.c.tasks.busy else 0
             if quiet == 2:
                 return
             self.c.sender.wake()
@@ -292,7 +291,7 @@ async def start_bot(
     if configure:
         configure(c)  # tests tune timings before anything starts
     await c.start()
-    http = SlackHttp(SECRET, app=asgi_app(c))
+    http = SlackHttp(SECRET, app=c.asgi())
     await http.__aenter__()
     return Bot(c, http, slack)
 

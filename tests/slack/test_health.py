@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.server import asgi_app
 from tests.fakes.signing import SlackHttp
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.slack.harness import SECRET, start_bot, stop_bot
@@ -68,7 +67,7 @@ async def test_health_is_503_with_the_reason_while_the_database_is_cut_and_200_o
     async with cuttable(database_url) as (url, cut, restore):
         bot = await start_bot(slack, url, tmp_path)
         clock = ManualClock()
-        http = SlackHttp(SECRET, app=asgi_app(bot.c, monotonic=clock))
+        http = SlackHttp(SECRET, app=bot.c.asgi(monotonic=clock))
         try:
             assert (await http.client.get("/healthz")).json() == OK
             await cut()

@@ -56,7 +56,7 @@ async def submit_many(bot, n: int, requester: str = "U0OFFICER") -> list[int]:
     ids = []
     for number in range(n):
         bot.clock.advance(timedelta(minutes=1))
-        events = await bot.c.change(
+        events = await bot.c.changes.change(
             lambda uow, number=number: submit_request(
                 uow, bot.c.policy, dataclasses.replace(draft, tool_name=f"Tool {number:02d}"), requester, bot.c.clock()
             )

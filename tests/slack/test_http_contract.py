@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 
 from bot.ids import ActionId
-from bot.server import asgi_app
 from tests.fakes.fake_slack import TEAM_ID
 from tests.fakes.signing import (
     FORM,
@@ -208,16 +207,16 @@ async def test_a_body_over_1_mib_gets_413_without_reading_the_rest(bot):
     chunk = b"x" * 65536
     chunks = [chunk] * 64  # 4 MiB, sent without Content-Length (chunked)
     headers = {"Content-Type": FORM, **sign(b"", SECRET)}
-    status, read = await raw_post(asgi_app(bot.c), chunks, headers)
+    status, read = await raw_post(bot.c.asgi(), chunks, headers)
     assert status == 413
     assert read == 17  # 1 MiB is 16 chunks: the 17th passes the cap and nothing after it is read
     # A declared length over the cap is refused before a single byte is read.
-    status, read = await raw_post(asgi_app(bot.c), chunks, {**headers, "Content-Length": str(4 * 1024 * 1024)})
+    status, read = await raw_post(bot.c.asgi(), chunks, {**headers, "Content-Length": str(4 * 1024 * 1024)})
     assert (status, read) == (413, 0)
 
 
 async def test_a_client_that_goes_away_mid_body_gets_no_500(bot, caplog):
-    status, _ = await raw_post(asgi_app(bot.c), [b"payload="], {"Content-Type": FORM}, disconnect=True)
+    status, _ = await raw_post(bot.c.asgi(), [b"payload="], {"Content-Type": FORM}, disconnect=True)
     assert status == 400
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -258,7 +257,7 @@ async def test_nothing_is_taken_while_the_bot_is_starting(bot):
 
 async def test_bad_signatures_are_logged_with_counts_and_source_but_never_a_flood(bot, caplog):
     clock = ManualClock()
-    http = SlackHttp(SECRET, app=asgi_app(bot.c, monotonic=clock))
+    http = SlackHttp(SECRET, app=bot.c.asgi(monotonic=clock))
     caplog.set_level(logging.INFO, logger="clearance")
     body, content_type = slash_command("/request-tool", "Secret Tool Name", "U0OFFICER")
     for _ in range(30):

@@ -116,7 +116,7 @@ async def test_an_ephemeral_whose_outcome_is_unknown_is_not_sent_again(slack, da
     bot = await start_bot(slack, database_url, tmp_path, configure=quick)
     try:
         slack.answer_late("chat.postEphemeral", 2.5)
-        await bot.c.enqueue([ephemeral(CARDS, "U0SEC1", "Already decided.")])
+        await bot.c.changes.enqueue([ephemeral(CARDS, "U0SEC1", "Already decided.")])
         await bot.settle()
         assert len(slack.all_calls_to("chat.postEphemeral")) == 1
         [(_, method, _, error)] = await bot.c.outbox.failures()

@@ -373,7 +373,9 @@ async def test_no_directive_reminders_after_it_is_revoked(directive_bot, slack):
     ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
     async with bot.c.uow() as uow:
         [directive] = await uow.directives.list_active()
-    await bot.c.change(lambda uow: revoke_directive(uow, directive.id, "U0CHIEF", True, bot.c.clock(), "Error."))
+    await bot.c.changes.change(
+        lambda uow: revoke_directive(uow, directive.id, "U0CHIEF", True, bot.c.clock(), "Error.")
+    )
     await bot.settle()
     bot.clock.advance(3 * 24 * H)
     await bot.sweep()

@@ -23,7 +23,9 @@ from workflows.risk import QUESTIONS
 
 CHIEF, DEPUTY, OFFICER = "U0CHIEF", "U0DEPUTY", "U0OFFICER"
 # Command staff by name and through a user group; a legal stage; a route per tier.
-RISK_CONFIG = CONFIG.replace('command_staff = ["U0CHIEF"]', 'command_staff = ["U0CHIEF", "S0CMD"]') + """
+RISK_CONFIG = (
+    CONFIG.replace('command_staff = ["U0CHIEF"]', 'command_staff = ["U0CHIEF", "S0CMD"]')
+    + """
 [[stages]]
 key = "legal"
 name = "Legal"
@@ -39,6 +41,7 @@ stages = ["it_security"]
 [tiers.minimal]
 stages = []
 """
+)
 TRANSCRIBER = {
     "tool_name": "Otter Transcribe",
     "vendor": "Otter Canada Inc.",

@@ -1,0 +1,25 @@
+"""Who may act, asked at the moment of each action: the config's roles, with Slack user groups
+expanded through the API (bot/directory.py). Nothing in a button or a form is trusted for this."""
+
+from __future__ import annotations
+
+from bot.directory import SlackDirectory
+from workflows.policy import Policy
+
+
+class Roles:
+    def __init__(self, policy: Policy, directory: SlackDirectory) -> None:
+        self._policy = policy
+        self._directory = directory
+
+    async def is_command_staff(self, user: str) -> bool:
+        """Raises DirectoryUnavailable when Slack cannot say and no recent answer is known."""
+        return bool(user) and await self._directory.includes(user, self._policy.roles.command_staff)
+
+    async def reviewers(self, stage_key: str, user: str) -> frozenset[str]:
+        """The stage's reviewers as far as one decision needs to know: {user} if they are one."""
+        try:
+            stage = self._policy.stage(stage_key)
+        except KeyError:
+            return frozenset()  # a stage removed from the config has no reviewers any more
+        return frozenset({user}) if await self._directory.includes(user, stage.reviewers) else frozenset()
