@@ -210,14 +210,14 @@ def _remind(dry_run: bool, at: str | None) -> int:
 
 async def _preview_lines(database_url: str, policy, now) -> list[str]:
     from storage.db import create_engine, session_factory
-    from storage.reminders import SqlReminderStore
+    from storage.uow import SqlUnitOfWork
     from workflows.directives import directive_reference
     from workflows.reminders import ReviewReminder, Subject, format_waited, preview
 
     engine = create_engine(database_url)
     try:
-        async with session_factory(engine)() as session:
-            claims = await preview(SqlReminderStore(session, policy.reminders), policy, now)
+        async with SqlUnitOfWork(session_factory(engine), lambda: now) as uow:  # never committed
+            claims = await preview(uow.reminders(policy.reminders), policy, now)
     finally:
         await engine.dispose()
     when = now.strftime("%Y-%m-%d %H:%M UTC")
