@@ -48,7 +48,9 @@ WENT_WRONG = (
 
 
 def explain(error: DomainError, policy: Policy, ref: str = "This request") -> str:
-    """A refusal, in words: what happened and what (if anything) to do."""
+    """A refusal, in words: what happened and what (if anything) to do. It names what was refused as
+    the domain did (`error.ref`), else as `ref`."""
+    ref = error.ref or ref
     match error:
         case NotAReviewer(stage_name=name):
             return f"Only {name} reviewers can decide at this stage. Nothing was changed."
@@ -76,8 +78,8 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
             return f"{ref} is not waiting for an answer from you any more. Nothing was changed."
         case NotCommandStaff():
             return NOT_STAFF
-        case DirectiveNotActive(ref=directive_ref, status=status, superseded_by=by):
-            return f"{directive_ref} has already been {status.value}{f'; see {by}' if by else ''}. Nothing was changed."
+        case DirectiveNotActive(status=status, superseded_by=by):
+            return f"{ref} has already been {status.value}{f'; see {by}' if by else ''}. Nothing was changed."
         case NotFound():
             return "That item no longer exists in Clearance. Nothing was changed."
     return f"That is not possible now ({error}). Nothing was changed."

@@ -37,7 +37,7 @@ WHEN = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
         (NotRequester(), "Only the person who made REQ-0007"),
         (NoOpenQuestion(), "not waiting for an answer"),
         (NotCommandStaff(), "Only command staff"),
-        (DirectiveNotActive("DIR-0001", DirectiveStatus.SUPERSEDED, "DIR-0002"), "superseded; see DIR-0002"),
+        (DirectiveNotActive(DirectiveStatus.SUPERSEDED, "DIR-0002").about("DIR-0001"), "superseded; see DIR-0002"),
         (NotFound("request 7"), "no longer exists"),
     ],
 )
@@ -76,3 +76,10 @@ def test_a_value_that_is_not_ours_decodes_to_nothing(raw):
     from bot.payloads import ReviewTarget, decode
 
     assert decode(ReviewTarget, raw) is None
+
+
+def test_a_refusal_names_what_the_domain_said_it_was_about():
+    assert explain(NotRequester().about("REQ-0042"), POLICY).startswith("Only the person who made REQ-0042")
+    assert "DIR-0001 has already been superseded" in explain(
+        DirectiveNotActive(DirectiveStatus.SUPERSEDED, "DIR-0002").about("DIR-0001"), POLICY
+    )

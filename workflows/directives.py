@@ -162,9 +162,9 @@ class DirectiveDraft:
 
 @dataclass
 class DirectiveNotActive(DomainError):
-    """The directive was revoked or superseded; it can no longer be acknowledged or ended."""
+    """The directive (`ref`, given by `about`) was revoked or superseded; it can no longer be
+    acknowledged or ended."""
 
-    ref: str
     status: DirectiveStatus
     superseded_by: str | None = None  # the ref of the directive that replaced it
 
@@ -500,7 +500,7 @@ async def _load_active(uow: DirectiveUnitOfWork, directive_id: int) -> Directive
 
 def _not_active(directive: Directive) -> DirectiveNotActive:
     by = directive.superseded_by
-    return DirectiveNotActive(directive.ref, directive.status, directive_reference(by) if by else None)
+    return DirectiveNotActive(directive.status, directive_reference(by) if by else None).about(directive.ref)
 
 
 async def _active_except(uow: DirectiveUnitOfWork, tool_key: str, *ids: int | None) -> list[Directive]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from workflows.requests import Decision, RequestStatus
@@ -11,6 +11,13 @@ if TYPE_CHECKING:
 
 class DomainError(Exception):
     """An action that the rules do not allow. Nothing was changed."""
+
+    ref: str | None = None  # what was refused ("REQ-0042"), where the rule knew it
+
+    def about(self, ref: str) -> Self:
+        """The same refusal, naming what it is about (so whoever explains it need not know)."""
+        self.ref = ref
+        return self
 
 
 class StoreUnavailable(Exception):

@@ -50,6 +50,7 @@ from workflows.requests import (
     RequestStatus,
     ToolRequest,
     next_status,
+    reference,
 )
 from workflows.risk import Answers, Tier, assess, validate_answers
 
@@ -214,11 +215,11 @@ async def answer_info(
     _check_length(answer, "answer")
     request = await _load(uow, request_id)
     if actor != request.requester_id:
-        raise NotRequester()
+        raise NotRequester().about(request.ref)
     _check_open(request)
     exchange = request.open_question()
     if exchange is None:
-        raise NoOpenQuestion()
+        raise NoOpenQuestion().about(request.ref)
     before = _state(request)
     request.status = next_status(request.status, Action.ANSWER)
     exchange.answer, exchange.answered_at = answer, now
@@ -235,7 +236,7 @@ async def answer_info(
 async def withdraw_request(uow: UnitOfWork, request_id: int, actor: str, reason: str, now: datetime) -> list[Event]:
     request = await _load(uow, request_id)
     if actor != request.requester_id:
-        raise NotRequester()
+        raise NotRequester().about(request.ref)
     _check_open(request)
     before, stage_key = _state(request), request.stage_key
     request.status = next_status(request.status, Action.WITHDRAW)
@@ -263,13 +264,13 @@ def next_stage(policy: Policy, request: ToolRequest, also_done: str | None = Non
 async def _load(uow: UnitOfWork, request_id: int) -> ToolRequest:
     request = await uow.requests.get(request_id)
     if request is None:
-        raise NotFound(f"request {request_id}")
+        raise NotFound(f"request {request_id}").about(reference(request_id))
     return request
 
 
 def _check_open(request: ToolRequest) -> None:
     if not request.status.is_open:
-        raise RequestClosed(request.status, request.final_decision)
+        raise RequestClosed(request.status, request.final_decision).about(request.ref)
 
 
 async def _load_for_review(
@@ -297,12 +298,12 @@ def check_can_review(
         raise StageAlreadyDecided(stage_key, None)
     _check_open(request)
     if request.stage_key != stage_key:
-        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key))
+        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key)).about(request.ref)
     if actor not in reviewers:
         name = next((s.name for s in policy.stages if s.key == stage_key), stage_key)  # a stage the config dropped
-        raise NotAReviewer(name)
+        raise NotAReviewer(name).about(request.ref)
     if actor == request.requester_id:
-        raise OwnRequest()
+        raise OwnRequest().about(request.ref)
 
 
 def _enter_stage(request: ToolRequest, stage: Stage, now: datetime) -> None:

@@ -61,11 +61,11 @@ async def raise_tier(
     request = await _load(uow, request_id)
     _check_open(request)
     if request.stage_key != stage_key and not is_command_staff:
-        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key))
+        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key)).about(request.ref)
     if actor not in reviewers and not is_command_staff:
-        raise NotAReviewer(policy.stage(stage_key).name)
+        raise NotAReviewer(policy.stage(stage_key).name).about(request.ref)
     if actor == request.requester_id:
-        raise OwnRequest()
+        raise OwnRequest().about(request.ref)
     if tier is Tier.PROHIBITED:
         raise InvalidInput({"tier": "To stop a prohibited use, reject the request and name the rule in the reason."})
     if request.tier is None:
@@ -92,7 +92,7 @@ async def lower_tier(
     request = await _load(uow, request_id)
     _check_open(request)
     if actor == request.requester_id:
-        raise OwnRequest()
+        raise OwnRequest().about(request.ref)
     if tier is Tier.PROHIBITED:
         raise InvalidInput({"tier": "To stop a prohibited use, reject the request and name the rule in the reason."})
     if request.tier is not None and not tier < request.tier:
@@ -117,7 +117,7 @@ async def change_answers(
     """
     request = await _load(uow, request_id)
     if actor != request.requester_id:
-        raise NotRequester()
+        raise NotRequester().about(request.ref)
     _check_open(request)
     previous = request.answers
     answers = validate_answers({**previous, **changes})

@@ -133,11 +133,8 @@ async def withdraw(deps: RequestDeps, ack, body) -> None:
     target = decode(RequestRef, action_value(body))
     if target is None:
         return
-    request_id = target.request_id
-    try:
-        await deps.change(lambda uow: withdraw_request(uow, request_id, actor(body), "", deps.clock()))
-    except DomainError as error:
-        await deps.replies.tell(body, explain(error, deps.policy, reference(request_id)))
+    # A refusal (not the requester, already closed) is told by `guarded`, in the domain's words.
+    await deps.change(lambda uow: withdraw_request(uow, target.request_id, actor(body), "", deps.clock()))
 
 
 async def open_answer_form(deps: RequestDeps, ack, body) -> None:
@@ -190,8 +187,6 @@ async def submit_answer(deps: RequestDeps, ack, body) -> None:
         await ack(response_action="errors", errors=errors)
         return
     except DomainError as error:
-        await ack(
-            response_action="update", view=notice_view("Not sent", explain(error, deps.policy, reference(request_id)))
-        )
+        await ack(response_action="update", view=notice_view("Not sent", explain(error, deps.policy)))
         return
     await ack()

@@ -76,11 +76,7 @@ async def approve(deps: ReviewDeps, ack, body) -> None:
         await ack()
         await deps.replies.tell(body, UNAVAILABLE)
         return
-    except DomainError as error:
-        await ack()
-        await deps.replies.tell(body, explain(error, deps.policy, reference(request_id)))
-        return
-    await ack()
+    await ack()  # a refusal (DomainError) is told by `guarded`, in the domain's words
 
 
 async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
@@ -141,7 +137,7 @@ async def submit_reason(deps: ReviewDeps, ack, body) -> None:
         await ack(response_action="errors", errors={"reason": UNAVAILABLE})
         return
     except DomainError as error:
-        message = explain(error, deps.policy, reference(request_id))
+        message = explain(error, deps.policy)
         await ack(response_action="update", view=notice_view("Not recorded", message))
         return
     await ack()

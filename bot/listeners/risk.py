@@ -130,9 +130,7 @@ async def submit_tier(deps: ReviewDeps, ack, body) -> None:
         await ack(response_action="errors", errors={"reason": UNAVAILABLE})
         return
     except DomainError as error:
-        message = (
-            NOT_STAFF_TIER if kind == "lower" and not staff else explain(error, deps.policy, reference(request_id))
-        )
+        message = NOT_STAFF_TIER if kind == "lower" and not staff else explain(error, deps.policy)
         await ack(response_action="update", view=notice_view("Not changed", message))
         return
     await ack()

@@ -28,6 +28,7 @@ from workflows.requests import (
     RequestStatus,
     next_status,
     parse_reference,
+    reference,
 )
 from workflows.review import answer_info, ask_for_info, record_decision, submit_request, withdraw_request
 
@@ -152,6 +153,7 @@ async def test_a_second_click_on_a_decided_stage_is_refused_with_the_first_decis
     with pytest.raises(StageAlreadyDecided) as raised:
         await record_decision(uow, POLICY, rid, "it_security", "U0SEC", Outcome.APPROVED, "", SEC, NOW)
     assert raised.value.decision.by == "U0SEC"
+    assert raised.value.ref == reference(rid)  # the refusal names the request, for whoever explains it
     assert len((await uow.requests.get(rid)).decisions) == 1
 
 
