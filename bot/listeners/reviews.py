@@ -102,7 +102,7 @@ async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
     except DomainError as refusal:
         await deps.replies.tell(body, explain(refusal, deps.policy, reference(request_id)))
         return
-    assert request is not None  # _refusal refuses a request that is not there
+    assert request is not None  # check_can_review refuses a request that is not there
     await deps.client.views_open(
         trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, deps.policy, stage_key)
     )
