@@ -5,6 +5,8 @@ the rows, then every child of every row in one UNION ALL. Saving needs no memory
 loaded: the UPDATE that checks the version (the optimistic lock) also returns how many children
 of each kind the database holds, and decisions, answer versions and questions are only ever
 added (a question's answer is filled in once), so the ones past those counts are the new ones.
+The version check still turns concurrent saves into one save and a ConcurrencyConflict, and the
+unique (request_id, stage_key) of decisions stays the database's own guard behind it.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def _stored_counts(request_id: int) -> tuple[ColumnElement[int], ...]:
 def _children_of(request_ids: list[int]):
     """Every child row of the requests, in one UNION ALL ordered by kind, then each kind's order.
 
-    Each row has the columns of every child table, prefixed c<kind>_, NULL but for its own kind's;
+    Each row has the mapped columns of every child table, prefixed c<kind>_, NULL but its own kind's;
     the NULLs are CAST so that PostgreSQL can type the union and SQLAlchemy convert the values.
     """
     branches = []
@@ -155,7 +157,7 @@ def _children_of(request_ids: list[int]):
             table.c[child.order].label("ord"),
         ]
         for other_kind, other in enumerate(_CHILDREN):
-            for column in other.map.table.c:
+            for column in (other.map.table.c[c.name] for c in other.map.columns):
                 value = column if other_kind == kind else cast(null(), column.type)
                 columns.append(value.label(f"c{other_kind}_{column.name}"))
         branches.append(select(*columns).where(table.c.request_id.in_(request_ids)))
