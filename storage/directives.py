@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.mapping import DIRECTIVE, TOOL, RowMap
 from storage.pending import batch_cache
 from storage.sql import insert_once, row_id, rowcount, save_versioned
 from storage.tables import (
@@ -29,49 +30,12 @@ from storage.tables import (
     ToolAliasRow,
     ToolRow,
 )
-from workflows.directives import Acknowledgement, Directive, DirectiveKind, DirectiveStatus, PostOutcome
+from workflows.directives import Acknowledgement, Directive, DirectiveStatus, PostOutcome
 from workflows.errors import ConcurrencyConflict
 from workflows.outbox import OutboxStatus
-from workflows.registry import StatusMark, Tool, ToolStatus
+from workflows.registry import Tool, ToolStatus
 
 # --- tools ------------------------------------------------------------------------------------
-
-
-def _mark_to_json(mark: StatusMark | None) -> dict | None:
-    if mark is None:
-        return None
-    return {
-        "status": mark.status.value,
-        "source": mark.source,
-        "by": mark.by,
-        "since": mark.since.isoformat(),
-        "conditions": mark.conditions,
-    }
-
-
-def _mark_from_json(data: dict | None) -> StatusMark | None:
-    if not data:
-        return None
-    return StatusMark(
-        ToolStatus(data["status"]),
-        data.get("source", ""),
-        data.get("by", ""),
-        datetime.fromisoformat(data["since"]),
-        data.get("conditions", ""),
-    )
-
-
-def _tool_values(tool: Tool) -> dict:
-    return {
-        "key": tool.key,
-        "name": tool.name,
-        "decision": _mark_to_json(tool.decision),
-        "directive": _mark_to_json(tool.directive),
-        "override": _mark_to_json(tool.override),
-        "status": tool.status.value,
-        "status_since": tool.status_since,
-        "updated_at": tool.updated_at,
-    }
 
 
 class SqlTools:
@@ -173,56 +137,15 @@ class SqlTools:
             )
         ):
             aliases[tool_id].add(alias)
-        return [
-            Tool(
-                key=row.key,
-                name=row.name,
-                aliases=frozenset(aliases[row_id(row)]),
-                decision=_mark_from_json(row.decision),
-                directive=_mark_from_json(row.directive),
-                override=_mark_from_json(row.override),
-                updated_at=row.updated_at,
-                id=row.id,
-                version=row.version,
-            )
-            for row in rows
-        ]
+        return [TOOL.build(row, {"aliases": frozenset(aliases[row_id(row)])}) for row in rows]
+
+
+def _tool_values(tool: Tool) -> dict:
+    # The status shown is derived from the layers; stored too, for listing.
+    return {**TOOL.values(tool), "status": tool.status.value, "status_since": tool.status_since}
 
 
 # --- directives -------------------------------------------------------------------------------
-
-_DIRECTIVE_SCALARS = (
-    "tool_key",
-    "tool_name",
-    "text",
-    "issued_by",
-    "issued_at",
-    "ack_required",
-    "ack_due",
-    "revoked_by",
-    "revoked_at",
-    "superseded_by",
-    "supersedes",
-    "next_reminder_at",
-    "reminders_sent",
-)
-
-
-def _directive_values(directive: Directive) -> dict:
-    values = {name: getattr(directive, name) for name in _DIRECTIVE_SCALARS}
-    values.update(kind=directive.kind.value, status=directive.status.value, channels=list(directive.channels))
-    return values
-
-
-def _directive(row: DirectiveRow) -> Directive:
-    return Directive(
-        **{name: getattr(row, name) for name in _DIRECTIVE_SCALARS},
-        kind=DirectiveKind(row.kind),
-        status=DirectiveStatus(row.status),
-        channels=tuple(row.channels),
-        id=row.id,
-        version=row.version,
-    )
 
 
 class SqlDirectives:
@@ -236,7 +159,7 @@ class SqlDirectives:
         self._known = batch_cache(session, "directives")
 
     async def add(self, directive: Directive) -> Directive:
-        row = DirectiveRow(**_directive_values(directive), version=0)
+        row = DirectiveRow(**DIRECTIVE.values(directive), version=0)
         self._session.add(row)
         await self._session.flush()
         directive.id, directive.version = row.id, 0
@@ -248,14 +171,14 @@ class SqlDirectives:
             known = self._known[directive_id]
             return dataclasses.replace(known) if known else None
         row = await self._session.get(DirectiveRow, directive_id, populate_existing=True)
-        directive = _directive(row) if row else None
+        directive = DIRECTIVE.build(row) if row else None
         if self._known is not None:
             self._known[directive_id] = dataclasses.replace(directive) if directive else None
         return directive
 
     async def save(self, directive: Directive) -> None:
         assert directive.id is not None, "save() is for stored directives; use add()"
-        await save_versioned(self._session, DirectiveRow, directive, _directive_values(directive))
+        await save_versioned(self._session, DirectiveRow, directive, DIRECTIVE.values(directive))
         self._remember(directive)
 
     def _remember(self, directive: Directive) -> None:
@@ -297,10 +220,12 @@ class SqlDirectives:
         query = query.order_by(col(DirectiveRow.issued_at), col(DirectiveRow.id)).execution_options(
             populate_existing=True
         )
-        return [_directive(row) for row in await self._session.scalars(query)]
+        return [DIRECTIVE.build(row) for row in await self._session.scalars(query)]
 
 
 # --- acknowledgements -------------------------------------------------------------------------
+
+_ACK = RowMap(Acknowledgement, AcknowledgementRow, row_only=("id",))
 
 
 class SqlAcknowledgements:
@@ -320,7 +245,7 @@ class SqlAcknowledgements:
                 col(AcknowledgementRow.directive_id) == directive_id, col(AcknowledgementRow.user_id) == user_id
             )
         )
-        return Acknowledgement(row.directive_id, row.user_id, row.at) if row else None
+        return _ACK.build(row) if row else None
 
     async def count(self, directive_id: int) -> int:
         query = select(func.count()).select_from(AcknowledgementRow)
@@ -363,18 +288,7 @@ class DirectivePost:
     count_shown_at: datetime | None
 
 
-def _post(row: DirectivePostRow) -> DirectivePost:
-    return DirectivePost(
-        row_id(row),
-        row.directive_id,
-        row.channel,
-        PostOutcome(row.outcome),
-        row.error,
-        row.ts,
-        row.updated_at,
-        row.count_shown,
-        row.count_shown_at,
-    )
+_POST = RowMap(DirectivePost, DirectivePostRow, row_only=("created_at",))
 
 
 class SqlDirectivePosts:
@@ -399,7 +313,7 @@ class SqlDirectivePosts:
     async def for_directive(self, directive_id: int) -> list[DirectivePost]:
         query = select(DirectivePostRow).where(col(DirectivePostRow.directive_id) == directive_id)
         query = query.order_by(col(DirectivePostRow.id)).execution_options(populate_existing=True)
-        return [_post(row) for row in await self._session.scalars(query)]
+        return [_POST.build(row) for row in await self._session.scalars(query)]
 
     async def pending(self, limit: int = 200) -> list[DirectivePost]:
         query = (
@@ -408,7 +322,7 @@ class SqlDirectivePosts:
             .order_by(col(DirectivePostRow.id))
         )
         rows = await self._session.scalars(query.limit(limit).execution_options(populate_existing=True))
-        return [_post(row) for row in rows]
+        return [_POST.build(row) for row in rows]
 
     async def posted_for_active(self) -> list[DirectivePost]:
         """Posted messages of directives in force that ask for acknowledgement (those show a count)."""
@@ -422,7 +336,8 @@ class SqlDirectivePosts:
             )
             .order_by(col(DirectivePostRow.id))
         )
-        return [_post(row) for row in await self._session.scalars(query.execution_options(populate_existing=True))]
+        rows = await self._session.scalars(query.execution_options(populate_existing=True))
+        return [_POST.build(row) for row in rows]
 
     async def set_outcome(
         self,

@@ -20,20 +20,19 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.requests import _SCALARS
+from storage.mapping import REQUEST
 from storage.sql import row_id, rowcount, table_of
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
 from storage.types import UTCDateTime
 from workflows.directives import DirectiveStatus
 from workflows.policy import ReminderSettings
 from workflows.reminders import Claim, DueDirective, Subject, directive_first_due
-from workflows.requests import PriorUse, RequestStatus, ToolRequest
+from workflows.requests import RequestStatus, ToolRequest
 
 _OPEN = (RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value)
 
@@ -91,7 +90,7 @@ class SqlReminderStore:
         )
         if self._skip:
             query = query.where(table.c.stage_key.not_in(self._skip))
-        requests = [_request(row) for row in await self._session.execute(query)]
+        requests = [REQUEST.build(row) for row in await self._session.execute(query)]
         self.loaded.update((r.id, r) for r in requests)  # type: ignore[misc]
         return requests
 
@@ -207,16 +206,16 @@ class SqlReminderStore:
         return found
 
     async def escalated(self, limit: int = 50) -> list[ToolRequest]:
-        """Open requests whose current stage was escalated, longest waiting first (the Home tab)."""
-        rows = (
-            await self._session.scalars(
-                select(RequestRow)
-                .where(col(RequestRow.status).in_(_OPEN), col(RequestRow.escalated_at).is_not(None))
-                .order_by(col(RequestRow.stage_entered_at), col(RequestRow.id))
-                .limit(limit)
-            )
-        ).all()
-        return [_request(row) for row in rows]
+        """Open requests whose current stage was escalated, longest waiting first (the Home tab).
+        Their own columns only, as for due_requests."""
+        table = table_of(RequestRow)
+        rows = await self._session.execute(
+            select(table)
+            .where(table.c.status.in_(_OPEN), table.c.escalated_at.is_not(None))
+            .order_by(table.c.stage_entered_at, table.c.id)
+            .limit(limit)
+        )
+        return [REQUEST.build(row) for row in rows]
 
     # --- directives ----------------------------------------------------------------------------
 
@@ -298,14 +297,3 @@ def _due(now: datetime):
 
 def _equals(column, value: datetime | None):
     return column.is_(None) if value is None else column == value
-
-
-def _request(row: RequestRow | Row[Any]) -> ToolRequest:  # an entity, or a row of its table's columns
-    return ToolRequest(
-        **{name: getattr(row, name) for name in _SCALARS},
-        data_kinds=tuple(row.data_kinds),
-        prior_use=PriorUse(row.prior_use),
-        status=RequestStatus(row.status),
-        id=row.id,
-        version=row.version,
-    )

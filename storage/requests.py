@@ -1,215 +1,164 @@
-"""SqlRequests: the request repository (workflows.ports.RequestRepository) on SQLModel tables."""
+"""SqlRequests: the request repository (workflows.ports.RequestRepository) on SQLModel tables.
+
+A request is its row plus three kinds of child rows, all mapped by storage.mapping. Loading reads
+the rows, then every child of every row in one UNION ALL. Saving needs no memory of what was
+loaded: the UPDATE that checks the version (the optimistic lock) also returns how many children
+of each kind the database holds, and decisions, answer versions and questions are only ever
+added (a question's answer is filled in once), so the ones past those counts are the new ones.
+The version check still turns concurrent saves into one save and a ConcurrencyConflict, and the
+unique (request_id, stage_key) of decisions stays the database's own guard behind it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Integer, Table, bindparam, cast, func, insert, literal_column, null, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from storage.sql import row_id, save_versioned
-from storage.tables import DecisionRow, InfoExchangeRow, RequestAnswersRow, RequestRow
-from workflows.requests import (
-    AnswerVersion,
-    Decision,
-    InfoExchange,
-    Outcome,
-    PriorUse,
-    RequestStatus,
-    ToolRequest,
-)
-from workflows.risk import Assessment, Tier
+from storage.mapping import ANSWER_VERSION, DECISION, EXCHANGE, REQUEST, RowMap
+from storage.sql import save_versioned, table_of
+from storage.tables import RequestRow
+from workflows.requests import RequestStatus, ToolRequest
 
-_SCALARS = (
-    "requester_id",
-    "tool_name",
-    "vendor",
-    "purpose",
-    "case_number",
-    "notes",
-    "stage_key",
-    "stage_entered_at",
-    "created_at",
-    "updated_at",
-    "closed_at",
-    "next_reminder_at",
-    "reminders_sent",
-    "escalated_at",
-    "extends",
+_REQUESTS = table_of(RequestRow)
+_DECISIONS, _EXCHANGES, _VERSIONS = DECISION.table, EXCHANGE.table, ANSWER_VERSION.table
+_OPEN = [RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value]
+
+
+class _Child(NamedTuple):
+    field: str  # ToolRequest's list of them
+    map: RowMap[Any]
+    order: str  # the column that orders them within a request
+
+
+_CHILDREN = (
+    _Child("decisions", DECISION, "id"),
+    _Child("exchanges", EXCHANGE, "seq"),
+    _Child("answer_versions", ANSWER_VERSION, "number"),
 )
+
+
+class _Stored(NamedTuple):
+    """What the database holds of a request's children (returned by the versioned UPDATE)."""
+
+    decisions: int = 0
+    answer_versions: int = 0
+    exchanges: int = 0
+    answered: int = 0  # exchanges with an answer
 
 
 class SqlRequests:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        # How many decisions/exchanges/answer versions each loaded request had, so save() writes
-        # only the new ones.
-        self._stored: dict[int, tuple[int, list[InfoExchange], int]] = {}
 
     async def add(self, request: ToolRequest) -> ToolRequest:
-        row = RequestRow(**_row_values(request), version=0)
-        self._session.add(row)
-        await self._session.flush()
-        request.id, request.version = row.id, 0
-        await self._write_children(request, 0, [], 0)
-        self._remember(request)
+        statement = insert(_REQUESTS).values(**REQUEST.values(request), version=0).returning(_REQUESTS.c.id)
+        request.id, request.version = (await self._session.execute(statement)).scalar_one(), 0
+        await self._write_children(request, _Stored())
         return request
 
     async def get(self, request_id: int) -> ToolRequest | None:
-        row = await self._session.get(RequestRow, request_id, populate_existing=True)
-        if row is None:
-            return None
-        return (await self._hydrate([row]))[0]
+        found = await self._fetch(select(_REQUESTS).where(_REQUESTS.c.id == request_id))
+        return found[0] if found else None
 
     async def save(self, request: ToolRequest) -> None:
         assert request.id is not None, "save() is for stored requests; use add()"
-        await save_versioned(self._session, RequestRow, request, _row_values(request))
-        if request.id not in self._stored:  # loaded by another unit of work: ask the database
-            await self.get(request.id)
-        decided, exchanges, answered = self._stored[request.id]
-        await self._write_children(request, decided, exchanges, answered)
-        self._remember(request)
+        stored = await save_versioned(
+            self._session, RequestRow, request, REQUEST.values(request), *_stored_counts(request.id)
+        )
+        assert stored is not None  # save_versioned raised ConcurrencyConflict otherwise
+        await self._write_children(request, _Stored(*stored))
 
     async def for_requester(self, user_id: str, *, open_only: bool = False) -> list[ToolRequest]:
-        query = select(RequestRow).where(col(RequestRow.requester_id) == user_id)
+        query = select(_REQUESTS).where(_REQUESTS.c.requester_id == user_id)
         if open_only:
-            query = query.where(col(RequestRow.status).in_(_OPEN))
-        return await self._fetch(query.order_by(col(RequestRow.id).desc()).limit(50))
+            query = query.where(_REQUESTS.c.status.in_(_OPEN))
+        return await self._fetch(query.order_by(_REQUESTS.c.id.desc()).limit(50))
 
     async def at_stages(self, stage_keys: list[str]) -> list[ToolRequest]:
         query = (
-            select(RequestRow)
-            .where(col(RequestRow.status).in_(_OPEN), col(RequestRow.stage_key).in_(stage_keys))
-            .order_by(col(RequestRow.stage_entered_at), col(RequestRow.id))
+            select(_REQUESTS)
+            .where(_REQUESTS.c.status.in_(_OPEN), _REQUESTS.c.stage_key.in_(stage_keys))
+            .order_by(_REQUESTS.c.stage_entered_at, _REQUESTS.c.id)
             .limit(200)
         )
         return await self._fetch(query)
 
     async def _fetch(self, query) -> list[ToolRequest]:
-        rows = await self._session.scalars(query.execution_options(populate_existing=True))
-        return await self._hydrate(list(rows.all()))
-
-    # --- mapping -----------------------------------------------------------------------------
-
-    async def _hydrate(self, rows: list[RequestRow]) -> list[ToolRequest]:
+        rows = (await self._session.execute(query)).all()
         if not rows:
             return []
-        ids = [row_id(r) for r in rows]
-        decisions: dict[int, list[Decision]] = {i: [] for i in ids}
-        for d in await self._session.scalars(
-            select(DecisionRow).where(col(DecisionRow.request_id).in_(ids)).order_by(col(DecisionRow.id))
-        ):
-            decisions[d.request_id].append(
-                Decision(d.stage_key, Outcome(d.outcome), d.decided_by, d.decided_at, d.note)
-            )
-        exchanges: dict[int, list[InfoExchange]] = {i: [] for i in ids}
-        for x in await self._session.scalars(
-            select(InfoExchangeRow).where(col(InfoExchangeRow.request_id).in_(ids)).order_by(col(InfoExchangeRow.seq))
-        ):
-            exchanges[x.request_id].append(
-                InfoExchange(x.stage_key, x.asked_by, x.asked_at, x.question, x.answer, x.answered_at)
-            )
-        versions: dict[int, list[AnswerVersion]] = {i: [] for i in ids}
-        for a in await self._session.scalars(
-            select(RequestAnswersRow)
-            .where(col(RequestAnswersRow.request_id).in_(ids))
-            .order_by(col(RequestAnswersRow.number))
-        ):
-            versions[a.request_id].append(
-                AnswerVersion(a.number, _answers_from_json(a.answers), a.changed_by, a.changed_at, a.note)
-            )
-        requests = []
-        for row in rows:
-            request = ToolRequest(
-                **{name: getattr(row, name) for name in _SCALARS},
-                data_kinds=tuple(row.data_kinds),
-                prior_use=PriorUse(row.prior_use),
-                status=RequestStatus(row.status),
-                decisions=decisions[row_id(row)],
-                exchanges=exchanges[row_id(row)],
-                answer_versions=versions[row_id(row)],
-                assessment=Assessment.from_dict(row.assessment) if row.assessment else None,
-                tier=Tier(row.tier) if row.tier else None,
-                route=tuple(row.route) if row.route is not None else None,
-                id=row.id,
-                version=row.version,
-            )
-            self._remember(request)
-            requests.append(request)
-        return requests
+        children: dict[int, dict[str, list[Any]]] = {row.id: {c.field: [] for c in _CHILDREN} for row in rows}
+        for row in await self._session.execute(_children_of(list(children))):
+            child = _CHILDREN[row.kind]
+            children[row.parent][child.field].append(child.map.build(row, prefix=f"c{row.kind}_"))
+        return [REQUEST.build(row, children[row.id]) for row in rows]
 
-    def _remember(self, request: ToolRequest) -> None:
-        snapshot = [InfoExchange(**vars(x)) for x in request.exchanges]
-        self._stored[request.id] = (len(request.decisions), snapshot, len(request.answer_versions))  # type: ignore[index]
-
-    async def _write_children(
-        self, request: ToolRequest, decided: int, stored: list[InfoExchange], answered: int
-    ) -> None:
-        assert request.id is not None, "children are written for a stored request"
-        for a in request.answer_versions[answered:]:  # versions are only ever added
-            self._session.add(
-                RequestAnswersRow(
-                    request_id=request.id,
-                    number=a.number,
-                    answers=_answers_to_json(a.answers),
-                    changed_by=a.by,
-                    changed_at=a.at,
-                    note=a.note,
+    async def _write_children(self, request: ToolRequest, stored: _Stored) -> None:
+        request_id = request.stored_id
+        await self._insert(_VERSIONS, request_id, ANSWER_VERSION, request.answer_versions[stored.answer_versions :])
+        await self._insert(_DECISIONS, request_id, DECISION, request.decisions[stored.decisions :])
+        asked = [
+            {**EXCHANGE.values(x), "request_id": request_id, "seq": seq}
+            for seq, x in enumerate(request.exchanges)
+            if seq >= stored.exchanges
+        ]
+        if asked:
+            await self._session.execute(insert(_EXCHANGES), asked)
+        answered = [(seq, x) for seq, x in enumerate(request.exchanges[: stored.exchanges]) if x.answer is not None]
+        if len(answered) != stored.answered:  # an answer given since: write the ones that differ
+            await self._session.execute(
+                update_rows(_EXCHANGES)
+                .where(
+                    _EXCHANGES.c.request_id == request_id,
+                    _EXCHANGES.c.seq == bindparam("at_seq"),
+                    _EXCHANGES.c.answer.is_distinct_from(bindparam("new_answer")),
                 )
+                .values(answer=bindparam("new_answer"), answered_at=bindparam("new_answered_at")),
+                [{"at_seq": seq, "new_answer": x.answer, "new_answered_at": x.answered_at} for seq, x in answered],
             )
-        for d in request.decisions[decided:]:
-            self._session.add(
-                DecisionRow(
-                    request_id=request.id,
-                    stage_key=d.stage_key,
-                    outcome=d.outcome.value,
-                    decided_by=d.by,
-                    decided_at=d.at,
-                    note=d.note,
-                )
+
+    async def _insert(self, table: Table, request_id: int, mapping: RowMap[Any], items: list[Any]) -> None:
+        if items:
+            await self._session.execute(
+                insert(table), [{**mapping.values(item), "request_id": request_id} for item in items]
             )
-        for seq, x in enumerate(request.exchanges):
-            if seq >= len(stored):
-                self._session.add(
-                    InfoExchangeRow(
-                        request_id=request.id,
-                        seq=seq,
-                        stage_key=x.stage_key,
-                        asked_by=x.asked_by,
-                        asked_at=x.asked_at,
-                        question=x.question,
-                        answer=x.answer,
-                        answered_at=x.answered_at,
-                    )
-                )
-            elif x.answer != stored[seq].answer:
-                await self._session.execute(
-                    update(InfoExchangeRow)
-                    .where(col(InfoExchangeRow.request_id) == request.id, col(InfoExchangeRow.seq) == seq)
-                    .values(answer=x.answer, answered_at=x.answered_at)
-                )
-        await self._session.flush()
 
 
-_OPEN = [RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value]
+def _stored_counts(request_id: int) -> tuple[ColumnElement[int], ...]:
+    """Subqueries counting the children stored for a request, in _Stored's order."""
 
+    def count(table: Table, *where: ColumnElement[bool]) -> ColumnElement[int]:
+        query = select(func.count()).select_from(table).where(table.c.request_id == request_id, *where)
+        return query.scalar_subquery()
 
-def _row_values(request: ToolRequest) -> dict:
-    values = {name: getattr(request, name) for name in _SCALARS}
-    values.update(
-        data_kinds=list(request.data_kinds),
-        prior_use=request.prior_use.value,
-        status=request.status.value,
-        tier=request.tier.value if request.tier else None,
-        assessment=request.assessment.to_dict() if request.assessment else None,
-        route=list(request.route) if request.route is not None else None,
+    return (
+        count(_DECISIONS),
+        count(_VERSIONS),
+        count(_EXCHANGES),
+        count(_EXCHANGES, _EXCHANGES.c.answer.is_not(None)),
     )
-    return values
 
 
-def _answers_to_json(answers: dict) -> dict:
-    return {q: list(v) if isinstance(v, tuple) else v for q, v in answers.items()}
+def _children_of(request_ids: list[int]):
+    """Every child row of the requests, in one UNION ALL ordered by kind, then each kind's order.
 
-
-def _answers_from_json(data: dict) -> dict:
-    # Lists came from several-choice questions (tuples in the domain).
-    return {q: tuple(v) if isinstance(v, list) else v for q, v in data.items()}
+    Each row has the mapped columns of every child table, prefixed c<kind>_, NULL but its own kind's;
+    the NULLs are CAST so that PostgreSQL can type the union and SQLAlchemy convert the values.
+    """
+    branches = []
+    for kind, child in enumerate(_CHILDREN):
+        table = child.map.table
+        columns: list[Any] = [
+            literal_column(str(kind), Integer).label("kind"),
+            table.c.request_id.label("parent"),
+            table.c[child.order].label("ord"),
+        ]
+        for other_kind, other in enumerate(_CHILDREN):
+            for column in (other.map.table.c[c.name] for c in other.map.columns):
+                value = column if other_kind == kind else cast(null(), column.type)
+                columns.append(value.label(f"c{other_kind}_{column.name}"))
+        branches.append(select(*columns).where(table.c.request_id.in_(request_ids)))
+    return branches[0].union_all(*branches[1:]).order_by(literal_column("kind"), literal_column("ord"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, Result, Table, exc, update
+from sqlalchemy import CursorResult, Result, Row, Table, exc, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
@@ -56,17 +56,24 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     return (await session.execute(statement)).first() is not None
 
 
-async def save_versioned(session: AsyncSession, table, item, values: dict) -> None:
+async def save_versioned(session: AsyncSession, table, item, values: dict, *returning: Any) -> Row[Any] | None:
     """UPDATE … WHERE id = :id AND version = :version (the optimistic lock), bumping the version.
 
     No row updated means someone saved the same record since `item` was read: ConcurrencyConflict.
+    `returning` expressions are evaluated by the same UPDATE; their row is returned.
     """
-    result = await session.execute(
+    statement = (
         update(table)
         .where(table.id == item.id, table.version == item.version)
         .values(**values, version=item.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if rowcount(result) != 1:
+    if returning:
+        found = (await session.execute(statement.returning(*returning))).first()
+        updated = found is not None
+    else:
+        found, updated = None, rowcount(await session.execute(statement)) == 1
+    if not updated:
         raise ConcurrencyConflict(getattr(item, "ref", str(item.id)))
     item.version += 1
+    return found
