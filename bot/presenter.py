@@ -13,7 +13,9 @@ from bot.text import slack_date
 from workflows.directives import DirectiveNotActive
 from workflows.errors import (
     DomainError,
+    InvalidInput,
     NoOpenQuestion,
+    NoOtherTier,
     NotAReviewer,
     NotCommandStaff,
     NotFound,
@@ -31,12 +33,16 @@ NOT_STAFF = (
     "Only command staff can issue, revoke or supersede directives. Nothing was posted. "
     "If you think you should be able to, ask a Clearance admin to add you to `command_staff`."
 )
-REVIEWER_UNCHECKED = (
-    "Clearance could not check your reviewer role with Slack just now. Nothing was changed; please try again."
-)
-STAFF_UNCHECKED = (
-    "Clearance could not check your command staff role with Slack just now. Nothing was changed; try again."
-)
+
+
+def role_unchecked(role: str | None = None) -> str:
+    """Slack could not say whether the person holds the role (bot/roles.py: RoleUnchecked)."""
+    return (
+        f"Clearance could not check your {role + ' ' if role else ''}role with Slack just now. "
+        "Nothing was changed; please try again."
+    )
+
+
 STORE_DOWN = (
     ":warning: *Nothing was saved.* Clearance cannot reach its database just now, so this could not be done. "
     "Please try again in a minute; if it keeps happening, tell police IT."
@@ -54,10 +60,12 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
     match error:
         case NotAReviewer(stage_name=name):
             return f"Only {name} reviewers can decide at this stage. Nothing was changed."
-        case OwnRequest():
+        case OwnRequest(action="review"):
             return (
                 "You cannot review your own request; another reviewer of this stage will decide. Nothing was changed."
             )
+        case OwnRequest(action=action):
+            return f"You cannot {action} your own request. Nothing was changed."
         case StageAlreadyDecided(stage_key=key, decision=decision) if decision is not None:
             verdict = "approved" if decision.outcome is Outcome.APPROVED else "rejected"
             return (
@@ -76,12 +84,18 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
             return f"Only the person who made {ref} can do that. Nothing was changed."
         case NoOpenQuestion():
             return f"{ref} is not waiting for an answer from you any more. Nothing was changed."
+        case NotCommandStaff(action=action) if action != NotCommandStaff.action:
+            return f"Only command staff can {action}. Nothing was changed."
         case NotCommandStaff():
             return NOT_STAFF
+        case NoOtherTier(direction=direction, tier_label=tier):
+            return f"There is no tier to {direction} {ref} to from {tier}. Nothing was changed."
         case DirectiveNotActive(status=status, superseded_by=by):
             return f"{ref} has already been {status.value}{f'; see {by}' if by else ''}. Nothing was changed."
         case NotFound():
             return "That item no longer exists in Clearance. Nothing was changed."
+        case InvalidInput(errors=errors):  # where a form has no field to put them on
+            return " ".join(errors.values()) + " Nothing was changed."
     return f"That is not possible now ({error}). Nothing was changed."
 
 

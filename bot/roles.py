@@ -3,8 +3,16 @@ expanded through the API (bot/directory.py). Nothing in a button or a form is tr
 
 from __future__ import annotations
 
-from bot.directory import SlackDirectory
+from bot.directory import DirectoryUnavailable, SlackDirectory
 from workflows.policy import Policy
+
+
+class RoleUnchecked(DirectoryUnavailable):
+    """Slack could not say whether the person holds `role`; nothing may be done on a guess."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role
 
 
 class Roles:
@@ -13,8 +21,11 @@ class Roles:
         self._directory = directory
 
     async def is_command_staff(self, user: str) -> bool:
-        """Raises DirectoryUnavailable when Slack cannot say and no recent answer is known."""
-        return bool(user) and await self._directory.includes(user, self._policy.roles.command_staff)
+        """Raises RoleUnchecked when Slack cannot say and no recent answer is known."""
+        try:
+            return bool(user) and await self._directory.includes(user, self._policy.roles.command_staff)
+        except DirectoryUnavailable as unavailable:
+            raise RoleUnchecked("command staff") from unavailable
 
     async def reviewers(self, stage_key: str, user: str) -> frozenset[str]:
         """The stage's reviewers as far as one decision needs to know: {user} if they are one."""
@@ -22,4 +33,7 @@ class Roles:
             stage = self._policy.stage(stage_key)
         except KeyError:
             return frozenset()  # a stage removed from the config has no reviewers any more
-        return frozenset({user}) if await self._directory.includes(user, stage.reviewers) else frozenset()
+        try:
+            return frozenset({user}) if await self._directory.includes(user, stage.reviewers) else frozenset()
+        except DirectoryUnavailable as unavailable:
+            raise RoleUnchecked("reviewer") from unavailable

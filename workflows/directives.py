@@ -22,7 +22,7 @@ from workflows import registry
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.directive_kinds import DirectiveKind as DirectiveKind  # re-exported: its old home
-from workflows.errors import DomainError, InvalidInput, NotCommandStaff, NotFound
+from workflows.errors import DomainError, InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
 from workflows.policy import ReminderSettings
 from workflows.registry import StatusMark, Tool
@@ -250,7 +250,7 @@ async def issue_directive(
     reminders: ReminderSettings | None = None,
 ) -> list[Event]:
     """`reminders` (the policy's) times the first acknowledgement reminder when there is no due time."""
-    _require_command_staff(is_command_staff)
+    require_command_staff(is_command_staff)
     draft = draft.cleaned(now)
     tool, is_new = await _find_tool(uow, draft.tool)
     _refuse_approval_under_override(draft.checked_kind, tool, None)
@@ -269,7 +269,7 @@ async def revoke_directive(
     now: datetime,
     reason: str = "",
 ) -> list[Event]:
-    _require_command_staff(is_command_staff)
+    require_command_staff(is_command_staff)
     reason = clean_text(reason)
     if len(reason) > TEXT_LIMIT:
         raise InvalidInput({"reason": f"Keep this under {TEXT_LIMIT} characters."})
@@ -297,7 +297,7 @@ async def supersede_directive(
     reminders: ReminderSettings | None = None,
 ) -> list[Event]:
     """Replace an active directive with a new one about the same tool, in one step."""
-    _require_command_staff(is_command_staff)
+    require_command_staff(is_command_staff)
     draft = new_draft.cleaned(now)
     old = await _load_active(uow, old_id)
     tool, is_new = await _find_tool(uow, draft.tool)
@@ -400,11 +400,6 @@ async def tool_status(uow: DirectiveUnitOfWork, query: str, limit: int = 5) -> S
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _require_command_staff(is_command_staff: bool) -> None:
-    if not is_command_staff:
-        raise NotCommandStaff()
 
 
 def _tool_name(name: str) -> str:

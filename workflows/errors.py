@@ -62,8 +62,11 @@ class NotAReviewer(DomainError):
     stage_name: str
 
 
+@dataclass
 class OwnRequest(DomainError):
-    """A reviewer may not decide their own request."""
+    """Nobody decides on their own request: neither reviews it nor changes its risk tier."""
+
+    action: str = "review"  # what they tried: "review", "change the tier of"
 
 
 class NotRequester(DomainError):
@@ -74,8 +77,26 @@ class NoOpenQuestion(DomainError):
     """The request is not waiting for an answer (already answered, or the stage was decided)."""
 
 
+@dataclass
 class NotCommandStaff(DomainError):
-    """Only command staff can issue, revoke or supersede directives."""
+    """Only command staff may do this (issue, revoke or supersede directives; lower a risk tier…)."""
+
+    action: str = "issue, revoke or supersede directives"
+
+
+def require_command_staff(is_command_staff: bool, action: str | None = None) -> None:
+    """The one statement of "only command staff": services call it, and so does the bot before it
+    opens a form only command staff may submit."""
+    if not is_command_staff:
+        raise NotCommandStaff(action) if action else NotCommandStaff()
+
+
+@dataclass
+class NoOtherTier(DomainError):
+    """A tier change with nowhere to go (raising the highest tier, lowering the lowest)."""
+
+    direction: str  # "raise" or "lower"
+    tier_label: str
 
 
 @dataclass

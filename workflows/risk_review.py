@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from workflows import registry
 from workflows.directives import find_tool
 from workflows.errors import (
     InvalidInput,
+    NoOtherTier,
     NotAReviewer,
-    NotCommandStaff,
+    NotFound,
     NotRequester,
     OwnRequest,
     StageAlreadyDecided,
+    require_command_staff,
 )
 from workflows.events import AnswersChanged, Event, RequestRefused, TierChanged
 from workflows.policy import Policy
@@ -43,6 +46,54 @@ from workflows.review import (
 from workflows.risk import Tier, assess, validate_answers
 
 
+class TierChange(StrEnum):
+    RAISE = "raise"  # a reviewer of the stage the request waits at, or command staff
+    LOWER = "lower"  # command staff only
+
+
+def tiers_to(direction: TierChange, tier: Tier | None) -> list[Tier]:
+    """The tiers a request at `tier` may be moved to (prohibited is never chosen: a prohibited use
+    is rejected with the rule named; a request without a tier can only be given one by lowering)."""
+    if direction is TierChange.RAISE:
+        return [t for t in Tier if tier is not None and tier < t < Tier.PROHIBITED]
+    return [t for t in Tier if t is not Tier.PROHIBITED and (tier is None or t < tier)]
+
+
+def check_can_change_tier(
+    request: ToolRequest | None,
+    policy: Policy,
+    direction: TierChange,
+    stage_key: str,
+    actor: str,
+    reviewers: Collection[str],
+    is_command_staff: bool,
+) -> ToolRequest:
+    """Raise the refusal if `actor` may not move `request`'s tier that way now; else return it.
+
+    The one statement of who may change a tier: raise_tier and lower_tier use it, and so does the
+    bot before it opens the form, so nobody writes a reason only to be refused.
+    """
+    if direction is TierChange.LOWER:
+        require_command_staff(is_command_staff, "lower a request's risk tier")
+    if request is None:
+        raise NotFound("request")
+    _check_open(request)
+    if direction is TierChange.RAISE and not is_command_staff:
+        if request.stage_key != stage_key:
+            raise StageAlreadyDecided(stage_key, request.decision_for(stage_key)).about(request.ref)
+        if actor not in reviewers:
+            name = next((s.name for s in policy.stages if s.key == stage_key), stage_key)  # a stage the config dropped
+            raise NotAReviewer(name).about(request.ref)
+    if actor == request.requester_id:
+        raise OwnRequest("change the tier of").about(request.ref)
+    if direction is TierChange.RAISE and request.tier is None:
+        raise InvalidInput({"tier": "This request was made without the risk questions; command staff set its tier."})
+    if not tiers_to(direction, request.tier):
+        label = request.tier.label if request.tier else "none"
+        raise NoOtherTier(direction.value, label).about(request.ref)
+    return request
+
+
 async def raise_tier(
     uow: UnitOfWork,
     policy: Policy,
@@ -59,19 +110,8 @@ async def raise_tier(
     """A reviewer of the current stage (or command staff) raises the request's tier."""
     reason = _reason(reason)
     request = await _load(uow, request_id)
-    _check_open(request)
-    if request.stage_key != stage_key and not is_command_staff:
-        raise StageAlreadyDecided(stage_key, request.decision_for(stage_key)).about(request.ref)
-    if actor not in reviewers and not is_command_staff:
-        raise NotAReviewer(policy.stage(stage_key).name).about(request.ref)
-    if actor == request.requester_id:
-        raise OwnRequest().about(request.ref)
-    if tier is Tier.PROHIBITED:
-        raise InvalidInput({"tier": "To stop a prohibited use, reject the request and name the rule in the reason."})
-    if request.tier is None:
-        raise InvalidInput({"tier": "This request was made without the risk questions; command staff set its tier."})
-    if not tier > request.tier:
-        raise InvalidInput({"tier": f"Choose a tier above {request.tier.value}; lowering it needs command staff."})
+    check_can_change_tier(request, policy, TierChange.RAISE, stage_key, actor, reviewers, is_command_staff)
+    _check_chosen(TierChange.RAISE, request, tier)
     return [await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_raised")]
 
 
@@ -86,18 +126,23 @@ async def lower_tier(
     now: datetime,
 ) -> list[Event]:
     """Command staff lower the request's tier (or set one on a request made without the questions)."""
-    if not is_command_staff:
-        raise NotCommandStaff()
+    require_command_staff(is_command_staff, "lower a request's risk tier")
     reason = _reason(reason)
     request = await _load(uow, request_id)
-    _check_open(request)
-    if actor == request.requester_id:
-        raise OwnRequest().about(request.ref)
+    # Command staff lower a tier at whatever stage the request waits.
+    check_can_change_tier(request, policy, TierChange.LOWER, request.stage_key or "", actor, (), is_command_staff)
+    _check_chosen(TierChange.LOWER, request, tier)
+    return [await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_lowered")]
+
+
+def _check_chosen(direction: TierChange, request: ToolRequest, tier: Tier) -> None:
     if tier is Tier.PROHIBITED:
         raise InvalidInput({"tier": "To stop a prohibited use, reject the request and name the rule in the reason."})
-    if request.tier is not None and not tier < request.tier:
+    if tier not in tiers_to(direction, request.tier):
+        assert request.tier is not None  # a request without a tier may be given any (lowered to)
+        if direction is TierChange.RAISE:
+            raise InvalidInput({"tier": f"Choose a tier above {request.tier.value}; lowering it needs command staff."})
         raise InvalidInput({"tier": f"Choose a tier below {request.tier.value}."})
-    return [await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_lowered")]
 
 
 async def change_answers(

@@ -29,6 +29,7 @@ from bot.text import escape, one_line, trim
 from workflows.policy import Policy
 from workflows.requests import RULES, PriorUse, ToolRequest
 from workflows.risk import QUESTIONS, Assessment, FiredRule, Question, Tier
+from workflows.risk_review import TierChange, tiers_to
 
 # --- the questions page ----------------------------------------------------------------------
 
@@ -228,24 +229,16 @@ def tier_buttons(request: ToolRequest, stage_key: str) -> list[dict]:
         return []
     value = ReviewTarget(request.stored_id, stage_key)
     buttons = []
-    if raisable(request.tier):
+    if tiers_to(TierChange.RAISE, request.tier):
         buttons.append(button("Raise tier…", ActionId.RAISE_TIER, value))
-    if lowerable(request.tier):
+    if tiers_to(TierChange.LOWER, request.tier):
         buttons.append(button("Lower tier…", ActionId.LOWER_TIER, value))
     return dump([actions("risk", *buttons)]) if buttons else []
 
 
-def raisable(tier: Tier) -> list[Tier]:
-    return [t for t in Tier if tier < t < Tier.PROHIBITED]
-
-
-def lowerable(tier: Tier | None) -> list[Tier]:
-    return [t for t in Tier if t is not Tier.PROHIBITED and (tier is None or t < tier)]
-
-
-def tier_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str) -> dict:
+def tier_modal(direction: TierChange, request: ToolRequest, policy: Policy, stage_key: str) -> dict:
     """Choose the higher (or lower) tier and say why; the route changes to that tier's stages."""
-    choices = raisable(request.tier) if kind == "raise" else lowerable(request.tier)  # type: ignore[arg-type]
+    choices = tiers_to(direction, request.tier)
     options = [
         Option(
             value=t.value,
@@ -273,8 +266,8 @@ def tier_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str) 
             element=PlainTextInputElement(action_id="value", multiline=True, max_length=3000),
         ),
     ]
-    title = "Raise the tier" if kind == "raise" else "Lower the tier"
-    metadata = ReasonForm(request.stored_id, stage_key, kind)
+    title = "Raise the tier" if direction is TierChange.RAISE else "Lower the tier"
+    metadata = ReasonForm(request.stored_id, stage_key, direction.value)
     return modal(CallbackId.TIER_FORM, title, blocks, submit="Change tier", metadata=metadata)
 
 

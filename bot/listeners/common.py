@@ -17,12 +17,10 @@ from bot.blocks.requests import notice
 from bot.directory import DirectoryUnavailable
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
-from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors
+from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
 from workflows.errors import DomainError, InvalidInput, StoreUnavailable
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
-
-ROLE_UNCHECKED = "Clearance could not check your role with Slack just now. Nothing was changed; please try again."
 
 log = logging.getLogger("clearance.listeners")
 
@@ -134,10 +132,13 @@ class Replies:
         """The standard answer to a refused action: field errors on the form it came from, or a notice
         (in the form, or privately where the person clicked). Nothing was changed."""
         if isinstance(refusal, DirectoryUnavailable):
-            text = ROLE_UNCHECKED
+            text = role_unchecked(getattr(refusal, "role", None))
         else:
             assert isinstance(refusal, DomainError)
             text = explain(refusal, self.policy)
+        if not acked and body.get("command"):  # a slash command answers in its own response
+            await ack(text=_plain(text), blocks=notice(text))
+            return
         if not acked and body.get("type") == "view_submission":
             view = body.get("view") or {}
             errors = refusal.errors if isinstance(refusal, InvalidInput) else None

@@ -42,15 +42,13 @@ from bot.changes import Action
 from bot.directive_counts import CountRefresher
 from bot.directive_delivery import DeliveryTracker
 from bot.directive_status import DirectiveStatusReader
-from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import Replies, action_value, actor, channel_of, guarded, once_per_view
 from bot.membership import ChannelMembers
 from bot.outbound import ephemeral, post
 from bot.payloads import DirectiveRef, ReplacingDirective, decode
-from bot.presenter import NOT_STAFF, explain
-from bot.presenter import STAFF_UNCHECKED as UNAVAILABLE
-from bot.roles import Roles
+from bot.presenter import explain
+from bot.roles import Roles, RoleUnchecked
 from workflows import registry
 from workflows.directives import (
     Acknowledged,
@@ -65,7 +63,7 @@ from workflows.directives import (
     revoke_directive,
     supersede_directive,
 )
-from workflows.errors import DomainError, InvalidInput, NotFound
+from workflows.errors import DomainError, InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
@@ -133,14 +131,8 @@ async def _show(deps: DirectiveDeps, body: dict, view: dict) -> AsyncSlackRespon
 async def directive_command(deps: DirectiveDeps, ack, body) -> None:
     user = body.get("user_id") or ""
     text = (body.get("text") or "").strip()
-    try:
-        staff = await deps.roles.is_command_staff(user)
-    except DirectoryUnavailable:
-        await ack(text=UNAVAILABLE)
-        return
-    if not staff:
-        await ack(text=NOT_STAFF, blocks=notice(f":no_entry_sign: {NOT_STAFF}"))
-        return
+    # Not command staff, or Slack could not say: `guarded` answers in the command's response.
+    require_command_staff(await deps.roles.is_command_staff(user))
     if text.lower() in ("list", "status", "active"):
         async with deps.reading() as uow:
             active = await uow.directives.list_active()
@@ -182,14 +174,9 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
     form = parse_directive_form((view.get("state") or {}).get("values") or {})
     replacing = decode(ReplacingDirective, view.get("private_metadata"))
     old_id = replacing.supersedes if replacing else None
-    try:
-        staff = await deps.roles.is_command_staff(user)
-    except DirectoryUnavailable:
-        await ack(response_action="errors", errors={"text": UNAVAILABLE})
-        return
-    if not staff:  # checked again now: the role may have been taken away since the form opened
-        await ack(response_action="update", view=notice_view("Not posted", NOT_STAFF))
-        return
+    # Checked again now: the role may have been taken away since the form opened.
+    staff = await deps.roles.is_command_staff(user)
+    require_command_staff(staff)
 
     async def action(uow):
         old = await uow.directives.get(old_id) if old_id is not None else None
@@ -199,8 +186,8 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
         draft = DirectiveDraft(form.kind, name, form.text, form.channels, form.ack_required, form.ack_due)
         now, reminders = deps.clock(), deps.policy.reminders
         if old is not None:
-            return await supersede_directive(uow, old.id, draft, user, True, now, reminders=reminders)
-        return await issue_directive(uow, draft, user, True, now, reminders=reminders)
+            return await supersede_directive(uow, old.id, draft, user, staff, now, reminders=reminders)
+        return await issue_directive(uow, draft, user, staff, now, reminders=reminders)
 
     try:
         await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
@@ -209,9 +196,6 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
         if old_id is not None and "tool" in errors:
             errors["text"] = errors.pop("tool")
         await ack(response_action="errors", errors=errors)
-        return
-    except DomainError as error:
-        await ack(response_action="update", view=notice_view("Not posted", explain(error, deps.policy)))
         return
     await ack(response_action="clear")
 
@@ -284,8 +268,8 @@ async def _open_status(deps: DirectiveDeps, body: dict, directive_id: int) -> No
     user = actor(body)
     try:
         staff = await deps.roles.is_command_staff(user)
-    except DirectoryUnavailable:
-        staff = False
+    except RoleUnchecked:
+        staff = False  # anyone may see their own part of a directive; the full status waits for Slack
     # The trigger expires in 3 s and counting may take longer (thousands of members): open first.
     opened = await _show(deps, body, loading_view(directive_id))
     view_id = (opened.get("view") or {}).get("id")
@@ -307,22 +291,17 @@ def _missing(directive_id: int) -> str:
     return f"{directive_reference(directive_id)} does not exist in Clearance."
 
 
-async def _staff_or_tell(deps: DirectiveDeps, body: dict) -> bool:
-    try:
-        if await deps.roles.is_command_staff(actor(body)):
-            return True
-    except DirectoryUnavailable:
-        await deps.replies.tell(body, UNAVAILABLE)
-        return False
-    await deps.replies.tell(body, NOT_STAFF)
-    return False
+async def _require_staff(deps: DirectiveDeps, body: dict) -> None:
+    """Refuse (told by `guarded`) unless the person is command staff, as Slack says now."""
+    require_command_staff(await deps.roles.is_command_staff(actor(body)))
 
 
 async def open_pending(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     value = decode(DirectiveRef, action_value(body))
-    if value is None or not await _staff_or_tell(deps, body):
+    if value is None:
         return
+    await _require_staff(deps, body)
     directive_id, page = value.directive_id, value.page
     state = await deps.status.state(directive_id)
     if state is None:
@@ -352,8 +331,9 @@ async def _active_directive(deps: DirectiveDeps, body: dict, directive_id: int):
 async def open_revoke(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None or not await _staff_or_tell(deps, body):
+    if directive_id is None:
         return
+    await _require_staff(deps, body)
     directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
         await _show(deps, body, revoke_form(directive))
@@ -369,28 +349,15 @@ async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
     values = (view.get("state") or {}).get("values") or {}
     reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
     user = actor(body)
-    try:
-        staff = await deps.roles.is_command_staff(user)
-    except DirectoryUnavailable:
-        await ack(response_action="errors", errors={"reason": UNAVAILABLE})
-        return
-    if not staff:
-        await ack(response_action="update", view=notice_view("Not revoked", NOT_STAFF))
-        return
-    try:
-        events = await deps.change(
-            lambda uow: once_per_view(
-                uow,
-                view.get("id") or "",
-                lambda: revoke_directive(uow, directive_id, user, True, deps.clock(), reason),
-            )
+    staff = await deps.roles.is_command_staff(user)  # at the moment of submission
+    # A refusal (not command staff, already ended, reason too long) is shown in the form by `guarded`.
+    events = await deps.change(
+        lambda uow: once_per_view(
+            uow,
+            view.get("id") or "",
+            lambda: revoke_directive(uow, directive_id, user, staff, deps.clock(), reason),
         )
-    except InvalidInput as invalid:
-        await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
-        return
-    except DomainError as error:
-        await ack(response_action="update", view=notice_view("Not revoked", explain(error, deps.policy)))
-        return
+    )
     if not events:
         await ack()
         return
@@ -408,8 +375,9 @@ async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
 async def open_supersede(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None or not await _staff_or_tell(deps, body):
+    if directive_id is None:
         return
+    await _require_staff(deps, body)
     directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
         await _show(deps, body, directive_form(replaces=directive, channels=directive.channels))
@@ -418,8 +386,9 @@ async def open_supersede(deps: DirectiveDeps, ack, body) -> None:
 async def retry_failed(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None or not await _staff_or_tell(deps, body):
+    if directive_id is None:
         return
+    await _require_staff(deps, body)
     channels = await deps.deliveries.retry_failed(directive_id)
     ref = directive_reference(directive_id)
     if channels:

@@ -14,20 +14,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.common import notice_view
 from bot.blocks.requests import reason_modal
 from bot.changes import Action
-from bot.directory import DirectoryUnavailable
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
 from bot.payloads import ReasonForm, ReviewTarget, decode
-from bot.presenter import REVIEWER_UNCHECKED as UNAVAILABLE
-from bot.presenter import explain
 from bot.roles import Roles
-from workflows.errors import DomainError, InvalidInput
 from workflows.events import Event
 from workflows.policy import Policy
-from workflows.requests import Outcome, reference
+from workflows.requests import Outcome
 from workflows.review import ask_for_info, check_can_review, record_decision
 
 
@@ -65,18 +60,14 @@ async def approve(deps: ReviewDeps, ack, body) -> None:
         return
     request_id, stage_key = target
     user = actor(body)
-    try:
-        reviewers = await deps.roles.reviewers(stage_key, user)
-        await deps.change(
-            lambda uow: record_decision(
-                uow, deps.policy, request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock()
-            )
+    # A refusal, or a role Slack could not confirm, is told by `guarded` in the presenter's words.
+    reviewers = await deps.roles.reviewers(stage_key, user)
+    await deps.change(
+        lambda uow: record_decision(
+            uow, deps.policy, request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock()
         )
-    except DirectoryUnavailable:
-        await ack()
-        await deps.replies.tell(body, UNAVAILABLE)
-        return
-    await ack()  # a refusal (DomainError) is told by `guarded`, in the domain's words
+    )
+    await ack()
 
 
 async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
@@ -90,18 +81,10 @@ async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
     ]
     user = actor(body)
     # Check before opening the form, so nobody types a reason only to be refused.
-    try:
-        reviewers = await deps.roles.reviewers(stage_key, user)
-    except DirectoryUnavailable:
-        await deps.replies.tell(body, UNAVAILABLE)
-        return
+    reviewers = await deps.roles.reviewers(stage_key, user)
     async with deps.reading() as uow:
         request = await uow.requests.get(request_id)
-    try:
-        check_can_review(request, deps.policy, stage_key, user, reviewers)
-    except DomainError as refusal:
-        await deps.replies.tell(body, explain(refusal, deps.policy, reference(request_id)))
-        return
+    check_can_review(request, deps.policy, stage_key, user, reviewers)
     assert request is not None  # check_can_review refuses a request that is not there
     await deps.client.views_open(
         trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, deps.policy, stage_key)
@@ -117,27 +100,16 @@ async def submit_reason(deps: ReviewDeps, ack, body) -> None:
     request_id, stage_key, kind = form.request_id, form.stage_key, form.kind
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)
-    try:
-        reviewers = await deps.roles.reviewers(stage_key, user)
-        if kind == "ask":
-            action = lambda uow: ask_for_info(  # noqa: E731
-                uow, deps.policy, request_id, stage_key, user, text, reviewers, deps.clock()
-            )
-        else:
-            outcome = Outcome.APPROVED if kind == "approve" else Outcome.REJECTED
-            action = lambda uow: record_decision(  # noqa: E731
-                uow, deps.policy, request_id, stage_key, user, outcome, text, reviewers, deps.clock()
-            )
-        # A re-delivery of the same submission closes the modal and changes nothing.
-        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
-    except InvalidInput as invalid:
-        await ack(response_action="errors", errors={"reason": next(iter(invalid.errors.values()))})
-        return
-    except DirectoryUnavailable:
-        await ack(response_action="errors", errors={"reason": UNAVAILABLE})
-        return
-    except DomainError as error:
-        message = explain(error, deps.policy)
-        await ack(response_action="update", view=notice_view("Not recorded", message))
-        return
-    await ack()
+    reviewers = await deps.roles.reviewers(stage_key, user)
+    if kind == "ask":
+        action = lambda uow: ask_for_info(  # noqa: E731
+            uow, deps.policy, request_id, stage_key, user, text, reviewers, deps.clock()
+        )
+    else:
+        outcome = Outcome.APPROVED if kind == "approve" else Outcome.REJECTED
+        action = lambda uow: record_decision(  # noqa: E731
+            uow, deps.policy, request_id, stage_key, user, outcome, text, reviewers, deps.clock()
+        )
+    # A re-delivery of the same submission closes the modal and changes nothing.
+    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
+    await ack()  # a refusal: `guarded` shows it in the form (a field error on the reason, or a notice)

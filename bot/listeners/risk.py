@@ -10,25 +10,16 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks.common import notice_view
 from bot.blocks.directives import directive_form, new_tool_option, tool_option
-from bot.blocks.risk import cease_use_text, lowerable, raisable, tier_modal
-from bot.directory import DirectoryUnavailable
+from bot.blocks.risk import cease_use_text, tier_modal
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, guarded, once_per_view
-from bot.listeners.directives import NOT_STAFF
-from bot.listeners.reviews import UNAVAILABLE, ReviewDeps, _target
+from bot.listeners.reviews import ReviewDeps, _target
 from bot.payloads import ReasonForm, RequestRef, decode
-from bot.presenter import explain
 from workflows.directives import DirectiveKind, find_tool
-from workflows.errors import DomainError, InvalidInput, RequestClosed
-from workflows.requests import reference
-from workflows.review import check_can_review
+from workflows.errors import require_command_staff
 from workflows.risk import Tier
-from workflows.risk_review import lower_tier, raise_tier
-
-NOT_STAFF_TIER = "Only command staff can lower a request's risk tier. Nothing was changed."
-NO_ROOM = "There is no tier to move {ref} to from {tier}. Nothing was changed."
+from workflows.risk_review import TierChange, check_can_change_tier, lower_tier, raise_tier
 
 
 def register(app: AsyncApp, deps: ReviewDeps) -> None:
@@ -38,61 +29,33 @@ def register(app: AsyncApp, deps: ReviewDeps) -> None:
     app.action(ActionId.CEASE_USE_FROM_REQUEST)(guarded(deps, open_cease_use))
 
 
-async def _may_change(deps: ReviewDeps, kind: str, request, stage_key: str, user: str) -> str | None:
-    """Why `user` may not change this request's tier now; None if they may."""
-    if kind == "lower":
-        if not await deps.roles.is_command_staff(user):
-            return NOT_STAFF_TIER
-        if request is None or not request.status.is_open:
-            closed = RequestClosed(request.status, request.final_decision) if request else None
-            return explain(closed, deps.policy, reference(request.id)) if closed else "That request no longer exists."
-        if request.requester_id == user:
-            return "You cannot change the tier of your own request. Nothing was changed."
-        return None
-    reviewers = await deps.roles.reviewers(stage_key, user)
-    try:
-        check_can_review(request, deps.policy, stage_key, user, reviewers)
-    except DomainError as refusal:
-        return explain(refusal, deps.policy, reference(request.id if request else 0))
-    return None
-
-
 async def open_tier_form(deps: ReviewDeps, ack, body) -> None:
+    """Checked before the form opens, so nobody writes a reason only to be refused; a refusal is
+    told by `guarded` in the presenter's words."""
     await ack()
     target = _target(action_value(body))
     if target is None:
         return
     request_id, stage_key = target
-    kind = "raise" if (body.get("actions") or [{}])[0].get("action_id") == ActionId.RAISE_TIER else "lower"
+    clicked = (body.get("actions") or [{}])[0].get("action_id")
+    direction = TierChange.RAISE if clicked == ActionId.RAISE_TIER else TierChange.LOWER
     user = actor(body)
+    staff = await deps.roles.is_command_staff(user)
+    reviewers = await deps.roles.reviewers(stage_key, user) if direction is TierChange.RAISE else frozenset()
     async with deps.reading() as uow:
-        request = await uow.requests.get(request_id)
-    try:
-        why_not = await _may_change(deps, kind, request, stage_key, user)
-    except DirectoryUnavailable:
-        await deps.replies.tell(body, UNAVAILABLE)
-        return
-    if why_not or request is None:
-        await deps.replies.tell(body, why_not or "That request no longer exists. Nothing was changed.")
-        return
-    room = raisable(request.tier) if kind == "raise" and request.tier else lowerable(request.tier)
-    if not room:
-        await deps.replies.tell(
-            body, NO_ROOM.format(ref=request.ref, tier=request.tier.label if request.tier else "none")
-        )
-        return
-    await deps.client.views_open(
-        trigger_id=body.get("trigger_id"), view=tier_modal(kind, request, deps.policy, stage_key)
-    )
+        found = await uow.requests.get(request_id)
+    request = check_can_change_tier(found, deps.policy, direction, stage_key, user, reviewers, staff)
+    view = tier_modal(direction, request, deps.policy, stage_key)
+    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=view)
 
 
 async def submit_tier(deps: ReviewDeps, ack, body) -> None:
     view = body.get("view") or {}
     form = decode(ReasonForm, view.get("private_metadata"))
-    if form is None or form.kind not in ("raise", "lower"):
+    if form is None or form.kind not in set(TierChange):
         await ack()
         return
-    request_id, stage_key, kind = form.request_id, form.stage_key, form.kind
+    request_id, stage_key, direction = form.request_id, form.stage_key, TierChange(form.kind)
     values = (view.get("state") or {}).get("values") or {}
     chosen = (((values.get("tier") or {}).get("value") or {}).get("selected_option") or {}).get("value")
     reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
@@ -100,39 +63,18 @@ async def submit_tier(deps: ReviewDeps, ack, body) -> None:
         await ack(response_action="errors", errors={"tier": "Choose the new tier."})
         return
     tier, user = Tier(chosen), actor(body)
-    staff = False
-    try:
-        staff = await deps.roles.is_command_staff(user)
-        if kind == "lower":
-            action = lambda uow: lower_tier(  # noqa: E731
-                uow, deps.policy, request_id, user, tier, reason, staff, deps.clock()
-            )
-        else:
-            reviewers = await deps.roles.reviewers(stage_key, user)
-            action = lambda uow: raise_tier(  # noqa: E731
-                uow,
-                deps.policy,
-                request_id,
-                stage_key,
-                user,
-                tier,
-                reason,
-                reviewers,
-                deps.clock(),
-                is_command_staff=staff,
-            )
-        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
-    except InvalidInput as invalid:
-        errors = {k: v for k, v in invalid.errors.items() if k in ("tier", "reason")}
-        await ack(response_action="errors", errors=errors or {"reason": next(iter(invalid.errors.values()))})
-        return
-    except DirectoryUnavailable:
-        await ack(response_action="errors", errors={"reason": UNAVAILABLE})
-        return
-    except DomainError as error:
-        message = NOT_STAFF_TIER if kind == "lower" and not staff else explain(error, deps.policy)
-        await ack(response_action="update", view=notice_view("Not changed", message))
-        return
+    staff = await deps.roles.is_command_staff(user)  # at the moment of submission
+    if direction is TierChange.LOWER:
+        action = lambda uow: lower_tier(  # noqa: E731
+            uow, deps.policy, request_id, user, tier, reason, staff, deps.clock()
+        )
+    else:
+        reviewers = await deps.roles.reviewers(stage_key, user)
+        action = lambda uow: raise_tier(  # noqa: E731
+            uow, deps.policy, request_id, stage_key, user, tier, reason, reviewers, deps.clock(), is_command_staff=staff
+        )
+    # A refusal is shown in the form by `guarded` (on the tier or reason field, or as a notice).
+    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
     await ack()
 
 
@@ -143,15 +85,7 @@ async def open_cease_use(deps: ReviewDeps, ack, body) -> None:
     if target is None:
         return
     request_id = target.request_id
-    user = actor(body)
-    try:
-        staff = await deps.roles.is_command_staff(user)
-    except DirectoryUnavailable:
-        await deps.replies.tell(body, UNAVAILABLE)
-        return
-    if not staff:
-        await deps.replies.tell(body, f":no_entry_sign: {NOT_STAFF}")
-        return
+    require_command_staff(await deps.roles.is_command_staff(actor(body)))
     async with deps.reading() as uow:
         request = await uow.requests.get(request_id)
         known = await find_tool(uow, request.tool_name) if request else None

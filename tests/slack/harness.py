@@ -270,7 +270,14 @@ class Bot:
         """Submit a modal the bot opened, typing `values` ({block_id: text}) into its inputs."""
         state = {block: {"value": {"type": "plain_text_input", "value": text}} for block, text in values.items()}
         response = await self.http.submit(
-            view_submission(view["callback_id"], state, user, private_metadata=view.get("private_metadata") or "")
+            # As Slack does, the submission carries the view's blocks along with what was typed.
+            view_submission(
+                view["callback_id"],
+                state,
+                user,
+                private_metadata=view.get("private_metadata") or "",
+                blocks=view.get("blocks") or [],
+            )
         )
         assert response.status_code == 200, response.text
         return json.loads(response.text) if response.text not in ("", "null") else None

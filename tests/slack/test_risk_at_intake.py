@@ -235,7 +235,9 @@ async def submit_tier(bot: Bot, view: dict, user: str, tier: str, reason: str) -
         "reason": {"value": {"type": "plain_text_input", "value": reason}},
     }
     response = await bot.http.submit(
-        view_submission(view["callback_id"], state, user, private_metadata=view["private_metadata"])
+        view_submission(
+            view["callback_id"], state, user, private_metadata=view["private_metadata"], blocks=view["blocks"]
+        )
     )
     assert response.status_code == 200, response.text
     await bot.settle()
