@@ -339,7 +339,7 @@ async def record_tool_request(
     """A request was submitted for `tool_name`: register the tool and flag a cease-use or suspension."""
     tool, is_new = await _find_tool(uow, _tool_name(tool_name))
     after = registry.with_alias(tool, tool_name)
-    after = registry.apply_request_decision(after, request_ref, "opened", by, now)
+    after = registry.apply_request_decision(after, request_ref, registry.RequestOutcome.OPENED, by, now)
     after, events = await _store_tool(uow, tool, after, is_new, by, now, request_ref)
     if after.override is not None:
         events.append(RequestFlagged(request_ref, after))
@@ -350,7 +350,7 @@ async def record_request_outcome(
     uow: DirectiveUnitOfWork,
     tool_name: str,
     request_ref: str,
-    outcome: registry.RequestEvent | str,
+    outcome: registry.RequestOutcome,
     by: str,
     now: datetime,
     conditions: str = "",

@@ -37,7 +37,7 @@ from workflows.events import (
     TierChanged,
 )
 from workflows.policy import Policy
-from workflows.registry import OVERRIDES
+from workflows.registry import OVERRIDES, RequestOutcome
 from workflows.requests import ToolRequest
 
 Handler = Callable[[Any, Policy, Any], Awaitable[list[Event]]]
@@ -60,20 +60,21 @@ async def file_outcome(uow: Any, policy: Policy, event: Event) -> list[Event]:
     """A request's outcome is the tool's status of record (unless a directive overrides it)."""
     match event:
         case RequestApproved(request=r, decision=d):
-            outcome, by, when = "approved", d.by, d.at
+            outcome, by, when = RequestOutcome.APPROVED, d.by, d.at
         case RequestRejected(request=r, decision=d):
-            outcome, by, when = "rejected", d.by, d.at
+            outcome, by, when = RequestOutcome.REJECTED, d.by, d.at
         case RequestWithdrawn(request=r, by=by):
-            outcome, when = "withdrawn", r.closed_at or r.updated_at or r.created_at
+            outcome, when = RequestOutcome.WITHDRAWN, r.closed_at or r.updated_at or r.created_at
         case RequestRefused(request=r, decision=d, assessment=a):
             # The rules that prohibit it are kept with the status, for /tool-status to show.
             rules = "; ".join(rule.text for rule in a.prohibitions)
-            return await _filed(record_request_outcome(uow, r.tool_name, r.ref, "prohibited", d.by, d.at, rules))
+            prohibited = RequestOutcome.PROHIBITED
+            return await _filed(record_request_outcome(uow, r.tool_name, r.ref, prohibited, d.by, d.at, rules))
         case RequestApprovedByRules(request=r, decision=d):
-            outcome, by, when = "approved", d.by, d.at
+            outcome, by, when = RequestOutcome.APPROVED, d.by, d.at
         case TierChanged(request=r, approved=d) if d is not None:
             # The new tier's route was approved already (e.g. lowered by command staff): approved.
-            outcome, by, when = "approved", d.by, d.at
+            outcome, by, when = RequestOutcome.APPROVED, d.by, d.at
         case _:
             return []
     return await _filed(record_request_outcome(uow, r.tool_name, r.ref, outcome, by, when))

@@ -291,7 +291,18 @@ def with_alias(tool: Tool, name: str) -> Tool:
 #
 # All rules return a new Tool; the one given is not changed.
 
-RequestEvent = Literal["opened", "approved", "rejected", "prohibited", "withdrawn"]
+
+
+class RequestOutcome(StrEnum):
+    """What became of a request, as the registry records it for the tool."""
+
+    OPENED = "opened"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PROHIBITED = "prohibited"  # refused by the risk rules
+    WITHDRAWN = "withdrawn"
+
+
 DirectiveLayer = Literal["directive", "override"]
 # What each kind of directive does here is a column of workflows.directive_kinds.KINDS (kind.effect).
 
@@ -299,25 +310,25 @@ DirectiveLayer = Literal["directive", "override"]
 def apply_request_decision(
     tool: Tool,
     request_ref: str,
-    outcome: RequestEvent | str,
+    outcome: RequestOutcome,
     by: str,
     at: datetime,
     conditions: str = "",
 ) -> Tool:
     decision = tool.decision
-    if outcome == "opened":
+    if outcome == RequestOutcome.OPENED:
         if decision is not None:
             return tool  # an open request never displaces a decided (or already pending) status
         mark = StatusMark(ToolStatus.UNDER_REVIEW, request_ref, by, at)
-    elif outcome == "approved":
+    elif outcome == RequestOutcome.APPROVED:
         conditions = (conditions or "").strip()
         status = ToolStatus.APPROVED_WITH_CONDITIONS if conditions else ToolStatus.APPROVED
         mark = StatusMark(status, request_ref, by, at, conditions)
-    elif outcome == "rejected":
+    elif outcome == RequestOutcome.REJECTED:
         mark = StatusMark(ToolStatus.REJECTED, request_ref, by, at)
-    elif outcome == "prohibited":  # `conditions` carries the rules that prohibit it, for /tool-status
+    elif outcome == RequestOutcome.PROHIBITED:  # `conditions` carries the rules that prohibit it, for /tool-status
         mark = StatusMark(ToolStatus.PROHIBITED, request_ref, by, at, (conditions or "").strip())
-    elif outcome == "withdrawn":
+    elif outcome == RequestOutcome.WITHDRAWN:
         if decision is None or decision.status is not ToolStatus.UNDER_REVIEW or decision.source != request_ref:
             return tool
         mark = None
