@@ -33,3 +33,5 @@ class CallbackId(StrEnum):
     ANSWER_FORM = "request-answer-form"
     DIRECTIVE_FORM = "directive-form"
     DIRECTIVE_REVOKE_FORM = "directive-revoke-form"
+    DIRECTIVE_STATUS = "directive-status"  # who has acknowledged (read only; no submit)
+    DIRECTIVE_PENDING = "directive-pending"  # who has not, page by page (read only)

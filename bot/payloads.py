@@ -10,8 +10,10 @@ A value that does not decode (tampered, truncated, from another app) is None: th
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar, get_type_hints
 
 P = TypeVar("P")
@@ -36,13 +38,23 @@ class ReviewTarget:
     stage_key: str = _key("s")
 
 
+class FormKind(StrEnum):
+    """Which action a reason modal is for (the tier modal's are workflows.risk_review.TierChange's values)."""
+
+    APPROVE = "approve"  # approve with a note
+    REJECT = "reject"
+    ASK = "ask"  # ask the requester for information
+    RAISE = "raise"  # raise the risk tier
+    LOWER = "lower"  # lower it
+
+
 @dataclass(frozen=True)
 class ReasonForm:
     """The reason modal of a review decision, or the tier modal: `kind` says which action."""
 
     request_id: int = _key("r")
     stage_key: str = _key("s")
-    kind: str = _key("k")
+    kind: FormKind = _key("k")
 
 
 @dataclass(frozen=True)
@@ -101,7 +113,13 @@ def decode(kind: type[P], raw: str | None) -> P | None:
                 return None
             continue
         value = data[key]
-        allowed = (int,) if hints[f.name] in (int, int | None) else (str,)
+        hint = hints[f.name]
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):  # one of its values, or not ours
+            if value not in {m.value for m in hint}:
+                return None
+            values[f.name] = hint(value)
+            continue
+        allowed = (int,) if hint in (int, int | None) else (str,)
         if value is None and hints[f.name] == int | None:
             continue
         if isinstance(value, bool) or not isinstance(value, allowed):

@@ -61,10 +61,12 @@ def test_form_errors_keep_their_field_and_never_vanish():
 
 
 def test_payloads_keep_the_wire_format_of_buttons_already_posted():
-    from bot.payloads import DirectiveRef, ReasonForm, ReplacingDirective, ReviewTarget, decode, encode
+    from bot.payloads import DirectiveRef, FormKind, ReasonForm, ReplacingDirective, ReviewTarget, decode, encode
 
     assert encode(ReviewTarget(42, "privacy")) == '{"r":42,"s":"privacy"}'
-    assert encode(ReasonForm(7, "it_security", "ask")) == '{"r":7,"s":"it_security","k":"ask"}'
+    assert encode(ReasonForm(7, "it_security", FormKind.ASK)) == '{"r":7,"s":"it_security","k":"ask"}'
+    assert decode(ReasonForm, '{"r":7,"s":"it_security","k":"ask"}') == ReasonForm(7, "it_security", FormKind.ASK)
+    assert decode(ReasonForm, '{"r":7,"s":"it_security","k":"delete"}') is None  # not a kind we made
     assert encode(ReplacingDirective()) == "{}"
     # A button posted by the first version ({"d": 3}) still decodes, with the default page.
     assert decode(DirectiveRef, '{"d":3}') == DirectiveRef(3, 0)

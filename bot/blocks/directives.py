@@ -489,7 +489,7 @@ def failure_notice(directive: Directive, channel: str, error: str) -> tuple[str,
 
 def loading_view(directive_id: int) -> dict:
     return modal(
-        "directive-status",
+        CallbackId.DIRECTIVE_STATUS,
         directive_reference(directive_id),
         [md(":hourglass_flowing_sand: Counting acknowledgements…")],
         submit=None,
@@ -539,7 +539,8 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
         buttons = manage_buttons(d, retry=any(s.outcome == PostOutcome.FAILED for s in state.channels), status=False)
         if buttons:
             blocks.append(actions("manage", *buttons))
-    return modal("directive-status", d.ref, blocks, submit=None, close="Close", metadata=DirectiveRef(d.stored_id))
+    metadata = DirectiveRef(d.stored_id)
+    return modal(CallbackId.DIRECTIVE_STATUS, d.ref, blocks, submit=None, close="Close", metadata=metadata)
 
 
 def own_status_view(directive: Directive, ack: Acknowledgement | None, acknowledged: int) -> dict:
@@ -559,7 +560,7 @@ def own_status_view(directive: Directive, ack: Acknowledgement | None, acknowled
             mine = "You did not acknowledge it before it ended; nothing to do now."
         blocks.append(md(mine))
         blocks.append(context(f"{acknowledged} {'person has' if acknowledged == 1 else 'people have'} acknowledged."))
-    return modal("directive-status", directive.ref, blocks, submit=None, close="Close")
+    return modal(CallbackId.DIRECTIVE_STATUS, directive.ref, blocks, submit=None, close="Close")
 
 
 def pending_view(directive: Directive, pending: tuple[str, ...], page: int) -> dict:
@@ -582,7 +583,7 @@ def pending_view(directive: Directive, pending: tuple[str, ...], page: int) -> d
         buttons.append(button("Next ›", ActionId.DIRECTIVE_PENDING, DirectiveRef(directive.stored_id, page + 1)))
     if buttons:
         blocks.append(actions("pages", *buttons))
-    return modal("directive-pending", "Not acknowledged", blocks, submit=None, close="Back")
+    return modal(CallbackId.DIRECTIVE_PENDING, "Not acknowledged", blocks, submit=None, close="Back")
 
 
 def list_message(directives: list[Directive], counts: dict[int, int]) -> tuple[str, list[dict]]:

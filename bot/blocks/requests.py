@@ -17,7 +17,7 @@ from bot.blocks.common import actions, button, confirm, context, dump, header, m
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.blocks.risk import answers_to_change, risk_section, route_of, tier_buttons
 from bot.ids import ActionId, CallbackId
-from bot.payloads import FormPage, ReasonForm, RequestRef, ReviewTarget
+from bot.payloads import FormKind, FormPage, ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, slack_date, trim
 from workflows.policy import Policy
 from workflows.requests import (
@@ -282,13 +282,13 @@ def _next_line(request: ToolRequest, policy: Policy) -> str:
 # --- reviewer modals ------------------------------------------------------------------------------
 
 REASON_KINDS = {
-    "approve": ("Approve with note", "Approve", "Note for the record (optional)", True),
-    "reject": ("Reject request", "Reject", "Reason for rejecting (the requester will see it)", False),
-    "ask": ("Ask for information", "Send question", "What do you need to know?", False),
+    FormKind.APPROVE: ("Approve with note", "Approve", "Note for the record (optional)", True),
+    FormKind.REJECT: ("Reject request", "Reject", "Reason for rejecting (the requester will see it)", False),
+    FormKind.ASK: ("Ask for information", "Send question", "What do you need to know?", False),
 }
 
 
-def reason_modal(kind: str, request: ToolRequest, policy: Policy, stage_key: str) -> dict:
+def reason_modal(kind: FormKind, request: ToolRequest, policy: Policy, stage_key: str) -> dict:
     title, submit, label, optional = REASON_KINDS[kind]
     blocks: list[Block] = [
         md(f"*{request.ref}* · {escape(request.tool_name, 150)} · {policy.stage(stage_key).name} review"),

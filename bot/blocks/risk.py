@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import actions, button, context, dump, md, modal, text_input
 from bot.blocks.rich import Bold, Part, User, rich
 from bot.ids import ActionId, CallbackId
-from bot.payloads import ReasonForm, RequestRef, ReviewTarget
+from bot.payloads import FormKind, ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, trim
 from workflows.policy import Policy
 from workflows.requests import RULES, PriorUse, ToolRequest
@@ -267,7 +267,7 @@ def tier_modal(direction: TierChange, request: ToolRequest, policy: Policy, stag
         ),
     ]
     title = "Raise the tier" if direction is TierChange.RAISE else "Lower the tier"
-    metadata = ReasonForm(request.stored_id, stage_key, direction.value)
+    metadata = ReasonForm(request.stored_id, stage_key, FormKind(direction.value))
     return modal(CallbackId.TIER_FORM, title, blocks, submit="Change tier", metadata=metadata)
 
 

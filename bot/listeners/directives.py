@@ -308,7 +308,7 @@ async def open_pending(deps: DirectiveDeps, ack, body) -> None:
         return
     view = pending_view(state.directive, state.pending, page)
     current = body.get("view") or {}
-    if current.get("callback_id") == "directive-pending":
+    if current.get("callback_id") == CallbackId.DIRECTIVE_PENDING:
         await deps.client.views_update(view_id=current.get("id"), view=view)
     else:
         await _show(deps, body, view)

@@ -18,7 +18,7 @@ from bot.blocks.requests import reason_modal
 from bot.changes import Action
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
-from bot.payloads import ReasonForm, ReviewTarget, decode
+from bot.payloads import FormKind, ReasonForm, ReviewTarget, decode
 from bot.roles import Roles
 from workflows.events import Event
 from workflows.policy import Policy
@@ -45,6 +45,13 @@ def register(app: AsyncApp, deps: ReviewDeps) -> None:
     for action_id in (ActionId.APPROVE_WITH_NOTE, ActionId.REJECT, ActionId.ASK_INFO):
         app.action(action_id)(guarded(deps, open_reason_form))
     app.view(CallbackId.REVIEW_REASON)(guarded(deps, submit_reason))
+
+
+FORM_OF = {  # the card's buttons that open a reason form
+    ActionId.APPROVE_WITH_NOTE: FormKind.APPROVE,
+    ActionId.REJECT: FormKind.REJECT,
+    ActionId.ASK_INFO: FormKind.ASK,
+}
 
 
 def _target(raw: str | None) -> tuple[int, str] | None:
@@ -76,9 +83,7 @@ async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
     if target is None:
         return
     request_id, stage_key = target
-    kind = {ActionId.APPROVE_WITH_NOTE: "approve", ActionId.REJECT: "reject", ActionId.ASK_INFO: "ask"}[
-        (body.get("actions") or [{}])[0].get("action_id")
-    ]
+    kind = FORM_OF[(body.get("actions") or [{}])[0].get("action_id")]
     user = actor(body)
     # Check before opening the form, so nobody types a reason only to be refused.
     reviewers = await deps.roles.reviewers(stage_key, user)
@@ -94,19 +99,19 @@ async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
 async def submit_reason(deps: ReviewDeps, ack, body) -> None:
     view = body.get("view") or {}
     form = decode(ReasonForm, view.get("private_metadata"))
-    if form is None or form.kind not in ("approve", "reject", "ask"):
+    if form is None or form.kind not in (FormKind.APPROVE, FormKind.REJECT, FormKind.ASK):
         await ack()
         return
     request_id, stage_key, kind = form.request_id, form.stage_key, form.kind
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)
     reviewers = await deps.roles.reviewers(stage_key, user)
-    if kind == "ask":
+    if kind is FormKind.ASK:
         action = lambda uow: ask_for_info(  # noqa: E731
             uow, deps.policy, request_id, stage_key, user, text, reviewers, deps.clock()
         )
     else:
-        outcome = Outcome.APPROVED if kind == "approve" else Outcome.REJECTED
+        outcome = Outcome.APPROVED if kind is FormKind.APPROVE else Outcome.REJECTED
         action = lambda uow: record_decision(  # noqa: E731
             uow, deps.policy, request_id, stage_key, user, outcome, text, reviewers, deps.clock()
         )

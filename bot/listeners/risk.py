@@ -15,7 +15,7 @@ from bot.blocks.risk import cease_use_text, tier_modal
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, guarded, once_per_view
 from bot.listeners.reviews import ReviewDeps, _target
-from bot.payloads import ReasonForm, RequestRef, decode
+from bot.payloads import FormKind, ReasonForm, RequestRef, decode
 from workflows.directives import DirectiveKind, find_tool
 from workflows.errors import require_command_staff
 from workflows.risk import Tier
@@ -52,7 +52,7 @@ async def open_tier_form(deps: ReviewDeps, ack, body) -> None:
 async def submit_tier(deps: ReviewDeps, ack, body) -> None:
     view = body.get("view") or {}
     form = decode(ReasonForm, view.get("private_metadata"))
-    if form is None or form.kind not in set(TierChange):
+    if form is None or form.kind not in (FormKind.RAISE, FormKind.LOWER):
         await ack()
         return
     request_id, stage_key, direction = form.request_id, form.stage_key, TierChange(form.kind)
