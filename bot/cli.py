@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError
 from bot.logs import configure_logging
-from bot.settings import environment, load_database_url, load_log_settings, load_settings
+from bot.settings import config_path_from, environment, load_database_url, load_log_settings, load_settings
 from storage import preflight
 from storage.preflight import DatabaseProblem
 
@@ -201,7 +201,7 @@ def _remind(dry_run: bool, at: str | None) -> int:
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     env = environment()
     database_url = load_database_url(env)
-    policy = load_policy(Path(env.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml"))
+    policy = load_policy(config_path_from(env))
     preflight.migrated(database_url)
     for line in asyncio.run(_preview_lines(database_url, policy, now)):
         print(line)
@@ -213,6 +213,7 @@ async def _preview_lines(database_url: str, policy, now) -> list[str]:
     from storage.uow import SqlUnitOfWork
     from workflows.directives import directive_reference
     from workflows.reminders import ReviewReminder, Subject, format_waited, preview
+    from workflows.requests import reference
 
     engine = create_engine(database_url)
     try:
@@ -228,7 +229,7 @@ async def _preview_lines(database_url: str, policy, now) -> list[str]:
     for claim in claims:
         sent = claim.send
         if claim.kind == Subject.REQUEST:
-            ref = f"REQ-{claim.item_id:04d}"
+            ref = reference(claim.item_id)
         else:
             ref = directive_reference(claim.item_id)
         if sent is None:

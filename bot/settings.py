@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -124,7 +125,7 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
             outbox_lease = parse_duration(lease)
         except ValueError:
             problems.append(f'CLEARANCE_OUTBOX_LEASE must be a duration such as "60s" or "2m" (got {lease!r}).')
-    config_path = Path(env.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml")
+    config_path = config_path_from(env)
     policy = None
     try:
         policy = load_policy(config_path)
@@ -133,6 +134,11 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
     if problems:
         raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
     return Settings(bot_token, signing_secret, app_token, api_url, database_url, config_path, policy, outbox_lease)  # type: ignore[arg-type]
+
+
+def config_path_from(env: Mapping[str, str]) -> Path:
+    """The policy file: CLEARANCE_CONFIG, else clearance.toml in the working directory."""
+    return Path(env.get("CLEARANCE_CONFIG", "").strip() or "clearance.toml")
 
 
 def _is_placeholder(value: str, placeholder: str) -> bool:
