@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI, STATUS_EMOJI
+from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI, STATUS_EMOJI, TIER_EMOJI
 from workflows.directive_kinds import KINDS, DirectiveKind
 from workflows.registry import STATUSES, ToolStatus
 from workflows.requests import RequestStatus
+from workflows.risk import Tier
 
 
 @pytest.mark.parametrize("kind", list(DirectiveKind))
@@ -35,6 +36,7 @@ def test_the_tables_have_no_rows_for_unknown_members() -> None:
     assert set(KINDS) == set(KIND_EMOJI) == set(DirectiveKind)
     assert set(STATUSES) == set(STATUS_EMOJI) == set(ToolStatus)
     assert set(REQUEST_EMOJI) == set(RequestStatus)  # the Home tab's list of a person's requests
+    assert set(TIER_EMOJI) == set(Tier)  # review cards and DMs
 
 
 def test_kinds_that_rule_set_the_status_they_are_named_for() -> None:

@@ -85,6 +85,11 @@ class Policy:
     def stage_keys(self) -> tuple[str, ...]:
         return tuple(s.key for s in self.stages)
 
+    def route_or_all(self, route: tuple[str, ...] | None) -> tuple[str, ...]:
+        """A request's own route (fixed when it was submitted); every stage, in order, for a request
+        made before routes existed."""
+        return route if route is not None else self.stage_keys
+
     def route_for(self, tier: Tier) -> tuple[str, ...]:
         """The stage keys a request of this tier goes through; () for a prohibited one."""
         if tier is Tier.PROHIBITED:

@@ -292,7 +292,6 @@ def with_alias(tool: Tool, name: str) -> Tool:
 # All rules return a new Tool; the one given is not changed.
 
 
-
 class RequestOutcome(StrEnum):
     """What became of a request, as the registry records it for the tool."""
 

@@ -1,4 +1,4 @@
-"""How each directive kind, tool status and request status looks in Slack: one table each.
+"""How each directive kind, tool status, request status and risk tier looks in Slack: one table each.
 
 The words (labels, meanings, help) are the domain's: workflows/directive_kinds.py and
 workflows/registry.py. tests/test_tables.py checks that every member has a row here.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from workflows.directive_kinds import DirectiveKind
 from workflows.registry import ToolStatus
 from workflows.requests import RequestStatus
+from workflows.risk import Tier
 
 KIND_EMOJI: dict[DirectiveKind, str] = {
     DirectiveKind.CEASE_USE: ":no_entry:",
@@ -35,4 +36,12 @@ REQUEST_EMOJI: dict[RequestStatus, str] = {
     RequestStatus.APPROVED: ":white_check_mark:",
     RequestStatus.REJECTED: ":no_entry:",
     RequestStatus.WITHDRAWN: ":leftwards_arrow_with_hook:",
+}
+
+TIER_EMOJI: dict[Tier, str] = {
+    Tier.PROHIBITED: ":no_entry_sign:",
+    Tier.HIGH: ":red_circle:",
+    Tier.MODERATE: ":large_orange_circle:",
+    Tier.LOW: ":large_yellow_circle:",
+    Tier.MINIMAL: ":white_circle:",
 }

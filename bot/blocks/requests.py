@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import actions, button, confirm, context, dump, header, md, modal, text_input
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
-from bot.blocks.risk import answers_to_change, risk_section, route_of, tier_buttons
+from bot.blocks.risk import answers_to_change, risk_section, tier_buttons
 from bot.ids import ActionId, CallbackId
 from bot.payloads import FormKind, FormPage, ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, slack_date, trim
@@ -114,7 +114,7 @@ def parse_request_form(values: dict) -> RequestDraft:
 
 
 def step(policy: Policy, stage_key: str | None, route: tuple[str, ...] | None = None) -> str:
-    keys = list(route) if route is not None else [s.key for s in policy.stages]
+    keys = policy.route_or_all(route)
     return f"step {keys.index(stage_key) + 1} of {len(keys)}" if stage_key in keys else ""
 
 
@@ -243,7 +243,7 @@ def review_card(
         asking = request.status is RequestStatus.INFO_REQUESTED
         blocks.append(
             context(
-                f"*{stage.name}* review · {step(policy, stage_key, route_of(request, policy))} · "
+                f"*{stage.name}* review · {step(policy, stage_key, policy.route_or_all(request.route))} · "
                 + ("waiting for the requester's answer; you can still decide." if asking else "waiting for a decision.")
             )
         )

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import actions, button, context, dump, md, modal, text_input
+from bot.blocks.emoji import TIER_EMOJI
 from bot.blocks.rich import Bold, Part, User, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import FormKind, ReasonForm, RequestRef, ReviewTarget
@@ -135,11 +136,6 @@ def summary_fields(answers: Mapping[str, Any]) -> tuple[tuple[str, ...], PriorUs
 # --- words -------------------------------------------------------------------------------------
 
 
-def route_of(request: ToolRequest, policy: Policy) -> tuple[str, ...]:
-    """The request's own stages (fixed when it was submitted); the policy's order for older requests."""
-    return request.route if request.route is not None else policy.stage_keys
-
-
 def stage_names(policy: Policy, keys: tuple[str, ...]) -> str:
     names = []
     for key in keys:
@@ -151,7 +147,7 @@ def stage_names(policy: Policy, keys: tuple[str, ...]) -> str:
 
 
 def route_text(request: ToolRequest, policy: Policy) -> str:
-    keys = route_of(request, policy)
+    keys = policy.route_or_all(request.route)
     return stage_names(policy, keys) if keys else "no review stages"
 
 
@@ -212,15 +208,6 @@ def risk_section(request: ToolRequest, policy: Policy) -> list[Block | dict]:
     lines += [[f"{q.text} — ", Bold(answer_label(q, answers.get(q.id)))] for q in QUESTIONS if q.id in answers]
     blocks.append(rich(*lines))
     return blocks
-
-
-TIER_EMOJI = {
-    Tier.PROHIBITED: ":no_entry_sign:",
-    Tier.HIGH: ":red_circle:",
-    Tier.MODERATE: ":large_orange_circle:",
-    Tier.LOW: ":large_yellow_circle:",
-    Tier.MINIMAL: ":white_circle:",
-}
 
 
 def tier_buttons(request: ToolRequest, stage_key: str) -> list[dict]:
@@ -355,7 +342,7 @@ def approved_by_rules_headline(request: ToolRequest) -> str:
 def submitted_headline(request: ToolRequest, policy: Policy) -> str:
     tool = escape(request.tool_name, 100)
     tier = request.tier.label if request.tier else "?"
-    keys = route_of(request, policy)
+    keys = policy.route_or_all(request.route)
     first = stage_names(policy, keys[:1])
     extends = f" It extends {request.extends}, the tool's approval for another purpose." if request.extends else ""
     return (
