@@ -111,15 +111,15 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
 
     from bot.runtime import Clearance, socket_mode_handler
 
-    c = Clearance(settings)
-    if not await _token_works(c):
-        await c.stop()
+    clearance = Clearance(settings)
+    if not await _token_works(clearance):
+        await clearance.stop()
         return 2
-    socket = socket_mode_handler(c) if socket_mode else None
+    socket = socket_mode_handler(clearance) if socket_mode else None
     # log_config=None: uvicorn keeps its hands off logging, so its lines use our handler and format.
-    config = uvicorn.Config(c.asgi(), host=host, port=port, lifespan="off", access_log=False, log_config=None)
+    config = uvicorn.Config(clearance.asgi(), host=host, port=port, lifespan="off", access_log=False, log_config=None)
     server = uvicorn.Server(config)
-    await c.start()
+    await clearance.start()
     try:
         if socket:
             await socket.connect_async()
@@ -129,18 +129,19 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
     finally:
         if socket:
             await socket.close_async()
-        await c.stop()
+        await clearance.stop()
     return 0
 
 
-async def _token_works(c) -> bool:
+async def _token_works(clearance) -> bool:
     """Refuse to start with a token Slack rejects; start anyway if Slack is only unreachable."""
     from bot.slack_identity import SlackStatus
 
-    if await c.identity.check() == SlackStatus.REJECTED:  # c.identity logs it; unreachable is retried after start
+    if await clearance.identity.check() == SlackStatus.REJECTED:  # logged there; unreachable: retried after start
         print(
-            f"Clearance cannot start: Slack refused SLACK_BOT_TOKEN ({c.identity.error}). Copy the Bot User OAuth "
-            "Token from the Slack app settings → OAuth & Permissions, and reinstall the app if it was revoked.",
+            f"Clearance cannot start: Slack refused SLACK_BOT_TOKEN ({clearance.identity.error}). "
+            "Copy the Bot User OAuth Token from the Slack app settings → OAuth & Permissions, "
+            "and reinstall the app if it was revoked.",
             file=sys.stderr,
         )
         return False

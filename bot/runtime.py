@@ -214,11 +214,11 @@ class Clearance:
         await self.engine.dispose()
 
 
-def socket_mode_handler(c: Clearance):
+def socket_mode_handler(clearance: Clearance):
     """Socket Mode: the same listeners, reached over a WebSocket that the bot opens to Slack."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    app = c.use_socket_mode()
+    app = clearance.use_socket_mode()
     # apps.connections.open goes to SLACK_API_URL too, with the app-level token.
-    web_client = AsyncWebClient(token=c.settings.app_token, base_url=c.settings.api_url)
-    return AsyncSocketModeHandler(app, c.settings.app_token, web_client=web_client)
+    web_client = AsyncWebClient(token=clearance.settings.app_token, base_url=clearance.settings.api_url)
+    return AsyncSocketModeHandler(app, clearance.settings.app_token, web_client=web_client)

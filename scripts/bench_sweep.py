@@ -58,7 +58,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.runtime import Clearance  # noqa: E402
 from storage.db import create_engine, migrate, session_factory, urls  # noqa: E402
-from storage.reminders import SqlReminderStore  # noqa: E402
 from storage.tables import RequestRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
@@ -163,7 +162,7 @@ async def time_sweeps(url: str, due: int, runs: int, offset: int) -> list[float]
         now = NOW + (offset + k) * EVERY
         started = time.perf_counter()
         async with uows() as uow:
-            won = await sweep(SqlReminderStore(uow.session, policy.reminders), policy, now, limit=due)
+            won = await sweep(uow.reminders(policy.reminders), policy, now, limit=due)
             await uow.commit()
         samples.append(time.perf_counter() - started)
         assert len(won) == due, f"run {k}: {len(won)} reminders won, expected {due}"
