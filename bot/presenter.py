@@ -90,6 +90,13 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
             return NOT_STAFF
         case NoOtherTier(direction=direction, tier_label=tier):
             return f"There is no tier to {direction} {ref} to from {tier}. Nothing was changed."
+        case DirectiveNotActive(action="acknowledge", superseded_by=by) if by:
+            return (
+                f"*{ref}* has been superseded by *{by}*: please read and acknowledge that one instead. "
+                "Nothing was recorded."
+            )
+        case DirectiveNotActive(action="acknowledge"):
+            return f"*{ref}* has been revoked: there is nothing to acknowledge any more. Nothing was recorded."
         case DirectiveNotActive(status=status, superseded_by=by):
             return f"{ref} has already been {status.value}{f'; see {by}' if by else ''}. Nothing was changed."
         case NotFound():

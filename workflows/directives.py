@@ -167,6 +167,7 @@ class DirectiveNotActive(DomainError):
 
     status: DirectiveStatus
     superseded_by: str | None = None  # the ref of the directive that replaced it
+    action: str = "change"  # what was refused: "acknowledge", or "change" (revoke, supersede)
 
     def __str__(self) -> str:
         tail = f" by {self.superseded_by}" if self.superseded_by else ""
@@ -330,7 +331,7 @@ async def acknowledge(uow: DirectiveUnitOfWork, directive_id: int, user_id: str,
     existing = await uow.acks.get(directive_id, user_id)
     if existing is not None:  # a second click (or lost a race with the same person's other click)
         return [Acknowledged(_copy(directive), existing, already=True)]
-    raise _not_active(directive)
+    raise not_active(directive, "acknowledge")
 
 
 async def record_tool_request(
@@ -489,13 +490,14 @@ async def _load(uow: DirectiveUnitOfWork, directive_id: int) -> Directive:
 async def _load_active(uow: DirectiveUnitOfWork, directive_id: int) -> Directive:
     directive = await _load(uow, directive_id)
     if not directive.is_active:
-        raise _not_active(directive)
+        raise not_active(directive)
     return directive
 
 
-def _not_active(directive: Directive) -> DirectiveNotActive:
+def not_active(directive: Directive, action: str = "change") -> DirectiveNotActive:
     by = directive.superseded_by
-    return DirectiveNotActive(directive.status, directive_reference(by) if by else None).about(directive.ref)
+    replaced_by = directive_reference(by) if by else None
+    return DirectiveNotActive(directive.status, replaced_by, action).about(directive.ref)
 
 
 async def _active_except(uow: DirectiveUnitOfWork, tool_key: str, *ids: int | None) -> list[Directive]:

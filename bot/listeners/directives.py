@@ -53,17 +53,17 @@ from workflows import registry
 from workflows.directives import (
     Acknowledged,
     DirectiveDraft,
-    DirectiveNotActive,
     PostOutcome,
     acknowledge,
     directive_reference,
     find_tool,
     issue_directive,
+    not_active,
     parse_directive_reference,
     revoke_directive,
     supersede_directive,
 )
-from workflows.errors import DomainError, InvalidInput, NotFound, require_command_staff
+from workflows.errors import InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
@@ -232,20 +232,8 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     if directive_id is None or not user:
         await ack()
         return
-    try:
-        events = await deps.change(lambda uow: acknowledge(uow, directive_id, user, deps.clock()))
-    except DirectiveNotActive as error:
-        await ack()
-        if error.superseded_by:
-            what = f"has been superseded by *{error.superseded_by}*: please read and acknowledge that one instead."
-        else:
-            what = "has been revoked: there is nothing to acknowledge any more."
-        await deps.replies.tell(body, f"*{error.ref}* {what} Nothing was recorded.")
-        return
-    except DomainError as error:
-        await ack()
-        await deps.replies.tell(body, explain(error, deps.policy))
-        return
+    # Revoked or superseded since it was posted: `guarded` tells the person, in the presenter's words.
+    events = await deps.change(lambda uow: acknowledge(uow, directive_id, user, deps.clock()))
     await ack()
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
@@ -321,9 +309,7 @@ async def _active_directive(deps: DirectiveDeps, body: dict, directive_id: int):
         await deps.replies.tell(body, _missing(directive_id))
         return None
     if not directive.is_active:
-        await deps.replies.tell(
-            body, f"*{directive.ref}* has already been {directive.status.value}. Nothing was changed."
-        )
+        await deps.replies.tell(body, explain(not_active(directive), deps.policy))
         return None
     return directive
 
