@@ -1,4 +1,4 @@
-"""Where each directive arrived: the outcome of each channel's post, the issuer's report, retries.
+"""Where each directive arrived: the outcome of each channel's post, and the issuer's report.
 
 Built in bot/runtime.py from what it needs; `on_delivery` is the outbox sender's result hook.
 """
@@ -14,7 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.directives import channel_message, failure_notice, issuer_report
+from bot.blocks.directives import failure_notice, issuer_report
 from bot.directives import parse_post_key, post_key, report_key, states_of
 from bot.outbound import post, update
 from storage.outbox import Delivery
@@ -88,27 +88,6 @@ class DeliveryTracker:
             await uow.commit()
         self._sent()
         self._arrived()
-
-    async def retry_failed(self, directive_id: int) -> list[str]:
-        """Post again wherever the directive failed; returns those channels."""
-        now = self._clock()
-        async with self._uow() as uow:
-            directive = await uow.directives.lock(directive_id)
-            if directive is None or not directive.is_active:
-                return []
-            posts = await uow.directive_posts.for_directive(directive_id)
-            failed = [p.channel for p in posts if p.outcome == PostOutcome.FAILED]
-            text, blocks = channel_message(directive)
-            for channel in failed:
-                await uow.directive_posts.set_outcome(directive_id, channel, PostOutcome.PENDING, now)
-                key = post_key(directive_id, channel)
-                await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
-            posts = await uow.directive_posts.for_directive(directive_id)
-            text, blocks = issuer_report(directive, states_of(posts))
-            await uow.outbox.add(update(report_key(directive_id), report_key(directive_id), text, blocks))
-            await uow.commit()
-        self._sent()
-        return failed
 
     async def settle_stale_posts(self, now: datetime, older_than: Any) -> None:
         """Posts still pending long after they were queued (a crash between send and record): read

@@ -17,7 +17,15 @@ from typing import Any
 
 from bot.blocks.directives import ChannelState, channel_message, ended_notice, issuer_report
 from bot.outbound import post, update
-from workflows.directives import Directive, DirectiveIssued, DirectiveRevoked, DirectiveSuperseded, PostOutcome
+from workflows.directives import (
+    Directive,
+    DirectiveIssued,
+    DirectivePost,
+    DirectiveRevoked,
+    DirectiveSuperseded,
+    PostOutcome,
+    PostsRetried,
+)
 from workflows.events import Event
 
 
@@ -46,16 +54,27 @@ async def directive_messages(uow: Any, event: Event) -> None:
             await _ended(uow, old)
         case DirectiveRevoked(directive=d, reason=reason):
             await _ended(uow, d, reason)
+        case PostsRetried(directive=d, channels=channels):
+            await _retried(uow, d, channels)
 
 
 async def _post(uow: Any, d: Directive) -> None:
     text, blocks = channel_message(d)
-    for channel in d.channels:
-        await uow.directive_posts.add(d.id, channel, d.issued_at)
+    for channel in d.channels:  # the domain recorded a pending post for each
         key = post_key(d.stored_id, channel)
         await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
     text, blocks = issuer_report(d, tuple(ChannelState(ch, PostOutcome.PENDING) for ch in d.channels))
     await uow.outbox.add(post(report_key(d.stored_id), d.issued_by, text, blocks, store_as=report_key(d.stored_id)))
+
+
+async def _retried(uow: Any, d: Directive, channels: tuple[str, ...]) -> None:
+    """Posted again where it had failed; the issuer's report shows those channels pending again."""
+    text, blocks = channel_message(d)
+    for channel in channels:
+        key = post_key(d.stored_id, channel)
+        await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
+    text, blocks = issuer_report(d, states_of(await uow.directive_posts.for_directive(d.id)))
+    await uow.outbox.add(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
 
 
 async def _ended(uow: Any, d: Directive, reason: str | None = None) -> None:
@@ -79,6 +98,6 @@ async def _ended(uow: Any, d: Directive, reason: str | None = None) -> None:
     await uow.outbox.add(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
 
 
-def states_of(posts: list[Any]) -> tuple[ChannelState, ...]:
+def states_of(posts: list[DirectivePost]) -> tuple[ChannelState, ...]:
     """Each channel's outcome, for the issuer's report."""
     return tuple(ChannelState(p.channel, p.outcome, p.error) for p in posts)

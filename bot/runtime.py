@@ -139,7 +139,6 @@ class Clearance:
                 self.members,
                 self.directive_status,
                 self.counts,
-                self.deliveries,
                 self.replies,
             ),
             tool_status=StatusDeps(policy, self.reading, self.replies),

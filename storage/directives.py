@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -30,7 +29,7 @@ from storage.tables import (
     ToolAliasRow,
     ToolRow,
 )
-from workflows.directives import Acknowledgement, Directive, DirectiveStatus, PostOutcome
+from workflows.directives import Acknowledgement, Directive, DirectivePost, DirectiveStatus, PostOutcome
 from workflows.errors import ConcurrencyConflict
 from workflows.outbox import OutboxStatus
 from workflows.registry import Tool, ToolStatus
@@ -271,21 +270,6 @@ class SqlAcknowledgements:
 
 
 # --- where each directive was posted ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DirectivePost:
-    """A directive's message in one channel, as stored (a plain copy, safe after the transaction)."""
-
-    id: int
-    directive_id: int
-    channel: str
-    outcome: PostOutcome
-    error: str
-    ts: str | None
-    updated_at: datetime
-    count_shown: str
-    count_shown_at: datetime | None
 
 
 _POST = RowMap(DirectivePost, DirectivePostRow, row_only=("created_at",))

@@ -35,7 +35,6 @@ class PendingRows:
             if values:
                 await session.execute(insert(table), values)
 
-
     def take(self) -> dict[Table, list[dict[str, Any]]]:
         rows, self._rows = self._rows, defaultdict(list)
         return rows

@@ -82,9 +82,7 @@ class SqlUnitOfWork:
         skip_directives: Collection[int] = (),
     ) -> SqlReminderStore:
         """The reminder bookkeeping of this transaction (see storage/reminders.py)."""
-        return SqlReminderStore(
-            self.session, settings, skip_stages=skip_stages, skip_directives=skip_directives
-        )
+        return SqlReminderStore(self.session, settings, skip_stages=skip_stages, skip_directives=skip_directives)
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:

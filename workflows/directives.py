@@ -51,6 +51,21 @@ class PostOutcome(StrEnum):
     FAILED = "failed"  # Slack refused it (the error says why); command staff may retry
 
 
+@dataclass(frozen=True)
+class DirectivePost:
+    """A directive's message in one channel, as stored: where it stands, and the count it shows."""
+
+    id: int
+    directive_id: int
+    channel: str
+    outcome: PostOutcome
+    error: str
+    ts: str | None
+    updated_at: datetime
+    count_shown: str
+    count_shown_at: datetime | None
+
+
 def directive_reference(directive_id: int) -> str:
     return f"DIR-{directive_id:04d}"
 
@@ -191,6 +206,15 @@ class DirectiveRevoked(Event):
 
 
 @dataclass(frozen=True)
+class PostsRetried(Event):
+    """Command staff asked to post the directive again in the channels where it had failed."""
+
+    directive: Directive
+    channels: tuple[str, ...]
+    by: str
+
+
+@dataclass(frozen=True)
 class DirectiveSuperseded(Event):
     """`new` replaces `old`; the bot posts `new` to its channels (there is no DirectiveIssued too)."""
 
@@ -256,10 +280,33 @@ async def issue_directive(
     tool, is_new = await _find_tool(uow, draft.tool)
     _refuse_approval_under_override(draft.checked_kind, tool, None)
     directive = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders))
+    await _record_posts(uow, directive, now)
     await _audit(uow, directive.ref, "directive:issued", actor, now, "", "active", _summary(directive))
     after = registry.apply_directive(registry.with_alias(tool, draft.tool), directive, now)
     after, tool_events = await _store_tool(uow, tool, after, is_new, actor, now, directive.ref)
     return [DirectiveIssued(_copy(directive), after), *tool_events]
+
+
+async def retry_failed_posts(
+    uow: DirectiveUnitOfWork, directive_id: int, actor: str, is_command_staff: bool, now: datetime
+) -> list[Event]:
+    """Post the directive again where it failed (a private channel the bot has since been invited
+    to, say). Nothing to retry, nothing happens; a directive no longer in force is refused."""
+    require_command_staff(is_command_staff)
+    directive = await uow.directives.lock(directive_id)  # a concurrent revoke commits before or after
+    if directive is None:
+        raise NotFound(f"directive {directive_id}").about(directive_reference(directive_id))
+    if not directive.is_active:
+        raise not_active(directive)
+    failed = [
+        p.channel for p in await uow.directive_posts.for_directive(directive_id) if p.outcome == PostOutcome.FAILED
+    ]
+    if not failed:
+        return []
+    for channel in failed:
+        await uow.directive_posts.set_outcome(directive_id, channel, PostOutcome.PENDING, now)
+    await _audit(uow, directive.ref, "directive:retried", actor, now, "", "", ", ".join(failed))
+    return [PostsRetried(_copy(directive), tuple(failed), actor)]
 
 
 async def revoke_directive(
@@ -306,6 +353,7 @@ async def supersede_directive(
         raise InvalidInput({"tool": f"{old.ref} is about {old.tool_name}; a replacement must be too."})
     _refuse_approval_under_override(draft.checked_kind, tool, old)
     new = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders, supersedes=old.id))
+    await _record_posts(uow, new, now)
     _end(old, DirectiveStatus.SUPERSEDED, actor, now)
     old.superseded_by = new.id
     await uow.directives.save(old)
@@ -492,6 +540,12 @@ async def _load_active(uow: DirectiveUnitOfWork, directive_id: int) -> Directive
     if not directive.is_active:
         raise not_active(directive)
     return directive
+
+
+async def _record_posts(uow: DirectiveUnitOfWork, directive: Directive, now: datetime) -> None:
+    """One post per channel, pending until Slack says whether it arrived."""
+    for channel in directive.channels:
+        await uow.directive_posts.add(directive.stored_id, channel, now)
 
 
 def not_active(directive: Directive, action: str = "change") -> DirectiveNotActive:

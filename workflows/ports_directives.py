@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
-from workflows.directives import Acknowledgement, Directive
+from workflows.directives import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.ports import UnitOfWork
 from workflows.registry import Tool
 
@@ -30,6 +31,9 @@ class DirectiveRepository(Protocol):
         """Store a new directive; sets and returns it with its id."""
 
     async def get(self, directive_id: int) -> Directive | None: ...
+
+    async def lock(self, directive_id: int) -> Directive | None:
+        """Load it and hold it until the transaction ends (a concurrent change waits or fails)."""
 
     async def save(self, directive: Directive) -> None:
         """Store changes; raises ConcurrencyConflict if someone saved it since it was loaded."""
@@ -57,6 +61,26 @@ class AcknowledgementRepository(Protocol):
     async def users(self, directive_id: int) -> set[str]: ...
 
 
+class DirectivePostRepository(Protocol):
+    """Where each directive is posted (one row per channel) and what became of each post."""
+
+    async def add(self, directive_id: int, channel: str, now: datetime) -> None: ...
+
+    async def for_directive(self, directive_id: int) -> list[DirectivePost]: ...
+
+    async def set_outcome(
+        self,
+        directive_id: int,
+        channel: str,
+        outcome: PostOutcome,
+        now: datetime,
+        *,
+        error: str = "",
+        ts: str | None = None,
+    ) -> bool:
+        """Record a post's outcome; False if it was already that."""
+
+
 class DirectiveUnitOfWork(UnitOfWork, Protocol):
     @property
     def tools(self) -> ToolRepository: ...
@@ -66,3 +90,6 @@ class DirectiveUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def acks(self) -> AcknowledgementRepository: ...
+
+    @property
+    def directive_posts(self) -> DirectivePostRepository: ...

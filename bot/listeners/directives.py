@@ -40,7 +40,6 @@ from bot.blocks.directives import (
 from bot.blocks.requests import notice
 from bot.changes import Action
 from bot.directive_counts import CountRefresher
-from bot.directive_delivery import DeliveryTracker
 from bot.directive_status import DirectiveStatusReader
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import Replies, action_value, actor, channel_of, guarded, once_per_view
@@ -54,12 +53,14 @@ from workflows.directives import (
     Acknowledged,
     DirectiveDraft,
     PostOutcome,
+    PostsRetried,
     acknowledge,
     directive_reference,
     find_tool,
     issue_directive,
     not_active,
     parse_directive_reference,
+    retry_failed_posts,
     revoke_directive,
     supersede_directive,
 )
@@ -88,7 +89,6 @@ class DirectiveDeps:
     members: ChannelMembers
     status: DirectiveStatusReader
     counts: CountRefresher
-    deliveries: DeliveryTracker
     replies: Replies
 
 
@@ -374,14 +374,16 @@ async def retry_failed(deps: DirectiveDeps, ack, body) -> None:
     directive_id = _directive_id(body)
     if directive_id is None:
         return
-    await _require_staff(deps, body)
-    channels = await deps.deliveries.retry_failed(directive_id)
+    user = actor(body)
+    staff = await deps.roles.is_command_staff(user)
+    events = await deps.change(lambda uow: retry_failed_posts(uow, directive_id, user, staff, deps.clock()))
     ref = directive_reference(directive_id)
-    if channels:
-        where = ", ".join(f"<#{ch}>" for ch in channels)
+    retried = next((e for e in events if isinstance(e, PostsRetried)), None)
+    if retried:
+        where = ", ".join(f"<#{ch}>" for ch in retried.channels)
         await deps.replies.tell(body, f"Posting *{ref}* again in {where}. This message's report shows the outcome.")
     else:
-        await deps.replies.tell(body, f"*{ref}* has no failed channels to retry (or is no longer in force).")
+        await deps.replies.tell(body, f"*{ref}* has no failed channels to retry.")
 
 
 # --- channel membership -----------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from workflows.audit import AuditEntry
-from workflows.directives import Acknowledgement, Directive
+from workflows.directives import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.errors import ConcurrencyConflict
 from workflows.registry import Tool
 
@@ -54,6 +56,9 @@ class FakeDirectives(_Versioned):
     async def get(self, directive_id: int) -> Directive | None:
         return copy.deepcopy(self.rows.get(directive_id))
 
+    async def lock(self, directive_id: int) -> Directive | None:
+        return await self.get(directive_id)  # one test at a time: nothing to wait for
+
     async def save(self, directive: Directive) -> None:
         self._save(directive)
 
@@ -62,6 +67,39 @@ class FakeDirectives(_Versioned):
 
     async def list_active(self) -> list[Directive]:
         return [copy.deepcopy(d) for d in self.rows.values() if d.is_active]
+
+
+class FakeDirectivePosts:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, str], DirectivePost] = {}
+
+    async def add(self, directive_id: int, channel: str, now: datetime) -> None:
+        key = (directive_id, channel)
+        if key not in self.rows:
+            self.rows[key] = DirectivePost(
+                len(self.rows) + 1, directive_id, channel, PostOutcome.PENDING, "", None, now, "", None
+            )
+
+    async def for_directive(self, directive_id: int) -> list[DirectivePost]:
+        return sorted((p for p in self.rows.values() if p.directive_id == directive_id), key=lambda p: p.id)
+
+    async def set_outcome(
+        self,
+        directive_id: int,
+        channel: str,
+        outcome: PostOutcome,
+        now: datetime,
+        *,
+        error: str = "",
+        ts: str | None = None,
+    ) -> bool:
+        old = self.rows[(directive_id, channel)]
+        if old.outcome == outcome:
+            return False
+        self.rows[(directive_id, channel)] = dataclasses.replace(
+            old, outcome=outcome, error=error, ts=ts, updated_at=now
+        )
+        return True
 
 
 class FakeAcks:
@@ -101,6 +139,7 @@ class FakeDirectiveUoW:
     tools: FakeTools = field(default_factory=FakeTools)
     directives: FakeDirectives = field(default_factory=FakeDirectives)
     acks: FakeAcks = field(default_factory=FakeAcks)
+    directive_posts: FakeDirectivePosts = field(default_factory=FakeDirectivePosts)
     audit: FakeAudit = field(default_factory=FakeAudit)
     requests: object = None  # not used by these services
     commits: int = 0

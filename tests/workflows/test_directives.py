@@ -16,6 +16,8 @@ from workflows.directives import (
     DirectiveRevoked,
     DirectiveStatus,
     DirectiveSuperseded,
+    PostOutcome,
+    PostsRetried,
     RequestFlagged,
     ToolStatusChanged,
     acknowledge,
@@ -24,6 +26,7 @@ from workflows.directives import (
     parse_directive_reference,
     record_request_outcome,
     record_tool_request,
+    retry_failed_posts,
     revoke_directive,
     supersede_directive,
     tool_status,
@@ -419,3 +422,40 @@ async def test_ending_a_directive_stops_its_reminders(uow) -> None:
     assert superseded.old.next_reminder_at is None and superseded.new.next_reminder_at is not None
     (revoked, _) = await revoke_directive(uow, superseded.new.id, CMD, True, NOW)
     assert revoked.directive.next_reminder_at is None
+
+
+# --- where a directive is posted, and posting again where it failed ---------------------------
+
+
+async def test_a_directive_is_to_be_posted_in_each_of_its_channels(uow):
+    directive = await issue(uow)
+    posts = await uow.directive_posts.for_directive(directive.id)
+    assert [(p.channel, p.outcome) for p in posts] == [("C1", PostOutcome.PENDING), ("C2", PostOutcome.PENDING)]
+
+
+async def test_command_staff_post_again_where_it_failed_and_it_is_audited(uow):
+    directive = await issue(uow)
+    await uow.directive_posts.set_outcome(directive.id, "C1", PostOutcome.POSTED, NOW, ts="1.1")
+    await uow.directive_posts.set_outcome(directive.id, "C2", PostOutcome.FAILED, NOW, error="not_in_channel")
+    with pytest.raises(NotCommandStaff):
+        await retry_failed_posts(uow, directive.id, "UOFF", False, NOW)
+
+    later = NOW + timedelta(hours=1)
+    [retried] = await retry_failed_posts(uow, directive.id, CMD, True, later)
+    assert isinstance(retried, PostsRetried) and retried.channels == ("C2",) and retried.by == CMD
+    posts = {p.channel: p.outcome for p in await uow.directive_posts.for_directive(directive.id)}
+    assert posts == {"C1": PostOutcome.POSTED, "C2": PostOutcome.PENDING}
+    [entry] = [e for e in await uow.audit.for_subject(directive.ref) if e.action == "directive:retried"]
+    assert entry.actor == CMD and entry.at == later and "C2" in entry.reason
+    # Nothing failed any more: nothing to do, nothing audited.
+    assert await retry_failed_posts(uow, directive.id, CMD, True, later) == []
+
+
+async def test_a_directive_no_longer_in_force_is_not_posted_again(uow):
+    directive = await issue(uow)
+    await uow.directive_posts.set_outcome(directive.id, "C2", PostOutcome.FAILED, NOW, error="not_in_channel")
+    await revoke_directive(uow, directive.id, CMD, True, NOW, "Issued in error.")
+    with pytest.raises(DirectiveNotActive):
+        await retry_failed_posts(uow, directive.id, CMD, True, NOW)
+    with pytest.raises(NotFound):
+        await retry_failed_posts(uow, 999, CMD, True, NOW)

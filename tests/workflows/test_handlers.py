@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.workflows.fakes import FakeRequests
-from tests.workflows.fakes_directives import FakeAcks, FakeAudit, FakeDirectives, FakeTools
+from tests.workflows.fakes_directives import FakeAcks, FakeAudit, FakeDirectivePosts, FakeDirectives, FakeTools
 from workflows.directives import (
     DirectiveDraft,
     DirectiveKind,
@@ -46,6 +46,7 @@ class UoW:
     tools: FakeTools = field(default_factory=FakeTools)
     directives: FakeDirectives = field(default_factory=FakeDirectives)
     acks: FakeAcks = field(default_factory=FakeAcks)
+    directive_posts: FakeDirectivePosts = field(default_factory=FakeDirectivePosts)
     audit: FakeAudit = field(default_factory=FakeAudit)
 
     async def commit(self) -> None:
