@@ -24,7 +24,7 @@ from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.directive_kinds import DirectiveKind as DirectiveKind  # re-exported: its old home
 from workflows.errors import DomainError, InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
-from workflows.policy import ReminderSettings
+from workflows.policy import Policy, ReminderSettings
 from workflows.registry import StatusMark, Tool
 from workflows.reminders import directive_first_due
 from workflows.requests import INVISIBLE_NAME, LIMITS, ToolRequest
@@ -446,6 +446,16 @@ async def tool_status(uow: DirectiveUnitOfWork, query: str, limit: int = 5) -> S
     directives = await uow.directives.active_for_tool(chosen.key) if chosen else []
     others = tuple(tool for tool, _ in hits if tool is not chosen)
     return StatusAnswer(query, chosen, others, tuple(directives))
+
+
+async def tool_status_with_requests(
+    uow: DirectiveUnitOfWork, policy: Policy, query: str
+) -> tuple[StatusAnswer, list[ToolRequest]]:
+    """What /tool-status says: the status answer, and the requests about the tool meant still open
+    at any stage of the policy (none when it is unsure which tool was meant)."""
+    answer = await tool_status(uow, query)
+    requests = await open_requests_for(uow, list(policy.stage_keys), answer.tool) if answer.tool else []
+    return answer, requests
 
 
 # --- helpers -------------------------------------------------------------------------------

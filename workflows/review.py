@@ -46,6 +46,7 @@ from workflows.requests import (
     Decision,
     InfoExchange,
     Outcome,
+    PriorUse,
     RequestDraft,
     RequestStatus,
     ToolRequest,
@@ -55,6 +56,20 @@ from workflows.requests import (
 from workflows.risk import Answers, Tier, assess, validate_answers
 
 REASON_LIMIT = 3000
+
+# The request's summary fields ("data it touches", "used already"), which reviewers and exports
+# read, come from the intake answers when it has them: the two-page form no longer asks for them.
+DATA_KINDS_FROM_ANSWERS = {
+    "biometric": "biometrics",
+    "images_video": "photos",
+    "location": "location",
+    "social_media": "personal",
+    "licence_plates": "personal",
+    "personal_info": "personal",
+    "non_suspects": "personal",
+    "none": "none",
+}
+PRIOR_USE_FROM_ANSWERS = {"no": PriorUse.NONE, "trial": PriorUse.SIGNED_UP, "yes": PriorUse.USED}
 
 
 async def submit_request(
@@ -120,6 +135,15 @@ async def submit_request(
     if refused:
         return [RequestRefused(snap, decision, assessment)]
     return [RequestApprovedByRules(snap, decision, assessment)]
+
+
+def summary_fields(answers: Mapping[str, Any]) -> tuple[tuple[str, ...], PriorUse | None]:
+    """The request's "data it touches" and "used already" fields, from the intake answers
+    (unknown or missing answers give none: the answers' own check names them)."""
+    kinds = answers.get("data_kinds") or ()
+    kinds = (kinds,) if isinstance(kinds, str) else kinds
+    mapped = tuple(dict.fromkeys(DATA_KINDS_FROM_ANSWERS[k] for k in kinds if k in DATA_KINDS_FROM_ANSWERS))
+    return mapped, PRIOR_USE_FROM_ANSWERS.get(answers.get("in_use") or "")
 
 
 def _cleaned(draft: RequestDraft, answers: Mapping[str, Any] | None) -> tuple[RequestDraft, Answers | None]:
@@ -231,6 +255,20 @@ async def answer_info(
     await uow.requests.save(request)
     await _audit(uow, request, "info_provided", actor, now, before, _state(request), answer)
     return [InfoProvided(_snapshot(request), dataclasses.replace(exchange))]
+
+
+async def question_for(uow: UnitOfWork, request_id: int, actor: str) -> tuple[ToolRequest, InfoExchange]:
+    """The request and the question `actor` is asked on it, checked before the answer form opens
+    so nobody types an answer only to be refused: only the requester answers, and only while a
+    question is open (a closed request has none). Changes nothing."""
+    request = await uow.requests.get(request_id)
+    if request is None or actor != request.requester_id:
+        # Not there or not theirs, the same refusal: there is nothing here for them to answer.
+        raise NotRequester().about(reference(request_id))
+    exchange = request.open_question()
+    if exchange is None:
+        raise NoOpenQuestion().about(request.ref)
+    return request, exchange
 
 
 async def withdraw_request(uow: UnitOfWork, request_id: int, actor: str, reason: str, now: datetime) -> list[Event]:

@@ -1,5 +1,5 @@
-"""Services around a request's risk once it is in review: changing its tier, changing its answers,
-and finding the approval a new request extends.
+"""Services around a request's risk: submitting it with its intake answers (and the approval it
+extends), changing its tier, changing its answers (with the answer to a reviewer's question).
 
 A tier change re-routes the request: stages already approved stay approved, and it continues at
 the first stage of the new tier's route not yet approved. The rules (and reviewers) may only
@@ -9,6 +9,7 @@ of work, audit every change and return events; the caller commits.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -30,7 +31,7 @@ from workflows.events import AnswersChanged, Event, RequestRefused, TierChanged
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.ports_directives import DirectiveUnitOfWork
-from workflows.requests import RULES, Action, AnswerVersion, Decision, Outcome, ToolRequest, next_status
+from workflows.requests import RULES, Action, AnswerVersion, Decision, Outcome, RequestDraft, ToolRequest, next_status
 from workflows.review import (
     REASON_LIMIT,
     _audit,
@@ -41,7 +42,10 @@ from workflows.review import (
     _load,
     _snapshot,
     _state,
+    answer_info,
     next_stage,
+    submit_request,
+    summary_fields,
 )
 from workflows.risk import Tier, assess, validate_answers
 
@@ -204,18 +208,69 @@ async def change_answers(
     return [AnswersChanged(_snapshot(request), version, changed, assessment)]
 
 
+async def answer_with_changes(
+    uow: UnitOfWork,
+    policy: Policy,
+    request_id: int,
+    actor: str,
+    answer: str,
+    changes: Mapping[str, Any],
+    now: datetime,
+) -> list[Event]:
+    """The officer answers a reviewer's question, changing intake answers with it if they were wrong.
+
+    The changes come first (a new version, judged by the rules: change_answers), then the answer
+    (workflows.review.answer_info), so the card shows both. If the rules now prohibit the use the
+    request is closed and no question is left to answer: the answer is kept as the new version's note.
+    """
+    events: list[Event] = []
+    if changes:
+        events = await change_answers(uow, policy, request_id, actor, changes, now, note=answer)
+        if any(isinstance(e, RequestRefused) for e in events):
+            return events
+    return events + await answer_info(uow, policy, request_id, actor, answer, now)
+
+
 async def approval_to_extend(uow: DirectiveUnitOfWork, tool_name: str) -> str | None:
     """The ref of the approval of record for this tool ("REQ-0042"), if it has one.
 
-    `uow` needs the tool registry (workflows.ports_directives.DirectiveUnitOfWork). Pass the result
-    to submit_request(extends=…): a new purpose is a new request, and its card names the approval.
+    `uow` needs the tool registry (workflows.ports_directives.DirectiveUnitOfWork).
+    submit_with_answers uses it: a new purpose is a new request, and its card names the approval.
     """
+    if not tool_name.strip():
+        return None  # no name, no tool: the request's own check says the name is missing
     tool = await find_tool(uow, tool_name)  # the same look-up that files the request's tool
     mark = tool.decision if tool else None
     approved = (registry.ToolStatus.APPROVED, registry.ToolStatus.APPROVED_WITH_CONDITIONS)
     if mark is None or mark.status not in approved or not mark.source.startswith("REQ-"):
         return None
     return mark.source
+
+
+async def submit_with_answers(
+    uow: DirectiveUnitOfWork,
+    policy: Policy,
+    draft: RequestDraft,
+    requester_id: str,
+    answers: Mapping[str, Any],
+    now: datetime,
+) -> list[Event]:
+    """Register a request made with the risk questions (workflows.review.submit_request judges it).
+
+    Its summary fields (data it touches, used already) come from the answers, whatever the draft
+    says, and it names the approval of record it extends if the tool has one. InvalidInput names
+    the questions: a missing "used already" is the unanswered in_use question.
+    """
+    kinds, prior = summary_fields(answers)
+    draft = dataclasses.replace(draft, data_kinds=kinds, prior_use=prior)
+    extends = await approval_to_extend(uow, draft.tool_name)
+    try:
+        return await submit_request(uow, policy, draft, requester_id, now, answers, extends=extends)
+    except InvalidInput as invalid:
+        errors = dict(invalid.errors)
+        if "prior_use" in errors:
+            errors.setdefault("in_use", errors.pop("prior_use"))
+        raise InvalidInput(errors) from None
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -28,26 +28,15 @@ from bot.ids import ActionId, CallbackId
 from bot.payloads import FormKind, ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, trim
 from workflows.policy import Policy
-from workflows.requests import RULES, PriorUse, ToolRequest
+from workflows.requests import RULES, ToolRequest
 from workflows.risk import QUESTIONS, Assessment, FiredRule, Question, Tier
 from workflows.risk_review import TierChange, tiers_to
 
 # --- the questions page ----------------------------------------------------------------------
 
 PAGE_ONE_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "notes")
-# The form's first page no longer asks "what data" and "used already": the questions do, and the
-# request's summary fields are filled from the answers (reviewers and exports still read them).
-DATA_KINDS_FROM_ANSWERS = {
-    "biometric": "biometrics",
-    "images_video": "photos",
-    "location": "location",
-    "social_media": "personal",
-    "licence_plates": "personal",
-    "personal_info": "personal",
-    "non_suspects": "personal",
-    "none": "none",
-}
-PRIOR_USE_FROM_ANSWERS = {"no": PriorUse.NONE, "trial": PriorUse.SIGNED_UP, "yes": PriorUse.USED}
+# Page 1 no longer asks "what data" and "used already": the questions do, and the domain fills the
+# request's summary fields from the answers (workflows.review.summary_fields).
 
 
 def _option(question: Question, value: str) -> Option:
@@ -123,14 +112,6 @@ def parse_answers(values: dict) -> dict[str, Any]:
         elif selected := (state.get("selected_option") or {}).get("value"):
             answers[q.id] = selected
     return answers
-
-
-def summary_fields(answers: Mapping[str, Any]) -> tuple[tuple[str, ...], PriorUse | None]:
-    """The request's "data it touches" and "used already" fields, from the answers."""
-    kinds = answers.get("data_kinds") or ()
-    kinds = (kinds,) if isinstance(kinds, str) else kinds
-    mapped = tuple(dict.fromkeys(DATA_KINDS_FROM_ANSWERS[k] for k in kinds if k in DATA_KINDS_FROM_ANSWERS))
-    return mapped, PRIOR_USE_FROM_ANSWERS.get(answers.get("in_use") or "")
 
 
 # --- words -------------------------------------------------------------------------------------

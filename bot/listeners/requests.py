@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,19 +12,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.common import notice_view
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
-from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page, summary_fields
+from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page
 from bot.changes import Action
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
 from bot.payloads import FormPage, RequestRef, decode
 from bot.presenter import explain
-from workflows.errors import DomainError, InvalidInput, NoOpenQuestion, NotRequester
-from workflows.events import Event, RequestRefused
+from workflows.errors import DomainError, InvalidInput
+from workflows.events import Event
 from workflows.policy import Policy
-from workflows.requests import reference
-from workflows.review import answer_info, submit_request, withdraw_request
+from workflows.review import question_for, submit_request, withdraw_request
 from workflows.risk import QUESTION_IDS
-from workflows.risk_review import approval_to_extend, change_answers
+from workflows.risk_review import answer_with_changes, submit_with_answers
 
 FORM_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "data_kinds", "prior_use", "notes")
 
@@ -107,22 +105,17 @@ async def submit_questions(deps: RequestDeps, ack, body) -> None:
     view = body.get("view") or {}
     values = (view.get("state") or {}).get("values") or {}
     answers = parse_answers(values)
-    kinds, prior = summary_fields(answers)
-    typed = parse_request_form(values)
-    draft = dataclasses.replace(typed, data_kinds=kinds, prior_use=prior)
+    draft = parse_request_form(values)  # page 1 as corrected here; its summary fields come from the answers
     user = actor(body)
 
-    async def submit(uow):
-        extends = await approval_to_extend(uow, draft.tool_name) if draft.tool_name.strip() else None
-        return await submit_request(uow, deps.policy, draft, user, deps.clock(), answers, extends=extends)
+    def submit(uow):
+        return submit_with_answers(uow, deps.policy, draft, user, answers, deps.clock())
 
     try:
         await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: submit(uow)))
     except InvalidInput as invalid:
         blocks = PAGE_ONE_FIELDS + QUESTION_IDS
         errors = {k: v for k, v in invalid.errors.items() if k in blocks}
-        if "prior_use" in invalid.errors and "in_use" not in errors:
-            errors["in_use"] = invalid.errors["prior_use"]
         await ack(response_action="errors", errors=errors or {"tool_name": next(iter(invalid.errors.values()))})
         return
     await ack()
@@ -142,17 +135,9 @@ async def open_answer_form(deps: RequestDeps, ack, body) -> None:
     target = decode(RequestRef, action_value(body))
     if target is None:
         return
-    request_id = target.request_id
+    # Not the requester, or no question open: the refusal is told by `guarded`, in the domain's words.
     async with deps.reading() as uow:
-        request = await uow.requests.get(request_id)
-    ref = reference(request_id)
-    if request is None or request.requester_id != actor(body):
-        await deps.replies.tell(body, explain(NotRequester(), deps.policy, ref))
-        return
-    question = request.open_question()
-    if question is None:
-        await deps.replies.tell(body, explain(NoOpenQuestion(), deps.policy, ref))
-        return
+        request, question = await question_for(uow, target.request_id, actor(body))
     await deps.client.views_open(trigger_id=body.get("trigger_id"), view=answer_modal(request, question.question))
 
 
@@ -163,20 +148,10 @@ async def submit_answer(deps: RequestDeps, ack, body) -> None:
     if target is None:
         await ack()
         return
-    request_id = target.request_id
     changes = parse_answers((view.get("state") or {}).get("values") or {})
 
-    async def answer_and_change(uow):
-        """Changed risk answers first (a new version, judged by the rules), then the answer itself,
-        so the card shows both. A change the rules prohibit closes the request: the officer's answer
-        is then kept as the note of the new answers' version."""
-        user, now = actor(body), deps.clock()
-        events = []
-        if changes:
-            events = await change_answers(uow, deps.policy, request_id, user, changes, now, note=answer)
-            if any(isinstance(e, RequestRefused) for e in events):
-                return events
-        return events + await answer_info(uow, deps.policy, request_id, user, answer, now)
+    def answer_and_change(uow):
+        return answer_with_changes(uow, deps.policy, target.request_id, actor(body), answer, changes, deps.clock())
 
     try:
         await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))

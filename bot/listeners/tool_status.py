@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.tool_status import status_answer, status_list
 from bot.listeners.common import Replies, guarded
-from workflows.directives import open_requests_for, tool_status
+from workflows.directives import tool_status_with_requests
 from workflows.policy import Policy
 
 
@@ -33,8 +33,5 @@ async def tool_status_command(deps: StatusDeps, ack, body) -> None:
         if not query:
             text, blocks = status_list(await uow.tools.with_status())
         else:
-            answer = await tool_status(uow, query)
-            stages = [s.key for s in deps.policy.stages]
-            requests = await open_requests_for(uow, stages, answer.tool) if answer.tool else []
-            text, blocks = status_answer(answer, requests)
+            text, blocks = status_answer(*await tool_status_with_requests(uow, deps.policy, query))
     await ack(response_type="ephemeral", text=text, blocks=blocks)

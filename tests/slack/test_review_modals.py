@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.ids import ActionId
 from tests.fakes.signing import block_action
 from tests.slack.harness import everything_said
+from workflows.requests import reference
 
 
 async def open_reason(bot, slack, action_id, user):
@@ -73,6 +74,27 @@ async def test_only_the_requester_can_answer(bot, slack):
     await bot.http.action(block_action(ActionId.ANSWER, button["value"], "U0PRIV1", channel_id="DU0PRIV1"))
     await bot.settle()
     assert "Only the person who made" in everything_said(bot.ephemerals("U0PRIV1")[-1])
+
+
+async def test_answering_a_question_no_longer_open_is_refused_without_a_form(bot, slack):
+    request_id = await bot.request_tool()
+    view = await open_reason(bot, slack, ActionId.ASK_INFO, "U0SEC1")
+    await bot.submit_view(view, "U0SEC1", reason="Which case?")
+    await bot.settle()
+    button = next(
+        e
+        for b in bot.dms("U0OFFICER")[-1]["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == ActionId.ANSWER
+    )
+    await bot.click(bot.card("C0ITSEC"), ActionId.APPROVE, "U0SEC2")  # decided without waiting
+    await bot.settle()
+    opened = len(slack.calls_to("views.open"))
+    await bot.http.action(block_action(ActionId.ANSWER, button["value"], "U0OFFICER", channel_id="DU0OFFICER"))
+    await bot.settle()
+    said = everything_said(bot.ephemerals("U0OFFICER")[-1])
+    assert f"{reference(request_id)} is not waiting for an answer from you any more" in said
+    assert len(slack.calls_to("views.open")) == opened
 
 
 async def test_approve_with_a_note_keeps_the_note_on_the_record(bot, slack):

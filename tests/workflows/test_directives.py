@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.workflows.fakes import FakeRequests
 from tests.workflows.fakes_directives import FakeDirectiveUoW
 from workflows.directives import (
     Acknowledged,
@@ -30,10 +31,13 @@ from workflows.directives import (
     revoke_directive,
     supersede_directive,
     tool_status,
+    tool_status_with_requests,
 )
 from workflows.errors import InvalidInput, NotCommandStaff, NotFound
-from workflows.policy import ReminderSettings
+from workflows.policy import Policy, ReminderSettings, Stage
 from workflows.registry import ToolStatus
+from workflows.requests import PriorUse, RequestDraft
+from workflows.review import submit_request, withdraw_request
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 CMD = "UCMD"
@@ -394,6 +398,31 @@ async def test_tool_status_unknown(uow) -> None:
     await record_tool_request(uow, "Clearview", "REQ-0001", "UOFF", NOW)
     answer = await tool_status(uow, "zzz")
     assert (answer.tool, answer.suggestions, answer.directives) == (None, (), ())
+
+
+async def test_tool_status_lists_the_tools_open_requests_under_any_of_its_names() -> None:
+    uow = FakeDirectiveUoW(requests=FakeRequests())
+    both = Policy(
+        stages=(Stage("it_security", "IT security", "C1", ("USEC",)), Stage("privacy", "Privacy", "C2", ("UPRIV",)))
+    )
+
+    async def requested(name: str, policy: Policy = both) -> int:
+        draft = RequestDraft(
+            name, "clearview.ai", "Identify a suspect from stills.", data_kinds=("photos",), prior_use=PriorUse.NONE
+        )
+        [event] = await submit_request(uow, policy, draft, "UOFF", NOW)
+        await record_tool_request(uow, name, event.request.ref, "UOFF", NOW)
+        return event.request.id
+
+    first, other_name = await requested("Clearview AI"), await requested("clearview")
+    withdrawn, _ = await requested("Clearview"), await requested("GrayKey")
+    await withdraw_request(uow, withdrawn, "UOFF", "", NOW)
+    # Waiting at a stage this policy no longer has: nobody there to decide it.
+    await requested("Clearview", Policy(stages=(Stage("legal", "Legal", "C3", ("ULAW",)),)))
+    answer, requests = await tool_status_with_requests(uow, both, "clearview ai")
+    assert answer.tool.key == "clearview" and [r.id for r in requests] == [first, other_name]
+    answer, requests = await tool_status_with_requests(uow, both, "zzz")
+    assert (answer.tool, requests) == (None, [])
 
 
 # --- reminder bookkeeping (read by workflows.reminders) ------------------------------------

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.workflows.fakes import FakeUnitOfWork
+from tests.workflows.test_risk import CLEARVIEW, QUIET
 from workflows import events as ev
 from workflows.errors import (
     IllegalTransition,
@@ -30,7 +31,15 @@ from workflows.requests import (
     parse_reference,
     reference,
 )
-from workflows.review import answer_info, ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.review import (
+    answer_info,
+    ask_for_info,
+    question_for,
+    record_decision,
+    submit_request,
+    summary_fields,
+    withdraw_request,
+)
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 POLICY = Policy(
@@ -169,6 +178,47 @@ async def test_question_and_answer_return_to_the_same_stage():
     assert answered.request.next_reminder_at == later + timedelta(hours=24)
     with pytest.raises(NoOpenQuestion):
         await answer_info(uow, POLICY, rid, "U0OFF", "again", later)
+
+
+async def test_the_answer_form_opens_only_for_the_requester_of_an_open_question():
+    uow, rid = await submitted()
+    with pytest.raises(NoOpenQuestion) as raised:  # nothing asked yet
+        await question_for(uow, rid, "U0OFF")
+    assert raised.value.ref == reference(rid)
+    await ask_for_info(uow, POLICY, rid, "it_security", "U0SEC", "Which cases?", SEC, NOW)
+    trail = list(uow.audit.entries)
+    request, question = await question_for(uow, rid, "U0OFF")
+    assert request.id == rid and question.question == "Which cases?" and question.asked_by == "U0SEC"
+    with pytest.raises(NotRequester) as raised:
+        await question_for(uow, rid, "U0SEC")
+    assert raised.value.ref == reference(rid)
+    with pytest.raises(NotRequester) as raised:  # no such request: refused the same way, naming it
+        await question_for(uow, 99, "U0OFF")
+    assert raised.value.ref == "REQ-0099"
+    assert uow.audit.entries == trail and (await uow.requests.get(rid)).status is S.INFO_REQUESTED  # a look only
+    await answer_info(uow, POLICY, rid, "U0OFF", "Only 2026-1.", NOW)
+    with pytest.raises(NoOpenQuestion):
+        await question_for(uow, rid, "U0OFF")
+
+
+async def test_a_question_left_open_when_the_stage_is_decided_can_no_longer_be_answered():
+    uow, rid = await submitted()
+    await ask_for_info(uow, POLICY, rid, "it_security", "U0SEC", "Which cases?", SEC, NOW)
+    await record_decision(uow, POLICY, rid, "it_security", "U0SEC", Outcome.APPROVED, "", SEC, NOW)
+    with pytest.raises(NoOpenQuestion):
+        await question_for(uow, rid, "U0OFF")
+    await withdraw_request(uow, rid, "U0OFF", "", NOW)
+    with pytest.raises(NoOpenQuestion):  # closed: nothing is waiting for an answer
+        await question_for(uow, rid, "U0OFF")
+
+
+def test_the_summary_fields_come_from_the_intake_answers():
+    kinds, prior = summary_fields(CLEARVIEW)
+    assert kinds == ("biometrics", "photos", "personal") and prior is PriorUse.SIGNED_UP  # personal once
+    assert summary_fields(QUIET) == (("none",), PriorUse.NONE)
+    assert summary_fields({"data_kinds": "location", "in_use": "yes"}) == (("location",), PriorUse.USED)
+    assert summary_fields({"data_kinds": ("moon",), "in_use": "maybe"}) == ((), None)  # the answers' check names them
+    assert summary_fields({}) == ((), None)
 
 
 async def test_withdraw_is_for_the_requester_of_an_open_request():

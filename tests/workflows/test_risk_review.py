@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.workflows.fakes import FakeUnitOfWork
+from tests.workflows.fakes import FakeRequests, FakeUnitOfWork
 from tests.workflows.fakes_directives import FakeDirectiveUoW
 from tests.workflows.test_risk import CLEARVIEW, QUIET, SPREADSHEET_MACRO, TRANSCRIPTION
 from workflows import events as ev
@@ -25,7 +25,14 @@ from workflows.policy import Policy, Stage
 from workflows.requests import RULES, Outcome, PriorUse, RequestDraft, RequestStatus
 from workflows.review import answer_info, ask_for_info, record_decision, submit_request
 from workflows.risk import Tier
-from workflows.risk_review import approval_to_extend, change_answers, lower_tier, raise_tier
+from workflows.risk_review import (
+    answer_with_changes,
+    approval_to_extend,
+    change_answers,
+    lower_tier,
+    raise_tier,
+    submit_with_answers,
+)
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 STAGES = (
@@ -328,6 +335,101 @@ async def test_unchanged_answers_record_nothing_and_others_cannot_change_them():
         await change_answers(uow, POLICY, event.request.id, "U0OFF", {"hosting": "moon"}, NOW)
     assert "hosting" in raised.value.errors
     assert len((await stored(uow, event.request.id)).answer_versions) == 1
+
+
+async def asked(answers=TRANSCRIPTION):
+    uow, [event] = await submit(answers)
+    rid = event.request.id
+    await ask_for_info(uow, POLICY, rid, "it_security", "U0SEC", "Does the vendor keep the audio?", {"U0SEC"}, NOW)
+    return uow, rid
+
+
+async def test_an_answer_without_changes_is_just_the_answer():
+    uow, rid = await asked()
+    [answered] = await answer_with_changes(uow, POLICY, rid, "U0OFF", "No, it is deleted.", {}, NOW)
+    assert isinstance(answered, ev.InfoProvided) and answered.exchange.answer == "No, it is deleted."
+    request = await stored(uow, rid)
+    assert request.status is RequestStatus.PENDING and len(request.answer_versions) == 1
+
+
+async def test_an_answer_with_changed_answers_records_both_changes_first():
+    uow, rid = await asked()
+    events = await answer_with_changes(uow, POLICY, rid, "U0OFF", "Yes, 30 days.", {"vendor_keeps_uploads": "yes"}, NOW)
+    assert [type(e) for e in events] == [ev.AnswersChanged, ev.TierChanged, ev.InfoProvided]
+    request = await stored(uow, rid)
+    assert request.answer_versions[-1].note == "Yes, 30 days." and request.tier is Tier.HIGH
+    assert request.exchanges[-1].answer == "Yes, 30 days." and request.status is RequestStatus.PENDING
+    actions = [e.action for e in uow.audit.entries]
+    assert actions[-4:] == ["answers_changed", "assessed", "tier_raised", "info_provided"]
+
+
+async def test_changes_the_rules_prohibit_refuse_the_request_and_keep_the_answer_as_their_note():
+    uow, rid = await asked()
+    events = await answer_with_changes(uow, POLICY, rid, "U0OFF", "It scrapes social media.", CLEARVIEW, NOW)
+    assert [type(e) for e in events] == [ev.AnswersChanged, ev.RequestRefused]
+    request = await stored(uow, rid)
+    assert request.status is RequestStatus.REJECTED and request.exchanges[-1].answer is None
+    assert request.answer_versions[-1].note == "It scrapes social media."
+    assert "info_provided" not in [e.action for e in uow.audit.entries]
+
+
+async def test_only_the_requester_answers_with_changes():
+    uow, rid = await asked()
+    with pytest.raises(NotRequester) as raised:
+        await answer_with_changes(uow, POLICY, rid, "U0SEC", "Yes.", {"vendor_keeps_uploads": "yes"}, NOW)
+    assert raised.value.ref == f"REQ-{rid:04d}"
+    with pytest.raises(InvalidInput) as invalid:  # an answer is still needed when the answers do not change
+        await answer_with_changes(uow, POLICY, rid, "U0OFF", "  ", {"hosting": "canada"}, NOW)
+    assert "answer" in invalid.value.errors
+    request = await stored(uow, rid)
+    assert len(request.answer_versions) == 1 and request.status is RequestStatus.INFO_REQUESTED
+
+
+# --- submitting with the risk questions ------------------------------------------------------------
+
+PAGE_TWO = RequestDraft(tool_name="Otter", vendor="otter.ai", purpose="Transcribe recorded witness interviews.")
+
+
+def both_uow() -> FakeDirectiveUoW:
+    """The requests and the tool registry in one unit of work, as storage gives them."""
+    return FakeDirectiveUoW(requests=FakeRequests())
+
+
+async def test_submitted_with_answers_the_summary_fields_come_from_the_answers():
+    uow = both_uow()
+    typed = RequestDraft(**{**PAGE_TWO.__dict__, "data_kinds": ("case_evidence",), "prior_use": PriorUse.USED})
+    [event] = await submit_with_answers(uow, POLICY, typed, "U0OFF", TRANSCRIPTION, NOW)
+    assert isinstance(event, ev.RequestSubmitted)
+    request = await uow.requests.get(event.request.id)
+    assert (request.data_kinds, request.prior_use) == (("personal",), PriorUse.NONE)
+    assert request.tier is Tier.MODERATE and request.extends is None
+    [refused] = await submit_with_answers(uow, POLICY, PAGE_TWO, "U0OFF", CLEARVIEW, NOW)
+    assert isinstance(refused, ev.RequestRefused)
+    assert refused.request.data_kinds == ("biometrics", "photos", "personal")
+    assert refused.request.prior_use is PriorUse.SIGNED_UP
+
+
+async def test_submitted_with_answers_it_names_the_approval_it_extends():
+    uow = both_uow()
+    tool = registry.apply_request_decision(registry.new_tool("Otter.ai"), "REQ-0003", "approved", "U0CHIEF", NOW)
+    await uow.tools.add(tool)
+    [event] = await submit_with_answers(uow, POLICY, PAGE_TWO, "U0OFF", TRANSCRIPTION, NOW)
+    assert event.request.extends == "REQ-0003"
+    assert (await uow.requests.get(event.request.id)).extends == "REQ-0003"
+
+
+async def test_submitted_with_answers_errors_name_the_questions():
+    uow = both_uow()
+    unanswered = {k: v for k, v in TRANSCRIPTION.items() if k not in ("in_use", "hosting")}
+    blank = RequestDraft(**{**PAGE_TWO.__dict__, "tool_name": "  ", "vendor": ""})
+    with pytest.raises(InvalidInput) as raised:
+        await submit_with_answers(uow, POLICY, blank, "U0OFF", unanswered, NOW)
+    # "used already" is the in_use question on this form; a blank name is not looked up, only refused
+    assert set(raised.value.errors) == {"tool_name", "vendor", "in_use", "hosting"}
+    with pytest.raises(InvalidInput) as raised:
+        await submit_with_answers(uow, POLICY, PAGE_TWO, "U0OFF", {**TRANSCRIPTION, "in_use": "maybe"}, NOW)
+    assert set(raised.value.errors) == {"in_use"} and "unknown choice 'maybe'" in raised.value.errors["in_use"]
+    assert uow.requests.rows == {} and uow.audit.entries == []
 
 
 # --- extending an approval -------------------------------------------------------------------------
