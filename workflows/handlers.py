@@ -85,7 +85,7 @@ async def warn_reviewers(uow: Any, policy: Policy, event: ToolStatusChanged) -> 
     was_override = event.before is not None and event.before.status in OVERRIDES
     if not was_override and event.tool.override is None:
         return []
-    requests = await open_requests_for(uow, [s.key for s in policy.stages], event.tool)
+    requests = await open_requests_for(uow, list(policy.stage_keys), event.tool)
     return [RequestWarningsChanged(r) for r in requests]
 
 
