@@ -143,7 +143,9 @@ class Replies:
             view = body.get("view") or {}
             errors = refusal.errors if isinstance(refusal, InvalidInput) else None
             if errors is not None or isinstance(refusal, DirectoryUnavailable):
-                placed = form_errors(errors or {"": text}, view)
+                wanted = errors or {"": text}
+                # Slack sends the view's blocks with it; without them, our own field ids are trusted.
+                placed = form_errors(wanted, view) if view.get("blocks") else {k: v for k, v in wanted.items() if k}
                 if placed:
                     await ack(response_action="errors", errors=placed)
                     return

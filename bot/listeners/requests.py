@@ -10,19 +10,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.common import notice_view
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page
 from bot.changes import Action
 from bot.ids import ActionId, CallbackId
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
 from bot.payloads import FormPage, RequestRef, decode
-from bot.presenter import explain
-from workflows.errors import DomainError, InvalidInput
+from workflows.errors import InvalidInput
 from workflows.events import Event
 from workflows.policy import Policy
 from workflows.review import question_for, submit_request, withdraw_request
-from workflows.risk import QUESTION_IDS
 from workflows.risk_review import answer_with_changes, submit_with_answers
 
 FORM_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "data_kinds", "prior_use", "notes")
@@ -69,18 +66,13 @@ async def submit_request_form(deps: RequestDeps, ack, body) -> None:
     # A one-page form (opened before risk at intake): registered without answers, every stage.
     draft = parse_request_form((view.get("state") or {}).get("values") or {})
     user = actor(body)
-    try:
-        events = await deps.change(
-            lambda uow: once_per_view(
-                uow, view.get("id") or "", lambda: submit_request(uow, deps.policy, draft, user, deps.clock())
-            )
+    # A field the rules refuse is shown on its input by `guarded` (bot/presenter.form_errors).
+    await deps.change(
+        lambda uow: once_per_view(
+            uow, view.get("id") or "", lambda: submit_request(uow, deps.policy, draft, user, deps.clock())
         )
-    except InvalidInput as invalid:
-        await ack(response_action="errors", errors={k: v for k, v in invalid.errors.items() if k in FORM_FIELDS})
-        return
+    )
     await ack()
-    if not events:
-        return  # the same submission arrived twice; the first one did the work
 
 
 async def next_page(ack, view: dict) -> None:
@@ -111,13 +103,8 @@ async def submit_questions(deps: RequestDeps, ack, body) -> None:
     def submit(uow):
         return submit_with_answers(uow, deps.policy, draft, user, answers, deps.clock())
 
-    try:
-        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: submit(uow)))
-    except InvalidInput as invalid:
-        blocks = PAGE_ONE_FIELDS + QUESTION_IDS
-        errors = {k: v for k, v in invalid.errors.items() if k in blocks}
-        await ack(response_action="errors", errors=errors or {"tool_name": next(iter(invalid.errors.values()))})
-        return
+    # Errors appear on the input (page 1 field or question) they concern, by `guarded`.
+    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: submit(uow)))
     await ack()
 
 
@@ -153,15 +140,6 @@ async def submit_answer(deps: RequestDeps, ack, body) -> None:
     def answer_and_change(uow):
         return answer_with_changes(uow, deps.policy, target.request_id, actor(body), answer, changes, deps.clock())
 
-    try:
-        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))
-    except InvalidInput as invalid:
-        errors = {k: v for k, v in invalid.errors.items() if k in QUESTION_IDS}
-        if not errors:
-            errors = {"answer": next(iter(invalid.errors.values()))}
-        await ack(response_action="errors", errors=errors)
-        return
-    except DomainError as error:
-        await ack(response_action="update", view=notice_view("Not sent", explain(error, deps.policy)))
-        return
+    # A refusal: a field error on the answer or the question it concerns, or a notice (`guarded`).
+    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))
     await ack()
