@@ -44,7 +44,7 @@ from storage.reminders import DueItem, SqlReminderStore
 from workflows.directives import PostOutcome
 from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Policy, Stage
-from workflows.reminders import DirectiveReminder, ReviewReminder, Subject, sweep
+from workflows.reminders import DirectiveReminder, ReviewReminder, Subject, stop_directive_reminders, sweep
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -251,7 +251,7 @@ class ReminderScheduler:
                 continue  # the sweep logs and skips it
             principals = set(stage.reviewers)
             if stage.escalate_after is not None:
-                principals |= set(stage.escalate_to or policy.roles.command_staff)
+                principals |= set(stage.escalates_to(policy.roles))
             for principal in sorted(principals):
                 if principal in lookups.members:
                     continue
@@ -354,8 +354,7 @@ class ReminderScheduler:
         owing = lookups.unacknowledged.get(reminder.directive_id, set())
         directive = await uow.directives.get(reminder.directive_id)
         if directive is None or not owing:
-            # Everyone has acknowledged: stop (workflows.reminders: unscheduled after a reminder = stopped).
-            await store.claim_directive(reminder.directive_id, now + every, None, reminder.nth)
+            await stop_directive_reminders(store, reminder, now, self._policy.reminders)
             return []
         report.directive_reminders += 1
         text, blocks = reminder_blocks.directive_reminder(directive, reminder, every)

@@ -41,6 +41,10 @@ class Stage:
     escalate_after: int | None = None  # reminders before escalating; None: never
     escalate_to: tuple[str, ...] = ()
 
+    def escalates_to(self, roles: Roles) -> tuple[str, ...]:
+        """Who hears when a request waits too long here: `escalate_to`, else command staff."""
+        return self.escalate_to or roles.command_staff
+
 
 @dataclass(frozen=True)
 class Roles:

@@ -181,7 +181,7 @@ def plan_review_reminder(
     if (quiet_end := _defer_or(now, settings)) is not None:
         return Claim(Subject.REQUEST, request.id, due, quiet_end, request.reminders_sent, request.escalated_at, None)
     nth = request.reminders_sent + 1
-    escalate_to = stage.escalate_to or roles.command_staff
+    escalate_to = stage.escalates_to(roles)
     escalate = (
         stage.escalate_after is not None
         and nth >= stage.escalate_after
@@ -273,6 +273,15 @@ class ReminderStore(Protocol):
         reminders_sent: int,
     ) -> bool:
         """As claim_request; new_next_at None stops the directive's reminders."""
+
+
+async def stop_directive_reminders(
+    store: ReminderStore, reminder: DirectiveReminder, now: datetime, settings: ReminderSettings
+) -> None:
+    """Everyone has acknowledged since this reminder was claimed: its reminders stop (unscheduled
+    after a reminder means stopped, see plan_directive_reminder)."""
+    claimed_next = now + settings.directive_every  # what the claim set
+    await store.claim_directive(reminder.directive_id, claimed_next, None, reminder.nth)
 
 
 class BatchClaims(Protocol):

@@ -25,6 +25,7 @@ from workflows.reminders import (
     plan_review_reminder,
     preview,
     quiet_hours_end,
+    stop_directive_reminders,
     sweep,
 )
 from workflows.requests import PriorUse, RequestStatus, ToolRequest
@@ -400,13 +401,13 @@ async def test_directive_reminded_after_due_time_then_every_directive_every():
     assert store.directives[7].reminders_sent == 3
 
 
-async def test_directive_reminders_stop_when_the_caller_claims_with_no_next_time():
-    # Everyone acknowledged: the caller found nobody to DM and clears next_reminder_at.
+async def test_directive_reminders_stop_once_everyone_has_acknowledged():
+    # The caller found nobody left to DM for the reminder it claimed: the reminders stop.
     store = FakeReminderStore(directives=[DueDirective(7, T0, T0)])
     p = policy()
-    assert len(await sweep(store, p, T0)) == 1
-    row = store.directives[7]
-    assert await store.claim_directive(7, row.next_reminder_at, None, row.reminders_sent)
+    [reminder] = await sweep(store, p, T0)
+    await stop_directive_reminders(store, reminder, T0, p.reminders)
+    assert store.directives[7].next_reminder_at is None
     assert await sweep(store, p, T0 + timedelta(days=30)) == []
     # Even a looser store returning it: sent before and unscheduled means stopped.
     assert plan_directive_reminder(7, T0, None, 1, T0 + timedelta(days=30), p.reminders) is None
