@@ -591,7 +591,8 @@ async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: in
     from bot.runtime import Clearance
     from bot.settings import load_settings
     from storage.db import migrate
-    from workflows.directives import DirectiveDraft, DirectiveKind, issue_directive
+    from workflows.directive_kinds import DirectiveKind
+    from workflows.directives import DirectiveDraft, issue_directive
 
     url = db.create()
     await asyncio.to_thread(migrate, url)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from workflows import registry
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_line, clean_name, clean_text
-from workflows.directive_kinds import DirectiveKind as DirectiveKind  # re-exported: its old home
+from workflows.directive_kinds import DirectiveKind
 from workflows.errors import DomainError, InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
 from workflows.policy import Policy, ReminderSettings

@@ -35,13 +35,13 @@ from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import DirectiveRef, ReplacingDirective
 from bot.text import escape, one_line, slack_date, trim
+from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     CHANNEL_LIMIT,
     TEXT_LIMIT,
     TOOL_NAME_LIMIT,
     Acknowledgement,
     Directive,
-    DirectiveKind,
     DirectiveStatus,
     PostOutcome,
     directive_reference,

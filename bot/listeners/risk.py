@@ -16,7 +16,8 @@ from bot.ids import ActionId, CallbackId
 from bot.listeners.common import action_value, actor, guarded, once_per_view
 from bot.listeners.reviews import ReviewDeps, _target
 from bot.payloads import FormKind, ReasonForm, RequestRef, decode
-from workflows.directives import DirectiveKind, find_tool
+from workflows.directive_kinds import DirectiveKind
+from workflows.directives import find_tool
 from workflows.errors import require_command_staff
 from workflows.risk import Tier
 from workflows.risk_review import TierChange, check_can_change_tier, lower_tier, raise_tier

@@ -14,7 +14,8 @@ from bot.ids import ActionId
 from tests.fakes.signing import block_action
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot
-from workflows.directives import Directive, DirectiveKind
+from workflows.directive_kinds import DirectiveKind
+from workflows.directives import Directive
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft, RequestStatus, ToolRequest
 from workflows.review import submit_request

@@ -11,9 +11,9 @@ import pytest
 
 from bot.ids import ActionId
 from tests.slack.harness import Bot, everything_said
+from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     DirectiveDraft,
-    DirectiveKind,
     issue_directive,
     record_request_outcome,
     record_tool_request,

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 
 from storage.uow import uow_factory
+from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     Acknowledged,
     DirectiveDraft,
     DirectiveIssued,
-    DirectiveKind,
     DirectiveStatus,
     acknowledge,
     issue_directive,

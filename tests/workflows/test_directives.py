@@ -7,12 +7,12 @@ import pytest
 
 from tests.workflows.fakes import FakeRequests
 from tests.workflows.fakes_directives import FakeDirectiveUoW
+from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     Acknowledged,
     Acknowledgement,
     DirectiveDraft,
     DirectiveIssued,
-    DirectiveKind,
     DirectiveNotActive,
     DirectiveRevoked,
     DirectiveStatus,

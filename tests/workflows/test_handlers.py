@@ -14,9 +14,9 @@ import pytest
 
 from tests.workflows.fakes import FakeRequests
 from tests.workflows.fakes_directives import FakeAcks, FakeAudit, FakeDirectivePosts, FakeDirectives, FakeTools
+from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     DirectiveDraft,
-    DirectiveKind,
     RequestFlagged,
     ToolStatusChanged,
     find_tool,

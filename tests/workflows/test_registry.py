@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workflows.directive_kinds import KINDS
-from workflows.directives import Directive, DirectiveKind
+from workflows.directive_kinds import KINDS, DirectiveKind
+from workflows.directives import Directive
 from workflows.registry import (
     ToolStatus,
     apply_directive,
