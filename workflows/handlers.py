@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows.directives import (
     RequestFlagged,
@@ -40,7 +40,10 @@ from workflows.policy import Policy
 from workflows.registry import OVERRIDES, RequestOutcome
 from workflows.requests import ToolRequest
 
-Handler = Callable[[Any, Policy, Any], Awaitable[list[Event]]]
+if TYPE_CHECKING:
+    from workflows.ports_directives import DirectiveUnitOfWork
+
+Handler = Callable[["DirectiveUnitOfWork", Policy, Any], Awaitable[list[Event]]]
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,13 @@ class RequestWarningsChanged(Event):
     request: ToolRequest
 
 
-async def file_new_request(uow: Any, policy: Policy, event: RequestSubmitted) -> list[Event]:
+async def file_new_request(uow: DirectiveUnitOfWork, policy: Policy, event: RequestSubmitted) -> list[Event]:
     """A request registers its tool (and is flagged if the tool is under a cease-use or suspension)."""
     r = event.request
     return await _filed(record_tool_request(uow, r.tool_name, r.ref, r.requester_id, r.created_at))
 
 
-async def file_outcome(uow: Any, policy: Policy, event: Event) -> list[Event]:
+async def file_outcome(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -> list[Event]:
     """A request's outcome is the tool's status of record (unless a directive overrides it)."""
     match event:
         case RequestApproved(request=r, decision=d):
@@ -80,7 +83,7 @@ async def file_outcome(uow: Any, policy: Policy, event: Event) -> list[Event]:
     return await _filed(record_request_outcome(uow, r.tool_name, r.ref, outcome, by, when))
 
 
-async def warn_reviewers(uow: Any, policy: Policy, event: ToolStatusChanged) -> list[Event]:
+async def warn_reviewers(uow: DirectiveUnitOfWork, policy: Policy, event: ToolStatusChanged) -> list[Event]:
     """A cease-use or suspension began or ended: every open request for the tool is re-shown."""
     was_override = event.before is not None and event.before.status in OVERRIDES
     if not was_override and event.tool.override is None:
@@ -109,7 +112,7 @@ HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
 }
 
 
-async def handle(uow: Any, policy: Policy, events: Iterable[Event]) -> list[Event]:
+async def handle(uow: DirectiveUnitOfWork, policy: Policy, events: Iterable[Event]) -> list[Event]:
     """Run every handler of every event (and of the events they raise); return them all, in order."""
     queue = deque(events)
     done: list[Event] = []
