@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocks.requests import requester_dm, review_card, stage_name
+from bot.blocks.requests import card_body, requester_dm, review_card, stage_name
 from bot.blocks.risk import (
     answers_changed_headline,
     approved_by_rules_headline,
@@ -75,16 +75,22 @@ class RequestMessages:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
-    def card(self, request: ToolRequest, stage_key: str, flags: list[str] | None = None) -> tuple[str, list[dict]]:
-        return review_card(request, self.policy, stage_key, flags)
+    def card(
+        self, request: ToolRequest, stage_key: str, flags: list[str] | None = None, body: list[dict] | None = None
+    ) -> tuple[str, list[dict]]:
+        return review_card(request, self.policy, stage_key, flags, body=body)
 
-    def post_card(self, request: ToolRequest, stage_key: str, flags: list[str]) -> OutboundMessage:
-        text, blocks = self.card(request, stage_key, flags)
+    def post_card(
+        self, request: ToolRequest, stage_key: str, flags: list[str], body: list[dict] | None = None
+    ) -> OutboundMessage:
+        text, blocks = self.card(request, stage_key, flags, body)
         channel = self.policy.stage(stage_key).channel
         return post(request_queue(request), channel, text, blocks, store_as=card_key(request, stage_key))
 
-    def update_card(self, request: ToolRequest, stage_key: str, flags: list[str]) -> OutboundMessage:
-        text, blocks = self.card(request, stage_key, flags)
+    def update_card(
+        self, request: ToolRequest, stage_key: str, flags: list[str], body: list[dict] | None = None
+    ) -> OutboundMessage:
+        text, blocks = self.card(request, stage_key, flags, body)
         return update(request_queue(request), card_key(request, stage_key), text, blocks)
 
     def dm(self, request: ToolRequest, headline: str, *, answer: bool = False) -> OutboundMessage:
@@ -132,9 +138,10 @@ class RequestMessages:
                 ]
             case StageApproved(decision=decision, next_stage_key=next_key):
                 note = f" Note: {escape(decision.note, 500)}" if decision.note else ""
+                body = card_body(request, self.policy)  # the two cards share it: rendered once
                 return [
-                    self.update_card(request, decision.stage_key, flags),
-                    self.post_card(request, next_key, flags),
+                    self.update_card(request, decision.stage_key, flags, body),
+                    self.post_card(request, next_key, flags, body),
                     self.dm(
                         request,
                         f":white_check_mark: *{name(decision.stage_key)}* approved *{request.ref}* ({tool}) "

@@ -145,7 +145,9 @@ class SlackSender:
         # then take the row, and two posts in flight at once cannot see each other.
         lease = self.lease.total_seconds()
         self._holds_until = claimed + lease - min(float(getattr(self.client, "timeout", 30) or 30), lease / 2)
-        outcomes = await asyncio.gather(*(self._send_one(d) for d in deliveries))
+        # The messages the batch updates, looked up together (one read, not one per update).
+        where = await self.store.messages([d.target for d in deliveries if d.target])
+        outcomes = await asyncio.gather(*(self._send_one(d, where) for d in deliveries))
         await self.store.settle(list(outcomes))
         for outcome in outcomes:
             if outcome.status == FAILED:
@@ -156,26 +158,28 @@ class SlackSender:
 
     # --- one call ------------------------------------------------------------------------------
 
-    async def _send_one(self, delivery: Delivery) -> _Outcome:
+    async def _send_one(self, delivery: Delivery, where: dict[str, tuple[str, str]] | None = None) -> _Outcome:
         async with self._slots:
             try:
-                return await self._attempt(delivery)
+                return await self._attempt(delivery, where)
             except Exception as exc:  # anything unexpected: keep the message, try later
                 log.exception("unexpected error sending outbox row %s (%s)", delivery.id, delivery.method)
                 return self._later(delivery, f"unexpected: {type(exc).__name__}")
 
-    async def _attempt(self, delivery: Delivery) -> _Outcome:
+    async def _attempt(self, delivery: Delivery, where: dict[str, tuple[str, str]] | None = None) -> _Outcome:
         now = self.clock()
         paused = self._paused.get(delivery.method)
         if paused and paused > now:
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit")
         payload = dict(delivery.payload)
         if delivery.target:
-            where = await self.store.message(delivery.target)
-            if where is None:
+            # Rows of one queue go out in order, so the post an update targets was settled (and
+            # where it landed stored) before the update could be claimed: the batch's look-up holds.
+            landed = where.get(delivery.target) if where is not None else await self.store.message(delivery.target)
+            if landed is None:
                 # The message to update was never posted (its post failed for good).
                 return self._fail(delivery, "the message to update was never posted")
-            payload["channel"], payload["ts"] = where
+            payload["channel"], payload["ts"] = landed
         if delivery.method in LOOKED_UP:
             # Names the row in Slack, so that a post whose answer was lost can be found again.
             payload["metadata"] = outbox_metadata(delivery.id)

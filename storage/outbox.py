@@ -11,6 +11,7 @@ so the sender looks for it before posting again (bot/sender.py).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -214,6 +215,22 @@ class OutboxStore:
         async with self._readers() as session:
             row = await session.get(SlackMessageRow, key)
             return (row.channel, row.ts) if row else None
+
+    async def messages(self, keys: Collection[str]) -> dict[str, tuple[str, str]]:
+        """Where each of the stored messages `keys` landed (those posted), in one read per 500."""
+        keys = sorted(set(keys))
+        found: dict[str, tuple[str, str]] = {}
+        if not keys:
+            return found
+        async with self._readers() as session:
+            for start in range(0, len(keys), 500):
+                rows = await session.execute(
+                    select(col(SlackMessageRow.key), col(SlackMessageRow.channel), col(SlackMessageRow.ts)).where(
+                        col(SlackMessageRow.key).in_(keys[start : start + 500])
+                    )
+                )
+                found.update((key, (channel, ts)) for key, channel, ts in rows)
+        return found
 
     async def counts(self) -> dict[str, int]:
         async with self._readers() as session:

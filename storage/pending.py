@@ -4,6 +4,14 @@ Audit entries and outbox messages are never read back by the change that writes 
 need not go to the database one statement at a time: under a crowd each statement costs a
 round trip to the driver, and a batch of 50 acknowledgements becomes one INSERT of 50 audit rows.
 Rows live in the session (shared by every unit of work of a group-commit batch) until `flush`.
+
+Rows "new unless already there" (an acknowledgement: one per person, the unique constraint is
+the check) may be *assumed* new inside a group-commit batch (`add_assumed`): the change goes on
+as if its INSERT had inserted, and the whole batch's rows go in one INSERT … ON CONFLICT DO
+NOTHING RETURNING. Should any of them turn out to exist already, the batch is undone and run
+again without assuming (AssumptionFailed; storage/group_commit.py). Before any other statement
+of the session runs, assumed rows are written (and checked) first, so no read in the
+transaction misses them.
 """
 
 from __future__ import annotations
@@ -13,15 +21,45 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table, event, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 _KEY = "clearance_pending_rows"
+_ASSUME = "clearance_assume_new"
+
+
+class AssumptionFailed(Exception):
+    """A row assumed new was already stored: what the batch's changes concluded may be wrong."""
 
 
 class PendingRows:
     def __init__(self) -> None:
         self._rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
+        # Rows assumed new: table -> (the key columns, {key: row}).
+        self._assumed: dict[Table, tuple[tuple[str, ...], dict[tuple, dict[str, Any]]]] = {}
+        self.assumption_failed = False  # kept even if a change swallows the AssumptionFailed
+
+    def add_assumed(self, table: Table, values: dict[str, Any], key: tuple[str, ...]) -> bool:
+        """Queue a row assumed new (see the module's docstring); False if this batch already did."""
+        _, rows = self._assumed.setdefault(table, (key, {}))
+        identity = tuple(values[c] for c in key)
+        if identity in rows:
+            return False
+        rows[identity] = values
+        return True
+
+    def write_assumed(self, session: Session) -> None:
+        """INSERT the assumed rows (one statement per table); AssumptionFailed if any existed."""
+        assumed, self._assumed = self._assumed, {}  # taken first: the INSERT below runs this hook too
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        for table, (key, rows) in assumed.items():
+            columns = [table.c[c] for c in key]
+            statement = dialect.insert(table).values(list(rows.values())).on_conflict_do_nothing()
+            inserted = {tuple(r) for r in session.execute(statement.returning(*columns))}
+            if len(inserted) != len(rows):
+                self.assumption_failed = True
+                raise AssumptionFailed(f"{len(rows) - len(inserted)} row(s) of {table.name} already stored")
 
     def add(self, table: Table, values: dict[str, Any]) -> None:
         self._rows[table].append(values)
@@ -31,13 +69,26 @@ class PendingRows:
         return next((row for row in reversed(self._rows.get(table, [])) if matches(row)), None)
 
     async def flush(self, session: AsyncSession) -> None:
+        if self._assumed:
+            await session.run_sync(self.write_assumed)
         for table, values in self.take().items():
             if values:
                 await session.execute(insert(table), values)
 
     def take(self) -> dict[Table, list[dict[str, Any]]]:
+        """The rows not yet written, now no longer pending (assumed rows are dropped)."""
         rows, self._rows = self._rows, defaultdict(list)
+        self._assumed, self.assumption_failed = {}, False
         return rows
+
+
+def assume_new_rows(session: AsyncSession, allowed: bool) -> None:
+    """Allow (in a group-commit batch's first attempt) or forbid `add_assumed` in this session."""
+    session.info[_ASSUME] = allowed
+
+
+def may_assume_new_rows(session: AsyncSession) -> bool:
+    return bool(session.info.get(_ASSUME))
 
 
 def pending(session: AsyncSession | Session) -> PendingRows:
@@ -69,10 +120,20 @@ def _rolled_back(session: Session, *_: object) -> None:
         session.info[_BATCH] = {}  # nor is anything it read or wrote remembered
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _assumed_rows_first(state: ORMExecuteState) -> None:
+    """Rows assumed new are written before any other statement runs: nothing reads past them."""
+    rows = state.session.info.get(_KEY)
+    if rows is not None and rows._assumed:
+        rows.write_assumed(state.session)
+
+
 @event.listens_for(Session, "before_commit")
 def _never_lost(session: Session) -> None:
     """Whoever commits a session (a unit of work, a group commit, a test) writes what is pending:
     a row handed to the outbox or the audit log can never be dropped by a commit that forgot it."""
+    if pending(session)._assumed:
+        pending(session).write_assumed(session)
     for table, values in pending(session).take().items():
         if values:
             session.execute(insert(table), values)

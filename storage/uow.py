@@ -16,8 +16,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.assumed import BatchedAcknowledgements
 from storage.audit import SqlAudit
-from storage.directives import SqlAcknowledgements, SqlDirectivePosts, SqlDirectives, SqlTools
+from storage.directives import SqlDirectivePosts, SqlDirectives, SqlTools
 from storage.home import SqlHomeTabs
 from storage.outbox import SqlOutbox
 from storage.pending import flush_pending
@@ -69,7 +70,7 @@ class SqlUnitOfWork:
         # Directives and the tool registry (workflows.ports_directives.DirectiveUnitOfWork).
         self.tools = SqlTools(session)
         self.directives = SqlDirectives(session)
-        self.acks = SqlAcknowledgements(session)
+        self.acks = BatchedAcknowledgements(session)  # one INSERT per group-commit batch
         self.directive_posts = SqlDirectivePosts(session)
         # Who has opened their Home tab, and what the reminder sweep reads and claims.
         self.home_tabs = SqlHomeTabs(session)

@@ -213,17 +213,28 @@ def prior_use_warning(request: ToolRequest) -> list[Block]:
 # --- the review card ----------------------------------------------------------------------------
 
 
+def card_body(request: ToolRequest, policy: Policy) -> list[dict]:
+    """The middle of every stage's card (warning, details, risk, history): the same in each, so an
+    approval that updates one card and posts the next renders it once (`review_card(body=…)`)."""
+    return dump(
+        [*prior_use_warning(request), *details(request), *risk_section(request, policy), *history(request, policy)]
+    )
+
+
 def review_card(
     request: ToolRequest,
     policy: Policy,
     stage_key: str,
     flags: list[str] | None = None,
     escalation: str | None = None,
+    *,
+    body: list[dict] | None = None,
 ) -> tuple[str, list[dict]]:
     """(text, blocks) of the card in `stage_key`'s channel, as it should look now.
 
     `escalation` is the note shown while an escalated stage still waits (our own mrkdwn, see
     bot.blocks.reminders.escalation_note); without it an escalated stage gets a shorter note.
+    `body` is `card_body(request, policy)` when the caller has it already.
     """
     stage = policy.stage(stage_key)
     tool = escape(request.tool_name, 100)
@@ -232,10 +243,7 @@ def review_card(
     if request.status.is_open and request.stage_key == stage_key and request.escalated_at is not None:
         note = f":rotating_light: *Escalated* on {slack_date(request.escalated_at)}: no decision in time."
         blocks.append(md(escalation or note))
-    blocks += prior_use_warning(request)
-    blocks += details(request)
-    blocks += risk_section(request, policy)
-    blocks += history(request, policy)
+    blocks += card_body(request, policy) if body is None else body
     decision = request.decision_for(stage_key)
     waiting_here = request.status.is_open and request.stage_key == stage_key
     if waiting_here:

@@ -48,6 +48,9 @@ async def test_an_unknown_outcome_is_recorded_and_a_settled_row_is_not_in_doubt(
     await store.settle([Settled(retried, SENT, clock(), channel="C1", ts="1.000100")])
     assert await store.in_doubt() == 0
     assert await store.message("k") == ("C1", "1.000100")
+    # The sender looks up every message a batch updates at once; unposted keys are simply absent.
+    assert await store.messages(["k", "never-posted", "k"]) == {"k": ("C1", "1.000100")}
+    assert await store.messages([]) == {}
 
 
 async def test_clearance_outbox_says_how_many_rows_wait_for_a_look_up(
