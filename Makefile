@@ -1,5 +1,5 @@
 # The two commands of the README: `make serve` runs the bot, `make test` runs every check
-# (ruff, mypy, pytest).
+# (ruff lint and format check, mypy, pytest).
 # Each builds .venv from requirements.lock the first time, and again whenever pyproject.toml or
 # requirements.lock change, so a fresh clone needs nothing but Python 3.11+ and make.
 #
@@ -18,6 +18,7 @@ serve: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(ARGS)
 
