@@ -34,7 +34,7 @@ from bot.sender import SlackSender
 from bot.server import asgi_app
 from bot.settings import Settings
 from bot.slack_identity import SlackIdentity
-from storage.db import create_engine, read_session_factory, session_factory
+from storage.db import open_database
 from storage.group_commit import GroupCommit
 from storage.outbox import OutboxStore
 from storage.uow import SqlUnitOfWork
@@ -58,9 +58,9 @@ class Clearance:
         self.settings = settings
         self.policy = policy = settings.policy
         self.clock = clock
-        self.engine = create_engine(settings.database_url)
-        self.sessions = session_factory(self.engine)
-        self.read_sessions = read_session_factory(self.engine)
+        self.database = open_database(settings.database_url)
+        self.engine = self.database.engine
+        self.sessions, self.read_sessions = self.database.sessions, self.database.read_sessions
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, retry_handlers=[])
         self.identity = SlackIdentity(self.client)  # auth.test: the installed team; is the token accepted
@@ -210,7 +210,7 @@ class Clearance:
         await self.sender.stop()
         await self.writes.stop()
         await self.replies.stop()
-        await self.engine.dispose()
+        await self.database.dispose()
 
 
 def socket_mode_handler(clearance: Clearance):

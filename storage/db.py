@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,38 @@ def urls(raw: str) -> tuple[str, str]:
     raise DatabaseUrlError(f"DATABASE_URL uses {backend!r}; Clearance supports sqlite:// and postgresql://")
 
 
-def create_engine(raw_url: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class Database:
+    """One database as the application uses it: sessions that write, sessions that only read."""
+
+    engine: AsyncEngine
+    read_engine: AsyncEngine  # the same engine, but on SQLite (see open_database)
+    sessions: async_sessionmaker
+    read_sessions: async_sessionmaker
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+def open_database(raw_url: str) -> Database:
+    """On SQLite, writes go through one connection: SQLite has one writer whatever we do, and a
+    transaction waiting for that connection waits its turn on the event loop, first come first
+    served, where one waiting inside SQLite sleeps in its busy handler (1, 2, 5 … 100 ms at a
+    time): under a crowd that sleep was most of a click's p99. Reads get their own engine and
+    pool, so they never wait for the writer (WAL: a reader sees the last commit)."""
+    engine = create_engine(raw_url, writer=True)
+    read_engine = create_engine(raw_url) if engine.dialect.name == "sqlite" else engine
+    return Database(engine, read_engine, session_factory(engine), read_session_factory(read_engine))
+
+
+def create_engine(raw_url: str, *, writer: bool = False) -> AsyncEngine:
+    """`writer`: on SQLite, one connection that every write transaction queues for (open_database)."""
     async_url, _ = urls(raw_url)
     if async_url.startswith("sqlite"):
-        engine = create_async_engine(async_url, connect_args={"timeout": 30}, hide_parameters=True)
+        pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if writer else {}
+        engine = create_async_engine(async_url, connect_args={"timeout": 30}, hide_parameters=True, **pool)
         _make_sqlite_serialise_writers(engine)
         _make_sqlite_statements_one_hop(engine)
         return engine
@@ -69,8 +98,8 @@ def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy, not the driver, emit BEGIN
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")  # already so after `migrate`: then a no-op
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -184,3 +213,12 @@ def alembic_config(raw_url: str) -> Config:
 def migrate(raw_url: str, revision: str = "head") -> None:
     """Bring the schema to `revision` (creating a fresh SQLite file if there is none)."""
     command.upgrade(alembic_config(raw_url), revision)
+    _, sync_url = urls(raw_url)
+    if sync_url.startswith("sqlite"):
+        # WAL is a property of the file: set once here, before the bot's connections open, so
+        # none of them has to switch the mode (which needs the file to itself) while others connect.
+        connection = sqlite3.connect(make_url(sync_url).database or ":memory:", timeout=30)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()

@@ -21,17 +21,21 @@ from tests.slack.harness import form_values
 
 @contextlib.contextmanager
 def database_gone(bot):
-    engine = bot.c.engine.sync_engine
-    error = sqlite3.OperationalError if engine.dialect.name == "sqlite" else psycopg.OperationalError
+    # Every statement fails, on the engine that writes and the one that reads (SQLite has two).
+    engines = {bot.c.database.engine.sync_engine, bot.c.database.read_engine.sync_engine}
+    dialect = bot.c.database.engine.dialect.name
+    error = sqlite3.OperationalError if dialect == "sqlite" else psycopg.OperationalError
 
     def fail(*_args, **_kwargs):
         raise error("the database is unreachable (injected)")
 
-    event.listen(engine, "before_cursor_execute", fail)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", fail)
     try:
         yield
     finally:
-        event.remove(engine, "before_cursor_execute", fail)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", fail)
 
 
 async def open_form(bot) -> dict:
