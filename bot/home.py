@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bot.blocks.home import home_view
 from bot.directory import DirectoryUnavailable
 from bot.membership import MembersUnavailable
+from bot.payloads import decode_home_pages
 from workflows.directives import (
     Acknowledged,
     Directive,
@@ -290,11 +290,4 @@ class HomeRefresher:
 
 def pages_from_view(view: dict | None) -> dict[str, int]:
     """The page of each section a published Home tab was showing (kept in its private_metadata)."""
-    try:
-        meta = json.loads((view or {}).get("private_metadata") or "{}")
-    except (TypeError, ValueError):
-        return {}
-    pages = meta.get("pages") if isinstance(meta, dict) else None
-    if not isinstance(pages, dict):
-        return {}
-    return {k: v for k, v in pages.items() if isinstance(k, str) and isinstance(v, int) and v >= 1}
+    return decode_home_pages((view or {}).get("private_metadata"))

@@ -126,3 +126,22 @@ def decode(kind: type[P], raw: str | None) -> P | None:
             return None
         values[f.name] = value
     return kind(**values)
+
+
+# --- the Home tab's private_metadata: the page each of its sections shows -------------------
+
+
+def encode_home_pages(pages: dict[str, int]) -> str:
+    return json.dumps({"pages": pages}, separators=(",", ":"))
+
+
+def decode_home_pages(raw: str | None) -> dict[str, int]:
+    """{section: page} from a published Home tab; anything else (missing, tampered) is {}."""
+    try:
+        meta = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {}
+    pages = meta.get("pages") if isinstance(meta, dict) else None
+    if not isinstance(pages, dict):
+        return {}
+    return {k: v for k, v in pages.items() if isinstance(k, str) and type(v) is int and v >= 1}

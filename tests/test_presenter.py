@@ -85,3 +85,12 @@ def test_a_refusal_names_what_the_domain_said_it_was_about():
     assert "DIR-0001 has already been superseded" in explain(
         DirectiveNotActive(DirectiveStatus.SUPERSEDED, "DIR-0002").about("DIR-0001"), POLICY
     )
+
+
+def test_home_tab_pages_keep_their_wire_format_and_ignore_what_is_not_ours():
+    from bot.payloads import decode_home_pages, encode_home_pages
+
+    assert encode_home_pages({"mine": 2}) == '{"pages":{"mine":2}}'
+    assert decode_home_pages('{"pages":{"mine":2,"queue":1}}') == {"mine": 2, "queue": 1}
+    for raw in (None, "", "nope", "[1]", '{"pages":[2]}', '{"pages":{"mine":"2","x":0,"y":true}}'):
+        assert decode_home_pages(raw) == {}

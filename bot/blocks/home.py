@@ -13,7 +13,6 @@ Slack's own date formatting ({ago}), so they stay right between refreshes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from bot.blocks.directives import acknowledge_button, count_text, details_button
 from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI
 from bot.blocks.requests import stage_name, where_now
 from bot.ids import ActionId
-from bot.payloads import HomePage, RequestRef, ReviewTarget
+from bot.payloads import HomePage, RequestRef, ReviewTarget, encode_home_pages
 from bot.text import escape, slack_date, trim, utc_text
 from workflows.policy import Policy
 from workflows.requests import RequestStatus, ToolRequest
@@ -247,7 +246,7 @@ def home_view(data: HomeData, policy: Policy, pages: dict[str, int] | None = Non
     view = View(
         type="home",
         blocks=blocks,
-        private_metadata=json.dumps({"pages": pages}, separators=(",", ":")),
+        private_metadata=encode_home_pages(pages),
     )
     return view.to_dict()
 
