@@ -38,7 +38,6 @@ from workflows.events import (
 from workflows.handlers import RequestWarningsChanged
 from workflows.policy import Policy, is_group
 from workflows.requests import ToolRequest
-from workflows.review import next_stage
 
 
 def request_queue(request: ToolRequest) -> str:
@@ -189,12 +188,8 @@ class RequestMessages:
                         f"{name(exchange.stage_key)} will continue the review.",
                     ),
                 ]
-            case RequestRefused(assessment=assessment):
-                messages = []
-                if len(request.answer_versions) > 1:  # refused after changed answers: it had a card
-                    waiting = self.waiting_stage(request)
-                    if waiting:
-                        messages.append(self.update_card(request, waiting, flags))
+            case RequestRefused(assessment=assessment, waited_at=waited_at):
+                messages = [self.update_card(request, waited_at, flags)] if waited_at else []  # refused in review
                 messages.append(self.dm(request, refusal_headline(request, assessment)))
                 return messages + self.refusal_messages(request, assessment)
             case RequestApprovedByRules():
@@ -209,12 +204,8 @@ class RequestMessages:
                 elif now and now != was:
                     headline += f" Next: {name(now)} review."
                 return [*messages, self.dm(request, headline)]
-            case AnswersChanged(changed=changed, assessment=assessment):
-                # The card is updated only if it was posted before this change: a stage entered just now
-                # (the tier moved it) gets its card posted by the TierChanged that follows.
-                stage = request.stage_key
-                posted = stage is not None and request.stage_entered_at < event.version.at
-                messages = [self.update_card(request, stage, flags)] if stage is not None and posted else []
+            case AnswersChanged(changed=changed, assessment=assessment, card_stage_key=stage):
+                messages = [self.update_card(request, stage, flags)] if stage else []
                 return [*messages, self.dm(request, answers_changed_headline(request, changed, assessment))]
             case RequestWarningsChanged():
                 return [self.update_card(request, request.stage_key, flags)] if request.stage_key else []
@@ -229,8 +220,3 @@ class RequestMessages:
                 )
                 return messages
         return []
-
-    def waiting_stage(self, request: ToolRequest) -> str | None:
-        """The stage a request closed by the rules was waiting at (refusals need answers, so a route)."""
-        stage = next_stage(self.policy, request) if request.route is not None else None
-        return stage.key if stage else None

@@ -75,6 +75,7 @@ class RequestRefused(Event):
     request: ToolRequest
     decision: Decision
     assessment: Assessment
+    waited_at: str | None = None  # the stage it waited at, when refused in review (its card says so)
 
     @property
     def tool_in_use(self) -> bool:
@@ -117,3 +118,6 @@ class AnswersChanged(Event):
     version: AnswerVersion
     changed: tuple[str, ...]  # question ids whose answer changed
     assessment: Assessment
+    # The stage whose card, posted before this change, now shows the new answers; None when the
+    # request left that stage (a TierChanged or RequestRefused follows and says where it is).
+    card_stage_key: str | None = None

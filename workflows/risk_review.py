@@ -168,7 +168,7 @@ async def change_answers(
     if actor != request.requester_id:
         raise NotRequester().about(request.ref)
     _check_open(request)
-    previous = request.answers
+    previous, waiting = request.answers, request.stage_key
     answers = validate_answers({**previous, **changes})
     changed = tuple(q for q in answers if answers[q] != previous.get(q))
     if not changed:
@@ -195,17 +195,19 @@ async def change_answers(
         await _audit_assessment(uow, request, actor, now)
         await _audit(uow, request, "refused:rules", RULES, now, state, _state(request), text)
         snap = _snapshot(request)
-        return [AnswersChanged(snap, version, changed, assessment), RequestRefused(snap, decision, assessment)]
+        refused = RequestRefused(snap, decision, assessment, waited_at=waiting)
+        return [AnswersChanged(snap, version, changed, assessment), refused]
     if before is not None and assessment.tier > before:
         await _audit(uow, request, "answers_changed", actor, now, *versions, what)
         await _audit_assessment(uow, request, actor, now)
         why = f"the changed answers ({', '.join(changed)}) put it in the {assessment.tier.value} tier"
         moved = await _change_tier(uow, policy, request, assessment.tier, RULES, why, now, "tier_raised")
-        return [AnswersChanged(moved.request, version, changed, assessment), moved]
+        stayed = waiting if moved.to_stage_key == waiting else None  # its card is where it was
+        return [AnswersChanged(moved.request, version, changed, assessment, card_stage_key=stayed), moved]
     await uow.requests.save(request)
     await _audit(uow, request, "answers_changed", actor, now, *versions, what)
     await _audit_assessment(uow, request, actor, now)
-    return [AnswersChanged(_snapshot(request), version, changed, assessment)]
+    return [AnswersChanged(_snapshot(request), version, changed, assessment, card_stage_key=waiting)]
 
 
 async def answer_with_changes(

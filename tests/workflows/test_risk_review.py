@@ -301,6 +301,8 @@ async def test_changed_answers_are_a_new_version_and_a_higher_tier_reroutes():
     assert isinstance(changed, ev.AnswersChanged) and isinstance(moved, ev.TierChanged)
     assert changed.changed == ("vendor_keeps_uploads",) and changed.assessment.rule_ids == ("H4",)
     assert (moved.before, moved.after, moved.by) == (Tier.MODERATE, Tier.HIGH, RULES)
+    # Still at IT security (first on both routes): the card posted there shows the new answers.
+    assert moved.to_stage_key == "it_security" and changed.card_stage_key == "it_security"
     request = await stored(uow, rid)
     assert [v.number for v in request.answer_versions] == [1, 2]
     assert request.answer_versions[0].answers["vendor_keeps_uploads"] == "no"  # the old version is kept
@@ -315,13 +317,15 @@ async def test_answers_that_now_prohibit_refuse_the_request():
     changed, refused = await change_answers(uow, POLICY, event.request.id, "U0OFF", {"data_source": "scraped"}, NOW)
     assert isinstance(refused, ev.RequestRefused) and refused.assessment.rule_ids == ("P1",)
     assert refused.request.status is RequestStatus.REJECTED and refused.request.tier is Tier.PROHIBITED
+    # Its card, at the stage it waited at, says it was refused; the answers' event touches no card.
+    assert refused.waited_at == "it_security" and changed.card_stage_key is None
     assert [e.action for e in uow.audit.entries][-3:] == ["answers_changed", "assessed", "refused:rules"]
 
 
 async def test_answers_that_lower_the_tier_change_only_what_the_rules_say():
     uow, [event] = await submit(HIGH)
     [changed] = await change_answers(uow, POLICY, event.request.id, "U0OFF", {"vendor_keeps_uploads": "no"}, NOW)
-    assert changed.assessment.tier is Tier.MODERATE
+    assert changed.assessment.tier is Tier.MODERATE and changed.card_stage_key == event.request.stage_key
     request = await stored(uow, event.request.id)
     assert request.tier is Tier.HIGH and request.route == ROUTES[Tier.HIGH]  # lowering needs command staff
 
