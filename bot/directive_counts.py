@@ -13,12 +13,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.blocks.directives import channel_message, count_text
 from bot.directives import post_key
 from bot.membership import ChannelMembers, MembersUnavailable
 from bot.outbound import update
+from storage.uow import SqlUnitOfWork
 from workflows.directives import Acknowledged
 
 log = logging.getLogger("clearance.directives")
@@ -27,8 +27,8 @@ log = logging.getLogger("clearance.directives")
 class CountRefresher:
     def __init__(
         self,
-        uow: Callable[[], Any],
-        reading: Callable[[], Any],
+        uow: Callable[[], SqlUnitOfWork],
+        reading: Callable[[], SqlUnitOfWork],
         members: ChannelMembers,
         clock: Callable[[], datetime],
         *,

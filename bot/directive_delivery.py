@@ -18,6 +18,7 @@ from bot.blocks.directives import failure_notice, issuer_report
 from bot.directives import parse_post_key, post_key, report_key, states_of
 from bot.outbound import post, update
 from storage.outbox import Delivery
+from storage.uow import SqlUnitOfWork
 from workflows.directives import PostOutcome
 from workflows.outbox import OutboxStatus
 
@@ -27,8 +28,8 @@ log = logging.getLogger("clearance.directives")
 class DeliveryTracker:
     def __init__(
         self,
-        uow: Callable[[], Any],
-        reading: Callable[[], Any],
+        uow: Callable[[], SqlUnitOfWork],
+        reading: Callable[[], SqlUnitOfWork],
         client: AsyncWebClient,
         clock: Callable[[], datetime],
         *,

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from bot.blocks.directives import ChannelState, DirectiveState
 from bot.membership import ChannelMembers, MembersUnavailable
+from storage.uow import SqlUnitOfWork
 from workflows.directives import PostOutcome
 
 
 class DirectiveStatusReader:
-    def __init__(self, reading: Callable[[], Any], members: ChannelMembers) -> None:
+    def __init__(self, reading: Callable[[], SqlUnitOfWork], members: ChannelMembers) -> None:
         self._reading = reading
         self._members = members
 

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.blocks.home import home_view
 from bot.directory import DirectoryUnavailable
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from bot.directive_status import DirectiveStatusReader
     from bot.directory import SlackDirectory
     from bot.membership import ChannelMembers
+    from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("clearance.home")
 
@@ -141,8 +142,8 @@ class HomeRefresher:
         directory: SlackDirectory,
         members: ChannelMembers,
         *,
-        uow: Callable[[], Any],
-        reading: Callable[[], Any],
+        uow: Callable[[], SqlUnitOfWork],
+        reading: Callable[[], SqlUnitOfWork],
         enqueue: Callable[[list[OutboundMessage]], Awaitable[None]],
         sent: Callable[[], None],
         directive_status: DirectiveStatusReader,

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from bot.directive_status import DirectiveStatusReader
     from bot.directory import SlackDirectory
+    from storage.uow import SqlUnitOfWork
     from workflows.requests import ToolRequest
 
 log = logging.getLogger("clearance.reminders")
@@ -105,8 +106,8 @@ class ReminderScheduler:
         directory: SlackDirectory,
         client: AsyncWebClient,
         *,
-        uow: Callable[[], Any],
-        reading: Callable[[], Any],
+        uow: Callable[[], SqlUnitOfWork],
+        reading: Callable[[], SqlUnitOfWork],
         directive_status: DirectiveStatusReader,
         card_flags: Callable[[Any, ToolRequest], Awaitable[list[str]]],
         sent: Callable[[], None],

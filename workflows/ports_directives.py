@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -18,6 +20,9 @@ class ToolRepository(Protocol):
 
     async def all(self) -> list[Tool]:
         """Every tool, for fuzzy lookup; the registry is small (hundreds, not millions)."""
+
+    async def with_status(self) -> list[Tool]:
+        """The tools that have a status of record (for /tool-status with no name)."""
 
     async def add(self, tool: Tool) -> Tool:
         """Store a new tool; sets and returns it with its id. Keys and aliases are unique."""
@@ -44,6 +49,9 @@ class DirectiveRepository(Protocol):
     async def list_active(self) -> list[Directive]:
         """All directives still in force, oldest first."""
 
+    async def for_channel(self, channel: str, *, ack_required: bool = True) -> list[Directive]:
+        """Directives in force posted to `channel` (that ask for acknowledgement, by default)."""
+
 
 class AcknowledgementRepository(Protocol):
     async def add(self, ack: Acknowledgement) -> bool:
@@ -59,6 +67,9 @@ class AcknowledgementRepository(Protocol):
     async def count(self, directive_id: int) -> int: ...
 
     async def users(self, directive_id: int) -> set[str]: ...
+
+    async def counts(self, directive_ids: list[int]) -> dict[int, int]:
+        """Acknowledgements per directive, every id given included (0 when none)."""
 
 
 class DirectivePostRepository(Protocol):
@@ -93,3 +104,7 @@ class DirectiveUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def directive_posts(self) -> DirectivePostRepository: ...
+
+
+# A unit of work for reads only (never committed): what listeners and read models are given.
+ReadingUnit = Callable[[], AbstractAsyncContextManager[DirectiveUnitOfWork]]

@@ -13,7 +13,6 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -68,6 +67,7 @@ from workflows.errors import InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
+from workflows.ports_directives import ReadingUnit
 
 log = logging.getLogger("clearance.directives")
 
@@ -84,7 +84,7 @@ class DirectiveDeps:
     roles: Roles
     change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
     enqueue: Callable[[list[OutboundMessage]], Awaitable[None]]  # bot.changes.Changes.enqueue
-    reading: Callable[[], Any]  # a read-only unit of work
+    reading: ReadingUnit
     client: AsyncWebClient
     members: ChannelMembers
     status: DirectiveStatusReader

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,6 +18,7 @@ from bot.payloads import FormPage, RequestRef, decode
 from workflows.errors import InvalidInput
 from workflows.events import Event
 from workflows.policy import Policy
+from workflows.ports_directives import ReadingUnit
 from workflows.review import question_for, submit_request, withdraw_request
 from workflows.risk_review import answer_with_changes, submit_with_answers
 
@@ -32,7 +32,7 @@ class RequestDeps:
     policy: Policy
     clock: Callable[[], datetime]
     change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
-    reading: Callable[[], Any]  # a read-only unit of work
+    reading: ReadingUnit
     client: AsyncWebClient
     replies: Replies
 

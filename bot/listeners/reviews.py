@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,6 +21,7 @@ from bot.payloads import FormKind, ReasonForm, ReviewTarget, decode
 from bot.roles import Roles
 from workflows.events import Event
 from workflows.policy import Policy
+from workflows.ports_directives import ReadingUnit
 from workflows.requests import Outcome
 from workflows.review import ask_for_info, check_can_review, record_decision
 
@@ -35,7 +35,7 @@ class ReviewDeps:
     clock: Callable[[], datetime]
     roles: Roles
     change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
-    reading: Callable[[], Any]  # a read-only unit of work
+    reading: ReadingUnit
     client: AsyncWebClient
     replies: Replies
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
@@ -12,12 +10,13 @@ from bot.blocks.tool_status import status_answer, status_list
 from bot.listeners.common import Replies, guarded
 from workflows.directives import tool_status_with_requests
 from workflows.policy import Policy
+from workflows.ports_directives import ReadingUnit
 
 
 @dataclass(frozen=True)
 class StatusDeps:
     policy: Policy
-    reading: Callable[[], Any]  # a read-only unit of work
+    reading: ReadingUnit
     replies: Replies
 
 
