@@ -161,21 +161,21 @@ def _export(out: Path) -> int:
 
 
 def _outbox() -> int:
-    from storage.db import create_engine, session_factory
+    from storage.db import open_database
     from storage.outbox import OutboxStore
 
     database_url = load_database_url()
     preflight.migrated(database_url)
 
     async def show() -> None:
-        engine = create_engine(database_url)
-        store = OutboxStore(session_factory(engine))
+        database = open_database(database_url)
+        store = OutboxStore(database.sessions, database.read_sessions)
         print("Messages by status:", await store.counts() or "none")
         if doubtful := await store.in_doubt():
             print(f"  {doubtful} pending whose last attempt got no answer: Slack is checked for them before any repost")
         for row_id, method, queue, error in await store.failures():
             print(f"  failed #{row_id} {method} ({queue}): {error}")
-        await engine.dispose()
+        await database.dispose()
 
     asyncio.run(show())
     return 0
@@ -210,18 +210,18 @@ def _remind(dry_run: bool, at: str | None) -> int:
 
 
 async def _preview_lines(database_url: str, policy, now) -> list[str]:
-    from storage.db import create_engine, session_factory
+    from storage.db import open_database
     from storage.uow import SqlUnitOfWork
     from workflows.directives import directive_reference
     from workflows.reminders import ReviewReminder, Subject, format_waited, preview
     from workflows.requests import reference
 
-    engine = create_engine(database_url)
+    database = open_database(database_url)
     try:
-        async with SqlUnitOfWork(session_factory(engine), lambda: now) as uow:  # never committed
+        async with SqlUnitOfWork(database.read_sessions, lambda: now) as uow:  # reads only, never committed
             claims = await preview(uow.reminders(policy.reminders), policy, now)
     finally:
-        await engine.dispose()
+        await database.dispose()
     when = now.strftime("%Y-%m-%d %H:%M UTC")
     if not claims:
         return [f"Nothing is due at {when}."]

@@ -344,10 +344,13 @@ async def supersede_directive(
     *,
     reminders: ReminderSettings | None = None,
 ) -> list[Event]:
-    """Replace an active directive with a new one about the same tool, in one step."""
+    """Replace an active directive with a new one about the same tool, in one step (a draft that
+    names no tool is about the old one's)."""
     require_command_staff(is_command_staff)
-    draft = new_draft.cleaned(now)
     old = await _load_active(uow, old_id)
+    if not new_draft.tool.strip():
+        new_draft = dataclasses.replace(new_draft, tool=old.tool_name)
+    draft = new_draft.cleaned(now)
     tool, is_new = await _find_tool(uow, draft.tool)
     if tool.key != old.tool_key:
         raise InvalidInput({"tool": f"{old.ref} is about {old.tool_name}; a replacement must be too."})
@@ -541,7 +544,7 @@ def _new_directive(
 async def _load(uow: DirectiveUnitOfWork, directive_id: int) -> Directive:
     directive = await uow.directives.get(directive_id)
     if directive is None:
-        raise NotFound(f"directive {directive_id}")
+        raise NotFound(f"directive {directive_id}").about(directive_reference(directive_id))
     return directive
 
 

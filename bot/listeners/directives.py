@@ -63,7 +63,7 @@ from workflows.directives import (
     revoke_directive,
     supersede_directive,
 )
-from workflows.errors import InvalidInput, NotFound, require_command_staff
+from workflows.errors import InvalidInput, require_command_staff
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
@@ -179,14 +179,12 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
     require_command_staff(staff)
 
     async def action(uow):
-        old = await uow.directives.get(old_id) if old_id is not None else None
-        if old_id is not None and old is None:
-            raise NotFound(directive_reference(old_id))
-        name = old.tool_name if old else await _tool_name(uow, form.tool)
+        # A replacement's form does not ask for the tool again: the domain keeps the old one's.
+        name = await _tool_name(uow, form.tool) if old_id is None else ""
         draft = DirectiveDraft(form.kind, name, form.text, form.channels, form.ack_required, form.ack_due)
         now, reminders = deps.clock(), deps.policy.reminders
-        if old is not None:
-            return await supersede_directive(uow, old.id, draft, user, staff, now, reminders=reminders)
+        if old_id is not None:
+            return await supersede_directive(uow, old_id, draft, user, staff, now, reminders=reminders)
         return await issue_directive(uow, draft, user, staff, now, reminders=reminders)
 
     try:

@@ -305,6 +305,16 @@ async def test_supersede_must_be_about_the_same_tool(uow) -> None:
     assert len(uow.directives.rows) == 1
 
 
+async def test_a_replacement_that_names_no_tool_is_about_the_old_ones(uow) -> None:
+    old = await issue(uow, DirectiveKind.CEASE_USE, "Clearview")
+    events = await supersede_directive(uow, old.id, draft(DirectiveKind.SUSPENDED, tool=""), CMD, True, NOW)
+    (superseded,) = of_type(events, DirectiveSuperseded)
+    assert superseded.new.tool_key == old.tool_key and superseded.new.tool_name == "Clearview"
+    with pytest.raises(NotFound) as missing:
+        await supersede_directive(uow, 99, draft(tool=""), CMD, True, NOW)
+    assert missing.value.ref == "DIR-0099"
+
+
 async def test_acknowledging_a_superseded_directive_points_to_its_replacement(uow) -> None:
     old = await issue(uow)
     await supersede_directive(uow, old.id, draft(), CMD, True, NOW)
