@@ -335,13 +335,20 @@ def check_can_review(
     if request is None:
         raise StageAlreadyDecided(stage_key, None)
     _check_open(request)
+    check_reviewer_at_stage(request, policy, stage_key, actor, reviewers)
+    if actor == request.requester_id:
+        raise OwnRequest().about(request.ref)
+
+
+def check_reviewer_at_stage(
+    request: ToolRequest, policy: Policy, stage_key: str, actor: str, reviewers: Collection[str]
+) -> None:
+    """The request still waits at `stage_key`, and `actor` reviews that stage."""
     if request.stage_key != stage_key:
         raise StageAlreadyDecided(stage_key, request.decision_for(stage_key)).about(request.ref)
     if actor not in reviewers:
         name = next((s.name for s in policy.stages if s.key == stage_key), stage_key)  # a stage the config dropped
         raise NotAReviewer(name).about(request.ref)
-    if actor == request.requester_id:
-        raise OwnRequest().about(request.ref)
 
 
 def _enter_stage(request: ToolRequest, stage: Stage, now: datetime) -> None:

@@ -20,11 +20,9 @@ from workflows.directives import find_tool
 from workflows.errors import (
     InvalidInput,
     NoOtherTier,
-    NotAReviewer,
     NotFound,
     NotRequester,
     OwnRequest,
-    StageAlreadyDecided,
     require_command_staff,
 )
 from workflows.events import AnswersChanged, Event, RequestRefused, TierChanged
@@ -43,6 +41,7 @@ from workflows.review import (
     _snapshot,
     _state,
     answer_info,
+    check_reviewer_at_stage,
     next_stage,
     submit_request,
     summary_fields,
@@ -83,11 +82,7 @@ def check_can_change_tier(
         raise NotFound("request")
     _check_open(request)
     if direction is TierChange.RAISE and not is_command_staff:
-        if request.stage_key != stage_key:
-            raise StageAlreadyDecided(stage_key, request.decision_for(stage_key)).about(request.ref)
-        if actor not in reviewers:
-            name = next((s.name for s in policy.stages if s.key == stage_key), stage_key)  # a stage the config dropped
-            raise NotAReviewer(name).about(request.ref)
+        check_reviewer_at_stage(request, policy, stage_key, actor, reviewers)
     if actor == request.requester_id:
         raise OwnRequest("change the tier of").about(request.ref)
     if direction is TierChange.RAISE and request.tier is None:

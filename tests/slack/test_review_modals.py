@@ -60,17 +60,22 @@ async def test_ask_for_info_then_answer_from_the_dm_returns_to_the_same_stage(bo
     assert bot.card("C0PRIV").buttons
 
 
+def answer_button(bot, officer: str) -> dict:
+    """The Answer button of the DM that put a reviewer's question to the officer."""
+    return next(
+        e
+        for b in bot.dms(officer)[-1]["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == ActionId.ANSWER
+    )
+
+
 async def test_only_the_requester_can_answer(bot, slack):
     await bot.request_tool()
     view = await open_reason(bot, slack, ActionId.ASK_INFO, "U0SEC1")
     await bot.submit_view(view, "U0SEC1", reason="Which case?")
     await bot.settle()
-    button = next(
-        e
-        for b in bot.dms("U0OFFICER")[-1]["blocks"]
-        for e in b.get("elements", [])
-        if e.get("action_id") == ActionId.ANSWER
-    )
+    button = answer_button(bot, "U0OFFICER")
     await bot.http.action(block_action(ActionId.ANSWER, button["value"], "U0PRIV1", channel_id="DU0PRIV1"))
     await bot.settle()
     assert "Only the person who made" in everything_said(bot.ephemerals("U0PRIV1")[-1])
@@ -81,12 +86,7 @@ async def test_answering_a_question_no_longer_open_is_refused_without_a_form(bot
     view = await open_reason(bot, slack, ActionId.ASK_INFO, "U0SEC1")
     await bot.submit_view(view, "U0SEC1", reason="Which case?")
     await bot.settle()
-    button = next(
-        e
-        for b in bot.dms("U0OFFICER")[-1]["blocks"]
-        for e in b.get("elements", [])
-        if e.get("action_id") == ActionId.ANSWER
-    )
+    button = answer_button(bot, "U0OFFICER")
     await bot.click(bot.card("C0ITSEC"), ActionId.APPROVE, "U0SEC2")  # decided without waiting
     await bot.settle()
     opened = len(slack.calls_to("views.open"))

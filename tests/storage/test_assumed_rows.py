@@ -11,27 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from storage.db import create_engine, session_factory
-from storage.group_commit import GroupCommit
+from storage.db import session_factory
 from storage.pending import AssumptionFailed
 from storage.uow import SqlUnitOfWork
 from workflows.directives import Acknowledged, Acknowledgement, acknowledge
 
 from .test_directives_storage import issue
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def group(engine, clock):
-    group = GroupCommit(session_factory(engine), lambda session: SqlUnitOfWork.over(session, clock))
-    yield group
-    await group.stop()
 
 
 @pytest.fixture

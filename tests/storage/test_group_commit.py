@@ -8,31 +8,15 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import event
 
-from storage.db import create_engine, session_factory
-from storage.group_commit import GroupCommit
+from storage.db import session_factory
 from storage.uow import SqlUnitOfWork
 from workflows.errors import InvalidInput, NotAReviewer
 from workflows.requests import Outcome, RequestStatus
 from workflows.review import record_decision, submit_request
 
 from .test_requests_storage import DRAFT, POLICY
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def group(engine, clock):
-    group = GroupCommit(session_factory(engine), lambda session: SqlUnitOfWork.over(session, clock))
-    yield group
-    await group.stop()
 
 
 def submit(clock, requester: str, draft=DRAFT):
