@@ -10,7 +10,7 @@ callback the composition root gives (bot/runtime.py says what it does).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from bot.blocks.tool_status import cease_flag
 from bot.directives import directive_messages
@@ -21,19 +21,21 @@ from workflows.events import Event
 from workflows.handlers import handle
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
+from workflows.ports_directives import ChangeUnitOfWork, DirectiveUnitOfWork
 from workflows.registry import mixed_script_warning
 from workflows.requests import ToolRequest
 
-Action = Callable[[Any], Awaitable[list[Event]]]  # uow -> the events of the change
+T = TypeVar("T")
+Action = Callable[[ChangeUnitOfWork], Awaitable[list[Event]]]  # uow -> the events of the change
 
 
 class Writes(Protocol):
     """The group commit: runs `unit(uow)` in a transaction shared with concurrent changes."""
 
-    async def run(self, unit: Callable[[Any], Awaitable[Any]]) -> Any: ...
+    async def run(self, unit: Callable[[ChangeUnitOfWork], Awaitable[T]]) -> T: ...
 
 
-async def card_flags(uow: Any, request: ToolRequest | None) -> list[str]:
+async def card_flags(uow: DirectiveUnitOfWork, request: ToolRequest | None) -> list[str]:
     """Warnings for a request's review cards: a cease-use or suspension in force for the tool, and a
     name that mixes scripts (a look-alike of another name)."""
     if request is None:
@@ -64,7 +66,7 @@ class Changes:
         commit; send. On a concurrent change (two clicks at once) the whole thing is retried from a
         fresh read, where the domain then sees what the other click did."""
 
-        async def unit(uow: Any) -> list[Event]:
+        async def unit(uow: ChangeUnitOfWork) -> list[Event]:
             events = await handle(uow, self._policy, await action(uow))
             for event in events:
                 await self._write_messages(uow, event)
@@ -82,7 +84,7 @@ class Changes:
             return events
         return []  # not reached: the last attempt returns or raises
 
-    async def _write_messages(self, uow: Any, event: Event) -> None:
+    async def _write_messages(self, uow: ChangeUnitOfWork, event: Event) -> None:
         """An event's Slack messages, into the outbox in the change's own transaction."""
         await directive_messages(uow, event)
         request = getattr(event, "request", None)
@@ -95,7 +97,7 @@ class Changes:
         if not messages:
             return
 
-        async def unit(uow: Any) -> None:
+        async def unit(uow: ChangeUnitOfWork) -> None:
             await uow.outbox.add_all(messages)
 
         await self._writes.run(unit)

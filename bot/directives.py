@@ -13,8 +13,6 @@ The Slack side of directives is four small parts, each built in bot/runtime.py f
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.blocks.directives import ChannelState, channel_message, ended_notice, issuer_report
 from bot.outbound import post, update
 from workflows.directives import (
@@ -27,6 +25,7 @@ from workflows.directives import (
     PostsRetried,
 )
 from workflows.events import Event
+from workflows.ports_directives import ChangeUnitOfWork
 
 
 def post_key(directive_id: int, channel: str) -> str:
@@ -44,7 +43,7 @@ def parse_post_key(key: str | None) -> tuple[int, str] | None:
     return None
 
 
-async def directive_messages(uow: Any, event: Event) -> None:
+async def directive_messages(uow: ChangeUnitOfWork, event: Event) -> None:
     """What a directive event means in Slack: its posts, their marks when it ends, the issuer's report."""
     match event:
         case DirectiveIssued(directive=d):
@@ -58,7 +57,7 @@ async def directive_messages(uow: Any, event: Event) -> None:
             await _retried(uow, d, channels)
 
 
-async def _post(uow: Any, d: Directive) -> None:
+async def _post(uow: ChangeUnitOfWork, d: Directive) -> None:
     text, blocks = channel_message(d)
     for channel in d.channels:  # the domain recorded a pending post for each
         key = post_key(d.stored_id, channel)
@@ -67,19 +66,19 @@ async def _post(uow: Any, d: Directive) -> None:
     await uow.outbox.add(post(report_key(d.stored_id), d.issued_by, text, blocks, store_as=report_key(d.stored_id)))
 
 
-async def _retried(uow: Any, d: Directive, channels: tuple[str, ...]) -> None:
+async def _retried(uow: ChangeUnitOfWork, d: Directive, channels: tuple[str, ...]) -> None:
     """Posted again where it had failed; the issuer's report shows those channels pending again."""
     text, blocks = channel_message(d)
     for channel in channels:
         key = post_key(d.stored_id, channel)
         await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
-    text, blocks = issuer_report(d, states_of(await uow.directive_posts.for_directive(d.id)))
+    text, blocks = issuer_report(d, states_of(await uow.directive_posts.for_directive(d.stored_id)))
     await uow.outbox.add(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
 
 
-async def _ended(uow: Any, d: Directive, reason: str | None = None) -> None:
+async def _ended(uow: ChangeUnitOfWork, d: Directive, reason: str | None = None) -> None:
     """Revoked (reason given) or superseded: mark every message, tell revoked channels, update the report."""
-    posts = await uow.directive_posts.for_directive(d.id)
+    posts = await uow.directive_posts.for_directive(d.stored_id)
     status_now = ""
     if reason is not None:
         tool = await uow.tools.get_by_key(d.tool_key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,11 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class Outbox(Protocol):
+    """Where a change puts the calls it implies (committed with it)."""
+
+    async def add(self, message: OutboundMessage) -> None: ...
+
+    async def add_all(self, messages: list[OutboundMessage]) -> None: ...

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from workflows.directives import Acknowledgement, Directive, DirectivePost, PostOutcome
+from workflows.outbox import Outbox
 from workflows.ports import UnitOfWork
 from workflows.registry import Tool
 
@@ -104,6 +105,16 @@ class DirectiveUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def directive_posts(self) -> DirectivePostRepository: ...
+
+
+class ChangeUnitOfWork(DirectiveUnitOfWork, Protocol):
+    """The unit of work a change runs in (bot/changes.py): every repository, and the outbox."""
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    async def first_delivery(self, event_id: str) -> bool:
+        """Record a delivery key (a view submission, an Events API event); False if already seen."""
 
 
 # A unit of work for reads only (never committed): what listeners and read models are given.
