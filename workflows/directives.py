@@ -424,6 +424,18 @@ async def find_tool(uow: DirectiveUnitOfWork, name: str) -> Tool | None:
     return tool
 
 
+async def owed_in_channel(uow: DirectiveUnitOfWork, channel: str, user_id: str) -> list[Directive]:
+    """The directives in force that ask for acknowledgement, already posted in `channel`, that
+    `user_id` has not acknowledged: what a newcomer to the channel owes."""
+    owed = []
+    for directive in await uow.directives.for_channel(channel):
+        posts = await uow.directive_posts.for_directive(directive.stored_id)
+        posted = any(p.channel == channel and p.outcome == PostOutcome.POSTED for p in posts)
+        if posted and await uow.acks.get(directive.stored_id, user_id) is None:
+            owed.append(directive)
+    return owed
+
+
 async def open_requests_for(uow: DirectiveUnitOfWork, stage_keys: list[str], tool: Tool) -> list[ToolRequest]:
     """Open requests (waiting at any of these stages) about `tool`, under any of its names."""
     requests = await uow.requests.at_stages(stage_keys)

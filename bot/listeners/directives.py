@@ -51,13 +51,13 @@ from workflows import registry
 from workflows.directives import (
     Acknowledged,
     DirectiveDraft,
-    PostOutcome,
     PostsRetried,
     acknowledge,
     directive_reference,
     find_tool,
     issue_directive,
     not_active,
+    owed_in_channel,
     parse_directive_reference,
     retry_failed_posts,
     revoke_directive,
@@ -397,16 +397,9 @@ async def member_joined(deps: DirectiveDeps, ack, body) -> None:
     deps.counts.wake()
     if not await deps.members.people([user]):
         return  # a bot (the bot itself, when it joins)
-    messages = []
     async with deps.reading() as uow:
-        for directive in await uow.directives.for_channel(channel):
-            posts = {p.channel: p for p in await uow.directive_posts.for_directive(directive.stored_id)}
-            posted = posts.get(channel)
-            if posted is None or posted.outcome != PostOutcome.POSTED or await uow.acks.get(directive.stored_id, user):
-                continue
-            text, blocks = newcomer_notice(directive)
-            messages.append(ephemeral(channel, user, text, blocks))
-    await deps.enqueue(messages)
+        owed = await owed_in_channel(uow, channel, user)
+    await deps.enqueue([ephemeral(channel, user, *newcomer_notice(directive)) for directive in owed])
 
 
 async def member_left(deps: DirectiveDeps, ack, body) -> None:

@@ -68,6 +68,10 @@ class FakeDirectives(_Versioned):
     async def list_active(self) -> list[Directive]:
         return [copy.deepcopy(d) for d in self.rows.values() if d.is_active]
 
+    async def for_channel(self, channel: str, *, ack_required: bool = True) -> list[Directive]:
+        active = await self.list_active()
+        return [d for d in active if channel in d.channels and (d.ack_required or not ack_required)]
+
 
 class FakeDirectivePosts:
     def __init__(self) -> None:

@@ -24,6 +24,7 @@ from workflows.directives import (
     acknowledge,
     directive_reference,
     issue_directive,
+    owed_in_channel,
     parse_directive_reference,
     record_request_outcome,
     record_tool_request,
@@ -498,3 +499,15 @@ async def test_a_directive_no_longer_in_force_is_not_posted_again(uow):
         await retry_failed_posts(uow, directive.id, CMD, True, NOW)
     with pytest.raises(NotFound):
         await retry_failed_posts(uow, 999, CMD, True, NOW)
+
+
+async def test_a_newcomer_to_a_channel_owes_what_was_posted_there_and_is_in_force(uow):
+    directive = await issue(uow)  # to C1 and C2, acknowledgement asked
+    await uow.directive_posts.set_outcome(directive.id, "C1", PostOutcome.POSTED, NOW, ts="1.1")
+    await uow.directive_posts.set_outcome(directive.id, "C2", PostOutcome.FAILED, NOW, error="not_in_channel")
+    assert [d.ref for d in await owed_in_channel(uow, "C1", "UNEW")] == [directive.ref]
+    assert await owed_in_channel(uow, "C2", "UNEW") == []  # never arrived there
+    await acknowledge(uow, directive.id, "UNEW", NOW)
+    assert await owed_in_channel(uow, "C1", "UNEW") == []
+    await revoke_directive(uow, directive.id, CMD, True, NOW, "Issued in error.")
+    assert await owed_in_channel(uow, "C1", "UOTHER") == []
