@@ -14,13 +14,16 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.background import Background
 from bot.blocks.common import notice_view
 from bot.blocks.requests import notice
+from bot.changes import Action
 from bot.directory import DirectoryUnavailable
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
 from workflows.errors import DomainError, InvalidInput, StoreUnavailable
+from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
+from workflows.ports_directives import ChangeUnitOfWork
 
 log = logging.getLogger("clearance.listeners")
 
@@ -29,12 +32,18 @@ def actor(body: dict) -> str:
     return (body.get("user") or {}).get("id") or body.get("user_id") or ""
 
 
-async def once_per_view(uow, view_id: str, submit):
-    """A view is submitted once: a re-delivery of the same submission (same view id) must not make
-    a second request or post a directive twice. Recorded in the same transaction as the change."""
-    if view_id and not await uow.first_delivery(f"view:{view_id}"):
-        return []
-    return await submit()
+def once_per_view(view: dict, action: Action) -> Action:
+    """`action`, run at most once per submitted view: a re-delivery of the same submission (same
+    view id) must not make a second request or post a directive twice. The view id is recorded in
+    the same transaction as the change; a re-delivery changes nothing and returns no events."""
+    view_id = view.get("id") or ""
+
+    async def once(uow: ChangeUnitOfWork) -> list[Event]:
+        if view_id and not await uow.first_delivery(f"view:{view_id}"):
+            return []
+        return await action(uow)
+
+    return once
 
 
 def action_value(body: dict) -> str:

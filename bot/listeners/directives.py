@@ -188,7 +188,7 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
         return await issue_directive(uow, draft, user, staff, now, reminders=reminders)
 
     try:
-        await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
+        await deps.change(once_per_view(view, action))
     except InvalidInput as invalid:
         errors = {FORM_FIELDS.get(k, "text"): v for k, v in invalid.errors.items()}
         if old_id is not None and "tool" in errors:
@@ -336,11 +336,7 @@ async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
     staff = await deps.roles.is_command_staff(user)  # at the moment of submission
     # A refusal (not command staff, already ended, reason too long) is shown in the form by `guarded`.
     events = await deps.change(
-        lambda uow: once_per_view(
-            uow,
-            view.get("id") or "",
-            lambda: revoke_directive(uow, directive_id, user, staff, deps.clock(), reason),
-        )
+        once_per_view(view, lambda uow: revoke_directive(uow, directive_id, user, staff, deps.clock(), reason))
     )
     if not events:
         await ack()

@@ -67,11 +67,7 @@ async def submit_request_form(deps: RequestDeps, ack, body) -> None:
     draft = parse_request_form((view.get("state") or {}).get("values") or {})
     user = actor(body)
     # A field the rules refuse is shown on its input by `guarded` (bot/presenter.form_errors).
-    await deps.change(
-        lambda uow: once_per_view(
-            uow, view.get("id") or "", lambda: submit_request(uow, deps.policy, draft, user, deps.clock())
-        )
-    )
+    await deps.change(once_per_view(view, lambda uow: submit_request(uow, deps.policy, draft, user, deps.clock())))
     await ack()
 
 
@@ -104,7 +100,7 @@ async def submit_questions(deps: RequestDeps, ack, body) -> None:
         return submit_with_answers(uow, deps.policy, draft, user, answers, deps.clock())
 
     # Errors appear on the input (page 1 field or question) they concern, by `guarded`.
-    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: submit(uow)))
+    await deps.change(once_per_view(view, submit))
     await ack()
 
 
@@ -141,5 +137,5 @@ async def submit_answer(deps: RequestDeps, ack, body) -> None:
         return answer_with_changes(uow, deps.policy, target.request_id, actor(body), answer, changes, deps.clock())
 
     # A refusal: a field error on the answer or the question it concerns, or a notice (`guarded`).
-    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: answer_and_change(uow)))
+    await deps.change(once_per_view(view, answer_and_change))
     await ack()

@@ -116,5 +116,5 @@ async def submit_reason(deps: ReviewDeps, ack, body) -> None:
             uow, deps.policy, request_id, stage_key, user, outcome, text, reviewers, deps.clock()
         )
     # A re-delivery of the same submission closes the modal and changes nothing.
-    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
+    await deps.change(once_per_view(view, action))
     await ack()  # a refusal: `guarded` shows it in the form (a field error on the reason, or a notice)

@@ -75,7 +75,7 @@ async def submit_tier(deps: ReviewDeps, ack, body) -> None:
             uow, deps.policy, request_id, stage_key, user, tier, reason, reviewers, deps.clock(), is_command_staff=staff
         )
     # A refusal is shown in the form by `guarded` (on the tier or reason field, or as a notice).
-    await deps.change(lambda uow: once_per_view(uow, view.get("id") or "", lambda: action(uow)))
+    await deps.change(once_per_view(view, action))
     await ack()
 
 
