@@ -42,12 +42,15 @@ class MembersUnavailable(Exception):
         self.error = error
 
 
+SLACK_CALL_TIMEOUT = 10  # seconds for a Web API call (the runtime's kept connections carry it too)
+
+
 def reading_client(token: str, base_url: str) -> AsyncWebClient:
     """A client for reads: waits out rate limits (Retry-After) and retries server errors a few times."""
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        timeout=10,
+        timeout=SLACK_CALL_TIMEOUT,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),

@@ -20,13 +20,14 @@ from bot.directive_delivery import DeliveryTracker
 from bot.directive_status import DirectiveStatusReader
 from bot.directory import SlackDirectory
 from bot.home import HomeRefresher
+from bot.kept_connections import KeptConnections
 from bot.listeners.common import Replies
 from bot.listeners.directives import DirectiveDeps
 from bot.listeners.home import HomeDeps
 from bot.listeners.requests import RequestDeps
 from bot.listeners.reviews import ReviewDeps
 from bot.listeners.tool_status import StatusDeps
-from bot.membership import ChannelMembers, reading_client
+from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
 from bot.refusal_notices import GroupRefusalNotices
 from bot.roles import Roles
 from bot.scheduler import ReminderScheduler
@@ -62,7 +63,10 @@ class Clearance:
         self.engine = self.database.engine
         self.sessions, self.read_sessions = self.database.sessions, self.database.read_sessions
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
-        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, retry_handlers=[])
+        self.client = AsyncWebClient(
+            token=settings.bot_token, base_url=settings.api_url, timeout=SLACK_CALL_TIMEOUT, retry_handlers=[]
+        )
+        self.connections = KeptConnections()  # the clients' sessions, opened at start
         self.identity = SlackIdentity(self.client)  # auth.test: the installed team; is the token accepted
         self.directory = SlackDirectory(self.client)
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
@@ -193,6 +197,7 @@ class Clearance:
         return self.app
 
     async def start(self) -> None:
+        self.connections.give(self.client, self.members.client)
         await self.identity.start()  # before ready: payloads are checked against the installed team
         await self.replies.start()
         self.sender.start()
@@ -210,6 +215,7 @@ class Clearance:
         await self.sender.stop()
         await self.writes.stop()
         await self.replies.stop()
+        await self.connections.close()
         await self.database.dispose()
 
 

@@ -670,6 +670,35 @@ class BenchServe:
         await _healthy(self.url, self.process, self.log, seconds=120)
 
 
+@contextlib.asynccontextmanager
+async def profiled(pid: int, folder: Path | None, name: str):
+    """py-spy on the bot while the block runs (``--profile``): collapsed stacks, one file per burst."""
+    if folder is None:
+        yield
+        return
+    out = folder / f"{name}.txt"
+    spy = await asyncio.create_subprocess_exec(
+        shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--rate",
+        "250",
+        "--output",
+        str(out),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.sleep(0.5)  # attached
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        await spy.wait()
+
+
 async def measure(given: str, args, workdir: Path) -> Measured:
     from tests.serving import serve_env
     from tests.slack.harness import CONFIG
@@ -733,8 +762,10 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         step(f"a) {args.requests} submissions, {args.clients} at once")
         bodies = submission_bodies(args.requests, args.clients)
         m.floor_submit = await floor_burst(floor_url, bodies, args.clients, args)
-        m.submit = await fire(serve.url, bodies, args.clients, args.client)
-        if await fake.wait_for("chat.postMessage", IT_SECURITY, args.requests, args.phase_timeout) is None:
+        async with profiled(serve.process.pid, args.profile, f"{label}-a-submissions"):
+            m.submit = await fire(serve.url, bodies, args.clients, args.client)
+            posted = await fake.wait_for("chat.postMessage", IT_SECURITY, args.requests, args.phase_timeout)
+        if posted is None:
             raise RuntimeError(f"not every review card was posted within {args.phase_timeout:.0f} s")
         await fake.settle()
 
@@ -742,8 +773,9 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         step(f"b) {args.requests} approvals, {args.clients} reviewers at once")
         bodies = approval_bodies(await fake.calls("chat.postMessage", IT_SECURITY), args.clients)
         m.floor_approve = await floor_burst(floor_url, bodies, args.clients, args)
-        m.approve = await fire(serve.url, bodies, args.clients, args.client)
-        last_card = await fake.wait_for("chat.postMessage", PRIVACY, len(bodies), args.phase_timeout)
+        async with profiled(serve.process.pid, args.profile, f"{label}-b-approvals"):
+            m.approve = await fire(serve.url, bodies, args.clients, args.client)
+            last_card = await fake.wait_for("chat.postMessage", PRIVACY, len(bodies), args.phase_timeout)
         m.decisions = (await fake.count("chat.postMessage", PRIVACY))[0]
         if last_card is not None:
             m.decisions_s = last_card - m.approve.started
@@ -757,8 +789,9 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         await fake.settle()
         bodies = acknowledgement_bodies(post, args.acks, fake.base_url)
         m.floor_ack = await floor_burst(floor_url, bodies, args.in_flight, args)
-        m.ack = await fire(serve.url, bodies, args.in_flight, args.client)
-        confirmed = await fake.wait_for("response_url", None, args.acks, args.phase_timeout)
+        async with profiled(serve.process.pid, args.profile, f"{label}-c-acknowledgements"):
+            m.ack = await fire(serve.url, bodies, args.in_flight, args.client)
+            confirmed = await fake.wait_for("response_url", None, args.acks, args.phase_timeout)
         m.confirmations_s = None if confirmed is None else confirmed - m.ack.started
         m.ack_stored = await stored_acknowledgements(url)  # the only directive there is
         await fake.settle()
@@ -929,6 +962,8 @@ async def main(args) -> int:
     task = asyncio.current_task()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     failed = 0
     for given in args.database_url:
         workdir = Path(tempfile.mkdtemp(prefix="clearance-bench-load-"))
@@ -978,6 +1013,12 @@ def parse(argv: list[str] | None = None):
         "--client", choices=["aiohttp", "httpx"], default="aiohttp", help="the load's HTTP client (aiohttp)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the process logs and SQLite files")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record the bot with py-spy during each of its bursts (a, b, c) into DIR, as collapsed stacks",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.requests, args.acks = min(args.requests, 48), min(args.acks, 500)

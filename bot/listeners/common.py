@@ -16,6 +16,7 @@ from bot.blocks.common import notice_view
 from bot.blocks.requests import notice
 from bot.changes import Action
 from bot.directory import DirectoryUnavailable
+from bot.kept_connections import KeptConnections
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
@@ -75,14 +76,15 @@ class Replies:
         self.client = client
         self.enqueue = enqueue
         self.background = background
-        self._webhooks: aiohttp.ClientSession | None = None  # response_url answers, connections kept open
+        self._connections = KeptConnections()
+        self._webhooks: aiohttp.ClientSession | None = None  # response_url answers
 
     async def start(self) -> None:
-        self._webhooks = aiohttp.ClientSession()
+        self._webhooks = self._connections.open(RESPOND_TIMEOUT)
 
     async def stop(self) -> None:
-        if self._webhooks is not None:
-            await self._webhooks.close()
+        await self._connections.close()
+        self._webhooks = None
 
     async def tell(self, body: dict, text: str) -> None:
         """A private answer to the person who acted: ephemeral where they are, else a DM."""

@@ -77,6 +77,10 @@ RESPONSE_URL_METHOD = "response_url"
 Predicate = Callable[[dict[str, Any]], bool]
 
 
+def _peer(request: web.Request) -> tuple:
+    return tuple(request.transport.get_extra_info("peername") or ()) if request.transport else ()
+
+
 @dataclass
 class Call:
     """One HTTP request the fake received."""
@@ -90,6 +94,7 @@ class Call:
     response: dict[str, Any] | None = None
     http_method: str = "POST"
     path: str = ""
+    connection: tuple = ()  # the caller's (address, port): calls over one kept connection share it
 
 
 @dataclass
@@ -398,6 +403,7 @@ class FakeSlack:
             attempt_status=0,
             http_method=request.method,
             path=request.path,
+            connection=_peer(request),
         )
 
         if self.delays.get(method):
@@ -427,7 +433,7 @@ class FakeSlack:
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         """A response_url (used by bolt's respond()); answers like hooks.slack.com."""
         args, token = await self._read_args(request)
-        call = Call(RESPONSE_URL_METHOD, args, token, 200, path=request.path)
+        call = Call(RESPONSE_URL_METHOD, args, token, 200, path=request.path, connection=_peer(request))
         failure = self._take_failure(RESPONSE_URL_METHOD, args)
         if failure is not None:
             return await self._fail(request, call, failure)

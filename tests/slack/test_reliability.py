@@ -76,3 +76,16 @@ async def test_the_bot_joins_a_public_review_channel_it_is_not_in(bot, slack):
     await bot.request_tool()
     assert slack.calls_to("conversations.join")[0].args["channel"] == "C0ITSEC"
     assert len(slack.messages_in("C0ITSEC")) == 1
+
+
+async def test_calls_to_slack_reuse_kept_connections(bot, slack):
+    """A new connection (and, to slack.com, a TLS handshake) for every call would cost more than the
+    call: the bot's Web API calls go over connections kept open."""
+    for _ in range(6):
+        await bot.request_tool()
+        await bot.click(bot.card("C0ITSEC"), ActionId.APPROVE, "U0SEC1")
+    await bot.settle()
+    calls = [c for c in slack.all_calls_to("chat.postMessage") + slack.all_calls_to("chat.update")]
+    assert len(calls) >= 24  # per request: card, DM, the card updated, the next card…
+    # The sender sends at most 8 at once; anything above that would be one connection per call.
+    assert len({c.connection for c in calls}) <= 8
