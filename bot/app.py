@@ -11,6 +11,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
 from bot.directory import SlackDirectory
+from bot.listener_table import ListenerTable
 from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status
 from bot.logs import describe_error, describe_payload
 from bot.settings import Settings
@@ -89,11 +90,13 @@ def build_app(
         log.error("unhandled error in %s: %s", what, describe_error(error), extra={"slack": what})
         return BoltResponse(status=200, body="")
 
-    requests.register(app, listeners.requests)
-    reviews.register(app, listeners.reviews)
-    risk.register(app, listeners.reviews)
-    home.register(app, listeners.home)
-    directives.register(app, listeners.directives)
-    tool_status.register(app, listeners.tool_status)
-    groups.register(app, listeners.directory)
+    table = ListenerTable()
+    requests.register(table, listeners.requests)
+    reviews.register(table, listeners.reviews)
+    risk.register(table, listeners.reviews)
+    home.register(table, listeners.home)
+    directives.register(table, listeners.directives)
+    tool_status.register(table, listeners.tool_status)
+    groups.register(table, listeners.directory)
+    table.install(app)
     return app

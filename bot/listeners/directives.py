@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -41,6 +40,7 @@ from bot.changes import Action
 from bot.directive_counts import CountRefresher
 from bot.directive_status import DirectiveStatusReader
 from bot.ids import ActionId, CallbackId
+from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, channel_of, guarded, once_per_view
 from bot.membership import ChannelMembers
 from bot.outbound import ephemeral, post
@@ -92,7 +92,7 @@ class DirectiveDeps:
     replies: Replies
 
 
-def register(app: AsyncApp, deps: DirectiveDeps) -> None:
+def register(app: ListenerTable, deps: DirectiveDeps) -> None:
     app.command("/directive")(guarded(deps, directive_command))
     app.options(ActionId.DIRECTIVE_TOOL)(guarded(deps, tool_choices))
     app.view(CallbackId.DIRECTIVE_FORM)(guarded(deps, submit_directive))

@@ -6,12 +6,11 @@ whole group as `subteam` (its id under `id`). Both need the usergroups:read scop
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.directory import SlackDirectory
+from bot.listener_table import ListenerTable
 
 
-def register(app: AsyncApp, directory: SlackDirectory) -> None:
+def register(app: ListenerTable, directory: SlackDirectory) -> None:
     async def group_changed(event: dict) -> None:
         # Bolt has already acknowledged the event.
         group = event.get("subteam_id") or (event.get("subteam") or {}).get("id")

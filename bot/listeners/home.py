@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.blocks.home import PAGE
 from bot.home import HomeRefresher, pages_from_view
 from bot.ids import ActionId
+from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, guarded
 from bot.payloads import HomePage, decode
 
@@ -25,7 +24,7 @@ class HomeDeps:
     replies: Replies
 
 
-def register(app: AsyncApp, deps: HomeDeps) -> None:
+def register(app: ListenerTable, deps: HomeDeps) -> None:
     app.event("app_home_opened")(_opened(deps))
     app.action(ActionId.HOME_PAGE)(guarded(deps, turn_page))
 

@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page
 from bot.changes import Action
 from bot.ids import ActionId, CallbackId
+from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
 from bot.payloads import FormPage, RequestRef, decode
 from workflows.errors import InvalidInput
@@ -37,7 +37,7 @@ class RequestDeps:
     replies: Replies
 
 
-def register(app: AsyncApp, deps: RequestDeps) -> None:
+def register(app: ListenerTable, deps: RequestDeps) -> None:
     app.command("/request-tool")(guarded(deps, open_request_form))
     app.view(CallbackId.REQUEST_FORM)(guarded(deps, submit_request_form))
     app.view(CallbackId.REQUEST_QUESTIONS)(guarded(deps, submit_questions))

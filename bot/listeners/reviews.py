@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.requests import reason_modal
 from bot.changes import Action
 from bot.ids import ActionId, CallbackId
+from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
 from bot.payloads import FormKind, ReasonForm, ReviewTarget, decode
 from bot.roles import Roles
@@ -40,7 +40,7 @@ class ReviewDeps:
     replies: Replies
 
 
-def register(app: AsyncApp, deps: ReviewDeps) -> None:
+def register(app: ListenerTable, deps: ReviewDeps) -> None:
     app.action(ActionId.APPROVE)(guarded(deps, approve))
     for action_id in (ActionId.APPROVE_WITH_NOTE, ActionId.REJECT, ActionId.ASK_INFO):
         app.action(action_id)(guarded(deps, open_reason_form))

@@ -8,11 +8,10 @@ only command staff may lower it or open the cease-use directive form.
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.blocks.directives import directive_form, new_tool_option, tool_option
 from bot.blocks.risk import cease_use_text, tier_modal
 from bot.ids import ActionId, CallbackId
+from bot.listener_table import ListenerTable
 from bot.listeners.common import action_value, actor, guarded, once_per_view
 from bot.listeners.reviews import ReviewDeps, _target
 from bot.payloads import FormKind, ReasonForm, RequestRef, decode
@@ -23,7 +22,7 @@ from workflows.risk import Tier
 from workflows.risk_review import TierChange, check_can_change_tier, lower_tier, raise_tier
 
 
-def register(app: AsyncApp, deps: ReviewDeps) -> None:
+def register(app: ListenerTable, deps: ReviewDeps) -> None:
     app.action(ActionId.RAISE_TIER)(guarded(deps, open_tier_form))
     app.action(ActionId.LOWER_TIER)(guarded(deps, open_tier_form))
     app.view(CallbackId.TIER_FORM)(guarded(deps, submit_tier))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack_bolt.async_app import AsyncApp
-
 from bot.blocks.tool_status import status_answer, status_list
+from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, guarded
 from workflows.directives import tool_status_with_requests
 from workflows.policy import Policy
@@ -20,7 +19,7 @@ class StatusDeps:
     replies: Replies
 
 
-def register(app: AsyncApp, deps: StatusDeps) -> None:
+def register(app: ListenerTable, deps: StatusDeps) -> None:
     app.command("/tool-status")(guarded(deps, tool_status_command))
 
 
