@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -27,6 +27,7 @@ from storage.tables import (
     OutboxRow,
     SlackMessageRow,
     ToolAliasRow,
+    ToolLookalikeRow,
     ToolRow,
 )
 from workflows.directives import Acknowledgement, Directive, DirectivePost, DirectiveStatus, PostOutcome
@@ -47,7 +48,6 @@ class SqlTools:
         # card's warning); this unit of work's own reads and writes answer the later look-ups.
         self._by_key: dict[str, Tool | None] = {}
         self._by_alias: dict[str, Tool | None] = {}
-        self._every = batch_cache(session, "tools")
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
@@ -61,9 +61,6 @@ class SqlTools:
     def _remember(self, key: str, tool: Tool | None) -> None:
         self._by_key[key] = dataclasses.replace(tool) if tool else None
         self._by_alias.clear()  # aliases may have moved: ask again
-        every = self._every.get("all") if self._every is not None else None
-        if tool is not None and every is not None:  # keep the batch's list of every tool current
-            every[:] = [t for t in every if t.id != tool.id] + [dataclasses.replace(tool)]
 
     async def get(self, tool_id: int) -> Tool | None:
         row = await self._session.get(ToolRow, tool_id, populate_existing=True)
@@ -78,17 +75,18 @@ class SqlTools:
         known = self._by_alias[name]
         return dataclasses.replace(known) if known else None
 
+    async def find_lookalike(self, forms: frozenset[str]) -> Tool | None:
+        tool_id = await self._session.scalar(
+            select(col(ToolLookalikeRow.tool_id))
+            .where(col(ToolLookalikeRow.form).in_(sorted(forms)))
+            .order_by(col(ToolLookalikeRow.tool_id))
+            .limit(1)
+        )
+        return await self.get(tool_id) if tool_id is not None else None
+
     async def all(self) -> list[Tool]:
-        # A batch of new requests, each for a tool nobody named before, would each read the whole
-        # registry: the batch reads it once and keeps it current as its changes add tools.
-        if self._every is not None and "all" in self._every:
-            return [dataclasses.replace(t) for t in self._every["all"]]
         query = select(ToolRow).order_by(col(ToolRow.id)).execution_options(populate_existing=True)
-        rows = await self._session.scalars(query)
-        tools = await self._hydrate(list(rows))
-        if self._every is not None:
-            self._every["all"] = [dataclasses.replace(t) for t in tools]
-        return tools
+        return await self._hydrate(list(await self._session.scalars(query)))
 
     async def with_status(self) -> list[Tool]:
         """Tools whose status of record is known, by name."""
@@ -109,14 +107,33 @@ class SqlTools:
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = row.id, 0
         await self._add_aliases(row_id(row), tool.aliases)
+        await self._index_lookalikes(row_id(row), tool, stored=frozenset())
         self._remember(tool.key, tool)
         return tool
 
     async def save(self, tool: Tool) -> None:
         assert tool.id is not None, "save() is for stored tools; use add()"
+        before = self._by_key.get(tool.key)
         await save_versioned(self._session, ToolRow, tool, _tool_values(tool))
         await self._add_aliases(tool.id, tool.aliases)
+        # Loaded in this unit of work (as every change does): its forms are known; else read them.
+        await self._index_lookalikes(tool.id, tool, stored=before.lookalikes() if before else None)
         self._remember(tool.key, tool)
+
+    async def _index_lookalikes(self, tool_id: int, tool: Tool, *, stored: frozenset[str] | None) -> None:
+        """Keep the tool's rows in tool_lookalikes equal to `tool.lookalikes()`."""
+        where = col(ToolLookalikeRow.tool_id) == tool_id
+        if stored is None:
+            stored = frozenset(await self._session.scalars(select(col(ToolLookalikeRow.form)).where(where)))
+        wanted = tool.lookalikes()
+        if stored - wanted:
+            await self._session.execute(
+                delete(ToolLookalikeRow).where(where, col(ToolLookalikeRow.form).in_(sorted(stored - wanted)))
+            )
+        if wanted - stored:
+            await self._session.execute(
+                insert(ToolLookalikeRow), [{"form": form, "tool_id": tool_id} for form in sorted(wanted - stored)]
+            )
 
     async def _add_aliases(self, tool_id: int, aliases: Iterable[str]) -> None:
         stored = set(

@@ -193,6 +193,16 @@ class ToolAliasRow(SQLModel, table=True):
     tool_id: int = Field(foreign_key="tools.id", index=True)
 
 
+class ToolLookalikeRow(SQLModel, table=True):
+    """A look-alike form of one of a tool's names (workflows.registry.tool_lookalikes): a name typed
+    in a form is filed under its tool by index, not by reading every tool."""
+
+    __tablename__ = "tool_lookalikes"
+
+    form: str = Field(sa_column=Column(Text, primary_key=True))
+    tool_id: int = Field(foreign_key="tools.id", primary_key=True)
+
+
 class DirectiveRow(SQLModel, table=True):
     __tablename__ = "directives"
     __table_args__ = (Index("ix_directives_status_tool", "status", "tool_key"),)

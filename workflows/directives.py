@@ -419,8 +419,9 @@ async def find_tool(uow: DirectiveUnitOfWork, name: str) -> Tool | None:
     """The registry's record for a name, if it has one (exact, alias, or equal but for spaces; no fuzzy guess)."""
     tool = await uow.tools.get_by_key(registry.tool_key(name))
     tool = tool or await uow.tools.find_by_alias(registry.normalise_name(name))
-    if tool is None:  # "Clear View" for "Clearview": equal once spaces are ignored
-        tool = next((t for t in await uow.tools.all() if registry.same_tool(name, t)), None)
+    if tool is None:  # "Clear View" for "Clearview", "Stingrаy" (Cyrillic а) for "Stingray"
+        forms = registry.lookalikes(name)  # what registry.same_tool compares
+        tool = await uow.tools.find_lookalike(forms) if forms else None
     return tool
 
 

@@ -19,8 +19,12 @@ class ToolRepository(Protocol):
     async def find_by_alias(self, name: str) -> Tool | None:
         """The tool that has `name` (already normalised) among its aliases."""
 
+    async def find_lookalike(self, forms: frozenset[str]) -> Tool | None:
+        """The first registered tool (lowest id) with any of these look-alike forms
+        (`Tool.lookalikes()`), found without reading the whole registry."""
+
     async def all(self) -> list[Tool]:
-        """Every tool, for fuzzy lookup; the registry is small (hundreds, not millions)."""
+        """Every tool, for fuzzy lookup (/tool-status): a read, never on the path of a change."""
 
     async def with_status(self) -> list[Tool]:
         """The tools that have a status of record (for /tool-status with no name)."""

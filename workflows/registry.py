@@ -100,6 +100,18 @@ def lookalikes(text: str) -> frozenset[str]:
     return frozenset(f for f in forms if f)
 
 
+def tool_names(name: str, key: str, aliases: Iterable[str]) -> set[str]:
+    """Every normalised name a tool answers to: its key, its name, its aliases."""
+    return {key.replace("-", " "), normalise_name(name), *aliases}
+
+
+def tool_lookalikes(name: str, key: str, aliases: Iterable[str]) -> frozenset[str]:
+    """A tool's look-alike forms, which storage indexes (table tool_lookalikes) so that a name is
+    filed under its tool without reading the whole registry. Changing `lookalikes` or this means
+    a migration that fills that table again (as storage/migrations/versions/0008 does)."""
+    return frozenset().union(lookalikes(name), *(lookalikes(n) for n in tool_names(name, key, aliases)))
+
+
 def _folded(name: str) -> str:
     for _ in range(4):  # skeleton and casefold, until neither changes anything ('I' -> 'l'; 'Ο' -> 'O' -> 'o')
         folded = unicodedata.normalize("NFKD", skeleton(name).casefold())
@@ -240,11 +252,11 @@ class Tool:
 
     def names(self) -> set[str]:
         """Every normalised name this tool answers to."""
-        return {self.key.replace("-", " "), normalise_name(self.name), *self.aliases}
+        return tool_names(self.name, self.key, self.aliases)
 
     def lookalikes(self) -> frozenset[str]:
         """The look-alike forms of every name it answers to (see `lookalikes`)."""
-        return frozenset().union(lookalikes(self.name), *(lookalikes(n) for n in self.names()))
+        return tool_lookalikes(self.name, self.key, self.aliases)
 
     def state(self) -> str:
         """For the audit trail: 'approved', or 'cease_use over approved'."""

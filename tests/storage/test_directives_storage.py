@@ -16,6 +16,7 @@ from workflows.directives import (
     DirectiveIssued,
     DirectiveStatus,
     acknowledge,
+    find_tool,
     issue_directive,
     record_request_outcome,
     record_tool_request,
@@ -92,6 +93,24 @@ async def test_tool_registry_round_trip_with_aliases_and_layers(uows, clock):
     assert tool.status is ToolStatus.CEASE_USE and tool.override_ref == "DIR-0001"
     assert tool.underlying.status is ToolStatus.APPROVED_WITH_CONDITIONS
     assert tool.underlying.conditions == "Warrant only." and tool.underlying.since.tzinfo is not None
+
+
+async def test_a_name_that_looks_like_a_registered_tool_is_found_by_index(uows, clock):
+    async with uows() as uow:
+        for ref, name in (("REQ-0001", "Stingray"), ("REQ-0002", "Cellebrite UFED")):
+            await record_tool_request(uow, name, ref, "U0OFF", clock())
+        await uow.commit()
+    async with uows() as uow:
+        found = {name: await find_tool(uow, name) for name in ("Stingrаy", "Sting Ray", "Graykey")}  # Cyrillic а
+        tool = found["Stingrаy"]
+        assert tool is not None and tool.key == "stingray" and found["Sting Ray"] == tool
+        assert found["Graykey"] is None
+        # A name added to a stored tool is found by its look-alikes too.
+        await uow.tools.save(dataclasses.replace(tool, aliases=tool.aliases | {"graykey"}))
+        await uow.commit()
+    async with uows() as uow:
+        found_later = await find_tool(uow, "GrayKеy")  # Cyrillic е
+    assert found_later is not None and found_later.key == "stingray"
 
 
 async def test_registry_changes_are_audited(uows, clock):

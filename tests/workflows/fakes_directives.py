@@ -38,6 +38,9 @@ class FakeTools(_Versioned):
     async def find_by_alias(self, name: str) -> Tool | None:
         return next((copy.deepcopy(t) for t in self.rows.values() if name in t.aliases), None)
 
+    async def find_lookalike(self, forms: frozenset[str]) -> Tool | None:
+        return next((copy.deepcopy(t) for t in self.rows.values() if not forms.isdisjoint(t.lookalikes())), None)
+
     async def all(self) -> list[Tool]:
         return [copy.deepcopy(t) for t in self.rows.values()]
 
