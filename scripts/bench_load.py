@@ -328,6 +328,7 @@ class Load:
     ended: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
+    cpu_ms: float | None = None  # the serving process's CPU time per request: all the work it caused
 
     @property
     def n(self) -> int:
@@ -359,6 +360,7 @@ class Load:
         return (
             f"{self.n} in {self.ended - self.started:.2f} s = {self.per_second:.0f}/s; ack p50 {self.pct(50):.0f} ms, "
             f"p99 {self.pct(99):.0f} ms, max {self.max_ms:.0f} ms; non-200: {odd or 0}; over 3 s: {self.late}"
+            + (f"; CPU {self.cpu_ms:.2f} ms a request" if self.cpu_ms is not None else "")
         )
 
 
@@ -410,11 +412,23 @@ async def fire(url: str, bodies: list[bytes], clients: int, kind: str = "aiohttp
     return load
 
 
-async def floor_burst(url: str, bodies: list[bytes], clients: int, args) -> Load:
+async def floor_burst(url: str, bodies: list[bytes], clients: int, args, pid: int | None = None) -> Load:
     """The floor's burst, `--floor-runs` times (a burst takes a second or less, so one pause of a
-    neighbouring process would decide its p99): the run of median throughput."""
+    neighbouring process would decide its p99): the run of median throughput. With `pid`, the
+    load's `cpu_ms` is the floor process's CPU time per request over all the runs."""
+    used = cpu_ms(pid) if pid else 0.0
     runs = [await fire(url, bodies, clients, args.client) for _ in range(args.floor_runs)]
-    return sorted(runs, key=lambda load: load.per_second)[len(runs) // 2]
+    median = sorted(runs, key=lambda load: load.per_second)[len(runs) // 2]
+    if pid:
+        median.cpu_ms = (cpu_ms(pid) - used) / (len(runs) * len(bodies))
+    return median
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, in ms: what a click costs whatever the
+    rest of the machine is doing, where throughput and latency on a shared 2-core machine vary."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 # ================================================================================ payloads
@@ -761,10 +775,12 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         # (a) submissions.
         step(f"a) {args.requests} submissions, {args.clients} at once")
         bodies = submission_bodies(args.requests, args.clients)
-        m.floor_submit = await floor_burst(floor_url, bodies, args.clients, args)
+        m.floor_submit = await floor_burst(floor_url, bodies, args.clients, args, floor.pid)
+        used = cpu_ms(serve.process.pid)
         async with profiled(serve.process.pid, args.profile, f"{label}-a-submissions"):
             m.submit = await fire(serve.url, bodies, args.clients, args.client)
             posted = await fake.wait_for("chat.postMessage", IT_SECURITY, args.requests, args.phase_timeout)
+        m.submit.cpu_ms = (cpu_ms(serve.process.pid) - used) / len(bodies)  # review cards posted too
         if posted is None:
             raise RuntimeError(f"not every review card was posted within {args.phase_timeout:.0f} s")
         await fake.settle()
@@ -772,10 +788,12 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         # (b) approvals, counted when the next stage's card is posted.
         step(f"b) {args.requests} approvals, {args.clients} reviewers at once")
         bodies = approval_bodies(await fake.calls("chat.postMessage", IT_SECURITY), args.clients)
-        m.floor_approve = await floor_burst(floor_url, bodies, args.clients, args)
+        m.floor_approve = await floor_burst(floor_url, bodies, args.clients, args, floor.pid)
+        used = cpu_ms(serve.process.pid)
         async with profiled(serve.process.pid, args.profile, f"{label}-b-approvals"):
             m.approve = await fire(serve.url, bodies, args.clients, args.client)
             last_card = await fake.wait_for("chat.postMessage", PRIVACY, len(bodies), args.phase_timeout)
+        m.approve.cpu_ms = (cpu_ms(serve.process.pid) - used) / len(bodies)  # next cards posted too
         m.decisions = (await fake.count("chat.postMessage", PRIVACY))[0]
         if last_card is not None:
             m.decisions_s = last_card - m.approve.started
@@ -788,10 +806,12 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         post = await issue_directive_over_http(serve.url, fake, args.phase_timeout)
         await fake.settle()
         bodies = acknowledgement_bodies(post, args.acks, fake.base_url)
-        m.floor_ack = await floor_burst(floor_url, bodies, args.in_flight, args)
+        m.floor_ack = await floor_burst(floor_url, bodies, args.in_flight, args, floor.pid)
+        used = cpu_ms(serve.process.pid)
         async with profiled(serve.process.pid, args.profile, f"{label}-c-acknowledgements"):
             m.ack = await fire(serve.url, bodies, args.in_flight, args.client)
             confirmed = await fake.wait_for("response_url", None, args.acks, args.phase_timeout)
+        m.ack.cpu_ms = (cpu_ms(serve.process.pid) - used) / len(bodies)  # confirmations sent too
         m.confirmations_s = None if confirmed is None else confirmed - m.ack.started
         m.ack_stored = await stored_acknowledgements(url)  # the only directive there is
         await fake.settle()
@@ -939,6 +959,15 @@ def table(m: Measured) -> list[str]:
         + (f"{m.confirmations_s:.1f} s after the first click" if m.confirmations_s else "NOT within the time limit"),
         f"- c) floor:     {fc.describe()} (median of {m.sizes['floor_runs']} runs)",
     ]
+    if all(load.cpu_ms for load in (a, fa, b, fb, c, fc)):
+        # Steadier than throughput on a shared machine: what each request costs the serving process.
+        lines.append(
+            "- CPU per request (the serving process, user + system, including the messages each one causes): "
+            + "; ".join(
+                f"{phase}) {mine.cpu_ms:.2f} ms, floor {floor.cpu_ms:.2f} ms ({mine.cpu_ms / floor.cpu_ms:.0f}×)"
+                for phase, mine, floor in (("a", a, fa), ("b", b, fb), ("c", c, fc))
+            )
+        )
     if m.invalid:
         lines.append(f"- the fake Slack refused invalid messages: {m.invalid}")
     lines += [f"- {note}" for note in m.notes]
