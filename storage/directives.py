@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from storage.mapping import DIRECTIVE, TOOL, RowMap
 from storage.pending import batch_cache
-from storage.sql import insert_once, row_id, rowcount, save_versioned
+from storage.sql import insert_once, row_id, rowcount, save_versioned, table_of
 from storage.tables import (
     AcknowledgementRow,
     DirectivePostRow,
@@ -98,16 +98,16 @@ class SqlTools:
         return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
 
     async def add(self, tool: Tool) -> Tool:
-        row = ToolRow(**_tool_values(tool), created_at=tool.updated_at or datetime.now(UTC), version=0)
-        self._session.add(row)
+        table = table_of(ToolRow)
+        values = {**_tool_values(tool), "created_at": tool.updated_at or datetime.now(UTC), "version": 0}
         try:
-            await self._session.flush()
+            tool_id = (await self._session.execute(insert(table).values(**values).returning(table.c.id))).scalar_one()
         except IntegrityError as exc:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
-        tool.id, tool.version = row.id, 0
-        await self._add_aliases(row_id(row), tool.aliases)
-        await self._index_lookalikes(row_id(row), tool, stored=frozenset())
+        tool.id, tool.version = tool_id, 0
+        await self._add_aliases(tool_id, tool.aliases)
+        await self._index_lookalikes(tool_id, tool, stored=frozenset())
         self._remember(tool.key, tool)
         return tool
 

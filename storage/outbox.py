@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -201,14 +201,23 @@ class OutboxStore:
                 values.update(status=o.status, sent_at=o.at)
             changes.append(values)
         posted = {o.delivery.store_as: o for o in outcomes if o.status == SENT and o.delivery.store_as and o.ts}
+        outbox, messages = table_of(OutboxRow), table_of(SlackMessageRow)
         async with self._sessions() as session, session.begin():
-            # Grouped by the columns they set: one executemany per shape.
+            # Grouped by the columns they set: one executemany per shape (Core statements: the ORM's
+            # bulk machinery cost more than the database did).
             for keys in {tuple(sorted(c)) for c in changes}:
-                await session.execute(update(OutboxRow), [c for c in changes if tuple(sorted(c)) == keys])
+                shaped = [{f"_{k}": v for k, v in c.items()} for c in changes if tuple(sorted(c)) == keys]
+                statement = (
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("_id"))
+                    .values({k: bindparam(f"_{k}") for k in keys if k != "id"})
+                )
+                await session.execute(statement, shaped)
             if posted:
-                await session.execute(delete(SlackMessageRow).where(col(SlackMessageRow.key).in_(list(posted))))
-                session.add_all(
-                    SlackMessageRow(key=key, channel=o.channel, ts=o.ts, posted_at=o.at) for key, o in posted.items()
+                await session.execute(delete(messages).where(messages.c.key.in_(list(posted))))
+                await session.execute(
+                    insert(messages),
+                    [{"key": key, "channel": o.channel, "ts": o.ts, "posted_at": o.at} for key, o in posted.items()],
                 )
 
     async def message(self, key: str) -> tuple[str, str] | None:
