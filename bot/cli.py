@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -103,7 +104,18 @@ def _serve(args) -> int:
     preflight.writable(settings.database_url)
     migrate(settings.database_url)
     host = args.host or ("127.0.0.1" if args.socket_mode else "0.0.0.0")
-    return asyncio.run(_run(settings, host, args.port, args.socket_mode))
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        return runner.run(_run(settings, host, args.port, args.socket_mode))
+
+
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop where it is installed (not on Windows): the same asyncio, in C, and some 15% less CPU
+    per click under a crowd (scripts/bench_load.py); else the standard event loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
 
 async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
