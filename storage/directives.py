@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.mapping import DIRECTIVE, TOOL, RowMap
 from storage.pending import batch_cache
-from storage.sql import insert_once, row_id, rowcount, save_versioned, table_of
+from storage.sql import insert_once, rowcount, save_versioned, table_of
 from storage.tables import (
     AcknowledgementRow,
     DirectivePostRow,
@@ -38,6 +39,14 @@ from workflows.registry import Tool, ToolStatus
 # --- tools ------------------------------------------------------------------------------------
 
 
+# Core statements built once (their SQL is compiled once and cached): a look-up runs on every
+# request submitted and every card rendered.
+_TOOLS, _ALIASES = table_of(ToolRow), table_of(ToolAliasRow)
+_TOOL_BY_KEY = select(_TOOLS).where(_TOOLS.c.key == bindparam("key"))
+_TOOL_BY_ID = select(_TOOLS).where(_TOOLS.c.id == bindparam("id"))
+_ALIASES_OF_ONE = select(_ALIASES.c.alias, _ALIASES.c.tool_id).where(_ALIASES.c.tool_id == bindparam("tool_id"))
+
+
 class SqlTools:
     """workflows.ports_directives.ToolRepository. Writes are flushed at once, so a later read in the
     same transaction (the review card's cease-use warning) sees them."""
@@ -51,9 +60,7 @@ class SqlTools:
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
-            row = await self._session.scalar(
-                select(ToolRow).where(col(ToolRow.key) == key).execution_options(populate_existing=True)
-            )
+            row = (await self._session.execute(_TOOL_BY_KEY, {"key": key})).first()
             self._remember(key, (await self._hydrate([row]))[0] if row else None)
         known = self._by_key[key]
         return dataclasses.replace(known) if known else None
@@ -63,7 +70,7 @@ class SqlTools:
         self._by_alias.clear()  # aliases may have moved: ask again
 
     async def get(self, tool_id: int) -> Tool | None:
-        row = await self._session.get(ToolRow, tool_id, populate_existing=True)
+        row = (await self._session.execute(_TOOL_BY_ID, {"id": tool_id})).first()
         return (await self._hydrate([row]))[0] if row else None
 
     async def find_by_alias(self, name: str) -> Tool | None:
@@ -85,16 +92,11 @@ class SqlTools:
         return await self.get(tool_id) if tool_id is not None else None
 
     async def all(self) -> list[Tool]:
-        query = select(ToolRow).order_by(col(ToolRow.id)).execution_options(populate_existing=True)
-        return await self._hydrate(list(await self._session.scalars(query)))
+        return await self._hydrate(list(await self._session.execute(select(_TOOLS).order_by(_TOOLS.c.id))))
 
     async def with_status(self) -> list[Tool]:
         """Tools whose status of record is known, by name."""
-        rows = await self._session.scalars(
-            select(ToolRow)
-            .where(col(ToolRow.status) != ToolStatus.UNKNOWN.value)
-            .execution_options(populate_existing=True)
-        )
+        rows = await self._session.execute(select(_TOOLS).where(_TOOLS.c.status != ToolStatus.UNKNOWN.value))
         return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
 
     async def add(self, tool: Tool) -> Tool:
@@ -143,17 +145,19 @@ class SqlTools:
             # A name already filed under another tool stays there: first come, first served.
             await insert_once(self._session, ToolAliasRow, alias=alias, tool_id=tool_id)
 
-    async def _hydrate(self, rows: list[ToolRow]) -> list[Tool]:
+    async def _hydrate(self, rows: list[Row[Any]]) -> list[Tool]:
         if not rows:
             return []
-        aliases: dict[int, set[str]] = {row_id(r): set() for r in rows}
-        for alias, tool_id in await self._session.execute(
-            select(col(ToolAliasRow.alias), col(ToolAliasRow.tool_id)).where(
-                col(ToolAliasRow.tool_id).in_(list(aliases))
+        aliases: dict[int, set[str]] = {row.id: set() for row in rows}
+        if len(rows) == 1:
+            found = await self._session.execute(_ALIASES_OF_ONE, {"tool_id": rows[0].id})
+        else:
+            found = await self._session.execute(
+                select(_ALIASES.c.alias, _ALIASES.c.tool_id).where(_ALIASES.c.tool_id.in_(list(aliases)))
             )
-        ):
+        for alias, tool_id in found:
             aliases[tool_id].add(alias)
-        return [TOOL.build(row, {"aliases": frozenset(aliases[row_id(row)])}) for row in rows]
+        return [TOOL.build(row, {"aliases": frozenset(aliases[row.id])}) for row in rows]
 
 
 def _tool_values(tool: Tool) -> dict:

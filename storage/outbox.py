@@ -55,6 +55,27 @@ class Settled:
     doubt_since: datetime | None = None  # set: this attempt's outcome is unknown too (since then)
 
 
+def _replace_pending(targeted: bool):
+    """UPDATE a still-pending, unclaimed call of the same kind with a newer payload (built once: it runs
+    for every card a change updates)."""
+    outbox = table_of(OutboxRow)
+    target = outbox.c.target == bindparam("_target") if targeted else outbox.c.target.is_(None)
+    return (
+        update(outbox)
+        .where(
+            outbox.c.queue == bindparam("_queue"),
+            target,
+            outbox.c.method == bindparam("_method"),
+            outbox.c.status == PENDING,
+            outbox.c.claimed_until.is_(None),
+        )
+        .values(payload=bindparam("_payload"))
+    )
+
+
+_REPLACE_PENDING, _REPLACE_PENDING_UNTARGETED = _replace_pending(True), _replace_pending(False)
+
+
 class SqlOutbox:
     """The outbox as seen inside a unit of work: add messages to the current transaction."""
 
@@ -72,18 +93,14 @@ class SqlOutbox:
             if earlier is not None:
                 earlier["payload"] = message.payload
                 return
-            same_target = col(OutboxRow.target) == message.target if message.target else col(OutboxRow.target).is_(None)
             result = await self._session.execute(
-                update(OutboxRow)
-                .where(
-                    col(OutboxRow.queue) == message.queue,
-                    same_target,
-                    col(OutboxRow.method) == message.method,
-                    col(OutboxRow.status) == PENDING,
-                    col(OutboxRow.claimed_until).is_(None),
-                )
-                .values(payload=message.payload)
-                .execution_options(synchronize_session=False)
+                _REPLACE_PENDING if message.target else _REPLACE_PENDING_UNTARGETED,
+                {
+                    "_queue": message.queue,
+                    "_target": message.target,
+                    "_method": message.method,
+                    "_payload": message.payload,
+                },
             )
             if rowcount(result):
                 return

@@ -11,6 +11,7 @@ unique (request_id, stage_key) of decisions stays the database's own guard behin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, Table, bindparam, cast, func, insert, literal_column, null, select
@@ -60,13 +61,22 @@ class SqlRequests:
         return request
 
     async def get(self, request_id: int) -> ToolRequest | None:
-        found = await self._fetch(select(_REQUESTS).where(_REQUESTS.c.id == request_id))
-        return found[0] if found else None
+        # Every click loads one request: statements built once (SQL compiled once), values bound.
+        row = (await self._session.execute(_ONE_REQUEST, {"request_id": request_id})).first()
+        if row is None:
+            return None
+        children = await self._session.execute(_CHILDREN_OF_ONE, {"request_id": request_id})
+        return self._built([row], children)[0]
 
     async def save(self, request: ToolRequest) -> None:
         assert request.id is not None, "save() is for stored requests; use add()"
         stored = await save_versioned(
-            self._session, RequestRow, request, REQUEST.values(request), *_stored_counts(request.id)
+            self._session,
+            RequestRow,
+            request,
+            REQUEST.values(request),
+            *_STORED_COUNTS,
+            params={"counted_request": request.id},
         )
         assert stored is not None  # save_versioned raised ConcurrencyConflict otherwise
         await self._write_children(request, _Stored(*stored))
@@ -90,8 +100,13 @@ class SqlRequests:
         rows = (await self._session.execute(query)).all()
         if not rows:
             return []
+        ids = [row.id for row in rows]
+        return self._built(rows, await self._session.execute(_children_of(lambda table: table.c.request_id.in_(ids))))
+
+    @staticmethod
+    def _built(rows, child_rows) -> list[ToolRequest]:
         children: dict[int, dict[str, list[Any]]] = {row.id: {c.field: [] for c in _CHILDREN} for row in rows}
-        for row in await self._session.execute(_children_of(list(children))):
+        for row in child_rows:
             child = _CHILDREN[row.kind]
             children[row.parent][child.field].append(child.map.build(row, prefix=f"c{row.kind}_"))
         return [REQUEST.build(row, children[row.id]) for row in rows]
@@ -127,12 +142,12 @@ class SqlRequests:
             )
 
 
-def _stored_counts(request_id: int) -> tuple[ColumnElement[int], ...]:
-    """Subqueries counting the children stored for a request, in _Stored's order."""
+def _stored_counts() -> tuple[ColumnElement[int], ...]:
+    """Subqueries counting the children stored for the request `:counted_request`, in _Stored's order."""
 
     def count(table: Table, *where: ColumnElement[bool]) -> ColumnElement[int]:
-        query = select(func.count()).select_from(table).where(table.c.request_id == request_id, *where)
-        return query.scalar_subquery()
+        counted = table.c.request_id == bindparam("counted_request")
+        return select(func.count()).select_from(table).where(counted, *where).scalar_subquery()
 
     return (
         count(_DECISIONS),
@@ -142,8 +157,9 @@ def _stored_counts(request_id: int) -> tuple[ColumnElement[int], ...]:
     )
 
 
-def _children_of(request_ids: list[int]):
-    """Every child row of the requests, in one UNION ALL ordered by kind, then each kind's order.
+def _children_of(of_requests: Callable[[Table], ColumnElement[bool]]):
+    """Every child row of the requests (`of_requests(child_table)` picks them), in one UNION ALL
+    ordered by kind, then each kind's order.
 
     Each row has the mapped columns of every child table, prefixed c<kind>_, NULL but its own kind's;
     the NULLs are CAST so that PostgreSQL can type the union and SQLAlchemy convert the values.
@@ -160,5 +176,10 @@ def _children_of(request_ids: list[int]):
             for column in (other.map.table.c[c.name] for c in other.map.columns):
                 value = column if other_kind == kind else cast(null(), column.type)
                 columns.append(value.label(f"c{other_kind}_{column.name}"))
-        branches.append(select(*columns).where(table.c.request_id.in_(request_ids)))
+        branches.append(select(*columns).where(of_requests(table)))
     return branches[0].union_all(*branches[1:]).order_by(literal_column("kind"), literal_column("ord"))
+
+
+_STORED_COUNTS = _stored_counts()
+_ONE_REQUEST = select(_REQUESTS).where(_REQUESTS.c.id == bindparam("request_id"))
+_CHILDREN_OF_ONE = _children_of(lambda table: table.c.request_id == bindparam("request_id"))

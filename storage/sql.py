@@ -56,11 +56,14 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     return (await session.execute(statement)).first() is not None
 
 
-async def save_versioned(session: AsyncSession, table, item, values: dict, *returning: Any) -> Row[Any] | None:
+async def save_versioned(
+    session: AsyncSession, table, item, values: dict, *returning: Any, params: dict[str, Any] | None = None
+) -> Row[Any] | None:
     """UPDATE … WHERE id = :id AND version = :version (the optimistic lock), bumping the version.
 
     No row updated means someone saved the same record since `item` was read: ConcurrencyConflict.
-    `returning` expressions are evaluated by the same UPDATE; their row is returned.
+    `returning` expressions are evaluated by the same UPDATE (`params` binds theirs); their row is
+    returned.
     """
     core = table_of(table)  # Core, not the ORM's bulk-update machinery (nothing is kept in the session)
     statement = (
@@ -69,7 +72,7 @@ async def save_versioned(session: AsyncSession, table, item, values: dict, *retu
         .values(**values, version=item.version + 1)
     )
     if returning:
-        found = (await session.execute(statement.returning(*returning))).first()
+        found = (await session.execute(statement.returning(*returning), params)).first()
         updated = found is not None
     else:
         found, updated = None, rowcount(await session.execute(statement)) == 1
