@@ -43,6 +43,7 @@ from workflows.registry import Tool, ToolStatus
 # request submitted and every card rendered.
 _TOOLS, _ALIASES = table_of(ToolRow), table_of(ToolAliasRow)
 _TOOL_BY_KEY = select(_TOOLS).where(_TOOLS.c.key == bindparam("key"))
+_INSERT_TOOL = insert(_TOOLS).returning(_TOOLS.c.id)
 _TOOL_BY_ID = select(_TOOLS).where(_TOOLS.c.id == bindparam("id"))
 _ALIASES_OF_ONE = select(_ALIASES.c.alias, _ALIASES.c.tool_id).where(_ALIASES.c.tool_id == bindparam("tool_id"))
 
@@ -100,10 +101,9 @@ class SqlTools:
         return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
 
     async def add(self, tool: Tool) -> Tool:
-        table = table_of(ToolRow)
         values = {**_tool_values(tool), "created_at": tool.updated_at or datetime.now(UTC), "version": 0}
         try:
-            tool_id = (await self._session.execute(insert(table).values(**values).returning(table.c.id))).scalar_one()
+            tool_id = (await self._session.execute(_INSERT_TOOL, values)).scalar_one()
         except IntegrityError as exc:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc

@@ -55,8 +55,8 @@ class SqlRequests:
         self._session = session
 
     async def add(self, request: ToolRequest) -> ToolRequest:
-        statement = insert(_REQUESTS).values(**REQUEST.values(request), version=0).returning(_REQUESTS.c.id)
-        request.id, request.version = (await self._session.execute(statement)).scalar_one(), 0
+        values = {**REQUEST.values(request), "version": 0}
+        request.id, request.version = (await self._session.execute(_INSERT_REQUEST, values)).scalar_one(), 0
         await self._write_children(request, _Stored())
         return request
 
@@ -181,5 +181,6 @@ def _children_of(of_requests: Callable[[Table], ColumnElement[bool]]):
 
 
 _STORED_COUNTS = _stored_counts()
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
 _ONE_REQUEST = select(_REQUESTS).where(_REQUESTS.c.id == bindparam("request_id"))
 _CHILDREN_OF_ONE = _children_of(lambda table: table.c.request_id == bindparam("request_id"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, Result, Row, Table, exc, update
+from sqlalchemy import CursorResult, Result, Row, Table, bindparam, exc, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
@@ -49,11 +49,20 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     Both SQLite and PostgreSQL support it, and unlike catching IntegrityError it does not
     abort a PostgreSQL transaction, so the caller can go on.
     """
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    core = table_of(table)  # Core, not the ORM's bulk-insert machinery: a third of the cost
-    key = next(iter(core.primary_key.columns))
-    statement = dialect.insert(core).values(**values).on_conflict_do_nothing().returning(key)
-    return (await session.execute(statement)).first() is not None
+    name = session.get_bind().dialect.name
+    statement = _INSERTS_ONCE.get((name, table))
+    if statement is None:
+        dialect = sqlite if name == "sqlite" else postgresql
+        core = table_of(table)  # Core, not the ORM's bulk-insert machinery: a third of the cost
+        key = next(iter(core.primary_key.columns))
+        statement = _INSERTS_ONCE[name, table] = dialect.insert(core).on_conflict_do_nothing().returning(key)
+    return (await session.execute(statement, values)).first() is not None
+
+
+# Statements built once and run with their values bound: SQLAlchemy then compiles each once, and
+# never walks the values to find a cached compilation (building and walking cost more than SQLite).
+_INSERTS_ONCE: dict[tuple[str, Any], Any] = {}
+_VERSIONED_UPDATES: dict[tuple[Any, ...], Any] = {}
 
 
 async def save_versioned(
@@ -62,20 +71,26 @@ async def save_versioned(
     """UPDATE … WHERE id = :id AND version = :version (the optimistic lock), bumping the version.
 
     No row updated means someone saved the same record since `item` was read: ConcurrencyConflict.
-    `returning` expressions are evaluated by the same UPDATE (`params` binds theirs); their row is
-    returned.
+    `returning` expressions (built once by the caller: the statement is kept for them) are evaluated
+    by the same UPDATE, `params` binding theirs; their row is returned.
     """
-    core = table_of(table)  # Core, not the ORM's bulk-update machinery (nothing is kept in the session)
-    statement = (
-        update(core)
-        .where(core.c.id == item.id, core.c.version == item.version)
-        .values(**values, version=item.version + 1)
-    )
+    shape = (table, tuple(values), returning)  # `returning`: expressions the caller built once
+    statement = _VERSIONED_UPDATES.get(shape)
+    if statement is None:
+        core = table_of(table)  # Core, not the ORM's bulk-update machinery (nothing is kept in the session)
+        statement = (
+            update(core)
+            .where(core.c.id == bindparam("_id"), core.c.version == bindparam("_version"))
+            .values({**{name: bindparam(f"_set_{name}") for name in values}, "version": bindparam("_next_version")})
+        )
+        statement = _VERSIONED_UPDATES[shape] = statement.returning(*returning) if returning else statement
+    bound = {f"_set_{name}": value for name, value in values.items()}
+    bound.update(params or {}, _id=item.id, _version=item.version, _next_version=item.version + 1)
     if returning:
-        found = (await session.execute(statement.returning(*returning), params)).first()
+        found = (await session.execute(statement, bound)).first()
         updated = found is not None
     else:
-        found, updated = None, rowcount(await session.execute(statement)) == 1
+        found, updated = None, rowcount(await session.execute(statement, bound)) == 1
     if not updated:
         raise ConcurrencyConflict(getattr(item, "ref", str(item.id)))
     item.version += 1
