@@ -11,13 +11,13 @@ so the sender looks for it before posting again (bot/sender.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import BindParameter, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from storage.pending import pending
@@ -148,59 +148,13 @@ class OutboxStore:
         never recorded an outcome: it died, maybe while Slack was posting. The same UPDATE marks it
         in doubt since that claim began (SET reads the row's values from before the update).
         """
-        earlier = aliased(OutboxRow)
-        blocked = (
-            select(col(earlier.id))
-            .where(
-                col(earlier.queue) == col(OutboxRow.queue),
-                col(earlier.status) == PENDING,
-                col(earlier.id) < col(OutboxRow.id),
-            )
-            .exists()
-        )
-        claimable = (col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now)
         async with self._sessions() as session, session.begin():
-            candidates = (
-                await session.scalars(
-                    select(col(OutboxRow.id))
-                    .where(col(OutboxRow.status) == PENDING, col(OutboxRow.next_attempt_at) <= now, claimable, ~blocked)
-                    .order_by(col(OutboxRow.priority), col(OutboxRow.id))
-                    .limit(limit)
-                )
-            ).all()
+            at = {"_now": now}
+            candidates = (await session.scalars(_DUE, {**at, "_limit": limit})).all()
             if not candidates:
                 return []
-            result = await session.execute(
-                update(OutboxRow)
-                .where(col(OutboxRow.id).in_(candidates), col(OutboxRow.status) == PENDING, claimable)
-                .values(
-                    claimed_until=now + lease,
-                    claimed_at=now,
-                    attempts=col(OutboxRow.attempts) + 1,
-                    doubt_since=case(
-                        (
-                            col(OutboxRow.claimed_until).is_not(None),
-                            func.coalesce(
-                                col(OutboxRow.doubt_since), col(OutboxRow.claimed_at), col(OutboxRow.created_at)
-                            ),
-                        ),
-                        else_=col(OutboxRow.doubt_since),
-                    ),
-                )
-                .returning(
-                    col(OutboxRow.id),
-                    col(OutboxRow.queue),
-                    col(OutboxRow.method),
-                    col(OutboxRow.payload),
-                    col(OutboxRow.store_as),
-                    col(OutboxRow.target),
-                    col(OutboxRow.attempts),
-                    col(OutboxRow.doubt_since),
-                    col(OutboxRow.priority),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
+            claim = {**at, "_ids": list(candidates), "_until": now + lease}
+            rows = sorted((await session.execute(_CLAIM, claim)).all(), key=lambda r: (r.priority, r.id))
             return [Delivery(*row[:8]) for row in rows]
 
     async def settle(self, outcomes: list[Settled]) -> None:
@@ -218,22 +172,16 @@ class OutboxStore:
                 values.update(status=o.status, sent_at=o.at)
             changes.append(values)
         posted = {o.delivery.store_as: o for o in outcomes if o.status == SENT and o.delivery.store_as and o.ts}
-        outbox, messages = table_of(OutboxRow), table_of(SlackMessageRow)
         async with self._sessions() as session, session.begin():
             # Grouped by the columns they set: one executemany per shape (Core statements: the ORM's
             # bulk machinery cost more than the database did).
             for keys in {tuple(sorted(c)) for c in changes}:
                 shaped = [{f"_{k}": v for k, v in c.items()} for c in changes if tuple(sorted(c)) == keys]
-                statement = (
-                    update(outbox)
-                    .where(outbox.c.id == bindparam("_id"))
-                    .values({k: bindparam(f"_{k}") for k in keys if k != "id"})
-                )
-                await session.execute(statement, shaped)
+                await session.execute(_settled(keys), shaped)
             if posted:
-                await session.execute(delete(messages).where(messages.c.key.in_(list(posted))))
+                await session.execute(_FORGET_MESSAGES, {"_keys": list(posted)})
                 await session.execute(
-                    insert(messages),
+                    _REMEMBER_MESSAGE,
                     [{"key": key, "channel": o.channel, "ts": o.ts, "posted_at": o.at} for key, o in posted.items()],
                 )
 
@@ -250,11 +198,7 @@ class OutboxStore:
             return found
         async with self._readers() as session:
             for start in range(0, len(keys), 500):
-                rows = await session.execute(
-                    select(col(SlackMessageRow.key), col(SlackMessageRow.channel), col(SlackMessageRow.ts)).where(
-                        col(SlackMessageRow.key).in_(keys[start : start + 500])
-                    )
-                )
+                rows = await session.execute(_WHERE_POSTED, {"_keys": keys[start : start + 500]})
                 found.update((key, (channel, ts)) for key, channel, ts in rows)
         return found
 
@@ -284,3 +228,72 @@ class OutboxStore:
                 .limit(limit)
             )
             return [tuple(r) for r in rows]
+
+
+# --- the sender's statements, built once (SQL compiled once, values bound at each batch) -----------
+
+_OUTBOX, _MESSAGES = table_of(OutboxRow), table_of(SlackMessageRow)
+
+
+def _due_and_claim():
+    outbox = _OUTBOX
+    now: BindParameter[datetime] = bindparam("_now", type_=outbox.c.next_attempt_at.type)
+    earlier = outbox.alias("earlier")
+    blocked = (
+        select(earlier.c.id)
+        .where(earlier.c.queue == outbox.c.queue, earlier.c.status == PENDING, earlier.c.id < outbox.c.id)
+        .exists()
+    )
+    claimable = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
+    due = (
+        select(outbox.c.id)
+        .where(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now, claimable, ~blocked)
+        .order_by(outbox.c.priority, outbox.c.id)
+        .limit(bindparam("_limit"))
+    )
+    claim = (
+        update(outbox)
+        .where(outbox.c.id.in_(bindparam("_ids", expanding=True)), outbox.c.status == PENDING, claimable)
+        .values(
+            claimed_until=bindparam("_until", type_=outbox.c.claimed_until.type),
+            claimed_at=now,
+            attempts=outbox.c.attempts + 1,
+            doubt_since=case(
+                (
+                    outbox.c.claimed_until.is_not(None),
+                    func.coalesce(outbox.c.doubt_since, outbox.c.claimed_at, outbox.c.created_at),
+                ),
+                else_=outbox.c.doubt_since,
+            ),
+        )
+        .returning(
+            outbox.c.id,
+            outbox.c.queue,
+            outbox.c.method,
+            outbox.c.payload,
+            outbox.c.store_as,
+            outbox.c.target,
+            outbox.c.attempts,
+            outbox.c.doubt_since,
+            outbox.c.priority,
+        )
+    )
+    return due, claim
+
+
+_DUE, _CLAIM = _due_and_claim()
+_WHERE_POSTED = select(_MESSAGES.c.key, _MESSAGES.c.channel, _MESSAGES.c.ts).where(
+    _MESSAGES.c.key.in_(bindparam("_keys", expanding=True))
+)
+_FORGET_MESSAGES = delete(_MESSAGES).where(_MESSAGES.c.key.in_(bindparam("_keys", expanding=True)))
+_REMEMBER_MESSAGE = insert(_MESSAGES)
+
+
+@functools.cache
+def _settled(keys: tuple[str, ...]):
+    """UPDATE of a settled row's `keys` (its id among them), one statement per shape of outcome."""
+    return (
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == bindparam("_id"))
+        .values({k: bindparam(f"_{k}") for k in keys if k != "id"})
+    )
