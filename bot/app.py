@@ -48,9 +48,10 @@ def build_app(
         # makes the auth.test that fills in the bot's ids; our listeners use the runtime's client.
         token=settings.bot_token,
         signing_secret=settings.signing_secret or "unused-in-socket-mode",
-        # Checked once, before Bolt: bot/server.py verifies every HTTP request's signature on the raw
-        # bytes. Socket Mode messages are not signed; the WebSocket is authenticated by the app token.
-        request_verification_enabled=False,
+        # Socket Mode messages are not signed; the WebSocket is authenticated by the app token. Over
+        # HTTP, bot/server.py verifies every request on the raw bytes and hands Bolt the parsed body in
+        # Socket Mode form, which Bolt does not check again; this stays on for any other way in.
+        request_verification_enabled=not socket_mode,
         # Our listeners return as soon as they ack (see listeners.common.guarded), so Bolt can
         # answer Slack right then instead of polling for the ack every 10 ms.
         process_before_response=True,

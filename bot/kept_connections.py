@@ -5,6 +5,11 @@ connection (and, to slack.com, a TLS handshake) each time, which under a crowd c
 the call itself. Here each client is given a session opened when the bot starts and closed when
 it stops. A session given to a slack_sdk client replaces the client's own `timeout`, so each
 session is opened with the time-out its calls need.
+
+A kept connection that Slack has closed meanwhile fails the next call on it (aiohttp does not
+retry a POST): for the outbox that is an attempt whose outcome is unknown, looked up before it is
+sent again (bot/sender.py), never a lost or doubled message. aiohttp keeps at most 100 connections
+per session; the sender sends 8 at a time.
 """
 
 from __future__ import annotations

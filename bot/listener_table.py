@@ -79,4 +79,5 @@ class ListenerTable:
 
 
 def _one_of(table: dict[str, Listener]) -> re.Pattern[str]:
-    return re.compile("^(?:" + "|".join(map(re.escape, table)) + ")$")
+    # \A…\Z, not ^…$: Bolt matches with re.search, and $ also matches before a final newline.
+    return re.compile(r"\A(?:" + "|".join(map(re.escape, table)) + r")\Z")

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import sqlalchemy
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_URL = "sqlite:///clearance.db"
@@ -211,14 +213,24 @@ def alembic_config(raw_url: str) -> Config:
 
 
 def migrate(raw_url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision` (creating a fresh SQLite file if there is none)."""
+    """Bring the schema to `revision` (creating a fresh SQLite file if there is none), then the
+    derived look-alike index up to date with the code (storage/lookalike_index.py)."""
     command.upgrade(alembic_config(raw_url), revision)
     _, sync_url = urls(raw_url)
     if sync_url.startswith("sqlite"):
         # WAL is a property of the file: set once here, before the bot's connections open, so
         # none of them has to switch the mode (which needs the file to itself) while others connect.
-        connection = sqlite3.connect(make_url(sync_url).database or ":memory:", timeout=30)
+        raw = sqlite3.connect(make_url(sync_url).database or ":memory:", timeout=30)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA journal_mode=WAL")
         finally:
-            connection.close()
+            raw.close()
+    if revision == "head":
+        from storage.lookalike_index import refresh
+
+        engine = sqlalchemy.create_engine(sync_url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                refresh(connection)
+        finally:
+            engine.dispose()

@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from storage.mapping import DIRECTIVE, TOOL, RowMap
 from storage.pending import batch_cache
-from storage.sql import insert_once, rowcount, save_versioned, table_of
+from storage.sql import insert_all_once, insert_once, rowcount, save_versioned, table_of
 from storage.tables import (
     AcknowledgementRow,
     DirectivePostRow,
@@ -123,7 +123,9 @@ class SqlTools:
         self._remember(tool.key, tool)
 
     async def _index_lookalikes(self, tool_id: int, tool: Tool, *, stored: frozenset[str] | None) -> None:
-        """Keep the tool's rows in tool_lookalikes equal to `tool.lookalikes()`."""
+        """Make the tool's rows in tool_lookalikes `tool.lookalikes()`. Every wanted form is written
+        (a form already there is kept), so a form that went missing is put back the next time the tool
+        is saved; `stored` (the forms its loaded state had) says which may have to go."""
         where = col(ToolLookalikeRow.tool_id) == tool_id
         if stored is None:
             stored = frozenset(await self._session.scalars(select(col(ToolLookalikeRow.form)).where(where)))
@@ -132,10 +134,9 @@ class SqlTools:
             await self._session.execute(
                 delete(ToolLookalikeRow).where(where, col(ToolLookalikeRow.form).in_(sorted(stored - wanted)))
             )
-        if wanted - stored:
-            await self._session.execute(
-                insert(ToolLookalikeRow), [{"form": form, "tool_id": tool_id} for form in sorted(wanted - stored)]
-            )
+        await insert_all_once(
+            self._session, ToolLookalikeRow, [{"form": f, "tool_id": tool_id} for f in sorted(wanted)]
+        )
 
     async def _add_aliases(self, tool_id: int, aliases: Iterable[str]) -> None:
         stored = set(

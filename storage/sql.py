@@ -59,9 +59,24 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     return (await session.execute(statement, values)).first() is not None
 
 
+async def insert_all_once(session: AsyncSession, table, rows: list[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING of several rows (those already there are left as they are)."""
+    if rows:
+        await session.execute(_on_conflict_nothing(session, table), rows)
+
+
+def _on_conflict_nothing(session: AsyncSession, table):
+    name = session.get_bind().dialect.name
+    statement = _INSERTS_ONCE.get((name, table, "many"))
+    if statement is None:
+        dialect = sqlite if name == "sqlite" else postgresql
+        statement = _INSERTS_ONCE[name, table, "many"] = dialect.insert(table_of(table)).on_conflict_do_nothing()
+    return statement
+
+
 # Statements built once and run with their values bound: SQLAlchemy then compiles each once, and
 # never walks the values to find a cached compilation (building and walking cost more than SQLite).
-_INSERTS_ONCE: dict[tuple[str, Any], Any] = {}
+_INSERTS_ONCE: dict[tuple[Any, ...], Any] = {}
 _VERSIONED_UPDATES: dict[tuple[Any, ...], Any] = {}
 
 

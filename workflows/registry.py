@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from rapidfuzz import fuzz
 
 from workflows.cleaning import clean_name
-from workflows.lookalike import mixed_scripts, skeleton
+from workflows.lookalike import data_version, mixed_scripts, skeleton
 
 if TYPE_CHECKING:
     from workflows.directives import Directive
@@ -107,9 +107,18 @@ def tool_names(name: str, key: str, aliases: Iterable[str]) -> set[str]:
 
 def tool_lookalikes(name: str, key: str, aliases: Iterable[str]) -> frozenset[str]:
     """A tool's look-alike forms, which storage indexes (table tool_lookalikes) so that a name is
-    filed under its tool without reading the whole registry. Changing `lookalikes` or this means
-    a migration that fills that table again (as storage/migrations/versions/0008 does)."""
+    filed under its tool without reading the whole registry."""
     return frozenset().union(lookalikes(name), *(lookalikes(n) for n in tool_names(name, key, aliases)))
+
+
+LOOKALIKE_RULE = 1  # bump whenever `lookalikes`, `normalise_name` or `tool_lookalikes` give other forms
+
+
+def lookalike_rule() -> str:
+    """Everything the stored look-alike forms depend on: this code's rule, Unicode's version and the
+    confusables data. Storage rebuilds its index whenever this differs from what it was built with
+    (storage/lookalike_index.py), so a new Python or confusables release cannot leave it stale."""
+    return f"rule {LOOKALIKE_RULE}; {data_version()}"
 
 
 def _folded(name: str) -> str:

@@ -65,6 +65,7 @@ async def test_an_id_nobody_registered_is_no_listener():
     heard: list[str] = []
     app = _app(heard)
     assert await _send(app, block_action("approve-not", "1", "U0A")) == 404  # a prefix is not a match
+    assert await _send(app, block_action("approve\n", "1", "U0A")) == 404
     assert await _send(app, view_submission("other-form", {}, "U0A")) == 404
     assert heard == []
 

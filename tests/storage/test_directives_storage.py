@@ -7,7 +7,9 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
+from storage.db import migrate
 from storage.uow import uow_factory
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
@@ -25,7 +27,7 @@ from workflows.directives import (
     tool_status,
 )
 from workflows.errors import ConcurrencyConflict
-from workflows.registry import ToolStatus
+from workflows.registry import ToolStatus, lookalike_rule
 
 CMD = "U0CHIEF"
 
@@ -111,6 +113,48 @@ async def test_a_name_that_looks_like_a_registered_tool_is_found_by_index(uows, 
     async with uows() as uow:
         found_later = await find_tool(uow, "GrayKеy")  # Cyrillic е
     assert found_later is not None and found_later.key == "stingray"
+
+
+async def _forget_forms(uows, where: str = "") -> None:
+    """What an older version (no index) or another rule would leave: forms missing or wrong."""
+    async with uows() as uow:
+        await uow.session.execute(text(f"DELETE FROM tool_lookalikes {where}"))
+        await uow.commit()
+
+
+async def test_a_tool_whose_forms_went_missing_gets_them_back_when_it_is_next_saved(uows, clock):
+    async with uows() as uow:
+        await record_tool_request(uow, "Stingray", "REQ-0001", "U0OFF", clock())
+        await uow.commit()
+    await _forget_forms(uows)
+    async with uows() as uow:
+        assert await find_tool(uow, "Stingrаy") is None  # Cyrillic а: the index alone cannot tell
+        await record_request_outcome(uow, "Stingray", "REQ-0001", "approved", "U0REV", clock())  # saved
+        await uow.commit()
+    async with uows() as uow:
+        found = await find_tool(uow, "Stingrаy")
+    assert found is not None and found.key == "stingray"
+
+
+async def test_migrating_indexes_tools_without_forms_and_rebuilds_on_another_rule(uows, clock, database_url):
+    async with uows() as uow:
+        for ref, name in (("REQ-0001", "Stingray"), ("REQ-0002", "Graykey")):
+            await record_tool_request(uow, name, ref, "U0OFF", clock())
+        await uow.commit()
+    await _forget_forms(uows, "WHERE tool_id = (SELECT id FROM tools WHERE key = 'stingray')")
+    migrate(database_url)  # what every `clearance serve` and `clearance migrate` runs
+    async with uows() as uow:
+        assert (await find_tool(uow, "Stingrаy")).key == "stingray"
+        # Built with another rule (a new Python's Unicode, new confusables data): rebuilt whole.
+        await uow.session.execute(text("UPDATE derived_versions SET version = 'an older rule'"))
+        await uow.session.execute(text("UPDATE tool_lookalikes SET form = form || '-old'"))
+        await uow.commit()
+    migrate(database_url)
+    async with uows() as uow:
+        assert [(await find_tool(uow, n)).key for n in ("Stingrаy", "GrayKеy")] == ["stingray", "graykey"]
+        assert await find_tool(uow, "stingray-old") is None
+        version = (await uow.session.execute(text("SELECT version FROM derived_versions"))).scalar_one()
+    assert version == lookalike_rule()
 
 
 async def test_registry_changes_are_audited(uows, clock):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 
-from storage.db import alembic_config
+from storage.db import alembic_config, migrate
 
 
 def test_models_and_migrations_agree(database_url):
@@ -21,7 +21,7 @@ def test_migrations_go_down_and_up_again(tmp_path):
 
 
 def test_tools_registered_before_the_lookalike_index_are_found_by_it(tmp_path):
-    """0008 fills tool_lookalikes for the tools already there, by the rule the code applies."""
+    """After 0008, migrating fills tool_lookalikes for the tools already there (storage/lookalike_index.py)."""
     import asyncio
 
     from sqlalchemy import create_engine, text
@@ -43,7 +43,7 @@ def test_tools_registered_before_the_lookalike_index_are_found_by_it(tmp_path):
         )
         connection.execute(text("INSERT INTO tool_aliases (alias, tool_id) VALUES ('graykey', 1)"))
     engine.dispose()
-    command.upgrade(alembic_config(url), "head")
+    migrate(url)  # the schema, then the index filled for the tools already there
 
     async def look_up(names: list[str]):
         db = create_async_engine(url)

@@ -3,6 +3,9 @@
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-30 09:40:00
+
+The table is derived data, filled (and refilled whenever the rule or Unicode's data change) by
+storage/lookalike_index.py, which storage.db.migrate runs after every upgrade.
 """
 
 from __future__ import annotations
@@ -24,22 +27,16 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tool_id"], ["tools.id"]),
         sa.PrimaryKeyConstraint("form", "tool_id"),
     )
-    # The forms of the tools already registered, by the rule the code applies now (derived data:
-    # a later change to that rule needs a migration like this one to fill the table again).
-    from workflows.registry import tool_lookalikes
-
-    connection = op.get_bind()
-    aliases: dict[int, set[str]] = {}
-    for alias, tool_id in connection.execute(sa.text("SELECT alias, tool_id FROM tool_aliases")):
-        aliases.setdefault(tool_id, set()).add(alias)
-    rows = [
-        {"form": form, "tool_id": tool_id}
-        for tool_id, name, key in connection.execute(sa.text("SELECT id, name, key FROM tools ORDER BY id"))
-        for form in sorted(tool_lookalikes(name, key, aliases.get(tool_id, ())))
-    ]
-    if rows:
-        connection.execute(sa.text("INSERT INTO tool_lookalikes (form, tool_id) VALUES (:form, :tool_id)"), rows)
+    op.create_index(op.f("ix_tool_lookalikes_tool_id"), "tool_lookalikes", ["tool_id"], unique=False)
+    op.create_table(
+        "derived_versions",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("version", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("derived_versions")
+    op.drop_index(op.f("ix_tool_lookalikes_tool_id"), table_name="tool_lookalikes")
     op.drop_table("tool_lookalikes")
