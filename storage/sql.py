@@ -49,28 +49,25 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     Both SQLite and PostgreSQL support it, and unlike catching IntegrityError it does not
     abort a PostgreSQL transaction, so the caller can go on.
     """
-    name = session.get_bind().dialect.name
-    statement = _INSERTS_ONCE.get((name, table))
-    if statement is None:
-        dialect = sqlite if name == "sqlite" else postgresql
-        core = table_of(table)  # Core, not the ORM's bulk-insert machinery: a third of the cost
-        key = next(iter(core.primary_key.columns))
-        statement = _INSERTS_ONCE[name, table] = dialect.insert(core).on_conflict_do_nothing().returning(key)
-    return (await session.execute(statement, values)).first() is not None
+    return (await session.execute(_on_conflict_nothing(session, table, returning=True), values)).first() is not None
 
 
 async def insert_all_once(session: AsyncSession, table, rows: list[dict[str, Any]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING of several rows (those already there are left as they are)."""
     if rows:
-        await session.execute(_on_conflict_nothing(session, table), rows)
+        await session.execute(_on_conflict_nothing(session, table, returning=False), rows)
 
 
-def _on_conflict_nothing(session: AsyncSession, table):
+def _on_conflict_nothing(session: AsyncSession, table, *, returning: bool):
     name = session.get_bind().dialect.name
-    statement = _INSERTS_ONCE.get((name, table, "many"))
+    statement = _INSERTS_ONCE.get((name, table, returning))
     if statement is None:
         dialect = sqlite if name == "sqlite" else postgresql
-        statement = _INSERTS_ONCE[name, table, "many"] = dialect.insert(table_of(table)).on_conflict_do_nothing()
+        core = table_of(table)  # Core, not the ORM's bulk-insert machinery: a third of the cost
+        statement = dialect.insert(core).on_conflict_do_nothing()
+        if returning:  # RETURNING, not rowcount: what was inserted, on every driver
+            statement = statement.returning(next(iter(core.primary_key.columns)))
+        _INSERTS_ONCE[name, table, returning] = statement
     return statement
 
 
