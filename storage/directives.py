@@ -108,7 +108,7 @@ class SqlTools:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = tool_id, 0
-        await self._add_aliases(tool_id, tool.aliases)
+        await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
         await self._index_lookalikes(tool_id, tool, stored=frozenset())
         self._remember(tool.key, tool)
         return tool
@@ -138,10 +138,11 @@ class SqlTools:
             self._session, ToolLookalikeRow, [{"form": f, "tool_id": tool_id} for f in sorted(wanted)]
         )
 
-    async def _add_aliases(self, tool_id: int, aliases: Iterable[str]) -> None:
-        stored = set(
-            await self._session.scalars(select(col(ToolAliasRow.alias)).where(col(ToolAliasRow.tool_id) == tool_id))
-        )
+    async def _add_aliases(self, tool_id: int, aliases: Iterable[str], stored: set[str] | None = None) -> None:
+        if stored is None:
+            stored = set(
+                await self._session.scalars(select(col(ToolAliasRow.alias)).where(col(ToolAliasRow.tool_id) == tool_id))
+            )
         for alias in sorted(set(aliases) - stored):
             # A name already filed under another tool stays there: first come, first served.
             await insert_once(self._session, ToolAliasRow, alias=alias, tool_id=tool_id)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Connection, delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.sql import table_of
+from storage.sql import on_conflict_nothing, table_of
 from storage.tables import DerivedVersionRow, ToolAliasRow, ToolLookalikeRow, ToolRow
 from workflows.registry import lookalike_rule, tool_lookalikes
 
@@ -47,12 +46,12 @@ def refresh(connection: Connection) -> int:
         for tool_id, name, key in found
         for form in sorted(tool_lookalikes(name, key, names[tool_id]))
     ]
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    dialect = connection.dialect.name
     if rows:  # another process refreshing at the same moment writes the same rows
-        connection.execute(dialect.insert(forms).on_conflict_do_nothing(), rows)
+        connection.execute(on_conflict_nothing(dialect, ToolLookalikeRow), rows)
     if built_with != rule:
         connection.execute(delete(versions).where(versions.c.name == NAME))
-        connection.execute(dialect.insert(versions).on_conflict_do_nothing(), [{"name": NAME, "version": rule}])
+        connection.execute(on_conflict_nothing(dialect, DerivedVersionRow), [{"name": NAME, "version": rule}])
         log.info("look-alike index built for %d tool(s) (%s)", len(found), rule)
     elif found:
         log.info("look-alike index: %d tool(s) had no forms and now have them", len(found))

@@ -49,17 +49,18 @@ async def insert_once(session: AsyncSession, table, **values) -> bool:
     Both SQLite and PostgreSQL support it, and unlike catching IntegrityError it does not
     abort a PostgreSQL transaction, so the caller can go on.
     """
-    return (await session.execute(_on_conflict_nothing(session, table, returning=True), values)).first() is not None
+    statement = on_conflict_nothing(session.get_bind().dialect.name, table, returning=True)
+    return (await session.execute(statement, values)).first() is not None
 
 
 async def insert_all_once(session: AsyncSession, table, rows: list[dict[str, Any]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING of several rows (those already there are left as they are)."""
     if rows:
-        await session.execute(_on_conflict_nothing(session, table, returning=False), rows)
+        await session.execute(on_conflict_nothing(session.get_bind().dialect.name, table), rows)
 
 
-def _on_conflict_nothing(session: AsyncSession, table, *, returning: bool):
-    name = session.get_bind().dialect.name
+def on_conflict_nothing(name: str, table, *, returning: bool = False):
+    """INSERT … ON CONFLICT DO NOTHING into `table` for the dialect `name`, built once per shape."""
     statement = _INSERTS_ONCE.get((name, table, returning))
     if statement is None:
         dialect = sqlite if name == "sqlite" else postgresql
