@@ -17,6 +17,8 @@ from __future__ import annotations
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.web_api import timed_session
+
 
 class KeptConnections:
     def __init__(self) -> None:
@@ -25,7 +27,7 @@ class KeptConnections:
 
     def open(self, timeout: float) -> aiohttp.ClientSession:
         """A session whose calls each take at most `timeout` seconds (needs the running event loop)."""
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        session = timed_session(timeout)
         self._sessions.append(session)
         return session
 

@@ -47,6 +47,7 @@ from bot.posted import (
     outbox_metadata,
     retry_after,
 )
+from bot.web_api import WebApi, with_fields
 from storage.outbox import FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
 
 log = logging.getLogger("clearance.sender")
@@ -84,6 +85,7 @@ class SlackSender:
     ) -> None:
         self.store = store
         self.client = client
+        self.calls = WebApi(client)
         self.clock = clock
         self.batch = batch
         self.poll_seconds = poll_seconds
@@ -171,7 +173,7 @@ class SlackSender:
         paused = self._paused.get(delivery.method)
         if paused and paused > now:
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit")
-        payload = dict(delivery.payload)
+        added: dict = {}  # what the sender adds to the stored payload (never stored itself)
         if delivery.target:
             # Rows of one queue go out in order, so the post an update targets was settled (and
             # where it landed stored) before the update could be claimed: the batch's look-up holds.
@@ -179,21 +181,22 @@ class SlackSender:
             if landed is None:
                 # The message to update was never posted (its post failed for good).
                 return self._fail(delivery, "the message to update was never posted")
-            payload["channel"], payload["ts"] = landed
+            added["channel"], added["ts"] = landed
         if delivery.method in LOOKED_UP:
             # Names the row in Slack, so that a post whose answer was lost can be found again.
-            payload["metadata"] = outbox_metadata(delivery.id)
+            added["metadata"] = outbox_metadata(delivery.id)
         if delivery.doubt_since is not None:
-            settled = await self._resolve_doubt(delivery, payload)
+            settled = await self._resolve_doubt(delivery, added.get("channel") or delivery.payload.get("channel", ""))
             if settled is not None:
                 return settled
         if time.monotonic() > self._holds_until:
             return _Outcome(delivery, PENDING, self.clock(), "not sent: the claim would lapse (Slack slow)")
         started = self.clock()
         try:
-            response = await self.client.api_call(delivery.method, json=payload)
+            # The stored JSON goes out as it is: decoded and encoded again, it cost more than the call.
+            response = await self.calls.call(delivery.method, with_fields(delivery.body, added))
         except SlackApiError as exc:
-            return await self._api_error(delivery, exc, payload)
+            return await self._api_error(delivery, exc)
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
             if outcome_unknown(exc) and (delivery.method in LOOKED_UP or delivery.method == EPHEMERAL):
                 return self._unknown(delivery, started, f"no answer: {type(exc).__name__}")
@@ -201,7 +204,7 @@ class SlackSender:
         data = response.data if isinstance(response.data, dict) else {}
         return _Outcome(delivery, SENT, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""), data=data)
 
-    async def _resolve_doubt(self, delivery: Delivery, payload: dict) -> _Outcome | None:
+    async def _resolve_doubt(self, delivery: Delivery, channel: str) -> _Outcome | None:
         """An earlier attempt may have reached Slack: settle the row without posting, or None to post."""
         if delivery.method == EPHEMERAL:
             # Ephemeral messages are in no history. At most once: a notice that may have been shown
@@ -214,7 +217,7 @@ class SlackSender:
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit on the look-up")
         try:
             async with asyncio.timeout(max(0.0, self._holds_until - time.monotonic())):
-                found = await self.posted.find(delivery.id, str(payload.get("channel", "")), delivery.doubt_since)
+                found = await self.posted.find(delivery.id, channel, delivery.doubt_since)
         except TimeoutError:
             found = Later("the look-up took too long")
         match found:
@@ -233,7 +236,7 @@ class SlackSender:
                 return _Outcome(delivery, PENDING, until, f"could not check whether Slack has it: {reason}")
             case Later(reason="not_in_channel"):
                 # Posted with chat:write.public without joining: join (public channels) and look again.
-                if await self._join(payload):
+                if await self._join(channel):
                     return _Outcome(delivery, PENDING, self.clock(), "joined the channel to look for it")
                 self._blind(delivery, "not_in_channel, and the channel cannot be joined")
             case Later(reason=reason):
@@ -260,7 +263,7 @@ class SlackSender:
         outcome = self._later(delivery, f"{error} (did Slack post it? it will look first)", floor=self.doubt_wait)
         return _Outcome(delivery, PENDING, outcome.at, outcome.error, doubt_since=since)
 
-    async def _api_error(self, delivery: Delivery, exc: SlackApiError, payload: dict) -> _Outcome:
+    async def _api_error(self, delivery: Delivery, exc: SlackApiError) -> _Outcome:
         status = exc.response.status_code
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         error = data.get("error", "")
@@ -272,13 +275,17 @@ class SlackSender:
             return _Outcome(delivery, PENDING, until, f"rate limited ({wait}s)")
         if status >= 500 or error in TRANSIENT_ERRORS:
             return self._later(delivery, f"Slack {status} {error}".strip())
-        if error == "not_in_channel" and delivery.method == "chat.postMessage" and await self._join(payload):
+        if (
+            error == "not_in_channel"
+            and delivery.method == "chat.postMessage"
+            and await self._join(delivery.payload.get("channel", ""))
+        ):
             return _Outcome(delivery, PENDING, self.clock(), "joined the channel")
         return self._fail(delivery, error or f"HTTP {status}")
 
-    async def _join(self, payload: dict) -> bool:
+    async def _join(self, channel: str) -> bool:
         try:
-            await self.client.api_call("conversations.join", json={"channel": payload.get("channel")})
+            await self.client.api_call("conversations.join", json={"channel": channel})
             return True
         except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError):
             return False

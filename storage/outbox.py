@@ -12,11 +12,12 @@ so the sender looks for it before posting again (bot/sender.py).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BindParameter, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import BindParameter, Text, bindparam, case, delete, func, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -31,12 +32,18 @@ class Delivery:
     id: int
     queue: str
     method: str
-    payload: dict
+    body: str  # the call's JSON payload as stored: sent as it is (bot/web_api.py)
     store_as: str | None
     target: str | None
     attempts: int
     # Set when an earlier attempt's outcome is unknown: since when (the first such attempt).
     doubt_since: datetime | None = None
+
+    @functools.cached_property
+    def payload(self) -> dict:
+        """The payload decoded, for the few who read it (a failure report, a look-up in doubt)."""
+        payload: dict = json.loads(self.body)
+        return payload
 
 
 PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
@@ -270,7 +277,7 @@ def _due_and_claim():
             outbox.c.id,
             outbox.c.queue,
             outbox.c.method,
-            outbox.c.payload,
+            type_coerce(outbox.c.payload, Text).label("payload"),  # the JSON text, not decoded
             outbox.c.store_as,
             outbox.c.target,
             outbox.c.attempts,

@@ -9,7 +9,6 @@ from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.background import Background
 from bot.blocks.common import notice_view
@@ -20,6 +19,7 @@ from bot.kept_connections import KeptConnections
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
+from bot.web_api import post_json, timed_session
 from workflows.errors import DomainError, InvalidInput, StoreUnavailable
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
@@ -100,14 +100,15 @@ class Replies:
     async def respond(self, response_url: str, text: str) -> bool:
         """An ephemeral answer through a click's response_url: private, and needs no channel
         membership. The kept session holds connections to Slack open (thousands click at once)."""
+        answer = {"text": _plain(text), "blocks": notice(text), "response_type": "ephemeral", "replace_original": False}
         try:
-            response = await AsyncWebhookClient(response_url, timeout=RESPOND_TIMEOUT, session=self._webhooks).send(
-                text=_plain(text), blocks=notice(text), response_type="ephemeral", replace_original=False
-            )
+            if self._webhooks is None:  # not started (a one-off use): a session of its own
+                async with timed_session(RESPOND_TIMEOUT) as session:
+                    return await post_json(session, response_url, answer) == 200
+            return await post_json(self._webhooks, response_url, answer) == 200
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("response_url failed (%s)", type(exc).__name__)
             return False
-        return response.status_code == 200
 
     async def answer_directly(self, body: dict, ack, acked: bool, text: str) -> None:
         """Tell the person at once, by a route that needs no database (the outbox lives there too).
