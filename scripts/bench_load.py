@@ -700,6 +700,7 @@ async def profiled(pid: int, folder: Path | None, name: str):
         "raw",
         "--rate",
         "250",
+        "--gil",  # samples only while holding the GIL: CPU spent in Python, not waits in epoll
         "--output",
         str(out),
         stdout=asyncio.subprocess.DEVNULL,
