@@ -2,8 +2,10 @@
 
 This runs inside the same transaction as the change, so a decision and the messages it
 implies are stored together: none is lost if Slack is slow or the process restarts.
-Messages about one request share a queue, so they reach Slack in order (card posted before
-it is updated).
+Each review card has a queue of its own (posted, then updated, in order); the requester's
+messages and notices about one request share the request's queue (told in order). Queues go out
+side by side: an approval's three messages (this card updated, the next stage's card posted,
+the requester told) are sent at once, not one after the other.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def request_queue(request: ToolRequest) -> str:
 
 
 def card_key(request: ToolRequest, stage_key: str) -> str:
+    """Names the card of `stage_key` (its post's `store_as`, its updates' `target`) and is its queue."""
     return f"card:{request.id}:{stage_key}"
 
 
@@ -84,13 +87,15 @@ class RequestMessages:
     ) -> OutboundMessage:
         text, blocks = self.card(request, stage_key, flags, body)
         channel = self.policy.stage(stage_key).channel
-        return post(request_queue(request), channel, text, blocks, store_as=card_key(request, stage_key))
+        card = card_key(request, stage_key)
+        return post(card, channel, text, blocks, store_as=card)
 
     def update_card(
         self, request: ToolRequest, stage_key: str, flags: list[str], body: list[dict] | None = None
     ) -> OutboundMessage:
         text, blocks = self.card(request, stage_key, flags, body)
-        return update(request_queue(request), card_key(request, stage_key), text, blocks)
+        card = card_key(request, stage_key)
+        return update(card, card, text, blocks)
 
     def dm(self, request: ToolRequest, headline: str, *, answer: bool = False) -> OutboundMessage:
         text, blocks = requester_dm(request, self.policy, headline, answer=answer)

@@ -39,7 +39,7 @@ from bot.blocks import reminders as reminder_blocks
 from bot.blocks.reminders import Due
 from bot.blocks.requests import review_card
 from bot.directory import DirectoryUnavailable
-from bot.outbound import card_key, post, request_queue, update
+from bot.outbound import card_key, post, update
 from storage.reminders import DueItem, SqlReminderStore
 from workflows.directives import PostOutcome
 from workflows.outbox import BULK, OutboundMessage
@@ -339,7 +339,8 @@ class ReminderScheduler:
         note = reminder_blocks.escalation_note(full.escalated_at, reminder.waited, reminder.nth, tuple(to))
         flags = await self._card_flags(uow, full)
         text, blocks = review_card(full, self._policy, stage.key, flags, escalation=note)
-        return [update(request_queue(full), card_key(full, stage.key), text, blocks)]
+        card = card_key(full, stage.key)
+        return [update(card, card, text, blocks)]
 
     async def _directive(
         self,

@@ -175,10 +175,12 @@ class SlackSender:
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit")
         added: dict = {}  # what the sender adds to the stored payload (never stored itself)
         if delivery.target:
-            # Rows of one queue go out in order, so the post an update targets was settled (and
-            # where it landed stored) before the update could be claimed: the batch's look-up holds.
+            # A card's post and its updates share a queue, which goes out in order: the post was
+            # settled (and where it landed stored) before the update could be claimed.
             landed = where.get(delivery.target) if where is not None else await self.store.message(delivery.target)
             if landed is None:
+                if await self.store.awaiting_post(delivery.target):  # queued elsewhere (an older version's rows)
+                    return _Outcome(delivery, PENDING, self.clock() + timedelta(seconds=1), "waiting for its post")
                 # The message to update was never posted (its post failed for good).
                 return self._fail(delivery, "the message to update was never posted")
             added["channel"], added["ts"] = landed

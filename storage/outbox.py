@@ -209,6 +209,11 @@ class OutboxStore:
                 found.update((key, (channel, ts)) for key, channel, ts in rows)
         return found
 
+    async def awaiting_post(self, key: str) -> bool:
+        """Whether the post stored as `key` is still to be sent (an update of it must wait)."""
+        async with self._readers() as session:
+            return (await session.scalar(_AWAITING_POST, {"_key": key})) is not None
+
     async def counts(self) -> dict[str, int]:
         async with self._readers() as session:
             rows = await session.execute(select(col(OutboxRow.status), func.count()).group_by(col(OutboxRow.status)))
@@ -291,6 +296,9 @@ def _due_and_claim():
 _DUE, _CLAIM = _due_and_claim()
 _WHERE_POSTED = select(_MESSAGES.c.key, _MESSAGES.c.channel, _MESSAGES.c.ts).where(
     _MESSAGES.c.key.in_(bindparam("_keys", expanding=True))
+)
+_AWAITING_POST = (
+    select(_OUTBOX.c.id).where(_OUTBOX.c.store_as == bindparam("_key"), _OUTBOX.c.status == PENDING).limit(1)
 )
 _FORGET_MESSAGES = delete(_MESSAGES).where(_MESSAGES.c.key.in_(bindparam("_keys", expanding=True)))
 _REMEMBER_MESSAGE = insert(_MESSAGES)

@@ -219,11 +219,14 @@ async def test_kill_9_while_slack_answers_a_card_post_then_restart_leaves_one_ca
 
         await second.start()
         await second.healthy()
-        # The card's queue goes on once the card is settled: the officer's DM follows it.
-        await slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U0OFFICER", timeout=15)
-        await asyncio.sleep(0.5)
+        # The officer's DM (its own queue) went out beside the card, in the batch the dead process
+        # never settled: both are in doubt, each looked for in its channel, neither posted again.
+        await slack.wait_for("conversations.history", count=2, timeout=15)
+        await asyncio.sleep(1.0)  # a second post would land now
+        assert len(posts_to(slack, "U0OFFICER")) == 1
         assert len(slack.messages_in(CARDS)) == 1 and len(posts_to(slack, CARDS)) == 1
-        assert len(slack.calls_to("conversations.history")) == 1
+        looked_in = sorted(c.args["channel"] for c in slack.calls_to("conversations.history"))
+        assert looked_in == [CARDS, "DU0OFFICER"], slack.describe_calls()
 
         # The one card is the card of record: its button works and the decision updates it.
         (channel, ts), message = next((k, m) for k, m in slack.messages.items() if k[0] == CARDS)
@@ -244,3 +247,27 @@ async def test_kill_9_while_slack_answers_a_card_post_then_restart_leaves_one_ca
         await second.stop()
     output = await second.output()
     assert "Traceback" not in output and "adopted" in output, output
+
+
+async def test_an_update_whose_post_is_queued_elsewhere_waits_for_it(slack, database_url):
+    """A card's post and its updates share a queue; an update that meets its post still pending in
+    another queue (rows an older version stored) waits for it, and then reaches the posted card."""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+    sender = SlackSender(OutboxStore(sessions), client, poll_seconds=0.05)
+    slack.delays["chat.postMessage"] = 0.3  # the post is still in flight when the update is tried
+    try:
+        async with sessions() as session, session.begin():
+            outbox = SqlOutbox(session, sender.clock())
+            card = {"channel": CARDS, "text": "waiting"}
+            await outbox.add(OutboundMessage("request:9", "chat.postMessage", card, store_as="card:9:x"))
+            await outbox.add(OutboundMessage("card:9:x", "chat.update", {"text": "decided"}, target="card:9:x"))
+        sender.start()
+        [updated] = await slack.wait_for("chat.update", timeout=10)
+    finally:
+        await sender.stop()
+        await engine.dispose()
+    [posted] = slack.calls_to("chat.postMessage")
+    assert (updated.args["channel"], updated.args["ts"]) == (CARDS, posted.response["ts"])
+    assert slack.message(CARDS, posted.response["ts"])["text"] == "decided"
