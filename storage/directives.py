@@ -9,7 +9,7 @@ message shows. Acknowledgements are inserted with ON CONFLICT DO NOTHING against
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,10 +42,13 @@ from workflows.registry import Tool, ToolStatus
 # Core statements built once (their SQL is compiled once and cached): a look-up runs on every
 # request submitted and every card rendered.
 _TOOLS, _ALIASES = table_of(ToolRow), table_of(ToolAliasRow)
-_TOOL_BY_KEY = select(_TOOLS).where(_TOOLS.c.key == bindparam("key"))
+# One tool with its aliases in one statement: a row per alias (one with alias NULL if it has none).
+_WITH_ALIASES = select(_TOOLS, _ALIASES.c.alias.label("alias_of_tool")).outerjoin(
+    _ALIASES, _ALIASES.c.tool_id == _TOOLS.c.id
+)
+_TOOL_BY_KEY = _WITH_ALIASES.where(_TOOLS.c.key == bindparam("key"))
 _INSERT_TOOL = insert(_TOOLS).returning(_TOOLS.c.id)
-_TOOL_BY_ID = select(_TOOLS).where(_TOOLS.c.id == bindparam("id"))
-_ALIASES_OF_ONE = select(_ALIASES.c.alias, _ALIASES.c.tool_id).where(_ALIASES.c.tool_id == bindparam("tool_id"))
+_TOOL_BY_ID = _WITH_ALIASES.where(_TOOLS.c.id == bindparam("id"))
 
 
 class SqlTools:
@@ -61,8 +64,7 @@ class SqlTools:
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
-            row = (await self._session.execute(_TOOL_BY_KEY, {"key": key})).first()
-            self._remember(key, (await self._hydrate([row]))[0] if row else None)
+            self._remember(key, _one_tool((await self._session.execute(_TOOL_BY_KEY, {"key": key})).all()))
         known = self._by_key[key]
         return dataclasses.replace(known) if known else None
 
@@ -71,8 +73,7 @@ class SqlTools:
         self._by_alias.clear()  # aliases may have moved: ask again
 
     async def get(self, tool_id: int) -> Tool | None:
-        row = (await self._session.execute(_TOOL_BY_ID, {"id": tool_id})).first()
-        return (await self._hydrate([row]))[0] if row else None
+        return _one_tool((await self._session.execute(_TOOL_BY_ID, {"id": tool_id})).all())
 
     async def find_by_alias(self, name: str) -> Tool | None:
         if name not in self._by_alias:
@@ -151,15 +152,20 @@ class SqlTools:
         if not rows:
             return []
         aliases: dict[int, set[str]] = {row.id: set() for row in rows}
-        if len(rows) == 1:
-            found = await self._session.execute(_ALIASES_OF_ONE, {"tool_id": rows[0].id})
-        else:
-            found = await self._session.execute(
-                select(_ALIASES.c.alias, _ALIASES.c.tool_id).where(_ALIASES.c.tool_id.in_(list(aliases)))
-            )
+        found = await self._session.execute(
+            select(_ALIASES.c.alias, _ALIASES.c.tool_id).where(_ALIASES.c.tool_id.in_(list(aliases)))
+        )
         for alias, tool_id in found:
             aliases[tool_id].add(alias)
         return [TOOL.build(row, {"aliases": frozenset(aliases[row.id])}) for row in rows]
+
+
+def _one_tool(rows: Sequence[Row[Any]]) -> Tool | None:
+    """The tool of _TOOL_BY_KEY's or _TOOL_BY_ID's rows, with its aliases."""
+    if not rows:
+        return None
+    aliases = frozenset(row.alias_of_tool for row in rows if row.alias_of_tool is not None)
+    return TOOL.build(rows[0], {"aliases": aliases})
 
 
 def _tool_values(tool: Tool) -> dict:

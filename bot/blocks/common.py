@@ -48,11 +48,47 @@ def button(
 ) -> ButtonElement:
     """`value` is a payload of bot/payloads.py (or a plain string, e.g. for a link button)."""
     raw = value if isinstance(value, str) else encode(value)
-    return ButtonElement(text=trim(text, 75), action_id=action_id, value=raw, style=style, confirm=confirm)
+    label = trim(text, 75)
+    made = _Button(text=label, action_id=action_id, value=raw, style=style, confirm=confirm)
+    if confirm is None or isinstance(confirm, _Confirm):
+        made.look = (label, action_id, style, confirm.look if isinstance(confirm, _Confirm) else None)
+    return made
 
 
 def confirm(title: str, text: str, yes: str, no: str = "Cancel") -> ConfirmObject:
-    return ConfirmObject(title=trim(title, 100), text=trim(text, 300), confirm=trim(yes, 30), deny=trim(no, 30))
+    look = (trim(title, 100), trim(text, 300), trim(yes, 30), trim(no, 30))
+    made = _Confirm(title=look[0], text=look[1], confirm=look[2], deny=look[3])
+    made.look = look
+    return made
+
+
+class _Confirm(ConfirmObject):
+    look: tuple | None = None  # what it says: the key of the button's validated dict
+
+
+class _Button(ButtonElement):
+    """A button whose dict is validated once per look (label, action id, style, confirmation), not
+    once per message: buttons differ from message to message only in their value, and slack_sdk's
+    validation of them was half the cost of a review card. The value is still checked every time
+    (its length: beyond Slack's limit, slack_sdk's own to_dict() raises as before). The dicts share
+    their nested parts (text, confirm): messages are encoded, never changed."""
+
+    look: tuple | None = None  # set by button(); None (a confirmation made elsewhere): validated each time
+
+    def to_dict(self, *args) -> dict:
+        if self.look is None or (self.value is not None and len(self.value) > self.value_max_length):
+            return super().to_dict()
+        template = _BUTTONS.get(self.look)
+        if template is None:
+            template = ButtonElement(
+                text=self.look[0], action_id=self.look[1], style=self.look[2], confirm=self.confirm
+            ).to_dict()
+            if len(_BUTTONS) < 1000:  # labels are ours, so the looks are few; a bound all the same
+                _BUTTONS[self.look] = template
+        return dict(template) if self.value is None else {**template, "value": self.value}
+
+
+_BUTTONS: dict[tuple, dict] = {}
 
 
 def actions(block_id: str, *buttons: ButtonElement) -> ActionsBlock:
