@@ -87,12 +87,27 @@ class FormPage:
     page: int = _key("p")
 
 
+_PLANS: dict[type, tuple[tuple[str, str, bool, Any], ...]] = {}
+
+
+def _plan(kind: type) -> tuple[tuple[str, str, bool, Any], ...]:
+    """(field, key, required, type hint) of each field of `kind`: worked out once per kind, as every
+    button posted and clicked is encoded or decoded with it (get_type_hints is slow)."""
+    plan = _PLANS.get(kind)
+    if plan is None:
+        hints = get_type_hints(kind)
+        fields = dataclasses.fields(kind)
+        plan = tuple((f.name, f.metadata["key"], f.default is dataclasses.MISSING, hints[f.name]) for f in fields)
+        _PLANS[kind] = plan
+    return plan
+
+
 def encode(payload: Any) -> str:
-    values = {
-        f.metadata["key"]: getattr(payload, f.name)
-        for f in dataclasses.fields(payload)
-        if getattr(payload, f.name) is not None
-    }
+    values = {}
+    for name, key, _, _ in _plan(type(payload)):
+        value = getattr(payload, name)
+        if value is not None:
+            values[key] = value
     return json.dumps(values, separators=(",", ":"))
 
 
@@ -104,27 +119,24 @@ def decode(kind: type[P], raw: str | None) -> P | None:
         return None
     if not isinstance(data, dict):
         return None
-    hints = get_type_hints(kind)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(kind):  # type: ignore[arg-type]
-        key = f.metadata["key"]
+    for name, key, required, hint in _plan(kind):
         if key not in data:
-            if f.default is dataclasses.MISSING:
+            if required:
                 return None
             continue
         value = data[key]
-        hint = hints[f.name]
         if isinstance(hint, type) and issubclass(hint, enum.Enum):  # one of its values, or not ours
             if value not in {m.value for m in hint}:
                 return None
-            values[f.name] = hint(value)
+            values[name] = hint(value)
             continue
         allowed = (int,) if hint in (int, int | None) else (str,)
-        if value is None and hints[f.name] == int | None:
+        if value is None and hint == int | None:
             continue
         if isinstance(value, bool) or not isinstance(value, allowed):
             return None
-        values[f.name] = value
+        values[name] = value
     return kind(**values)
 
 
