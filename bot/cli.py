@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sqlite3
 import sys
@@ -118,6 +119,14 @@ def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
+def _settle_memory() -> None:
+    """Take what start-up made (modules, tables, compiled statements: some 150,000 objects that live
+    as long as the process) out of the garbage collector's sight. Each of its full collections
+    walked them all: 20-70 ms during which no click was answered, measured under a crowd."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
     import uvicorn
 
@@ -132,6 +141,7 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
     config = uvicorn.Config(clearance.asgi(), host=host, port=port, lifespan="off", access_log=False, log_config=None)
     server = uvicorn.Server(config)
     await clearance.start()
+    _settle_memory()
     try:
         if socket:
             await socket.connect_async()
