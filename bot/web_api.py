@@ -3,7 +3,8 @@
 slack_sdk's `api_call(json=…)` takes a dict and encodes it, and its request path (deprecation
 checks, URL joining, retry bookkeeping, debug-log guards) costs more CPU than the HTTP request
 itself. The outbox stores every message as JSON text, so decoding it only for slack_sdk to
-encode it again was pure waste: under a crowd, that path was about a sixth of a decision's CPU.
+encode it again was pure waste. Measured on a review card's 2 KB: 800-930 µs of CPU a message
+through api_call, 460-530 µs here; a decision sends three.
 Here the stored text goes out as it is, on the client's own kept session, with the client's
 token, base URL and time-out; the answer is slack_sdk's own `AsyncSlackResponse`, validated by
 slack_sdk, so a refusal raises the same `SlackApiError` the rest of the bot knows.
