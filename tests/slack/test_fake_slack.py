@@ -53,16 +53,6 @@ async def slack() -> AsyncIterator[FakeSlack]:
         yield fake
 
 
-@pytest.fixture
-async def client(slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
-    # retry_handlers=[]: slack_sdk's default handler retries connection errors once after
-    # 0.5-1.5 s, which would hide drop_next and slow the tests.
-    web = AsyncWebClient(base_url=slack.api_url, token="xoxb-test", retry_handlers=[])
-    yield web
-    if web.session is not None:
-        await web.session.close()
-
-
 # ------------------------------------------------------------------ messages
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -41,14 +40,6 @@ def test_with_fields_does_not_decode_a_body_without_the_keys() -> None:
     body = '{"text":"' + TRICKY.replace("\\", "\\\\").replace('"', '\\"') + '"}'
     # Byte for byte: the stored text follows the added fields untouched.
     assert with_fields(body, {"channel": "C1"}) == '{"channel":"C1",' + body[1:]
-
-
-@pytest.fixture
-async def client(slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
-    web = AsyncWebClient(base_url=slack.api_url, token="xoxb-test", retry_handlers=[])
-    yield web
-    if web.session is not None:
-        await web.session.close()
 
 
 async def test_a_call_reaches_slack_with_the_token_and_answers_like_slack_sdk(
