@@ -144,9 +144,10 @@ class SqlTools:
             stored = set(
                 await self._session.scalars(select(col(ToolAliasRow.alias)).where(col(ToolAliasRow.tool_id) == tool_id))
             )
-        for alias in sorted(set(aliases) - stored):
-            # A name already filed under another tool stays there: first come, first served.
-            await insert_once(self._session, ToolAliasRow, alias=alias, tool_id=tool_id)
+        # One statement for every new alias; a name already filed under another tool stays there
+        # (ON CONFLICT DO NOTHING on the alias): first come, first served.
+        new = [{"alias": alias, "tool_id": tool_id} for alias in sorted(set(aliases) - stored)]
+        await insert_all_once(self._session, ToolAliasRow, new)
 
     async def _hydrate(self, rows: list[Row[Any]]) -> list[Tool]:
         if not rows:
