@@ -17,7 +17,11 @@ from __future__ import annotations
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.web_api import timed_session
+
+def timed_session(timeout: float) -> aiohttp.ClientSession:
+    """A session whose calls each take at most `timeout` seconds (a session given to a call
+    replaces the caller's own time-out)."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 class KeptConnections:

@@ -21,6 +21,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.kept_connections import timed_session
+
 JSON_BODY = "application/json;charset=utf-8"
 
 
@@ -35,12 +37,6 @@ def with_fields(body: str, fields: dict[str, Any]) -> str:
     head, rest = _dumps(fields), body.lstrip()
     assert rest.startswith("{"), "an outbox body is a JSON object"
     return head if rest[1:].lstrip().startswith("}") else head[:-1] + "," + rest[1:]
-
-
-def timed_session(timeout: float) -> aiohttp.ClientSession:
-    """A session whose calls each take at most `timeout` seconds (a session given to a call
-    replaces the caller's own time-out)."""
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 def _dumps(value: Any) -> str:

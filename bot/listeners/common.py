@@ -15,11 +15,11 @@ from bot.blocks.common import notice_view
 from bot.blocks.requests import notice
 from bot.changes import Action
 from bot.directory import DirectoryUnavailable
-from bot.kept_connections import KeptConnections
+from bot.kept_connections import KeptConnections, timed_session
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
-from bot.web_api import post_json, timed_session
+from bot.web_api import post_json
 from workflows.errors import DomainError, InvalidInput, StoreUnavailable
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
