@@ -7,6 +7,11 @@ What runs (all on 127.0.0.1, each in its own process, started and stopped by thi
 * the **floor**: a minimal slack-bolt AsyncApp under uvicorn, configured like Clearance's
   (same signing check, process_before_response, same uvicorn settings), whose only listeners
   ack every block_actions click and every view_submission, and do nothing else;
+* the **messages floor**: the same app, whose listeners, after the ack, also make the Slack calls
+  Clearance makes for that click (two posts for a submission; an update and two posts for an
+  approval; a response_url post for an acknowledgement) as cheaply as this stack allows, and
+  store nothing. Against the floor it shows what the Slack calls alone cost, which no bot doing
+  this work can avoid; Clearance against it shows Clearance's own cost (a second table);
 * the real bot, ``python -m bot.cli serve``, on a fresh database (a SQLite file in a temporary
   folder, or a throwaway PostgreSQL database created next to ``--database-url`` and dropped
   after), with SLACK_API_URL pointing at the fake.
@@ -34,9 +39,11 @@ d) service and storage alone, no HTTP: ``--acks`` acknowledgements through the a
    (``record_acknowledgement`` below), ``--in-flight`` at once, on another fresh database.
 e) the bot's resident memory (VmRSS from /proc/PID/status) idle after start, and after (c).
 
-Between phases the script waits until the fake has had no call for a second (the outbox has
-drained), so a phase does not pay for the previous one's messages. Numbers on a shared 2-core
-machine are noisy: the ratios to the floor, measured side by side, are what the goals are about.
+After each phase, the messages floor gets the same bodies (``--floor-runs`` times, each until its
+last message reached the fake). Between phases the script waits until the fake has had no call
+for a second (the outbox has drained), so a phase does not pay for the previous one's messages.
+Numbers on a shared 2-core machine are noisy: the ratios to the floor, measured side by side, are
+what the goals are about.
 
     python scripts/bench_load.py                                  # SQLite, full sizes
     python scripts/bench_load.py --database-url postgresql://postgres@127.0.0.1:5432/test
@@ -72,6 +79,7 @@ CHIEF = "U0CHIEF"  # command staff in the harness config
 IT_SECURITY, PRIVACY = "C0ITSEC", "C0PRIV"  # the first two stages' card channels in the harness config
 REVIEW_GROUP = "S0SECGRP"  # IT security's reviewer user group in the harness config
 DIRECTIVE_CHANNEL = "C0BENCH"
+MESSAGES_FLOOR_CARDS = "C0FLOOR"  # where the messages floor posts its cards, apart from Clearance's
 SLACK_DEADLINE_S = 3.0
 
 
@@ -121,8 +129,14 @@ async def _child_fake() -> None:
         return web.json_response([{"t": c.t, "args": c.args, "response": c.response} for c in matching(request)])
 
     async def total(_request: web.Request) -> web.Response:
+        by_method = {method: sum(1 for c in made if c.ok) for method, made in slack.by_method.items()}
         return web.json_response(
-            {"calls": len(slack.calls), "invalid": slack.invalid[:5], "n_invalid": len(slack.invalid)}
+            {
+                "calls": len(slack.calls),
+                "by_method": by_method,
+                "invalid": slack.invalid[:5],
+                "n_invalid": len(slack.invalid),
+            }
         )
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -143,25 +157,79 @@ async def _child_fake() -> None:
     await slack.stop()
 
 
-def _child_floor(port: int) -> None:
-    """The floor: Bolt and uvicorn as Clearance uses them, with listeners that only ack."""
+def _child_floor(port: int, messages: bool) -> None:
+    """The floor: Bolt and uvicorn as Clearance uses them, with listeners that only ack.
+
+    With `messages` (the messages floor), each click is acked and then makes the Slack calls
+    Clearance makes for it (the "Slack calls per click" the table prints), as cheaply as this
+    stack allows: one pre-shaped JSON body, posted with aiohttp on a kept session, its answer read
+    and checked. No storage, no rendering, no retries: what no bot doing this work can go below.
+    """
     import re
 
+    import aiohttp
     import uvicorn
     from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
-    client = AsyncWebClient(token="xoxb-test", base_url=os.environ["SLACK_API_URL"], timeout=10, retry_handlers=[])
+    api = os.environ["SLACK_API_URL"]
+    client = AsyncWebClient(token="xoxb-test", base_url=api, timeout=10, retry_handlers=[])
     app = AsyncApp(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client, process_before_response=True)
+    sessions: list[aiohttp.ClientSession] = []
+    sending: set[asyncio.Task] = set()
+
+    async def post(url: str, message: dict) -> None:
+        if not sessions:
+            sessions.append(aiohttp.ClientSession())
+        headers = {"Authorization": "Bearer xoxb-test", "Content-Type": "application/json; charset=utf-8"}
+        async with sessions[0].post(url, data=json.dumps(message), headers=headers) as response:
+            answer = await response.read()
+            if response.status != 200 or (url.startswith(api) and not json.loads(answer)["ok"]):
+                print(f"refused: {response.status} {answer[:200]!r}", file=sys.stderr, flush=True)
+
+    def after_ack(*calls: tuple[str, dict]) -> None:
+        async def send() -> None:
+            for url, message in calls:  # one after another, as one outbox queue sends them
+                await post(url, message)
+
+        task = asyncio.get_running_loop().create_task(send())
+        sending.add(task)
+        task.add_done_callback(sending.discard)
+
+    def section(text: str) -> list[dict]:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
     @app.action(re.compile(".*"))
-    async def click(ack) -> None:
+    async def click(ack, body) -> None:
         await ack()
+        if not messages:
+            return
+        user, action = body["user"]["id"], body["actions"][0]["action_id"]
+        if action == "directive-acknowledge":  # its private confirmation
+            text = "You acknowledged this directive."
+            after_ack((body["response_url"], {"text": text, "blocks": section(text), "replace_original": False}))
+        elif action == "review-approve" and body["message"].get("blocks"):  # not the warm-up click
+            # the card updated, the next stage's card, the requester told
+            message = body["message"]
+            card = {"text": message.get("text", ""), "blocks": message["blocks"]}
+            after_ack(
+                (f"{api}chat.update", {"channel": body["channel"]["id"], "ts": message["ts"], **card}),
+                (f"{api}chat.postMessage", {"channel": MESSAGES_FLOOR_CARDS, **card}),
+                (f"{api}chat.postMessage", {"channel": user, "text": "Approved", "blocks": section("Approved")}),
+            )
 
     @app.view(re.compile(".*"))
-    async def submitted(ack) -> None:
+    async def submitted(ack, body) -> None:
         await ack()
+        if not messages:
+            return
+        user, values = body["user"]["id"], json.dumps(body["view"]["state"]["values"])[:2900]
+        text = f"New request from <@{user}>"
+        after_ack(
+            (f"{api}chat.postMessage", {"channel": MESSAGES_FLOOR_CARDS, "text": text, "blocks": section(values)}),
+            (f"{api}chat.postMessage", {"channel": user, "text": "Received", "blocks": section("Received")}),
+        )
 
     bolt = AsyncSlackRequestHandler(app, path="/slack/events")
 
@@ -293,6 +361,10 @@ class FakeSlackProcess:
     async def total(self) -> dict:
         return await self._get("/total")
 
+    async def by_method(self) -> Counter:
+        """Successful calls so far, by method ("response_url" for posts to a response_url)."""
+        return Counter((await self.total())["by_method"])
+
     async def wait_for(self, method: str, channel: str | None, k: int, seconds: float) -> float | None:
         """Wait until the k-th successful call arrived; its arrival time (fake's clock), or None."""
         deadline = time.monotonic() + seconds
@@ -329,6 +401,7 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     cpu_ms: float | None = None  # the serving process's CPU time per request: all the work it caused
+    done_s: float | None = None  # first request sent → the last Slack message the burst caused (fake's clock)
 
     @property
     def n(self) -> int:
@@ -342,6 +415,11 @@ class Load:
         """The p-th percentile in ms, nearest rank."""
         ordered = sorted(self.latencies)
         return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+    @property
+    def done_per_second(self) -> float | None:
+        """Clicks whose messages all reached Slack, per second of the whole burst."""
+        return self.n / self.done_s if self.done_s else None
 
     @property
     def max_ms(self) -> float:
@@ -422,6 +500,29 @@ async def floor_burst(url: str, bodies: list[bytes], clients: int, args, pid: in
     if pid:
         median.cpu_ms = (cpu_ms(pid) - used) / (len(runs) * len(bodies))
     return median
+
+
+async def messages_floor_burst(
+    fake: FakeSlackProcess, url: str, bodies: list[bytes], clients: int, args, pid: int, last: tuple[str, str | None]
+) -> Load:
+    """The messages floor's burst, `--floor-runs` times, each until its last message (`last`: the
+    method and channel of the one each click sends last) reached the fake; the run of median
+    completion rate counts, its `done_s` set. `cpu_ms` as in floor_burst."""
+    used, runs = cpu_ms(pid), []
+    for _ in range(args.floor_runs):
+        before = (await fake.count(*last))[0]
+        load = await fire(url, bodies, clients, args.client)
+        at = await fake.wait_for(*last, before + len(bodies), args.phase_timeout)
+        load.done_s = None if at is None else at - load.started
+        runs.append(load)
+        await fake.settle()
+    median = sorted(runs, key=lambda load: load.done_per_second or 0.0)[len(runs) // 2]
+    median.cpu_ms = (cpu_ms(pid) - used) / (len(runs) * len(bodies))
+    return median
+
+
+def per_click(calls: Counter, clicks: int) -> dict[str, float]:
+    return {method: n / clicks for method, n in sorted(calls.items()) if n}
 
 
 def cpu_ms(pid: int) -> float:
@@ -654,14 +755,16 @@ class Measured:
     submit: Load | None = None
     floor_approve: Load | None = None
     approve: Load | None = None
+    messages_approve: Load | None = None
+    messages_submit: Load | None = None
     decisions: int = 0
-    decisions_s: float | None = None  # first click → last next-stage card
     floor_ack: Load | None = None
     ack: Load | None = None
+    messages_ack: Load | None = None
     ack_stored: int = 0
-    confirmations_s: float | None = None
     service_s: float | None = None
     service_stored: int = 0
+    calls: dict[str, dict[str, float]] = field(default_factory=dict)  # phase → Slack calls per click, by method
     invalid: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -733,7 +836,7 @@ async def measure(given: str, args, workdir: Path) -> Measured:
     config = workdir / "clearance.toml"
     config.write_text(CONFIG)
     fake = FakeSlackProcess(workdir)
-    floor = serve = None
+    floor = messages_floor = serve = None
     databases = [Database(given, workdir, "serve"), Database(given, workdir, "service")]
     step = lambda text: print(f"  [{label}] {text}", file=sys.stderr, flush=True)  # noqa: E731
     try:
@@ -756,6 +859,15 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         )
         floor_url = f"http://127.0.0.1:{floor_port}"
         await _healthy(floor_url, floor, floor_log)
+        messages_port = _free_port()
+        messages_log = workdir / "messages-floor.log"
+        messages_floor = await _spawn(
+            [sys.executable, __file__, "--child", "floor", "--messages", "--port", str(messages_port)],
+            floor_env,
+            messages_log,
+        )
+        messages_url = f"http://127.0.0.1:{messages_port}"
+        await _healthy(messages_url, messages_floor, messages_log)
         # The bot.
         url = databases[0].create()
         env = serve_env(api_url=fake.api_url, secret=SECRET, database_url=url, config=config)
@@ -771,36 +883,47 @@ async def measure(given: str, args, workdir: Path) -> Measured:
 
         warm = [_body(block_action("review-approve", "{}", "U0WARM", channel_id=IT_SECURITY, message_ts="1.0"))]
         await fire(floor_url, warm, 1)
+        await fire(messages_url, warm, 1)
         await fire(serve.url, warm, 1)
 
         # (a) submissions.
         step(f"a) {args.requests} submissions, {args.clients} at once")
         bodies = submission_bodies(args.requests, args.clients)
         m.floor_submit = await floor_burst(floor_url, bodies, args.clients, args, floor.pid)
-        used = cpu_ms(serve.process.pid)
+        before, used = await fake.by_method(), cpu_ms(serve.process.pid)
         async with profiled(serve.process.pid, args.profile, f"{label}-a-submissions"):
             m.submit = await fire(serve.url, bodies, args.clients, args.client)
             posted = await fake.wait_for("chat.postMessage", IT_SECURITY, args.requests, args.phase_timeout)
         m.submit.cpu_ms = (cpu_ms(serve.process.pid) - used) / len(bodies)  # review cards posted too
         if posted is None:
             raise RuntimeError(f"not every review card was posted within {args.phase_timeout:.0f} s")
+        m.submit.done_s = posted - m.submit.started
         await fake.settle()
+        m.calls["a"] = per_click(await fake.by_method() - before, len(bodies))
+        last = ("chat.postMessage", MESSAGES_FLOOR_CARDS)
+        m.messages_submit = await messages_floor_burst(
+            fake, messages_url, bodies, args.clients, args, messages_floor.pid, last
+        )
 
         # (b) approvals, counted when the next stage's card is posted.
         step(f"b) {args.requests} approvals, {args.clients} reviewers at once")
         bodies = approval_bodies(await fake.calls("chat.postMessage", IT_SECURITY), args.clients)
         m.floor_approve = await floor_burst(floor_url, bodies, args.clients, args, floor.pid)
-        used = cpu_ms(serve.process.pid)
+        before, used = await fake.by_method(), cpu_ms(serve.process.pid)
         async with profiled(serve.process.pid, args.profile, f"{label}-b-approvals"):
             m.approve = await fire(serve.url, bodies, args.clients, args.client)
             last_card = await fake.wait_for("chat.postMessage", PRIVACY, len(bodies), args.phase_timeout)
         m.approve.cpu_ms = (cpu_ms(serve.process.pid) - used) / len(bodies)  # next cards posted too
         m.decisions = (await fake.count("chat.postMessage", PRIVACY))[0]
         if last_card is not None:
-            m.decisions_s = last_card - m.approve.started
+            m.approve.done_s = last_card - m.approve.started
         else:
             m.notes.append(f"b) only {m.decisions} of {len(bodies)} next-stage cards within {args.phase_timeout:.0f} s")
         await fake.settle()
+        m.calls["b"] = per_click(await fake.by_method() - before, len(bodies))
+        m.messages_approve = await messages_floor_burst(
+            fake, messages_url, bodies, args.clients, args, messages_floor.pid, last
+        )
 
         # (c) acknowledgements of one directive over HTTP.
         step(f"c) {args.acks} acknowledgements, {args.in_flight} in flight")
@@ -808,18 +931,23 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         await fake.settle()
         bodies = acknowledgement_bodies(post, args.acks, fake.base_url)
         m.floor_ack = await floor_burst(floor_url, bodies, args.in_flight, args, floor.pid)
-        used = cpu_ms(serve.process.pid)
+        before, used = await fake.by_method(), cpu_ms(serve.process.pid)
         async with profiled(serve.process.pid, args.profile, f"{label}-c-acknowledgements"):
             m.ack = await fire(serve.url, bodies, args.in_flight, args.client)
             confirmed = await fake.wait_for("response_url", None, args.acks, args.phase_timeout)
         m.ack.cpu_ms = (cpu_ms(serve.process.pid) - used) / len(bodies)  # confirmations sent too
-        m.confirmations_s = None if confirmed is None else confirmed - m.ack.started
+        m.ack.done_s = None if confirmed is None else confirmed - m.ack.started
         m.ack_stored = await stored_acknowledgements(url)  # the only directive there is
         await fake.settle()
+        m.calls["c"] = per_click(await fake.by_method() - before, len(bodies))
+        m.messages_ack = await messages_floor_burst(
+            fake, messages_url, bodies, args.in_flight, args, messages_floor.pid, ("response_url", None)
+        )
         m.rss_after, m.floor_rss_after = rss_mb(serve.process.pid), rss_mb(floor.pid)
         m.invalid = (await fake.total())["invalid"]
         await _stop(serve.process)
         await _stop(floor)
+        await _stop(messages_floor)
 
         # (d) the service and storage alone.
         step(f"d) {args.acks} acknowledgements through the write path, {args.in_flight} at once, no HTTP")
@@ -828,6 +956,7 @@ async def measure(given: str, args, workdir: Path) -> Measured:
     finally:
         await _stop(serve.process if serve else None)
         await _stop(floor)
+        await _stop(messages_floor)
         await fake.stop()
         for db in databases:
             with contextlib.suppress(Exception):
@@ -880,7 +1009,7 @@ def table(m: Measured) -> list[str]:
         a.pct(99) <= 2 * fa.pct(99) and a.pct(99) <= 1000 and a.not_ok == 0,
     )
     b, fb = m.approve, m.floor_approve
-    rate = m.decisions / m.decisions_s if m.decisions_s else None
+    rate = b.done_per_second
     row(
         f"b) approvals by {s['clients']} reviewers: decisions/s (next card posted) : floor acks/s",
         f"{rate:.1f}/s" if rate else f"{m.decisions} decided, incomplete",
@@ -954,10 +1083,10 @@ def table(m: Measured) -> list[str]:
         f"- a) Clearance: {a.describe()}",
         f"- a) floor:     {fa.describe()} (median of {m.sizes['floor_runs']} runs)",
         f"- b) Clearance: {b.describe()}; last next-stage card "
-        + (f"{m.decisions_s:.2f} s after the first click" if m.decisions_s else "missing"),
+        + (f"{b.done_s:.2f} s after the first click" if b.done_s else "missing"),
         f"- b) floor:     {fb.describe()} (median of {m.sizes['floor_runs']} runs)",
         f"- c) Clearance: {c.describe()}; every private confirmation delivered "
-        + (f"{m.confirmations_s:.1f} s after the first click" if m.confirmations_s else "NOT within the time limit"),
+        + (f"{c.done_s:.1f} s after the first click" if c.done_s else "NOT within the time limit"),
         f"- c) floor:     {fc.describe()} (median of {m.sizes['floor_runs']} runs)",
     ]
     if all(load.cpu_ms for load in (a, fa, b, fb, c, fc)):
@@ -969,11 +1098,51 @@ def table(m: Measured) -> list[str]:
                 for phase, mine, floor in (("a", a, fa), ("b", b, fb), ("c", c, fc))
             )
         )
+    for phase, calls in m.calls.items():
+        made = ", ".join(f"{method} {n:.2f}" for method, n in calls.items())
+        lines.append(f"- {phase}) Slack calls per click, by method (until the fake was quiet for 1 s): {made}")
     if m.invalid:
         lines.append(f"- the fake Slack refused invalid messages: {m.invalid}")
     lines += [f"- {note}" for note in m.notes]
     passed = sum(1 for *_, ok in rows if ok)
     lines.append(f"- {passed} of {len(rows)} goals met")
+    return lines
+
+
+def messages_table(m: Measured) -> list[str]:
+    """Clearance beside the messages floor: how much of each gap to the ack-only floor is the Slack
+    calls themselves (which any bot doing this work makes), and how much is Clearance's own."""
+    phases = (
+        ("a) submissions", "every review card posted", m.submit, m.messages_submit, m.floor_submit),
+        ("b) approvals", "next stage's card posted", m.approve, m.messages_approve, m.floor_approve),
+        ("c) acknowledgements", "confirmation delivered", m.ack, m.messages_ack, m.floor_ack),
+    )
+    if not all(mine and messages and floor for _, _, mine, messages, floor in phases):
+        return []
+
+    def ratio(x: float | None, y: float | None, unit: str = "") -> str:
+        return f"{x / y:.2f}{unit}" if x and y else "-"
+
+    lines = [
+        "The messages floor: a bare Bolt app that acks each click, then makes the Slack calls Clearance "
+        "makes for it (above), nothing else. Its ratio to the ack-only floor is the best any bot doing "
+        "this work could show against the goals; Clearance against it is Clearance's own cost.",
+        "",
+        "| phase | measure | Clearance | messages floor | ack-only floor | messages floor : ack-only | "
+        "Clearance : messages floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for phase, done, mine, messages, floor in phases:
+        rate, floor_rate = mine.done_per_second, messages.done_per_second
+        lines += [
+            f"| {phase} | clicks/s, {done} | {rate or 0:.0f}/s | {floor_rate or 0:.0f}/s | {floor.per_second:.0f}/s "
+            f"(acks) | {ratio(floor_rate, floor.per_second)} | {ratio(rate, floor_rate)} |",
+            f"| {phase} | ack p99 | {mine.pct(99):.0f} ms | {messages.pct(99):.0f} ms | {floor.pct(99):.0f} ms | "
+            f"{ratio(messages.pct(99), floor.pct(99), '×')} | {ratio(mine.pct(99), messages.pct(99), '×')} |",
+            f"| {phase} | CPU per click | {mine.cpu_ms or 0:.2f} ms | {messages.cpu_ms or 0:.2f} ms | "
+            f"{floor.cpu_ms or 0:.2f} ms | {ratio(messages.cpu_ms, floor.cpu_ms, '×')} | "
+            f"{ratio(mine.cpu_ms, messages.cpu_ms, '×')} |",
+        ]
     return lines
 
 
@@ -1016,6 +1185,9 @@ async def main(args) -> int:
         for line in table(m):
             print(line, flush=True)
         print("", flush=True)
+        for line in messages_table(m):
+            print(line, flush=True)
+        print("", flush=True)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0
@@ -1025,6 +1197,7 @@ def parse(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", choices=["fake", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--messages", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--database-url",
         action="append",
@@ -1064,6 +1237,6 @@ if __name__ == "__main__":
     if arguments.child == "fake":
         asyncio.run(_child_fake())
     elif arguments.child == "floor":
-        _child_floor(arguments.port)
+        _child_floor(arguments.port, arguments.messages)
     else:
         sys.exit(asyncio.run(main(arguments)))
