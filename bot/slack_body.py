@@ -9,9 +9,10 @@ body that is not that plain shape is parsed exactly as Bolt does (slack_bolt.req
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
+
+from orjson import loads
 
 _PAYLOAD = "payload="
 
@@ -21,14 +22,14 @@ def parse_body(text: str, content_type: str) -> dict[str, Any]:
     if not text:
         return {}
     if content_type == "application/json" or text.startswith("{"):
-        return _object(json.loads(text))
+        return _object(loads(text))
     if text.startswith(_PAYLOAD) and "&" not in text:
         fast = unquote_plus_fast(text[len(_PAYLOAD) :])
         if fast is not None:
-            return _object(json.loads(fast))
+            return _object(loads(fast))
     fields = dict(parse_qsl(text, keep_blank_values=True))
     if "payload" in text:  # Bolt's own test: the word anywhere in the body
-        return _object(json.loads(fields["payload"])) if "payload" in fields else {}
+        return _object(loads(fields["payload"])) if "payload" in fields else {}
     return fields
 
 

@@ -12,11 +12,11 @@ so the sender looks for it before posting again (bot/sender.py).
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import orjson
 from sqlalchemy import BindParameter, Text, bindparam, case, delete, func, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -42,7 +42,7 @@ class Delivery:
     @functools.cached_property
     def payload(self) -> dict:
         """The payload decoded, for the few who read it (a failure report, a look-up in doubt)."""
-        payload: dict = json.loads(self.body)
+        payload: dict = orjson.loads(self.body)
         return payload
 
 
