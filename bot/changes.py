@@ -32,7 +32,9 @@ Action = Callable[[ChangeUnitOfWork], Awaitable[list[Event]]]  # uow -> the even
 class Writes(Protocol):
     """The group commit: runs `unit(uow)` in a transaction shared with concurrent changes."""
 
-    async def run(self, unit: Callable[[ChangeUnitOfWork], Awaitable[T]]) -> T: ...
+    async def run(
+        self, unit: Callable[[ChangeUnitOfWork], Awaitable[T]], *, after: Callable[[T], None] | None = None
+    ) -> T: ...
 
 
 async def card_flags(uow: DirectiveUnitOfWork, request: ToolRequest | None) -> list[str]:
@@ -74,15 +76,17 @@ class Changes:
 
         for attempt in range(3):
             try:
-                events: list[Event] = await self._writes.run(unit)
+                # After the commit, even if this click's caller has gone meanwhile (a client that
+                # hung up): the sender is woken, the Home tabs and counts refreshed.
+                return await self._writes.run(unit, after=self._after_commit)
             except ConcurrencyConflict:
                 if attempt == 2:
                     raise
-                continue
-            self._sent()
-            self._committed(events)
-            return events
         return []  # not reached: the last attempt returns or raises
+
+    def _after_commit(self, events: list[Event]) -> None:
+        self._sent()
+        self._committed(events)
 
     async def _write_messages(self, uow: ChangeUnitOfWork, event: Event) -> None:
         """An event's Slack messages, into the outbox in the change's own transaction."""
@@ -100,5 +104,4 @@ class Changes:
         async def unit(uow: ChangeUnitOfWork) -> None:
             await uow.outbox.add_all(messages)
 
-        await self._writes.run(unit)
-        self._sent()
+        await self._writes.run(unit, after=lambda _: self._sent())

@@ -6,9 +6,12 @@ change waiting at that moment, runs each in its own SAVEPOINT inside one transac
 commits once. Each caller is answered only when *its* batch has committed, so nothing is
 acknowledged before it is durable:
 
-- a change that raises (a refusal, a conflict, a bug) is undone alone: its neighbours in the
-  batch are unaffected and the caller gets the exception. (The batch first runs without
-  savepoints; only when a change raises is it run again with one savepoint per change.)
+- a change that raises (a refusal, a conflict, a bug, an SQL error of its own) is undone alone:
+  its neighbours in the batch are unaffected and the caller gets the exception. (The batch first
+  runs without savepoints; only when a change raises is it run again with one savepoint per
+  change.) Only a lost connection loses the batch. A PostgreSQL deadlock or serialization
+  failure (two writers' batches locking rows in opposite orders) is that change's
+  ConcurrencyConflict, which the caller retries from a fresh read.
 - rows "new unless already there" (acknowledgements) are assumed new in the first attempt and
   written as one INSERT per batch (storage/pending.py); if one was not new after all, the batch
   is run again without assuming, so each change sees exactly what a change of its own would.
@@ -28,11 +31,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.pending import AssumptionFailed, assume_new_rows, flush_pending, pending, start_batch_cache
 from storage.sql import is_unavailable
-from workflows.errors import StoreUnavailable
+from workflows.errors import ConcurrencyConflict, StoreUnavailable
 
 log = logging.getLogger("clearance.storage")
 
@@ -40,10 +45,58 @@ U = TypeVar("U")
 T = TypeVar("T")
 
 
+# SQLSTATEs of a transaction that lost a race with another: PostgreSQL's serialization failure
+# and deadlock. Nothing is wrong with the database; the change may simply run again.
+_LOST_A_RACE = frozenset({"40001", "40P01"})
+
+
+def _lost_a_race(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in _LOST_A_RACE
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """The batch cannot go on: its connection is gone (as opposed to one statement failing)."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, InterfaceError)
+    return isinstance(error, (DisconnectionError, PoolTimeout, OSError))
+
+
+def _stops_the_writer(error: BaseException) -> bool:
+    """Only the writer's own cancellation (stop()) or the process exiting ends a writer; a
+    CancelledError a change raised itself (it awaited something cancelled) is that change's failure."""
+    if isinstance(error, Exception):
+        return False
+    if isinstance(error, asyncio.CancelledError):
+        task = asyncio.current_task()
+        return task is None or task.cancelling() > 0
+    return True
+
+
+def _as_failure(error: BaseException) -> Exception:
+    """What a caller is told when its change, or its whole batch, failed with `error`."""
+    if _lost_a_race(error):
+        return ConcurrencyConflict(f"the database: {type(getattr(error, 'orig', error)).__name__}")
+    if is_unavailable(error):
+        return StoreUnavailable(type(error).__name__)
+    if isinstance(error, Exception):
+        return error
+    return RuntimeError(f"the change was interrupted: {type(error).__name__}")
+
+
+def _retrieved(done: asyncio.Future) -> None:
+    """A caller cancelled meanwhile never reads its outcome; asyncio would log it as lost."""
+    if not done.cancelled():
+        done.exception()
+
+
 @dataclass
 class _Change(Generic[U]):
     work: Callable[[U], Awaitable[Any]]
+    after: Callable[[Any], None] | None = None
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def __post_init__(self) -> None:
+        self.done.add_done_callback(_retrieved)
 
 
 class GroupCommit(Generic[U]):
@@ -66,26 +119,29 @@ class GroupCommit(Generic[U]):
         self.batches = 0  # counters for benchmarks and tests
         self.changes = 0
 
-    async def run(self, work: Callable[[U], Awaitable[T]]) -> T:
-        """Run `work` in the next batch; returns its result once that batch has committed."""
+    async def run(self, work: Callable[[U], Awaitable[T]], *, after: Callable[[T], None] | None = None) -> T:
+        """Run `work` in the next batch; returns its result once that batch has committed.
+
+        `after(result)` runs as soon as it has committed, even if the caller was cancelled
+        meanwhile (a client that hung up): what must follow a commit (waking the sender) does."""
         self._ensure_started()
         assert self._queue is not None
-        change: _Change[U] = _Change(work)
+        change: _Change[U] = _Change(work, after)
         await self._queue.put(change)
         return await asyncio.shield(change.done)
 
     def _ensure_started(self) -> None:
         if self._queue is None:
             self._queue = asyncio.Queue()
-        if not self._tasks:
-            self._tasks = [
-                asyncio.get_running_loop().create_task(self._writer(), name=f"clearance-group-commit-{i}")
-                for i in range(self.writers)
-            ]
+        self._tasks = [task for task in self._tasks if not task.done()]  # a writer that ended is replaced
+        while len(self._tasks) < self.writers:
+            name = f"clearance-group-commit-{len(self._tasks)}"
+            self._tasks.append(asyncio.get_running_loop().create_task(self._writer(), name=name))
 
     async def stop(self) -> None:
         """Finish what is queued, then stop the writers."""
         if self._queue is not None:
+            self._ensure_started()
             await self._queue.join()
         for task in self._tasks:
             task.cancel()
@@ -127,13 +183,13 @@ class GroupCommit(Generic[U]):
                 # running them again gives the same outcome the fast path would have had.
                 results = await self._transaction(batch, isolated=True)
         except BaseException as exc:  # nothing in the batch was stored: every caller is told
-            if not isinstance(exc, Exception):
+            if _stops_the_writer(exc):
                 for change in batch:
                     if not change.done.done():
                         change.done.cancel()
                 raise
             log.warning("a batch of %d change(s) could not be committed: %s", len(batch), type(exc).__name__)
-            error = StoreUnavailable(type(exc).__name__) if is_unavailable(exc) else exc
+            error = _as_failure(exc)
             for change in batch:
                 if not change.done.done():
                     change.done.set_exception(error)
@@ -145,6 +201,11 @@ class GroupCommit(Generic[U]):
                 continue
             if ok:
                 change.done.set_result(value)
+                if change.after is not None:
+                    try:
+                        change.after(value)
+                    except Exception:
+                        log.exception("a step after a commit failed")
             else:
                 change.done.set_exception(value)
 
@@ -164,15 +225,15 @@ class GroupCommit(Generic[U]):
                         continue
                     try:
                         results.append((True, await change.work(self._uow_over(session))))
-                    except Exception as exc:
-                        if is_unavailable(exc):
+                    except BaseException as exc:
+                        if _stops_the_writer(exc) or _connection_lost(exc):
                             raise
                         if isinstance(exc, AssumptionFailed):
                             raise _Assumed() from exc
                         if not alone:
                             raise _Refused() from exc
                         await session.rollback()
-                        return [(False, exc)]
+                        return [(False, _as_failure(exc))]
                 try:
                     if pending(session).assumption_failed:
                         raise AssumptionFailed("a change went on past a failed assumption")
@@ -181,7 +242,7 @@ class GroupCommit(Generic[U]):
                 except Exception as exc:
                     if isinstance(exc, AssumptionFailed):
                         raise _Assumed() from exc
-                    if is_unavailable(exc) or isolated or alone:
+                    if _connection_lost(exc) or isolated or alone:
                         raise
                     raise _Refused() from exc  # a row of some change failed at the flush
                 return results
@@ -202,13 +263,13 @@ class GroupCommit(Generic[U]):
             await flush_pending(session)  # inside the savepoint: undone with it if it fails
             await savepoint.commit()
             return True, value
-        except Exception as exc:
-            if is_unavailable(exc):
+        except BaseException as exc:
+            if _stops_the_writer(exc) or _connection_lost(exc):
                 raise  # the whole batch is lost with the connection
             pending(session).take()  # the rows it left to write go with it
             if savepoint.is_active:
-                await savepoint.rollback()
-            return False, exc
+                await savepoint.rollback()  # a failure here (the connection went) loses the batch
+            return False, _as_failure(exc)
 
 
 class _Refused(Exception):

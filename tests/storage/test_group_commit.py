@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
 
 from storage.db import session_factory
+from storage.group_commit import GroupCommit
 from storage.uow import SqlUnitOfWork
-from workflows.errors import InvalidInput, NotAReviewer
+from workflows.errors import ConcurrencyConflict, InvalidInput, NotAReviewer
 from workflows.requests import Outcome, RequestStatus
 from workflows.review import record_decision, submit_request
 
@@ -113,3 +115,155 @@ async def test_a_change_refused_in_a_batch_leaves_none_of_its_rows_behind(group,
     async with SqlUnitOfWork(session_factory(engine), clock) as uow:
         assert await uow.audit.for_subject("REQ-9999") == []
     assert len(await stored_requests(engine, clock)) == 2
+
+
+# --- what one change does to the writer and its neighbours -----------------------------------
+
+
+def insert_event(tag: str, clock):
+    async def work(uow):
+        await uow.session.execute(
+            text("INSERT INTO handled_events (event_id, handled_at) VALUES (:e, :t)"), {"e": tag, "t": clock()}
+        )
+        return tag
+
+    return work
+
+
+async def stored_events(engine) -> list[str]:
+    async with engine.connect() as conn:
+        return sorted((await conn.execute(text("SELECT event_id FROM handled_events"))).scalars())
+
+
+async def test_an_sql_error_of_one_change_does_not_sink_its_batch(group, engine, clock):
+    """On SQLite a statement's own error ('no such table') is an OperationalError, the class a lost
+    database raises too: only the change that made it may fail, not the batch."""
+
+    async def broken(uow):
+        await uow.session.execute(text("SELECT * FROM no_such_table"))
+
+    outcomes = await asyncio.gather(
+        group.run(insert_event("a", clock)),
+        group.run(broken),
+        group.run(insert_event("b", clock)),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "a" and outcomes[2] == "b"
+    assert isinstance(outcomes[1], Exception)
+    assert await stored_events(engine) == ["a", "b"]
+
+
+async def test_a_change_that_raises_cancelled_error_fails_alone_and_the_writer_carries_on(group, engine, clock):
+    """A change that awaited something cancelled elsewhere raises CancelledError: that change fails
+    (an ordinary error for its caller), its neighbours commit, later changes and stop() still work."""
+
+    async def interrupted(uow):
+        raise asyncio.CancelledError()
+
+    outcomes = await asyncio.gather(
+        group.run(insert_event("a", clock)),
+        group.run(interrupted),
+        group.run(insert_event("b", clock)),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "a" and outcomes[2] == "b"
+    assert isinstance(outcomes[1], RuntimeError)
+    assert await asyncio.wait_for(group.run(insert_event("c", clock)), 5) == "c"
+    with pytest.raises(RuntimeError):  # alone in its batch, too
+        await asyncio.wait_for(group.run(interrupted), 5)
+    assert await asyncio.wait_for(group.run(insert_event("d", clock)), 5) == "d"
+    await asyncio.wait_for(group.stop(), 5)
+    assert await stored_events(engine) == ["a", "b", "c", "d"]
+
+
+async def test_what_follows_a_commit_runs_even_if_the_caller_has_gone(group, engine, clock):
+    """A client that hangs up cancels its request's task; its change is committed all the same, and
+    what must follow a commit (waking the sender) must follow it too."""
+    release, followed = asyncio.Event(), []
+
+    async def slow(uow):
+        await release.wait()
+        return await insert_event("kept", clock)(uow)
+
+    caller = asyncio.create_task(group.run(slow, after=followed.append))
+    await asyncio.sleep(0.05)
+    caller.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await asyncio.wait_for(group.stop(), 5)
+    assert followed == ["kept"]
+    assert await stored_events(engine) == ["kept"]
+
+
+async def two_writers_over_two_rows(engine, clock) -> GroupCommit:
+    """Rows r1 and r2, and a group commit with two writers (as the bot runs on PostgreSQL)."""
+    async with engine.begin() as conn:
+        for tag in ("r1", "r2"):
+            await conn.execute(
+                text("INSERT INTO handled_events (event_id, handled_at) VALUES (:e, :t)"), {"e": tag, "t": clock()}
+            )
+    return GroupCommit(session_factory(engine), lambda session: SqlUnitOfWork.over(session, clock), writers=2)
+
+
+def touch(first: str, then: str, clock):
+    """A change that updates row `first`, waits while the other writer takes `then`, then updates it."""
+
+    async def work(uow):
+        update = text("UPDATE handled_events SET handled_at = :t WHERE event_id = :e")
+        await uow.session.execute(update, {"e": first, "t": clock()})
+        await asyncio.sleep(0.3)
+        await uow.session.execute(update, {"e": then, "t": clock()})
+        return f"{first}{then}"
+
+    return work
+
+
+async def test_a_deadlock_between_two_writers_loses_neither_batch(engine, clock, database_url):
+    """PostgreSQL with two writers: two batches update the same two rows in opposite orders, and
+    PostgreSQL aborts one of them (a deadlock, an OperationalError). That is no lost database: the
+    victim's batch runs again once the other has committed, and every change in both is stored."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: its batches never overlap")
+
+    async def deadlocks() -> int:
+        async with engine.connect() as conn:
+            query = text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            return (await conn.execute(query)).scalar_one()
+
+    group = await two_writers_over_two_rows(engine, clock)
+
+    before = await deadlocks()
+    try:
+        first = [asyncio.create_task(group.run(w)) for w in (insert_event("x", clock), touch("r1", "r2", clock))]
+        await asyncio.sleep(0.1)  # writer 1 is inside its batch: the next ones are writer 2's
+        second = [asyncio.create_task(group.run(w)) for w in (insert_event("y", clock), touch("r2", "r1", clock))]
+        outcomes = await asyncio.gather(*first, *second, return_exceptions=True)
+    finally:
+        await group.stop()
+    for _ in range(50):  # the statistics collector reports with a short delay
+        if await deadlocks() > before:
+            break
+        await asyncio.sleep(0.1)
+    assert await deadlocks() > before, "the scenario did not deadlock: the test proves nothing"
+    assert outcomes == ["x", "r1r2", "y", "r2r1"]
+    assert await stored_events(engine) == ["r1", "r2", "x", "y"]
+
+
+async def test_a_change_that_loses_a_deadlock_alone_is_told_to_retry(engine, clock, database_url):
+    """Alone in its batch (nothing to run again without it), the deadlock's victim is told
+    ConcurrencyConflict, which the bot retries from a fresh read (bot/changes.py), not 'database
+    unavailable'."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: its batches never overlap")
+    group = await two_writers_over_two_rows(engine, clock)
+
+    try:
+        one = asyncio.create_task(group.run(touch("r1", "r2", clock)))
+        await asyncio.sleep(0.1)
+        other = asyncio.create_task(group.run(touch("r2", "r1", clock)))
+        outcomes = await asyncio.gather(one, other, return_exceptions=True)
+    finally:
+        await group.stop()
+    conflicts = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
+    assert len(conflicts) == 1 and set(outcomes) - set(conflicts) <= {"r1r2", "r2r1"}, outcomes
