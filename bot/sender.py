@@ -47,21 +47,12 @@ from bot.posted import (
     outbox_metadata,
     retry_after,
 )
-from bot.web_api import WebApi, with_fields
+from bot.web_api import WebApi, outcome_unknown, with_fields
 from storage.outbox import FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
 
 log = logging.getLogger("clearance.sender")
 
 MAX_BACKOFF = 300.0
-UNANSWERED = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError)
-
-
-def outcome_unknown(exc: BaseException) -> bool:
-    """The request may have reached Slack: no answer came (time-out, connection lost or reset
-    mid-call). A connection that was never made (ClientConnectorError) sent nothing."""
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return False
-    return isinstance(exc, UNANSWERED)
 
 
 def utcnow() -> datetime:
@@ -158,6 +149,12 @@ class SlackSender:
                 await self._settled(outcome.delivery, outcome.data, outcome.error if outcome.status == FAILED else None)
         return len(deliveries)
 
+    def _claim_left(self) -> float | None:
+        """Seconds until this batch's claim could lapse (None outside a batch: no limit)."""
+        if self._holds_until == float("inf"):
+            return None
+        return max(0.0, self._holds_until - time.monotonic())
+
     # --- one call ------------------------------------------------------------------------------
 
     async def _send_one(self, delivery: Delivery, where: dict[str, tuple[str, str]] | None = None) -> _Outcome:
@@ -177,12 +174,14 @@ class SlackSender:
         if delivery.target:
             # A card's post and its updates share a queue, which goes out in order: the post was
             # settled (and where it landed stored) before the update could be claimed.
-            landed = where.get(delivery.target) if where is not None else await self.store.message(delivery.target)
+            landed = where.get(delivery.target) if where is not None else None
             if landed is None:
                 if await self.store.awaiting_post(delivery.target):  # queued elsewhere (an older version's rows)
                     return _Outcome(delivery, PENDING, self.clock() + timedelta(seconds=1), "waiting for its post")
-                # The message to update was never posted (its post failed for good).
-                return self._fail(delivery, "the message to update was never posted")
+                # Settled since `where` was read (perhaps by another process), or never posted.
+                landed = await self.store.message(delivery.target)
+                if landed is None:  # its post failed for good
+                    return self._fail(delivery, "the message to update was never posted")
             added["channel"], added["ts"] = landed
         if delivery.method in LOOKED_UP:
             # Names the row in Slack, so that a post whose answer was lost can be found again.
@@ -195,10 +194,13 @@ class SlackSender:
             return _Outcome(delivery, PENDING, self.clock(), "not sent: the claim would lapse (Slack slow)")
         started = self.clock()
         try:
-            # The stored JSON goes out as it is: decoded and encoded again, it cost more than the call.
-            response = await self.calls.call(delivery.method, with_fields(delivery.body, added))
+            # Never in flight past the claim (even if the client's time-out is longer than what is
+            # left of it): another process taking the row over must find this attempt finished.
+            async with asyncio.timeout(self._claim_left()):
+                # The stored JSON goes out as it is: decoded and encoded again, it cost more than the call.
+                response = await self.calls.call(delivery.method, with_fields(delivery.body, added))
         except SlackApiError as exc:
-            return await self._api_error(delivery, exc)
+            return await self._api_error(delivery, exc, started)
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
             if outcome_unknown(exc) and (delivery.method in LOOKED_UP or delivery.method == EPHEMERAL):
                 return self._unknown(delivery, started, f"no answer: {type(exc).__name__}")
@@ -218,7 +220,7 @@ class SlackSender:
         if paused and paused > self.clock():
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit on the look-up")
         try:
-            async with asyncio.timeout(max(0.0, self._holds_until - time.monotonic())):
+            async with asyncio.timeout(self._claim_left()):
                 found = await self.posted.find(delivery.id, channel, delivery.doubt_since)
         except TimeoutError:
             found = Later("the look-up took too long")
@@ -265,7 +267,7 @@ class SlackSender:
         outcome = self._later(delivery, f"{error} (did Slack post it? it will look first)", floor=self.doubt_wait)
         return _Outcome(delivery, PENDING, outcome.at, outcome.error, doubt_since=since)
 
-    async def _api_error(self, delivery: Delivery, exc: SlackApiError) -> _Outcome:
+    async def _api_error(self, delivery: Delivery, exc: SlackApiError, started: datetime) -> _Outcome:
         status = exc.response.status_code
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         error = data.get("error", "")
@@ -275,6 +277,10 @@ class SlackSender:
             self._paused[delivery.method] = until
             log.warning("Slack rate limit on %s: waiting %ss (row %s)", delivery.method, wait, delivery.id)
             return _Outcome(delivery, PENDING, until, f"rate limited ({wait}s)")
+        if status >= 500 and status != 503 and delivery.method in LOOKED_UP:
+            # A 500, 502 or 504 may come after Slack has posted (a gateway gave up waiting for it):
+            # look before posting again. 503 is Slack turning work away: nothing was done.
+            return self._unknown(delivery, started, f"Slack {status} {error}".strip())
         if status >= 500 or error in TRANSIENT_ERRORS:
             return self._later(delivery, f"Slack {status} {error}".strip())
         if (

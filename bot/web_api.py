@@ -14,10 +14,10 @@ Everything else (look-ups, views, joins) still goes through slack_sdk's methods.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
+import orjson
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -33,19 +33,19 @@ def with_fields(body: str, fields: dict[str, Any]) -> str:
     if not fields:
         return body
     if any(f'"{key}":' in body for key in fields):
-        return _dumps({**json.loads(body), **fields})
+        return _dumps({**orjson.loads(body), **fields})
     head, rest = _dumps(fields), body.lstrip()
     assert rest.startswith("{"), "an outbox body is a JSON object"
     return head if rest[1:].lstrip().startswith("}") else head[:-1] + "," + rest[1:]
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 async def _answer(response: aiohttp.ClientResponse) -> dict:
     try:
-        data = await response.json(content_type=None)
+        data = await response.json(content_type=None, loads=orjson.loads)
     except ValueError:  # not JSON (an HTML error page from a proxy): judged by its status alone
         return {}
     return data if isinstance(data, dict) else {}
@@ -96,17 +96,22 @@ class WebApi:
         return answer
 
 
+# Errors after which a request may have reached Slack: no answer came (a time-out, the connection
+# lost or reset mid-call). A connection that was never made (ClientConnectorError) sent nothing.
+UNANSWERED = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether a call that raised `exc` may have been carried out all the same."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(exc, UNANSWERED)
+
+
 async def post_json(session: aiohttp.ClientSession, url: str, payload: dict) -> int:
-    """POST `payload` to a response_url; the HTTP status. A kept connection the other end closed
-    meanwhile is tried once more on a new one, as slack_sdk's webhook client does."""
-    body = _dumps(payload).encode()
-    headers = {"Content-Type": JSON_BODY}
-    for attempt in (1, 2):
-        try:
-            async with session.post(url, data=body, headers=headers) as response:
-                await response.read()
-                return response.status
-        except (aiohttp.ServerDisconnectedError, aiohttp.ServerConnectionError, aiohttp.ClientOSError):
-            if attempt == 2:
-                raise
-    raise AssertionError("not reached")
+    """POST `payload` to a response_url; the HTTP status. Not tried again here: a call that got no
+    answer may have been carried out (see `outcome_unknown`), and a response_url's answer is not
+    one to show twice."""
+    async with session.post(url, data=_dumps(payload).encode(), headers={"Content-Type": JSON_BODY}) as response:
+        await response.read()
+        return response.status

@@ -19,7 +19,7 @@ from bot.kept_connections import KeptConnections, timed_session
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
 from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
-from bot.web_api import post_json
+from bot.web_api import outcome_unknown, post_json
 from workflows.errors import DomainError, InvalidInput, StoreUnavailable
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
@@ -99,7 +99,11 @@ class Replies:
 
     async def respond(self, response_url: str, text: str) -> bool:
         """An ephemeral answer through a click's response_url: private, and needs no channel
-        membership. The kept session holds connections to Slack open (thousands click at once)."""
+        membership. The kept session holds connections to Slack open (thousands click at once).
+
+        False only when the answer certainly did not reach Slack: the caller then tells the person
+        another way. One that may have (no answer came) counts as given, so that it is not shown
+        twice: at most once, as every ephemeral notice (bot/sender.py)."""
         answer = {"text": _plain(text), "blocks": notice(text), "response_type": "ephemeral", "replace_original": False}
         try:
             if self._webhooks is None:  # not started (a one-off use): a session of its own
@@ -107,8 +111,9 @@ class Replies:
                     return await post_json(session, response_url, answer) == 200
             return await post_json(self._webhooks, response_url, answer) == 200
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("response_url failed (%s)", type(exc).__name__)
-            return False
+            unknown = outcome_unknown(exc)
+            log.warning("response_url failed (%s)%s", type(exc).__name__, "; not sent again" if unknown else "")
+            return unknown
 
     async def answer_directly(self, body: dict, ack, acked: bool, text: str) -> None:
         """Tell the person at once, by a route that needs no database (the outbox lives there too).

@@ -108,6 +108,7 @@ class _Failure:
     error: str | None
     where: Predicate | None
     drop: bool = False
+    carried_out: bool = False  # Slack did the work; a gateway's error page came back instead
 
 
 @dataclass
@@ -329,14 +330,17 @@ class FakeSlack:
         times: int = 1,
         error: str | None = None,
         where: Predicate | None = None,
+        carried_out: bool = False,
     ) -> None:
         """Fail the next `times` calls to `method` (only those whose args match `where`).
 
         status 429 -> HTTP 429, Retry-After header, {"ok": false, "error": "ratelimited"};
         status 200 -> HTTP 200 {"ok": false, "error": error or "internal_error"};
         any other status -> that HTTP status with a short HTML body.
+        carried_out: the call is carried out all the same (a posted message is in the channel)
+        and only its answer is the failure, as when a gateway times out on a slow Slack (504).
         """
-        self._failures.append(_Failure(method, status, retry_after, times, error, where))
+        self._failures.append(_Failure(method, status, retry_after, times, error, where, carried_out=carried_out))
 
     def drop_next(self, method: str, times: int = 1, where: Predicate | None = None) -> None:
         """Close the connection without answering the next `times` calls to `method`."""
@@ -409,7 +413,7 @@ class FakeSlack:
         if self.delays.get(method):
             await asyncio.sleep(self.delays[method])
         failure = self._take_failure(method, args)
-        if failure is not None:
+        if failure is not None and not failure.carried_out:
             return await self._fail(request, call, failure)
 
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
@@ -422,6 +426,8 @@ class FakeSlack:
         call.attempt_status = reply.status
         call.ok = bool(reply.body.get("ok"))
         call.response = reply.body
+        if failure is not None:  # carried out; the answer is lost behind the gateway's error
+            return await self._fail(request, call, failure)
         await self._record(call)
         if (late := self._take_late(method, args)) is not None:
             self.held.append(call)

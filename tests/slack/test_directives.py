@@ -402,6 +402,13 @@ async def test_one_click_acknowledges_and_a_second_says_it_is_recorded(staff_bot
     (third,) = bot.ephemerals(officer)
     assert third["channel"] == "C0PATROL" and "You already acknowledged" in everything_said(third)
 
+    # Should it get no answer (Slack may have shown it), it is not shown a second time another way.
+    slack.drop_next(RESPONSE_URL_METHOD)
+    await click(bot, card, ActionId.ACKNOWLEDGE, officer)
+    await settle(bot)
+    assert len(bot.ephemerals(officer)) == 1
+    assert len(slack.all_calls_to(RESPONSE_URL_METHOD)) == 4  # tried once: not sent again
+
     # The running count moved, on both channels' messages.
     assert "1 of 6 acknowledged" in posted(bot, "C0PATROL", ref).text
     assert "1 of 6 acknowledged" in posted(bot, "C0DETECT", ref).text

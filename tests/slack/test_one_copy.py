@@ -271,3 +271,91 @@ async def test_an_update_whose_post_is_queued_elsewhere_waits_for_it(slack, data
     [posted] = slack.calls_to("chat.postMessage")
     assert (updated.args["channel"], updated.args["ts"]) == (CARDS, posted.response["ts"])
     assert slack.message(CARDS, posted.response["ts"])["text"] == "decided"
+
+
+async def test_an_update_whose_post_another_process_settles_meanwhile_reaches_the_card(slack, database_url):
+    """Two processes: A posts the card while B, having read where the batch's cards are before A
+    settled it, comes to the card's update in another queue. B must look again, not give up."""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, retry_handlers=[])
+    a = SlackSender(OutboxStore(sessions), client, batch=1)
+    b = SlackSender(OutboxStore(sessions), client, batch=50, concurrency=1)
+    slack.delays["chat.postMessage"] = 0.5
+    try:
+        async with sessions() as session, session.begin():
+            outbox = SqlOutbox(session, a.clock())
+            card = {"channel": CARDS, "text": "waiting"}
+            await outbox.add(OutboundMessage("request:9", "chat.postMessage", card, store_as="card:9:x"))
+            for i in range(3):  # B sends these first, one at a time, while A's post lands
+                await outbox.add(OutboundMessage(f"other{i}", "chat.postMessage", {"channel": CARDS, "text": f"{i}"}))
+            await outbox.add(OutboundMessage("card:9:x", "chat.update", {"text": "decided"}, target="card:9:x"))
+        posting = asyncio.create_task(a.drain_once())
+        await asyncio.sleep(0.1)  # A has claimed the post
+        await b.drain_once()
+        await posting
+        assert await b.store.failures() == []
+    finally:
+        await engine.dispose()
+    [updated] = slack.calls_to("chat.update")
+    [posted] = [c for c in slack.calls_to("chat.postMessage") if c.args["text"] == "waiting"]
+    assert (updated.args["channel"], updated.args["ts"]) == (CARDS, posted.response["ts"])
+
+
+async def test_no_call_outlives_its_claim_even_with_a_longer_time_out(slack, database_url):
+    """A lease (1 s) shorter than the client's time-out (10 s) and a Slack slower than the lease at
+    first: a post still in flight when the claim lapses would be posted again by the process that
+    takes the row over. Each attempt is cut off before the claim lapses, so there is one post."""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+
+    def sender() -> SlackSender:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, timeout=10, retry_handlers=[])
+        lease = timedelta(seconds=1)
+        return SlackSender(OutboxStore(sessions), client, lease=lease, poll_seconds=0.05, doubt_wait=timedelta(0))
+
+    a, b = sender(), sender()
+    slack.delays["chat.postMessage"] = 1.5  # Slack posts only after 1.5 s (if the caller still waits)
+    try:
+        async with sessions() as session, session.begin():
+            await SqlOutbox(session, a.clock()).add(
+                OutboundMessage("q", "chat.postMessage", {"channel": CARDS, "text": "x"})
+            )
+        a.start()
+        await asyncio.sleep(0.3)
+        b.start()
+        await asyncio.sleep(1.0)
+        slack.delays["chat.postMessage"] = 0  # Slack is quick again
+        await slack.wait_for("chat.postMessage", timeout=10)
+        await asyncio.sleep(2.0)  # a late second copy would land now
+    finally:
+        await a.stop()
+        await b.stop()
+        await engine.dispose()
+    assert len(slack.messages_in(CARDS)) == 1
+
+
+async def test_a_post_answered_by_a_gateway_error_after_slack_posted_it_is_adopted(slack, database_url):
+    """A 504 (or 500, 502) can come back although Slack posted the message: the sender looks in the
+    channel before posting again, finds it and adopts it. (503 is Slack turning work away.)"""
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, retry_handlers=[])
+    sender = SlackSender(OutboxStore(sessions), client, poll_seconds=0.05, doubt_wait=timedelta(0))
+    slack.fail_next("chat.postMessage", status=504, carried_out=True)
+    try:
+        async with sessions() as session, session.begin():
+            card = {"channel": CARDS, "text": "card"}
+            await SqlOutbox(session, sender.clock()).add(OutboundMessage("q", "chat.postMessage", card))
+        sender.start()
+        await slack.wait_for("conversations.history", timeout=10)
+        for _ in range(50):
+            if await sender.store.counts() == {"sent": 1}:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await sender.stop()
+        await engine.dispose()
+    assert len(slack.messages_in(CARDS)) == 1
+    assert [c.attempt_status for c in slack.all_calls_to("chat.postMessage")] == [504]  # never posted again
+    assert await sender.store.counts() == {"sent": 1}
