@@ -170,7 +170,12 @@ class OutboxStore:
             return
         changes = []
         for o in outcomes:
-            values: dict = {"id": o.delivery.id, "claimed_until": None, "last_error": o.error[:500]}
+            values: dict = {
+                "id": o.delivery.id,
+                "attempts": o.delivery.attempts,  # the claim it settles (see _settled)
+                "claimed_until": None,
+                "last_error": o.error[:500],
+            }
             if o.status == PENDING:
                 values["next_attempt_at"] = o.at
             if o.doubt_since is not None:
@@ -306,9 +311,12 @@ _REMEMBER_MESSAGE = insert(_MESSAGES)
 
 @functools.cache
 def _settled(keys: tuple[str, ...]):
-    """UPDATE of a settled row's `keys` (its id among them), one statement per shape of outcome."""
+    """UPDATE of a settled row's `keys` (its id and attempts among them), one statement per shape
+    of outcome. Only the latest claim settles: every claim counts an attempt, so a sender whose
+    claim lapsed and was taken over by another process finds `attempts` moved on and changes
+    nothing (the other decides, after looking in Slack for what this one may have posted)."""
     return (
         update(_OUTBOX)
-        .where(_OUTBOX.c.id == bindparam("_id"))
-        .values({k: bindparam(f"_{k}") for k in keys if k != "id"})
+        .where(_OUTBOX.c.id == bindparam("_id"), _OUTBOX.c.attempts == bindparam("_attempts"))
+        .values({k: bindparam(f"_{k}") for k in keys if k not in ("id", "attempts")})
     )

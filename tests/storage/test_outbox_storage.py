@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.cli import main
-from storage.outbox import PENDING, SENT, OutboundMessage, OutboxStore, Settled
+from storage.outbox import FAILED, PENDING, SENT, OutboundMessage, OutboxStore, Settled
 from storage.uow import uow_factory
 
 LEASE = timedelta(seconds=60)
@@ -51,6 +51,17 @@ async def test_an_unknown_outcome_is_recorded_and_a_settled_row_is_not_in_doubt(
     # The sender looks up every message a batch updates at once; unposted keys are simply absent.
     assert await store.messages(["k", "never-posted", "k"]) == {"k": ("C1", "1.000100")}
     assert await store.messages([]) == {}
+
+
+async def test_a_sender_whose_claim_was_taken_over_cannot_undo_the_outcome_of_the_one_that_took_it(sessions, clock):
+    store = OutboxStore(sessions)
+    await queue_post(sessions, clock)
+    [slow] = await store.claim_due(clock(), limit=5, lease=LEASE, worker="a")  # a's call outlives its claim
+    [taken] = await store.claim_due(clock.advance(LEASE * 2), limit=5, lease=LEASE, worker="b")
+    await store.settle([Settled(taken, SENT, clock(), channel="C1", ts="1.000100")])
+    await store.settle([Settled(slow, FAILED, clock(), "an error of a's own")])  # a, late
+    assert await store.counts() == {"sent": 1} and await store.failures() == []
+    assert await store.message("k") == ("C1", "1.000100")
 
 
 async def test_clearance_outbox_says_how_many_rows_wait_for_a_look_up(
