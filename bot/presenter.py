@@ -47,6 +47,10 @@ STORE_DOWN = (
     ":warning: *Nothing was saved.* Clearance cannot reach its database just now, so this could not be done. "
     "Please try again in a minute; if it keeps happening, tell police IT."
 )
+STORE_BUSY = (
+    ":warning: *Nothing was saved.* Clearance is too busy just now to record this in time. "
+    "Please try again in a moment."
+)
 WENT_WRONG = (
     ":warning: Something went wrong on our side and nothing was changed. "
     "Please try again in a minute; if it keeps happening, tell police IT."

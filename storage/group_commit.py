@@ -20,6 +20,10 @@ acknowledged before it is durable:
 
 Batches form by themselves: while one commits, the next clicks queue up behind it. With one
 click at a time a batch is one change, costing one savepoint more than a plain transaction.
+
+A change that waited longer than `max_wait` for its turn is not run: its caller gets StoreBusy.
+Slack shows an answer for 3 s; a change written after that is one the person was told failed
+(a form shows an error) and submits again, so it is better refused while they can be told.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.pending import AssumptionFailed, assume_new_rows, flush_pending, pending, start_batch_cache
 from storage.sql import is_unavailable
-from workflows.errors import ConcurrencyConflict, StoreUnavailable
+from workflows.errors import ConcurrencyConflict, StoreBusy, StoreUnavailable
 
 log = logging.getLogger("clearance.storage")
 
@@ -94,6 +98,7 @@ class _Change(Generic[U]):
     work: Callable[[U], Awaitable[Any]]
     after: Callable[[Any], None] | None = None
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    queued_at: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
     def __post_init__(self) -> None:
         self.done.add_done_callback(_retrieved)
@@ -109,11 +114,13 @@ class GroupCommit(Generic[U]):
         *,
         max_batch: int = 64,
         writers: int = 1,
+        max_wait: float = 2.0,
     ) -> None:
         self._sessions = sessions
         self._uow_over = uow_over
         self.max_batch = max_batch
         self.writers = writers  # SQLite has one writer anyway; PostgreSQL may take a few
+        self.max_wait = max_wait  # seconds in the queue after which a change is refused (StoreBusy)
         self._queue: asyncio.Queue[_Change[U]] | None = None
         self._tasks: list[asyncio.Task] = []
         self.batches = 0  # counters for benchmarks and tests
@@ -161,10 +168,23 @@ class GroupCommit(Generic[U]):
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._commit(batch)
+                if in_time := self._refuse_the_late(batch):
+                    await self._commit(in_time)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    def _refuse_the_late(self, batch: list[_Change[U]]) -> list[_Change[U]]:
+        """The changes still in time; the others are refused (StoreBusy) without being run."""
+        now = asyncio.get_running_loop().time()
+        late = [change for change in batch if now - change.queued_at > self.max_wait]
+        if not late:
+            return batch
+        log.warning("%d change(s) waited over %.1fs to be written: refused (swamped)", len(late), self.max_wait)
+        for change in late:
+            if not change.done.done():
+                change.done.set_exception(StoreBusy(f"waited {now - change.queued_at:.1f}s"))
+        return [change for change in batch if change not in late]
 
     async def _commit(self, batch: list[_Change[U]]) -> None:
         try:

@@ -28,6 +28,12 @@ class StoreUnavailable(Exception):
     """
 
 
+class StoreBusy(StoreUnavailable):
+    """The change waited too long for its turn to be written: the store is swamped. Nothing was
+    changed, so the person is told at once, while Slack still shows the answer (3 s), rather than
+    being told nothing and finding it saved after they tried again."""
+
+
 class NotFound(DomainError):
     pass
 

@@ -18,9 +18,9 @@ from bot.directory import DirectoryUnavailable
 from bot.kept_connections import KeptConnections, timed_session
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
-from bot.presenter import STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
+from bot.presenter import STORE_BUSY, STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
 from bot.web_api import outcome_unknown, post_json
-from workflows.errors import DomainError, InvalidInput, StoreUnavailable
+from workflows.errors import DomainError, InvalidInput, StoreBusy, StoreUnavailable
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
@@ -217,6 +217,9 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
         async def run() -> None:
             try:
                 await handler(deps, ack_once, body)
+            except StoreBusy as exc:
+                log.warning("%s: not written in time (%s); the person was told nothing was saved", where(), exc)
+                await replies.answer_directly(body, ack_once, acked.done(), STORE_BUSY)
             except StoreUnavailable as exc:
                 log.error("%s: the database is unavailable (%s); the person was told nothing was saved", where(), exc)
                 await replies.answer_directly(body, ack_once, acked.done(), STORE_DOWN)

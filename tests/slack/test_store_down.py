@@ -90,3 +90,19 @@ async def test_tool_status_while_the_database_is_gone_answers_in_the_command_res
         response = await bot.http.command("/tool-status", "Clearview", "U0OFFICER")
     assert response.status_code == 200
     assert "cannot reach its database" in response.json()["text"]
+
+
+async def test_a_form_whose_change_waited_too_long_to_be_written_says_so_and_nothing_is_saved(bot):
+    """The store swamped (a change waited past GroupCommit.max_wait): refused while Slack still shows
+    the answer, so the officer is not told 'error' for a request that is then stored anyway."""
+    view = await open_form(bot)
+    submission = view_submission(view["callback_id"], form_values(), "U0OFFICER", blocks=view["blocks"])
+    in_time, bot.c.writes.max_wait = bot.c.writes.max_wait, -1.0  # every change has waited too long
+    try:
+        response = await bot.http.submit(submission)
+    finally:
+        bot.c.writes.max_wait = in_time
+    [message] = response.json()["errors"].values()
+    assert "Nothing was saved" in message and "too busy" in message
+    async with bot.c.reading() as uow:
+        assert await uow.requests.for_requester("U0OFFICER") == []

@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from storage.db import session_factory
 from storage.group_commit import GroupCommit
 from storage.uow import SqlUnitOfWork
-from workflows.errors import ConcurrencyConflict, InvalidInput, NotAReviewer
+from workflows.errors import ConcurrencyConflict, InvalidInput, NotAReviewer, StoreBusy
 from workflows.requests import Outcome, RequestStatus
 from workflows.review import record_decision, submit_request
 
@@ -267,3 +267,28 @@ async def test_a_change_that_loses_a_deadlock_alone_is_told_to_retry(engine, clo
         await group.stop()
     conflicts = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
     assert len(conflicts) == 1 and set(outcomes) - set(conflicts) <= {"r1r2", "r2r1"}, outcomes
+
+
+async def test_a_change_that_waited_too_long_for_its_turn_is_refused_not_run(engine, clock):
+    """Past max_wait in the queue, Slack has stopped showing an answer: the change is refused
+    (StoreBusy) without being run, while its neighbours in time are written as usual."""
+    group = GroupCommit(session_factory(engine), lambda session: SqlUnitOfWork.over(session, clock), max_wait=0.2)
+    release = asyncio.Event()
+
+    async def slow(uow):
+        await release.wait()
+        return await insert_event("first", clock)(uow)
+
+    try:
+        first = asyncio.create_task(group.run(slow))
+        await asyncio.sleep(0.05)  # the writer is inside the first batch
+        late = asyncio.create_task(group.run(insert_event("late", clock)))
+        await asyncio.sleep(0.3)  # it has waited longer than max_wait when the writer comes to it
+        release.set()
+        assert await first == "first"
+        with pytest.raises(StoreBusy):
+            await late
+        assert await group.run(insert_event("next", clock)) == "next"
+    finally:
+        await group.stop()
+    assert await stored_events(engine) == ["first", "next"]
