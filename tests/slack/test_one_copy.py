@@ -303,19 +303,22 @@ async def test_an_update_whose_post_another_process_settles_meanwhile_reaches_th
 
 
 async def test_no_call_outlives_its_claim_even_with_a_longer_time_out(slack, database_url):
-    """A lease (1 s) shorter than the client's time-out (10 s) and a Slack slower than the lease at
-    first: a post still in flight when the claim lapses would be posted again by the process that
-    takes the row over. Each attempt is cut off before the claim lapses, so there is one post."""
+    """A lease (1 s) shorter than the client's time-out (10 s) and a Slack that takes 1.5 s to post.
+    Were the call still in flight when the claim lapsed, the process taking the row over would look
+    in the channel too early, find nothing and post a second copy. The call is cut off before the
+    claim lapses and the row recorded in doubt, looked up only after doubt_wait: one copy, adopted."""
     engine = create_engine(database_url)
     sessions = session_factory(engine)
 
     def sender() -> SlackSender:
         client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, timeout=10, retry_handlers=[])
-        lease = timedelta(seconds=1)
-        return SlackSender(OutboxStore(sessions), client, lease=lease, poll_seconds=0.05, doubt_wait=timedelta(0))
+        wait = timedelta(seconds=2)  # Slack has finished what it was doing by then
+        return SlackSender(
+            OutboxStore(sessions), client, lease=timedelta(seconds=1), poll_seconds=0.05, doubt_wait=wait
+        )
 
     a, b = sender(), sender()
-    slack.delays["chat.postMessage"] = 1.5  # Slack posts only after 1.5 s (if the caller still waits)
+    slack.delays["chat.postMessage"] = 1.5  # Slack posts 1.5 s after the call, whether or not anyone waits
     try:
         async with sessions() as session, session.begin():
             await SqlOutbox(session, a.clock()).add(
@@ -324,15 +327,17 @@ async def test_no_call_outlives_its_claim_even_with_a_longer_time_out(slack, dat
         a.start()
         await asyncio.sleep(0.3)
         b.start()
-        await asyncio.sleep(1.0)
-        slack.delays["chat.postMessage"] = 0  # Slack is quick again
-        await slack.wait_for("chat.postMessage", timeout=10)
+        for _ in range(100):
+            if await a.store.counts() == {"sent": 1}:
+                break
+            await asyncio.sleep(0.05)
         await asyncio.sleep(2.0)  # a late second copy would land now
     finally:
         await a.stop()
         await b.stop()
         await engine.dispose()
-    assert len(slack.messages_in(CARDS)) == 1
+    assert len(slack.messages_in(CARDS)) == 1 and len(slack.all_calls_to("chat.postMessage")) == 1
+    assert len(slack.calls_to("conversations.history")) >= 1  # adopted after a look-up
 
 
 async def test_a_post_answered_by_a_gateway_error_after_slack_posted_it_is_adopted(slack, database_url):
