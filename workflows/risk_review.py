@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from workflows import registry
+from workflows.cleaning import clean_text
 from workflows.directives import find_tool
 from workflows.errors import (
     InvalidInput,
@@ -168,7 +169,7 @@ async def change_answers(
     changed = tuple(q for q in answers if answers[q] != previous.get(q))
     if not changed:
         return []
-    version = AnswerVersion(len(request.answer_versions) + 1, answers, actor, now, (note or "").strip()[:REASON_LIMIT])
+    version = AnswerVersion(len(request.answer_versions) + 1, answers, actor, now, clean_text(note)[:REASON_LIMIT])
     request.answer_versions.append(version)
     request.assessment = assessment = assess(answers, policy.rules)
     request.updated_at = now
@@ -316,7 +317,7 @@ async def _change_tier(
 
 
 def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
+    reason = clean_text(reason)  # kept in the audit trail: no NUL, controls or bidi overrides
     if not reason:
         raise InvalidInput({"reason": "Say why the tier changes; it is kept in the audit trail."})
     if len(reason) > REASON_LIMIT:

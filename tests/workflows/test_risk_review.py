@@ -193,6 +193,28 @@ async def test_a_reviewer_raises_the_tier_and_approved_stages_stay_approved():
     assert entry.reason.startswith("It matches voices. (route it_security → privacy → command → it_security")
 
 
+async def test_a_tier_change_reason_and_an_answers_note_are_cleaned_before_the_audit_trail():
+    """Controls and bidi overrides would make the auditor's record read otherwise than it is (and a NUL
+    cannot be stored on PostgreSQL at all)."""
+    uow, [event] = await submit(TRANSCRIPTION)
+    rid = event.request.id
+    [changed] = await raise_tier(
+        uow,
+        POLICY,
+        rid,
+        "it_security",
+        "U0SEC",
+        Tier.HIGH,
+        "Voice\x00 prints \u202ekept",
+        REVIEWERS["it_security"],
+        NOW,
+    )
+    assert changed.reason == "Voice prints kept"
+    assert uow.audit.entries[-1].reason.startswith("Voice prints kept (")
+    await change_answers(uow, POLICY, rid, "U0OFF", {"vendor_keeps_uploads": "yes"}, NOW, "\u202enote\x07")
+    assert (await stored(uow, rid)).answer_versions[-1].note == "note"
+
+
 async def test_raising_moves_the_request_to_the_first_stage_not_yet_approved():
     uow, [event] = await submit(TRANSCRIPTION)
     rid = event.request.id
