@@ -13,6 +13,7 @@ from slack_bolt.response import BoltResponse
 from bot.directory import SlackDirectory
 from bot.listener_table import ListenerTable
 from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status
+from bot.listeners.common import guarded, no_listener
 from bot.logs import describe_error, describe_payload
 from bot.settings import Settings
 from bot.slack_identity import SlackIdentity
@@ -100,5 +101,6 @@ def build_app(
     directives.register(table, listeners.directives)
     tool_status.register(table, listeners.tool_status)
     groups.register(table, listeners.directory)
+    table.otherwise(guarded(listeners.requests, no_listener))
     table.install(app)
     return app

@@ -26,6 +26,7 @@ class ListenerTable:
         self._actions: dict[str, Listener] = {}
         self._views: dict[str, Listener] = {}
         self._bolt: list[tuple[str, str, Listener]] = []  # (AsyncApp method, its argument, listener)
+        self._otherwise: Listener | None = None
 
     def action(self, action_id: str) -> Callable[[Listener], Listener]:
         return self._into(self._actions, action_id)
@@ -42,9 +43,15 @@ class ListenerTable:
     def event(self, event_type: str) -> Callable[[Listener], Listener]:
         return self._later("event", event_type)
 
+    def otherwise(self, listener: Listener) -> Listener:
+        """The listener of every click and form whose id no other listener has."""
+        self._otherwise = listener
+        return listener
+
     def install(self, app: AsyncApp) -> None:
-        """Register on Bolt: the two table listeners first, then the others in the order given. A
-        click or form whose id is in neither table goes on to "no listener", as with Bolt alone."""
+        """Register on Bolt: the two table listeners first, then the others in the order given, then
+        `otherwise` for any click or form whose id is in neither table (without it, Bolt's "no
+        listener")."""
         actions, views = self._actions, self._views
 
         async def clicked(ack, body) -> None:
@@ -59,6 +66,10 @@ class ListenerTable:
             app.view_submission(_one_of(views))(submitted)
         for method, key, listener in self._bolt:
             getattr(app, method)(key)(listener)
+        if self._otherwise is not None:
+            anything = re.compile(".*", re.DOTALL)
+            app.block_action(anything)(self._otherwise)
+            app.view_submission(anything)(self._otherwise)
 
     @staticmethod
     def _into(table: dict[str, Listener], key: str) -> Callable[[Listener], Listener]:

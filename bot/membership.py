@@ -26,6 +26,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.directory import DirectoryUnavailable
+
 log = logging.getLogger("clearance.membership")
 
 PAGE = 1000  # conversations.members and users.list allow up to 1,000 per page
@@ -40,6 +42,13 @@ class MembersUnavailable(Exception):
         super().__init__(f"{channel}: {error}")
         self.channel = channel
         self.error = error
+
+
+class MembershipUnchecked(DirectoryUnavailable):
+    """Slack could not say whether the person is in any of the channels that matter (a directive's):
+    nothing may be done on a guess."""
+
+    what = "membership of the directive's channels"
 
 
 SLACK_CALL_TIMEOUT = 10  # seconds for a Web API call (the runtime's kept connections carry it too)
@@ -83,6 +92,20 @@ class ChannelMembers:
         users = list(users)
         await self._learn(users)
         return frozenset(u for u in users if self._is_person(u))
+
+    async def in_any(self, user: str, channels: Iterable[str]) -> bool:
+        """Whether `user` is a member of one of `channels`; MembershipUnchecked if Slack could not
+        list one of them and the others do not have them."""
+        unchecked = False
+        for channel in channels:
+            try:
+                if user in await self._raw(channel):
+                    return True
+            except MembersUnavailable:
+                unchecked = True
+        if unchecked:
+            raise MembershipUnchecked()
+        return False
 
     def version(self, channel: str) -> int:
         """Changes whenever what `members(channel)` returns may have changed."""

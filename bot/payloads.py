@@ -111,6 +111,19 @@ def encode(payload: Any) -> str:
     return json.dumps(values, separators=(",", ":"))
 
 
+class Unreadable(Exception):
+    """A button's value or a form's hidden data that is not one this version writes: a message or
+    form from before an upgrade, or a forgery. The person is told it is out of date (`guarded`)."""
+
+
+def read(kind: type[P], raw: str | None) -> P:
+    """`raw` as a `kind`; Unreadable if it is not one."""
+    value = decode(kind, raw)
+    if value is None:
+        raise Unreadable(f"not a {kind.__name__}")
+    return value
+
+
 def decode(kind: type[P], raw: str | None) -> P | None:
     """`raw` as a `kind`, or None if it is not one (missing fields, wrong types, not JSON)."""
     try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.blocks.requests import stage_name
 from bot.text import slack_date
-from workflows.directives import DirectiveNotActive
+from workflows.directives import DirectiveNotActive, NotInAudience
 from workflows.errors import (
     DomainError,
     InvalidInput,
@@ -35,12 +35,11 @@ NOT_STAFF = (
 )
 
 
-def role_unchecked(role: str | None = None) -> str:
-    """Slack could not say whether the person holds the role (bot/roles.py: RoleUnchecked)."""
-    return (
-        f"Clearance could not check your {role + ' ' if role else ''}role with Slack just now. "
-        "Nothing was changed; please try again."
-    )
+def role_unchecked(role: str | None = None, what: str | None = None) -> str:
+    """Slack could not say whether the person holds the role (bot/roles.py: RoleUnchecked), or
+    `what` else it was asked (bot/membership.py: MembershipUnchecked)."""
+    checked = what or f"{role + ' ' if role else ''}role"
+    return f"Clearance could not check your {checked} with Slack just now. Nothing was changed; please try again."
 
 
 STORE_DOWN = (
@@ -50,6 +49,10 @@ STORE_DOWN = (
 STORE_BUSY = (
     ":warning: *Nothing was saved.* Clearance is too busy just now to record this in time. "
     "Please try again in a moment."
+)
+OUT_OF_DATE = (
+    "This button or form is out of date (from before Clearance was updated, or not one of its own), "
+    "so nothing was changed. Please use the latest message from Clearance, or open the form again."
 )
 WENT_WRONG = (
     ":warning: Something went wrong on our side and nothing was changed. "
@@ -103,6 +106,11 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
             return f"*{ref}* has been revoked: there is nothing to acknowledge any more. Nothing was recorded."
         case DirectiveNotActive(status=status, superseded_by=by):
             return f"{ref} has already been {status.value}{f'; see {by}' if by else ''}. Nothing was changed."
+        case NotInAudience():
+            return (
+                f"*{ref}* was sent to channels you are not in: only their members (and command staff) "
+                "can read or acknowledge it. Nothing was recorded."
+            )
         case NotFound():
             return "That item no longer exists in Clearance. Nothing was changed."
         case InvalidInput(errors=errors):  # where a form has no field to put them on

@@ -698,7 +698,7 @@ async def record_acknowledgement(c, directive_id: int, user: str) -> None:
     """
     from workflows.directives import acknowledge
 
-    await c.changes.change(lambda uow: acknowledge(uow, directive_id, user, c.clock()))
+    await c.changes.change(lambda uow: acknowledge(uow, directive_id, user, c.clock(), in_audience=True))
 
 
 async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: int, in_flight: int) -> tuple[float, int]:

@@ -176,6 +176,19 @@ class DirectiveDraft:
 
 
 @dataclass
+class NotInAudience(DomainError):
+    """A directive is for the members of the channels it was sent to, and for command staff:
+    nobody else reads it or acknowledges it (`ref`, given by `about`)."""
+
+
+def require_audience(directive: Directive, in_audience: bool) -> None:
+    """The one statement of "only its audience": whether the person is in one of the directive's
+    channels is Slack's to say, and the adapter asks it (bot/listeners/directives.py)."""
+    if not in_audience:
+        raise NotInAudience().about(directive.ref)
+
+
+@dataclass
 class DirectiveNotActive(DomainError):
     """The directive (`ref`, given by `about`) was revoked or superseded; it can no longer be
     acknowledged or ended."""
@@ -370,9 +383,13 @@ async def supersede_directive(
     return [DirectiveSuperseded(_copy(old), _copy(new), after), *tool_events]
 
 
-async def acknowledge(uow: DirectiveUnitOfWork, directive_id: int, user_id: str, now: datetime) -> list[Event]:
-    """Record that `user_id` has read the directive; a second click changes nothing."""
+async def acknowledge(
+    uow: DirectiveUnitOfWork, directive_id: int, user_id: str, now: datetime, *, in_audience: bool
+) -> list[Event]:
+    """Record that `user_id` has read the directive; a second click changes nothing. Only someone it
+    was sent to (`in_audience`: a member of one of its channels) may."""
     directive = await _load(uow, directive_id)
+    require_audience(directive, in_audience)
     ack = Acknowledgement(directive_id, user_id, now)
     # The insert is the check (one per person, by a unique constraint): a first click costs
     # one statement, not a look-up and then an insert. Thousands click at once.

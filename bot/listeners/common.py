@@ -18,7 +18,8 @@ from bot.directory import DirectoryUnavailable
 from bot.kept_connections import KeptConnections, timed_session
 from bot.logs import describe_payload
 from bot.outbound import ephemeral, post
-from bot.presenter import STORE_BUSY, STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
+from bot.payloads import Unreadable
+from bot.presenter import OUT_OF_DATE, STORE_BUSY, STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
 from bot.web_api import outcome_unknown, post_json
 from workflows.errors import DomainError, InvalidInput, StoreBusy, StoreUnavailable
 from workflows.events import Event
@@ -149,7 +150,7 @@ class Replies:
         """The standard answer to a refused action: field errors on the form it came from, or a notice
         (in the form, or privately where the person clicked). Nothing was changed."""
         if isinstance(refusal, DirectoryUnavailable):
-            text = role_unchecked(getattr(refusal, "role", None))
+            text = role_unchecked(getattr(refusal, "role", None), getattr(refusal, "what", None))
         else:
             assert isinstance(refusal, DomainError)
             text = explain(refusal, self.policy)
@@ -189,6 +190,12 @@ class Answering(Protocol):
 D = TypeVar("D", bound=Answering)
 
 
+async def no_listener(_deps: Any, _ack, _body: dict) -> None:
+    """A click or form whose id this version has no listener for (a message or form from before an
+    upgrade): told it is out of date, rather than left with Slack's error icon."""
+    raise Unreadable("no listener for its id")
+
+
 def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
     """Wrap handler(deps, ack, body) as a Bolt listener.
 
@@ -217,6 +224,9 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
         async def run() -> None:
             try:
                 await handler(deps, ack_once, body)
+            except Unreadable as exc:
+                log.warning("%s: out of date or not ours (%s); the person was told", where(), exc)
+                await replies.answer_directly(body, ack_once, acked.done(), OUT_OF_DATE)
             except StoreBusy as exc:
                 log.warning("%s: not written in time (%s); the person was told nothing was saved", where(), exc)
                 await replies.answer_directly(body, ack_once, acked.done(), STORE_BUSY)

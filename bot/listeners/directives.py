@@ -42,15 +42,18 @@ from bot.directive_status import DirectiveStatusReader
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, channel_of, guarded, once_per_view
-from bot.membership import ChannelMembers
+from bot.membership import ChannelMembers, MembershipUnchecked
 from bot.outbound import ephemeral, post
-from bot.payloads import DirectiveRef, ReplacingDirective, decode
-from bot.presenter import explain
+from bot.payloads import DirectiveRef, ReplacingDirective, decode, read
+from bot.presenter import explain, role_unchecked
 from bot.roles import Roles, RoleUnchecked
 from workflows import registry
 from workflows.directives import (
     Acknowledged,
+    Acknowledgement,
+    Directive,
     DirectiveDraft,
+    NotInAudience,
     PostsRetried,
     acknowledge,
     directive_reference,
@@ -59,6 +62,7 @@ from workflows.directives import (
     not_active,
     owed_in_channel,
     parse_directive_reference,
+    require_audience,
     retry_failed_posts,
     revoke_directive,
     supersede_directive,
@@ -107,9 +111,8 @@ def register(app: ListenerTable, deps: DirectiveDeps) -> None:
     app.event("member_left_channel")(guarded(deps, member_left))
 
 
-def _directive_id(body: dict) -> int | None:
-    value = decode(DirectiveRef, action_value(body))
-    return value.directive_id if value else None
+def _directive_id(body: dict) -> int:
+    return read(DirectiveRef, action_value(body)).directive_id
 
 
 def _in_modal(body: dict) -> bool:
@@ -227,11 +230,15 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     """
     directive_id = _directive_id(body)
     user = actor(body)
-    if directive_id is None or not user:
+    if not user:
         await ack()
         return
-    # Revoked or superseded since it was posted: `guarded` tells the person, in the presenter's words.
-    events = await deps.change(lambda uow: acknowledge(uow, directive_id, user, deps.clock()))
+    async with deps.reading() as uow:
+        directive = await uow.directives.get(directive_id)
+    # A directive that does not exist is the domain's to refuse (NotFound); one not sent to the
+    # person too. Revoked or superseded since it was posted: `guarded` tells the person.
+    in_audience = directive is not None and await _in_audience(deps, body, directive.channels)
+    events = await deps.change(lambda uow: acknowledge(uow, directive_id, user, deps.clock(), in_audience=in_audience))
     await ack()
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
@@ -240,14 +247,21 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
         await deps.enqueue([_private(channel_of(body), user, text)])
 
 
+async def _in_audience(deps: DirectiveDeps, body: dict, channels: tuple[str, ...]) -> bool:
+    """Whether the person who acted is one the directive was sent to: Slack says where they clicked
+    (one of its channels: they are in it), or lists them among one channel's members. The button
+    only says which directive; it never vouches for who may read it."""
+    if channel_of(body) in channels:
+        return True
+    return await deps.members.in_any(actor(body), channels)
+
+
 # --- status, the full list, revoke, supersede, retry ----------------------------------------------
 
 
 async def open_details(deps: DirectiveDeps, ack, body) -> None:
     await ack()
-    directive_id = _directive_id(body)
-    if directive_id is not None:
-        await _open_status(deps, body, directive_id)
+    await _open_status(deps, body, _directive_id(body))
 
 
 async def _open_status(deps: DirectiveDeps, body: dict, directive_id: int) -> None:
@@ -269,8 +283,23 @@ async def _open_status(deps: DirectiveDeps, body: dict, directive_id: int) -> No
             directive = await uow.directives.get(directive_id)
             if directive is not None:
                 mine = await uow.acks.get(directive_id, user)
-                view = own_status_view(directive, mine, await uow.acks.count(directive_id))
+                count = await uow.acks.count(directive_id)
+        if directive is not None:
+            view = await _own_view(deps, body, directive, mine, count)
     await deps.client.views_update(view_id=view_id, view=view)
+
+
+async def _own_view(
+    deps: DirectiveDeps, body: dict, directive: Directive, mine: Acknowledgement | None, count: int
+) -> dict:
+    """What someone not on command staff sees of a directive: their own part, if it was sent to them."""
+    try:
+        require_audience(directive, await _in_audience(deps, body, directive.channels))
+    except NotInAudience as refusal:
+        return notice_view("Not available", explain(refusal, deps.policy))
+    except MembershipUnchecked as unchecked:
+        return notice_view("Not available", role_unchecked(what=unchecked.what))
+    return own_status_view(directive, mine, count)
 
 
 def _missing(directive_id: int) -> str:
@@ -284,9 +313,7 @@ async def _require_staff(deps: DirectiveDeps, body: dict) -> None:
 
 async def open_pending(deps: DirectiveDeps, ack, body) -> None:
     await ack()
-    value = decode(DirectiveRef, action_value(body))
-    if value is None:
-        return
+    value = read(DirectiveRef, action_value(body))
     await _require_staff(deps, body)
     directive_id, page = value.directive_id, value.page
     state = await deps.status.state(directive_id)
@@ -315,8 +342,6 @@ async def _active_directive(deps: DirectiveDeps, body: dict, directive_id: int):
 async def open_revoke(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None:
-        return
     await _require_staff(deps, body)
     directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
@@ -325,11 +350,7 @@ async def open_revoke(deps: DirectiveDeps, ack, body) -> None:
 
 async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
     view = body.get("view") or {}
-    target = decode(DirectiveRef, view.get("private_metadata"))
-    if target is None:
-        await ack()
-        return
-    directive_id = target.directive_id
+    directive_id = read(DirectiveRef, view.get("private_metadata")).directive_id
     values = (view.get("state") or {}).get("values") or {}
     reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
     user = actor(body)
@@ -355,8 +376,6 @@ async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
 async def open_supersede(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None:
-        return
     await _require_staff(deps, body)
     directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
@@ -366,8 +385,6 @@ async def open_supersede(deps: DirectiveDeps, ack, body) -> None:
 async def retry_failed(deps: DirectiveDeps, ack, body) -> None:
     await ack()
     directive_id = _directive_id(body)
-    if directive_id is None:
-        return
     user = actor(body)
     staff = await deps.roles.is_command_staff(user)
     events = await deps.change(lambda uow: retry_failed_posts(uow, directive_id, user, staff, deps.clock()))

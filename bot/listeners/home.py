@@ -15,7 +15,7 @@ from bot.home import HomeRefresher, pages_from_view
 from bot.ids import ActionId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, guarded
-from bot.payloads import HomePage, decode
+from bot.payloads import HomePage, Unreadable, read
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,11 @@ def _opened(deps: HomeDeps):
 
 async def turn_page(deps: HomeDeps, ack, body) -> None:
     await ack()
-    value = decode(HomePage, action_value(body))
+    value = read(HomePage, action_value(body))
     user = actor(body)
-    if value is None or value.section not in PAGE or not user:
+    if value.section not in PAGE:
+        raise Unreadable("HomePage section")
+    if not user:
         return
     section, page = value.section, value.page
     pages = pages_from_view(body.get("view"))

@@ -14,7 +14,7 @@ from bot.changes import Action
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
-from bot.payloads import FormPage, RequestRef, decode
+from bot.payloads import FormPage, RequestRef, decode, read
 from workflows.errors import InvalidInput
 from workflows.events import Event
 from workflows.policy import Policy
@@ -106,18 +106,14 @@ async def submit_questions(deps: RequestDeps, ack, body) -> None:
 
 async def withdraw(deps: RequestDeps, ack, body) -> None:
     await ack()
-    target = decode(RequestRef, action_value(body))
-    if target is None:
-        return
+    target = read(RequestRef, action_value(body))
     # A refusal (not the requester, already closed) is told by `guarded`, in the domain's words.
     await deps.change(lambda uow: withdraw_request(uow, target.request_id, actor(body), "", deps.clock()))
 
 
 async def open_answer_form(deps: RequestDeps, ack, body) -> None:
     await ack()
-    target = decode(RequestRef, action_value(body))
-    if target is None:
-        return
+    target = read(RequestRef, action_value(body))
     # Not the requester, or no question open: the refusal is told by `guarded`, in the domain's words.
     async with deps.reading() as uow:
         request, question = await question_for(uow, target.request_id, actor(body))
@@ -126,11 +122,8 @@ async def open_answer_form(deps: RequestDeps, ack, body) -> None:
 
 async def submit_answer(deps: RequestDeps, ack, body) -> None:
     view = body.get("view") or {}
-    target = decode(RequestRef, view.get("private_metadata"))
+    target = read(RequestRef, view.get("private_metadata"))
     answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value") or ""
-    if target is None:
-        await ack()
-        return
     changes = parse_answers((view.get("state") or {}).get("values") or {})
 
     def answer_and_change(uow):

@@ -17,7 +17,7 @@ from bot.changes import Action
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
-from bot.payloads import FormKind, ReasonForm, ReviewTarget, decode
+from bot.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
 from bot.roles import Roles
 from workflows.events import Event
 from workflows.policy import Policy
@@ -54,18 +54,14 @@ FORM_OF = {  # the card's buttons that open a reason form
 }
 
 
-def _target(raw: str | None) -> tuple[int, str] | None:
-    target = decode(ReviewTarget, raw)
-    return (target.request_id, target.stage_key) if target else None
+def _target(raw: str | None) -> tuple[int, str]:
+    target = read(ReviewTarget, raw)
+    return target.request_id, target.stage_key
 
 
 async def approve(deps: ReviewDeps, ack, body) -> None:
     """One click approves: the decision is committed before Slack gets its acknowledgement."""
-    target = _target(action_value(body))
-    if target is None:
-        await ack()
-        return
-    request_id, stage_key = target
+    request_id, stage_key = _target(action_value(body))
     user = actor(body)
     # A refusal, or a role Slack could not confirm, is told by `guarded` in the presenter's words.
     reviewers = await deps.roles.reviewers(stage_key, user)
@@ -79,10 +75,7 @@ async def approve(deps: ReviewDeps, ack, body) -> None:
 
 async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
     await ack()
-    target = _target(action_value(body))
-    if target is None:
-        return
-    request_id, stage_key = target
+    request_id, stage_key = _target(action_value(body))
     kind = FORM_OF[(body.get("actions") or [{}])[0].get("action_id")]
     user = actor(body)
     # Check before opening the form, so nobody types a reason only to be refused.
@@ -98,10 +91,9 @@ async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
 
 async def submit_reason(deps: ReviewDeps, ack, body) -> None:
     view = body.get("view") or {}
-    form = decode(ReasonForm, view.get("private_metadata"))
-    if form is None or form.kind not in (FormKind.APPROVE, FormKind.REJECT, FormKind.ASK):
-        await ack()
-        return
+    form = read(ReasonForm, view.get("private_metadata"))
+    if form.kind not in (FormKind.APPROVE, FormKind.REJECT, FormKind.ASK):
+        raise Unreadable("ReasonForm kind")
     request_id, stage_key, kind = form.request_id, form.stage_key, form.kind
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)

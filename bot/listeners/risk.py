@@ -14,7 +14,7 @@ from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import action_value, actor, guarded, once_per_view
 from bot.listeners.reviews import ReviewDeps, _target
-from bot.payloads import FormKind, ReasonForm, RequestRef, decode
+from bot.payloads import FormKind, ReasonForm, RequestRef, Unreadable, read
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import find_tool
 from workflows.errors import require_command_staff
@@ -33,10 +33,7 @@ async def open_tier_form(deps: ReviewDeps, ack, body) -> None:
     """Checked before the form opens, so nobody writes a reason only to be refused; a refusal is
     told by `guarded` in the presenter's words."""
     await ack()
-    target = _target(action_value(body))
-    if target is None:
-        return
-    request_id, stage_key = target
+    request_id, stage_key = _target(action_value(body))
     clicked = (body.get("actions") or [{}])[0].get("action_id")
     direction = TierChange.RAISE if clicked == ActionId.RAISE_TIER else TierChange.LOWER
     user = actor(body)
@@ -51,10 +48,9 @@ async def open_tier_form(deps: ReviewDeps, ack, body) -> None:
 
 async def submit_tier(deps: ReviewDeps, ack, body) -> None:
     view = body.get("view") or {}
-    form = decode(ReasonForm, view.get("private_metadata"))
-    if form is None or form.kind not in (FormKind.RAISE, FormKind.LOWER):
-        await ack()
-        return
+    form = read(ReasonForm, view.get("private_metadata"))
+    if form.kind not in (FormKind.RAISE, FormKind.LOWER):
+        raise Unreadable("ReasonForm kind")
     request_id, stage_key, direction = form.request_id, form.stage_key, TierChange(form.kind)
     values = (view.get("state") or {}).get("values") or {}
     chosen = (((values.get("tier") or {}).get("value") or {}).get("selected_option") or {}).get("value")
@@ -81,10 +77,7 @@ async def submit_tier(deps: ReviewDeps, ack, body) -> None:
 async def open_cease_use(deps: ReviewDeps, ack, body) -> None:
     """Command staff only: the /directive form, prefilled to order that the refused tool's use cease."""
     await ack()
-    target = decode(RequestRef, action_value(body))
-    if target is None:
-        return
-    request_id = target.request_id
+    request_id = read(RequestRef, action_value(body)).request_id
     require_command_staff(await deps.roles.is_command_staff(actor(body)))
     async with deps.reading() as uow:
         request = await uow.requests.get(request_id)

@@ -490,7 +490,7 @@ async def test_counts_are_right_for_a_channel_of_thousands(staff_bot, slack):
     ref = await issue(bot, channels=("C0ALL",))
     async with bot.c.uow() as uow:  # 321 acknowledgements through the domain service
         for user in people[:321]:
-            await acknowledge(uow, 1, user, datetime.now(UTC))
+            await acknowledge(uow, 1, user, datetime.now(UTC), in_audience=True)
         await uow.commit()
     bot.c.counts.wake()
     await settle(bot)
@@ -568,6 +568,58 @@ async def test_officers_see_only_their_own_acknowledgement(staff_bot, slack):
     said = everything_said(latest_view(bot))
     assert "1 of 6" in said and "Not acknowledged yet (5)" in said and "<@U0OFF002>" in said
     assert "Revoke…" in said and "Supersede…" in said
+
+
+OUTSIDER = "U0OUTSIDER"  # neither command staff nor in C0PATROL or C0DETECT
+
+
+def clicked_elsewhere(bot: Bot, card: Card, action_id: str, user: str, channel: str) -> dict:
+    """The card's button as it would arrive from another place (a DM, a channel the directive was
+    not sent to): the same value, which names the directive and vouches for nothing else."""
+    value = card.buttons[action_id]["value"]
+    return block_action(
+        action_id, value, user, channel_id=channel, message_ts="1.1", response_url=bot.slack.new_response_url(user)
+    )
+
+
+async def test_a_directive_is_read_and_acknowledged_only_by_those_it_was_sent_to(staff_bot, slack):
+    bot = staff_bot
+    ref = await issue(bot, text="Stop using Clearview AI: PSD investigation of DC Smith.", channels=("C0DETECT",))
+    card = posted(bot, "C0DETECT", ref)
+
+    response = await bot.http.action(clicked_elsewhere(bot, card, ActionId.DIRECTIVE_DETAILS, OUTSIDER, "D0OUT"))
+    assert response.status_code == 200
+    await settle(bot)
+    said = everything_said(latest_view(bot))
+    assert "PSD investigation" not in said and f"{ref}* was sent to channels you are not in" in said
+
+    response = await bot.http.action(clicked_elsewhere(bot, card, ActionId.ACKNOWLEDGE, OUTSIDER, "C0GENERAL"))
+    assert response.status_code == 200
+    await settle(bot)
+    async with bot.c.uow() as uow:
+        assert await uow.acks.count(1) == 0
+    assert "was sent to channels you are not in" in everything_said(bot.ephemerals(OUTSIDER)[-1])
+
+    # A member clicking from somewhere else (a reminder in a DM): Slack lists them in the channel.
+    response = await bot.http.action(clicked_elsewhere(bot, card, ActionId.ACKNOWLEDGE, OFFICERS[0], "D0OFF"))
+    assert response.status_code == 200
+    await settle(bot)
+    async with bot.c.uow() as uow:
+        assert await uow.acks.users(1) == {OFFICERS[0]}
+
+
+async def test_when_slack_cannot_say_who_is_in_the_channel_nothing_is_recorded(staff_bot, slack):
+    bot = staff_bot
+    ref = await issue(bot, channels=("C0DETECT",))
+    card = posted(bot, "C0DETECT", ref)
+    bot.c.members.forget("C0DETECT")
+    slack.channel_errors["C0DETECT"] = "channel_not_found"
+    response = await bot.http.action(clicked_elsewhere(bot, card, ActionId.ACKNOWLEDGE, OFFICERS[0], "D0OFF"))
+    assert response.status_code == 200
+    await settle(bot, posts=False)
+    async with bot.c.uow() as uow:
+        assert await uow.acks.count(1) == 0
+    assert "could not check your membership of the directive's channels" in " ".join(said_to(bot, OFFICERS[0]))
 
 
 async def test_revoking_updates_the_messages_and_restores_the_status(staff_bot, slack):

@@ -1,5 +1,5 @@
 """The listener table: a click or form reaches the listener registered for its id, whatever the order
-of registration; an id nobody registered is "no listener", as with Bolt alone."""
+of registration; an id nobody registered goes to `otherwise`, else is "no listener", as with Bolt alone."""
 
 from __future__ import annotations
 
@@ -68,6 +68,30 @@ async def test_an_id_nobody_registered_is_no_listener():
     assert await _send(app, block_action("approve\n", "1", "U0A")) == 404
     assert await _send(app, view_submission("other-form", {}, "U0A")) == 404
     assert heard == []
+
+
+async def test_otherwise_takes_every_click_and_form_nobody_else_takes():
+    heard: list[str] = []
+    app = AsyncApp(
+        signing_secret="unused", authorize=_authorize, request_verification_enabled=False, process_before_response=True
+    )
+    table = ListenerTable()
+
+    async def approve(ack, body) -> None:
+        heard.append("approve")
+        await ack()
+
+    async def otherwise(ack, body) -> None:
+        heard.append(body.get("actions", [{}])[0].get("action_id") or body["view"]["callback_id"])
+        await ack()
+
+    table.action("approve")(approve)
+    table.otherwise(otherwise)
+    table.install(app)
+    assert await _send(app, block_action("approve", "1", "U0A")) == 200
+    assert await _send(app, block_action("approve-old", "1", "U0A")) == 200
+    assert await _send(app, view_submission("old-form", {}, "U0A")) == 200
+    assert heard == ["approve", "approve-old", "old-form"]
 
 
 def test_two_listeners_for_one_id_are_refused_at_start():

@@ -39,7 +39,7 @@ def inserts(engine):
 
 
 def click(group, clock, directive_id, user):
-    return group.run(lambda uow: acknowledge(uow, directive_id, user, clock()))
+    return group.run(lambda uow: acknowledge(uow, directive_id, user, clock(), in_audience=True))
 
 
 async def stored(uows, directive_id) -> tuple[set[str], int]:
@@ -82,7 +82,7 @@ async def test_a_read_in_the_same_batch_sees_the_assumed_rows(group, uows, clock
     directive_id = await issue(uows, clock)
 
     async def acknowledge_then_count(uow, user):
-        await acknowledge(uow, directive_id, user, clock())
+        await acknowledge(uow, directive_id, user, clock(), in_audience=True)
         return await uow.acks.count(directive_id)
 
     counts = await asyncio.gather(*(group.run(lambda uow, u=u: acknowledge_then_count(uow, u)) for u in "ABCD"))
@@ -109,7 +109,7 @@ async def test_a_change_that_swallows_the_failure_does_not_keep_its_batch(group,
 async def test_outside_a_batch_each_insert_answers_at_once(uows, clock, inserts):
     directive_id = await issue(uows, clock)
     async with uows() as uow:
-        (event_,) = await acknowledge(uow, directive_id, "U0A", clock())
+        (event_,) = await acknowledge(uow, directive_id, "U0A", clock(), in_audience=True)
         assert isinstance(event_, Acknowledged) and not event_.already
         assert len(inserts) == 1
         await uow.commit()

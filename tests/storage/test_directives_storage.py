@@ -226,7 +226,7 @@ async def test_acknowledgement_is_recorded_once(uows, clock):
     directive_id = await issue(uows, clock)
     for _ in range(3):
         async with uows() as uow:
-            (event,) = await acknowledge(uow, directive_id, "U0OFF", clock())
+            (event,) = await acknowledge(uow, directive_id, "U0OFF", clock(), in_audience=True)
             await uow.commit()
         clock.advance(timedelta(minutes=1))
     async with uows() as uow:
@@ -256,7 +256,7 @@ async def test_concurrent_acknowledgements_record_one_per_person(uows, clock):
     users = [f"U{n:04d}" for n in range(40)]
 
     async def click(user):
-        return await with_retry(uows, lambda uow: acknowledge(uow, directive_id, user, clock()))
+        return await with_retry(uows, lambda uow: acknowledge(uow, directive_id, user, clock(), in_audience=True))
 
     results = await asyncio.gather(*(click(u) for u in users * 2))
     events = [e for result in results for e in result]

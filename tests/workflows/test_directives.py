@@ -17,6 +17,7 @@ from workflows.directives import (
     DirectiveRevoked,
     DirectiveStatus,
     DirectiveSuperseded,
+    NotInAudience,
     PostOutcome,
     PostsRetried,
     RequestFlagged,
@@ -320,7 +321,7 @@ async def test_acknowledging_a_superseded_directive_points_to_its_replacement(uo
     old = await issue(uow)
     await supersede_directive(uow, old.id, draft(), CMD, True, NOW)
     with pytest.raises(DirectiveNotActive) as caught:
-        await acknowledge(uow, old.id, "UOFF", NOW)
+        await acknowledge(uow, old.id, "UOFF", NOW, in_audience=True)
     assert caught.value.superseded_by == "DIR-0002"
 
 
@@ -329,8 +330,8 @@ async def test_acknowledging_a_superseded_directive_points_to_its_replacement(uo
 
 async def test_acknowledge_is_idempotent(uow) -> None:
     d = await issue(uow)
-    (first,) = await acknowledge(uow, d.id, "UOFF", NOW)
-    (second,) = await acknowledge(uow, d.id, "UOFF", NOW + timedelta(minutes=5))
+    (first,) = await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
+    (second,) = await acknowledge(uow, d.id, "UOFF", NOW + timedelta(minutes=5), in_audience=True)
     assert isinstance(first, Acknowledged) and not first.already
     assert second.already and second.ack.at == NOW  # the original time
     assert await uow.acks.count(d.id) == 1 and await uow.acks.users(d.id) == {"UOFF"}
@@ -346,7 +347,7 @@ async def test_acknowledge_race_lost_at_the_unique_constraint(uow, monkeypatch) 
         return await real_add(ack)
 
     monkeypatch.setattr(uow.acks, "add", other_click_lands_first)
-    (event,) = await acknowledge(uow, d.id, "UOFF", NOW + timedelta(minutes=1))
+    (event,) = await acknowledge(uow, d.id, "UOFF", NOW + timedelta(minutes=1), in_audience=True)
     assert event.already and event.ack.at == NOW
 
 
@@ -354,27 +355,36 @@ async def test_acknowledge_refuses_a_revoked_directive(uow) -> None:
     d = await issue(uow)
     await revoke_directive(uow, d.id, CMD, True, NOW)
     with pytest.raises(DirectiveNotActive):
-        await acknowledge(uow, d.id, "UOFF", NOW)
+        await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
 
 
 async def test_acknowledged_before_revocation_still_answers_already(uow) -> None:
     d = await issue(uow)
-    await acknowledge(uow, d.id, "UOFF", NOW)
+    await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
     await revoke_directive(uow, d.id, CMD, True, NOW)
-    (event,) = await acknowledge(uow, d.id, "UOFF", NOW)
+    (event,) = await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
     assert event.already
+
+
+async def test_only_someone_it_was_sent_to_may_acknowledge_a_directive(uow) -> None:
+    d = await issue(uow)
+    with pytest.raises(NotInAudience) as refused:
+        await acknowledge(uow, d.id, "UOUTSIDER", NOW, in_audience=False)
+    assert refused.value.ref == d.ref
+    assert await uow.acks.count(d.id) == 0
+    assert "directive:acknowledged" not in [e.action for e in uow.audit.entries]
 
 
 async def test_acknowledge_unknown_directive(uow) -> None:
     with pytest.raises(NotFound):
-        await acknowledge(uow, 42, "UOFF", NOW)
+        await acknowledge(uow, 42, "UOFF", NOW, in_audience=True)
 
 
 async def test_late_acknowledgement_is_marked(uow) -> None:
     (issued, _) = await issue_directive(uow, draft(), CMD, True, NOW)
     due = issued.directive.ack_due
-    (on_time,) = await acknowledge(uow, 1, "U1", due)
-    (late,) = await acknowledge(uow, 1, "U2", due + timedelta(seconds=1))
+    (on_time,) = await acknowledge(uow, 1, "U1", due, in_audience=True)
+    (late,) = await acknowledge(uow, 1, "U2", due + timedelta(seconds=1), in_audience=True)
     assert not on_time.late and late.late
 
 
@@ -507,7 +517,7 @@ async def test_a_newcomer_to_a_channel_owes_what_was_posted_there_and_is_in_forc
     await uow.directive_posts.set_outcome(directive.id, "C2", PostOutcome.FAILED, NOW, error="not_in_channel")
     assert [d.ref for d in await owed_in_channel(uow, "C1", "UNEW")] == [directive.ref]
     assert await owed_in_channel(uow, "C2", "UNEW") == []  # never arrived there
-    await acknowledge(uow, directive.id, "UNEW", NOW)
+    await acknowledge(uow, directive.id, "UNEW", NOW, in_audience=True)
     assert await owed_in_channel(uow, "C1", "UNEW") == []
     await revoke_directive(uow, directive.id, CMD, True, NOW, "Issued in error.")
     assert await owed_in_channel(uow, "C1", "UOTHER") == []
