@@ -15,6 +15,7 @@ from bot.app import Listeners, build_app
 from bot.background import Background
 from bot.changes import Changes, card_flags
 from bot.delivery_failures import FailureReporter
+from bot.directive_audience import DirectiveAudience
 from bot.directive_counts import CountRefresher
 from bot.directive_delivery import DeliveryTracker
 from bot.directive_status import DirectiveStatusReader
@@ -146,6 +147,7 @@ class Clearance:
                 self.directive_status,
                 self.counts,
                 self.replies,
+                DirectiveAudience(self.reading, self.members),
             ),
             tool_status=StatusDeps(policy, self.reading, self.replies),
             home=HomeDeps(self.home, self.replies),

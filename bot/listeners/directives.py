@@ -37,6 +37,7 @@ from bot.blocks.directives import (
 )
 from bot.blocks.requests import notice
 from bot.changes import Action
+from bot.directive_audience import DirectiveAudience
 from bot.directive_counts import CountRefresher
 from bot.directive_status import DirectiveStatusReader
 from bot.ids import ActionId, CallbackId
@@ -94,6 +95,7 @@ class DirectiveDeps:
     status: DirectiveStatusReader
     counts: CountRefresher
     replies: Replies
+    audience: DirectiveAudience
 
 
 def register(app: ListenerTable, deps: DirectiveDeps) -> None:
@@ -233,11 +235,9 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     if not user:
         await ack()
         return
-    async with deps.reading() as uow:
-        directive = await uow.directives.get(directive_id)
     # A directive that does not exist is the domain's to refuse (NotFound); one not sent to the
     # person too. Revoked or superseded since it was posted: `guarded` tells the person.
-    in_audience = directive is not None and await _in_audience(deps, body, directive.channels)
+    in_audience = await deps.audience.includes(directive_id, user, channel_of(body))
     events = await deps.change(lambda uow: acknowledge(uow, directive_id, user, deps.clock(), in_audience=in_audience))
     await ack()
     event = next(e for e in events if isinstance(e, Acknowledged))
@@ -245,15 +245,6 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     response_url = body.get("response_url")
     if not (response_url and await deps.replies.respond(response_url, text)):
         await deps.enqueue([_private(channel_of(body), user, text)])
-
-
-async def _in_audience(deps: DirectiveDeps, body: dict, channels: tuple[str, ...]) -> bool:
-    """Whether the person who acted is one the directive was sent to: Slack says where they clicked
-    (one of its channels: they are in it), or lists them among one channel's members. The button
-    only says which directive; it never vouches for who may read it."""
-    if channel_of(body) in channels:
-        return True
-    return await deps.members.in_any(actor(body), channels)
 
 
 # --- status, the full list, revoke, supersede, retry ----------------------------------------------
@@ -294,7 +285,7 @@ async def _own_view(
 ) -> dict:
     """What someone not on command staff sees of a directive: their own part, if it was sent to them."""
     try:
-        require_audience(directive, await _in_audience(deps, body, directive.channels))
+        require_audience(directive, await deps.audience.includes(directive.stored_id, actor(body), channel_of(body)))
     except NotInAudience as refusal:
         return notice_view("Not available", explain(refusal, deps.policy))
     except MembershipUnchecked as unchecked:
