@@ -51,6 +51,27 @@ _INSERT_TOOL = insert(_TOOLS).returning(_TOOLS.c.id)
 _TOOL_BY_ID = _WITH_ALIASES.where(_TOOLS.c.id == bindparam("id"))
 
 
+def _found_tool():
+    """The tool a name is filed under, by key, else by alias, else by look-alike form (lowest id
+    first), with its aliases: one statement where three look-ups, one after the other, cost three
+    round trips (every request about a new tool made all three). COALESCE stops at the first
+    look-up that finds one, on SQLite and PostgreSQL alike."""
+    lookalikes = table_of(ToolLookalikeRow)
+    first = func.coalesce(
+        select(_TOOLS.c.id).where(_TOOLS.c.key == bindparam("key")).scalar_subquery(),
+        select(_ALIASES.c.tool_id).where(_ALIASES.c.alias == bindparam("alias")).limit(1).scalar_subquery(),
+        select(lookalikes.c.tool_id)
+        .where(lookalikes.c.form.in_(bindparam("forms", expanding=True)))
+        .order_by(lookalikes.c.tool_id)
+        .limit(1)
+        .scalar_subquery(),
+    )
+    return _WITH_ALIASES.where(_TOOLS.c.id == first)
+
+
+_FOUND_TOOL = _found_tool()
+
+
 class SqlTools:
     """workflows.ports_directives.ToolRepository. Writes are flushed at once, so a later read in the
     same transaction (the review card's cease-use warning) sees them."""
@@ -60,7 +81,7 @@ class SqlTools:
         # A change looks the same tool up more than once (the registry's rule, then the review
         # card's warning); this unit of work's own reads and writes answer the later look-ups.
         self._by_key: dict[str, Tool | None] = {}
-        self._by_alias: dict[str, Tool | None] = {}
+        self._found: dict[tuple[str, str, frozenset[str]], Tool | None] = {}
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
@@ -70,28 +91,22 @@ class SqlTools:
 
     def _remember(self, key: str, tool: Tool | None) -> None:
         self._by_key[key] = dataclasses.replace(tool) if tool else None
-        self._by_alias.clear()  # aliases may have moved: ask again
+        self._found.clear()  # aliases and forms may have moved: ask again
 
     async def get(self, tool_id: int) -> Tool | None:
         return _one_tool((await self._session.execute(_TOOL_BY_ID, {"id": tool_id})).all())
 
-    async def find_by_alias(self, name: str) -> Tool | None:
-        if name not in self._by_alias:
-            tool_id = await self._session.scalar(
-                select(col(ToolAliasRow.tool_id)).where(col(ToolAliasRow.alias) == name)
-            )
-            self._by_alias[name] = await self.get(tool_id) if tool_id is not None else None
-        known = self._by_alias[name]
+    async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
+        if self._by_key.get(key) is not None:  # read or written in this unit of work: it has the key
+            return await self.get_by_key(key)
+        wanted = (key, alias, forms)
+        if wanted not in self._found:
+            rows = (
+                await self._session.execute(_FOUND_TOOL, {"key": key, "alias": alias, "forms": sorted(forms)})
+            ).all()
+            self._found[wanted] = _one_tool(rows)
+        known = self._found[wanted]
         return dataclasses.replace(known) if known else None
-
-    async def find_lookalike(self, forms: frozenset[str]) -> Tool | None:
-        tool_id = await self._session.scalar(
-            select(col(ToolLookalikeRow.tool_id))
-            .where(col(ToolLookalikeRow.form).in_(sorted(forms)))
-            .order_by(col(ToolLookalikeRow.tool_id))
-            .limit(1)
-        )
-        return await self.get(tool_id) if tool_id is not None else None
 
     async def all(self) -> list[Tool]:
         return await self._hydrate(list(await self._session.execute(select(_TOOLS).order_by(_TOOLS.c.id))))

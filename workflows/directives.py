@@ -434,12 +434,9 @@ async def record_request_outcome(
 
 async def find_tool(uow: DirectiveUnitOfWork, name: str) -> Tool | None:
     """The registry's record for a name, if it has one (exact, alias, or equal but for spaces; no fuzzy guess)."""
-    tool = await uow.tools.get_by_key(registry.tool_key(name))
-    tool = tool or await uow.tools.find_by_alias(registry.normalise_name(name))
-    if tool is None:  # "Clear View" for "Clearview", "Stingrаy" (Cyrillic а) for "Stingray"
-        forms = registry.lookalikes(name)  # what registry.same_tool compares
-        tool = await uow.tools.find_lookalike(forms) if forms else None
-    return tool
+    # Look-alikes: "Clear View" for "Clearview", "Stingrаy" (Cyrillic а) for "Stingray"; the forms
+    # are what registry.same_tool compares.
+    return await uow.tools.find(registry.tool_key(name), registry.normalise_name(name), registry.lookalikes(name))
 
 
 async def owed_in_channel(uow: DirectiveUnitOfWork, channel: str, user_id: str) -> list[Directive]:

@@ -16,12 +16,10 @@ from workflows.registry import Tool
 class ToolRepository(Protocol):
     async def get_by_key(self, key: str) -> Tool | None: ...
 
-    async def find_by_alias(self, name: str) -> Tool | None:
-        """The tool that has `name` (already normalised) among its aliases."""
-
-    async def find_lookalike(self, forms: frozenset[str]) -> Tool | None:
-        """The first registered tool (lowest id) with any of these look-alike forms
-        (`Tool.lookalikes()`), found without reading the whole registry."""
+    async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
+        """The tool with this key; else the one with `alias` (already normalised) among its
+        aliases; else the first registered (lowest id) with any of these look-alike forms
+        (`Tool.lookalikes()`). Found without reading the whole registry."""
 
     async def all(self) -> list[Tool]:
         """Every tool, for fuzzy lookup (/tool-status): a read, never on the path of a change."""

@@ -7,7 +7,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from storage.db import migrate
 from storage.uow import uow_factory
@@ -88,7 +88,7 @@ async def test_tool_registry_round_trip_with_aliases_and_layers(uows, clock):
     await issue(uows, clock, tool="Clear View")
     async with uows() as uow:
         tool = await uow.tools.get_by_key("clearview")
-        by_alias = await uow.tools.find_by_alias("clear view")
+        by_alias = await uow.tools.find("no-such-key", "clear view", frozenset())
         listed = await uow.tools.with_status()
     assert tool == by_alias and [t.key for t in listed] == ["clearview"]
     assert tool.aliases == {"clearview", "clear view"}
@@ -113,6 +113,33 @@ async def test_a_name_that_looks_like_a_registered_tool_is_found_by_index(uows, 
     async with uows() as uow:
         found_later = await find_tool(uow, "GrayKеy")  # Cyrillic е
     assert found_later is not None and found_later.key == "stingray"
+
+
+async def test_a_name_is_filed_by_key_first_then_alias_then_the_oldest_look_alike_in_one_statement(uows, clock):
+    async with uows() as uow:
+        for ref, name in (("REQ-0001", "Stingray"), ("REQ-0002", "Sting Ray Two"), ("REQ-0003", "Graykey")):
+            await record_tool_request(uow, name, ref, "U0OFF", clock())
+        stingray = await uow.tools.get_by_key("stingray")
+        await uow.tools.save(dataclasses.replace(stingray, aliases=stingray.aliases | {"ray finder"}))
+        await uow.commit()
+    forms = frozenset({"stingray"})
+    async with uows() as uow:
+        statements: list[str] = []
+
+        def seen(_conn, _cursor, statement, *_rest) -> None:
+            statements.append(statement)
+
+        event.listen(uow.session.bind.sync_engine, "before_cursor_execute", seen)
+        try:
+            by_key = await uow.tools.find("graykey", "ray finder", forms)  # its key wins over another's alias
+            by_alias = await uow.tools.find("nothing", "ray finder", frozenset({"graykey"}))  # over a look-alike
+            by_form = await uow.tools.find("nothing", "nothing", forms)  # the oldest with that form
+            nothing = await uow.tools.find("nothing", "nothing", frozenset())
+        finally:
+            event.remove(uow.session.bind.sync_engine, "before_cursor_execute", seen)
+    assert (by_key.key, by_alias.key, by_form.key, nothing) == ("graykey", "stingray", "stingray", None)
+    assert by_alias.aliases >= {"stingray", "ray finder"}  # with its aliases
+    assert len([s for s in statements if s.startswith("SELECT")]) == 4  # one each (SQLite adds its BEGIN)
 
 
 async def _forget_forms(uows, where: str = "") -> None:

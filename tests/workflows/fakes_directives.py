@@ -35,11 +35,11 @@ class FakeTools(_Versioned):
     async def get_by_key(self, key: str) -> Tool | None:
         return next((copy.deepcopy(t) for t in self.rows.values() if t.key == key), None)
 
-    async def find_by_alias(self, name: str) -> Tool | None:
-        return next((copy.deepcopy(t) for t in self.rows.values() if name in t.aliases), None)
-
-    async def find_lookalike(self, forms: frozenset[str]) -> Tool | None:
-        return next((copy.deepcopy(t) for t in self.rows.values() if not forms.isdisjoint(t.lookalikes())), None)
+    async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
+        tools = sorted(self.rows.values(), key=lambda t: t.id)
+        found = next((t for t in tools if t.key == key), None) or next((t for t in tools if alias in t.aliases), None)
+        found = found or next((t for t in tools if not forms.isdisjoint(t.lookalikes())), None)
+        return copy.deepcopy(found) if found else None
 
     async def all(self) -> list[Tool]:
         return [copy.deepcopy(t) for t in self.rows.values()]
