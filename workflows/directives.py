@@ -267,12 +267,18 @@ class RequestFlagged(Event):
 
 @dataclass(frozen=True)
 class StatusAnswer:
-    """What /tool-status says: the tool meant (None if unsure) and others it might have been."""
+    """What /tool-status says: the tool meant (None if unsure) and others it might have been.
+
+    `exact`: the name asked is one the tool is filed under (its key, an alias, a look-alike of
+    them), so its status is the answer of record for that name. Otherwise `tool` is only the
+    closest name on record (a typo, part of a name): the name asked has no status of its own, and
+    "GPT-4o" must not read as "GPT-4: Approved"."""
 
     query: str
     tool: Tool | None
     suggestions: tuple[Tool, ...] = ()
     directives: tuple[Directive, ...] = ()  # the tool's directives in force, oldest first
+    exact: bool = False
 
 
 # --- services ------------------------------------------------------------------------------
@@ -468,14 +474,16 @@ CLEAR_MARGIN = 5.0  # how far ahead the best fuzzy match must be to be taken as 
 
 async def tool_status(uow: DirectiveUnitOfWork, query: str, limit: int = 5) -> StatusAnswer:
     hits = registry.match_tools(query, await uow.tools.all(), limit)
-    chosen = None
-    if hits:
+    # Filed under that very name (as /request-tool would file it): the answer of record.
+    chosen = await find_tool(uow, query) if registry.normalise_name(query) else None
+    exact = chosen is not None
+    if chosen is None and hits:  # else only the closest name on record, if one stands out
         (top, best), runner_up = hits[0], hits[1][1] if len(hits) > 1 else 0.0
         if (best == 100.0 and runner_up < 100.0) or best - runner_up >= CLEAR_MARGIN:
             chosen = top
     directives = await uow.directives.active_for_tool(chosen.key) if chosen else []
-    others = tuple(tool for tool, _ in hits if tool is not chosen)
-    return StatusAnswer(query, chosen, others, tuple(directives))
+    others = tuple(tool for tool, _ in hits if chosen is None or tool.key != chosen.key)
+    return StatusAnswer(query, chosen, others, tuple(directives), exact)
 
 
 async def tool_status_with_requests(

@@ -36,7 +36,16 @@ def status_answer(answer: StatusAnswer, open_requests: list[ToolRequest]) -> tup
     if tool is None:
         return _not_found(answer)
     status = tool.status
-    blocks: list[Block | dict] = [
+    blocks: list[Block | dict] = []
+    if not answer.exact:
+        asked = one_line(answer.query, 150)
+        blocks.append(
+            rich(
+                [Bold(f"“{asked}” is not in the registry under that name."), " The closest name on record is "
+                 f"below: check it is the tool you mean. If it is not, “{asked}” is {ToolStatus.UNKNOWN.label}."]
+            )
+        )  # fmt: skip
+    blocks += [
         rich([Bold(one_line(tool.name, 150))]),
         md(f"{STATUS_EMOJI[status]} *{_label(status)}* — {status.meaning}"),
     ]
@@ -69,6 +78,8 @@ def status_answer(answer: StatusAnswer, open_requests: list[ToolRequest]) -> tup
     if answer.suggestions:
         blocks.append(context("Other tools with similar names: " + escape(_names(answer.suggestions), 500)))
     text = f"{escape(tool.name, 100)}: {_label(status)}"
+    if not answer.exact:
+        text = f"{escape(one_line(answer.query, 100), 100)}: not on record; closest is {text}"
     return text, dump(blocks)
 
 

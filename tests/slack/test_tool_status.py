@@ -104,6 +104,17 @@ async def test_lookup_forgives_case_partial_names_and_typos(registry, query):
     assert "directive DIR-0001, issued by <@U0CHIEF>" in said and "DIR-0001 in force: " in said
 
 
+async def test_another_name_is_never_answered_with_a_similar_tools_status_as_its_own(registry):
+    """"Cellebrite UFED Cloud" is not "Cellebrite UFED": an officer must not read "Approved" for a
+    product nobody approved. The closest record is shown, said to be another name."""
+    said, answer = await ask(registry, "Cellebrite UFED Cloud")
+    assert "“Cellebrite UFED Cloud” is not in the registry under that name" in said
+    assert "If it is not, “Cellebrite UFED Cloud” is Unknown" in said
+    assert answer["text"].startswith("Cellebrite UFED Cloud: not on record; closest is Cellebrite UFED: Approved")
+    said, answer = await ask(registry, "cellebrite  ufed")  # its own name, spaced and cased otherwise
+    assert "not in the registry" not in said and answer["text"] == "Cellebrite UFED: Approved"
+
+
 async def test_lookup_by_part_of_a_name(registry):
     said, _ = await ask(registry, "ufed")
     assert "Cellebrite UFED" in said and "*Approved*" in said and "request REQ-0101, decided by <@U0CHIEF>" in said

@@ -398,6 +398,13 @@ async def test_tool_status_finds_the_tool(uow, query: str) -> None:
     answer = await tool_status(uow, query)
     assert answer.tool.key == "clearview" and answer.tool.status is ToolStatus.CEASE_USE
     assert [d.ref for d in answer.directives] == ["DIR-0001"]
+    assert answer.exact is (query != "clearveiw")  # a typo finds the closest record, not its own
+
+
+async def test_a_name_close_to_a_tool_is_not_that_tool(uow) -> None:
+    await record_tool_request(uow, "GPT-4", "REQ-0001", "UOFF", NOW)
+    answer = await tool_status(uow, "GPT-4o")
+    assert answer.tool is not None and answer.tool.name == "GPT-4" and not answer.exact
 
 
 async def test_tool_status_ambiguous_partial_gives_suggestions(uow) -> None:
