@@ -44,7 +44,14 @@ from storage.reminders import DueItem, SqlReminderStore
 from workflows.directives import PostOutcome
 from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Policy, Stage
-from workflows.reminders import DirectiveReminder, ReviewReminder, Subject, stop_directive_reminders, sweep
+from workflows.reminders import (
+    DirectiveReminder,
+    ReviewReminder,
+    Subject,
+    nobody_to_remind,
+    stop_directive_reminders,
+    sweep,
+)
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -351,12 +358,16 @@ class ReminderScheduler:
         lookups: _Lookups,
         report: SweepReport,
     ) -> list[OutboundMessage]:
-        """A DM to each person who still owes the acknowledgement; none left: the reminders stop."""
+        """A DM to each person who still owes the acknowledgement; none just now: none is sent, and
+        the directive is looked at again later (a newcomer to its channels owes it too)."""
         every = self._policy.reminders.directive_every
         owing = lookups.unacknowledged.get(reminder.directive_id, set())
         directive = await uow.directives.get(reminder.directive_id)
-        if directive is None or not owing:
+        if directive is None:
             await stop_directive_reminders(store, reminder, now, self._policy.reminders)
+            return []
+        if not owing:
+            await nobody_to_remind(store, reminder, now, self._policy.reminders)
             return []
         report.directive_reminders += 1
         text, blocks = reminder_blocks.directive_reminder(directive, reminder, every)

@@ -275,11 +275,23 @@ class ReminderStore(Protocol):
         """As claim_request; new_next_at None stops the directive's reminders."""
 
 
+async def nobody_to_remind(
+    store: ReminderStore, reminder: DirectiveReminder, now: datetime, settings: ReminderSettings
+) -> None:
+    """Nobody owes the acknowledgement just now (everyone has given it, or no post of it is up
+    yet): nothing is sent and the count of reminders stays as it was, but the directive is looked
+    at again after directive_every, for as long as it is in force: someone who joins one of its
+    channels, or a channel whose post is retried later, owes it too. (Revoking or superseding it
+    is what stops its reminders.)"""
+    claimed_next = now + settings.directive_every  # what the claim set
+    await store.claim_directive(reminder.directive_id, claimed_next, claimed_next, reminder.nth - 1)
+
+
 async def stop_directive_reminders(
     store: ReminderStore, reminder: DirectiveReminder, now: datetime, settings: ReminderSettings
 ) -> None:
-    """Everyone has acknowledged since this reminder was claimed: its reminders stop (unscheduled
-    after a reminder means stopped, see plan_directive_reminder)."""
+    """The directive is gone: its reminders stop (unscheduled after a reminder means stopped, see
+    plan_directive_reminder)."""
     claimed_next = now + settings.directive_every  # what the claim set
     await store.claim_directive(reminder.directive_id, claimed_next, None, reminder.nth)
 

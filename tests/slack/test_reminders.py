@@ -15,7 +15,7 @@ import pytest
 from bot.cli import main
 from bot.ids import ActionId
 from tests.conftest import FixedClock
-from tests.fakes.signing import block_action
+from tests.fakes.signing import block_action, event_callback
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot
 
@@ -351,7 +351,7 @@ async def test_members_who_have_not_acknowledged_are_reminded_after_the_due_time
     await bot.sweep()
     assert len(bot.reminders_to("U0OFF002")) == 1 and len(bot.reminders_to("U0OFF003")) == 2
 
-    # The last one acknowledges: the reminders stop for good.
+    # The last one acknowledges: nobody is reminded any more...
     await bot.http.action(
         block_action(ActionId.ACKNOWLEDGE, acknowledge_button(dm)["value"], "U0OFF003", channel_id="DU0OFF003")
     )
@@ -360,9 +360,17 @@ async def test_members_who_have_not_acknowledged_are_reminded_after_the_due_time
         bot.clock.advance(24 * H)
         await bot.sweep()
     assert len(bot.reminders_to("U0OFF003")) == 2
-    async with bot.c.uow() as uow:
-        [directive] = await uow.directives.list_active()
-    assert directive.next_reminder_at is None
+
+    # ...until someone joins the channel: they owe it too, and are reminded like the others were.
+    slack.channel_members["C0PATROL"].append("U0NEWBIE")
+    joined = {"type": "member_joined_channel", "user": "U0NEWBIE", "channel": "C0PATROL", "channel_type": "C"}
+    await bot.http.event(event_callback(joined))
+    await bot.settle()
+    bot.clock.advance(24 * H)
+    await bot.sweep()
+    [newcomer] = bot.reminders_to("U0NEWBIE")
+    assert f"Please acknowledge {ref}" in everything_said(newcomer)
+    assert len(bot.reminders_to("U0OFF003")) == 2
 
 
 async def test_no_directive_reminders_after_it_is_revoked(directive_bot, slack):

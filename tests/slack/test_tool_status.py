@@ -105,7 +105,7 @@ async def test_lookup_forgives_case_partial_names_and_typos(registry, query):
 
 
 async def test_another_name_is_never_answered_with_a_similar_tools_status_as_its_own(registry):
-    """"Cellebrite UFED Cloud" is not "Cellebrite UFED": an officer must not read "Approved" for a
+    """ "Cellebrite UFED Cloud" is not "Cellebrite UFED": an officer must not read "Approved" for a
     product nobody approved. The closest record is shown, said to be another name."""
     said, answer = await ask(registry, "Cellebrite UFED Cloud")
     assert "“Cellebrite UFED Cloud” is not in the registry under that name" in said

@@ -20,6 +20,7 @@ from workflows.reminders import (
     directive_first_due,
     format_waited,
     in_quiet_hours,
+    nobody_to_remind,
     parse_quiet_hours,
     plan_directive_reminder,
     plan_review_reminder,
@@ -401,8 +402,19 @@ async def test_directive_reminded_after_due_time_then_every_directive_every():
     assert store.directives[7].reminders_sent == 3
 
 
-async def test_directive_reminders_stop_once_everyone_has_acknowledged():
-    # The caller found nobody left to DM for the reminder it claimed: the reminders stop.
+async def test_with_nobody_to_remind_a_directive_is_looked_at_again_later_counting_nothing():
+    # The caller found nobody left to DM for the reminder it claimed (everyone has acknowledged):
+    # nothing was sent, but someone may join one of its channels, so it is due again later.
+    store = FakeReminderStore(directives=[DueDirective(7, T0, T0)])
+    p = policy()
+    [reminder] = await sweep(store, p, T0)
+    await nobody_to_remind(store, reminder, T0, p.reminders)
+    assert store.directives[7].next_reminder_at == T0 + p.reminders.directive_every
+    assert store.directives[7].reminders_sent == 0
+    assert await sweep(store, p, T0 + p.reminders.directive_every) == [DirectiveReminder(7, 1, T0)]
+
+
+async def test_directive_reminders_stop_once_it_is_gone():
     store = FakeReminderStore(directives=[DueDirective(7, T0, T0)])
     p = policy()
     [reminder] = await sweep(store, p, T0)
