@@ -48,6 +48,7 @@ from workflows.reminders import (
     DirectiveReminder,
     ReviewReminder,
     Subject,
+    escalation_entry,
     nobody_to_remind,
     stop_directive_reminders,
     sweep,
@@ -227,7 +228,7 @@ class ReminderScheduler:
             messages: list[OutboundMessage] = []
             for reminder in won:
                 if isinstance(reminder, ReviewReminder):
-                    messages += await self._review(uow, store, reminder, lookups, report, reviews, escalations)
+                    messages += await self._review(uow, store, reminder, now, lookups, report, reviews, escalations)
                     if reminder.escalate:
                         refresh.update(self._policy.roles.command_staff)
                         refresh.update(reminder.escalate_to)
@@ -317,6 +318,7 @@ class ReminderScheduler:
         uow,
         store: SqlReminderStore,
         reminder: ReviewReminder,
+        now: datetime,
         lookups: _Lookups,
         report: SweepReport,
         reviews: dict[str, list[Due]],
@@ -339,6 +341,7 @@ class ReminderScheduler:
         to = lookups.users(reminder.escalate_to)
         for user in to:
             escalations[user].append((due, reviewers))
+        await uow.audit.record(escalation_entry(reminder, tuple(to), now))
         # The card notes it: loaded whole (decisions, questions) as it stands after the claim.
         full = await uow.requests.get(reminder.request_id)
         if full is None or full.escalated_at is None:

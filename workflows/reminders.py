@@ -42,6 +42,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from workflows.audit import SYSTEM, AuditEntry
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
 from workflows.requests import RequestStatus, ToolRequest, reference
 
@@ -114,6 +115,21 @@ class ReviewReminder:
     nth: int  # 1 for the first reminder at this stage
     escalate: bool = False  # also DM `escalate_to` once, and note it on the card
     escalate_to: tuple[str, ...] = ()
+
+
+def escalation_entry(reminder: ReviewReminder, escalated_to: tuple[str, ...], now: datetime) -> AuditEntry:
+    """The audit trail's record of an escalation: the card's note goes when the request moves on,
+    and an auditor must still see that it waited too long and who was told."""
+    told = ", ".join(escalated_to) or "nobody (no one to escalate to)"
+    return AuditEntry(
+        reminder.ref,
+        f"escalated:{reminder.stage_key}",
+        SYSTEM,
+        now,
+        f"pending:{reminder.stage_key}",
+        f"pending:{reminder.stage_key}",
+        f"waited {format_waited(reminder.waited)} at {reminder.stage_name} (reminder {reminder.nth}); told {told}",
+    )
 
 
 @dataclass(frozen=True)

@@ -171,10 +171,15 @@ async def test_escalation_goes_once_to_command_staff_and_the_card_notes_it(slack
         await bot.sweep()
         assert len(bot.reminders_to("U0SEC1")) == 3 and len(bot.escalations_to("U0CHIEF")) == 1
 
-        # Deciding clears the note from the card.
+        # Deciding clears the note from the card; the audit trail keeps the escalation.
         await bot.click(card, ActionId.APPROVE, "U0SEC1")
         await bot.settle()
         assert "Escalated" not in bot.card("C0ITSEC", ref).text
+        async with bot.c.uow() as uow:
+            trail = [(e.action, e.actor, e.reason) for e in await uow.audit.for_subject(ref)]
+        assert [a for a, _, _ in trail] == ["submitted", "escalated:it_security", "approved:it_security"]
+        _, actor, reason = trail[1]
+        assert actor == "system" and "waited 2 days at IT security (reminder 2); told U0CHIEF" in reason
     finally:
         await stop_bot(bot)
 
