@@ -39,14 +39,17 @@ from workflows.directives import (
     DirectiveSuperseded,
 )
 from workflows.events import (
+    AnswersChanged,
     Event,
     InfoProvided,
     InfoRequested,
     RequestApproved,
+    RequestRefused,
     RequestRejected,
     RequestSubmitted,
     RequestWithdrawn,
     StageApproved,
+    TierChanged,
 )
 from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Policy, Stage, is_group
@@ -129,6 +132,15 @@ def affected(events: Iterable[Event], policy: Policy) -> set[str]:
                 stage(x.stage_key)
             case RequestWithdrawn(stage_key=key):
                 stage(key)
+            case TierChanged(from_stage_key=left, to_stage_key=entered):
+                # It may leave one stage's queue for another's, or close (a tier it may not have).
+                for key in (left, entered):
+                    if key is not None:
+                        stage(key)
+            case RequestRefused(waited_at=key) if key is not None:
+                stage(key)  # refused by the rules while a stage waited on it: it leaves that queue
+            case AnswersChanged(card_stage_key=key) if key is not None:
+                stage(key)  # the answers its reviewers see changed
     return principals
 
 

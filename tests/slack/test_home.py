@@ -308,3 +308,30 @@ async def test_directives_to_acknowledge_show_on_the_officers_home_tab_and_can_b
 
 def ref_id(ref: str) -> int:
     return int(ref.split("-")[1])
+
+
+async def test_a_tier_change_that_closes_a_request_takes_it_off_its_reviewers_home_tabs(
+    slack, database_url, tmp_path, clock
+):
+    from tests.slack.test_risk_at_intake import RISK_CONFIG
+    from workflows.risk import Tier
+    from workflows.risk_review import lower_tier
+
+    slack.usergroups["S0CMD"] = ["U0DEPUTY"]
+    bot = await start_clocked_bot(slack, database_url, tmp_path, clock, RISK_CONFIG)
+    try:
+        request_id = await bot.request_tool("U0OFFICER")
+        ref = f"REQ-{request_id:04d}"
+        await bot.click(bot.card("C0ITSEC", ref), ActionId.APPROVE, "U0SEC1")
+        await bot.settle()
+        assert ref in everything_said(await bot.home("U0PRIV1"))  # it waits for privacy
+        policy, now = bot.c.policy, bot.c.clock()
+        reason = "Only IT security needed."
+        await bot.c.changes.change(
+            lambda uow: lower_tier(uow, policy, request_id, "U0CHIEF", Tier.LOW, reason, True, now)
+        )
+        await bot.settle()
+        await bot.home_settled()
+        assert ref not in everything_said(slack.home_views["U0PRIV1"])  # refreshed without being opened
+    finally:
+        await stop_bot(bot)
