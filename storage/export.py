@@ -54,7 +54,9 @@ def export_record(database_url: str, out: Path) -> dict[str, int]:
         "snapshot": "all tables read in one transaction (REPEATABLE READ on PostgreSQL)",
         "rows": counts,
         "sha256": files,
-        "note": "Times are UTC. audit_log lists every change of state: who, what, when, from, to and why.",
+        "note": "Times are UTC. audit_log lists every change of state: who, what, when, from, to and why. "
+        "Text that begins with = + - @ or a tab is written with a ' before it, so that a spreadsheet "
+        "shows it rather than running it as a formula: the value is what follows that '.",
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return counts
@@ -80,6 +82,12 @@ def _snapshot_engine(database_url: str) -> Engine:
     return engine
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…) typed as a
+# tool's name would run on the auditor's machine): such text gets a leading ' (OWASP's advice),
+# which spreadsheets show as text, and the manifest says so.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -87,4 +95,6 @@ def _cell(value) -> str:
         return value.isoformat()
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)

