@@ -96,6 +96,14 @@ class SqlRequests:
         )
         return await self._fetch(query)
 
+    async def open_tool_names(self, stage_keys: list[str]) -> list[tuple[int, str]]:
+        query = (
+            select(_REQUESTS.c.id, _REQUESTS.c.tool_name)
+            .where(_REQUESTS.c.status.in_(_OPEN), _REQUESTS.c.stage_key.in_(stage_keys))
+            .order_by(_REQUESTS.c.stage_entered_at, _REQUESTS.c.id)
+        )
+        return [(row.id, row.tool_name) for row in await self._session.execute(query)]
+
     async def _fetch(self, query) -> list[ToolRequest]:
         rows = (await self._session.execute(query)).all()
         if not rows:

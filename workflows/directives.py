@@ -457,10 +457,16 @@ async def owed_in_channel(uow: DirectiveUnitOfWork, channel: str, user_id: str) 
     return owed
 
 
+OPEN_REQUESTS_SHOWN = 20  # /tool-status lists at most ten; more would only be counted
+
+
 async def open_requests_for(uow: DirectiveUnitOfWork, stage_keys: list[str], tool: Tool) -> list[ToolRequest]:
-    """Open requests (waiting at any of these stages) about `tool`, under any of its names."""
-    requests = await uow.requests.at_stages(stage_keys)
-    return [r for r in requests if registry.same_tool(r.tool_name, tool)]
+    """Open requests (waiting at any of these stages) about `tool`, under any of its names: all of
+    them are looked at, however many others are open, and the oldest loaded whole."""
+    names = await uow.requests.open_tool_names(stage_keys)
+    about = [request_id for request_id, name in names if registry.same_tool(name, tool)]
+    loaded = [await uow.requests.get(request_id) for request_id in about[:OPEN_REQUESTS_SHOWN]]
+    return [request for request in loaded if request is not None]
 
 
 async def override_for(uow: DirectiveUnitOfWork, request: ToolRequest) -> Tool | None:

@@ -20,7 +20,11 @@ class RequestRepository(Protocol):
     async def for_requester(self, user_id: str, *, open_only: bool = False) -> list[ToolRequest]: ...
 
     async def at_stages(self, stage_keys: list[str]) -> list[ToolRequest]:
-        """Open requests waiting at any of these stages, oldest first."""
+        """Open requests waiting at any of these stages, oldest first (at most a screenful)."""
+
+    async def open_tool_names(self, stage_keys: list[str]) -> list[tuple[int, str]]:
+        """(id, tool name) of every open request waiting at any of these stages, oldest first: a
+        light read of them all, to pick out those about one tool."""
 
 
 class AuditLog(Protocol):

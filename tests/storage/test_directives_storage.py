@@ -330,3 +330,21 @@ async def test_directive_posts_record_outcomes_and_claim_counts(uows, clock):
     async with uows() as uow:
         (shown,) = await uow.directive_posts.posted_for_active()
         assert (shown.count_shown, shown.count_shown_at) == ("0 of 3", clock())
+
+
+async def test_tool_status_finds_a_tools_open_request_however_many_others_are_open(uows, clock):
+    from tests.storage.test_requests_storage import DRAFT, POLICY
+    from workflows.directives import tool_status_with_requests
+    from workflows.review import submit_request
+
+    async with uows() as uow:
+        for i in range(230):  # more than a screenful of others, all older
+            await submit_request(uow, POLICY, dataclasses.replace(DRAFT, tool_name=f"Other tool {i}"), "U0OFF", clock())
+        [event] = await submit_request(
+            uow, POLICY, dataclasses.replace(DRAFT, tool_name="Gizmo Tracker"), "U0OFF", clock()
+        )
+        await record_tool_request(uow, "Gizmo Tracker", event.request.ref, "U0OFF", clock())
+        await uow.commit()
+    async with uows() as uow:
+        answer, requests = await tool_status_with_requests(uow, POLICY, "Gizmo Tracker")
+    assert answer.exact and [r.id for r in requests] == [event.request.id]

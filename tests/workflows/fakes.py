@@ -34,6 +34,9 @@ class FakeRequests:
     async def at_stages(self, stage_keys: list[str]) -> list[ToolRequest]:
         return [copy.deepcopy(r) for r in self.rows.values() if r.stage_key in stage_keys and r.status.is_open]
 
+    async def open_tool_names(self, stage_keys: list[str]) -> list[tuple[int, str]]:
+        return [(r.id, r.tool_name) for r in await self.at_stages(stage_keys)]
+
 
 @dataclass
 class FakeUnitOfWork:
