@@ -41,6 +41,7 @@ from storage.group_commit import GroupCommit
 from storage.outbox import OutboxStore
 from storage.uow import SqlUnitOfWork
 from workflows.events import Event
+from workflows.reminder_relevance import about_what, still_wanted
 
 log = logging.getLogger("clearance")
 
@@ -84,7 +85,9 @@ class Clearance:
             writers=1 if self.engine.dialect.name == "sqlite" else 2,
         )
         self.outbox = OutboxStore(self.sessions, self.read_sessions)
-        self.sender = SlackSender(self.outbox, self.client, lease=settings.outbox_lease)
+        self.sender = SlackSender(
+            self.outbox, self.client, lease=settings.outbox_lease, still_wanted=self._reminder_still_wanted
+        )
         self.changes = Changes(self.writes, policy, sent=self.sender.wake, committed=self._committed)
         enqueue = self.changes.enqueue
         self.sender.on_failure = FailureReporter(policy, enqueue)
@@ -176,6 +179,13 @@ class Clearance:
     def reading(self) -> SqlUnitOfWork:
         """A unit of work for reads only (never committed; on SQLite it takes no write lock)."""
         return SqlUnitOfWork(self.read_sessions, self.clock, self.identity.team_id)
+
+    async def _reminder_still_wanted(self, queue: str) -> bool:
+        """Read only for a reminder about one thing; every other message is wanted without a read."""
+        if about_what(queue) is None:
+            return True
+        async with self.reading() as uow:
+            return await still_wanted(uow, queue)
 
     async def _first_delivery(self, key: str) -> bool:
         return bool(await self.writes.run(lambda uow: uow.first_delivery(key)))

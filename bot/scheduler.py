@@ -44,6 +44,7 @@ from storage.reminders import DueItem, SqlReminderStore
 from workflows.directives import PostOutcome
 from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Policy, Stage
+from workflows.reminder_relevance import about_directive, about_review, reminder_queue
 from workflows.reminders import (
     DirectiveReminder,
     ReviewReminder,
@@ -374,7 +375,8 @@ class ReminderScheduler:
             return []
         report.directive_reminders += 1
         text, blocks = reminder_blocks.directive_reminder(directive, reminder, every)
-        return [post(f"remind:{user}", user, text, blocks, priority=BULK) for user in sorted(owing)]
+        about = about_directive(reminder.directive_id)
+        return [post(reminder_queue(user, about), user, text, blocks, priority=BULK) for user in sorted(owing)]
 
 
 def _review_dms(reviews: dict[str, list[Due]]) -> list[OutboundMessage]:
@@ -384,10 +386,11 @@ def _review_dms(reviews: dict[str, list[Due]]) -> list[OutboundMessage]:
         if len(items) <= DIGEST_AFTER:
             for item in items:
                 text, blocks = reminder_blocks.review_reminder(item.reminder, item.request, item.stage, item.permalink)
-                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
+                about = about_review(item.reminder.request_id, item.stage.key)
+                messages.append(post(reminder_queue(user, about), user, text, blocks, priority=BULK))
         else:
             for text, blocks in reminder_blocks.review_digest(items):
-                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
+                messages.append(post(reminder_queue(user), user, text, blocks, priority=BULK))
     return messages
 
 
@@ -404,10 +407,10 @@ def _escalation_dms(escalations: dict[str, list[tuple[Due, tuple[str, ...]]]]) -
                     reviewers,
                     to_command_staff=not item.stage.escalate_to,
                 )
-                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
+                messages.append(post(reminder_queue(user), user, text, blocks, priority=BULK))
         else:
             for text, blocks in reminder_blocks.review_digest([item for item, _ in items], escalation=True):
-                messages.append(post(f"remind:{user}", user, text, blocks, priority=BULK))
+                messages.append(post(reminder_queue(user), user, text, blocks, priority=BULK))
     return messages
 
 

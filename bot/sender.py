@@ -48,7 +48,7 @@ from bot.posted import (
     retry_after,
 )
 from bot.web_api import WebApi, outcome_unknown, with_fields
-from storage.outbox import FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
+from storage.outbox import DROPPED, FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
 
 log = logging.getLogger("clearance.sender")
 
@@ -73,6 +73,7 @@ class SlackSender:
         doubt_wait: timedelta = timedelta(seconds=10),
         on_failure: Callable[[Delivery, str], Awaitable[None]] | None = None,
         on_result: Callable[[Delivery, dict | None, str | None], Awaitable[None]] | None = None,
+        still_wanted: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -88,6 +89,9 @@ class SlackSender:
         # Called once a row is settled: (delivery, Slack's response data, None) when sent,
         # (delivery, None, error) when it failed for good. Not called for retries.
         self.on_result = on_result
+        # Asked with a row's queue just before it is sent: False drops it unsent (a reminder about
+        # something decided meanwhile: workflows/reminder_relevance.py).
+        self.still_wanted = still_wanted
         self.worker = uuid.uuid4().hex[:8]
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
@@ -145,7 +149,7 @@ class SlackSender:
         for outcome in outcomes:
             if outcome.status == FAILED:
                 await self._report(outcome)
-            if outcome.status != PENDING:
+            if outcome.status in (SENT, FAILED):
                 await self._settled(outcome.delivery, outcome.data, outcome.error if outcome.status == FAILED else None)
         return len(deliveries)
 
@@ -170,6 +174,9 @@ class SlackSender:
         paused = self._paused.get(delivery.method)
         if paused and paused > now:
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit")
+        if self.still_wanted is not None and not await self.still_wanted(delivery.queue):
+            log.info("outbox row %s (%s) dropped unsent: no longer needed", delivery.id, delivery.method)
+            return _Outcome(delivery, DROPPED, now, "not sent: no longer needed when its turn came")
         added: dict = {}  # what the sender adds to the stored payload (never stored itself)
         if delivery.target:
             # A card's post and its updates share a queue, which goes out in order: the post was

@@ -46,7 +46,7 @@ class Delivery:
         return payload
 
 
-PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
+PENDING, SENT, FAILED, DROPPED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.DROPPED
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    DROPPED = "dropped"  # not sent: pointless by its turn (a reminder about something decided meanwhile)
 
 
 class Outbox(Protocol):

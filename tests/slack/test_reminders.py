@@ -408,3 +408,47 @@ async def test_directive_reminders_wait_while_slack_cannot_list_the_channel(dire
     slack.clear_failures()
     await bot.sweep()  # Slack answers again: the reminder that waited goes out now
     assert all(len(bot.reminders_to(u)) == 1 for u in PATROL)
+
+
+# --- reminders overtaken while they wait in the outbox ----------------------------------------
+
+
+async def test_a_reminder_still_waiting_when_its_stage_is_decided_is_not_sent(bot, slack):
+    """Reminders go out behind everything else, and a rate limit can hold them longer: by their
+    turn the stage may be decided. That one is dropped, not sent; the others went as usual."""
+    request_id = await bot.request_tool("U0OFFICER")
+    slack.fail_next("chat.postMessage", status=429, retry_after=1, where=lambda args: args.get("channel") == "U0SEC2")
+    bot.clock.advance(24 * H)
+    await bot.c.reminders.run_once()
+    await slack.wait_for("chat.postMessage", where=lambda call: call.args.get("channel") == "U0SEC1")
+    assert bot.reminders_to("U0SEC2") == []  # held back by the rate limit
+    await bot.click(bot.card("C0ITSEC"), ActionId.APPROVE, "U0SEC1")
+    await bot.settle(timeout=20)
+    assert bot.reminders_to("U0SEC2") == []
+    assert (await bot.c.outbox.counts()).get("dropped") == 1
+    async with bot.c.uow() as uow:
+        assert (await uow.requests.get(request_id)).stage_key == "privacy"
+
+
+async def test_a_directive_reminder_is_not_sent_once_acknowledged_or_once_revoked(directive_bot, slack):
+    from tests.slack.test_directives import issue
+    from workflows.directives import revoke_directive
+
+    bot = directive_bot
+    ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
+    posted = bot.card("C0PATROL", ref)
+    in_patrol = lambda args: args.get("channel") in PATROL  # noqa: E731
+    slack.fail_next("chat.postMessage", status=429, retry_after=1, times=3, where=in_patrol)
+    bot.clock.advance(2 * H)
+    await bot.c.reminders.run_once()  # three reminders, held back by the rate limit
+    await bot.http.action(
+        block_action(
+            ActionId.ACKNOWLEDGE, acknowledge_button(posted.message)["value"], "U0OFF001", channel_id="C0PATROL"
+        )
+    )
+    async with bot.c.uow() as uow:
+        [directive] = await uow.directives.list_active()
+    await bot.c.changes.change(lambda uow: revoke_directive(uow, directive.id, "U0CHIEF", True, bot.c.clock()))
+    await bot.settle(timeout=20)
+    assert all(bot.reminders_to(officer) == [] for officer in PATROL)
+    assert (await bot.c.outbox.counts()).get("dropped") == 3
