@@ -135,6 +135,17 @@ async def stored_events(engine) -> list[str]:
         return sorted((await conn.execute(text("SELECT event_id FROM handled_events"))).scalars())
 
 
+async def between_two_good_changes(group, clock, failing) -> BaseException:
+    """Run `failing` in one batch between two changes that succeed; check they did; its error."""
+    outcomes = await asyncio.gather(
+        group.run(insert_event("a", clock)), group.run(failing), group.run(insert_event("b", clock)),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert outcomes[0] == "a" and outcomes[2] == "b"
+    assert isinstance(outcomes[1], BaseException)
+    return outcomes[1]
+
+
 async def test_an_sql_error_of_one_change_does_not_sink_its_batch(group, engine, clock):
     """On SQLite a statement's own error ('no such table') is an OperationalError, the class a lost
     database raises too: only the change that made it may fail, not the batch."""
@@ -142,14 +153,7 @@ async def test_an_sql_error_of_one_change_does_not_sink_its_batch(group, engine,
     async def broken(uow):
         await uow.session.execute(text("SELECT * FROM no_such_table"))
 
-    outcomes = await asyncio.gather(
-        group.run(insert_event("a", clock)),
-        group.run(broken),
-        group.run(insert_event("b", clock)),
-        return_exceptions=True,
-    )
-    assert outcomes[0] == "a" and outcomes[2] == "b"
-    assert isinstance(outcomes[1], Exception)
+    assert isinstance(await between_two_good_changes(group, clock, broken), Exception)
     assert await stored_events(engine) == ["a", "b"]
 
 
@@ -160,14 +164,7 @@ async def test_a_change_that_raises_cancelled_error_fails_alone_and_the_writer_c
     async def interrupted(uow):
         raise asyncio.CancelledError()
 
-    outcomes = await asyncio.gather(
-        group.run(insert_event("a", clock)),
-        group.run(interrupted),
-        group.run(insert_event("b", clock)),
-        return_exceptions=True,
-    )
-    assert outcomes[0] == "a" and outcomes[2] == "b"
-    assert isinstance(outcomes[1], RuntimeError)
+    assert isinstance(await between_two_good_changes(group, clock, interrupted), RuntimeError)
     assert await asyncio.wait_for(group.run(insert_event("c", clock)), 5) == "c"
     with pytest.raises(RuntimeError):  # alone in its batch, too
         await asyncio.wait_for(group.run(interrupted), 5)
