@@ -16,6 +16,7 @@ transaction misses them.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -52,11 +53,11 @@ class PendingRows:
     def write_assumed(self, session: Session) -> None:
         """INSERT the assumed rows (one statement per table); AssumptionFailed if any existed."""
         assumed, self._assumed = self._assumed, {}  # taken first: the INSERT below runs this hook too
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        dialect = session.get_bind().dialect.name
         for table, (key, rows) in assumed.items():
-            columns = [table.c[c] for c in key]
-            statement = dialect.insert(table).values(list(rows.values())).on_conflict_do_nothing()
-            inserted = {tuple(r) for r in session.execute(statement.returning(*columns))}
+            # One statement of fixed shape, run for all the rows at once (SQLAlchemy's insertmanyvalues
+            # makes it one multi-row INSERT): compiled once, where .values(rows) compiled each batch anew.
+            inserted = {tuple(r) for r in session.execute(_insert_new(dialect, table, key), list(rows.values()))}
             if len(inserted) != len(rows):
                 self.assumption_failed = True
                 raise AssumptionFailed(f"{len(rows) - len(inserted)} row(s) of {table.name} already stored")
@@ -141,3 +142,10 @@ def _never_lost(session: Session) -> None:
 
 async def flush_pending(session: AsyncSession) -> None:
     await pending(session).flush(session)
+
+
+@functools.cache
+def _insert_new(dialect: str, table: Table, key: tuple[str, ...]):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the key: the rows that were new."""
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_of(table).on_conflict_do_nothing().returning(*(table.c[c] for c in key))
