@@ -23,11 +23,14 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029]")
 
 def clean_text(text: str | None, *, multiline: bool = True) -> str:
     """Free text (a purpose, a reason, an answer, a directive): without NUL, C0/C1 controls (newline
-    and tab are kept where the text may have several lines), bidi controls or lone surrogates;
-    surrounding white space stripped."""
+    and tab are kept where the text may have several lines), bidi controls, invisible format
+    characters or lone surrogates; surrounding white space stripped. Text nobody could see
+    (nothing but white space and joiners) is empty, so "required" means something was written."""
     text = _LINE_BREAKS.sub("\n", text or "")
     kept = "\n\t" if multiline else ""
     text = "".join(c for c in text if c in kept or not _unwanted(c))
+    if all(c.isspace() or unicodedata.category(c) == "Cf" for c in text):
+        return ""
     return text.strip() if multiline else " ".join(text.split())
 
 
@@ -44,8 +47,15 @@ def clean_name(text: str | None) -> str:
     return " ".join(text.split())
 
 
+# Format characters kept in free text: the joiners, which emoji sequences and some scripts
+# (Persian, the Indic ones) need. Every other one (zero-width space, word joiner, BOM, soft
+# hyphen, tags…) is invisible and has no use in what is typed here.
+_JOINERS = frozenset("\u200c\u200d")
+
+
 def _unwanted(c: str) -> bool:
-    return c in BIDI_CONTROLS or unicodedata.category(c) in ("Cc", "Cs")
+    category = unicodedata.category(c)
+    return c in BIDI_CONTROLS or category in ("Cc", "Cs") or (category == "Cf" and c not in _JOINERS)
 
 
 def _displayed_order(text: str) -> str:

@@ -115,6 +115,20 @@ async def test_both_pages_answer_at_once_and_show_errors_on_the_field_or_questio
         assert await uow.requests.for_requester(OFFICER) == []
 
 
+async def test_a_field_of_nothing_but_invisible_characters_counts_as_empty(risk_bot, slack):
+    await risk_bot.http.command("/request-tool", "", OFFICER)
+    page_one = (await slack.wait_for("views.open"))[-1].args["view"]
+    invisible = {
+        "tool_name": {"value": {"type": "plain_text_input", "value": "Otter"}},
+        "vendor": {"value": {"type": "plain_text_input", "value": "\u200b\u2060\ufeff"}},
+        "purpose": {"value": {"type": "plain_text_input", "value": "\u200b" * 12}},
+    }
+    response = await risk_bot.http.submit(
+        view_submission(CallbackId.REQUEST_FORM, invisible, OFFICER, private_metadata=page_one["private_metadata"])
+    )
+    assert set(response.json()["errors"]) == {"vendor", "purpose"}
+
+
 # --- anchor 1: a Clearview-type tool is refused at once ---------------------------------------------
 
 

@@ -138,6 +138,9 @@ def test_new_tool_stores_no_format_character() -> None:
         ("\u202ereversed\u202c text", "reversed text", "reversed text"),
         ("para\u2029graph", "para\ngraph", "para graph"),
         ("emoji \U0001f469\u200d\U0001f4bb kept", "emoji \U0001f469\u200d\U0001f4bb kept", None),
+        ("zero\u200bwidth\u2060 word\ufeff joiner\u00ad", "zerowidth word joiner", "zerowidth word joiner"),
+        ("\u200b" * 12, "", ""),  # nothing anyone could see: empty, so a required field is refused
+        ("\u2060 \u200d\n\u200c ", "", ""),
     ],
 )
 def test_clean_text(typed: str, multi: str, line: str | None) -> None:
