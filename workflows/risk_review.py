@@ -172,6 +172,9 @@ async def change_answers(
     version = AnswerVersion(len(request.answer_versions) + 1, answers, actor, now, clean_text(note)[:REASON_LIMIT])
     request.answer_versions.append(version)
     request.assessment = assessment = assess(answers, policy.rules)
+    # The summary fields (on its card, in exports) follow the answers, as at submission.
+    kinds, prior = summary_fields(answers)
+    request.data_kinds, request.prior_use = kinds or request.data_kinds, prior or request.prior_use
     request.updated_at = now
     what = "version {}: {}".format(
         version.number, ", ".join(f"{q}: {_shown(previous.get(q))} → {_shown(answers[q])}" for q in changed)

@@ -334,6 +334,15 @@ async def test_changed_answers_are_a_new_version_and_a_higher_tier_reroutes():
     assert "vendor_keeps_uploads: no → yes" in uow.audit.entries[-3].reason
 
 
+async def test_changed_answers_also_change_the_requests_summary_fields():
+    """The card's "already used for police work" warning and the export read them."""
+    uow, [event] = await submit(TRANSCRIPTION)  # not in use; personal information
+    changes = {"in_use": "yes", "data_kinds": ("personal_info", "location")}
+    await change_answers(uow, POLICY, event.request.id, "U0OFF", changes, NOW)
+    request = await stored(uow, event.request.id)
+    assert request.prior_use is PriorUse.USED and set(request.data_kinds) == {"personal", "location"}
+
+
 async def test_answers_that_now_prohibit_refuse_the_request():
     uow, [event] = await submit(TRANSCRIPTION)
     changed, refused = await change_answers(uow, POLICY, event.request.id, "U0OFF", {"data_source": "scraped"}, NOW)
