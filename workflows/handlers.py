@@ -38,7 +38,7 @@ from workflows.events import (
 )
 from workflows.policy import Policy
 from workflows.registry import OVERRIDES, RequestOutcome
-from workflows.requests import ToolRequest
+from workflows.requests import Outcome, ToolRequest
 
 if TYPE_CHECKING:
     from workflows.ports_directives import DirectiveUnitOfWork
@@ -61,9 +61,11 @@ async def file_new_request(uow: DirectiveUnitOfWork, policy: Policy, event: Requ
 
 async def file_outcome(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -> list[Event]:
     """A request's outcome is the tool's status of record (unless a directive overrides it)."""
+    conditions = ""
     match event:
         case RequestApproved(request=r, decision=d):
             outcome, by, when = RequestOutcome.APPROVED, d.by, d.at
+            conditions = approval_conditions(r, policy)
         case RequestRejected(request=r, decision=d):
             outcome, by, when = RequestOutcome.REJECTED, d.by, d.at
         case RequestWithdrawn(request=r, by=by):
@@ -80,7 +82,23 @@ async def file_outcome(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -
             outcome, by, when = RequestOutcome.APPROVED, d.by, d.at
         case _:
             return []
-    return await _filed(record_request_outcome(uow, r.tool_name, r.ref, outcome, by, when))
+    return await _filed(record_request_outcome(uow, r.tool_name, r.ref, outcome, by, when, conditions))
+
+
+def approval_conditions(request: ToolRequest, policy: Policy) -> str:
+    """What the reviewers wrote when they approved (Approve with note…), stage by stage: the
+    conditions of use that /tool-status shows with the approval of record."""
+    notes = [
+        (d.stage_key, d.note.strip()) for d in request.decisions if d.outcome is Outcome.APPROVED and d.note.strip()
+    ]
+    return "; ".join(f"{_stage_name(policy, key)}: {note}" for key, note in notes)
+
+
+def _stage_name(policy: Policy, key: str) -> str:
+    try:
+        return policy.stage(key).name
+    except KeyError:  # a stage since removed from the config
+        return key
 
 
 async def warn_reviewers(uow: DirectiveUnitOfWork, policy: Policy, event: ToolStatusChanged) -> list[Event]:

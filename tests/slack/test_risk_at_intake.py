@@ -437,3 +437,22 @@ async def test_a_new_purpose_for_an_approved_tool_says_which_approval_it_extends
     card = reads(risk_bot.card("C0ITSEC", f"REQ-{second:04d}").message)
     assert f"extends {ref}*: the tool is approved already, for another purpose" in card
     assert f"It extends {ref}" in reads(risk_bot.dms("U0OFFICER2")[-1])
+
+
+async def test_what_reviewers_wrote_when_approving_becomes_the_tools_conditions_of_use(risk_bot, slack):
+    from tests.slack.test_tool_status import ask
+
+    request_id, _ = await risk_bot.request_assessed(as_fields(TRANSCRIPTION), **TRANSCRIBER)
+    ref = f"REQ-{request_id:04d}"
+    for channel, reviewer in (("C0ITSEC", "U0SEC1"), ("C0PRIV", "U0PRIV1")):
+        await risk_bot.click(risk_bot.card(channel, ref), ActionId.APPROVE, reviewer)
+        await risk_bot.settle()
+    opened = len(slack.calls_to("views.open"))
+    await risk_bot.click(risk_bot.card("C0CMD", ref), ActionId.APPROVE_WITH_NOTE, CHIEF)
+    form = (await slack.wait_for("views.open", opened + 1))[-1].args["view"]
+    note = "Witness interviews only; delete audio after 30 days."
+    assert await risk_bot.submit_view(form, CHIEF, reason=note) is None
+    await risk_bot.settle()
+    said, answer = await ask(risk_bot, TRANSCRIBER["tool_name"])
+    assert answer["text"].endswith("Approved with conditions")
+    assert f"Conditions: Command: {note}" in said
