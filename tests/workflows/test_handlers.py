@@ -77,17 +77,25 @@ async def test_a_submitted_request_registers_its_tool_under_review(uow):
 
 
 @pytest.mark.parametrize(
-    ("outcome", "status"), [(Outcome.APPROVED, ToolStatus.APPROVED), (Outcome.REJECTED, ToolStatus.REJECTED)]
+    ("outcome", "note", "status"),
+    [
+        (Outcome.APPROVED, "", ToolStatus.APPROVED),
+        (Outcome.APPROVED, "Only with a warrant.", ToolStatus.APPROVED_WITH_CONDITIONS),  # the note is its condition
+        (Outcome.REJECTED, "Data leaves Canada.", ToolStatus.REJECTED),
+    ],
 )
-async def test_a_decision_made_anywhere_updates_the_registry(uow, outcome, status):
+async def test_a_decision_made_anywhere_updates_the_registry(uow, outcome, note, status):
     request_id = await submit(uow)
     events = await handle(
         uow,
         POLICY,
-        await record_decision(uow, POLICY, request_id, "it_security", "U0SEC", outcome, "why", {"U0SEC"}, NOW),
+        await record_decision(uow, POLICY, request_id, "it_security", "U0SEC", outcome, note, {"U0SEC"}, NOW),
     )
     assert any(isinstance(e, ToolStatusChanged) and e.tool.status is status for e in events)
-    assert (await find_tool(uow, "Clearview AI")).status is status
+    tool = await find_tool(uow, "Clearview AI")
+    assert tool.status is status
+    if status is ToolStatus.APPROVED_WITH_CONDITIONS:
+        assert tool.conditions == "IT security: Only with a warrant."
 
 
 async def test_a_withdrawal_leaves_no_tool_under_review(uow):
