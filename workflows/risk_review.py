@@ -165,6 +165,7 @@ async def change_answers(
         raise NotRequester().about(request.ref)
     _check_open(request)
     previous, waiting = request.answers, request.stage_key
+    rules_said = request.assessment.tier if request.assessment else None
     answers = validate_answers({**previous, **changes})
     changed = tuple(q for q in answers if answers[q] != previous.get(q))
     if not changed:
@@ -196,7 +197,9 @@ async def change_answers(
         snap = _snapshot(request)
         refused = RequestRefused(snap, decision, assessment, waited_at=waiting)
         return [AnswersChanged(snap, version, changed, assessment), refused]
-    if before is not None and assessment.tier > before:
+    # Raised only when the answers are riskier than the rules judged before, not merely above a tier
+    # command staff lowered it to (an answer that changes nothing, or lowers the risk, keeps that).
+    if before is not None and assessment.tier > before and (rules_said is None or assessment.tier > rules_said):
         await _audit(uow, request, "answers_changed", actor, now, *versions, what)
         await _audit_assessment(uow, request, actor, now)
         why = f"the changed answers ({', '.join(changed)}) put it in the {assessment.tier.value} tier"

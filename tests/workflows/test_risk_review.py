@@ -334,6 +334,19 @@ async def test_changed_answers_are_a_new_version_and_a_higher_tier_reroutes():
     assert "vendor_keeps_uploads: no → yes" in uow.audit.entries[-3].reason
 
 
+async def test_answers_no_riskier_than_the_rules_judged_keep_a_tier_command_staff_lowered():
+    uow, [event] = await submit(TRANSCRIPTION)  # the rules: moderate
+    rid = event.request.id
+    await lower_tier(uow, POLICY, rid, "U0CHIEF", Tier.LOW, "A vetted vendor.", True, NOW)
+    events = await change_answers(uow, POLICY, rid, "U0OFF", {"data_source": "ours"}, NOW)  # less risky
+    assert not any(isinstance(e, ev.TierChanged) for e in events)
+    assert (await stored(uow, rid)).tier is Tier.LOW
+    # Riskier than the rules judged before: raised again, by the rules.
+    events = await change_answers(uow, POLICY, rid, "U0OFF", {"vendor_keeps_uploads": "yes"}, NOW)
+    [raised] = [e for e in events if isinstance(e, ev.TierChanged)]
+    assert (raised.before, raised.after, raised.by) == (Tier.LOW, Tier.HIGH, RULES)
+
+
 async def test_changed_answers_also_change_the_requests_summary_fields():
     """The card's "already used for police work" warning and the export read them."""
     uow, [event] = await submit(TRANSCRIPTION)  # not in use; personal information
