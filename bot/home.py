@@ -128,8 +128,9 @@ def affected(events: Iterable[Event], policy: Policy) -> set[str]:
                 stage(next_key)
             case RequestApproved(decision=decision) | RequestRejected(decision=decision):
                 stage(decision.stage_key)
-            case InfoRequested(exchange=x) | InfoProvided(exchange=x):
+            case InfoRequested(request=r, exchange=x) | InfoProvided(request=r, exchange=x):
                 stage(x.stage_key)
+                stage(r.stage_key)  # the stage deciding now, if a tier change moved it
             case RequestWithdrawn(stage_key=key):
                 stage(key)
             case TierChanged(from_stage_key=left, to_stage_key=entered):

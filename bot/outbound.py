@@ -185,12 +185,17 @@ class RequestMessages:
                     ),
                 ]
             case InfoProvided(exchange=exchange):
+                # The stage that asked, and the one deciding now if a tier change moved it meanwhile.
+                deciding = request.stage_key if request.status.is_open else None
+                cards = [self.update_card(request, exchange.stage_key, flags)]
+                if deciding and deciding != exchange.stage_key:
+                    cards.append(self.update_card(request, deciding, flags))
                 return [
-                    self.update_card(request, exchange.stage_key, flags),
+                    *cards,
                     self.dm(
                         request,
                         f":speech_balloon: Your answer was added to *{request.ref}* ({tool}). "
-                        f"{name(exchange.stage_key)} will continue the review.",
+                        f"{name(deciding or exchange.stage_key)} will continue the review.",
                     ),
                 ]
             case RequestRefused(assessment=assessment, waited_at=waited_at):

@@ -456,3 +456,27 @@ async def test_what_reviewers_wrote_when_approving_becomes_the_tools_conditions_
     said, answer = await ask(risk_bot, TRANSCRIBER["tool_name"])
     assert answer["text"].endswith("Approved with conditions")
     assert f"Conditions: Command: {note}" in said
+
+
+async def test_an_answer_reaches_the_stage_deciding_now_when_a_tier_change_moved_the_request(risk_bot, slack):
+    """Privacy asks, then raises the tier: the request moves on to Legal with the question open.
+    The officer's answer shows on Legal's card too, and the DM names Legal as the stage deciding."""
+    bot = risk_bot
+    request_id, _ = await bot.request_assessed(as_fields(TRANSCRIPTION), **TRANSCRIBER)
+    ref = f"REQ-{request_id:04d}"
+    await bot.click(bot.card("C0ITSEC", ref), ActionId.APPROVE, "U0SEC1")
+    await bot.settle()
+    opened = len(slack.calls_to("views.open"))
+    await bot.click(bot.card("C0PRIV", ref), ActionId.ASK_INFO, "U0PRIV1")
+    ask_form = (await slack.wait_for("views.open", opened + 1))[-1].args["view"]
+    assert await bot.submit_view(ask_form, "U0PRIV1", reason="Are voice prints kept?") is None
+    await bot.settle()
+    modal = await open_tier_modal(bot, "C0PRIV", ref, ActionId.RAISE_TIER, "U0PRIV1")
+    assert await submit_tier(bot, modal, "U0PRIV1", "high", "Possible voice prints.") is None
+    asked = [d for d in bot.dms(OFFICER) if ActionId.ANSWER in json.dumps(d["blocks"])][-1]
+    button = next(e for b in asked["blocks"] for e in b.get("elements", []) if e.get("action_id") == ActionId.ANSWER)
+    await bot.http.action(block_action(ActionId.ANSWER, button["value"], OFFICER, channel_id="D" + OFFICER))
+    form = (await slack.wait_for("views.open", opened + 3))[-1].args["view"]
+    assert await send_answer(bot, form, "No voice prints are kept, text only.", {}) is None
+    assert "No voice prints are kept" in reads(bot.card("C0LEGAL", ref).message)
+    assert "Legal will continue the review" in reads(bot.dms(OFFICER)[-1])
