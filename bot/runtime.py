@@ -86,7 +86,11 @@ class Clearance:
         )
         self.outbox = OutboxStore(self.sessions, self.read_sessions)
         self.sender = SlackSender(
-            self.outbox, self.client, lease=settings.outbox_lease, still_wanted=self._reminder_still_wanted
+            self.outbox,
+            self.client,
+            lease=settings.outbox_lease,
+            still_wanted=self._reminder_still_wanted,
+            token_refused=self.identity.refused_at_work,
         )
         self.changes = Changes(self.writes, policy, sent=self.sender.wake, committed=self._committed)
         enqueue = self.changes.enqueue

@@ -47,12 +47,14 @@ from bot.posted import (
     outbox_metadata,
     retry_after,
 )
+from bot.slack_identity import REJECTED as TOKEN_REFUSED
 from bot.web_api import WebApi, outcome_unknown, with_fields
 from storage.outbox import DROPPED, FAILED, PENDING, SENT, Delivery, OutboxStore, Settled
 
 log = logging.getLogger("clearance.sender")
 
 MAX_BACKOFF = 300.0
+TOKEN_WAIT = timedelta(seconds=30)  # at least, before trying again with a token Slack refused
 
 
 def utcnow() -> datetime:
@@ -74,6 +76,7 @@ class SlackSender:
         on_failure: Callable[[Delivery, str], Awaitable[None]] | None = None,
         on_result: Callable[[Delivery, dict | None, str | None], Awaitable[None]] | None = None,
         still_wanted: Callable[[str], Awaitable[bool]] | None = None,
+        token_refused: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -92,6 +95,9 @@ class SlackSender:
         # Asked with a row's queue just before it is sent: False drops it unsent (a reminder about
         # something decided meanwhile: workflows/reminder_relevance.py).
         self.still_wanted = still_wanted
+        # Told when Slack refuses the token itself: no message is given up for that (bot/slack_identity.py).
+        self.token_refused = token_refused
+        self.token_wait = TOKEN_WAIT
         self.worker = uuid.uuid4().hex[:8]
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
@@ -284,6 +290,12 @@ class SlackSender:
             self._paused[delivery.method] = until
             log.warning("Slack rate limit on %s: waiting %ss (row %s)", delivery.method, wait, delivery.id)
             return _Outcome(delivery, PENDING, until, f"rate limited ({wait}s)")
+        if error in TOKEN_REFUSED:
+            # The token, not the message: revoked or expired while running. The message waits for a
+            # working token (health says 503 meanwhile) rather than being given up for good.
+            if self.token_refused is not None:
+                self.token_refused(error)
+            return self._later(delivery, f"Slack refused the bot token ({error})", floor=self.token_wait)
         if status >= 500 and status != 503 and delivery.method in LOOKED_UP:
             # A 500, 502 or 504 may come after Slack has posted (a gateway gave up waiting for it):
             # look before posting again. 503 is Slack turning work away: nothing was done.

@@ -93,9 +93,20 @@ class SlackIdentity:
         if self.status == SlackStatus.UNREACHABLE and self._task is None:
             self._task = asyncio.create_task(self._retry())
 
+    def refused_at_work(self, error: str) -> None:
+        """A Web API call was refused for the token itself (revoked, expired) after start-up: say so
+        (/healthz 503, one error in the log) and check again in the background until Slack takes it
+        again (a re-installed app, a passing fault); meanwhile messages wait in the outbox."""
+        if self.status == SlackStatus.REJECTED:
+            return
+        before, self.status, self.error = self.status, SlackStatus.REJECTED, error
+        self._log(before)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._retry())
+
     async def _retry(self) -> None:
         attempt = 0
-        while self.status == SlackStatus.UNREACHABLE:
+        while self.status in (SlackStatus.UNREACHABLE, SlackStatus.REJECTED):
             await asyncio.sleep(self.backoff[min(attempt, len(self.backoff) - 1)])
             attempt += 1
             await self.check()

@@ -11,14 +11,15 @@ import contextlib
 import logging
 import os
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.fakes.signing import SlackHttp
+from tests.fakes.signing import SlackHttp, view_submission
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.slack.harness import SECRET, start_bot, stop_bot
+from tests.slack.harness import SECRET, form_values, start_bot, stop_bot
 from tests.slack.test_http_contract import ManualClock
 
 OK = {"status": "ok"}
@@ -100,6 +101,35 @@ async def test_a_token_slack_rejects_makes_health_503_and_is_logged(slack, datab
         assert response.json() == {"status": "unavailable", "database": "ok", "slack": "token rejected (invalid_auth)"}
         logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
         assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in logged and "xoxb-test" not in logged
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_token_revoked_while_running_loses_no_message_and_health_says_so(slack, database_url, tmp_path):
+    """Slack accepted the token at start, then revokes it: the card waits in the outbox (not failed
+    for good), /healthz says 503 and why, and once Slack takes the token again the card goes out."""
+
+    def quick(c):
+        c.identity.backoff = (0.2,)
+        c.sender.token_wait = timedelta(seconds=0.2)
+
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        await bot.http.command("/request-tool", "Clearview AI", "U0OFFICER")
+        view = (await slack.wait_for("views.open"))[-1].args["view"]
+        slack.rejected_tokens["xoxb-test"] = "token_revoked"  # revoked while the officer fills the form
+        submitted = await bot.http.submit(view_submission(view["callback_id"], form_values(), "U0OFFICER"))
+        assert submitted.status_code == 200 and submitted.text in ("", "null")  # stored all the same
+        for _ in range(50):
+            if (await bot.http.client.get("/healthz")).status_code == 503:
+                break
+            await asyncio.sleep(0.05)
+        response = await bot.http.client.get("/healthz")
+        assert (response.status_code, response.json()["slack"]) == (503, "token rejected (token_revoked)")
+        assert await bot.c.outbox.failures() == [] and (await bot.c.outbox.counts()).get("pending")
+        del slack.rejected_tokens["xoxb-test"]  # the token works again
+        await slack.wait_for("chat.postMessage", where=lambda call: call.args.get("channel") == "C0ITSEC", timeout=45)
+        assert (await bot.http.client.get("/healthz")).status_code == 200
     finally:
         await stop_bot(bot)
 
