@@ -9,6 +9,7 @@ before the commands that only read it, and it creates nothing.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import tempfile
 from contextlib import closing
@@ -23,8 +24,21 @@ from storage.db import alembic_config, urls
 CONNECT_TIMEOUT = 5  # seconds; an unreachable host should not hang a command for minutes
 
 
+# A password in a URL (user:password@) or in its query (?password=…, libpq's sslpassword).
+_SECRETS = re.compile(r"(?<=://)([^:/@\s]*):[^@\s]*@|((?:ssl)?password=)[^&\s\"']*", re.IGNORECASE)
+
+
+def hide_secrets(text: str) -> str:
+    """`text` with every password in a database URL in it replaced by ***."""
+    return _SECRETS.sub(lambda m: f"{m.group(1)}:***@" if m.group(1) is not None else f"{m.group(2)}***", text)
+
+
 class DatabaseProblem(Exception):
-    """The database named by DATABASE_URL cannot be used; the message says what to do."""
+    """The database named by DATABASE_URL cannot be used; the message says what to do (never with a
+    password, whatever the driver put in its own message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(hide_secrets(message))
 
 
 def where(raw_url: str) -> str:
@@ -33,7 +47,7 @@ def where(raw_url: str) -> str:
     if url.get_backend_name() == "sqlite":
         path = _sqlite_path(url)
         return "an in-memory SQLite database" if path is None else str(path)
-    return url.set(drivername="postgresql").render_as_string(hide_password=True)
+    return hide_secrets(url.set(drivername="postgresql").render_as_string(hide_password=True))
 
 
 def writable(raw_url: str) -> None:
@@ -132,7 +146,7 @@ def _pg_revision(url: URL) -> str | None:
 
 def _pg_connect(url: URL) -> psycopg.Connection:
     plain = url.set(drivername="postgresql")
-    target = plain.render_as_string(hide_password=True)
+    target = hide_secrets(plain.render_as_string(hide_password=True))
     try:
         return psycopg.connect(
             plain.render_as_string(hide_password=False), connect_timeout=CONNECT_TIMEOUT, autocommit=True

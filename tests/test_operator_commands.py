@@ -154,3 +154,17 @@ def test_a_missing_postgresql_database_says_how_to_create_it(operator, monkeypat
     monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
     assert main(["migrate"]) == 2
     assert "Create the database (createdb clearance_no_such_database)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://clearance:hunter2@[bad",  # the driver quotes the URL in its own message
+        "postgresql://clearance@127.0.0.1:{port}/clearance?password=hunter2",  # libpq's query form
+    ],
+)
+def test_a_password_in_database_url_is_never_printed(operator, monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url.format(port=free_port()))
+    result = run(["migrate"])
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr, result.stderr
