@@ -27,12 +27,20 @@ log = logging.getLogger("clearance")
 DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error, psycopg.Error, CommandError)
 
 
+def port(text: str) -> int:
+    """A TCP port, 0 to 65535 (argparse turns the ValueError into a usage message, exit 2)."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(text)
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clearance", description="Decide, on the record, which tools may be used.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the Slack bot")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    serve.add_argument("--port", type=port, default=3000, help="HTTP port (default 3000; 0: any free one)")
     serve.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0; 127.0.0.1 in Socket Mode)")
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect out to Slack instead (needs SLACK_APP_TOKEN)"
@@ -175,7 +183,11 @@ def _export(out: Path) -> int:
 
     database_url = load_database_url()
     preflight.migrated(database_url)  # before anything is written: no empty "complete record"
-    counts = export_record(database_url, out)
+    try:
+        counts = export_record(database_url, out)
+    except OSError as exc:  # a folder that cannot be written, a file in the way
+        print(f"Clearance cannot write the record to {out}: {exc.strerror or type(exc).__name__}.", file=sys.stderr)
+        return 2
     for table, n in counts.items():
         print(f"{table}: {n} rows")
     print(f"Written to {out}/ (one CSV per table, plus manifest.json with row counts and SHA-256 checksums).")

@@ -36,6 +36,8 @@ def load_policy(path: Path) -> Policy:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+    except OSError as exc:  # a folder, or a file this user may not read
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__}).") from exc
     return parse_policy(data, str(path))
 
 

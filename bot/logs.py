@@ -63,6 +63,10 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Slack's libraries log whole payloads at DEBUG (what people typed, names): never, whatever
+    # CLEARANCE_LOG_LEVEL says. Their warnings and errors still come through.
+    for name in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         logger = logging.getLogger(name)
         logger.handlers.clear()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from bot.config import ConfigError, parse_policy
+from bot.config import ConfigError, load_policy, parse_policy
 from bot.settings import load_settings
 from tests.slack.harness import CONFIG
 
@@ -51,6 +51,7 @@ def test_the_shipped_example_file_works(tmp_path):
         (lambda d: d["roles"].update(command_staff="chief"), "command_staff"),
         (lambda d: d["reminders"].update(quiet_hours="late"), "quiet_hours"),
         (lambda d: d["reminders"].update(timezone="Mars/Base"), "timezone"),
+        (lambda d: d["stages"][2].update(remind_after="1000000000d"), "longer than a year"),
     ],
 )
 def test_mistakes_name_the_key_and_the_fix(change, message):
@@ -60,6 +61,12 @@ def test_mistakes_name_the_key_and_the_fix(change, message):
         parse_policy(data, "clearance.toml")
     assert message in str(raised.value)
     assert "clearance.toml" in str(raised.value)
+
+
+def test_a_config_path_that_cannot_be_read_is_named_without_a_traceback(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_policy(tmp_path)  # a folder, not a file
+    assert str(tmp_path) in str(raised.value) and "cannot be read" in str(raised.value)
 
 
 def test_settings_list_everything_missing_at_once(tmp_path):

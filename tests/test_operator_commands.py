@@ -168,3 +168,18 @@ def test_a_password_in_database_url_is_never_printed(operator, monkeypatch, url)
     result = run(["migrate"])
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr, result.stderr
+
+
+def test_an_export_folder_that_cannot_be_written_is_named_without_a_traceback(operator, monkeypatch, capsys):
+    url = f"sqlite:///{operator / 'clearance.db'}"
+    migrate(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    (operator / "record").write_text("a file where the folder should be")
+    assert main(["export", "--out", "record"]) == 2
+    assert "Clearance cannot write the record to record" in capsys.readouterr().err
+
+
+def test_a_port_out_of_range_is_refused_before_anything_starts(operator, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", "--port", "99999"])
+    assert stopped.value.code == 2 and "invalid port value" in capsys.readouterr().err

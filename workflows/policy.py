@@ -16,6 +16,7 @@ from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+MAX_DURATION = timedelta(days=366)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -23,7 +24,13 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text) if isinstance(text, str) else None
     if not match or int(match.group(1)) == 0:
         raise ValueError(f'{text!r} is not a duration like "90s", "15m", "24h" or "2d"')
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        duration = MAX_DURATION + MAX_DURATION
+    if duration > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than a year: no setting here needs that")
+    return duration
 
 
 def is_group(principal: str) -> bool:

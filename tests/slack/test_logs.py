@@ -98,3 +98,22 @@ async def test_serve_logs_in_one_format_with_no_warnings_on_a_normal_start(slack
 
 
 TEXT_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): (.*)")
+
+
+def test_even_at_debug_slacks_libraries_do_not_log_payloads():
+    """slack_bolt and slack_sdk log whole request and response bodies at DEBUG: what people typed."""
+    from bot.logs import configure_logging
+
+    root = logging.getLogger()
+    before = (root.level, [h for h in root.handlers])
+    try:
+        configure_logging("text", "DEBUG")
+        assert root.level == logging.DEBUG
+        for name in ("slack_bolt", "slack_sdk", "slack_sdk.web.async_base_client"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+        assert logging.getLogger("slack_sdk").isEnabledFor(logging.WARNING)
+    finally:
+        root.setLevel(before[0])
+        for handler in root.handlers[:]:
+            if handler.get_name() == "clearance":
+                root.removeHandler(handler)
