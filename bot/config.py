@@ -6,6 +6,7 @@ are optional so that existing files keep working.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from datetime import timedelta
@@ -41,8 +42,19 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(data, str(path))
 
 
+def _only_known(data: dict[str, Any], known: set[str], where: str) -> None:
+    """A key Clearance does not read is a mistake (a typo silently falls back to a default: `[role]`
+    for `[roles]` would leave nobody command staff): say which, and what was likely meant."""
+    for key in sorted(set(data) - known):
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"{where}: unknown key {key!r}; {hint}the keys here are {', '.join(sorted(known))}.")
+
+
 def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
+    _only_known(data, {"roles", "reminders", "stages", "tiers", "rules"}, where)
     roles_data = _table(data, "roles", where)
+    _only_known(roles_data, {"admins", "command_staff"}, f"{where}: [roles]")
     roles = Roles(
         admins=_principals(roles_data, "admins", f"{where}: [roles]"),
         command_staff=_principals(roles_data, "command_staff", f"{where}: [roles]"),
@@ -98,6 +110,7 @@ def _duration(data: dict[str, Any], key: str, where: str, default: timedelta) ->
 
 
 def _reminders(data: dict[str, Any], where: str) -> ReminderSettings:
+    _only_known(data, {"check_every", "quiet_hours", "timezone", "directive_after", "directive_every"}, where)
     defaults = ReminderSettings()
     quiet = None
     if "quiet_hours" in data:
@@ -121,6 +134,11 @@ def _reminders(data: dict[str, Any], where: str) -> ReminderSettings:
     )
 
 
+STAGE_KEYS = (
+    "key", "name", "channel", "reviewers", "remind_after", "remind_every", "escalate_after", "escalate_to",
+)  # fmt: skip
+
+
 def _stage(data: Any, index: int, where: str) -> Stage:
     here = f"{where}: [[stages]] #{index}"
     if not isinstance(data, dict):
@@ -131,13 +149,16 @@ def _stage(data: Any, index: int, where: str) -> Stage:
     if not STAGE_KEY.match(data["key"]):
         raise ConfigError(f'{here}: key = "{data["key"]}" must be lower-case letters, digits and _.')
     here = f'{where}: stage "{data["key"]}"'
+    _only_known(data, set(STAGE_KEYS), here)
     if not CHANNEL.match(data["channel"]):
         raise ConfigError(
             f'{here}: channel = "{data["channel"]}" is not a Slack channel id (C…/G…). '
             "Open the channel's details in Slack; the id is at the bottom."
         )
     escalate_after = data.get("escalate_after")
-    if escalate_after is not None and (not isinstance(escalate_after, int) or escalate_after < 1):
+    if escalate_after is not None and (
+        not isinstance(escalate_after, int) or isinstance(escalate_after, bool) or escalate_after < 1
+    ):
         raise ConfigError(f"{here}: escalate_after must be a whole number of reminders (1 or more).")
     return Stage(
         key=data["key"],
@@ -165,6 +186,7 @@ def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tie
             raise ConfigError(f"{here}: unknown tier; the tiers with stages are {routed}.")
         if not isinstance(table, dict) or "stages" not in table:
             raise ConfigError(f'{here} needs stages = [...], e.g. stages = ["{stage_keys[0]}"] (or [] for none).')
+        _only_known(table, {"stages"}, here)
         value = table["stages"]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f'{here}: stages must be a list of stage keys, e.g. stages = ["{stage_keys[0]}"].')

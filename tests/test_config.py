@@ -52,6 +52,15 @@ def test_the_shipped_example_file_works(tmp_path):
         (lambda d: d["reminders"].update(quiet_hours="late"), "quiet_hours"),
         (lambda d: d["reminders"].update(timezone="Mars/Base"), "timezone"),
         (lambda d: d["stages"][2].update(remind_after="1000000000d"), "longer than a year"),
+        # A key Clearance does not read is a typo that would silently fall back to a default.
+        (lambda d: d.update(role=d.pop("roles")), "unknown key 'role'; did you mean 'roles'?"),
+        (
+            lambda d: d["stages"][0].update(remind_afterr="12h"),
+            "unknown key 'remind_afterr'; did you mean 'remind_after'?",
+        ),
+        (lambda d: d["reminders"].update(quiet_hour="20:00-07:00"), "did you mean 'quiet_hours'?"),
+        (lambda d: d["roles"].update(command_stuff=["U0X"]), "did you mean 'command_staff'?"),
+        (lambda d: d["stages"][0].update(escalate_after=True), "escalate_after must be a whole number"),
     ],
 )
 def test_mistakes_name_the_key_and_the_fix(change, message):
