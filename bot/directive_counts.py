@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.blocks.directives import channel_message, count_text
 from bot.directives import post_key
+from bot.logs import LoopFailures
 from bot.membership import ChannelMembers, MembersUnavailable
 from bot.outbound import update
 from storage.uow import SqlUnitOfWork
@@ -71,11 +72,13 @@ class CountRefresher:
                 await self._task
 
     async def _run(self) -> None:
+        failures = LoopFailures(log, "the directive count refresh")
         while not self._stopping:
             try:
                 await self.run_once()
+                failures.worked()
             except Exception:
-                log.exception("directive count refresh failed; trying again shortly")
+                failures.failed()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)
             self._wake.clear()

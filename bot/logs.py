@@ -10,7 +10,9 @@ import json
 import logging
 import re
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,3 +129,33 @@ def describe_error(error: BaseException) -> str:
 def _is_ours(filename: str) -> bool:
     path = Path(filename)
     return path.is_relative_to(_ROOT) and path.relative_to(_ROOT).parts[0] in ("bot", "workflows", "storage")
+
+
+class LoopFailures:
+    """A background loop's failures, logged without flooding the log while the database is down:
+    the first with its traceback, then one line a minute while they go on, and one line when the
+    loop works again."""
+
+    def __init__(
+        self, logger: logging.Logger, what: str, *, every: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._log, self._what, self._every = logger, what, every
+        self._clock = clock
+        self._count = 0
+        self._last: float | None = None  # when a failure was last logged
+
+    def failed(self) -> None:
+        """Call from the `except` block (the first failure's traceback is logged)."""
+        self._count += 1
+        now = self._clock()
+        if self._last is None:
+            self._log.exception("%s failed; trying again shortly", self._what)
+            self._last = now
+        elif now - self._last >= self._every:
+            self._log.warning("%s still failing (%d times so far)", self._what, self._count)
+            self._last = now
+
+    def worked(self) -> None:
+        if self._count:
+            self._log.info("%s works again, after %d failure(s)", self._what, self._count)
+        self._count, self._last = 0, None

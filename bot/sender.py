@@ -36,6 +36,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import LoopFailures
 from bot.posted import (
     EPHEMERAL,
     LOOKED_UP,
@@ -123,11 +124,13 @@ class SlackSender:
             await self._task
 
     async def run(self) -> None:
+        failures = LoopFailures(log, "the outbox sweep")
         while not self._stopping:
             try:
                 sent = await self.drain_once()
+                failures.worked()
             except Exception:  # the database is down or similar: keep the loop alive
-                log.exception("outbox sweep failed; retrying in %.0fs", self.poll_seconds)
+                failures.failed()
                 sent = 0
             if sent == 0:
                 with contextlib.suppress(TimeoutError):

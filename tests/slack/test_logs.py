@@ -117,3 +117,25 @@ def test_even_at_debug_slacks_libraries_do_not_log_payloads():
         for handler in root.handlers[:]:
             if handler.get_name() == "clearance":
                 root.removeHandler(handler)
+
+
+def test_a_loop_failing_while_the_database_is_down_logs_a_line_a_minute_not_a_flood(caplog):
+    from bot.logs import LoopFailures
+
+    now = [0.0]
+    failures = LoopFailures(logging.getLogger("clearance.test"), "the outbox sweep", clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger="clearance.test")
+    for second in range(130):  # a sweep a second for over two minutes
+        now[0] = float(second)
+        try:
+            raise ConnectionRefusedError("the database is gone")
+        except ConnectionRefusedError:
+            failures.failed()
+    failures.worked()
+    lines = [(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert lines == [
+        ("ERROR", "the outbox sweep failed; trying again shortly", True),  # the first, with its traceback
+        ("WARNING", "the outbox sweep still failing (61 times so far)", False),
+        ("WARNING", "the outbox sweep still failing (121 times so far)", False),
+        ("INFO", "the outbox sweep works again, after 130 failure(s)", False),
+    ]
