@@ -91,14 +91,7 @@ def approval_conditions(request: ToolRequest, policy: Policy) -> str:
     notes = [
         (d.stage_key, d.note.strip()) for d in request.decisions if d.outcome is Outcome.APPROVED and d.note.strip()
     ]
-    return "; ".join(f"{_stage_name(policy, key)}: {note}" for key, note in notes)
-
-
-def _stage_name(policy: Policy, key: str) -> str:
-    try:
-        return policy.stage(key).name
-    except KeyError:  # a stage since removed from the config
-        return key
+    return "; ".join(f"{policy.name_of(key)}: {note}" for key, note in notes)
 
 
 async def warn_reviewers(uow: DirectiveUnitOfWork, policy: Policy, event: ToolStatusChanged) -> list[Event]:

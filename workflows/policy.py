@@ -113,6 +113,13 @@ class Policy:
                 return stage
         raise KeyError(key)
 
+    def name_of(self, key: str) -> str:
+        """The stage's name as people read it; its key if it has since been taken out of the config."""
+        try:
+            return self.stage(key).name
+        except KeyError:
+            return key
+
     def first(self) -> Stage:
         return self.stages[0]
 

@@ -121,10 +121,7 @@ def step(policy: Policy, stage_key: str | None, route: tuple[str, ...] | None = 
 def stage_name(policy: Policy, stage_key: str | None) -> str:
     if stage_key == RULES:
         return "the risk rules"
-    try:
-        return policy.stage(stage_key).name if stage_key else ""
-    except KeyError:
-        return stage_key or ""
+    return policy.name_of(stage_key) if stage_key else ""
 
 
 def where_now(request: ToolRequest, policy: Policy) -> str:

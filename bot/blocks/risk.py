@@ -118,13 +118,7 @@ def parse_answers(values: dict) -> dict[str, Any]:
 
 
 def stage_names(policy: Policy, keys: tuple[str, ...]) -> str:
-    names = []
-    for key in keys:
-        try:
-            names.append(policy.stage(key).name)
-        except KeyError:
-            names.append(key)
-    return " → ".join(names)
+    return " → ".join(policy.name_of(key) for key in keys)
 
 
 def route_text(request: ToolRequest, policy: Policy) -> str:
