@@ -41,7 +41,7 @@ from storage.group_commit import GroupCommit
 from storage.outbox import OutboxStore
 from storage.uow import SqlUnitOfWork
 from workflows.events import Event
-from workflows.reminder_relevance import about_what, still_wanted
+from workflows.reminder_relevance import about_what, moot
 
 log = logging.getLogger("clearance")
 
@@ -89,7 +89,7 @@ class Clearance:
             self.outbox,
             self.client,
             lease=settings.outbox_lease,
-            still_wanted=self._reminder_still_wanted,
+            moot=self._moot_reminders,
             token_refused=self.identity.refused_at_work,
         )
         self.changes = Changes(self.writes, policy, sent=self.sender.wake, committed=self._committed)
@@ -184,12 +184,13 @@ class Clearance:
         """A unit of work for reads only (never committed; on SQLite it takes no write lock)."""
         return SqlUnitOfWork(self.read_sessions, self.clock, self.identity.team_id)
 
-    async def _reminder_still_wanted(self, queue: str) -> bool:
-        """Read only for a reminder about one thing; every other message is wanted without a read."""
-        if about_what(queue) is None:
-            return True
+    async def _moot_reminders(self, queues: list[str]) -> set[str]:
+        """A read only for a batch with reminders about one thing in it; other messages need none."""
+        reminders = [queue for queue in queues if about_what(queue) is not None]
+        if not reminders:
+            return set()
         async with self.reading() as uow:
-            return await still_wanted(uow, queue)
+            return await moot(uow, reminders)
 
     async def _first_delivery(self, key: str) -> bool:
         return bool(await self.writes.run(lambda uow: uow.first_delivery(key)))

@@ -28,7 +28,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -76,7 +76,7 @@ class SlackSender:
         doubt_wait: timedelta = timedelta(seconds=10),
         on_failure: Callable[[Delivery, str], Awaitable[None]] | None = None,
         on_result: Callable[[Delivery, dict | None, str | None], Awaitable[None]] | None = None,
-        still_wanted: Callable[[str], Awaitable[bool]] | None = None,
+        moot: Callable[[list[str]], Awaitable[set[str]]] | None = None,
         token_refused: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
@@ -93,9 +93,10 @@ class SlackSender:
         # Called once a row is settled: (delivery, Slack's response data, None) when sent,
         # (delivery, None, error) when it failed for good. Not called for retries.
         self.on_result = on_result
-        # Asked with a row's queue just before it is sent: False drops it unsent (a reminder about
-        # something decided meanwhile: workflows/reminder_relevance.py).
-        self.still_wanted = still_wanted
+        # Asked with a claimed batch's queues just before they are sent: the rows of the queues it
+        # names are dropped unsent (reminders about something decided meanwhile:
+        # workflows/reminder_relevance.py).
+        self.moot = moot
         # Told when Slack refuses the token itself: no message is given up for that (bot/slack_identity.py).
         self.token_refused = token_refused
         self.token_wait = TOKEN_WAIT
@@ -153,7 +154,13 @@ class SlackSender:
         self._holds_until = claimed + lease - min(float(getattr(self.client, "timeout", 30) or 30), lease / 2)
         # The messages the batch updates, looked up together (one read, not one per update).
         where = await self.store.messages([d.target for d in deliveries if d.target])
-        outcomes = await asyncio.gather(*(self._send_one(d, where) for d in deliveries))
+        moot: set[str] = set()
+        if self.moot is not None:
+            try:
+                moot = await self.moot([d.queue for d in deliveries])
+            except Exception as exc:  # the reminders go out as they would have before asking
+                log.warning("could not check whether reminders are still needed (%s)", type(exc).__name__)
+        outcomes = await asyncio.gather(*(self._send_one(d, where, moot) for d in deliveries))
         await self.store.settle(list(outcomes))
         for outcome in outcomes:
             if outcome.status == FAILED:
@@ -170,20 +177,24 @@ class SlackSender:
 
     # --- one call ------------------------------------------------------------------------------
 
-    async def _send_one(self, delivery: Delivery, where: dict[str, tuple[str, str]] | None = None) -> _Outcome:
+    async def _send_one(
+        self, delivery: Delivery, where: dict[str, tuple[str, str]] | None = None, moot: Collection[str] = ()
+    ) -> _Outcome:
         async with self._slots:
             try:
-                return await self._attempt(delivery, where)
+                return await self._attempt(delivery, where, moot)
             except Exception as exc:  # anything unexpected: keep the message, try later
                 log.exception("unexpected error sending outbox row %s (%s)", delivery.id, delivery.method)
                 return self._later(delivery, f"unexpected: {type(exc).__name__}")
 
-    async def _attempt(self, delivery: Delivery, where: dict[str, tuple[str, str]] | None = None) -> _Outcome:
+    async def _attempt(
+        self, delivery: Delivery, where: dict[str, tuple[str, str]] | None = None, moot: Collection[str] = ()
+    ) -> _Outcome:
         now = self.clock()
         paused = self._paused.get(delivery.method)
         if paused and paused > now:
             return _Outcome(delivery, PENDING, paused, "waiting out a rate limit")
-        if self.still_wanted is not None and not await self.still_wanted(delivery.queue):
+        if delivery.queue in moot:
             log.info("outbox row %s (%s) dropped unsent: no longer needed", delivery.id, delivery.method)
             return _Outcome(delivery, DROPPED, now, "not sent: no longer needed when its turn came")
         added: dict = {}  # what the sender adds to the stored payload (never stored itself)

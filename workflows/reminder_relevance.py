@@ -3,11 +3,15 @@
 Reminders go out in bulk, behind every card and decision (workflows.outbox.BULK), and a rate limit
 can hold them longer still. Meanwhile the stage may be decided, the directive revoked, the person
 may have acknowledged. Each reminder DM's outbox queue names what it is about, and the sender asks
-`still_wanted` just before sending: a reminder about something that has moved on is dropped, not
-sent. A digest (several items in one DM) names nothing and always goes.
+just before sending: a reminder about something that has moved on is dropped, not
+sent. A digest (several items in one DM) names nothing and always goes. The sender asks once per
+batch it claims (`moot`), not once per message.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
 
 from workflows.ports_directives import DirectiveUnitOfWork
 
@@ -36,24 +40,36 @@ def about_what(queue: str) -> tuple[str, str] | None:
     return user, about
 
 
-async def still_wanted(uow: DirectiveUnitOfWork, queue: str) -> bool:
-    """False for a reminder whose subject has moved on since it was queued: the request left that
-    stage (decided, withdrawn, refused, rerouted), the directive is no longer in force, or the
-    person has acknowledged it. Anything else is wanted."""
-    found = about_what(queue)
-    if found is None:
-        return True
-    user, about = found
-    kind, _, rest = about.partition(":")
-    number, _, stage_key = rest.partition(":")
-    if not number.isdigit():
-        return True
-    if kind == "request":
-        request = await uow.requests.get(int(number))
-        return request is not None and request.status.is_open and request.stage_key == stage_key
-    if kind == "directive":
-        directive = await uow.directives.get(int(number))
+async def moot(uow: DirectiveUnitOfWork, queues: Iterable[str]) -> set[str]:
+    """Of these outbox queues, the reminders whose subject has moved on since they were queued: the
+    request left that stage (decided, withdrawn, refused, rerouted), the directive is no longer in
+    force, or the person has acknowledged it. One read per request or directive they are about,
+    however many reminders name it (a directive's reminders go to every member who owes it)."""
+    by_request: dict[int, list[tuple[str, str]]] = defaultdict(list)  # request id -> (queue, stage key)
+    by_directive: dict[int, list[tuple[str, str]]] = defaultdict(list)  # directive id -> (queue, user)
+    for queue in queues:
+        found = about_what(queue)
+        if found is None:
+            continue
+        user, about = found
+        kind, _, rest = about.partition(":")
+        number, _, stage_key = rest.partition(":")
+        if not number.isdigit():
+            continue
+        if kind == "request":
+            by_request[int(number)].append((queue, stage_key))
+        elif kind == "directive":
+            by_directive[int(number)].append((queue, user))
+    gone: set[str] = set()
+    for request_id, waiting in by_request.items():
+        request = await uow.requests.get(request_id)
+        at = request.stage_key if request is not None and request.status.is_open else None
+        gone.update(queue for queue, stage_key in waiting if stage_key != at)
+    for directive_id, owed in by_directive.items():
+        directive = await uow.directives.get(directive_id)
         if directive is None or not directive.is_active:
-            return False
-        return await uow.acks.get(directive.stored_id, user) is None
-    return True
+            gone.update(queue for queue, _ in owed)
+            continue
+        acknowledged = await uow.acks.users(directive.stored_id)
+        gone.update(queue for queue, user in owed if user in acknowledged)
+    return gone
