@@ -26,7 +26,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from storage.chain import seal_in
+
 _KEY = "clearance_pending_rows"
+AUDIT = "audit_log"  # its rows are sealed into the hash chain as they are written
 _ASSUME = "clearance_assume_new"
 
 
@@ -74,6 +77,8 @@ class PendingRows:
             await session.run_sync(self.write_assumed)
         for table, values in self.take().items():
             if values:
+                if table.name == AUDIT:
+                    await session.run_sync(seal_in, values)  # numbered and chained (storage/chain.py)
                 await session.execute(insert(table), values)
 
     def take(self) -> dict[Table, list[dict[str, Any]]]:
@@ -137,6 +142,8 @@ def _never_lost(session: Session) -> None:
         pending(session).write_assumed(session)
     for table, values in pending(session).take().items():
         if values:
+            if table.name == AUDIT:
+                seal_in(session, values)
             session.execute(insert(table), values)
 
 

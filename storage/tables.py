@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONText, UTCDateTime
@@ -96,6 +96,7 @@ class InfoExchangeRow(SQLModel, table=True):
 
 class AuditRow(SQLModel, table=True):
     __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("seq", name="uq_audit_log_seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     # Text, not VARCHAR(64): "tool:<key>" subjects are as long as the tool's name (migration 0002).
@@ -108,6 +109,26 @@ class AuditRow(SQLModel, table=True):
     reason: str = _text()
     # The Slack workspace (team id, from auth.test) the change was made in; None if not yet known.
     team_id: str | None = Field(default=None, max_length=32)
+    # The hash chain (migration 0009, storage/chain.py): the entry's number, its canonical bytes
+    # (RFC 8785 JSON, naming the previous entry's hash) and their SHA-256. Never updated or
+    # deleted: the database's triggers refuse it.
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    canonical: str = Field(sa_column=Column(Text, nullable=False))
+    hash: str = Field(max_length=64)
+
+
+class AuditAnchorRow(SQLModel, table=True):
+    """The chain's head as witnessed outside the database (kind "anchor": posted to the audit
+    channel), or where the chain starts after older entries were archived (kind "start")."""
+
+    __tablename__ = "audit_anchors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(max_length=64)
+    at: datetime = _when()
+    posted_to: str = _text()  # the Slack channel it was posted to, or the archive's folder
 
 
 class OutboxRow(SQLModel, table=True):

@@ -7,12 +7,12 @@ import dataclasses
 import hashlib
 import json
 
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Engine, create_engine, event
 
 from bot.cli import main
 from storage.db import urls
 from storage.export import export_record
-from storage.tables import AuditRow
+from storage.chain import append
 from storage.uow import uow_factory
 from tests.storage.test_requests_storage import DRAFT, POLICY
 from workflows.requests import Outcome
@@ -92,10 +92,9 @@ async def test_the_export_is_one_snapshot_even_while_decisions_are_recorded(sess
             return
         written.append(True)
         with writer.begin() as other:
-            other.execute(
-                insert(AuditRow.__table__).values(
-                    subject="REQ-0001", action="withdrawn", actor="U0OFFICER", at=clock(), reason=""
-                )
+            append(
+                other,
+                [dict(subject="REQ-0001", action="withdrawn", actor="U0OFFICER", at=clock(), reason="", team_id=None)],
             )
 
     try:
