@@ -50,8 +50,7 @@ class Verdict:
 
 class Rows(Protocol):
     def start(self) -> tuple[int, str]: ...
-    def canonicals(self, first: int, last: int) -> list[bytes]: ...
-    def hashes(self, first: int, last: int) -> tuple[str, int | None, int]: ...
+    def in_id_order(self, after_id: int, limit: int) -> tuple[list[bytes], int, str]: ...
     def rows_from(self, seq: int, limit: int) -> list[tuple[int, bytes, str]]: ...
     def next_seq(self, after: int) -> int | None: ...
     def first_seq(self) -> int | None: ...
@@ -85,17 +84,17 @@ class SqliteRows:
         found = row.fetchone()
         return (int(found[0]), found[1].decode()) if found else (0, GENESIS)
 
-    def canonicals(self, first: int, last: int) -> list[bytes]:
-        cursor = self._db.execute("SELECT canonical FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last))
-        return [row[0] for row in cursor.fetchall()]
-
-    def hashes(self, first: int, last: int) -> tuple[str, int | None, int]:
-        joined, top, n = self._db.execute(
-            "SELECT group_concat(hash, ''), max(seq), count(*) FROM "
-            "(SELECT hash, seq FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq)",
-            (first, last),
-        ).fetchone()
-        return (joined or b"").decode(), top, n
+    def in_id_order(self, after_id: int, limit: int) -> tuple[list[bytes], int, str]:
+        """The canonical bytes of the next `limit` rows by id; the last row's id and stored hash."""
+        cursor = self._db.execute(
+            "SELECT canonical, id FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return [], after_id, ""
+        last_id = rows[-1][1]
+        digest = self._db.execute("SELECT hash FROM audit_log WHERE id = ?", (last_id,)).fetchone()[0]
+        return [row[0] for row in rows], last_id, digest.decode()
 
     def rows_from(self, seq: int, limit: int) -> list[tuple[int, bytes, str]]:
         cursor = self._db.execute(
@@ -152,19 +151,15 @@ class PostgresRows:
         found = self._one("SELECT seq, hash FROM audit_anchors WHERE kind = 'start' ORDER BY seq DESC LIMIT 1")
         return (int(found[0]), found[1]) if found else (0, GENESIS)
 
-    def canonicals(self, first: int, last: int) -> list[bytes]:
+    def in_id_order(self, after_id: int, limit: int) -> tuple[list[bytes], int, str]:
         cursor = self._db.execute(
-            "SELECT convert_to(canonical, 'UTF8') FROM audit_log WHERE seq BETWEEN %s AND %s ORDER BY seq",
-            (first, last),
+            "SELECT id, convert_to(canonical, 'UTF8'), hash FROM audit_log WHERE id > %s ORDER BY id LIMIT %s",
+            (after_id, limit),
         )
-        return [bytes(row[0]) for row in cursor.fetchall()]
-
-    def hashes(self, first: int, last: int) -> tuple[str, int | None, int]:
-        joined, top, n = self._one(
-            "SELECT string_agg(hash, '' ORDER BY seq), max(seq), count(*) FROM audit_log WHERE seq BETWEEN %s AND %s",
-            (first, last),
-        )
-        return joined or "", top, n
+        rows = cursor.fetchall()
+        if not rows:
+            return [], after_id, ""
+        return [bytes(r[1]) for r in rows], rows[-1][0], rows[-1][2]
 
     def rows_from(self, seq: int, limit: int) -> list[tuple[int, bytes, str]]:
         cursor = self._db.execute(
@@ -232,6 +227,8 @@ def verify_rows(rows: SqliteRows | PostgresRows, anchors: list[Anchor]) -> Verdi
     broken, head_seq, head_hash = _walk(rows, start_seq, start_hash)
     checker.join()
     edited = differ[0] if differ else None
+    if edited is not None and broken is None:
+        broken = _slow(rows, start_seq, start_hash)[0]  # named in seq order: a swap is "out of order"
     if edited is not None and (broken is None or edited < broken[0]):
         broken = (edited, "edited")
     if broken is not None:
@@ -241,56 +238,65 @@ def verify_rows(rows: SqliteRows | PostgresRows, anchors: list[Anchor]) -> Verdi
             continue  # archived: checked against the archive (docs/audit.md)
         if anchor.seq > head_seq:
             latest = max(anchors, key=lambda a: a.seq)
-            return Verdict(False, f"cut off after entry {head_seq}; {latest.named()} says {latest.seq}", head_seq, head_hash)
+            return Verdict(
+                False, f"cut off after entry {head_seq}; {latest.named()} says {latest.seq}", head_seq, head_hash
+            )
         if rows.hash_at(anchor.seq) != anchor.hash:
             line = f"entry {anchor.seq}: differs from {anchor.named()}; the chain was rewritten at or before it"
             return Verdict(False, line, head_seq, head_hash)
     known = f"; checked against {len(anchors)} anchor(s)" if anchors else "; no anchor known"
     count = head_seq - start_seq
-    return Verdict(True, f"intact: {count} entries, {start_seq + 1}–{head_seq}, head {head_hash}{known}", head_seq, head_hash)
+    return Verdict(
+        True, f"intact: {count} entries, {start_seq + 1}–{head_seq}, head {head_hash}{known}", head_seq, head_hash
+    )
 
 
 def _walk(rows: SqliteRows | PostgresRows, seq: int, last: str) -> tuple[tuple[int, str] | None, int, str]:
-    """(the first break or None, the last good entry's seq and hash)."""
-    start = seq + 1
+    """(the first break or None, the last good entry's seq and hash).
+
+    Fast: rows in id order (the order they were written in, under the chain's lock: the table's
+    own order on SQLite, no index to follow), each named "after" the hash of the one before, the
+    stored hash of each batch's last row the one computed. The columns check (run alongside)
+    shows every row's seq is the one its bytes name, so a chain that holds in id order is the
+    chain in seq order. Anything amiss: walk again in seq order, entry by entry, to name it."""
+    start_seq, start_hash = seq, last
     first = rows.first_seq()
-    if first is not None and first < start:
+    if first is not None and first <= start_seq:
         return (first, "inserted"), seq, last
     sha = hashlib.sha256
-    before = None  # the hash of entry seq-1
+    after_id = 0
     while True:
-        cans = rows.canonicals(seq + 1, seq + CHUNK)
+        cans, after_id, stored = rows.in_id_order(after_id, CHUNK)
         if not cans:
-            break
+            return None, seq, last
         hashes = [sha(c).digest() for c in cans]
         expected = (bytes.fromhex(last) + b"".join(hashes)).hex()
-        stored, top, n = rows.hashes(seq + 1, seq + CHUNK)
         named = b"".join([c[_AFTER] for c in cans])
-        if n == len(cans) and top == seq + n and stored == expected[64:] and named == expected[:-64].encode():
-            before = expected[-128:-64] if n > 1 else last
-            seq, last = seq + n, expected[-64:]
-            if n < CHUNK:
-                break
-            continue
-        return _slow(rows, seq, last, before, start)
-    gap = rows.next_seq(seq)
-    if gap is not None:
-        return (seq + 1, "missing"), seq, last
+        if stored != expected[-64:] or named != expected[:-64].encode():
+            return _slow(rows, start_seq, start_hash)
+        seq, last = seq + len(cans), expected[-64:]
+
+
+def _slow(rows: SqliteRows | PostgresRows, seq: int, last: str) -> tuple[tuple[int, str] | None, int, str]:
+    """Walk entry by entry in seq order from the start to the first break, and name it."""
+    start, before = seq + 1, None
+    while batch := rows.rows_from(seq + 1, CHUNK + 2):
+        broken, seq, last, before = _first_break(batch, seq, last, before, start)
+        if broken is not None or len(batch) < CHUNK + 2:
+            return broken, seq, last
     return None, seq, last
 
 
-def _slow(
-    rows: SqliteRows | PostgresRows, seq: int, last: str, before: str | None, start: int
-) -> tuple[tuple[int, str] | None, int, str]:
-    """Walk entry by entry from seq+1 to the first break, and name it."""
-    batch = rows.rows_from(seq + 1, CHUNK + 2)
-    for i, (column_seq, canonical, stored) in enumerate(batch):
+def _first_break(
+    batch: list[tuple[int, bytes, str]], seq: int, last: str, before: str | None, start: int
+) -> tuple[tuple[int, str] | None, int, str, str | None]:
+    for i, (column_seq, canonical, stored) in enumerate(batch[:CHUNK]):
         n = seq + 1
         if column_seq != n:
-            return (n, "missing"), seq, last
+            return (n, "missing"), seq, last, before
         claim = _claim(canonical)
         if claim is None or hashlib.sha256(canonical).hexdigest() != stored:
-            return (n, "edited"), seq, last
+            return (n, "edited"), seq, last, before
         after, claimed = claim
         if after == last and claimed == n:
             seq, before, last = n, last, stored
@@ -298,16 +304,16 @@ def _slow(
         following = _claim(batch[i + 1][1]) if i + 1 < len(batch) else None
         if claimed == n:
             if n == start:
-                return (n, "forged start"), seq, last
+                return (n, "forged start"), seq, last, before
             if following is not None and following[0] == last:
-                return (n, "inserted"), seq, last
-            return (n - 1, "edited"), seq, last  # the one before was rewritten, with a new hash
+                return (n, "inserted"), seq, last, before
+            return (n - 1, "edited"), seq, last, before  # the one before was rewritten, with a new hash
         if claimed < n:
-            return ((n - 1, "inserted") if after == before else (n, "out of order")), seq, last
+            return ((n - 1, "inserted") if after == before else (n, "out of order")), seq, last, before
         if following is not None and following[1] == n:
-            return (n, "out of order"), seq, last
-        return (n, "missing"), seq, last
-    return None, seq, last  # the fast path's doubt came from beyond this batch: cannot happen
+            return (n, "out of order"), seq, last, before
+        return (n, "missing"), seq, last, before
+    return None, seq, last, before
 
 
 def _claim(canonical: bytes) -> tuple[str, int] | None:

@@ -35,7 +35,7 @@ def entries(n: int, first: int = 1) -> list[dict]:
             "at": START + timedelta(minutes=i),
             "from_state": "in_review",
             "to_state": "approved",
-            "reason": f"entry {i}: looks fine — «ok» \"quoted\" \\ \n tab\t",
+            "reason": f'entry {i}: looks fine — «ok» "quoted" \\ \n tab\t',
             "team_id": "T0TEAM",
         }
         for i in range(first, first + n)
@@ -119,13 +119,11 @@ async def test_entries_written_by_the_bot_are_numbered_and_chained(sessions, dat
 
 def test_the_database_refuses_to_change_or_delete_an_entry(trail, sync):
     for statement in ("UPDATE audit_log SET reason = 'x' WHERE seq = 3", "DELETE FROM audit_log WHERE seq = 50"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with sync.begin() as conn:
-                conn.execute(text(statement))
+        with pytest.raises(DBAPIError, match="append-only"), sync.begin() as conn:
+            conn.execute(text(statement))
     if sync.dialect.name == "postgresql":
-        with pytest.raises(DBAPIError, match="append-only"):
-            with sync.begin() as conn:
-                conn.execute(text("TRUNCATE audit_log"))
+        with pytest.raises(DBAPIError, match="append-only"), sync.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))
     with sync.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 50
 
@@ -207,7 +205,9 @@ def test_each_kind_of_tampering_is_named(trail, sync, monkeypatch, capsys, kind,
 def test_a_cut_off_tail_is_caught_by_the_latest_anchor(trail, sync, monkeypatch, capsys):
     with sync.begin() as conn:
         conn.execute(
-            text("INSERT INTO audit_anchors (kind, seq, hash, at, posted_to) VALUES ('anchor', 44, :h, :at, 'C0AUDIT')"),
+            text(
+                "INSERT INTO audit_anchors (kind, seq, hash, at, posted_to) VALUES ('anchor', 44, :h, :at, 'C0AUDIT')"
+            ),
             {"h": hash_of(sync, 44), "at": datetime(2026, 12, 6, 6, 0) if sync.dialect.name == "sqlite" else START},
         )
     tamper(sync, "DELETE FROM audit_log WHERE seq > 41")
@@ -219,7 +219,9 @@ def test_a_cut_off_tail_is_caught_by_the_latest_anchor(trail, sync, monkeypatch,
 def test_a_chain_rewritten_from_scratch_is_caught_by_an_anchor(trail, sync, monkeypatch, capsys):
     with sync.begin() as conn:
         conn.execute(
-            text("INSERT INTO audit_anchors (kind, seq, hash, at, posted_to) VALUES ('anchor', 30, :h, :at, 'C0AUDIT')"),
+            text(
+                "INSERT INTO audit_anchors (kind, seq, hash, at, posted_to) VALUES ('anchor', 30, :h, :at, 'C0AUDIT')"
+            ),
             {"h": hash_of(sync, 30), "at": START.replace(tzinfo=None) if sync.dialect.name == "sqlite" else START},
         )
     rows = entries(50)

@@ -86,7 +86,8 @@ def _chain_existing_entries() -> None:
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
         bind.execute(
-            update, [{"row_id": r["id"], "seq": r["seq"], "canonical": r["canonical"], "hash": r["hash"]} for r in chunk]
+            update,
+            [{"row_id": r["id"], "seq": r["seq"], "canonical": r["canonical"], "hash": r["hash"]} for r in chunk],
         )
 
 
