@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database schema up to date")
 
     export = commands.add_parser("export", help="write the complete record for an auditor")
-    export.add_argument("--out", type=Path, required=True, help="folder to write CSV files and a manifest into")
+    export.add_argument("--out", type=Path, default=None, help="folder to write CSV files and a manifest into")
 
     commands.add_parser("outbox", help="list messages Slack refused for good, and what is waiting")
 
@@ -57,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     remind.add_argument("--dry-run", action="store_true", help="print it; claim and send nothing (required)")
     remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
 
-    from bot import audit_cli
+    from bot import audit_cli, export_cli
 
     audit_cli.register(commands)
+    export_cli.register(commands, export)
 
     args = parser.parse_args(argv)
     try:
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             return _migrate()
         if args.command == "export":
-            return _export(args.out)
+            return export_cli.run_export(args)
+        if args.command == "keygen":
+            return export_cli.run_keygen(args)
         if args.command == "outbox":
             return _outbox()
         if args.command == "remind":
@@ -182,22 +185,6 @@ async def _token_works(clearance) -> bool:
         )
         return False
     return True
-
-
-def _export(out: Path) -> int:
-    from storage.export import export_record
-
-    database_url = load_database_url()
-    preflight.migrated(database_url)  # before anything is written: no empty "complete record"
-    try:
-        counts = export_record(database_url, out)
-    except OSError as exc:  # a folder that cannot be written, a file in the way
-        print(f"Clearance cannot write the record to {out}: {exc.strerror or type(exc).__name__}.", file=sys.stderr)
-        return 2
-    for table, n in counts.items():
-        print(f"{table}: {n} rows")
-    print(f"Written to {out}/ (one CSV per table, plus manifest.json with row counts and SHA-256 checksums).")
-    return 0
 
 
 def _outbox() -> int:
