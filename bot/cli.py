@@ -1,4 +1,4 @@
-"""The `clearance` command: serve, migrate, export, outbox, remind."""
+"""The `clearance` command: serve, migrate, export, outbox, remind, inventory, report."""
 
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     remind.add_argument("--dry-run", action="store_true", help="print it; claim and send nothing (required)")
     remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
 
+    from bot import public_cli  # inventory, report
+
+    public_cli.add_commands(commands)
+
     args = parser.parse_args(argv)
     try:
         env = environment()
@@ -72,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             return _outbox()
         if args.command == "remind":
             return _remind(args.dry_run, args.at)
+        if args.command in ("inventory", "report"):
+            return public_cli.run(args)
     except (ConfigError, DatabaseProblem) as exc:
         print(exc, file=sys.stderr)
         return 2
