@@ -67,6 +67,7 @@ SECTION_TEXT = {
 
 @dataclass(frozen=True)
 class Section:
+    name: str
     id: str
     title: str
     intro: str
@@ -75,7 +76,7 @@ class Section:
 
 
 def page_html(view: TransparencyView, policy: Policy) -> str:
-    sections = [Section(name.replace("_", "-"), *SECTION_TEXT[name], view.section(name)) for name in SECTIONS]
+    sections = [Section(name, name.replace("_", "-"), *SECTION_TEXT[name], view.section(name)) for name in SECTIONS]
     return render("transparency.html", CSS, view=view, sections=sections, timezone=policy.reminders.timezone)
 
 

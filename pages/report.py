@@ -32,10 +32,11 @@ from workflows.risk import Tier
 
 OUTCOMES = ("Approved", "Rejected", "Refused by the rules", "Withdrawn", "Still open")
 TIERS = (*(t.label for t in Tier), "Not assessed")
+# How soon acknowledgements came, in bands that do not overlap (each up to and including its limit).
 ACK_BANDS = (
     ("Within an hour", timedelta(hours=1)),
-    ("Within a day", timedelta(days=1)),
-    ("Within a week", timedelta(days=7)),
+    ("1 hour to a day", timedelta(days=1)),
+    ("1 day to a week", timedelta(days=7)),
 )
 CSS = stylesheet("base.css", "report.css")
 # Colours told apart by people with the common colour-vision deficiencies (Okabe–Ito), dark text.
@@ -206,17 +207,20 @@ def _directives(report: AnnualReport, issued: Iterable[DirectiveFacts], names: d
             )
         )
     report.ack_times = times(every_ack)
-    bands = [(label, sum(1 for d in every_ack if d <= limit)) for label, limit in ACK_BANDS]
-    report.ack_bands = [*bands, ("Later", len(every_ack) - (bands[-1][1] if bands else 0))]
+    bands, above = [], timedelta.min
+    for label, limit in ACK_BANDS:
+        bands.append((label, sum(1 for d in every_ack if above < d <= limit)))
+        above = limit
+    report.ack_bands = [*bands, ("Later", sum(1 for d in every_ack if d > above))]
 
 
 # --- charts ----------------------------------------------------------------------------------
 
 
-def _config(title: str, **extra: Any) -> dict[str, Any]:
-    # No JavaScript (js=[]): the SVG is drawn once, inline; its table gives the numbers.
+def _config(**extra: Any) -> dict[str, Any]:
+    # No JavaScript (js=[]): the SVG is drawn once, inline; its table gives the numbers. No title:
+    # the figure's caption is the title, read once.
     return {
-        "title": title,
         "style": CHART_STYLE,
         "js": [],
         "disable_xml_declaration": True,
@@ -224,6 +228,7 @@ def _config(title: str, **extra: Any) -> dict[str, Any]:
         "height": 380,
         "legend_at_bottom": True,
         "print_values": True,
+        "print_zeroes": False,
         "show_y_guides": True,
         "margin": 16,
         **extra,
@@ -242,7 +247,8 @@ def _svg(chart: Any) -> Markup:
 def charts(report: AnnualReport) -> dict[str, Markup]:
     made: dict[str, Markup] = {}
     if report.by_tier:
-        bar = pygal.StackedBar(**_config("Requests by risk tier and outcome"))
+        totals = [sum(report.by_tier[tier].values()) for tier in report.by_tier]
+        bar = pygal.StackedBar(**_config(y_labels=_whole_numbers(max(totals))))
         bar.x_labels = list(report.by_tier)
         for outcome in OUTCOMES:
             values = [report.by_tier[tier][outcome] or None for tier in report.by_tier]
@@ -251,22 +257,32 @@ def charts(report: AnnualReport) -> dict[str, Markup]:
         made["requests"] = _svg(bar)
     decided = [s for s in report.stages if s.times.count]
     if decided:
-        bar = pygal.Bar(**_config("Time to decision at each stage (hours)", value_formatter=lambda v: f"{v:.1f}"))
+        bar = pygal.Bar(**_config(value_formatter=lambda v: f"{v:.1f}"))
         bar.x_labels = [s.name for s in decided]
         bar.add("Median", [_hours(s.times.median) for s in decided])
         bar.add("90th percentile", [_hours(s.times.p90) for s in decided])
         made["stages"] = _svg(bar)
     if report.rules_fired:
-        bar = pygal.HorizontalBar(**_config("Prohibited requests by the rule that refused them", show_legend=False))
+        most = max(n for _, _, n in report.rules_fired)
+        bar = pygal.HorizontalBar(
+            **_config(show_legend=False, height=140 + 50 * len(report.rules_fired), y_labels=_whole_numbers(most))
+        )
         bar.x_labels = [rid for rid, _, _ in report.rules_fired]
         bar.add("Requests", [n for _, _, n in report.rules_fired])
         made["rules"] = _svg(bar)
     if report.ack_times.count:
-        bar = pygal.Bar(**_config("How soon acknowledgements came", show_legend=False))
+        most = max(n for _, n in report.ack_bands)
+        bar = pygal.Bar(**_config(show_legend=False, y_labels=_whole_numbers(most)))
         bar.x_labels = [label for label, _ in report.ack_bands]
         bar.add("Acknowledgements", [n for _, n in report.ack_bands])
         made["acks"] = _svg(bar)
     return made
+
+
+def _whole_numbers(most: int) -> list[int]:
+    """Axis marks for counts: whole numbers only, about eight of them."""
+    step = max(1, math.ceil(most / 8))
+    return list(range(0, most + step, step))
 
 
 def _hours(value: timedelta | None) -> float | None:

@@ -1,6 +1,6 @@
 """What the transparency page shows, built from the record (pure: the page and its JSON are two views of this).
 
-Three lists, each tool in one of them (the first that applies):
+Three lists; a tool is in every one that applies, and described once, under the first:
 
 1. **Under a directive in force**: any directive still active (cease use, suspended, restricted,
    approved for use, advisory), whatever its tier.
@@ -49,7 +49,7 @@ class PublicDirective:
 class PublicTool:
     key: str
     name: str
-    section: str  # one of SECTIONS
+    sections: tuple[str, ...]  # the SECTIONS it is listed in, in their order; described under the first
     status: ToolStatus
     status_since: date | None
     tier: Tier | None
@@ -69,7 +69,7 @@ class TransparencyView:
     tools: tuple[PublicTool, ...]
 
     def section(self, name: str) -> tuple[PublicTool, ...]:
-        return tuple(t for t in self.tools if t.section == name)
+        return tuple(t for t in self.tools if name in t.sections)
 
 
 def transparency_view(snapshot: RecordSnapshot, policy: Policy, now: datetime) -> TransparencyView:
@@ -91,7 +91,7 @@ def transparency_view(snapshot: RecordSnapshot, policy: Policy, now: datetime) -
         subjects |= {d.ref for d in directives_of.get(facts.key, [])}
         lines = history((c for c in snapshot.changes if c.subject in subjects), policy, kinds)
         tools.append(replace(tool, history=lines))
-    tools.sort(key=lambda t: (SECTIONS.index(t.section), t.name.casefold(), t.key))
+    tools.sort(key=lambda t: (SECTIONS.index(t.sections[0]), t.name.casefold(), t.key))
     # As of the latest change recorded, not of this read: the same record gives the same page (and ETag).
     as_of = max((c.at for c in snapshot.changes), default=now)
     return TransparencyView(as_of, tuple(tools))
@@ -112,22 +112,24 @@ def _public_tool(
     listed = facts.listed_publicly
     if listed is None:
         listed = approved_request is not None and approved_request.tier in policy.listed_publicly
-    if in_force:
-        section = "under_directive"
-    elif facts.status is ToolStatus.PROHIBITED:
-        section = "refused"
-    elif facts.status in APPROVED and listed:
-        section = "approved"
-    else:
+    refused = facts.status is ToolStatus.PROHIBITED or (
+        decision is not None and decision.status is ToolStatus.PROHIBITED
+    )
+    sections = tuple(
+        name
+        for name, applies in zip(SECTIONS, (bool(in_force), refused, facts.status in APPROVED and listed), strict=True)
+        if applies
+    )
+    if not sections:
         return None
     refused_by: tuple[RuleRef, ...] = ()
-    if facts.status is ToolStatus.PROHIBITED or (decision and decision.status is ToolStatus.PROHIBITED):
+    if refused:
         refusing = deciding if deciding and deciding.prohibitions else _latest_refused(requests)
         refused_by = refusing.prohibitions if refusing else ()
     return PublicTool(
         key=facts.key,
         name=facts.name,
-        section=section,
+        sections=sections,
         status=facts.status,
         status_since=local_date(facts.status_since, policy) if facts.status_since else None,
         tier=tier,
@@ -183,7 +185,8 @@ def _tool_json(tool: PublicTool) -> dict[str, Any]:
     return {
         "key": tool.key,
         "name": tool.name,
-        "section": tool.section,
+        "section": tool.sections[0],
+        "sections": list(tool.sections),
         "status": tool.status.value,
         "status_label": tool.status.label,
         "status_since": _day(tool.status_since),

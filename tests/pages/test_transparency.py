@@ -42,12 +42,12 @@ async def test_no_personal_data_appears_in_the_page_or_its_json(reader) -> None:
 
 async def test_the_page_lists_approved_refused_and_directed_tools_and_nothing_else(reader) -> None:
     data = (await get(app_for(reader), "/transparency.json")).json()
-    sections = {t["name"]: t["section"] for t in data["tools"]}
+    sections = {t["name"]: t["sections"] for t in data["tools"]}
     assert sections == {
-        "Clearview AI": "under_directive",
-        HOSTILE_IMG: "under_directive",
-        "Otter": "approved",
-        HOSTILE_SCRIPT: "approved",
+        "Clearview AI": ["under_directive", "refused"],
+        HOSTILE_IMG: ["under_directive"],
+        "Otter": ["approved"],
+        HOSTILE_SCRIPT: ["approved"],
     }  # not the high-tier UFED (not listed by default), nor the rejected or withdrawn requests' tools
     tools = {t["name"]: t for t in data["tools"]}
     clearview, otter = tools["Clearview AI"], tools["Otter"]
@@ -82,7 +82,8 @@ async def test_list_publicly_in_the_config_decides_which_tiers_are_listed(reader
     assert "Cellebrite UFED" in {t["name"] for t in data["tools"]}
     nothing = dataclasses.replace(POLICY, listed_publicly=frozenset())
     data = (await get(app_for(reader, nothing), "/transparency.json")).json()
-    assert {t["section"] for t in data["tools"]} == {"under_directive"}  # directed tools are always shown
+    assert {t["section"] for t in data["tools"]} == {"under_directive"}
+    assert all("approved" not in t["sections"] for t in data["tools"])  # directed tools are always shown
 
 
 async def test_hostile_tool_names_are_escaped_on_the_page(reader) -> None:
@@ -96,6 +97,7 @@ KEYS = {
     "key": str,
     "name": str,
     "section": str,
+    "sections": list,
     "status": str,
     "status_label": str,
     "status_since": (str, type(None)),
