@@ -194,6 +194,7 @@ def test_the_shipped_example_of_tiers_and_rules_works_once_uncommented():
     policy = parse_policy(tomllib.loads(text[:start] + uncommented), "clearance.example.toml")
     assert policy.route_for(Tier.LOW) == ("it_security",)
     assert policy.rules[-1].id == "H6"
+    assert policy.listed_publicly == {Tier.MINIMAL, Tier.LOW, Tier.MODERATE}
 
 
 @pytest.mark.parametrize(
