@@ -26,7 +26,7 @@ from pages.history import HistoryLine, history, local_date
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import DirectiveStatus
 from workflows.policy import Policy
-from workflows.public_record import DirectiveFacts, RecordSnapshot, RequestFacts, RuleRef, ToolFacts
+from workflows.public_record import Change, DirectiveFacts, RecordSnapshot, RequestFacts, RuleRef, ToolFacts
 from workflows.registry import ToolStatus
 from workflows.risk import Tier
 
@@ -81,6 +81,9 @@ def transparency_view(snapshot: RecordSnapshot, policy: Policy, now: datetime) -
     for directive in snapshot.directives:
         directives_of.setdefault(directive.tool_key, []).append(directive)
     kinds = {d.ref: d.kind for d in snapshot.directives}
+    changes_of: dict[str, list[tuple[int, Change]]] = {}  # by subject, with its place in the trail
+    for place, change in enumerate(snapshot.changes):
+        changes_of.setdefault(change.subject, []).append((place, change))
     tools = []
     for facts in snapshot.tools:
         tool = _public_tool(facts, requests_of.get(facts.key, []), directives_of.get(facts.key, []), policy)
@@ -89,7 +92,9 @@ def transparency_view(snapshot: RecordSnapshot, policy: Policy, now: datetime) -
         subjects = {f"tool:{facts.key}"}
         subjects |= {r.ref for r in requests_of.get(facts.key, [])}
         subjects |= {d.ref for d in directives_of.get(facts.key, [])}
-        lines = history((c for c in snapshot.changes if c.subject in subjects), policy, kinds)
+        # In the trail's order (entries at the same moment too), whatever the order of `subjects`.
+        entries = sorted(entry for subject in subjects for entry in changes_of.get(subject, ()))
+        lines = history((change for _, change in entries), policy, kinds)
         tools.append(replace(tool, history=lines))
     tools.sort(key=lambda t: (SECTIONS.index(t.sections[0]), t.name.casefold(), t.key))
     # As of the latest change recorded, not of this read: the same record gives the same page (and ETag).

@@ -48,3 +48,25 @@ def test_median_and_nearest_rank_90th_percentile() -> None:
 def test_a_year_with_nothing_in_it_is_no_data() -> None:
     with pytest.raises(NoData):
         annual_report(RecordSnapshot((), (), ()), POLICY, 2026)
+
+
+def test_the_report_escapes_a_hostile_tool_name_wherever_it_shows_one() -> None:
+    from markupsafe import escape
+
+    from pages.report import report_html
+    from workflows.directive_kinds import DirectiveKind
+    from workflows.directives import DirectiveStatus
+    from workflows.public_record import DirectiveFacts, RequestFacts, RuleRef, ToolFacts
+    from workflows.registry import ToolStatus
+    from workflows.requests import RequestStatus
+    from workflows.risk import Tier
+
+    name = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    refused = RequestFacts(
+        "REQ-0001", "x", name, RequestStatus.REJECTED, Tier.PROHIBITED, AT, AT, (), {}, (RuleRef("P9", "<b>no</b>"),)
+    )
+    tool = ToolFacts("x", name, ToolStatus.CEASE_USE, AT, None, None, None)
+    directive = DirectiveFacts("DIR-0001", DirectiveKind.CEASE_USE, "x", DirectiveStatus.ACTIVE, AT, None, True, None)
+    page = report_html(annual_report(RecordSnapshot((tool,), (refused,), (directive,)), POLICY, 2026), AT)
+    assert "<script" not in page and "<img" not in page and "<b>no" not in page
+    assert page.count(str(escape(name))) == 2  # the prohibited requests' table and the directives' table
