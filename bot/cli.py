@@ -1,4 +1,4 @@
-"""The `clearance` command: serve, migrate, export, outbox, remind."""
+"""The `clearance` command: serve, migrate, export, outbox, remind, inventory, report."""
 
 from __future__ import annotations
 
@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     audit_cli.register(commands)
     export_cli.register(commands, export)
 
+    from bot import public_cli  # inventory, report
+
+    public_cli.add_commands(commands)
+
     args = parser.parse_args(argv)
     try:
         env = environment()
@@ -81,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             return _remind(args.dry_run, args.at)
         if args.command == "audit":
             return audit_cli.run(args)
+        if args.command in ("inventory", "report"):
+            return public_cli.run(args)
     except (ConfigError, DatabaseProblem) as exc:
         print(exc, file=sys.stderr)
         return 2

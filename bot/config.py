@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from workflows.policy import Policy, ReminderSettings, Roles, Stage, parse_duration
+from workflows.policy import LISTED_PUBLICLY, Policy, ReminderSettings, Roles, Stage, parse_duration
 from workflows.reminders import parse_quiet_hours
 from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier, merge_rules, rule_problems
 
@@ -73,7 +73,8 @@ def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
             raise ConfigError(f'{where}: two [[stages]] have key = "{key}"; each stage needs its own key.')
     routes = _routes(_table(data, "tiers", where), keys, where)
     rules = _rules(data.get("rules", []), where)
-    return Policy(stages=stages, roles=roles, reminders=reminders, routes=routes, rules=rules)
+    listed = _listed_publicly(_table(data, "tiers", where), where)
+    return Policy(stages=stages, roles=roles, reminders=reminders, routes=routes, rules=rules, listed_publicly=listed)
 
 
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -184,9 +185,11 @@ def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tie
             )
         if name not in {t.value for t in ROUTED_TIERS}:
             raise ConfigError(f"{here}: unknown tier; the tiers with stages are {routed}.")
-        if not isinstance(table, dict) or "stages" not in table:
+        if not isinstance(table, dict) or not ("stages" in table or "list_publicly" in table):
             raise ConfigError(f'{here} needs stages = [...], e.g. stages = ["{stage_keys[0]}"] (or [] for none).')
-        _only_known(table, {"stages"}, here)
+        _only_known(table, {"stages", "list_publicly"}, here)
+        if "stages" not in table:
+            continue  # only list_publicly: the tier goes through every stage
         value = table["stages"]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f'{here}: stages must be a list of stage keys, e.g. stages = ["{stage_keys[0]}"].')
@@ -197,10 +200,24 @@ def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tie
             )
         if len(set(value)) != len(value):
             raise ConfigError(f"{here}: stages names a stage twice; list each once, in review order.")
-        if extra := sorted(set(table) - {"stages"}):
-            raise ConfigError(f"{here}: unknown key {extra[0]!r}; only stages = [...] goes here.")
         routes[Tier(name)] = tuple(value)
     return routes
+
+
+def _listed_publicly(data: dict[str, Any], where: str) -> frozenset[Tier]:
+    """[tiers.<tier>] list_publicly = true/false: whether the transparency page lists that tier's
+    approved tools (until licences carry the choice). Default: every tier but high."""
+    listed = set(LISTED_PUBLICLY)
+    for name, table in data.items():
+        if not isinstance(table, dict) or "list_publicly" not in table:
+            continue
+        value = table["list_publicly"]
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"{where}: [tiers.{name}]: list_publicly must be true or false, e.g. list_publicly = true."
+            )
+        (listed.add if value else listed.discard)(Tier(name))
+    return frozenset(listed)
 
 
 def _rules(raw: Any, where: str) -> tuple[Rule, ...]:

@@ -36,9 +36,11 @@ from bot.sender import SlackSender
 from bot.server import asgi_app
 from bot.settings import Settings
 from bot.slack_identity import SlackIdentity
+from pages.http import TransparencyPages
 from storage.db import open_database
 from storage.group_commit import GroupCommit
 from storage.outbox import OutboxStore
+from storage.public_record import SqlPublicRecord
 from storage.uow import SqlUnitOfWork
 from workflows.events import Event
 from workflows.reminder_relevance import about_what, moot
@@ -160,6 +162,8 @@ class Clearance:
             home=HomeDeps(self.home, self.replies),
             directory=self.directory,
         )
+        # The public transparency page (pages/http.py), read-only through its own read port.
+        self.transparency = TransparencyPages(SqlPublicRecord(self.read_sessions, clock), policy, clock=clock)
         self.ready = False
         self.app = self._build_app(socket_mode=False)
 
@@ -209,6 +213,7 @@ class Clearance:
             database_url=self.settings.database_url,
             ready=lambda: self.ready,
             monotonic=monotonic,
+            pages=self.transparency.routes(),
         )
 
     def use_socket_mode(self) -> AsyncApp:

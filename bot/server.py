@@ -53,18 +53,21 @@ def asgi_app(
     database_url: str,
     ready: Callable[[], bool],
     monotonic: Callable[[], float] = time.monotonic,
+    pages: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The ASGI app uvicorn serves: Slack's payloads go to the Bolt `app`; `ready()` says the process
-    has started; `monotonic` is the clock for health caching and log limits."""
+    has started; `monotonic` is the clock for health caching and log limits; `pages` are the public
+    pages' routes (pages/http.py: /transparency)."""
     health = Health(identity, DatabaseProbe(database_url), ready, monotonic=monotonic)
     events = SlackEvents(app, identity, signing_secret, ready, monotonic=monotonic)
-    return Starlette(routes=routes(health, events), exception_handlers={HTTPException: _http_error})
+    return Starlette(routes=routes(health, events, pages), exception_handlers={HTTPException: _http_error})
 
 
-def routes(health: Health, events: SlackEvents) -> Sequence[BaseRoute]:
+def routes(health: Health, events: SlackEvents, pages: Sequence[BaseRoute] = ()) -> Sequence[BaseRoute]:
     return [
         Route("/healthz", health.endpoint, methods=["GET"]),  # HEAD too (Starlette adds it)
         Route(EVENTS_PATH, events.endpoint, methods=["POST"]),
+        *pages,
     ]
 
 

@@ -255,6 +255,10 @@ class SqlDirectives:
     async def list_active(self) -> list[Directive]:
         return await self._fetch(select(DirectiveRow).where(col(DirectiveRow.status) == DirectiveStatus.ACTIVE.value))
 
+    async def every(self) -> list[Directive]:
+        """Every directive, in force or not, oldest first (the public pages and reports read them)."""
+        return await self._fetch(select(DirectiveRow))
+
     async def for_channel(self, channel: str, *, ack_required: bool = True) -> list[Directive]:
         """Active directives sent to `channel` (that ask for acknowledgement), oldest first."""
         directives = await self.list_active()

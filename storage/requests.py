@@ -104,6 +104,10 @@ class SqlRequests:
         )
         return [(row.id, row.tool_name) for row in await self._session.execute(query)]
 
+    async def every(self) -> list[ToolRequest]:
+        """Every request, oldest first: a read for the public pages and reports, never on a change's path."""
+        return await self._fetch(select(_REQUESTS).order_by(_REQUESTS.c.id))
+
     async def _fetch(self, query) -> list[ToolRequest]:
         rows = (await self._session.execute(query)).all()
         if not rows:

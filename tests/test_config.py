@@ -194,6 +194,7 @@ def test_the_shipped_example_of_tiers_and_rules_works_once_uncommented():
     policy = parse_policy(tomllib.loads(text[:start] + uncommented), "clearance.example.toml")
     assert policy.route_for(Tier.LOW) == ("it_security",)
     assert policy.rules[-1].id == "H6"
+    assert policy.listed_publicly == {Tier.MINIMAL, Tier.LOW, Tier.MODERATE}
 
 
 @pytest.mark.parametrize(
@@ -228,3 +229,17 @@ def test_tier_and_rule_mistakes_name_the_file_the_key_and_the_fix(extra, message
         parse_policy(tomllib.loads(CONFIG + "\n" + extra), "clearance.toml")
     assert message in str(raised.value)
     assert "clearance.toml" in str(raised.value)
+
+
+def test_list_publicly_defaults_to_every_tier_but_high_and_may_be_set_per_tier() -> None:
+    from workflows.risk import Tier
+
+    stage = {"key": "it_security", "name": "IT", "channel": "C0ITSEC", "reviewers": ["U0SEC1"]}
+    assert parse_policy({"stages": [stage]}).listed_publicly == {Tier.MINIMAL, Tier.LOW, Tier.MODERATE}
+    policy = parse_policy(
+        {"stages": [stage], "tiers": {"high": {"list_publicly": True}, "low": {"stages": [], "list_publicly": False}}}
+    )
+    assert policy.listed_publicly == {Tier.MINIMAL, Tier.MODERATE, Tier.HIGH}
+    assert Tier.HIGH not in policy.routes and policy.routes[Tier.LOW] == ()
+    with pytest.raises(ConfigError, match=r"\[tiers.high\]: list_publicly must be true or false"):
+        parse_policy({"stages": [stage], "tiers": {"high": {"list_publicly": "yes"}}})

@@ -6,7 +6,10 @@ and `if TYPE_CHECKING:` blocks):
 * bot/listeners/ and bot/blocks/ never import storage/ or the database: listeners call the domain
   and the components they are given; Block Kit builders are pure functions of domain objects;
 * nothing in bot/ but the CLI imports the composition root (bot/runtime.py): no component is handed
-  the whole application, each is given what it needs.
+  the whole application, each is given what it needs;
+* pages/ (the public pages and reports) imports the domain, Jinja2, Starlette and pygal, never Slack,
+  the database, storage/ or bot/: it reads through a read port (workflows.public_record), which
+  storage/ implements (storage/public_record.py).
 
 Types both sides need (e.g. OutboundMessage) live in the domain's ports (workflows/outbox.py).
 """
@@ -14,6 +17,7 @@ Types both sides need (e.g. OutboundMessage) live in the domain's ports (workflo
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +31,7 @@ RULES = {
     "storage": (*SLACK, "bot"),
     "bot/listeners": ("storage", *DATABASE),
     "bot/blocks": ("storage", *DATABASE),
+    "pages": (*SLACK, *DATABASE, "storage", "bot"),
 }
 
 
@@ -67,6 +72,18 @@ def test_the_check_catches_a_forbidden_import(tmp_path: Path, monkeypatch: pytes
     (layer / "sneaky.py").write_text("def f():\n    from storage.outbox import OutboundMessage\n", encoding="utf-8")
     monkeypatch.setitem(globals(), "ROOT", tmp_path)
     assert offenders("bot/listeners", RULES["bot/listeners"]) == ["bot/listeners/sneaky.py: storage.outbox"]
+
+
+def test_pages_import_only_the_domain_templates_http_and_charts() -> None:
+    allowed = ("workflows", "pages", "jinja2", "markupsafe", "starlette", "pygal", "__future__")
+    stdlib = set(sys.stdlib_module_names)
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted(ROOT.joinpath("pages").rglob("*.py"))
+        for name in imported_modules(path)
+        if name.split(".")[0] not in stdlib and not any(name == a or name.startswith(a + ".") for a in allowed)
+    ]
+    assert found == []
 
 
 def test_only_the_cli_knows_the_composition_root() -> None:

@@ -14,6 +14,10 @@ from datetime import timedelta
 
 from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier
 
+# The tiers whose approved tools the transparency page lists until licences carry the choice
+# (`[tiers.<tier>] list_publicly`): high-risk tools only when the config says so.
+LISTED_PUBLICLY = frozenset({Tier.MINIMAL, Tier.LOW, Tier.MODERATE})
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 MAX_DURATION = timedelta(days=366)
@@ -77,6 +81,7 @@ class Policy:
     # order; a prohibited request has no route (it is refused at once).
     routes: Mapping[Tier, tuple[str, ...]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = DEFAULT_RULES
+    listed_publicly: frozenset[Tier] = LISTED_PUBLICLY
 
     def __post_init__(self) -> None:
         if not self.stages:

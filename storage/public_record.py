@@ -1,0 +1,155 @@
+"""SqlPublicRecord: the record as the public pages and reports read it (workflows.public_record).
+
+One read transaction (a consistent moment). Rows are mapped straight into the public shapes, so
+requester ids, case numbers, purposes, notes, reviewers' notes and who acknowledged never leave
+this module: they are not selected, or dropped before anything is returned.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.directives import SqlDirectives, SqlTools
+from storage.requests import SqlRequests
+from storage.sql import table_of
+from storage.tables import AcknowledgementRow, AuditRow
+from workflows import registry
+from workflows.directives import Directive
+from workflows.public_record import (
+    Change,
+    DirectiveFacts,
+    Mark,
+    RecordSnapshot,
+    RequestFacts,
+    RuleRef,
+    StageDecision,
+    ToolFacts,
+)
+from workflows.registry import StatusMark, Tool, ToolStatus
+from workflows.requests import ToolRequest
+from workflows.risk import Tier
+
+_AUDIT, _ACKS = table_of(AuditRow), table_of(AcknowledgementRow)
+# One row per person per directive: counted through acknowledgements' times, never shown one by one.
+_PER_PERSON = ("directive:acknowledged",)
+
+
+class SqlPublicRecord:
+    def __init__(self, read_sessions: async_sessionmaker, clock: Callable[[], datetime]) -> None:
+        self._sessions = read_sessions
+        self._clock = clock
+
+    async def snapshot(self, *, with_changes: bool = True) -> RecordSnapshot:
+        session: AsyncSession = self._sessions()
+        try:
+            await session.begin()
+            tools = await SqlTools(session).all()
+            requests = await SqlRequests(session).every()
+            directives = await SqlDirectives(session).every()
+            acks = await _acknowledgement_times(session)
+            changes = await _changes(session) if with_changes else ()
+        finally:
+            await session.rollback()
+            await session.close()
+        filed = _filer(tools)
+        return RecordSnapshot(
+            tools=tuple(_tool(t) for t in tools),
+            requests=tuple(_request(r, filed(r.tool_name)) for r in requests),
+            directives=tuple(_directive(d, acks.get(d.stored_id, ())) for d in directives),
+            changes=tuple(changes),
+            read_at=self._clock(),
+        )
+
+
+async def _acknowledgement_times(session: AsyncSession) -> dict[int, tuple[datetime, ...]]:
+    times: dict[int, list[datetime]] = defaultdict(list)
+    rows = await session.execute(select(_ACKS.c.directive_id, _ACKS.c.at).order_by(_ACKS.c.at, _ACKS.c.id))
+    for directive_id, at in rows:
+        times[directive_id].append(at)
+    return {k: tuple(v) for k, v in times.items()}
+
+
+async def _changes(session: AsyncSession) -> list[Change]:
+    # Not actor, not reason: who did it and the words they gave are not the public's to read.
+    query = (
+        select(_AUDIT.c.subject, _AUDIT.c.action, _AUDIT.c.at, _AUDIT.c.from_state, _AUDIT.c.to_state)
+        .where(_AUDIT.c.action.not_in(_PER_PERSON))
+        .order_by(_AUDIT.c.id)
+    )
+    return [
+        Change(r.subject, r.action, r.at, r.from_state or "", r.to_state or "") for r in await session.execute(query)
+    ]
+
+
+def _filer(tools: Iterable[Tool]) -> Callable[[str], str | None]:
+    """Which tool a request's name is filed under, as workflows.directives.find_tool decides it (key,
+    then alias, then the lowest-id look-alike), without a query per request."""
+    by_key: dict[str, str] = {}
+    by_alias: dict[str, str] = {}
+    by_form: dict[str, str] = {}
+    for tool in sorted(tools, key=lambda t: t.id or 0):
+        by_key[tool.key] = tool.key
+        for alias in tool.aliases:
+            by_alias.setdefault(alias, tool.key)
+        for form in tool.lookalikes():
+            by_form.setdefault(form, tool.key)
+
+    def filed(name: str) -> str | None:
+        key = by_key.get(registry.tool_key(name)) or by_alias.get(registry.normalise_name(name))
+        return key or next((by_form[f] for f in sorted(registry.lookalikes(name)) if f in by_form), None)
+
+    return filed
+
+
+def _mark(mark: StatusMark | None) -> Mark | None:
+    return Mark(mark.status, mark.source, mark.since) if mark else None
+
+
+def _tool(tool: Tool) -> ToolFacts:
+    return ToolFacts(
+        key=tool.key,
+        name=tool.name,
+        status=tool.status,
+        status_since=tool.status_since,
+        decision=_mark(tool.decision),
+        directive=_mark(tool.directive),
+        override=_mark(tool.override),
+        has_conditions=bool(tool.conditions) and tool.status is ToolStatus.APPROVED_WITH_CONDITIONS,
+    )
+
+
+def _request(request: ToolRequest, tool_key: str | None) -> RequestFacts:
+    assessment = request.assessment
+    refused = assessment.prohibitions if assessment and request.tier is Tier.PROHIBITED else ()
+    return RequestFacts(
+        ref=request.ref,
+        tool_key=tool_key,
+        tool_name=request.tool_name,
+        status=request.status,
+        tier=request.tier,
+        created_at=request.created_at,
+        closed_at=request.closed_at,
+        decisions=tuple(StageDecision(d.stage_key, d.outcome, d.at) for d in request.decisions),
+        answers=request.answers,
+        prohibitions=tuple(RuleRef(r.id, r.reason) for r in refused),
+        vendor=request.vendor,
+    )
+
+
+def _directive(directive: Directive, acks: tuple[datetime, ...]) -> DirectiveFacts:
+    return DirectiveFacts(
+        ref=directive.ref,
+        kind=directive.kind,
+        tool_key=directive.tool_key,
+        status=directive.status,
+        issued_at=directive.issued_at,
+        ended_at=directive.revoked_at,
+        ack_required=directive.ack_required,
+        ack_due=directive.ack_due,
+        acknowledged_at=acks,
+    )

@@ -1,0 +1,187 @@
+"""A populated record for the public pages' tests, made through the real domain services and storage.
+
+Everything personal in it is distinctive (PERSONAL), so a test can scan a page, its JSON, the
+inventory and the report for each string and be sure that none of it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from storage.db import open_database
+from storage.uow import SqlUnitOfWork
+from tests.workflows.test_risk import CLEARVIEW, QUIET, TRANSCRIPTION
+from workflows.directive_kinds import DirectiveKind
+from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive
+from workflows.events import Event
+from workflows.handlers import handle
+from workflows.policy import Policy, Stage
+from workflows.requests import Outcome, PriorUse, RequestDraft
+from workflows.review import answer_info, ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.risk import Tier
+
+REQUESTER = "U0ZQXREQPII"
+OTHER_REQUESTER = "U0WVBREQPII"
+SEC, PRIV, CHIEF = "U0SECPIIX1", "U0PRIVPIIX2", "U0CHIEFPII3"
+ACKERS = tuple(f"U0ACKPII{i:03d}" for i in range(7))
+CASE = "CASE-2026-XJ4471"
+OTHER_CASE = "FILE-88-23Q1"
+PURPOSE = "Transcribe interviews with Zebedee Quillfeather about the Marrowbone break-in"
+NOTES = "Ask Hortensia Vandermolen at 555-0199 for the trial licence"
+NOTE_ON_APPROVAL = "Only Sgt Hortensia Vandermolen may use it, for file 88-231"
+QUESTION = "Which witness, Quillfeather or Vandermolen, will be recorded first?"
+ANSWER = "Quillfeather first, at 14 Larkspur Crescent"
+REJECTION = "Rejected: Octavia Pennywhistle already runs this on her own laptop"
+DIRECTIVE_TEXT = "Stop now. Inspector Barnaby Thistlewood found it on 3 laptops in Unit 7"
+WITHDRAWAL = "Withdrawn after talking to Barnaby Thistlewood"
+
+# Display names as Slack would show them: the database never stores them, so none may appear anywhere.
+DISPLAY_NAMES = ("Zebedee Quillfeather", "Hortensia Vandermolen", "Octavia Pennywhistle", "Barnaby Thistlewood")
+PERSONAL = (
+    REQUESTER,
+    OTHER_REQUESTER,
+    SEC,
+    PRIV,
+    CHIEF,
+    *ACKERS,
+    CASE,
+    OTHER_CASE,
+    PURPOSE,
+    NOTES,
+    NOTE_ON_APPROVAL,
+    QUESTION,
+    ANSWER,
+    REJECTION,
+    DIRECTIVE_TEXT,
+    WITHDRAWAL,
+    *DISPLAY_NAMES,
+    "555-0199",
+    "Larkspur",
+    "Marrowbone",
+    "88-231",
+)
+
+HOSTILE_SCRIPT = "<script>alert('x')</script> Recorder"
+HOSTILE_IMG = '"><img src=x onerror=alert(1)> Viewer'
+
+POLICY = Policy(
+    stages=(
+        Stage("it_security", "IT security", "C0ITSEC", (SEC,)),
+        Stage("privacy", "Privacy", "C0PRIV", (PRIV,)),
+        Stage("command", "Command", "C0CMD", (CHIEF,)),
+    ),
+    routes={
+        Tier.MINIMAL: (),
+        Tier.LOW: ("it_security",),
+        Tier.MODERATE: ("it_security", "privacy"),
+        Tier.HIGH: ("it_security", "privacy", "command"),
+    },
+)
+START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+HIGH_RISK = {**TRANSCRIPTION, "data_kinds": ("biometric", "images_video"), "identifies_people": "assists"}
+
+
+class Clock:
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def draft(tool: str, vendor: str, *, case: str = CASE) -> RequestDraft:
+    return RequestDraft(tool, vendor, PURPOSE, case, ("personal",), PriorUse.NONE, NOTES)
+
+
+async def populate(database_url: str, clock: Clock | None = None) -> dict[str, Any]:
+    """Fill a migrated database; returns the ids made (requests and directives by name)."""
+    clock = clock or Clock()
+    database = open_database(database_url)
+
+    async def change(service: Callable[[SqlUnitOfWork], Awaitable[list[Event]]]) -> list[Event]:
+        async with SqlUnitOfWork(database.sessions, clock) as uow:
+            events = await handle(uow, POLICY, await service(uow))
+            await uow.commit()
+        return events
+
+    async def submit(tool: str, vendor: str, answers: dict, who: str = REQUESTER, case: str = CASE) -> int:
+        [first, *_] = await change(
+            lambda uow: submit_request(uow, POLICY, draft(tool, vendor, case=case), who, clock(), answers)
+        )
+        return first.request.id  # type: ignore[attr-defined]
+
+    async def decide(rid: int, stage: str, who: str, outcome: Outcome = Outcome.APPROVED, note: str = "") -> None:
+        await change(lambda uow: record_decision(uow, POLICY, rid, stage, who, outcome, note, {who}, clock()))
+
+    made: dict[str, Any] = {}
+    try:
+        # Moderate: a question, an answer, approved with a note (conditions) at both stages: listed.
+        otter = made["otter"] = await submit("Otter", "otter.ai", TRANSCRIPTION)
+        clock.advance(hours=20)
+        await change(lambda uow: ask_for_info(uow, POLICY, otter, "it_security", SEC, QUESTION, {SEC}, clock()))
+        clock.advance(hours=5)
+        await change(lambda uow: answer_info(uow, POLICY, otter, REQUESTER, ANSWER, clock()))
+        clock.advance(hours=3)
+        await decide(otter, "it_security", SEC, note=NOTE_ON_APPROVAL)
+        clock.advance(days=2)
+        await decide(otter, "privacy", PRIV)
+
+        # Prohibited at intake (P1), then a cease-use order acknowledged by some.
+        clock.advance(days=1)
+        made["clearview"] = await submit(
+            "Clearview AI", "Clearview AI Inc.", CLEARVIEW, who=OTHER_REQUESTER, case=OTHER_CASE
+        )
+        clock.advance(hours=2)
+        events = await change(
+            lambda uow: issue_directive(
+                uow,
+                DirectiveDraft(DirectiveKind.CEASE_USE, "Clearview AI", DIRECTIVE_TEXT, ("C0PATROL",), True, None),
+                CHIEF,
+                True,
+                clock(),
+            )
+        )
+        cease = made["cease"] = next(e for e in events if isinstance(e, DirectiveIssued)).directive.id
+        for n, who in enumerate(ACKERS):
+            clock.advance(minutes=7 * (n + 1))
+            await change(lambda uow, who=who: acknowledge(uow, cease, who, clock(), in_audience=True))
+
+        # High tier, approved at every stage: not listed publicly by default.
+        clock.advance(days=1)
+        ufed = made["ufed"] = await submit("Cellebrite UFED", "Cellebrite", HIGH_RISK)
+        for stage, who in (("it_security", SEC), ("privacy", PRIV), ("command", CHIEF)):
+            clock.advance(hours=30)
+            await decide(ufed, stage, who)
+
+        # Hostile names: one approved by the rules (minimal, listed), one under a Restricted directive.
+        clock.advance(days=1)
+        made["hostile_script"] = await submit(HOSTILE_SCRIPT, "example.org", QUIET)
+        clock.advance(hours=1)
+        await change(
+            lambda uow: issue_directive(
+                uow,
+                DirectiveDraft(DirectiveKind.RESTRICTED, HOSTILE_IMG, DIRECTIVE_TEXT, ("C0PATROL",), False, None),
+                CHIEF,
+                True,
+                clock(),
+            )
+        )
+
+        # Rejected, and withdrawn: neither is listed.
+        clock.advance(days=1)
+        palantir = made["palantir"] = await submit("Palantir Gotham", "Palantir", TRANSCRIPTION)
+        clock.advance(hours=4)
+        await decide(palantir, "it_security", SEC, Outcome.REJECTED, REJECTION)
+        clock.advance(hours=1)
+        wd = made["withdrawn"] = await submit("Rev.com", "rev.com", TRANSCRIPTION, who=OTHER_REQUESTER)
+        clock.advance(hours=1)
+        await change(lambda uow: withdraw_request(uow, wd, OTHER_REQUESTER, WITHDRAWAL, clock()))
+    finally:
+        await database.dispose()
+    return made

@@ -1,0 +1,138 @@
+"""`clearance inventory` and `clearance report` over a record made through the real services: what
+they write, that it names no one, and one clear message (exit 2, nothing written) for bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+
+from bot.cli import main
+from pages.inventory import COLUMNS
+from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL
+
+CONFIG = """
+[roles]
+command_staff = ["U0CHIEFPII3"]
+
+[[stages]]
+key = "it_security"
+name = "IT security"
+channel = "C0ITSEC"
+reviewers = ["U0SECPIIX1"]
+
+[[stages]]
+key = "privacy"
+name = "Privacy"
+channel = "C0PRIV"
+reviewers = ["U0PRIVPIIX2"]
+
+[[stages]]
+key = "command"
+name = "Command"
+channel = "C0CMD"
+reviewers = ["U0CHIEFPII3"]
+"""
+
+
+@pytest.fixture
+def operator(populated, tmp_path, monkeypatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "DATABASE_URL", "CLEARANCE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", populated[0])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clearance.toml").write_text(CONFIG)
+    return tmp_path
+
+
+def no_personal_data(text: str) -> list[str]:
+    return [p for p in PERSONAL if p.casefold() in text.casefold()]
+
+
+def test_inventory_as_json_has_the_boards_columns_and_no_one_in_it(operator, capsys) -> None:
+    assert main(["inventory", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out)
+    assert all(list(row) == list(COLUMNS) for row in rows)
+    by_tool = {row["tool"]: row for row in rows}
+    assert set(by_tool) == {
+        "Otter",
+        "Clearview AI",
+        "Cellebrite UFED",
+        HOSTILE_SCRIPT,
+        HOSTILE_IMG,
+        "Palantir Gotham",
+        "Rev.com",
+    }
+    otter = by_tool["Otter"]
+    assert otter == {
+        "tool": "Otter",
+        "vendor": "otter.ai",
+        "purpose": "Its output identifies no one",
+        "tier": "Moderate",
+        "information_collected": "Personal information",
+        "authorised_users": "All members",
+        "conditions": "Conditions apply (their public wording is not yet published)",
+        "status": "Approved with conditions",
+        "approved_on": "2026-03-05",
+        "review_due": "",
+        "owner_unit": "",
+        "shared_with": "The vendor, on servers in Canada",
+    }
+    assert by_tool["Clearview AI"]["tier"] == "Prohibited" and by_tool["Clearview AI"]["status"] == "Cease use"
+    assert no_personal_data(out) == []
+
+
+def test_inventory_as_csv_to_a_file_defuses_formulas(operator, capsys) -> None:
+    assert main(["inventory", "--out", "inventory.csv"]) == 0
+    text = (operator / "inventory.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 7
+    assert no_personal_data(text) == [] and "7 tools written" in capsys.readouterr().err
+    assert main(["inventory", "--out", "inventory.csv"]) == 2
+    assert "exists already; nothing was written" in capsys.readouterr().err
+
+
+def test_the_report_has_every_section_escapes_names_and_names_no_one(operator, capsys) -> None:
+    assert main(["report", "--year", "2026", "--out", "report.html"]) == 0
+    assert "The 2026 report is written to report.html" in capsys.readouterr().out
+    page = (operator / "report.html").read_text(encoding="utf-8")
+    for heading in (
+        "Requests by risk tier and outcome",
+        "Time to decision at each stage",
+        "Prohibited requests and the rules that refused them",
+        "Directives issued and how soon they were acknowledged",
+        "Lapsed and renewed approvals",
+        "Self-reported uses",
+    ):
+        assert f">{heading}</h2>" in page
+    assert page.count("<svg") == 4 and "<script" not in page and "<img" not in page
+    assert str(escape(HOSTILE_IMG)) in page  # the directive's tool, in the directives' table
+    assert "P1 — the vendor&#39;s reference data was collected without consent" in page
+    assert "None yet: approvals do not lapse" in page and "None yet: officers cannot report" in page
+    assert no_personal_data(page) == [] and not [v for v in ("otter.ai", "Palantir") if v in page]
+    assert [p.name for p in operator.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_the_report_refuses_a_year_with_no_data_and_an_existing_file(operator, capsys) -> None:
+    assert main(["report", "--year", "2019", "--out", "report.html"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "No requests were made and no directives issued in 2019: there is nothing to report."
+    )
+    assert not (operator / "report.html").exists()
+    (operator / "report.html").write_text("kept")
+    assert main(["report", "--year", "2026", "--out", "report.html"]) == 2
+    assert "report.html exists already; nothing was written. Choose another --out, or add --force" in (
+        capsys.readouterr().err
+    )
+    assert (operator / "report.html").read_text() == "kept"
+    assert main(["report", "--year", "2026", "--out", "report.html", "--force"]) == 0
+    assert (operator / "report.html").read_text().startswith("<!doctype html>")
+    assert main(["report", "--year", "2026", "--out", "missing/report.html"]) == 2
+    assert "The folder missing does not exist" in capsys.readouterr().err

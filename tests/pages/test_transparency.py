@@ -1,0 +1,173 @@
+"""GET /transparency and /transparency.json over a record made through the real services, on SQLite
+and PostgreSQL: what is listed, what never appears, escaping, the JSON's shape and the headers."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+
+import httpx
+import pytest
+from markupsafe import escape
+from starlette.applications import Starlette
+
+from pages.http import TransparencyPages
+from pages.render import style_hash
+from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL, POLICY, Clock
+from workflows.risk import Tier
+
+
+def app_for(reader, policy=POLICY, **kwargs) -> Starlette:
+    return Starlette(routes=TransparencyPages(reader, policy, clock=Clock(), **kwargs).routes())
+
+
+async def get(app, path: str, **headers) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        return await client.get(path, headers=headers)
+
+
+def visible_text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+async def test_no_personal_data_appears_in_the_page_or_its_json(reader) -> None:
+    app = app_for(reader)
+    page, data = (await get(app, "/transparency")).text, (await get(app, "/transparency.json")).text
+    for text in (page, visible_text(page), data, json.dumps(json.loads(data), ensure_ascii=False)):
+        found = [p for p in PERSONAL if p.casefold() in text.casefold()]
+        assert found == []
+
+
+async def test_the_page_lists_approved_refused_and_directed_tools_and_nothing_else(reader) -> None:
+    data = (await get(app_for(reader), "/transparency.json")).json()
+    sections = {t["name"]: t["sections"] for t in data["tools"]}
+    assert sections == {
+        "Clearview AI": ["under_directive", "refused"],
+        HOSTILE_IMG: ["under_directive"],
+        "Otter": ["approved"],
+        HOSTILE_SCRIPT: ["approved"],
+    }  # not the high-tier UFED (not listed by default), nor the rejected or withdrawn requests' tools
+    tools = {t["name"]: t for t in data["tools"]}
+    clearview, otter = tools["Clearview AI"], tools["Otter"]
+    assert clearview["status"] == "cease_use" and clearview["tier"] == "prohibited"
+    assert clearview["refused_by"] == [
+        {"rule": "P1", "reason": "the vendor's reference data was collected without consent"}
+    ]
+    assert [(d["reference"], d["kind"]) for d in clearview["directives_in_force"]] == [("DIR-0001", "cease_use")]
+    assert otter["tier"] == "moderate" and otter["status_label"] == "Approved with conditions"
+    assert otter["conditions"] == "Conditions apply. Their public wording has not been published yet."
+    assert otter["public_summary"] == "No public summary has been published."
+    assert otter["approved_on"] == "2026-03-05" and otter["review_due"] is None
+    assert [line["change"] for line in otter["history"]] == [
+        "A request to use it was made",
+        "Risk assessed: Moderate",
+        "Entered in the register (Under review)",
+        "The IT security review asked for more information",
+        "More information was given to the reviewers",
+        "Approved at the IT security review",
+        "Approved at the Privacy review",
+        "Status changed from Under review to Approved with conditions",
+    ]
+    assert [line["change"] for line in clearview["history"]][-2:] == [
+        "Directive DIR-0001 (Cease use) issued",
+        "Status changed from Prohibited to Cease use",
+    ]
+
+
+async def test_list_publicly_in_the_config_decides_which_tiers_are_listed(reader) -> None:
+    everything = dataclasses.replace(POLICY, listed_publicly=frozenset(Tier) - {Tier.PROHIBITED})
+    data = (await get(app_for(reader, everything), "/transparency.json")).json()
+    assert "Cellebrite UFED" in {t["name"] for t in data["tools"]}
+    nothing = dataclasses.replace(POLICY, listed_publicly=frozenset())
+    data = (await get(app_for(reader, nothing), "/transparency.json")).json()
+    assert {t["section"] for t in data["tools"]} == {"under_directive"}
+    assert all("approved" not in t["sections"] for t in data["tools"])  # directed tools are always shown
+
+
+async def test_hostile_tool_names_are_escaped_on_the_page(reader) -> None:
+    page = (await get(app_for(reader), "/transparency")).text
+    assert "<script" not in page and "<img" not in page and "onerror=alert(1)>" not in page
+    assert str(escape(HOSTILE_SCRIPT)) in page and str(escape(HOSTILE_IMG)) in page
+    assert HOSTILE_SCRIPT in visible_text(page) and HOSTILE_IMG in visible_text(page)
+
+
+KEYS = {
+    "key": str,
+    "name": str,
+    "section": str,
+    "sections": list,
+    "status": str,
+    "status_label": str,
+    "status_since": (str, type(None)),
+    "tier": (str, type(None)),
+    "listed_publicly": bool,
+    "public_summary": str,
+    "conditions": str,
+    "approved_on": (str, type(None)),
+    "review_due": (str, type(None)),
+    "refused_by": list,
+    "directives_in_force": list,
+    "history": list,
+}
+
+
+async def test_the_json_has_the_documented_shape(reader) -> None:
+    response = await get(app_for(reader), "/transparency.json")
+    assert response.headers["content-type"] == "application/json"
+    data = response.json()
+    assert set(data) == {"schema", "record_as_of", "tools"} and data["schema"] == "clearance-transparency/1"
+    for tool in data["tools"]:
+        assert set(tool) == set(KEYS)
+        assert all(isinstance(tool[k], t) for k, t in KEYS.items()), tool
+        assert tool["section"] in ("under_directive", "refused", "approved")
+        assert all(set(r) == {"rule", "reason"} for r in tool["refused_by"])
+        assert all(
+            set(d) == {"reference", "kind", "kind_label", "issued_on", "acknowledgement_required"}
+            for d in tool["directives_in_force"]
+        )
+        assert all(
+            set(h) == {"date", "change"} and re.fullmatch(r"\d{4}-\d\d-\d\d", h["date"]) for h in tool["history"]
+        )
+
+
+async def test_caching_and_security_headers(reader) -> None:
+    app = app_for(reader)
+    response = await get(app, "/transparency")
+    assert response.status_code == 200 and response.headers["content-type"] == "text/html; charset=utf-8"
+    headers = response.headers
+    css = re.search(r"<style>(.*?)</style>", response.text, re.S).group(1)
+    assert headers["content-security-policy"].startswith(f"default-src 'none'; style-src {style_hash(css)};")
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'none': no script at all
+    assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "public, max-age=300" and headers["etag"].startswith('"')
+    assert "<script" not in response.text and "set-cookie" not in headers
+    again = await get(app, "/transparency", **{"If-None-Match": headers["etag"]})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == headers["etag"]
+    data = await get(app, "/transparency.json")
+    assert data.headers["etag"] != headers["etag"] and "style-src 'none'" in data.headers["content-security-policy"]
+
+
+async def test_the_same_record_gives_the_same_page_and_etag(reader) -> None:
+    first = await get(app_for(reader, fresh_for=0), "/transparency")
+    second = await get(app_for(reader, fresh_for=0), "/transparency")
+    assert first.text == second.text and first.headers["etag"] == second.headers["etag"]
+
+
+class BrokenReader:
+    async def snapshot(self, *, with_changes: bool = True):
+        raise OSError("database is gone")
+
+
+async def test_a_database_outage_is_a_plain_503(caplog) -> None:
+    response = await get(app_for(BrokenReader()), "/transparency")
+    assert response.status_code == 503 and "unavailable for a moment" in response.text
+    assert response.headers["retry-after"] == "60" and response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/transparency", "/transparency.json"])
+async def test_only_get(reader, path: str) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for(reader)), base_url="http://t") as client:
+        assert (await client.post(path)).status_code == 405

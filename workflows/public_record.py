@@ -1,0 +1,123 @@
+"""What the public pages and the operator's reports may read of the record: a read port and its shapes.
+
+The shapes hold no people: no Slack ids, no names, no case numbers, none of the request's own free
+text (its purpose, notes, answers to questions). A template given only these cannot leak them.
+One field is free text and marked so: `RequestFacts.vendor` (the "vendor or website" the requester
+typed), which only `clearance inventory` uses (boards publish the vendor), never the transparency page.
+Reviewers' notes and a directive's text (the conditions of record) are not read at all: they can
+name people; a licence's `public_conditions` will be the words meant for the public.
+
+Licences (not wired yet) will carry the public choices: `listed_publicly`, `public_summary`,
+`public_conditions`, `review_due`, `authorised_users` and `owner_unit` are None until they do,
+and the pages then fall back to the config (`[tiers.<tier>] list_publicly`) or say "not published".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from workflows.directive_kinds import DirectiveKind
+from workflows.directives import DirectiveStatus
+from workflows.registry import ToolStatus
+from workflows.requests import Outcome, RequestStatus
+from workflows.risk import Answers, Tier
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One layer of a tool's status (workflows.registry.StatusMark) without who set it."""
+
+    status: ToolStatus
+    source: str  # "REQ-0042" or "DIR-0007"
+    since: datetime
+
+
+@dataclass(frozen=True)
+class ToolFacts:
+    key: str
+    name: str
+    status: ToolStatus
+    status_since: datetime | None
+    decision: Mark | None  # the latest word of the request workflow
+    directive: Mark | None  # an Approved for use / Restricted directive in force
+    override: Mark | None  # a Cease use / Suspended directive in force
+    has_conditions: bool = False  # the approval of record has conditions (their words are not read)
+    # What a licence will say (issue 18); None until licences exist.
+    listed_publicly: bool | None = None
+    public_summary: str | None = None
+    public_conditions: str | None = None
+    review_due: date | None = None
+    authorised_users: str | None = None
+    owner_unit: str | None = None
+
+
+@dataclass(frozen=True)
+class StageDecision:
+    stage_key: str  # or workflows.requests.RULES
+    outcome: Outcome
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    id: str
+    reason: str  # the rule's wording from the config: public by design
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    ref: str
+    tool_key: str | None  # the registry's tool it is filed under (None: a name with nothing to file)
+    tool_name: str  # the name as typed for this request
+    status: RequestStatus
+    tier: Tier | None  # None: made without the intake questions
+    created_at: datetime
+    closed_at: datetime | None
+    decisions: tuple[StageDecision, ...]
+    answers: Answers  # the intake answers: categorical choices only (workflows.risk.QUESTIONS)
+    prohibitions: tuple[RuleRef, ...] = ()  # the rules that refused it, if the rules did
+    vendor: str = ""  # FREE TEXT by the requester ("vendor or website"): operator outputs only
+
+
+@dataclass(frozen=True)
+class DirectiveFacts:
+    ref: str
+    kind: DirectiveKind
+    tool_key: str
+    status: DirectiveStatus
+    issued_at: datetime
+    ended_at: datetime | None  # revoked or superseded
+    ack_required: bool
+    ack_due: datetime | None
+    # When each acknowledgement came, oldest first (who acknowledged is not read).
+    acknowledged_at: tuple[datetime, ...] = ()
+    audience: int | None = None  # how many were asked to acknowledge, if known
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audit entry as the public may see it: what changed and when; never who or why."""
+
+    subject: str  # "tool:clearview", "REQ-0042", "DIR-0007"
+    action: str  # "tool:status", "approved:privacy", "directive:issued", …
+    at: datetime
+    from_state: str = ""
+    to_state: str = ""
+
+
+@dataclass(frozen=True)
+class RecordSnapshot:
+    """Everything read in one transaction: one consistent moment of the record."""
+
+    tools: tuple[ToolFacts, ...]
+    requests: tuple[RequestFacts, ...]
+    directives: tuple[DirectiveFacts, ...]
+    changes: tuple[Change, ...] = field(default=())  # oldest first; acknowledgements left out
+    read_at: datetime | None = None
+
+
+class PublicRecordReader(Protocol):
+    async def snapshot(self, *, with_changes: bool = True) -> RecordSnapshot:
+        """The record as the public pages and reports see it, read in one transaction."""
