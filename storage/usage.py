@@ -1,0 +1,81 @@
+"""workflows.usage.UsageReader: who is linked to a tool, in two indexed statements.
+
+1. The distinct (tool name, vendor) pairs of all requests, from ix_tool_requests_tool_vendor (an
+   index-only read: there are as many as there are names people typed, not as many as requests).
+2. One UNION ALL: the requests filed under the names that are the tool (each gives "requested"
+   and, when the requester declared it, "declared prior use"), and the acknowledgements of the
+   tool's directives (by ix_directives_tool_key, then the acknowledgements' unique index).
+
+Licences, attestations and self-reports, once stored, are more arms of the same UNION.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.sql import table_of
+from storage.tables import AcknowledgementRow, DirectiveRow, RequestRow
+from workflows.directive_kinds import DirectiveKind
+from workflows.directives import directive_reference
+from workflows.requests import PriorUse, RequestStatus, reference
+from workflows.usage import LinkKind, UsageLink, UsageScope
+
+_REQUESTS, _DIRECTIVES, _ACKS = table_of(RequestRow), table_of(DirectiveRow), table_of(AcknowledgementRow)
+
+_NAMES = select(_REQUESTS.c.tool_name, _REQUESTS.c.vendor).distinct()
+
+_REQUEST_ARM = select(
+    literal("r").label("arm"),
+    _REQUESTS.c.requester_id.label("person"),
+    _REQUESTS.c.created_at.label("at"),
+    _REQUESTS.c.id.label("ref"),
+    _REQUESTS.c.status.label("code"),
+    _REQUESTS.c.prior_use.label("extra"),
+    _REQUESTS.c.tool_name.label("tool"),
+).where(_REQUESTS.c.tool_name.in_(bindparam("names", expanding=True)))
+_ACK_ARM = (
+    select(
+        literal("a"),
+        _ACKS.c.user_id,
+        _ACKS.c.at,
+        _DIRECTIVES.c.id,
+        _DIRECTIVES.c.kind,
+        _DIRECTIVES.c.status,
+        _DIRECTIVES.c.tool_name,
+    )
+    .select_from(_DIRECTIVES.join(_ACKS, _ACKS.c.directive_id == _DIRECTIVES.c.id))
+    .where(_DIRECTIVES.c.tool_key.in_(bindparam("keys", expanding=True)))
+)
+_LINKS = union_all(_REQUEST_ARM, _ACK_ARM)
+
+_OPEN = {RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value}
+_DECLARED = {p.value: p.label for p in PriorUse if p is not PriorUse.NONE}
+_KIND_LABELS = {k.value: k.label for k in DirectiveKind}
+
+
+class SqlUsage:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def request_names(self) -> list[tuple[str, str]]:
+        return [(name, vendor) for name, vendor in (await self._session.execute(_NAMES)).all()]
+
+    async def links(self, scope: UsageScope) -> list[UsageLink]:
+        if not scope.request_names and not scope.tool_keys:
+            return []
+        params = {"names": sorted(scope.request_names) or [""], "keys": sorted(scope.tool_keys) or [""]}
+        rows = (await self._session.execute(_LINKS, params)).all()
+        links: list[UsageLink] = []
+        add = links.append
+        for arm, person, at, ref, code, extra, tool in rows:
+            if arm == "r":
+                source = reference(ref)
+                add(UsageLink(person, LinkKind.REQUESTED, at, tool, source, "open" if code in _OPEN else code))
+                if extra in _DECLARED:
+                    add(UsageLink(person, LinkKind.DECLARED_PRIOR_USE, at, tool, source, _DECLARED[extra]))
+            else:
+                label = _KIND_LABELS.get(code, code)
+                add(UsageLink(person, LinkKind.ACKNOWLEDGED, at, tool, directive_reference(ref), label))
+        links.sort(key=lambda link: (link.at, link.person), reverse=True)
+        return links

@@ -1,0 +1,184 @@
+"""Who is linked to a tool: the read model behind /tool-usage and `clearance usage`.
+
+"The vendor's client list has leaked: which of our members had accounts?" A person is linked to a
+tool by what the record holds about them and it. Each link is one `UsageLink` of a `LinkKind`;
+today storage finds three kinds (requested, declared prior use, acknowledged). Licences' authorised
+users, attestations and self-reports are kinds already named here, so that when they are stored
+they are one more SELECT in storage/usage.py and nothing here or in the message changes.
+
+Finding the tool reuses /tool-status's look-up (its key, an alias, a look-alike, else the closest
+name on record), and a vendor's name finds every tool requested from that vendor. Reads only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from workflows import registry
+from workflows.directives import find_tool, tool_status
+from workflows.ports_directives import DirectiveUnitOfWork
+from workflows.registry import Tool
+
+
+class LinkKind(StrEnum):
+    """How a person is linked to a tool; the value is what the CSV's `link` column says."""
+
+    REQUESTED = "requested"
+    DECLARED_PRIOR_USE = "declared prior use"
+    AUTHORISED = "authorised"  # a licence names them (not stored yet)
+    ATTESTED = "attested"  # they answered a cease-use attestation (not stored yet)
+    ACKNOWLEDGED = "acknowledged"
+    REPORTED_USE = "reported use"  # /report-use (not stored yet)
+
+
+@dataclass(frozen=True)
+class UsageLink:
+    person: str  # Slack user id
+    kind: LinkKind
+    at: datetime
+    tool: str  # the tool's name as the record has it (a request's name, a directive's name)
+    source: str  # "REQ-0042", "DIR-0007"
+    detail: str = ""  # what the link says: "Already used for police work", "Cease use"
+
+
+@dataclass(frozen=True)
+class UsageScope:
+    """What a question about one tool (or one vendor's tools) covers in storage."""
+
+    tool_keys: frozenset[str]  # directives (and, later, licences) are filed by registry key
+    request_names: frozenset[str]  # requests are filed by the name typed: every one that is this tool
+
+
+class UsageReader(Protocol):
+    """What storage answers; both reads are indexed (migration 0009)."""
+
+    async def request_names(self) -> list[tuple[str, str]]:
+        """Every distinct (tool name, vendor) requests were made with: few, and read from an index."""
+
+    async def links(self, scope: UsageScope) -> list[UsageLink]:
+        """Every link of every person to what `scope` covers, newest first, in one statement."""
+
+
+class UsageUnitOfWork(DirectiveUnitOfWork, Protocol):
+    @property
+    def usage(self) -> UsageReader: ...
+
+
+# A unit of work for reads only (never committed), as listeners are given (ports_directives.ReadingUnit).
+UsageReading = Callable[[], AbstractAsyncContextManager[UsageUnitOfWork]]
+
+
+class Match(StrEnum):
+    """How the tool asked for was found, which the answer says first."""
+
+    EXACT = "exact"  # the name is one the tool is filed under
+    VENDOR = "vendor"  # a vendor's name: every tool requested from it
+    CLOSEST = "closest"  # no tool has that name: the closest one on record
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class PersonLinks:
+    person: str
+    links: tuple[UsageLink, ...]  # newest first
+
+    @property
+    def latest(self) -> datetime:
+        return self.links[0].at
+
+
+@dataclass(frozen=True)
+class UsageAnswer:
+    query: str
+    match: Match
+    tools: tuple[Tool, ...] = ()  # what was looked at (one, or a vendor's several)
+    links: tuple[UsageLink, ...] = ()  # newest first
+    suggestions: tuple[Tool, ...] = ()  # other names it may have meant
+    vendor: str = ""  # the vendor's name as the requests wrote it (Match.VENDOR)
+    counts: Counter[LinkKind] = field(default_factory=Counter)
+
+    @property
+    def people(self) -> list[PersonLinks]:
+        """One entry per person, the most recently linked first; their links newest first."""
+        by_person: dict[str, list[UsageLink]] = {}
+        for link in self.links:  # already newest first, so each person's first link is their latest
+            by_person.setdefault(link.person, []).append(link)
+        return [PersonLinks(person, tuple(links)) for person, links in by_person.items()]
+
+    @property
+    def people_count(self) -> int:
+        return len({link.person for link in self.links})
+
+
+def vendor_matches(query: str, vendor: str) -> bool:
+    """A vendor named in the query: its normalised words appear, whole, in the vendor a request
+    gave ("Clearview" in "Clearview AI Inc. (clearview.ai)"; not "View" in "Clearview")."""
+    wanted = registry.normalise_name(query)
+    if len(wanted.replace(" ", "")) < 3:
+        return False
+    return f" {wanted} " in f" {registry.normalise_name(vendor)} "
+
+
+def scope_for(tools: Iterable[Tool], names: Iterable[tuple[str, str]], vendor_query: str = "") -> UsageScope:
+    """The requests about `tools` (any name that is one of them) and, with a vendor query, those
+    from that vendor, whichever tool they name."""
+    tools = tuple(tools)
+    request_names = {
+        name
+        for name, vendor in names
+        if any(registry.same_tool(name, tool) for tool in tools)
+        or (vendor_query and vendor_matches(vendor_query, vendor))
+    }
+    return UsageScope(frozenset(t.key for t in tools), frozenset(request_names))
+
+
+def count_kinds(links: Sequence[UsageLink]) -> Counter[LinkKind]:
+    return Counter(link.kind for link in links)
+
+
+async def tool_usage(uow: UsageUnitOfWork, query: str) -> UsageAnswer:
+    """Everyone linked to the tool `query` names (or to a vendor's tools). The caller has checked
+    that the person asking may know (command staff, privacy reviewers, usage readers)."""
+    query = " ".join(query.split())
+    status = await tool_status(uow, query)
+    names = await uow.usage.request_names()
+    if status.tool is not None and status.exact:
+        match, tools, vendor = Match.EXACT, [status.tool], ""
+    else:
+        vendors = sorted({v for _, v in names if vendor_matches(query, v)})
+        if vendors:
+            tool_names = {n for n, v in names if vendor_matches(query, v)}
+            found = [await find_tool(uow, n) for n in sorted(tool_names)]
+            tools = list({t.key: t for t in found if t is not None}.values())
+            match, vendor = Match.VENDOR, vendors[0]
+        elif status.tool is not None:
+            match, tools, vendor = Match.CLOSEST, [status.tool], ""
+        else:
+            return UsageAnswer(query, Match.NONE, suggestions=status.suggestions)
+    scope = scope_for(tools, names, query if match is Match.VENDOR else "")
+    links = await uow.usage.links(scope)
+    others = tuple(t for t in status.suggestions if t.key not in scope.tool_keys)
+    return UsageAnswer(query, match, tuple(tools), tuple(links), others, vendor, count_kinds(links))
+
+
+# --- the CSV (Send as CSV, `clearance usage`) --------------------------------------------------
+
+CSV_COLUMNS = ("person id", "person name", "tool", "link", "when", "detail")
+
+
+def csv_rows(answer: UsageAnswer, names: dict[str, str]) -> list[list[str]]:
+    """One row per link, newest first, under CSV_COLUMNS; the writer neutralises formula-like text."""
+    return [
+        [link.person, names.get(link.person, ""), link.tool, link.kind.value, link.at.isoformat(), _detail(link)]
+        for link in answer.links
+    ]
+
+
+def _detail(link: UsageLink) -> str:
+    return f"{link.source}: {link.detail}" if link.detail else link.source
