@@ -54,10 +54,11 @@ def _only_known(data: dict[str, Any], known: set[str], where: str) -> None:
 def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
     _only_known(data, {"roles", "reminders", "stages", "tiers", "rules"}, where)
     roles_data = _table(data, "roles", where)
-    _only_known(roles_data, {"admins", "command_staff"}, f"{where}: [roles]")
+    _only_known(roles_data, {"admins", "command_staff", "usage_readers"}, f"{where}: [roles]")
     roles = Roles(
         admins=_principals(roles_data, "admins", f"{where}: [roles]"),
         command_staff=_principals(roles_data, "command_staff", f"{where}: [roles]"),
+        usage_readers=_principals(roles_data, "usage_readers", f"{where}: [roles]"),
     )
     reminders = _reminders(_table(data, "reminders", where), f"{where}: [reminders]")
     raw_stages = data.get("stages")

@@ -57,6 +57,8 @@ class Stage:
 class Roles:
     admins: tuple[str, ...] = ()
     command_staff: tuple[str, ...] = ()
+    # Who else may ask /tool-usage (besides command staff and the privacy stage's reviewers).
+    usage_readers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,13 @@ class Policy:
         the first one whose name says privacy."""
         keyed = next((s for s in self.stages if s.key == "privacy"), None)
         return keyed or next((s for s in self.stages if "privacy" in s.name.casefold()), None)
+
+    def usage_readers(self) -> tuple[str, ...]:
+        """Who may see everyone linked to a tool (/tool-usage): command staff, the privacy stage's
+        reviewers and [roles] usage_readers (user ids and user groups)."""
+        privacy = self.privacy_stage()
+        found = (*self.roles.command_staff, *(privacy.reviewers if privacy else ()), *self.roles.usage_readers)
+        return tuple(dict.fromkeys(found))
 
     def next_on_route(self, route: tuple[str, ...], done: Collection[str]) -> Stage | None:
         """The first stage of `route` not in `done` (approved); None when none is left.

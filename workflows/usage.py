@@ -12,8 +12,10 @@ name on record), and a vendor's name finds every tool requested from that vendor
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +26,7 @@ from workflows import registry
 from workflows.directives import find_tool, tool_status
 from workflows.ports_directives import DirectiveUnitOfWork
 from workflows.registry import Tool
+from workflows.spreadsheet import neutralise
 
 
 class LinkKind(StrEnum):
@@ -172,12 +175,31 @@ async def tool_usage(uow: UsageUnitOfWork, query: str) -> UsageAnswer:
 CSV_COLUMNS = ("person id", "person name", "tool", "link", "when", "detail")
 
 
-def csv_rows(answer: UsageAnswer, names: dict[str, str]) -> list[list[str]]:
-    """One row per link, newest first, under CSV_COLUMNS; the writer neutralises formula-like text."""
+def csv_rows(answer: UsageAnswer, names: Mapping[str, str]) -> list[list[str]]:
+    """One row per link, newest first, under CSV_COLUMNS; formula-like text made inert."""
     return [
-        [link.person, names.get(link.person, ""), link.tool, link.kind.value, link.at.isoformat(), _detail(link)]
+        [
+            neutralise(cell)
+            for cell in (
+                link.person,
+                names.get(link.person, ""),
+                link.tool,
+                link.kind.value,
+                link.at.isoformat(),
+                _detail(link),
+            )
+        ]
         for link in answer.links
     ]
+
+
+def csv_text(answer: UsageAnswer, names: Mapping[str, str]) -> str:
+    """The whole CSV file (a header row, then csv_rows), as Send as CSV and `clearance usage` write it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_rows(answer, names))
+    return out.getvalue()
 
 
 def _detail(link: UsageLink) -> str:
