@@ -103,7 +103,7 @@ class UsageAnswer:
     tools: tuple[Tool, ...] = ()  # what was looked at (one, or a vendor's several)
     links: tuple[UsageLink, ...] = ()  # newest first
     suggestions: tuple[Tool, ...] = ()  # other names it may have meant
-    vendor: str = ""  # the vendor's name as the requests wrote it (Match.VENDOR)
+    vendor: str = ""  # a vendor the query names, as a request wrote it ("" if it names none)
     counts: Counter[LinkKind] = field(default_factory=Counter)
 
     @property
@@ -151,20 +151,19 @@ async def tool_usage(uow: UsageUnitOfWork, query: str) -> UsageAnswer:
     query = " ".join(query.split())
     status = await tool_status(uow, query)
     names = await uow.usage.request_names()
-    if status.tool is not None and status.exact:
-        match, tools, vendor = Match.EXACT, [status.tool], ""
+    from_vendor = [(n, v) for n, v in names if vendor_matches(query, v)]
+    vendor = min((v for _, v in from_vendor), default="")
+    found = [await find_tool(uow, n) for n in sorted({n for n, _ in from_vendor})]  # few: one indexed read each
+    vendor_tools = list({t.key: t for t in found if t is not None}.values())
+    if status.tool is not None and status.exact:  # the tool, and whatever else its vendor sells
+        match, tools = Match.EXACT, [status.tool, *(t for t in vendor_tools if t.key != status.tool.key)]
+    elif vendor_tools:
+        match, tools = Match.VENDOR, vendor_tools
+    elif status.tool is not None:
+        match, tools, vendor = Match.CLOSEST, [status.tool], ""
     else:
-        vendors = sorted({v for _, v in names if vendor_matches(query, v)})
-        if vendors:
-            tool_names = {n for n, v in names if vendor_matches(query, v)}
-            found = [await find_tool(uow, n) for n in sorted(tool_names)]
-            tools = list({t.key: t for t in found if t is not None}.values())
-            match, vendor = Match.VENDOR, vendors[0]
-        elif status.tool is not None:
-            match, tools, vendor = Match.CLOSEST, [status.tool], ""
-        else:
-            return UsageAnswer(query, Match.NONE, suggestions=status.suggestions)
-    scope = scope_for(tools, names, query if match is Match.VENDOR else "")
+        return UsageAnswer(query, Match.NONE, suggestions=status.suggestions)
+    scope = scope_for(tools, names, query if vendor else "")
     links = await uow.usage.links(scope)
     others = tuple(t for t in status.suggestions if t.key not in scope.tool_keys)
     return UsageAnswer(query, match, tuple(tools), tuple(links), others, vendor, count_kinds(links))

@@ -48,6 +48,8 @@ def usage_answer(answer: UsageAnswer) -> tuple[str, list[dict]]:
     blocks: list[Block | dict] = [rich([Bold(f"People linked to {names}")])]
     if answer.match is Match.VENDOR:
         blocks.append(rich([f"“{asked}” is a vendor: every tool requested from “{one_line(answer.vendor, 150)}”."]))
+    elif len(answer.tools) > 1:
+        blocks.append(rich([f"With the other tools requested from the vendor “{one_line(answer.vendor, 150)}”."]))
     elif answer.match is Match.CLOSEST:
         blocks.append(
             rich([Bold(f"No tool is called “{asked}”."), " This is the closest name on record: check it is the one "

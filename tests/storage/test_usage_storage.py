@@ -68,18 +68,22 @@ async def usage(uows, query: str):
 
 async def test_everyone_linked_to_a_tool_under_any_of_its_names(uows, clearview):
     answer = await usage(uows, "CLEARVIEW")
-    assert answer.match is Match.EXACT and [t.name for t in answer.tools] == ["Clearview AI"]
+    assert answer.match is Match.EXACT and [t.name for t in answer.tools] == ["Clearview AI", "Clearview Consent"]
     got = [(link.person, link.kind, link.source, link.detail) for link in answer.links]
-    assert got == [  # newest first
+    assert got == [  # newest first; Clearview Consent is from the vendor the query also names
         ("U0EVE", LinkKind.ACKNOWLEDGED, clearview, "Cease use"),
         ("U0ANNA", LinkKind.ACKNOWLEDGED, clearview, "Cease use"),
+        ("U0DAN", LinkKind.REQUESTED, "REQ-0004", "open"),
+        ("U0DAN", LinkKind.DECLARED_PRIOR_USE, "REQ-0004", "Signed up, not used for police work"),
         ("U0BEN", LinkKind.REQUESTED, "REQ-0002", "open"),
         ("U0ANNA", LinkKind.REQUESTED, "REQ-0001", "open"),
         ("U0ANNA", LinkKind.DECLARED_PRIOR_USE, "REQ-0001", "Already used for police work"),
     ]
-    assert answer.people_count == 3 and all(link.at.tzinfo is not None for link in answer.links)
-    assert answer.counts[LinkKind.REQUESTED] == 2 and answer.counts[LinkKind.ACKNOWLEDGED] == 2
-    assert {link.tool for link in answer.links} == {"Clearview AI", "clearview.ai", "Clearview"}
+    assert answer.people_count == 4 and all(link.at.tzinfo is not None for link in answer.links)
+    assert answer.counts[LinkKind.REQUESTED] == 3 and answer.counts[LinkKind.ACKNOWLEDGED] == 2
+    assert {link.tool for link in answer.links} == {"Clearview AI", "clearview.ai", "Clearview", "Clearview Consent"}
+    only = await usage(uows, "Clearview Consent")
+    assert [t.name for t in only.tools] == ["Clearview Consent"] and only.people_count == 1
 
 
 async def test_a_vendor_s_name_finds_every_tool_requested_from_it(uows, clearview):
@@ -110,7 +114,7 @@ async def test_the_links_are_two_indexed_statements_whatever_the_crowd(uows, clo
         answer = await usage(uows, "Clearview AI")
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert answer.people_count == 33
+    assert answer.people_count == 34  # with U0DAN: Clearview Consent is from the vendor Clearview AI too
     usage_reads = [s for s in statements if "tool_requests" in s]
     assert len(usage_reads) == 2, usage_reads  # the names, then one UNION ALL of every link
 
