@@ -20,7 +20,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from functools import cached_property
+from typing import NamedTuple, Protocol
 
 from workflows import registry
 from workflows.directives import find_tool, tool_status
@@ -40,8 +41,7 @@ class LinkKind(StrEnum):
     REPORTED_USE = "reported use"  # /report-use (not stored yet)
 
 
-@dataclass(frozen=True)
-class UsageLink:
+class UsageLink(NamedTuple):  # a tuple, not a dataclass: 100,000 of them are built per answer
     person: str  # Slack user id
     kind: LinkKind
     at: datetime
@@ -108,13 +108,24 @@ class UsageAnswer:
 
     @property
     def people(self) -> list[PersonLinks]:
-        """One entry per person, the most recently linked first; their links newest first."""
-        by_person: dict[str, list[UsageLink]] = {}
-        for link in self.links:  # already newest first, so each person's first link is their latest
-            by_person.setdefault(link.person, []).append(link)
-        return [PersonLinks(person, tuple(links)) for person, links in by_person.items()]
+        """Everyone, the most recently linked first; their links newest first."""
+        return self.people_page(len(self.links))
 
-    @property
+    def people_page(self, limit: int) -> list[PersonLinks]:
+        """The `limit` people most recently linked, with all their links: found without grouping
+        everyone (a message shows twenty of 60,000)."""
+        chosen: dict[str, list[UsageLink]] = {}
+        for link in self.links:  # newest first, so each person's first link is their latest
+            if link.person not in chosen:
+                if len(chosen) == limit:
+                    break
+                chosen[link.person] = []
+        for link in self.links:
+            if (mine := chosen.get(link.person)) is not None:
+                mine.append(link)
+        return [PersonLinks(person, tuple(links)) for person, links in chosen.items()]
+
+    @cached_property
     def people_count(self) -> int:
         return len({link.person for link in self.links})
 
@@ -131,13 +142,11 @@ def vendor_matches(query: str, vendor: str) -> bool:
 def scope_for(tools: Iterable[Tool], names: Iterable[tuple[str, str]], vendor_query: str = "") -> UsageScope:
     """The requests about `tools` (any name that is one of them) and, with a vendor query, those
     from that vendor, whichever tool they name."""
-    tools = tuple(tools)
-    request_names = {
-        name
-        for name, vendor in names
-        if any(registry.same_tool(name, tool) for tool in tools)
-        or (vendor_query and vendor_matches(vendor_query, vendor))
-    }
+    tools, names = tuple(tools), list(names)
+    # Each distinct name and vendor is judged once (there are far fewer than pairs of them).
+    same = {name for name in {n for n, _ in names} if any(registry.same_tool(name, tool) for tool in tools)}
+    vendors = {v for v in {v for _, v in names} if vendor_query and vendor_matches(vendor_query, v)}
+    request_names = {name for name, vendor in names if name in same or vendor in vendors}
     return UsageScope(frozenset(t.key for t in tools), frozenset(request_names))
 
 

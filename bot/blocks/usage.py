@@ -61,7 +61,7 @@ def usage_answer(answer: UsageAnswer) -> tuple[str, list[dict]]:
         return f"Nobody is linked to {escape(names, 100)} on the record", dump(blocks)
     kinds = " · ".join(f"{answer.counts[k]} {_VERB[k]}" for k in LinkKind if answer.counts.get(k))
     blocks.append(md(f"*{count} {'person' if count == 1 else 'people'}* — {kinds}"))
-    people = answer.people[:PAGE]
+    people = answer.people_page(PAGE)
     for start in range(0, len(people), PER_BLOCK):
         blocks.append(rich(*[_person_line(p) for p in people[start : start + PER_BLOCK]]))
     if count > len(people):
