@@ -61,7 +61,8 @@ def request_row(rng: random.Random, request_id: int, tool: str, prior: str) -> d
         "id": request_id,
         "requester_id": f"U{rng.randrange(60_000):07d}",
         "tool_name": tool,
-        "vendor": "Clearview AI Inc." if tool in SPELLINGS else f"Vendor {rng.randrange(500)}",
+        # Each tool is sold by one vendor (as requests name them): 3,000 tools, 500 vendors.
+        "vendor": "Clearview AI Inc." if tool in SPELLINGS else f"Vendor {int(tool.split()[-1]) % 500}",
         "purpose": "Identify a suspect from CCTV stills in a robbery investigation.",
         "case_number": "",
         "data_kinds": ["photos"],
@@ -135,13 +136,15 @@ async def time_answers(url: str, runs: int) -> tuple[list[float], list[float], i
     for _ in range(runs):
         started = time.perf_counter()
         async with reading() as uow:
-            answer = await tool_usage(uow, "Clearview")
+            answer = await tool_usage(uow, "Clearview", everyone=False)  # as the slash command asks
         _, blocks = usage_answer(answer)
         answers.append(time.perf_counter() - started)
         started = time.perf_counter()
-        csv = csv_text(answer, {})
+        async with reading() as uow:
+            full = await tool_usage(uow, "Clearview")
+        csv = csv_text(full, {})
         csvs.append(time.perf_counter() - started)
-        size, people, links = len(json.dumps(blocks)), answer.people_count, len(answer.links)
+        size, people, links = len(json.dumps(blocks)), answer.people_count, len(full.links)
     for block in blocks:  # once, outside the timing: what the fake Slack checks in the tests
         parsed = Block.parse(block)
         assert parsed is not None
@@ -158,8 +161,8 @@ async def bench(label: str, url: str, links: int, runs: int) -> None:
     print(f"\n{label}: {seeded:,} links to Clearview, as many requests for other tools (loaded in {seconds:.1f} s)")
     answers, csvs, size, people, found = await time_answers(url, runs)
     print(f"  /tool-usage Clearview: {found:,} links, {people:,} people; message {size:,} bytes of blocks")
-    print(f"  look-up + two statements + links + message (goal < 300 ms): {stats(answers)}")
-    print(f"  the whole CSV text (Send as CSV, not part of the answer):   {stats(csvs)}")
+    print(f"  /tool-usage: look-up, names, summary + newest 200, message (goal < 300 ms): {stats(answers)}")
+    print(f"  Send as CSV: every link read and the whole CSV text (not the answer):    {stats(csvs)}")
 
 
 def fresh_postgres(base_url: str) -> tuple[str, str]:

@@ -58,14 +58,27 @@ class UsageScope:
     request_names: frozenset[str]  # requests are filed by the name typed: every one that is this tool
 
 
+@dataclass(frozen=True)
+class UsageSummary:
+    """What a message needs, without every link: how many people, links of each kind, and the
+    most recent links."""
+
+    people: int
+    counts: Counter[LinkKind]
+    recent: list[UsageLink]  # newest first
+
+
 class UsageReader(Protocol):
-    """What storage answers; both reads are indexed (migration 0009)."""
+    """What storage answers; every read is indexed (migration 0009)."""
 
     async def request_names(self) -> list[tuple[str, str]]:
         """Every distinct (tool name, vendor) requests were made with: few, and read from an index."""
 
     async def links(self, scope: UsageScope) -> list[UsageLink]:
         """Every link of every person to what `scope` covers, newest first, in one statement."""
+
+    async def summary(self, scope: UsageScope, recent: int) -> UsageSummary:
+        """The counts (one aggregate statement) and the `recent` newest rows (one statement)."""
 
 
 class UsageUnitOfWork(DirectiveUnitOfWork, Protocol):
@@ -105,6 +118,8 @@ class UsageAnswer:
     suggestions: tuple[Tool, ...] = ()  # other names it may have meant
     vendor: str = ""  # a vendor the query names, as a request wrote it ("" if it names none)
     counts: Counter[LinkKind] = field(default_factory=Counter)
+    # Set when `links` are only the most recent (a message): how many people in all.
+    people_total: int | None = None
 
     @property
     def people(self) -> list[PersonLinks]:
@@ -127,7 +142,14 @@ class UsageAnswer:
 
     @cached_property
     def people_count(self) -> int:
+        if self.people_total is not None:
+            return self.people_total
         return len({link.person for link in self.links})
+
+    @property
+    def complete(self) -> bool:
+        """Whether `links` are every link (else only the most recent, for a message)."""
+        return self.people_total is None
 
 
 def vendor_matches(query: str, vendor: str) -> bool:
@@ -154,9 +176,15 @@ def count_kinds(links: Sequence[UsageLink]) -> Counter[LinkKind]:
     return Counter(link.kind for link in links)
 
 
-async def tool_usage(uow: UsageUnitOfWork, query: str) -> UsageAnswer:
+RECENT_LINKS = 200  # rows a message is given with the summary (a request and its declared use are one)
+
+
+async def tool_usage(uow: UsageUnitOfWork, query: str, *, everyone: bool = True) -> UsageAnswer:
     """Everyone linked to the tool `query` names (or to a vendor's tools). The caller has checked
-    that the person asking may know (command staff, privacy reviewers, usage readers)."""
+    that the person asking may know (command staff, privacy reviewers, usage readers).
+
+    `everyone=False` (a message): the counts and only the RECENT_LINKS newest links, so that the
+    answer costs the same for 100 people and for 100,000."""
     query = " ".join(query.split())
     status = await tool_status(uow, query)
     names = await uow.usage.request_names()
@@ -173,8 +201,12 @@ async def tool_usage(uow: UsageUnitOfWork, query: str) -> UsageAnswer:
     else:
         return UsageAnswer(query, Match.NONE, suggestions=status.suggestions)
     scope = scope_for(tools, names, query if vendor else "")
-    links = await uow.usage.links(scope)
     others = tuple(t for t in status.suggestions if t.key not in scope.tool_keys)
+    if not everyone:
+        summary = await uow.usage.summary(scope, RECENT_LINKS)
+        recent = tuple(summary.recent)
+        return UsageAnswer(query, match, tuple(tools), recent, others, vendor, summary.counts, summary.people)
+    links = await uow.usage.links(scope)
     return UsageAnswer(query, match, tuple(tools), tuple(links), others, vendor, count_kinds(links))
 
 

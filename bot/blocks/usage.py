@@ -78,7 +78,7 @@ def _person_line(person: PersonLinks) -> list[Part]:
     parts: list[Part] = [User(person.person), " — "]
     for number, link in enumerate(person.links[:LINKS_SHOWN]):
         parts += ["; " if number else "", *_link_parts(link)]
-    if len(person.links) > LINKS_SHOWN:
+    if len(person.links) > LINKS_SHOWN:  # (of those the message was given: the newest links)
         parts.append(Italic(f"; {len(person.links) - LINKS_SHOWN} more in the CSV"))
     return parts
 

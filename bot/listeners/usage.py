@@ -43,7 +43,7 @@ async def tool_usage_command(deps: UsageDeps, ack, body) -> None:
         await ack(response_type="ephemeral", text=NO_NAME.replace("`", ""), blocks=notice(NO_NAME))
         return
     async with deps.reading() as uow:
-        text, blocks = usage_answer(await tool_usage(uow, query))
+        text, blocks = usage_answer(await tool_usage(uow, query, everyone=False))
     await ack(response_type="ephemeral", text=text, blocks=blocks)
 
 

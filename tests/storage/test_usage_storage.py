@@ -134,3 +134,16 @@ def test_link_kinds_name_what_later_kinds_will_be():
         "acknowledged",
         "reported use",
     ]
+
+
+async def test_a_message_gets_the_same_counts_from_a_summary_and_only_the_newest_links(uows, clock, clearview):
+    for n in range(250):
+        await request(uows, clock, f"U0P{n:03d}", "Clearview AI", "clearview.ai", PriorUse.USED)
+    async with uows() as uow:
+        full = await tool_usage(uow, "Clearview")
+    async with uows() as uow:
+        brief = await tool_usage(uow, "Clearview", everyone=False)
+    assert (brief.people_count, brief.counts) == (full.people_count, full.counts) == (254, full.counts)
+    assert full.counts[LinkKind.DECLARED_PRIOR_USE] == 252 and full.complete and not brief.complete
+    assert 200 <= len(brief.links) < len(full.links)  # the newest 200 rows: a request and its declared use
+    assert brief.links == full.links[: len(brief.links)]
