@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.config_licences import TIER_LICENCE_KEYS, licence_settings
 from workflows.policy import Policy, ReminderSettings, Roles, Stage, parse_duration
 from workflows.reminders import parse_quiet_hours
 from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier, merge_rules, rule_problems
@@ -52,7 +53,7 @@ def _only_known(data: dict[str, Any], known: set[str], where: str) -> None:
 
 
 def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
-    _only_known(data, {"roles", "reminders", "stages", "tiers", "rules"}, where)
+    _only_known(data, {"roles", "reminders", "stages", "tiers", "rules", "licences", "attestations", "reports"}, where)
     roles_data = _table(data, "roles", where)
     _only_known(roles_data, {"admins", "command_staff", "usage_readers"}, f"{where}: [roles]")
     roles = Roles(
@@ -74,7 +75,8 @@ def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
             raise ConfigError(f'{where}: two [[stages]] have key = "{key}"; each stage needs its own key.')
     routes = _routes(_table(data, "tiers", where), keys, where)
     rules = _rules(data.get("rules", []), where)
-    return Policy(stages=stages, roles=roles, reminders=reminders, routes=routes, rules=rules)
+    licences = licence_settings(data, where)  # bot/config_licences.py
+    return Policy(stages=stages, roles=roles, reminders=reminders, routes=routes, rules=rules, licences=licences)
 
 
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -185,9 +187,12 @@ def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tie
             )
         if name not in {t.value for t in ROUTED_TIERS}:
             raise ConfigError(f"{here}: unknown tier; the tiers with stages are {routed}.")
-        if not isinstance(table, dict) or "stages" not in table:
+        licence_only = isinstance(table, dict) and "stages" not in table and bool(set(table) & TIER_LICENCE_KEYS)
+        if not isinstance(table, dict) or ("stages" not in table and not licence_only):
             raise ConfigError(f'{here} needs stages = [...], e.g. stages = ["{stage_keys[0]}"] (or [] for none).')
-        _only_known(table, {"stages"}, here)
+        _only_known(table, {"stages", *TIER_LICENCE_KEYS}, here)
+        if licence_only:
+            continue  # valid_for or conditions only: the tier keeps every stage
         value = table["stages"]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f'{here}: stages must be a list of stage keys, e.g. stages = ["{stage_keys[0]}"].')
@@ -198,7 +203,7 @@ def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tie
             )
         if len(set(value)) != len(value):
             raise ConfigError(f"{here}: stages names a stage twice; list each once, in review order.")
-        if extra := sorted(set(table) - {"stages"}):
+        if extra := sorted(set(table) - {"stages", *TIER_LICENCE_KEYS}):
             raise ConfigError(f"{here}: unknown key {extra[0]!r}; only stages = [...] goes here.")
         routes[Tier(name)] = tuple(value)
     return routes

@@ -70,6 +70,30 @@ class ReminderSettings:
     directive_every: timedelta = timedelta(hours=24)
 
 
+# How long a licence of each tier is valid when the final approver does not say ("12mo"; None: no
+# expiry), in the duration syntax of workflows.licences.parse_period. [tiers.<tier>] valid_for.
+DEFAULT_VALID_FOR: Mapping[Tier, str | None] = {
+    Tier.HIGH: "12mo",
+    Tier.MODERATE: "24mo",
+    Tier.LOW: "36mo",
+    Tier.MINIMAL: None,
+}
+
+
+@dataclass(frozen=True)
+class LicenceSettings:
+    """[tiers.<tier>] conditions and valid_for, [licences], [attestations], [reports] (issue 18).
+    Read and checked now; the licence form, the expiry sweep and attestations will use them."""
+
+    conditions: Mapping[Tier, tuple[str, ...]] = field(default_factory=dict)  # the approver's checklist
+    valid_for: Mapping[Tier, str | None] = field(default_factory=lambda: dict(DEFAULT_VALID_FOR))
+    remind_before: tuple[timedelta, ...] = (timedelta(days=30), timedelta(days=7), timedelta(days=1))
+    # Told at once of a "still holding" attestation: channels or user groups; () = the privacy
+    # stage's review channel, else command staff.
+    attestation_notify: tuple[str, ...] = ()
+    emergency_due: timedelta = timedelta(hours=24)
+
+
 @dataclass(frozen=True)
 class Policy:
     stages: tuple[Stage, ...]
@@ -79,6 +103,7 @@ class Policy:
     # order; a prohibited request has no route (it is refused at once).
     routes: Mapping[Tier, tuple[str, ...]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = DEFAULT_RULES
+    licences: LicenceSettings = field(default_factory=LicenceSettings)
 
     def __post_init__(self) -> None:
         if not self.stages:
