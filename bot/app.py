@@ -12,7 +12,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.directory import SlackDirectory
 from bot.listener_table import ListenerTable
-from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status
+from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status, usage
 from bot.listeners.common import guarded, no_listener
 from bot.logs import describe_error, describe_payload
 from bot.settings import Settings
@@ -31,6 +31,7 @@ class Listeners:
     tool_status: tool_status.StatusDeps
     home: home.HomeDeps
     directory: SlackDirectory  # forgets a user group's members when Slack says it changed
+    usage: usage.UsageDeps  # /tool-usage and its Send as CSV
 
 
 def build_app(
@@ -100,6 +101,7 @@ def build_app(
     home.register(table, listeners.home)
     directives.register(table, listeners.directives)
     tool_status.register(table, listeners.tool_status)
+    usage.register(table, listeners.usage)
     groups.register(table, listeners.directory)
     table.otherwise(guarded(listeners.requests, no_listener))
     table.install(app)

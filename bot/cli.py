@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("outbox", help="list messages Slack refused for good, and what is waiting")
 
+    usage = commands.add_parser("usage", help="everyone linked to a tool or a vendor's tools, as CSV (bot/usage_cli)")
+    usage.add_argument("name", nargs="?", default="", help="the tool's name, an alias, or a vendor's name")
+    usage.add_argument("--out", type=Path, default=None, help="CSV file to write (default: standard output)")
+
     remind = commands.add_parser("remind", help="show what the next reminder sweep would send")
     remind.add_argument("--dry-run", action="store_true", help="print it; claim and send nothing (required)")
     remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
@@ -87,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             return audit_cli.run(args)
         if args.command in ("inventory", "report"):
             return public_cli.run(args)
+        if args.command == "usage":
+            from bot.usage_cli import run_usage
+
+            return run_usage(args.name, args.out)
     except (ConfigError, DatabaseProblem) as exc:
         print(exc, file=sys.stderr)
         return 2

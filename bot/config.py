@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.config_licences import TIER_LICENCE_KEYS, licence_settings
 from workflows.policy import LISTED_PUBLICLY, Policy, ReminderSettings, Roles, Stage, parse_duration
 from workflows.reminders import parse_quiet_hours
 from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier, merge_rules, rule_problems
@@ -52,12 +53,13 @@ def _only_known(data: dict[str, Any], known: set[str], where: str) -> None:
 
 
 def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
-    _only_known(data, {"roles", "reminders", "stages", "tiers", "rules"}, where)
+    _only_known(data, {"roles", "reminders", "stages", "tiers", "rules", "licences", "attestations", "reports"}, where)
     roles_data = _table(data, "roles", where)
-    _only_known(roles_data, {"admins", "command_staff"}, f"{where}: [roles]")
+    _only_known(roles_data, {"admins", "command_staff", "usage_readers"}, f"{where}: [roles]")
     roles = Roles(
         admins=_principals(roles_data, "admins", f"{where}: [roles]"),
         command_staff=_principals(roles_data, "command_staff", f"{where}: [roles]"),
+        usage_readers=_principals(roles_data, "usage_readers", f"{where}: [roles]"),
     )
     reminders = _reminders(_table(data, "reminders", where), f"{where}: [reminders]")
     raw_stages = data.get("stages")
@@ -74,7 +76,16 @@ def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
     routes = _routes(_table(data, "tiers", where), keys, where)
     rules = _rules(data.get("rules", []), where)
     listed = _listed_publicly(_table(data, "tiers", where), where)
-    return Policy(stages=stages, roles=roles, reminders=reminders, routes=routes, rules=rules, listed_publicly=listed)
+    licences = licence_settings(data, where)  # bot/config_licences.py
+    return Policy(
+        stages=stages,
+        roles=roles,
+        reminders=reminders,
+        routes=routes,
+        rules=rules,
+        listed_publicly=listed,
+        licences=licences,
+    )
 
 
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -185,11 +196,12 @@ def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tie
             )
         if name not in {t.value for t in ROUTED_TIERS}:
             raise ConfigError(f"{here}: unknown tier; the tiers with stages are {routed}.")
-        if not isinstance(table, dict) or not ("stages" in table or "list_publicly" in table):
+        known = {"stages", "list_publicly", *TIER_LICENCE_KEYS}
+        if not isinstance(table, dict) or not (set(table) & known):
             raise ConfigError(f'{here} needs stages = [...], e.g. stages = ["{stage_keys[0]}"] (or [] for none).')
-        _only_known(table, {"stages", "list_publicly"}, here)
+        _only_known(table, known, here)
         if "stages" not in table:
-            continue  # only list_publicly: the tier goes through every stage
+            continue  # list_publicly, valid_for or conditions only: the tier keeps every stage
         value = table["stages"]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f'{here}: stages must be a list of stage keys, e.g. stages = ["{stage_keys[0]}"].')

@@ -51,11 +51,15 @@ def _export(out: Path) -> int:
         return 2
     for table, n in counts.items():
         print(f"{table}: {n} rows")
-    print(f"Written to {out}/ (one CSV per table, plus manifest.json with row counts, SHA-256 checksums and the audit chain's head).")
+    print(
+        f"Written to {out}/ (one CSV per table, plus manifest.json with row counts, SHA-256 checksums and the audit chain's head)."
+    )
     if key is None:
         print("Unsigned: set CLEARANCE_SIGNING_KEY to a key made by `clearance keygen` to sign exports (SHA256.sig).")
     else:
-        print(f"Signed: SHA256 and SHA256.sig; check with `signify-openbsd -C -p clearance.pub -x SHA256.sig` in {out}/.")
+        print(
+            f"Signed: SHA256 and SHA256.sig; check with `signify-openbsd -C -p clearance.pub -x SHA256.sig` in {out}/."
+        )
     return 0
 
 
@@ -90,5 +94,7 @@ def run_keygen(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"Clearance cannot write keys to {out}: {exc.strerror or type(exc).__name__}.", file=sys.stderr)
         return 2
-    print(f"Wrote {secret} (secret: keep it private; CLEARANCE_SIGNING_KEY={secret}) and {public} (give it to auditors).")
+    print(
+        f"Wrote {secret} (secret: keep it private; CLEARANCE_SIGNING_KEY={secret}) and {public} (give it to auditors)."
+    )
     return 0

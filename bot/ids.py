@@ -23,6 +23,7 @@ class ActionId(StrEnum):
     RAISE_TIER = "review-raise-tier"
     LOWER_TIER = "review-lower-tier"
     CEASE_USE_FROM_REQUEST = "request-cease-use"  # command staff: open /directive prefilled, cease use
+    USAGE_CSV = "usage-csv"  # /tool-usage: send everyone linked to the tool as a CSV file in a DM
 
 
 class CallbackId(StrEnum):

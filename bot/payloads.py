@@ -49,6 +49,13 @@ class FormKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class UsageQuery:
+    """What /tool-usage was asked (its Send as CSV button): the answer is read again at the click."""
+
+    query: str = _key("q")
+
+
+@dataclass(frozen=True)
 class ReasonForm:
     """The reason modal of a review decision, or the tier modal: `kind` says which action."""
 

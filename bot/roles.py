@@ -37,3 +37,10 @@ class Roles:
             return frozenset({user}) if await self._directory.includes(user, stage.reviewers) else frozenset()
         except DirectoryUnavailable as unavailable:
             raise RoleUnchecked("reviewer") from unavailable
+
+    async def may_read_usage(self, user: str) -> bool:
+        """May `user` see everyone linked to a tool (/tool-usage)? Asked at every question and click."""
+        try:
+            return bool(user) and await self._directory.includes(user, self._policy.usage_readers())
+        except DirectoryUnavailable as unavailable:
+            raise RoleUnchecked("usage reader") from unavailable

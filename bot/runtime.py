@@ -28,7 +28,9 @@ from bot.listeners.home import HomeDeps
 from bot.listeners.requests import RequestDeps
 from bot.listeners.reviews import ReviewDeps
 from bot.listeners.tool_status import StatusDeps
+from bot.listeners.usage import UsageDeps
 from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
+from bot.people import PeopleNames
 from bot.refusal_notices import GroupRefusalNotices
 from bot.roles import Roles
 from bot.scheduler import ReminderScheduler
@@ -36,6 +38,7 @@ from bot.sender import SlackSender
 from bot.server import asgi_app
 from bot.settings import Settings
 from bot.slack_identity import SlackIdentity
+from bot.usage_files import UsageFiles
 from pages.http import TransparencyPages
 from storage.db import open_database
 from storage.group_commit import GroupCommit
@@ -161,6 +164,9 @@ class Clearance:
             tool_status=StatusDeps(policy, self.reading, self.replies),
             home=HomeDeps(self.home, self.replies),
             directory=self.directory,
+            usage=UsageDeps(
+                clock, roles, self.reading, UsageFiles(self.client, PeopleNames(self.members.client)), self.replies
+            ),
         )
         # The public transparency page (pages/http.py), read-only through its own read port.
         self.transparency = TransparencyPages(SqlPublicRecord(self.read_sessions, clock), policy, clock=clock)

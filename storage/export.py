@@ -18,6 +18,7 @@ import storage.tables  # noqa: F401  (registers the tables)
 from storage.chain import start_of
 from storage.db import urls
 from storage.signify import SecretKey, checksum_list, sign
+from workflows.spreadsheet import neutralise
 
 # Delivery plumbing, not part of the record.
 TECHNICAL = {"outbox", "slack_messages", "handled_events", "alembic_version"}
@@ -126,10 +127,7 @@ def _snapshot_engine(database_url: str) -> Engine:
     return engine
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(…) typed as a
-# tool's name would run on the auditor's machine): such text gets a leading ' (OWASP's advice),
-# which spreadsheets show as text, and the manifest says so.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Formula-like text gets a leading ' (workflows/spreadsheet.py), and the manifest says so.
 
 
 def _cell(value) -> str:
@@ -139,6 +137,6 @@ def _cell(value) -> str:
         return value.isoformat()
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        return neutralise(value)
     return str(value)

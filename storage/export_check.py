@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 
 from storage.chain_verify import Anchor
-from storage.export import FORMULA_STARTS
 from storage.signify import PublicKey, open_signed, parse_checksums
+from workflows.spreadsheet import FORMULA_STARTS
 
 UNLISTED = {"SHA256", "SHA256.sig"}
 

@@ -21,7 +21,10 @@ def _text(*, default: str = "") -> Any:
 
 class RequestRow(SQLModel, table=True):
     __tablename__ = "tool_requests"
-    __table_args__ = (Index("ix_tool_requests_status_stage", "status", "stage_key"),)
+    __table_args__ = (
+        Index("ix_tool_requests_status_stage", "status", "stage_key"),
+        Index("ix_tool_requests_tool_vendor", "tool_name", "vendor"),  # /tool-usage (migration 0010)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     requester_id: str = Field(index=True, max_length=32)
@@ -236,7 +239,10 @@ class DerivedVersionRow(SQLModel, table=True):
 
 class DirectiveRow(SQLModel, table=True):
     __tablename__ = "directives"
-    __table_args__ = (Index("ix_directives_status_tool", "status", "tool_key"),)
+    __table_args__ = (
+        Index("ix_directives_status_tool", "status", "tool_key"),
+        Index("ix_directives_tool_key", "tool_key"),  # /tool-usage (migration 0010)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)

@@ -26,6 +26,7 @@ from storage.reminders import SqlReminderStore
 from storage.requests import SqlRequests
 from storage.sql import insert_once, is_unavailable
 from storage.tables import HandledEventRow
+from storage.usage import SqlUsage
 from workflows.errors import StoreUnavailable
 from workflows.policy import ReminderSettings
 
@@ -74,6 +75,7 @@ class SqlUnitOfWork:
         self.directive_posts = SqlDirectivePosts(session)
         # Who has opened their Home tab, and what the reminder sweep reads and claims.
         self.home_tabs = SqlHomeTabs(session)
+        self.usage = SqlUsage(session)  # who is linked to a tool (/tool-usage): reads only
 
     def reminders(
         self,

@@ -61,6 +61,8 @@ class Stage:
 class Roles:
     admins: tuple[str, ...] = ()
     command_staff: tuple[str, ...] = ()
+    # Who else may ask /tool-usage (besides command staff and the privacy stage's reviewers).
+    usage_readers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,30 @@ class ReminderSettings:
     timezone: str = "UTC"
     directive_after: timedelta = timedelta(hours=24)
     directive_every: timedelta = timedelta(hours=24)
+
+
+# How long a licence of each tier is valid when the final approver does not say ("12mo"; None: no
+# expiry), in the duration syntax of workflows.licences.parse_period. [tiers.<tier>] valid_for.
+DEFAULT_VALID_FOR: Mapping[Tier, str | None] = {
+    Tier.HIGH: "12mo",
+    Tier.MODERATE: "24mo",
+    Tier.LOW: "36mo",
+    Tier.MINIMAL: None,
+}
+
+
+@dataclass(frozen=True)
+class LicenceSettings:
+    """[tiers.<tier>] conditions and valid_for, [licences], [attestations], [reports] (issue 18).
+    Read and checked now; the licence form, the expiry sweep and attestations will use them."""
+
+    conditions: Mapping[Tier, tuple[str, ...]] = field(default_factory=dict)  # the approver's checklist
+    valid_for: Mapping[Tier, str | None] = field(default_factory=lambda: dict(DEFAULT_VALID_FOR))
+    remind_before: tuple[timedelta, ...] = (timedelta(days=30), timedelta(days=7), timedelta(days=1))
+    # Told at once of a "still holding" attestation: channels or user groups; () = the privacy
+    # stage's review channel, else command staff.
+    attestation_notify: tuple[str, ...] = ()
+    emergency_due: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -82,6 +108,7 @@ class Policy:
     routes: Mapping[Tier, tuple[str, ...]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = DEFAULT_RULES
     listed_publicly: frozenset[Tier] = LISTED_PUBLICLY
+    licences: LicenceSettings = field(default_factory=LicenceSettings)
 
     def __post_init__(self) -> None:
         if not self.stages:
@@ -139,6 +166,13 @@ class Policy:
         the first one whose name says privacy."""
         keyed = next((s for s in self.stages if s.key == "privacy"), None)
         return keyed or next((s for s in self.stages if "privacy" in s.name.casefold()), None)
+
+    def usage_readers(self) -> tuple[str, ...]:
+        """Who may see everyone linked to a tool (/tool-usage): command staff, the privacy stage's
+        reviewers and [roles] usage_readers (user ids and user groups)."""
+        privacy = self.privacy_stage()
+        found = (*self.roles.command_staff, *(privacy.reviewers if privacy else ()), *self.roles.usage_readers)
+        return tuple(dict.fromkeys(found))
 
     def next_on_route(self, route: tuple[str, ...], done: Collection[str]) -> Stage | None:
         """The first stage of `route` not in `done` (approved); None when none is left.

@@ -68,7 +68,7 @@ MAX_HISTORY_LIMIT = 999
 # form bodies and query strings. They are decoded so that recorded args are Python objects
 # regardless of how the client chose to encode the request.
 JSON_STRING_ARGS = frozenset(
-    {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks", "options", "profile"}
+    {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks", "options", "profile", "files"}
 )
 
 # Pseudo-method under which posts to a fake response_url are recorded.
@@ -187,6 +187,11 @@ class FakeSlack:
         self.now: Callable[[], float] = time.time
         # Calls carried out whose answers are being held back (answer_late), in order.
         self.held: list[Call] = []
+        # files.uploadV2: bytes uploaded to each file id's upload URL, and the files shared by
+        # files.completeUploadExternal ({"id", "title", "name", "channel", "content", "initial_comment"}).
+        self.uploads: dict[str, bytes] = {}
+        self.files: list[dict[str, Any]] = []
+        self._upload_names: dict[str, str] = {}
 
         # --- scripted failures and internals ----------------------------------------
         self._failures: list[_Failure] = []
@@ -215,6 +220,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{tag}", self._handle_response_url)
         app.router.add_get("/socket", self._handle_socket)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         # A short shutdown_timeout: stop() must not wait a minute for a client that keeps
         # a request open (e.g. a test that failed half-way).
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -913,6 +919,50 @@ class FakeSlack:
         body = {"ok": True, "members": [self._user(u) for u in users], "cache_ts": 1_700_000_000}
         body["response_metadata"] = {"next_cursor": next_cursor}
         return _Reply(body=body)
+
+    # --- files.uploadV2 (slack_sdk's files_upload_v2): get an upload URL, upload, complete
+
+    def _api_files_getUploadURLExternal(self, args: dict[str, Any], token: str | None) -> _Reply:
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            self._note_invalid("files.getUploadURLExternal", ["filename and length are required"], args)
+            return _Reply(body=_error("invalid_arguments"))
+        file_id = self._next_id("F")
+        self._upload_names[file_id] = filename
+        return _Reply(body={"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id})
+
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"]
+        if file_id not in self._upload_names:
+            return web.Response(status=404, text="no such upload")
+        self.uploads[file_id] = await request.read()
+        await self._record(Call("upload", {"file_id": file_id}, None, 200, path=request.path, ok=True))
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}", content_type="text/plain")
+
+    def _api_files_completeUploadExternal(self, args: dict[str, Any], token: str | None) -> _Reply:
+        files = args.get("files")
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            self._note_invalid("files.completeUploadExternal", ["files must be a JSON list of {id, title}"], args)
+            return _Reply(body=_error("invalid_arguments"))
+        if missing := [f["id"] for f in files if f["id"] not in self.uploads]:
+            return _Reply(body=_error("file_not_found", missing=missing))
+        channel = str(args.get("channel_id") or "")
+        shared = []
+        for f in files:
+            name = self._upload_names[f["id"]]
+            stored = {
+                "id": f["id"],
+                "name": name,
+                "title": f.get("title") or name,
+                "channel": channel,
+                "content": self.uploads[f["id"]],
+                "initial_comment": args.get("initial_comment") or "",
+            }
+            self.files.append(stored)
+            shared.append(
+                {"id": f["id"], "name": name, "title": stored["title"], "channels": [channel] if channel else []}
+            )
+        return _Reply(body={"ok": True, "files": shared})
 
     def _api_apps_connections_open(self, args: dict[str, Any], token: str | None) -> _Reply:
         if not (token or "").startswith("xapp-"):

@@ -10,9 +10,9 @@ import json
 from sqlalchemy import Engine, create_engine, event
 
 from bot.cli import main
+from storage.chain import append
 from storage.db import urls
 from storage.export import export_record
-from storage.chain import append
 from storage.uow import uow_factory
 from tests.storage.test_requests_storage import DRAFT, POLICY
 from workflows.requests import Outcome

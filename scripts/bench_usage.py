@@ -1,0 +1,197 @@
+"""How long /tool-usage takes over 100,000 people linked to one tool, on SQLite and PostgreSQL.
+
+Method
+------
+A fresh database migrated with Alembic (on PostgreSQL a throwaway database next to the URL given,
+dropped afterwards) gets, in bulk:
+
+* "Clearview AI" registered through the domain's service, and a cease-use directive about it;
+* ``--links`` links to it (default 100,000): two thirds from requests filed under three spellings
+  ("Clearview AI", "clearview.ai", "Clearview"; half of them declaring prior use, which is a second
+  link), the rest acknowledgements of the directive; by some 60,000 different people;
+* as many requests again for 3,000 other tools (noise the indexes must skip).
+
+PostgreSQL is ANALYZEd after the load. Timed, median (min, max) of ``--runs`` runs: what the slash
+command does before it answers (workflows.usage.tool_usage in a read-only unit of work: the
+registry look-up, the two usage statements, building every link) plus bot.blocks.usage.usage_answer
+(the message, checked against slack_sdk's models once). Also timed, not part of the answer: the
+whole CSV text (what Send as CSV uploads).
+
+    python scripts/bench_usage.py
+    python scripts/bench_usage.py --postgres postgresql://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.blocks.usage import usage_answer  # noqa: E402
+from storage.db import create_engine, migrate, session_factory, urls  # noqa: E402
+from storage.tables import AcknowledgementRow, RequestRow  # noqa: E402
+from storage.uow import uow_factory  # noqa: E402
+from workflows.directive_kinds import DirectiveKind  # noqa: E402
+from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive, record_tool_request  # noqa: E402
+from workflows.usage import csv_text, tool_usage  # noqa: E402
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SPELLINGS = ("Clearview AI", "clearview.ai", "Clearview")
+
+
+def request_row(rng: random.Random, request_id: int, tool: str, prior: str) -> dict:
+    created = NOW - timedelta(days=rng.uniform(1, 3 * 365))
+    return {
+        "id": request_id,
+        "requester_id": f"U{rng.randrange(60_000):07d}",
+        "tool_name": tool,
+        # Each tool is sold by one vendor (as requests name them): 3,000 tools, 500 vendors.
+        "vendor": "Clearview AI Inc." if tool in SPELLINGS else f"Vendor {int(tool.split()[-1]) % 500}",
+        "purpose": "Identify a suspect from CCTV stills in a robbery investigation.",
+        "case_number": "",
+        "data_kinds": ["photos"],
+        "prior_use": prior,
+        "notes": "",
+        "status": rng.choice(["approved", "rejected", "withdrawn"]),
+        "stage_key": None,
+        "stage_entered_at": created,
+        "created_at": created,
+        "updated_at": created,
+        "closed_at": created,
+        "next_reminder_at": None,
+        "reminders_sent": 0,
+        "version": 1,
+    }
+
+
+async def register(url: str) -> int:
+    """The tool and its cease-use directive, through the domain (as the bot records them)."""
+    engine = create_engine(url)
+    uows = uow_factory(session_factory(engine), lambda: NOW)
+    async with uows() as uow:
+        await record_tool_request(uow, "Clearview AI", "REQ-0001", "U0000001", NOW)
+        draft = DirectiveDraft(DirectiveKind.CEASE_USE, "Clearview AI", "Stop using it.", ("C0ALL",), True, None)
+        events = await issue_directive(uow, draft, "U0CHIEF", True, NOW)
+        await uow.commit()
+    await engine.dispose()
+    return next(e for e in events if isinstance(e, DirectiveIssued)).directive.stored_id
+
+
+def load(url: str, links: int, directive_id: int) -> tuple[float, int]:
+    started = time.perf_counter()
+    rng = random.Random(7)
+    requests = links * 2 // 3 // 3 * 2  # each declaring half gives two links: 1.5 links a request
+    acks = links - requests * 3 // 2
+    rows = []
+    for n in range(1, requests + 1):
+        rows.append(request_row(rng, n, SPELLINGS[n % 3], "used" if n % 2 else "none"))
+    for n in range(requests + 1, 2 * requests + 1):
+        rows.append(request_row(rng, n, f"Tool {rng.randrange(3000)}", "none"))
+    people = rng.sample(range(60_000, 160_000), acks)
+    ack_rows = [
+        {"directive_id": directive_id, "user_id": f"U{p:07d}", "at": NOW + timedelta(seconds=i)}
+        for i, p in enumerate(people)
+    ]
+    engine = create_sync_engine(urls(url)[1])
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 10_000):
+            conn.execute(insert(RequestRow.__table__), rows[start : start + 10_000])
+        for start in range(0, len(ack_rows), 10_000):
+            conn.execute(insert(AcknowledgementRow.__table__), ack_rows[start : start + 10_000])
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started, requests * 3 // 2 + acks
+
+
+def stats(samples: list[float]) -> str:
+    ms = [s * 1000 for s in samples]
+    return f"median {statistics.median(ms):7.1f} ms  (min {min(ms):.1f}, max {max(ms):.1f})"
+
+
+async def time_answers(url: str, runs: int) -> tuple[list[float], list[float], int, int, int]:
+    from slack_sdk.models.blocks import Block
+
+    engine = create_engine(url)
+    reading = uow_factory(session_factory(engine), lambda: NOW)
+    answers, csvs = [], []
+    size = people = links = 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        async with reading() as uow:
+            answer = await tool_usage(uow, "Clearview", everyone=False)  # as the slash command asks
+        _, blocks = usage_answer(answer)
+        answers.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        async with reading() as uow:
+            full = await tool_usage(uow, "Clearview")
+        csv = csv_text(full, {})
+        csvs.append(time.perf_counter() - started)
+        size, people, links = len(json.dumps(blocks)), answer.people_count, len(full.links)
+    for block in blocks:  # once, outside the timing: what the fake Slack checks in the tests
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
+    await engine.dispose()
+    print(f"  CSV: {len(csv):,} characters")
+    return answers, csvs, size, people, links
+
+
+async def bench(label: str, url: str, links: int, runs: int) -> None:
+    migrate(url)
+    directive_id = await register(url)
+    seconds, seeded = load(url, links, directive_id)
+    print(f"\n{label}: {seeded:,} links to Clearview, as many requests for other tools (loaded in {seconds:.1f} s)")
+    answers, csvs, size, people, found = await time_answers(url, runs)
+    print(f"  /tool-usage Clearview: {found:,} links, {people:,} people; message {size:,} bytes of blocks")
+    print(f"  /tool-usage: look-up, names, summary + newest 200, message (goal < 300 ms): {stats(answers)}")
+    print(f"  Send as CSV: every link read and the whole CSV text (not the answer):    {stats(csvs)}")
+
+
+def fresh_postgres(base_url: str) -> tuple[str, str]:
+    base = make_url(base_url)
+    name = f"clearance_bench_{uuid.uuid4().hex[:8]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return base.set(drivername="postgresql", database=name).render_as_string(hide_password=False), admin
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", help="a PostgreSQL URL; a throwaway database is created next to it")
+    parser.add_argument("--links", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            await bench("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.links, args.runs)
+    if args.postgres:
+        url, admin = fresh_postgres(args.postgres)
+        try:
+            await bench("PostgreSQL", url, args.links, args.runs)
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

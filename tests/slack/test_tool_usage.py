@@ -1,0 +1,158 @@
+"""/tool-usage end to end: signed slash commands and clicks through the real app against the fake
+Slack. Who may ask (command staff, the privacy stage's reviewers, [roles] usage_readers through a
+user group) is checked at each question and click; everyone else is told it is restricted; the
+answer stays within Slack's limits for 2,000 people; Send as CSV uploads the file to a DM."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.ids import ActionId
+from tests.fakes.signing import block_action
+from tests.slack.harness import CONFIG, start_bot, stop_bot
+from tests.slack.test_tool_status import reads
+from workflows.directive_kinds import DirectiveKind
+from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive
+
+CHIEF, PRIVACY, READER, OFFICER = "U0CHIEF", "U0PRIV1", "U0READER", "U0OFFICER"
+READERS_GROUP = "S0READERS"
+
+
+@pytest.fixture
+async def bot(slack, database_url, tmp_path):
+    slack.usergroups[READERS_GROUP] = [READER]
+    config = CONFIG.replace(
+        'command_staff = ["U0CHIEF"]', f'command_staff = ["U0CHIEF"]\nusage_readers = ["{READERS_GROUP}"]'
+    )
+    bot = await start_bot(slack, database_url, tmp_path, config=config)
+    yield bot
+    await stop_bot(bot)
+
+
+async def ask(bot, text: str, user: str = CHIEF) -> tuple[str, dict]:
+    response = await bot.http.command("/tool-usage", text, user)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer.get("response_type") == "ephemeral"
+    assert bot.slack._message_errors(answer) == []  # valid Block Kit within Slack's limits
+    return reads(answer).replace("*", ""), answer
+
+
+async def cease_use(bot, tool: str, people: list[str]) -> str:
+    """A cease-use directive acknowledged by `people`, through the domain's services."""
+    draft = DirectiveDraft(DirectiveKind.CEASE_USE, tool, "Stop using it.", ("C0PATROL",), True, None)
+    now = datetime.now(UTC)
+    async with bot.c.uow() as uow:
+        events = await issue_directive(uow, draft, CHIEF, True, now)
+        directive = next(e for e in events if isinstance(e, DirectiveIssued)).directive
+        for n, person in enumerate(people):
+            await acknowledge(uow, directive.stored_id, person, now + timedelta(seconds=n), in_audience=True)
+        await uow.commit()
+    return directive.ref
+
+
+async def test_command_staff_see_everyone_linked_with_dates(bot):
+    await bot.request_tool("U0ANNA", tool_name="Clearview AI", prior_use="used")
+    await bot.request_tool("U0BEN", tool_name="clearview.ai", prior_use="none")
+    await bot.settle()
+    ref = await cease_use(bot, "Clearview", ["U0ANNA", "U0EVE"])
+    said, answer = await ask(bot, "Clearview")
+    assert "People linked to Clearview AI" in said
+    assert "3 people — 2 requested · 1 declared prior use · 2 acknowledged" in said
+    assert f"<@U0ANNA> — acknowledged {ref} (Cease use) " in said
+    assert "declared prior use REQ-0001 (Already used for police work)" in said
+    assert "<@U0BEN> — requested REQ-0002 (open)" in said
+    dates = [e for b in answer["blocks"] if b["type"] == "rich_text" for e in b["elements"][0]["elements"]]
+    assert sum(1 for e in dates if e["type"] == "date") == 5  # every link with its date
+    assert answer["text"] == "3 people linked to Clearview AI"
+    buttons = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons] == ["Send as CSV"]
+
+
+async def test_the_privacy_stage_and_a_usage_readers_group_may_ask_others_are_told_politely(bot, slack):
+    await bot.request_tool("U0ANNA", tool_name="Clearview AI")
+    await bot.settle()
+    for who in (PRIVACY, READER):
+        said, _ = await ask(bot, "clearview", who)
+        assert "1 person — 1 requested" in said
+    said, answer = await ask(bot, "clearview", OFFICER)
+    assert "Sorry, /tool-usage is restricted" in said and "U0ANNA" not in json.dumps(answer)
+    slack.usergroups[READERS_GROUP] = []  # taken out of the group: refused at the next question
+    bot.c.directory.forget(READERS_GROUP)
+    said, _ = await ask(bot, "clearview", READER)
+    assert "restricted" in said
+
+
+async def test_no_name_a_vendor_and_a_name_nobody_used(bot):
+    said, _ = await ask(bot, "   ")
+    assert "Say which tool: /tool-usage Clearview" in said.replace("`", "")
+    await bot.request_tool("U0CARA", tool_name="GrayKey", vendor="Grayshift LLC", prior_use="signed_up")
+    await bot.settle()
+    said, _ = await ask(bot, "grayshift")
+    assert "“grayshift” is a vendor" in said and "<@U0CARA>" in said
+    said, _ = await ask(bot, "graykee")
+    assert "No tool is called “graykee”." in said and "<@U0CARA>" in said
+    said, _ = await ask(bot, "Palantir")
+    assert "No tool or vendor on record is called “Palantir”." in said
+
+
+async def test_two_thousand_people_fit_one_message_and_the_csv_goes_to_a_dm(bot, slack):
+    people = [f"U0P{n:05d}" for n in range(2000)]
+    slack.channel_members["C0PATROL"] = people  # the workspace's members, as users.list gives them
+    slack.users["U0P00007"] = {"real_name": '=HYPERLINK("http://x")', "profile": {"real_name": "=HYPERLINK(1)"}}
+    ref = await cease_use(bot, "Clearview AI", people)
+    said, answer = await ask(bot, "Clearview AI")
+    assert "2000 people — 2000 acknowledged" in said and "…and 1980 more" in said
+    assert len(answer["blocks"]) <= 50 and len(json.dumps(answer)) < 40_000
+    [button] = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    url = slack.new_response_url("usage")
+    click = block_action(
+        ActionId.USAGE_CSV,
+        button["value"],
+        CHIEF,
+        container={"type": "message", "is_ephemeral": True},
+        response_url=url,
+    )
+    assert (await bot.http.action(click)).status_code == 200
+    await slack.wait_for("response_url", timeout=10)
+    [told] = slack.calls_to("response_url")
+    assert "is in your direct messages with Clearance" in told.args["text"]
+    assert [c.method for c in slack.calls if c.method.startswith("files.") or c.method == "upload"] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+    [shared] = slack.files
+    assert shared["channel"] == "D" + CHIEF and shared["name"].startswith("usage-clearview-")
+    rows = list(csv.reader(io.StringIO(shared["content"].decode())))
+    assert rows[0] == ["person id", "person name", "tool", "link", "when", "detail"]
+    assert len(rows) == 2001 and {r[3] for r in rows[1:]} == {"acknowledged"}
+    seven = next(r for r in rows if r[0] == "U0P00007")
+    assert seven[1] == "'=HYPERLINK(1)" and seven[5] == f"{ref}: Cease use"  # a formula made inert
+    assert next(r for r in rows if r[0] == "U0P00008")[1] == "User U0P00008"
+
+
+async def test_the_csv_button_checks_the_role_again_at_the_click(bot, slack):
+    await bot.request_tool("U0ANNA", tool_name="Clearview AI")
+    await bot.settle()
+    _, answer = await ask(bot, "Clearview", READER)
+    [button] = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    slack.usergroups[READERS_GROUP] = []
+    bot.c.directory.forget(READERS_GROUP)
+    url = slack.new_response_url("late")
+    click = block_action(
+        ActionId.USAGE_CSV,
+        button["value"],
+        READER,
+        container={"type": "message", "is_ephemeral": True},
+        response_url=url,
+    )
+    await bot.http.action(click)
+    await slack.wait_for("response_url", timeout=10)
+    assert "restricted" in slack.calls_to("response_url")[0].args["text"]
+    assert slack.files == [] and not slack.calls_to("files.getUploadURLExternal")

@@ -1,0 +1,149 @@
+"""Who is linked to a tool (/tool-usage's read model), on SQLite and PostgreSQL, through the domain's
+services: requests under any of the tool's names, declared prior use, acknowledgements of its
+directives; a vendor's name; the closest name; and the two statements it takes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from storage.uow import uow_factory
+from workflows.directive_kinds import DirectiveKind
+from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive, record_tool_request
+from workflows.policy import Policy, Stage
+from workflows.requests import PriorUse, RequestDraft
+from workflows.review import submit_request
+from workflows.usage import LinkKind, Match, tool_usage
+
+POLICY = Policy(stages=(Stage("privacy", "Privacy", "C0PRIV", ("U0PRIV1",)),))
+CHIEF = "U0CHIEF"
+
+
+@pytest.fixture
+def uows(sessions, clock):
+    return uow_factory(sessions, clock)
+
+
+async def request(uows, clock, who: str, tool: str, vendor: str, prior: PriorUse) -> str:
+    draft = RequestDraft(tool, vendor, "Identify a suspect from CCTV stills.", "", ("photos",), prior)
+    async with uows() as uow:
+        events = await submit_request(uow, POLICY, draft, who, clock())
+        ref = events[0].request.ref
+        await record_tool_request(uow, tool, ref, who, clock())
+        await uow.commit()
+    clock.advance(timedelta(hours=1))
+    return ref
+
+
+async def cease_use(uows, clock, tool: str, *acknowledging: str) -> str:
+    draft = DirectiveDraft(DirectiveKind.CEASE_USE, tool, "Stop using it.", ("C0ALL",), True, None)
+    async with uows() as uow:
+        events = await issue_directive(uow, draft, CHIEF, True, clock())
+        directive = next(e for e in events if isinstance(e, DirectiveIssued)).directive
+        await uow.commit()
+    for who in acknowledging:
+        clock.advance(timedelta(minutes=5))
+        async with uows() as uow:
+            await acknowledge(uow, directive.stored_id, who, clock(), in_audience=True)
+            await uow.commit()
+    return directive.ref
+
+
+@pytest.fixture
+async def clearview(uows, clock):
+    """Three officers and Clearview under two spellings, a tool from another vendor, a cease-use."""
+    await request(uows, clock, "U0ANNA", "Clearview AI", "Clearview AI Inc. (clearview.ai)", PriorUse.USED)
+    await request(uows, clock, "U0BEN", "clearview.ai", "clearview.ai", PriorUse.NONE)
+    await request(uows, clock, "U0CARA", "GrayKey", "Grayshift", PriorUse.SIGNED_UP)
+    await request(uows, clock, "U0DAN", "Clearview Consent", "Clearview AI Inc.", PriorUse.SIGNED_UP)
+    return await cease_use(uows, clock, "Clearview", "U0ANNA", "U0EVE")
+
+
+async def usage(uows, query: str):
+    async with uows() as uow:
+        return await tool_usage(uow, query)
+
+
+async def test_everyone_linked_to_a_tool_under_any_of_its_names(uows, clearview):
+    answer = await usage(uows, "CLEARVIEW")
+    assert answer.match is Match.EXACT and [t.name for t in answer.tools] == ["Clearview AI", "Clearview Consent"]
+    got = [(link.person, link.kind, link.source, link.detail) for link in answer.links]
+    assert got == [  # newest first; Clearview Consent is from the vendor the query also names
+        ("U0EVE", LinkKind.ACKNOWLEDGED, clearview, "Cease use"),
+        ("U0ANNA", LinkKind.ACKNOWLEDGED, clearview, "Cease use"),
+        ("U0DAN", LinkKind.REQUESTED, "REQ-0004", "open"),
+        ("U0DAN", LinkKind.DECLARED_PRIOR_USE, "REQ-0004", "Signed up, not used for police work"),
+        ("U0BEN", LinkKind.REQUESTED, "REQ-0002", "open"),
+        ("U0ANNA", LinkKind.REQUESTED, "REQ-0001", "open"),
+        ("U0ANNA", LinkKind.DECLARED_PRIOR_USE, "REQ-0001", "Already used for police work"),
+    ]
+    assert answer.people_count == 4 and all(link.at.tzinfo is not None for link in answer.links)
+    assert answer.counts[LinkKind.REQUESTED] == 3 and answer.counts[LinkKind.ACKNOWLEDGED] == 2
+    assert {link.tool for link in answer.links} == {"Clearview AI", "clearview.ai", "Clearview", "Clearview Consent"}
+    only = await usage(uows, "Clearview Consent")
+    assert [t.name for t in only.tools] == ["Clearview Consent"] and only.people_count == 1
+
+
+async def test_a_vendor_s_name_finds_every_tool_requested_from_it(uows, clearview):
+    answer = await usage(uows, "Grayshift")
+    assert answer.match is Match.VENDOR and [t.name for t in answer.tools] == ["GrayKey"]
+    assert [(link.person, link.kind) for link in answer.links][-1] == ("U0CARA", LinkKind.DECLARED_PRIOR_USE)
+
+
+async def test_a_typo_shows_the_closest_record_and_nothing_shows_suggestions(uows, clearview):
+    closest = await usage(uows, "graykye")
+    assert closest.match is Match.CLOSEST and closest.tools[0].name == "GrayKey"
+    assert {link.person for link in closest.links} == {"U0CARA"}
+    nothing = await usage(uows, "Palantir Gotham")
+    assert nothing.match is Match.NONE and nothing.links == ()
+
+
+async def test_the_links_are_two_indexed_statements_whatever_the_crowd(uows, clock, sessions, clearview):
+    for n in range(30):
+        await request(uows, clock, f"U0P{n:03d}", "Clearview AI", "clearview.ai", PriorUse.SIGNED_UP)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = await usage(uows, "Clearview AI")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert answer.people_count == 34  # with U0DAN: Clearview Consent is from the vendor Clearview AI too
+    usage_reads = [s for s in statements if "tool_requests" in s]
+    assert len(usage_reads) == 2, usage_reads  # the names, then one UNION ALL of every link
+
+
+async def test_no_links_and_no_requests_answer_empty(uows, clock):
+    await cease_use(uows, clock, "Stingray")
+    answer = await usage(uows, "Stingray")
+    assert answer.match is Match.EXACT and answer.links == () and answer.people_count == 0
+
+
+def test_link_kinds_name_what_later_kinds_will_be():
+    assert [k.value for k in LinkKind] == [
+        "requested",
+        "declared prior use",
+        "authorised",
+        "attested",
+        "acknowledged",
+        "reported use",
+    ]
+
+
+async def test_a_message_gets_the_same_counts_from_a_summary_and_only_the_newest_links(uows, clock, clearview):
+    for n in range(250):
+        await request(uows, clock, f"U0P{n:03d}", "Clearview AI", "clearview.ai", PriorUse.USED)
+    async with uows() as uow:
+        full = await tool_usage(uow, "Clearview")
+    async with uows() as uow:
+        brief = await tool_usage(uow, "Clearview", everyone=False)
+    assert (brief.people_count, brief.counts) == (full.people_count, full.counts) == (254, full.counts)
+    assert full.counts[LinkKind.DECLARED_PRIOR_USE] == 252 and full.complete and not brief.complete
+    assert 200 <= len(brief.links) < len(full.links)  # the newest 200 rows: a request and its declared use
+    assert brief.links == full.links[: len(brief.links)]

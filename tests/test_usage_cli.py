@@ -1,0 +1,82 @@
+"""`clearance usage`: the operator's CSV of everyone linked to a tool, from the record alone."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.cli import main
+from storage.db import create_engine, migrate, session_factory
+from storage.uow import uow_factory
+from tests.slack.harness import CONFIG
+from workflows.directives import record_tool_request
+from workflows.policy import Policy, Stage
+from workflows.requests import PriorUse, RequestDraft
+from workflows.review import submit_request
+
+POLICY = Policy(stages=(Stage("privacy", "Privacy", "C0PRIV", ("U0PRIV1",)),))
+
+
+@pytest.fixture
+def operator(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "DATABASE_URL", "CLEARANCE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clearance.toml").write_text(CONFIG)
+    url = f"sqlite:///{tmp_path / 'clearance.db'}"
+    migrate(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    asyncio.run(_seed(url))
+    return tmp_path
+
+
+async def _seed(url: str) -> None:
+    engine = create_engine(url)
+    now = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    uows = uow_factory(session_factory(engine), lambda: now)
+    for who, tool, prior in (("U0ANNA", "Clearview AI", PriorUse.USED), ("U0BEN", "=cmd|' /C calc'!A0", PriorUse.NONE)):
+        draft = RequestDraft(tool, "clearview.ai", "Identify a suspect from CCTV stills.", "", ("photos",), prior)
+        async with uows() as uow:
+            events = await submit_request(uow, POLICY, draft, who, now)
+            await record_tool_request(uow, tool, events[0].request.ref, who, now)
+            await uow.commit()
+    await engine.dispose()
+
+
+def test_usage_writes_the_csv_to_a_file_with_the_vendor_s_other_tools(operator, capsys):
+    assert main(["usage", "Clearview", "--out", "usage.csv"]) == 0
+    rows = list(csv.reader((operator / "usage.csv").open(encoding="utf-8")))
+    assert rows == [
+        ["person id", "person name", "tool", "link", "when", "detail"],
+        ["U0BEN", "", "'=cmd|' /C calc'!A0", "requested", "2026-11-02T15:00:00+00:00", "REQ-0002: open"],
+        ["U0ANNA", "", "Clearview AI", "requested", "2026-11-02T15:00:00+00:00", "REQ-0001: open"],
+        ["U0ANNA", "", "Clearview AI", "declared prior use", "2026-11-02T15:00:00+00:00",
+         "REQ-0001: Already used for police work"],
+    ]  # fmt: skip
+    err = capsys.readouterr().err
+    assert "2 people, 3 links to Clearview AI, =cmd|' /C calc'!A0 to usage.csv." in err and "set SLACK_BOT_TOKEN" in err
+
+
+def test_usage_by_vendor_to_standard_output_with_formulas_made_inert(operator, capsys):
+    assert main(["usage", "clearview"]) == 0
+    out = capsys.readouterr()
+    rows = list(csv.reader(io.StringIO(out.out)))
+    assert "'=cmd|' /C calc'!A0" in {r[2] for r in rows}  # a tool's name typed as a formula
+    assert {r[0] for r in rows[1:]} == {"U0ANNA", "U0BEN"}
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["usage"], "Give a tool's or a vendor's name"),
+    (["usage", "Palantir"], "No tool or vendor on record is called 'Palantir'"),
+    (["usage", "Clearview", "--out", "no/such/folder/u.csv"], "Clearance cannot write no/such/folder/u.csv"),
+])  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(operator, capsys, args, said):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1 and "Traceback" not in err
