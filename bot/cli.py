@@ -16,6 +16,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError
+from bot.listen import DEFAULT_HOST, CannotListen
 from bot.logs import configure_logging
 from bot.settings import config_path_from, environment, load_database_url, load_log_settings, load_settings
 from storage import preflight
@@ -41,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="run the Slack bot")
     serve.add_argument("--port", type=port, default=3000, help="HTTP port (default 3000; 0: any free one)")
-    serve.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0; 127.0.0.1 in Socket Mode)")
+    serve.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: behind a reverse proxy on this machine; "
+        "0.0.0.0 for every interface, as in a container)",
+    )
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect out to Slack instead (needs SLACK_APP_TOKEN)"
     )
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.usage_cli import run_usage
 
             return run_usage(args.name, args.out)
-    except (ConfigError, DatabaseProblem) as exc:
+    except (ConfigError, DatabaseProblem, CannotListen) as exc:
         print(exc, file=sys.stderr)
         return 2
     except DATABASE_ERRORS as exc:
@@ -124,20 +130,33 @@ def _migrate() -> int:
 
     database_url = load_database_url()
     preflight.writable(database_url)
+    before = preflight.revision(database_url)
     migrate(database_url)
-    print(f"Database schema is up to date ({preflight.where(database_url)}).")
+    after = preflight.revision(database_url)
+    where = preflight.where(database_url)
+    if before is None:
+        print(f"Created the schema at revision {after} ({where}).")
+    elif before != after:
+        print(f"Upgraded the schema from revision {before} to {after} ({where}).")
+    else:
+        print(f"The schema is up to date at revision {after} ({where}).")
     return 0
 
 
 def _serve(args) -> int:
     from storage.db import migrate
 
+    from bot.listen import bind
+
     settings = load_settings(socket_mode=args.socket_mode)
-    preflight.writable(settings.database_url)
-    migrate(settings.database_url)
-    host = args.host or ("127.0.0.1" if args.socket_mode else "0.0.0.0")
-    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-        return runner.run(_run(settings, host, args.port, args.socket_mode))
+    listening = bind(args.host, args.port)  # before anything starts: a port in use is one message
+    try:
+        preflight.writable(settings.database_url)
+        migrate(settings.database_url)
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+            return runner.run(_run(settings, listening, args.socket_mode))
+    finally:
+        listening.close()
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -158,8 +177,10 @@ def _settle_memory() -> None:
     gc.freeze()
 
 
-async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
+async def _run(settings, listening, socket_mode: bool) -> int:
     import uvicorn
+
+    from bot.listen import where
 
     from bot.runtime import Clearance, socket_mode_handler
 
@@ -169,7 +190,7 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
         return 2
     socket = socket_mode_handler(clearance) if socket_mode else None
     # log_config=None: uvicorn keeps its hands off logging, so its lines use our handler and format.
-    config = uvicorn.Config(clearance.asgi(), host=host, port=port, lifespan="off", access_log=False, log_config=None)
+    config = uvicorn.Config(clearance.asgi(), lifespan="off", access_log=False, log_config=None)
     server = uvicorn.Server(config)
     await clearance.start()
     _settle_memory()
@@ -177,8 +198,8 @@ async def _run(settings, host: str, port: int, socket_mode: bool) -> int:
         if socket:
             await socket.connect_async()
             log.info("connected to Slack in Socket Mode")
-        log.info("Clearance is serving on http://%s:%s (Slack events at /slack/events)", host, port)
-        await server.serve()
+        log.info("Clearance is serving on http://%s (Slack events at /slack/events)", where(listening))
+        await server.serve(sockets=[listening])
     finally:
         if socket:
             await socket.close_async()

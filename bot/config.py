@@ -22,6 +22,20 @@ PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 STAGE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")
+# clearance.example.toml's ids all contain this word (U0EXAMPLEADMIN, C0EXAMPLEITSEC): an unedited
+# copy would start and post to channels that do not exist. Slack's ids never spell it by chance.
+PLACEHOLDER = "EXAMPLE"
+
+
+def _placeholder_problem(where: str, key: str, ids: list[str]) -> ConfigError | None:
+    found = [i for i in ids if PLACEHOLDER in i]
+    if not found:
+        return None
+    return ConfigError(
+        f"{where}: {key} has {', '.join(repr(f) for f in found)}, a placeholder from clearance.example.toml. "
+        "Replace it with your workspace's id: a profile's ⋮ menu → Copy member ID for a user, "
+        "the bottom of a channel's details for a channel."
+    )
 
 
 class ConfigError(Exception):
@@ -45,10 +59,18 @@ def load_policy(path: Path) -> Policy:
 
 def _only_known(data: dict[str, Any], known: set[str], where: str) -> None:
     """A key Clearance does not read is a mistake (a typo silently falls back to a default: `[role]`
-    for `[roles]` would leave nobody command staff): say which, and what was likely meant."""
+    for `[roles]` would leave nobody command staff): say which, and what was likely meant. The
+    likely key is looked for in every table, since a key is often right but in the wrong table
+    (`remind_after` belongs to a stage, not to [reminders])."""
     for key in sorted(set(data) - known):
-        close = difflib.get_close_matches(key, sorted(known), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        everywhere = {k: table for table, keys in TABLE_KEYS.items() for k in keys}
+        close = difflib.get_close_matches(key, sorted(known | set(everywhere)), n=1)
+        if not close:
+            hint = ""
+        elif close[0] in known:
+            hint = f"did you mean {close[0]!r}? "
+        else:
+            hint = f"did you mean {close[0]!r}? It goes under {everywhere[close[0]]}, not here; "
         raise ConfigError(f"{where}: unknown key {key!r}; {hint}the keys here are {', '.join(sorted(known))}.")
 
 
@@ -101,6 +123,8 @@ def _principals(data: dict[str, Any], key: str, where: str, *, required: bool = 
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f'{where}: {key} must be a list of Slack ids, e.g. {key} = ["U0123456", "S0123456"].')
+    if placeholder := _placeholder_problem(where, key, value):
+        raise placeholder
     bad = [v for v in value if not PRINCIPAL.match(v)]
     if bad:
         raise ConfigError(
@@ -122,7 +146,7 @@ def _duration(data: dict[str, Any], key: str, where: str, default: timedelta) ->
 
 
 def _reminders(data: dict[str, Any], where: str) -> ReminderSettings:
-    _only_known(data, {"check_every", "quiet_hours", "timezone", "directive_after", "directive_every"}, where)
+    _only_known(data, set(REMINDER_KEYS), where)
     defaults = ReminderSettings()
     quiet = None
     if "quiet_hours" in data:
@@ -149,6 +173,17 @@ def _reminders(data: dict[str, Any], where: str) -> ReminderSettings:
 STAGE_KEYS = (
     "key", "name", "channel", "reviewers", "remind_after", "remind_every", "escalate_after", "escalate_to",
 )  # fmt: skip
+REMINDER_KEYS = ("check_every", "quiet_hours", "timezone", "directive_after", "directive_every")
+RULE_KEYS = ("id", "reason", "effect", "tier", "when")
+# Every table's keys, for "did you mean" across tables (_only_known).
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "the top level": ("roles", "reminders", "stages", "tiers", "rules"),
+    "[roles]": ("admins", "command_staff"),
+    "[reminders]": REMINDER_KEYS,
+    "[[stages]]": STAGE_KEYS,
+    "[tiers.<tier>]": ("stages",),
+    "[[rules]]": RULE_KEYS,
+}
 
 
 def _stage(data: Any, index: int, where: str) -> Stage:
@@ -162,6 +197,8 @@ def _stage(data: Any, index: int, where: str) -> Stage:
         raise ConfigError(f'{here}: key = "{data["key"]}" must be lower-case letters, digits and _.')
     here = f'{where}: stage "{data["key"]}"'
     _only_known(data, set(STAGE_KEYS), here)
+    if placeholder := _placeholder_problem(here, "channel", [data["channel"]]):
+        raise placeholder
     if not CHANNEL.match(data["channel"]):
         raise ConfigError(
             f'{here}: channel = "{data["channel"]}" is not a Slack channel id (C…/G…). '
@@ -268,7 +305,7 @@ def _rule(data: Any, index: int, where: str) -> Rule:
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ConfigError(f'{here}: when.{qid} must be a list of answer values, e.g. {qid} = ["yes"].')
         conditions[qid] = frozenset(values)
-    if extra := sorted(set(data) - {"id", "reason", "effect", "tier", "when"}):
+    if extra := sorted(set(data) - set(RULE_KEYS)):
         raise ConfigError(f"{here}: unknown key {extra[0]!r}; a rule has id, reason, effect and when.")
     rule = Rule(rid, " ".join(reason.split())[:300], conditions, Tier(effect_name))
     if problems := rule_problems(rule):

@@ -50,15 +50,29 @@ def where(raw_url: str) -> str:
     return hide_secrets(url.set(drivername="postgresql").render_as_string(hide_password=True))
 
 
+IN_MEMORY = (
+    "DATABASE_URL={url} is an in-memory SQLite database: it starts empty for every command and is gone when "
+    "the process ends, so nothing would be kept. Name a file (e.g. sqlite:///clearance.db) or a PostgreSQL database."
+)
+
+
+def on_disk(raw_url: str) -> None:
+    """Refuse an in-memory SQLite URL (sqlite://, sqlite:///:memory:): every command would see its own
+    empty database, and what `serve` stored would vanish with the process."""
+    url = make_url(urls(raw_url)[1])
+    if url.get_backend_name() == "sqlite" and _sqlite_path(url) is None:
+        raise DatabaseProblem(IN_MEMORY.format(url=raw_url.strip()))
+
+
 def writable(raw_url: str) -> None:
     """The database can be created or written: the SQLite folder exists and is writable, or PostgreSQL answers."""
+    on_disk(raw_url)
     url = make_url(urls(raw_url)[1])
     if url.get_backend_name() != "sqlite":
         _pg_connect(url).close()
         return
     path = _sqlite_path(url)
-    if path is None:
-        return
+    assert path is not None  # on_disk
     folder = path.parent
     if not folder.is_dir():
         raise DatabaseProblem(
@@ -84,8 +98,8 @@ def writable(raw_url: str) -> None:
 
 def migrated(raw_url: str) -> None:
     """A Clearance database is there, at the current schema; checked without creating anything."""
-    url = make_url(urls(raw_url)[1])
-    found = _sqlite_revision(url) if url.get_backend_name() == "sqlite" else _pg_revision(url)
+    on_disk(raw_url)
+    found = revision(raw_url)
     if found is None:
         raise DatabaseProblem(
             f"No Clearance database at {where(raw_url)}; run `clearance migrate` or check DATABASE_URL."
@@ -101,6 +115,12 @@ def migrated(raw_url: str) -> None:
     raise DatabaseProblem(
         f"The database at {where(raw_url)} has an older schema (revision {found}); run `clearance migrate`."
     )
+
+
+def revision(raw_url: str) -> str | None:
+    """The schema revision of the database at `raw_url` (None: no Clearance schema there), creating nothing."""
+    url = make_url(urls(raw_url)[1])
+    return _sqlite_revision(url) if url.get_backend_name() == "sqlite" else _pg_revision(url)
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:

@@ -27,12 +27,36 @@ def test_the_documented_example_works_as_written():
     assert policy.reminders.check_every == timedelta(minutes=1)
 
 
-def test_the_shipped_example_file_works(tmp_path):
+def test_the_shipped_example_file_works_once_its_ids_are_replaced(tmp_path):
     from pathlib import Path
 
     from bot.config import load_policy
 
-    assert len(load_policy(Path(__file__).parent.parent / "clearance.example.toml").stages) == 3
+    text = (Path(__file__).parent.parent / "clearance.example.toml").read_text(encoding="utf-8")
+    (tmp_path / "clearance.toml").write_text(text.replace("EXAMPLE", "0X"), encoding="utf-8")
+    assert len(load_policy(tmp_path / "clearance.toml").stages) == 3
+
+
+def test_an_unedited_copy_of_the_example_file_is_refused_naming_the_placeholder(tmp_path):
+    from pathlib import Path
+
+    from bot.config import load_policy
+
+    example = Path(__file__).parent.parent / "clearance.example.toml"
+    with pytest.raises(ConfigError, match="admins has 'U0EXAMPLEADMIN', a placeholder from clearance.example.toml"):
+        load_policy(example)
+
+
+def test_a_placeholder_channel_left_in_an_edited_copy_is_refused():
+    text = CONFIG.replace('channel = "C0PRIV"', 'channel = "C0EXAMPLEPRIV"')
+    with pytest.raises(ConfigError, match='stage "privacy": channel has \'C0EXAMPLEPRIV\', a placeholder'):
+        parse_policy(tomllib.loads(text))
+
+
+def test_a_key_in_the_wrong_table_is_suggested_from_every_table():
+    text = CONFIG.replace('check_every = "1m"', 'check_every = "1m"\nremind_afterr = "24h"')
+    with pytest.raises(ConfigError, match="unknown key 'remind_afterr'; did you mean 'remind_after'\\? It goes under"):
+        parse_policy(tomllib.loads(text))
 
 
 @pytest.mark.parametrize(
@@ -191,7 +215,8 @@ def test_the_shipped_example_of_tiers_and_rules_works_once_uncommented():
     start = text.index("# [tiers.high]")
     # Uncomment the TOML lines ("# [tiers.low]", "# stages = …"), leave the prose commented.
     uncommented = re.sub(r"(?m)^# (?=\[|[a-z_]+ = )", "", text[start:])
-    policy = parse_policy(tomllib.loads(text[:start] + uncommented), "clearance.example.toml")
+    text = (text[:start] + uncommented).replace("EXAMPLE", "0X")  # the placeholders, replaced
+    policy = parse_policy(tomllib.loads(text), "clearance.example.toml")
     assert policy.route_for(Tier.LOW) == ("it_security",)
     assert policy.rules[-1].id == "H6"
     assert policy.listed_publicly == {Tier.MINIMAL, Tier.LOW, Tier.MODERATE}
