@@ -1,7 +1,8 @@
-"""The write path: a domain change, its rules and the Slack messages it implies, in one transaction.
+"""The write path: a command, its rules and the Slack messages it implies, in one transaction.
 
-Every listener that changes something calls `Changes.change(action)`; notices with no state change
-go through `Changes.enqueue(messages)`. Both commit through the group commit
+Every listener, background loop and CLI command that changes something builds a command
+(workflows/commands.py) and calls `Changes.handle(command)`; notices with no state change go
+through `Changes.enqueue(messages)`. Both commit through the group commit
 (storage/group_commit.py) and then wake the outbox sender. What follows a commit outside the
 transaction (Home tabs, directive counts, notices that need Slack first) is the one `committed`
 callback the composition root gives (bot/runtime.py says what it does).
@@ -12,21 +13,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from bot.blocks.tool_status import cease_flag
-from bot.directives import directive_messages
-from bot.outbound import RequestMessages
-from workflows.directives import override_for
+from bot.messages import SlackMessages, read_facts
+from workflows.commands import Command, run
 from workflows.errors import ConcurrencyConflict
 from workflows.events import Event
-from workflows.handlers import handle
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
-from workflows.ports_directives import ChangeUnitOfWork, DirectiveUnitOfWork
-from workflows.registry import mixed_script_warning
-from workflows.requests import ToolRequest
+from workflows.ports_directives import ChangeUnitOfWork
 
 T = TypeVar("T")
-Action = Callable[[ChangeUnitOfWork], Awaitable[list[Event]]]  # uow -> the events of the change
 
 
 class Writes(Protocol):
@@ -35,17 +30,6 @@ class Writes(Protocol):
     async def run(
         self, unit: Callable[[ChangeUnitOfWork], Awaitable[T]], *, after: Callable[[T], None] | None = None
     ) -> T: ...
-
-
-async def card_flags(uow: DirectiveUnitOfWork, request: ToolRequest | None) -> list[str]:
-    """Warnings for a request's review cards: a cease-use or suspension in force for the tool, and a
-    name that mixes scripts (a look-alike of another name)."""
-    if request is None:
-        return []
-    tool = await override_for(uow, request)
-    flags = [cease_flag(tool, request.tool_name)] if tool is not None else []
-    mixed = mixed_script_warning(request.tool_name)
-    return flags + ([mixed] if mixed else [])
 
 
 class Changes:
@@ -59,19 +43,20 @@ class Changes:
     ) -> None:
         self._writes = writes
         self._policy = policy
-        self._messages = RequestMessages(policy)
+        self._messages = SlackMessages(policy)
         self._sent = sent  # new outbox rows: wake the sender
         self._committed = committed
 
-    async def change(self, action: Action) -> list[Event]:
-        """Run `action(uow)`, every rule that follows from its events, and the messages they imply;
-        commit; send. On a concurrent change (two clicks at once) the whole thing is retried from a
-        fresh read, where the domain then sees what the other click did."""
+    async def handle(self, command: Command) -> list[Event]:
+        """Run the command's service, every rule that follows from its events, and the messages they
+        imply (bot/messages.py); commit; send. On a concurrent change (two clicks at once) the whole
+        thing is retried from a fresh read, where the domain then sees what the other click did."""
 
         async def unit(uow: ChangeUnitOfWork) -> list[Event]:
-            events = await handle(uow, self._policy, await action(uow))
-            for event in events:
-                await self._write_messages(uow, event)
+            events = await run(uow, self._policy, command)
+            if events:
+                facts = await read_facts(uow, events)
+                await uow.outbox.add_all([m for e in events for m in self._messages.messages_for(e, facts)])
             return events
 
         for attempt in range(3):
@@ -87,14 +72,6 @@ class Changes:
     def _after_commit(self, events: list[Event]) -> None:
         self._sent()
         self._committed(events)
-
-    async def _write_messages(self, uow: ChangeUnitOfWork, event: Event) -> None:
-        """An event's Slack messages, into the outbox in the change's own transaction."""
-        await directive_messages(uow, event)
-        request = getattr(event, "request", None)
-        if request is not None:
-            flags = await card_flags(uow, request)
-            await uow.outbox.add_all(self._messages.for_event(event, flags))
 
     async def enqueue(self, messages: list[OutboundMessage]) -> None:
         """Store messages in their own transaction (notices with no state change) and send them."""

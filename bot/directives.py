@@ -2,7 +2,7 @@
 
 The Slack side of directives is four small parts, each built in bot/runtime.py from what it needs:
 
-* here, `directive_messages` (called by bot/changes.py inside the change's transaction) turns directive
+* here, `directive_messages` (a pure part of bot/messages.py's table) turns directive
   events into outbox messages, one queue per channel so a rate limit or a broken channel in one
   does not hold the others, and records where each directive is to be posted;
 * `bot/directive_delivery.py` learns, per channel, whether a post went out (the sender's result
@@ -25,7 +25,7 @@ from workflows.directives import (
     PostsRetried,
 )
 from workflows.events import Event
-from workflows.ports_directives import ChangeUnitOfWork
+from workflows.outbox import OutboundMessage
 
 
 def post_key(directive_id: int, channel: str) -> str:
@@ -43,58 +43,63 @@ def parse_post_key(key: str | None) -> tuple[int, str] | None:
     return None
 
 
-async def directive_messages(uow: ChangeUnitOfWork, event: Event) -> None:
-    """What a directive event means in Slack: its posts, their marks when it ends, the issuer's report."""
+def directive_messages(
+    event: Event, posts: dict[int, list[DirectivePost]], status_now: dict[int, str]
+) -> list[OutboundMessage]:
+    """What a directive event means in Slack: its posts, their marks when it ends, the issuer's report.
+    `posts` and `status_now` are read before (bot/messages.read_facts): this reads nothing."""
     match event:
         case DirectiveIssued(directive=d):
-            await _post(uow, d)
+            return _post(d)
         case DirectiveSuperseded(old=old, new=new):
-            await _post(uow, new)
-            await _ended(uow, old)
+            return _post(new) + _ended(old, posts.get(old.stored_id, []))
         case DirectiveRevoked(directive=d, reason=reason):
-            await _ended(uow, d, reason)
+            return _ended(d, posts.get(d.stored_id, []), reason, status_now.get(d.stored_id, ""))
         case PostsRetried(directive=d, channels=channels):
-            await _retried(uow, d, channels)
+            return _retried(d, channels, posts.get(d.stored_id, []))
+    return []
 
 
-async def _post(uow: ChangeUnitOfWork, d: Directive) -> None:
+def _post(d: Directive) -> list[OutboundMessage]:
     text, blocks = channel_message(d)
+    messages = []
     for channel in d.channels:  # the domain recorded a pending post for each
         key = post_key(d.stored_id, channel)
-        await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
+        messages.append(post(key, channel, text, blocks, store_as=key))
     text, blocks = issuer_report(d, tuple(ChannelState(ch, PostOutcome.PENDING) for ch in d.channels))
-    await uow.outbox.add(post(report_key(d.stored_id), d.issued_by, text, blocks, store_as=report_key(d.stored_id)))
+    messages.append(post(report_key(d.stored_id), d.issued_by, text, blocks, store_as=report_key(d.stored_id)))
+    return messages
 
 
-async def _retried(uow: ChangeUnitOfWork, d: Directive, channels: tuple[str, ...]) -> None:
+def _retried(d: Directive, channels: tuple[str, ...], posts: list[DirectivePost]) -> list[OutboundMessage]:
     """Posted again where it had failed; the issuer's report shows those channels pending again."""
     text, blocks = channel_message(d)
+    messages = []
     for channel in channels:
         key = post_key(d.stored_id, channel)
-        await uow.outbox.add(post(key, channel, text, blocks, store_as=key))
-    text, blocks = issuer_report(d, states_of(await uow.directive_posts.for_directive(d.stored_id)))
-    await uow.outbox.add(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
+        messages.append(post(key, channel, text, blocks, store_as=key))
+    text, blocks = issuer_report(d, states_of(posts))
+    messages.append(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
+    return messages
 
 
-async def _ended(uow: ChangeUnitOfWork, d: Directive, reason: str | None = None) -> None:
+def _ended(
+    d: Directive, posts: list[DirectivePost], reason: str | None = None, status_now: str = ""
+) -> list[OutboundMessage]:
     """Revoked (reason given) or superseded: mark every message, tell revoked channels, update the report."""
-    posts = await uow.directive_posts.for_directive(d.stored_id)
-    status_now = ""
-    if reason is not None:
-        tool = await uow.tools.get_by_key(d.tool_key)
-        if tool is not None:
-            status_now = f"Status of record now: *{tool.status.label}*. {tool.status.meaning}"
+    messages = []
     for p in posts:
         if p.outcome == PostOutcome.FAILED:
             continue
         key = post_key(d.stored_id, p.channel)
         text, blocks = channel_message(d, count=p.count_shown or None)
-        await uow.outbox.add(update(key, key, text, blocks))
+        messages.append(update(key, key, text, blocks))
         if reason is not None:
             text, blocks = ended_notice(d, reason, status_now)
-            await uow.outbox.add(post(key, p.channel, text, blocks))
+            messages.append(post(key, p.channel, text, blocks))
     text, blocks = issuer_report(d, states_of(posts))
-    await uow.outbox.add(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
+    messages.append(update(report_key(d.stored_id), report_key(d.stored_id), text, blocks))
+    return messages
 
 
 def states_of(posts: list[DirectivePost]) -> tuple[ChannelState, ...]:

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from bot.app import Listeners, build_app
 from bot.background import Background
-from bot.changes import Changes, card_flags
+from bot.changes import Changes
 from bot.delivery_failures import FailureReporter
 from bot.directive_audience import DirectiveAudience
 from bot.directive_counts import CountRefresher
@@ -30,6 +30,7 @@ from bot.listeners.reviews import ReviewDeps
 from bot.listeners.tool_status import StatusDeps
 from bot.listeners.usage import UsageDeps
 from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
+from bot.messages import card_flags
 from bot.people import PeopleNames
 from bot.refusal_notices import GroupRefusalNotices
 from bot.roles import Roles
@@ -143,7 +144,7 @@ class Clearance:
         # The listeners, each group with what it needs.
         self.replies = Replies(policy, self.client, enqueue=enqueue, background=self.tasks)
         roles = Roles(policy, self.directory)
-        change = self.changes.change
+        change = self.changes.handle
         self.listeners = Listeners(
             requests=RequestDeps(policy, clock, change, self.reading, self.client, self.replies),
             reviews=ReviewDeps(policy, clock, roles, change, self.reading, self.client, self.replies),

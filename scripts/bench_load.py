@@ -696,9 +696,9 @@ async def record_acknowledgement(c, directive_id: int, user: str) -> None:
     `Clearance.change` (bot/runtime.py), one transaction per click, retried on a conflict. Call
     whatever replaces it here; the rest of the benchmark does not need to change.
     """
-    from workflows.directives import acknowledge
+    from workflows.commands import Acknowledge
 
-    await c.changes.change(lambda uow: acknowledge(uow, directive_id, user, c.clock(), in_audience=True))
+    await c.changes.handle(Acknowledge(directive_id, user, True, c.clock()))
 
 
 async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: int, in_flight: int) -> tuple[float, int]:
@@ -706,8 +706,9 @@ async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: in
     from bot.runtime import Clearance
     from bot.settings import load_settings
     from storage.db import migrate
+    from workflows.commands import IssueDirective
     from workflows.directive_kinds import DirectiveKind
-    from workflows.directives import DirectiveDraft, issue_directive
+    from workflows.directives import DirectiveDraft
 
     url = db.create()
     await asyncio.to_thread(migrate, url)
@@ -723,7 +724,7 @@ async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: in
     c = Clearance(settings)  # not started: no sender, no sweeps; only the write path is exercised
     try:
         draft = DirectiveDraft(DirectiveKind.CEASE_USE, "Clearview AI", "Stop.", (DIRECTIVE_CHANNEL,), True, None)
-        events = await c.changes.change(lambda uow: issue_directive(uow, draft, CHIEF, True, c.clock()))
+        events = await c.changes.handle(IssueDirective(draft, CHIEF, True, c.clock()))
         directive_id = events[0].directive.id
         slots = asyncio.Semaphore(in_flight)
 

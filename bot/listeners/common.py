@@ -13,7 +13,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import Background
 from bot.blocks.common import notice_view
 from bot.blocks.requests import notice
-from bot.changes import Action
 from bot.directory import DirectoryUnavailable
 from bot.kept_connections import KeptConnections, timed_session
 from bot.logs import describe_payload
@@ -21,11 +20,11 @@ from bot.outbound import ephemeral, post
 from bot.payloads import Unreadable
 from bot.presenter import OUT_OF_DATE, STORE_BUSY, STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
 from bot.web_api import outcome_unknown, post_json
+from workflows.commands import Command
 from workflows.errors import DomainError, InvalidInput, StoreBusy, StoreUnavailable
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
-from workflows.ports_directives import ChangeUnitOfWork
 
 log = logging.getLogger("clearance.listeners")
 
@@ -34,18 +33,15 @@ def actor(body: dict) -> str:
     return (body.get("user") or {}).get("id") or body.get("user_id") or ""
 
 
-def once_per_view(view: dict, action: Action) -> Action:
-    """`action`, run at most once per submitted view: a re-delivery of the same submission (same
-    view id) must not make a second request or post a directive twice. The view id is recorded in
-    the same transaction as the change; a re-delivery changes nothing and returns no events."""
+Change = Callable[[Command], Awaitable[list[Event]]]  # bot.changes.Changes.handle
+
+
+def once_key(view: dict) -> str:
+    """A command's `once` key for a submitted view: a re-delivery of the same submission (same view
+    id) must not make a second request or post a directive twice. The key is recorded in the same
+    transaction as the change; a re-delivery changes nothing and returns no events."""
     view_id = view.get("id") or ""
-
-    async def once(uow: ChangeUnitOfWork) -> list[Event]:
-        if view_id and not await uow.first_delivery(f"view:{view_id}"):
-            return []
-        return await action(uow)
-
-    return once
+    return f"view:{view_id}" if view_id else ""
 
 
 def action_value(body: dict) -> str:

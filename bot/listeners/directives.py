@@ -36,19 +36,25 @@ from bot.blocks.directives import (
     tool_options,
 )
 from bot.blocks.requests import notice
-from bot.changes import Action
 from bot.directive_audience import DirectiveAudience
 from bot.directive_counts import CountRefresher
 from bot.directive_status import DirectiveStatusReader
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
-from bot.listeners.common import Replies, action_value, actor, channel_of, guarded, once_per_view
+from bot.listeners.common import Change, Replies, action_value, actor, channel_of, guarded, once_key
 from bot.membership import ChannelMembers, MembershipUnchecked
 from bot.outbound import ephemeral, post
 from bot.payloads import DirectiveRef, ReplacingDirective, decode, read
 from bot.presenter import explain, role_unchecked
 from bot.roles import Roles, RoleUnchecked
 from workflows import registry
+from workflows.commands import (
+    Acknowledge,
+    IssueDirective,
+    RetryFailedPosts,
+    RevokeDirective,
+    SupersedeDirective,
+)
 from workflows.directives import (
     Acknowledged,
     Acknowledgement,
@@ -56,20 +62,14 @@ from workflows.directives import (
     DirectiveDraft,
     NotInAudience,
     PostsRetried,
-    acknowledge,
     directive_reference,
     find_tool,
-    issue_directive,
     not_active,
     owed_in_channel,
     parse_directive_reference,
     require_audience,
-    retry_failed_posts,
-    revoke_directive,
-    supersede_directive,
 )
 from workflows.errors import InvalidInput, require_command_staff
-from workflows.events import Event
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
@@ -87,7 +87,7 @@ class DirectiveDeps:
     policy: Policy
     clock: Callable[[], datetime]
     roles: Roles
-    change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
+    change: Change  # bot.changes.Changes.handle
     enqueue: Callable[[list[OutboundMessage]], Awaitable[None]]  # bot.changes.Changes.enqueue
     reading: ReadingUnit
     client: AsyncWebClient
@@ -183,17 +183,19 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
     staff = await deps.roles.is_command_staff(user)
     require_command_staff(staff)
 
-    async def action(uow):
+    command: IssueDirective | SupersedeDirective
+    draft = DirectiveDraft(form.kind, "", form.text, form.channels, form.ack_required, form.ack_due)
+    if old_id is not None:
         # A replacement's form does not ask for the tool again: the domain keeps the old one's.
-        name = await _tool_name(uow, form.tool) if old_id is None else ""
-        draft = DirectiveDraft(form.kind, name, form.text, form.channels, form.ack_required, form.ack_due)
-        now, reminders = deps.clock(), deps.policy.reminders
-        if old_id is not None:
-            return await supersede_directive(uow, old_id, draft, user, staff, now, reminders=reminders)
-        return await issue_directive(uow, draft, user, staff, now, reminders=reminders)
-
+        command = SupersedeDirective(old_id, draft, user, staff, deps.clock(), once=once_key(view))
+    else:
+        # A known tool is named by its key, read in the transaction; a new one as typed.
+        known = form.tool[len(KNOWN_TOOL) :] if form.tool.startswith(KNOWN_TOOL) else ""
+        typed = form.tool[len(NEW_TOOL) :] if form.tool.startswith(NEW_TOOL) else ""
+        draft = DirectiveDraft(form.kind, typed, form.text, form.channels, form.ack_required, form.ack_due)
+        command = IssueDirective(draft, user, staff, deps.clock(), tool_key=known, once=once_key(view))
     try:
-        await deps.change(once_per_view(view, action))
+        await deps.change(command)
     except InvalidInput as invalid:
         errors = {FORM_FIELDS.get(k, "text"): v for k, v in invalid.errors.items()}
         if old_id is not None and "tool" in errors:
@@ -201,16 +203,6 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
         await ack(response_action="errors", errors=errors)
         return
     await ack(response_action="clear")
-
-
-async def _tool_name(uow, chosen: str) -> str:
-    """The picked tool's name ("" when none: the domain then says the tool is missing, with any other gaps)."""
-    if chosen.startswith(KNOWN_TOOL):
-        tool = await uow.tools.get_by_key(chosen[len(KNOWN_TOOL) :])
-        return tool.name if tool is not None else ""
-    if chosen.startswith(NEW_TOOL):
-        return chosen[len(NEW_TOOL) :]
-    return ""
 
 
 # --- acknowledging ---------------------------------------------------------------------------------
@@ -238,7 +230,7 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     # A directive that does not exist is the domain's to refuse (NotFound); one not sent to the
     # person too. Revoked or superseded since it was posted: `guarded` tells the person.
     in_audience = await deps.audience.includes(directive_id, user, channel_of(body))
-    events = await deps.change(lambda uow: acknowledge(uow, directive_id, user, deps.clock(), in_audience=in_audience))
+    events = await deps.change(Acknowledge(directive_id, user, in_audience, deps.clock()))
     await ack()
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
@@ -347,9 +339,7 @@ async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
     user = actor(body)
     staff = await deps.roles.is_command_staff(user)  # at the moment of submission
     # A refusal (not command staff, already ended, reason too long) is shown in the form by `guarded`.
-    events = await deps.change(
-        once_per_view(view, lambda uow: revoke_directive(uow, directive_id, user, staff, deps.clock(), reason))
-    )
+    events = await deps.change(RevokeDirective(directive_id, user, staff, deps.clock(), reason, once=once_key(view)))
     if not events:
         await ack()
         return
@@ -378,7 +368,7 @@ async def retry_failed(deps: DirectiveDeps, ack, body) -> None:
     directive_id = _directive_id(body)
     user = actor(body)
     staff = await deps.roles.is_command_staff(user)
-    events = await deps.change(lambda uow: retry_failed_posts(uow, directive_id, user, staff, deps.clock()))
+    events = await deps.change(RetryFailedPosts(directive_id, user, staff, deps.clock()))
     ref = directive_reference(directive_id)
     retried = next((e for e in events if isinstance(e, PostsRetried)), None)
     if retried:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,17 +10,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page
-from bot.changes import Action
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
-from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
+from bot.listeners.common import Change, Replies, action_value, actor, guarded, once_key
 from bot.payloads import FormPage, RequestRef, decode, read
+from workflows.commands import AnswerQuestion, SubmitRequest, SubmitWithAnswers, WithdrawRequest
 from workflows.errors import InvalidInput
-from workflows.events import Event
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
-from workflows.review import question_for, submit_request, withdraw_request
-from workflows.risk_review import answer_with_changes, submit_with_answers
+from workflows.review import question_for
 
 FORM_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "data_kinds", "prior_use", "notes")
 
@@ -31,7 +29,7 @@ class RequestDeps:
 
     policy: Policy
     clock: Callable[[], datetime]
-    change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
+    change: Change  # bot.changes.Changes.handle
     reading: ReadingUnit
     client: AsyncWebClient
     replies: Replies
@@ -67,7 +65,7 @@ async def submit_request_form(deps: RequestDeps, ack, body) -> None:
     draft = parse_request_form((view.get("state") or {}).get("values") or {})
     user = actor(body)
     # A field the rules refuse is shown on its input by `guarded` (bot/presenter.form_errors).
-    await deps.change(once_per_view(view, lambda uow: submit_request(uow, deps.policy, draft, user, deps.clock())))
+    await deps.change(SubmitRequest(draft, user, deps.clock(), once=once_key(view)))
     await ack()
 
 
@@ -96,11 +94,8 @@ async def submit_questions(deps: RequestDeps, ack, body) -> None:
     draft = parse_request_form(values)  # page 1 as corrected here; its summary fields come from the answers
     user = actor(body)
 
-    def submit(uow):
-        return submit_with_answers(uow, deps.policy, draft, user, answers, deps.clock())
-
     # Errors appear on the input (page 1 field or question) they concern, by `guarded`.
-    await deps.change(once_per_view(view, submit))
+    await deps.change(SubmitWithAnswers(draft, user, answers, deps.clock(), once=once_key(view)))
     await ack()
 
 
@@ -108,7 +103,7 @@ async def withdraw(deps: RequestDeps, ack, body) -> None:
     await ack()
     target = read(RequestRef, action_value(body))
     # A refusal (not the requester, already closed) is told by `guarded`, in the domain's words.
-    await deps.change(lambda uow: withdraw_request(uow, target.request_id, actor(body), "", deps.clock()))
+    await deps.change(WithdrawRequest(target.request_id, actor(body), deps.clock()))
 
 
 async def open_answer_form(deps: RequestDeps, ack, body) -> None:
@@ -126,9 +121,7 @@ async def submit_answer(deps: RequestDeps, ack, body) -> None:
     answer = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value") or ""
     changes = parse_answers((view.get("state") or {}).get("values") or {})
 
-    def answer_and_change(uow):
-        return answer_with_changes(uow, deps.policy, target.request_id, actor(body), answer, changes, deps.clock())
-
+    command = AnswerQuestion(target.request_id, actor(body), answer, changes, deps.clock(), once=once_key(view))
     # A refusal: a field error on the answer or the question it concerns, or a notice (`guarded`).
-    await deps.change(once_per_view(view, answer_and_change))
+    await deps.change(command)
     await ack()

@@ -6,24 +6,23 @@ request is loaded fresh: nothing in the button is trusted beyond which request i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.requests import reason_modal
-from bot.changes import Action
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
-from bot.listeners.common import Replies, action_value, actor, guarded, once_per_view
+from bot.listeners.common import Change, Replies, action_value, actor, guarded, once_key
 from bot.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
 from bot.roles import Roles
-from workflows.events import Event
+from workflows.commands import AskForInfo, RecordDecision
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
 from workflows.requests import Outcome
-from workflows.review import ask_for_info, check_can_review, record_decision
+from workflows.review import check_can_review
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class ReviewDeps:
     policy: Policy
     clock: Callable[[], datetime]
     roles: Roles
-    change: Callable[[Action], Awaitable[list[Event]]]  # bot.changes.Changes.change
+    change: Change  # bot.changes.Changes.handle
     reading: ReadingUnit
     client: AsyncWebClient
     replies: Replies
@@ -65,11 +64,7 @@ async def approve(deps: ReviewDeps, ack, body) -> None:
     user = actor(body)
     # A refusal, or a role Slack could not confirm, is told by `guarded` in the presenter's words.
     reviewers = await deps.roles.reviewers(stage_key, user)
-    await deps.change(
-        lambda uow: record_decision(
-            uow, deps.policy, request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock()
-        )
-    )
+    await deps.change(RecordDecision(request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock()))
     await ack()
 
 
@@ -98,15 +93,12 @@ async def submit_reason(deps: ReviewDeps, ack, body) -> None:
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)
     reviewers = await deps.roles.reviewers(stage_key, user)
+    once = once_key(view)  # a re-delivery of the same submission closes the modal and changes nothing
+    command: AskForInfo | RecordDecision
     if kind is FormKind.ASK:
-        action = lambda uow: ask_for_info(  # noqa: E731
-            uow, deps.policy, request_id, stage_key, user, text, reviewers, deps.clock()
-        )
+        command = AskForInfo(request_id, stage_key, user, text, reviewers, deps.clock(), once=once)
     else:
         outcome = Outcome.APPROVED if kind is FormKind.APPROVE else Outcome.REJECTED
-        action = lambda uow: record_decision(  # noqa: E731
-            uow, deps.policy, request_id, stage_key, user, outcome, text, reviewers, deps.clock()
-        )
-    # A re-delivery of the same submission closes the modal and changes nothing.
-    await deps.change(once_per_view(view, action))
+        command = RecordDecision(request_id, stage_key, user, outcome, text, reviewers, deps.clock(), once=once)
+    await deps.change(command)
     await ack()  # a refusal: `guarded` shows it in the form (a field error on the reason, or a notice)

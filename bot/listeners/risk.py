@@ -12,14 +12,15 @@ from bot.blocks.directives import directive_form, new_tool_option, tool_option
 from bot.blocks.risk import cease_use_text, tier_modal
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
-from bot.listeners.common import action_value, actor, guarded, once_per_view
+from bot.listeners.common import action_value, actor, guarded, once_key
 from bot.listeners.reviews import ReviewDeps, _target
 from bot.payloads import FormKind, ReasonForm, RequestRef, Unreadable, read
+from workflows.commands import LowerTier, RaiseTier
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import find_tool
 from workflows.errors import require_command_staff
 from workflows.risk import Tier
-from workflows.risk_review import TierChange, check_can_change_tier, lower_tier, raise_tier
+from workflows.risk_review import TierChange, check_can_change_tier
 
 
 def register(app: ListenerTable, deps: ReviewDeps) -> None:
@@ -60,17 +61,16 @@ async def submit_tier(deps: ReviewDeps, ack, body) -> None:
         return
     tier, user = Tier(chosen), actor(body)
     staff = await deps.roles.is_command_staff(user)  # at the moment of submission
+    command: LowerTier | RaiseTier
     if direction is TierChange.LOWER:
-        action = lambda uow: lower_tier(  # noqa: E731
-            uow, deps.policy, request_id, user, tier, reason, staff, deps.clock()
-        )
+        command = LowerTier(request_id, user, tier, reason, staff, deps.clock(), once=once_key(view))
     else:
         reviewers = await deps.roles.reviewers(stage_key, user)
-        action = lambda uow: raise_tier(  # noqa: E731
-            uow, deps.policy, request_id, stage_key, user, tier, reason, reviewers, deps.clock(), is_command_staff=staff
+        command = RaiseTier(
+            request_id, stage_key, user, tier, reason, reviewers, staff, deps.clock(), once=once_key(view)
         )
     # A refusal is shown in the form by `guarded` (on the tier or reason field, or as a notice).
-    await deps.change(once_per_view(view, action))
+    await deps.change(command)
     await ack()
 
 

@@ -14,11 +14,11 @@ from bot.ids import ActionId
 from tests.fakes.signing import block_action
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot
+from workflows.commands import LowerTier, SubmitRequest
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import Directive
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft, RequestStatus, ToolRequest
-from workflows.review import submit_request
 
 H = timedelta(hours=1)
 SLACK_HOME_BLOCKS = 100  # Slack: a Home tab holds at most 100 blocks (api.slack.com/surfaces/app-home)
@@ -57,11 +57,8 @@ async def submit_many(bot, n: int, requester: str = "U0OFFICER") -> list[int]:
     ids = []
     for number in range(n):
         bot.clock.advance(timedelta(minutes=1))
-        events = await bot.c.changes.change(
-            lambda uow, number=number: submit_request(
-                uow, bot.c.policy, dataclasses.replace(draft, tool_name=f"Tool {number:02d}"), requester, bot.c.clock()
-            )
-        )
+        named = dataclasses.replace(draft, tool_name=f"Tool {number:02d}")
+        events = await bot.c.changes.handle(SubmitRequest(named, requester, bot.c.clock()))
         ids.append(events[0].request.id)
     await bot.home_settled()
     return ids
@@ -315,7 +312,6 @@ async def test_a_tier_change_that_closes_a_request_takes_it_off_its_reviewers_ho
 ):
     from tests.slack.test_risk_at_intake import RISK_CONFIG
     from workflows.risk import Tier
-    from workflows.risk_review import lower_tier
 
     slack.usergroups["S0CMD"] = ["U0DEPUTY"]
     bot = await start_clocked_bot(slack, database_url, tmp_path, clock, RISK_CONFIG)
@@ -325,11 +321,9 @@ async def test_a_tier_change_that_closes_a_request_takes_it_off_its_reviewers_ho
         await bot.click(bot.card("C0ITSEC", ref), ActionId.APPROVE, "U0SEC1")
         await bot.settle()
         assert ref in everything_said(await bot.home("U0PRIV1"))  # it waits for privacy
-        policy, now = bot.c.policy, bot.c.clock()
+        now = bot.c.clock()
         reason = "Only IT security needed."
-        await bot.c.changes.change(
-            lambda uow: lower_tier(uow, policy, request_id, "U0CHIEF", Tier.LOW, reason, True, now)
-        )
+        await bot.c.changes.handle(LowerTier(request_id, "U0CHIEF", Tier.LOW, reason, True, now))
         await bot.settle()
         await bot.home_settled()
         assert ref not in everything_said(slack.home_views["U0PRIV1"])  # refreshed without being opened

@@ -380,15 +380,13 @@ async def test_members_who_have_not_acknowledged_are_reminded_after_the_due_time
 
 async def test_no_directive_reminders_after_it_is_revoked(directive_bot, slack):
     from tests.slack.test_directives import issue
-    from workflows.directives import revoke_directive
+    from workflows.commands import RevokeDirective
 
     bot = directive_bot
     ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
     async with bot.c.uow() as uow:
         [directive] = await uow.directives.list_active()
-    await bot.c.changes.change(
-        lambda uow: revoke_directive(uow, directive.id, "U0CHIEF", True, bot.c.clock(), "Error.")
-    )
+    await bot.c.changes.handle(RevokeDirective(directive.id, "U0CHIEF", True, bot.c.clock(), "Error."))
     await bot.settle()
     bot.clock.advance(3 * 24 * H)
     await bot.sweep()
@@ -432,7 +430,7 @@ async def test_a_reminder_still_waiting_when_its_stage_is_decided_is_not_sent(bo
 
 async def test_a_directive_reminder_is_not_sent_once_acknowledged_or_once_revoked(directive_bot, slack):
     from tests.slack.test_directives import issue
-    from workflows.directives import revoke_directive
+    from workflows.commands import RevokeDirective
 
     bot = directive_bot
     ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
@@ -448,7 +446,7 @@ async def test_a_directive_reminder_is_not_sent_once_acknowledged_or_once_revoke
     )
     async with bot.c.uow() as uow:
         [directive] = await uow.directives.list_active()
-    await bot.c.changes.change(lambda uow: revoke_directive(uow, directive.id, "U0CHIEF", True, bot.c.clock()))
+    await bot.c.changes.handle(RevokeDirective(directive.id, "U0CHIEF", True, bot.c.clock()))
     await bot.settle(timeout=20)
     assert all(bot.reminders_to(officer) == [] for officer in PATROL)
     assert (await bot.c.outbox.counts()).get("dropped") == 3

@@ -11,13 +11,12 @@ import pytest
 
 from bot.ids import ActionId
 from tests.slack.harness import Bot, everything_said
+from workflows.commands import IssueDirective, RevokeDirective
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     DirectiveDraft,
-    issue_directive,
     record_request_outcome,
     record_tool_request,
-    revoke_directive,
 )
 
 CHIEF = "U0CHIEF"
@@ -55,7 +54,7 @@ async def ask(bot: Bot, text: str, user: str = "U0OFFICER") -> tuple[str, dict]:
 async def directive(bot: Bot, kind: DirectiveKind, tool: str, text: str = "As written.") -> list:
     """Issue a directive through the bot's own change path (what the /directive form submits to)."""
     draft = DirectiveDraft(kind, tool, text, ("C0PATROL",), False, None)
-    events = await bot.c.changes.change(lambda uow: issue_directive(uow, draft, CHIEF, True, bot.c.clock()))
+    events = await bot.c.changes.handle(IssueDirective(draft, CHIEF, True, bot.c.clock()))
     await bot.settle()
     return events
 
@@ -172,7 +171,7 @@ async def test_review_cards_warn_about_a_tool_under_cease_use(bot, slack):
 
     # Revoking it takes the warning off the open cards again.
     directive_id = events[0].directive.id
-    await bot.c.changes.change(lambda uow: revoke_directive(uow, directive_id, CHIEF, True, bot.c.clock(), "Cleared."))
+    await bot.c.changes.handle(RevokeDirective(directive_id, CHIEF, True, bot.c.clock(), "Cleared."))
     await bot.settle()
     assert "Cease use" not in bot.card("C0ITSEC", f"REQ-{after:04d}").text
 

@@ -1,0 +1,240 @@
+"""Every change is a command: a frozen dataclass naming what someone (or something) asked for.
+
+A listener, a background loop and the CLI each build one and hand it to the one entry point
+(bot/changes.py `Changes.handle`), which calls `run` here inside the change's transaction:
+
+    events = await run(uow, policy, command)  # the service, then every domain handler's events
+
+`SERVICES` is the table from a command to the domain service that carries it out. Adding a change
+is a command here and a row in the table; the service itself lives with its aggregate.
+
+`once`: a delivery key (a submitted view's id) recorded in the same transaction, so a
+re-delivery of the same submission changes nothing and yields no events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflows.directives import (
+    DirectiveDraft,
+    acknowledge,
+    issue_directive,
+    retry_failed_posts,
+    revoke_directive,
+    supersede_directive,
+)
+from workflows.events import Event
+from workflows.handlers import handle
+from workflows.policy import Policy
+from workflows.ports_directives import ChangeUnitOfWork
+from workflows.requests import Outcome, RequestDraft
+from workflows.review import ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.risk import Tier
+from workflows.risk_review import answer_with_changes, lower_tier, raise_tier, submit_with_answers
+
+
+@dataclass(frozen=True)
+class Command:
+    once: str = field(default="", kw_only=True)  # see the module docstring
+
+
+# --- the officer's side --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitRequest(Command):
+    """The one-page form (no risk questions): registered for every stage."""
+
+    draft: RequestDraft
+    requester: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SubmitWithAnswers(Command):
+    draft: RequestDraft
+    requester: str
+    answers: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AnswerQuestion(Command):
+    """The requester answers a reviewer's question, changing intake answers with it if they were wrong."""
+
+    request_id: int
+    requester: str
+    answer: str
+    changes: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WithdrawRequest(Command):
+    request_id: int
+    requester: str
+    at: datetime
+    reason: str = ""
+
+
+# --- the reviewer's side -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordDecision(Command):
+    request_id: int
+    stage_key: str
+    reviewer: str
+    outcome: Outcome
+    note: str
+    reviewers: frozenset[str]  # the stage's reviewers as Slack says now
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AskForInfo(Command):
+    request_id: int
+    stage_key: str
+    reviewer: str
+    question: str
+    reviewers: frozenset[str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RaiseTier(Command):
+    request_id: int
+    stage_key: str
+    by: str
+    tier: Tier
+    reason: str
+    reviewers: frozenset[str]
+    is_command_staff: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LowerTier(Command):
+    request_id: int
+    by: str
+    tier: Tier
+    reason: str
+    is_command_staff: bool
+    at: datetime
+
+
+# --- directives ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueDirective(Command):
+    """`tool_key`: a known tool picked in the form (its name is read in the transaction); otherwise
+    the draft's tool name is used as typed."""
+
+    draft: DirectiveDraft
+    by: str
+    is_command_staff: bool
+    at: datetime
+    tool_key: str = ""
+
+
+@dataclass(frozen=True)
+class SupersedeDirective(Command):
+    """A replacement's draft names no tool: the domain keeps the old one's."""
+
+    old_id: int
+    draft: DirectiveDraft
+    by: str
+    is_command_staff: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Acknowledge(Command):
+    directive_id: int
+    user: str
+    in_audience: bool  # a member of one of its channels, as Slack says now
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RevokeDirective(Command):
+    directive_id: int
+    by: str
+    is_command_staff: bool
+    at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RetryFailedPosts(Command):
+    directive_id: int
+    by: str
+    is_command_staff: bool
+    at: datetime
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+Service = Callable[[ChangeUnitOfWork, Policy, Any], Awaitable[list[Event]]]
+
+
+async def _issue(uow: ChangeUnitOfWork, policy: Policy, c: IssueDirective) -> list[Event]:
+    draft = c.draft
+    if c.tool_key:
+        tool = await uow.tools.get_by_key(c.tool_key)
+        draft = dataclasses.replace(draft, tool=tool.name if tool is not None else "")
+    return await issue_directive(uow, draft, c.by, c.is_command_staff, c.at, reminders=policy.reminders)
+
+
+SERVICES: dict[type[Command], Service] = {
+    SubmitRequest: lambda uow, policy, c: submit_request(uow, policy, c.draft, c.requester, c.at),
+    SubmitWithAnswers: lambda uow, policy, c: submit_with_answers(uow, policy, c.draft, c.requester, c.answers, c.at),
+    AnswerQuestion: lambda uow, policy, c: answer_with_changes(
+        uow, policy, c.request_id, c.requester, c.answer, c.changes, c.at
+    ),
+    WithdrawRequest: lambda uow, policy, c: withdraw_request(uow, c.request_id, c.requester, c.reason, c.at),
+    RecordDecision: lambda uow, policy, c: record_decision(
+        uow, policy, c.request_id, c.stage_key, c.reviewer, c.outcome, c.note, c.reviewers, c.at
+    ),
+    AskForInfo: lambda uow, policy, c: ask_for_info(
+        uow, policy, c.request_id, c.stage_key, c.reviewer, c.question, c.reviewers, c.at
+    ),
+    RaiseTier: lambda uow, policy, c: raise_tier(
+        uow,
+        policy,
+        c.request_id,
+        c.stage_key,
+        c.by,
+        c.tier,
+        c.reason,
+        c.reviewers,
+        c.at,
+        is_command_staff=c.is_command_staff,
+    ),
+    LowerTier: lambda uow, policy, c: lower_tier(
+        uow, policy, c.request_id, c.by, c.tier, c.reason, c.is_command_staff, c.at
+    ),
+    IssueDirective: _issue,
+    SupersedeDirective: lambda uow, policy, c: supersede_directive(
+        uow, c.old_id, c.draft, c.by, c.is_command_staff, c.at, reminders=policy.reminders
+    ),
+    Acknowledge: lambda uow, policy, c: acknowledge(uow, c.directive_id, c.user, c.at, in_audience=c.in_audience),
+    RevokeDirective: lambda uow, policy, c: revoke_directive(
+        uow, c.directive_id, c.by, c.is_command_staff, c.at, c.reason
+    ),
+    RetryFailedPosts: lambda uow, policy, c: retry_failed_posts(uow, c.directive_id, c.by, c.is_command_staff, c.at),
+}
+
+
+async def run(uow: ChangeUnitOfWork, policy: Policy, command: Command) -> list[Event]:
+    """The command's service, then every domain handler of every event (workflows/handlers.py):
+    all the events of the change, in order. The caller owns the transaction."""
+    if command.once and not await uow.first_delivery(command.once):
+        return []
+    return await handle(uow, policy, await SERVICES[type(command)](uow, policy, command))
