@@ -144,9 +144,8 @@ def _migrate() -> int:
 
 
 def _serve(args) -> int:
-    from storage.db import migrate
-
     from bot.listen import bind
+    from storage.db import migrate
 
     settings = load_settings(socket_mode=args.socket_mode)
     listening = bind(args.host, args.port)  # before anything starts: a port in use is one message
@@ -181,7 +180,6 @@ async def _run(settings, listening, socket_mode: bool) -> int:
     import uvicorn
 
     from bot.listen import where
-
     from bot.runtime import Clearance, socket_mode_handler
 
     clearance = Clearance(settings)

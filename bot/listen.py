@@ -26,7 +26,9 @@ def bind(host: str, port: int) -> socket.socket:
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except socket.gaierror as exc:
-        raise CannotListen(f"Clearance cannot listen on {host!r}: not an address of this machine ({exc.strerror}).")
+        raise CannotListen(
+            f"Clearance cannot listen on {host!r}: not an address of this machine ({exc.strerror})."
+        ) from None
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: restart past TIME_WAIT
@@ -46,7 +48,9 @@ def _why(exc: OSError, host: str, port: int) -> str:
             "Stop what uses it, or choose another port with --port."
         )
     if exc.errno == errno.EACCES:
-        return f"Clearance cannot listen on {host}:{port}: not allowed for this user (ports below 1024 need privileges)."
+        return (
+            f"Clearance cannot listen on {host}:{port}: not allowed for this user (ports below 1024 need privileges)."
+        )
     if exc.errno == errno.EADDRNOTAVAIL:
         return f"Clearance cannot listen on {host}:{port}: {host} is not an address of this machine."
     return f"Clearance cannot listen on {host}:{port}: {exc.strerror or type(exc).__name__}."

@@ -150,7 +150,8 @@ def _sqlite_revision(url: URL) -> str | None:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone() if has_table else None
     except sqlite3.DatabaseError as exc:
         raise DatabaseProblem(
-            f"{path} cannot be read as a SQLite database ({exc}). Check DATABASE_URL and the file's permissions."
+            f"Clearance cannot use the database at {path}: it cannot be read as a SQLite database ({exc}). "
+            "Check DATABASE_URL and the file's permissions."
         ) from None
     return row[0] if row else None
 

@@ -49,7 +49,7 @@ def test_an_unedited_copy_of_the_example_file_is_refused_naming_the_placeholder(
 
 def test_a_placeholder_channel_left_in_an_edited_copy_is_refused():
     text = CONFIG.replace('channel = "C0PRIV"', 'channel = "C0EXAMPLEPRIV"')
-    with pytest.raises(ConfigError, match='stage "privacy": channel has \'C0EXAMPLEPRIV\', a placeholder'):
+    with pytest.raises(ConfigError, match="stage \"privacy\": channel has 'C0EXAMPLEPRIV', a placeholder"):
         parse_policy(tomllib.loads(text))
 
 
