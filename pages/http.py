@@ -7,6 +7,7 @@ proxies may keep it five minutes, and revalidate with its ETag. The database dow
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -100,6 +101,7 @@ class TransparencyPages:
         self._reader, self._policy, self._clock, self._monotonic = reader, policy, clock, monotonic
         self._fresh_for = fresh_for
         self._built: dict[str, _Built] = {}
+        self._building = asyncio.Lock()
 
     def routes(self) -> Sequence[BaseRoute]:
         return [
@@ -131,10 +133,18 @@ class TransparencyPages:
         return Response(built.body, media_type=media_type, headers=headers)
 
     async def _current(self, kind: str) -> _Built:
-        now = self._monotonic()
-        cached = self._built.get(kind)
-        if cached is not None and now - cached.at < self._fresh_for:
+        cached = self._fresh(kind)
+        if cached is not None:
             return cached
+        async with self._building:  # a crowd arriving at a stale page waits for one read, not one each
+            return self._fresh(kind) or await self._build(kind)
+
+    def _fresh(self, kind: str) -> _Built | None:
+        cached = self._built.get(kind)
+        return cached if cached is not None and self._monotonic() - cached.at < self._fresh_for else None
+
+    async def _build(self, kind: str) -> _Built:
+        now = self._monotonic()
         view = transparency_view(await self._reader.snapshot(), self._policy, self._clock())
         if kind == "html":
             body = page_html(view, self._policy).encode("utf-8")

@@ -3,6 +3,7 @@ and PostgreSQL: what is listed, what never appears, escaping, the JSON's shape a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
 import json
@@ -15,6 +16,7 @@ from starlette.applications import Starlette
 
 from pages.http import TransparencyPages
 from pages.render import style_hash
+from tests.conftest import ManualSeconds
 from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL, POLICY, Clock
 from workflows.risk import Tier
 
@@ -171,3 +173,26 @@ async def test_a_database_outage_is_a_plain_503(caplog) -> None:
 async def test_only_get(reader, path: str) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_for(reader)), base_url="http://t") as client:
         assert (await client.post(path)).status_code == 405
+
+
+class CountingReader:
+    def __init__(self, reader) -> None:
+        self.reader, self.reads = reader, 0
+
+    async def snapshot(self, *, with_changes: bool = True):
+        self.reads += 1
+        await asyncio.sleep(0.05)
+        return await self.reader.snapshot(with_changes=with_changes)
+
+
+async def test_a_crowd_costs_one_read_until_the_page_is_a_minute_old(reader) -> None:
+    counting, seconds = CountingReader(reader), ManualSeconds()
+    app = app_for(counting, monotonic=seconds)
+    answers = await asyncio.gather(*(get(app, "/transparency") for _ in range(20)))
+    assert {a.status_code for a in answers} == {200} and counting.reads == 1
+    seconds.advance(59)
+    await get(app, "/transparency")
+    assert counting.reads == 1
+    seconds.advance(2)
+    await get(app, "/transparency")
+    assert counting.reads == 2
