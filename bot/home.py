@@ -23,17 +23,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.blocks.home import home_view
+from bot.blocks.home import HomeData, home_view
 from bot.directory import DirectoryUnavailable
 from bot.membership import MembersUnavailable
 from bot.payloads import decode_home_pages
 from workflows.directives import (
     Acknowledged,
-    Directive,
     DirectiveIssued,
     DirectiveRevoked,
     DirectiveSuperseded,
@@ -52,8 +50,7 @@ from workflows.events import (
     TierChanged,
 )
 from workflows.outbox import BULK, OutboundMessage
-from workflows.policy import Policy, Stage, is_group
-from workflows.requests import ToolRequest
+from workflows.policy import Policy, is_group
 
 if TYPE_CHECKING:
     from bot.directive_status import DirectiveStatusReader
@@ -64,24 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("clearance.home")
 
 PAGES_REMEMBERED = 5000  # people whose chosen page this process remembers between refreshes
-
-
-@dataclass
-class HomeData:
-    """Everything one person's Home tab shows, loaded at `now`."""
-
-    user_id: str
-    now: datetime
-    mine: list[ToolRequest] = field(default_factory=list)  # newest first
-    reviewer_of: list[Stage] = field(default_factory=list)
-    queue: list[ToolRequest] = field(default_factory=list)  # at the person's stages, oldest first
-    queue_capped: bool = False  # more are waiting than were loaded
-    is_command_staff: bool = False
-    stuck: list[ToolRequest] = field(default_factory=list)  # escalated and still waiting
-    roles_unknown: bool = False  # Slack could not tell us someone's user groups just now
-    to_acknowledge: list[Directive] = field(default_factory=list)  # addressed to the person, not yet acknowledged
-    # Command staff: every directive in force with (acknowledged, people expected to; None if unknown).
-    open_directives: list[tuple[Directive, int, int | None]] = field(default_factory=list)
 
 
 QUEUE_LOAD = 200  # requests loaded for "Waiting for you" (the repository's own cap)

@@ -21,10 +21,8 @@ from workflows.errors import (
     NotFound,
     NotRequester,
     OwnRequest,
-    RequestClosed,
-    StageAlreadyDecided,
 )
-from workflows.requests import RULES, Outcome, RequestStatus
+from workflows.requests import RULES, Outcome, RequestClosed, RequestStatus, StageAlreadyDecided
 
 if TYPE_CHECKING:
     from workflows.policy import Policy

@@ -89,3 +89,70 @@ def test_pages_import_only_the_domain_templates_http_and_charts() -> None:
 def test_only_the_cli_knows_the_composition_root() -> None:
     found = [o for o in offenders("bot", ("bot.runtime",)) if not o.startswith(("bot/cli.py", "bot/runtime.py"))]
     assert found == []
+
+
+def import_graph(root: Path, packages: tuple[str, ...] = ("bot", "workflows", "storage")) -> dict[str, set[str]]:
+    """Module -> the project modules it imports (`from a import b` counts a.b when b is a module),
+    every import statement counted, those under `if TYPE_CHECKING:` too."""
+    paths: dict[str, Path] = {}
+    for package in packages:
+        for path in root.joinpath(package).rglob("*.py"):
+            name = ".".join(path.relative_to(root).with_suffix("").parts)
+            paths[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        graph[name] = (found & paths.keys()) - {name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circle_in_bot_workflows_or_storage() -> None:
+    """A type two modules need lives in the one that owns the concept, so no circle appears, even
+    one that only `if TYPE_CHECKING:` imports close."""
+    assert circles(import_graph(ROOT)) == []
+
+
+def test_the_circle_check_sees_type_only_imports(tmp_path: Path) -> None:
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "a.py").write_text("from bot.b import B\n", encoding="utf-8")
+    (tmp_path / "bot" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.a import A\n", encoding="utf-8"
+    )
+    assert circles(import_graph(tmp_path, ("bot",))) == [["bot.a", "bot.b"]]

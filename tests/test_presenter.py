@@ -8,18 +8,9 @@ import pytest
 
 from bot.presenter import explain, form_errors
 from workflows.directives import DirectiveNotActive, DirectiveStatus
-from workflows.errors import (
-    NoOpenQuestion,
-    NotAReviewer,
-    NotCommandStaff,
-    NotFound,
-    NotRequester,
-    OwnRequest,
-    RequestClosed,
-    StageAlreadyDecided,
-)
+from workflows.errors import NoOpenQuestion, NotAReviewer, NotCommandStaff, NotFound, NotRequester, OwnRequest
 from workflows.policy import Policy, Stage
-from workflows.requests import Decision, Outcome, RequestStatus
+from workflows.requests import Decision, Outcome, RequestClosed, RequestStatus, StageAlreadyDecided
 
 POLICY = Policy(stages=(Stage("it_security", "IT security", "C0SEC", ("U0SEC",)),))
 WHEN = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)

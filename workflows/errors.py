@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
-
-if TYPE_CHECKING:
-    from workflows.requests import Decision, RequestStatus
+from typing import Self
 
 
 class DomainError(Exception):
@@ -40,27 +37,6 @@ class NotFound(DomainError):
 
 class ConcurrencyConflict(DomainError):
     """Someone else changed the same record first; reload and try again."""
-
-
-@dataclass
-class IllegalTransition(DomainError):
-    status: RequestStatus
-    action: str
-
-    def __str__(self) -> str:
-        return f"cannot {self.action} a request that is {self.status.value}"
-
-
-@dataclass
-class RequestClosed(DomainError):
-    status: RequestStatus
-    decision: Decision | None = None
-
-
-@dataclass
-class StageAlreadyDecided(DomainError):
-    stage_key: str
-    decision: Decision | None
 
 
 @dataclass

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
-from workflows.directives import Acknowledgement, Directive, DirectivePost, PostOutcome
+from workflows.directive_model import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.outbox import Outbox
 from workflows.ports import UnitOfWork
 from workflows.registry import Tool

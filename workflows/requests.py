@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from workflows.cleaning import clean_line, clean_name, clean_text
-from workflows.errors import IllegalTransition, InvalidInput
+from workflows.errors import DomainError, InvalidInput
 from workflows.risk import Answers, Assessment, Tier
 
 
@@ -250,3 +250,27 @@ class ToolRequest:
         if self.status is not RequestStatus.INFO_REQUESTED:
             return None
         return next((x for x in reversed(self.exchanges) if x.answer is None), None)
+
+
+# --- refusals about a request's state (here, beside the states they name) --------------------
+
+
+@dataclass
+class IllegalTransition(DomainError):
+    status: RequestStatus
+    action: str
+
+    def __str__(self) -> str:
+        return f"cannot {self.action} a request that is {self.status.value}"
+
+
+@dataclass
+class RequestClosed(DomainError):
+    status: RequestStatus
+    decision: Decision | None = None
+
+
+@dataclass
+class StageAlreadyDecided(DomainError):
+    stage_key: str
+    decision: Decision | None

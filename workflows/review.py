@@ -15,16 +15,7 @@ from typing import Any
 
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_text
-from workflows.errors import (
-    InvalidInput,
-    NoOpenQuestion,
-    NotAReviewer,
-    NotFound,
-    NotRequester,
-    OwnRequest,
-    RequestClosed,
-    StageAlreadyDecided,
-)
+from workflows.errors import InvalidInput, NoOpenQuestion, NotAReviewer, NotFound, NotRequester, OwnRequest
 from workflows.events import (
     Event,
     InfoProvided,
@@ -47,8 +38,10 @@ from workflows.requests import (
     InfoExchange,
     Outcome,
     PriorUse,
+    RequestClosed,
     RequestDraft,
     RequestStatus,
+    StageAlreadyDecided,
     ToolRequest,
     next_status,
     reference,

@@ -13,9 +13,9 @@ Slack's own date formatting ({ago}), so they stay right between refreshes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
@@ -27,11 +27,28 @@ from bot.blocks.requests import stage_name, where_now
 from bot.ids import ActionId
 from bot.payloads import HomePage, RequestRef, ReviewTarget, encode_home_pages
 from bot.text import escape, slack_date, trim, utc_text
-from workflows.policy import Policy
+from workflows.directive_model import Directive
+from workflows.policy import Policy, Stage
 from workflows.requests import RequestStatus, ToolRequest
 
-if TYPE_CHECKING:
-    from bot.home import HomeData
+
+@dataclass
+class HomeData:
+    """Everything one person's Home tab shows, loaded at `now`."""
+
+    user_id: str
+    now: datetime
+    mine: list[ToolRequest] = field(default_factory=list)  # newest first
+    reviewer_of: list[Stage] = field(default_factory=list)
+    queue: list[ToolRequest] = field(default_factory=list)  # at the person's stages, oldest first
+    queue_capped: bool = False  # more are waiting than were loaded
+    is_command_staff: bool = False
+    stuck: list[ToolRequest] = field(default_factory=list)  # escalated and still waiting
+    roles_unknown: bool = False  # Slack could not tell us someone's user groups just now
+    to_acknowledge: list[Directive] = field(default_factory=list)  # addressed to the person, not yet acknowledged
+    # Command staff: every directive in force with (acknowledged, people expected to; None if unknown).
+    open_directives: list[tuple[Directive, int, int | None]] = field(default_factory=list)
+
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
 PAGE = {"ack": 5, "queue": 8, "mine": 10, "stuck": 10, "directives": 10}

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.blocks.home import home_view
-from bot.home import HomeData
+from bot.blocks.home import HomeData, home_view
 from bot.ids import ActionId
 from tests.fakes.signing import block_action
 from tests.slack.clocked import start_clocked_bot

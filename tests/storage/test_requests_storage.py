@@ -9,9 +9,9 @@ import pytest
 
 from storage.db import create_engine, session_factory
 from storage.uow import uow_factory
-from workflows.errors import ConcurrencyConflict, StageAlreadyDecided
+from workflows.errors import ConcurrencyConflict
 from workflows.policy import Policy, Stage
-from workflows.requests import Outcome, PriorUse, RequestDraft, RequestStatus
+from workflows.requests import Outcome, PriorUse, RequestDraft, RequestStatus, StageAlreadyDecided
 from workflows.review import answer_info, ask_for_info, record_decision, submit_request
 
 POLICY = Policy(

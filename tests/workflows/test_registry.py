@@ -4,16 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from workflows.directive_effects import apply_directive, lift_directive
 from workflows.directive_kinds import KINDS, DirectiveKind
 from workflows.directives import Directive
 from workflows.registry import (
     ToolStatus,
-    apply_directive,
     apply_request_decision,
     match_tools,
     new_tool,
     normalise_name,
-    revoke_directive,
     same_tool,
     tool_key,
 )
@@ -225,7 +224,7 @@ def test_approved_directive_without_superseding_keeps_the_cease() -> None:
 
 def test_revoking_the_cease_restores_what_was_underneath() -> None:
     cease = directive(7, DirectiveKind.CEASE_USE, 1)
-    tool = revoke_directive(apply_directive(approved(), cease, at(1)), cease, at(2))
+    tool = lift_directive(apply_directive(approved(), cease, at(1)), cease, at(2))
     assert (tool.status, tool.status_source) == (ToolStatus.APPROVED, "REQ-0001")
     assert tool.updated_at == at(2)
 
@@ -233,26 +232,26 @@ def test_revoking_the_cease_restores_what_was_underneath() -> None:
 def test_revoking_one_cease_leaves_another_still_in_force() -> None:
     first, second = directive(7, DirectiveKind.CEASE_USE, 1), directive(8, DirectiveKind.SUSPENDED, 2)
     tool = apply_directive(apply_directive(approved(), first, at(1)), second, at(2))
-    tool = revoke_directive(tool, second, at(3), still_active=[first])
+    tool = lift_directive(tool, second, at(3), still_active=[first])
     assert (tool.status, tool.status_source) == (ToolStatus.CEASE_USE, "DIR-0007")
 
 
 def test_revoking_a_directive_no_longer_in_charge_changes_nothing() -> None:
     first, second = directive(7, DirectiveKind.CEASE_USE, 1), directive(8, DirectiveKind.SUSPENDED, 2)
     tool = apply_directive(apply_directive(approved(), first, at(1)), second, at(2))
-    assert revoke_directive(tool, first, at(3), still_active=[second]) is tool
+    assert lift_directive(tool, first, at(3), still_active=[second]) is tool
 
 
 def test_revoking_a_restriction_falls_back_to_the_request_decision() -> None:
     restricted = directive(7, DirectiveKind.RESTRICTED, 1)
-    tool = revoke_directive(apply_directive(approved(), restricted, at(1)), restricted, at(2))
+    tool = lift_directive(apply_directive(approved(), restricted, at(1)), restricted, at(2))
     assert (tool.status, tool.status_source) == (ToolStatus.APPROVED, "REQ-0001")
 
 
 def test_supersede_cease_by_approved_lifts_it() -> None:
     cease, approve = directive(7, DirectiveKind.CEASE_USE, 1), directive(8, DirectiveKind.APPROVED, 2)
     tool = apply_directive(apply_request_decision(new_tool("X"), "REQ-1", "rejected", "U", at(0)), cease, at(1))
-    tool = apply_directive(revoke_directive(tool, cease, at(2)), approve, at(2))
+    tool = apply_directive(lift_directive(tool, cease, at(2)), approve, at(2))
     assert (tool.status, tool.status_source, tool.override) == (ToolStatus.APPROVED, "DIR-0008", None)
 
 

@@ -9,24 +9,18 @@ import pytest
 from tests.workflows.fakes import FakeUnitOfWork
 from tests.workflows.test_risk import CLEARVIEW, QUIET
 from workflows import events as ev
-from workflows.errors import (
-    IllegalTransition,
-    InvalidInput,
-    NoOpenQuestion,
-    NotAReviewer,
-    NotRequester,
-    OwnRequest,
-    RequestClosed,
-    StageAlreadyDecided,
-)
+from workflows.errors import InvalidInput, NoOpenQuestion, NotAReviewer, NotRequester, OwnRequest
 from workflows.policy import Policy, Stage, parse_duration
 from workflows.requests import (
     TRANSITIONS,
     Action,
+    IllegalTransition,
     Outcome,
     PriorUse,
+    RequestClosed,
     RequestDraft,
     RequestStatus,
+    StageAlreadyDecided,
     next_status,
     parse_reference,
     reference,

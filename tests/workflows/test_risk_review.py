@@ -12,17 +12,9 @@ from tests.workflows.fakes_directives import FakeDirectiveUoW
 from tests.workflows.test_risk import CLEARVIEW, QUIET, SPREADSHEET_MACRO, TRANSCRIPTION
 from workflows import events as ev
 from workflows import registry
-from workflows.errors import (
-    InvalidInput,
-    NotAReviewer,
-    NotCommandStaff,
-    NotRequester,
-    OwnRequest,
-    RequestClosed,
-    StageAlreadyDecided,
-)
+from workflows.errors import InvalidInput, NotAReviewer, NotCommandStaff, NotRequester, OwnRequest
 from workflows.policy import Policy, Stage
-from workflows.requests import RULES, Outcome, PriorUse, RequestDraft, RequestStatus
+from workflows.requests import RULES, Outcome, PriorUse, RequestClosed, RequestDraft, RequestStatus, StageAlreadyDecided
 from workflows.review import answer_info, ask_for_info, record_decision, submit_request
 from workflows.risk import Tier
 from workflows.risk_review import (
