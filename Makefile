@@ -5,16 +5,22 @@
 #
 #   make serve ARGS="--socket-mode"     arguments for `clearance serve`
 #   make test ARGS="tests/workflows"    arguments for pytest
+#   make demo ARGS="--seed --open"     arguments for `clearance demo`
 #   make lock                           re-pin requirements.lock from pyproject.toml (pip-compile)
 
 PYTHON ?= python3
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test lock
+.PHONY: serve test lock demo
 
 serve: $(INSTALLED)
 	$(VENV)/bin/clearance serve $(ARGS)
+
+# Try it in a browser with no Slack workspace: the real bot, a stand-in for Slack, a Slack-like page
+# (docs/demo.md). `make demo ARGS="--seed"` starts with a busy morning.
+demo: $(INSTALLED)
+	$(VENV)/bin/clearance demo $(ARGS)
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -76,11 +76,21 @@ def main(argv: list[str] | None = None) -> int:
 
     public_cli.add_commands(commands)
 
+    demo = commands.add_parser("demo", help="try Clearance in a browser, with no Slack workspace (docs/demo.md)")
+    demo.add_argument("--port", type=port, default=None, help="page port (default 3000, or the next free one)")
+    demo.add_argument("--open", action="store_true", help="open the page in a browser")
+    demo.add_argument("--seed", action="store_true", help="start again, filled with a busy morning")
+    demo.add_argument("--reset", action="store_true", help="start again with an empty workspace")
+
     args = parser.parse_args(argv)
     try:
         env = environment()
         logs = load_log_settings(env)
         configure_logging(logs.format, logs.level)
+        if args.command == "demo":
+            from demo.run import run  # the one reference to demo/: production never loads it
+
+            return run(args)
         if args.command == "serve":
             return _serve(args)
         if args.command == "migrate":

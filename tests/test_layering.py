@@ -156,3 +156,16 @@ def test_the_circle_check_sees_type_only_imports(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.a import A\n", encoding="utf-8"
     )
     assert circles(import_graph(tmp_path, ("bot",))) == [["bot.a", "bot.b"]]
+
+
+PRODUCTION = ("bot", "workflows", "storage", "pages")
+
+
+def test_production_never_imports_the_demo() -> None:
+    """demo/ (the Slack stand-in and its page) is out of the production import graph: the one
+    reference is `clearance demo`'s lazy import inside bot/cli.py's main()."""
+    found = [o for folder in PRODUCTION if ROOT.joinpath(folder).is_dir() for o in offenders(folder, ("demo",))]
+    assert found == ["bot/cli.py: demo.run"]
+    tree = ast.parse(ROOT.joinpath("bot/cli.py").read_text(encoding="utf-8"))
+    top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not any(isinstance(n, ast.ImportFrom) and (n.module or "").startswith("demo") for n in top_level)
