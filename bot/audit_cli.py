@@ -17,9 +17,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify.add_argument(
         "--anchor", type=Path, default=None, metavar="EXPORT_DIR", help="also check against that export's chain head"
     )
-    verify.add_argument(
-        "--slack", action="store_true", help="also check against the anchors posted in the [audit] channel"
-    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,14 +33,6 @@ def run(args: argparse.Namespace) -> int:
             print(found, file=sys.stderr)
             return 2
         anchors.append(found)
-    if args.slack:
-        from bot.audit_anchor import slack_anchors
-
-        posted = slack_anchors()
-        if isinstance(posted, str):
-            print(posted, file=sys.stderr)
-            return 2
-        anchors.extend(posted)
     verdict = verify(database_url, anchors)
     print(verdict.line)
     return 0 if verdict.ok else 1

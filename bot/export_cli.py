@@ -52,7 +52,8 @@ def _export(out: Path) -> int:
     for table, n in counts.items():
         print(f"{table}: {n} rows")
     print(
-        f"Written to {out}/ (one CSV per table, plus manifest.json with row counts, SHA-256 checksums and the audit chain's head)."
+        f"Written to {out}/ (one CSV per table, plus manifest.json with row counts, SHA-256 checksums"
+        " and the audit chain's head)."
     )
     if key is None:
         print("Unsigned: set CLEARANCE_SIGNING_KEY to a key made by `clearance keygen` to sign exports (SHA256.sig).")

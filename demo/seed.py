@@ -12,8 +12,18 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from demo.forms import values_for
-from demo.workspace import COMMAND, IT_SECURITY_CHANNEL, ITSEC, OFFICER, OFFICER2, PATROL, PEOPLE, PRIVACY
-from demo.workspace import COMMAND_CHANNEL, PRIVACY_CHANNEL
+from demo.workspace import (
+    COMMAND,
+    COMMAND_CHANNEL,
+    IT_SECURITY_CHANNEL,
+    ITSEC,
+    OFFICER,
+    OFFICER2,
+    PATROL,
+    PEOPLE,
+    PRIVACY,
+    PRIVACY_CHANNEL,
+)
 
 if TYPE_CHECKING:
     from demo.run import Demo

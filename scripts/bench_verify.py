@@ -27,7 +27,8 @@ def seed(path: Path, n: int) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     head = (0, GENESIS)
     insert = (
-        "INSERT INTO audit_log (subject, action, actor, at, from_state, to_state, reason, team_id, seq, canonical, hash) "
+        "INSERT INTO audit_log"
+        " (subject, action, actor, at, from_state, to_state, reason, team_id, seq, canonical, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
     for first in range(0, n, 100_000):
@@ -80,7 +81,8 @@ def main() -> None:
         began = time.perf_counter()
         seed(path, args.entries)
         print(
-            f"seeded {args.entries:,} chained entries in {time.perf_counter() - began:.1f} s ({path.stat().st_size / 1e6:.0f} MB)"
+            f"seeded {args.entries:,} chained entries in {time.perf_counter() - began:.1f} s"
+            f" ({path.stat().st_size / 1e6:.0f} MB)"
         )
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the runs")
     for run in range(args.runs):
