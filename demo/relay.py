@@ -278,7 +278,7 @@ class Relay:
         return False
 
     async def home_opened(self, user: str) -> bool:
-        event = {
+        event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": user,
             "channel": dm_channel(user),
