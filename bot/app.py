@@ -17,6 +17,7 @@ from bot.listeners.common import guarded, no_listener
 from bot.logs import describe_error, describe_payload
 from bot.settings import Settings
 from bot.slack_identity import SlackIdentity
+from workflows.errors import StoreUnavailable
 
 log = logging.getLogger("clearance.app")
 
@@ -80,8 +81,19 @@ def build_app(
     async def skip_redelivered_events(body, next):
         """Slack re-sends an Events API delivery (same event_id) when it saw no timely 200."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await first_delivery(f"event:{event_id}"):
-            return BoltResponse(status=200, body="")
+        if event_id:
+            try:
+                first = await first_delivery(f"event:{event_id}")
+            except StoreUnavailable:
+                # Nothing was recorded: a non-2xx answer makes Slack deliver it again (three retries
+                # over about an hour), so a newcomer still sees the directive once the store is back.
+                log.warning(
+                    "event %s not handled: the database is unavailable; answered 503 for Slack to retry",
+                    body.get("event", {}).get("type", "?"),
+                )
+                return BoltResponse(status=503, body="")
+            if not first:
+                return BoltResponse(status=200, body="")
         return await next()
 
     @app.error

@@ -757,3 +757,27 @@ async def test_an_outcome_lost_in_a_crash_is_read_back_from_the_outbox(staff_bot
     async with bot.c.uow() as uow:
         (post,) = await uow.directive_posts.for_directive(1)
     assert (post.outcome, post.ts) == ("posted", posted(bot, "C0PATROL", ref).ts)  # …then read back
+
+
+async def test_a_newcomer_who_joins_while_the_database_is_gone_is_shown_the_directive_once_it_is_back(staff_bot, slack):
+    """The delivery is answered 503 (Slack retries it), not 200 and dropped; the retry is handled once."""
+    from tests.slack.test_store_down import database_gone
+
+    bot = staff_bot
+    ref = await issue(bot, channels=("C0PATROL",))
+    slack.channel_members["C0PATROL"].append("U0NEWBIE")
+    joined = event_callback(
+        {"type": "member_joined_channel", "user": "U0NEWBIE", "channel": "C0PATROL", "channel_type": "C"},
+        event_id="Ev0JOINED",
+    )
+    with database_gone(bot):
+        refused = await bot.http.event(joined)
+    assert refused.status_code == 503
+    await settle(bot)
+    assert bot.ephemerals("U0NEWBIE") == []
+
+    assert (await bot.http.event(joined)).status_code == 200  # Slack's retry, same event_id
+    assert (await bot.http.event(joined)).status_code == 200  # and once more: handled once
+    await settle(bot)
+    (welcome,) = bot.ephemerals("U0NEWBIE")
+    assert ref in everything_said(welcome)
