@@ -14,6 +14,7 @@ from datetime import datetime
 ELLIPSIS = "…"
 _FORMATTING = re.compile(r"([*_~`])")
 _ZWSP = "\u200b"
+_QUOTE = re.compile(r"^&gt;", re.MULTILINE)
 
 
 def trim(text: str, limit: int) -> str:
@@ -28,6 +29,8 @@ def escape(text: str, limit: int | None = None) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # A zero-width space before each marker stops it pairing up into formatting.
     text = _FORMATTING.sub(_ZWSP + r"\1", text)
+    # Slack reads "&gt;" at a line's start as a quote: a zero-width space first keeps it a character.
+    text = _QUOTE.sub(_ZWSP + "&gt;", text)
     # Bare @channel/@here do nothing without link_names, but keep them visibly harmless anyway.
     return re.sub(r"@(channel|here|everyone)\b", "@" + _ZWSP + r"\1", text, flags=re.IGNORECASE)
 
