@@ -13,7 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config_licences import TIER_LICENCE_KEYS, licence_settings
+from bot.config_errors import ConfigError
+from bot.config_licences import LICENCE_SECTIONS, TIER_LICENCE_KEYS, licence_settings
 from workflows.policy import LISTED_PUBLICLY, Policy, ReminderSettings, Roles, Stage, parse_duration
 from workflows.reminders import parse_quiet_hours
 from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier, merge_rules, rule_problems
@@ -36,10 +37,6 @@ def _placeholder_problem(where: str, key: str, ids: list[str]) -> ConfigError | 
         "Replace it with your workspace's id: a profile's ⋮ menu → Copy member ID for a user, "
         "the bottom of a channel's details for a channel."
     )
-
-
-class ConfigError(Exception):
-    """The config file is missing or wrong; the message says where and how to fix it."""
 
 
 def load_policy(path: Path) -> Policy:
@@ -98,6 +95,9 @@ def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
     routes = _routes(_table(data, "tiers", where), keys, where)
     rules = _rules(data.get("rules", []), where)
     listed = _listed_publicly(_table(data, "tiers", where), where)
+    for name, known in LICENCE_SECTIONS.items():
+        if isinstance(data.get(name), dict):
+            _only_known(data[name], set(known), f"{where}: [{name}]")
     licences = licence_settings(data, where)  # bot/config_licences.py
     return Policy(
         stages=stages,

@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot import config as _config
+from bot.config_errors import ConfigError
 from workflows.licences import parse_period
 from workflows.policy import DEFAULT_VALID_FOR, LicenceSettings, parse_duration
 from workflows.risk import Tier
 
 TIER_LICENCE_KEYS = frozenset({"conditions", "valid_for"})
+# Each section's keys; bot/config.py refuses any other (with its suggestions) before these are read.
+LICENCE_SECTIONS = {"licences": ("remind_before",), "attestations": ("notify",), "reports": ("emergency_due",)}
 _TARGET = re.compile(r"^[CGS][A-Z0-9]{2,}$")
 CONDITION_LIMIT = 200
 
@@ -42,16 +44,16 @@ def licence_settings(data: dict[str, Any], where: str) -> LicenceSettings:
     if "remind_before" in licences:
         value = licences["remind_before"]
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise _config.ConfigError(f'{where}: [licences] remind_before must be a list, e.g. ["30d", "7d", "1d"].')
+            raise ConfigError(f'{where}: [licences] remind_before must be a list, e.g. ["30d", "7d", "1d"].')
         try:
             remind_before = tuple(sorted({parse_duration(v) for v in value}, reverse=True))
         except ValueError as exc:
-            raise _config.ConfigError(f"{where}: [licences] remind_before: {exc}.") from exc
+            raise ConfigError(f"{where}: [licences] remind_before: {exc}.") from exc
     attestations = _section(data, "attestations", {"notify"}, where)
     notify = attestations.get("notify", [])
     notify = [notify] if isinstance(notify, str) else notify
     if not isinstance(notify, list) or not all(isinstance(v, str) and _TARGET.match(v) for v in notify):
-        raise _config.ConfigError(
+        raise ConfigError(
             f'{where}: [attestations] notify must list channel ids (C…/G…) or user group ids (S…), e.g. ["C0PRIV"].'
         )
     reports = _section(data, "reports", {"emergency_due"}, where)
@@ -60,23 +62,22 @@ def licence_settings(data: dict[str, Any], where: str) -> LicenceSettings:
         try:
             emergency_due = parse_duration(reports["emergency_due"])
         except ValueError as exc:
-            raise _config.ConfigError(f"{where}: [reports] emergency_due: {exc}.") from exc
+            raise ConfigError(f"{where}: [reports] emergency_due: {exc}.") from exc
     return LicenceSettings(conditions, valid_for, remind_before, tuple(notify), emergency_due)
 
 
 def _section(data: dict[str, Any], name: str, known: set[str], where: str) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
-        raise _config.ConfigError(f"{where}: [{name}] must be a table.")
-    _config._only_known(value, known, f"{where}: [{name}]")
+        raise ConfigError(f"{where}: [{name}] must be a table.")
     return value
 
 
 def _conditions(value: Any, here: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _config.ConfigError(f'{here}: conditions must be a list of texts, e.g. ["A person checks every match"].')
+        raise ConfigError(f'{here}: conditions must be a list of texts, e.g. ["A person checks every match"].')
     if too_long := [v for v in value if len(v) > CONDITION_LIMIT]:
-        raise _config.ConfigError(f"{here}: conditions: {too_long[0][:40]!r}… is over {CONDITION_LIMIT} characters.")
+        raise ConfigError(f"{here}: conditions: {too_long[0][:40]!r}… is over {CONDITION_LIMIT} characters.")
     return tuple(" ".join(v.split()) for v in value)
 
 
@@ -86,5 +87,5 @@ def _valid_for(value: Any, here: str) -> str | None:
     try:
         parse_period(value)
     except ValueError as exc:
-        raise _config.ConfigError(f'{here}: valid_for: {exc} (e.g. "12mo", "365d", or "none").') from exc
+        raise ConfigError(f'{here}: valid_for: {exc} (e.g. "12mo", "365d", or "none").') from exc
     return str(value)
