@@ -27,10 +27,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.directory import DirectoryUnavailable
+from bot.slack_pages import every
 
 log = logging.getLogger("clearance.membership")
 
-PAGE = 1000  # conversations.members and users.list allow up to 1,000 per page
 BULK_LOOKUP = 50  # more unknown users than this: one users.list beats many users.info
 SLACKBOT = "USLACKBOT"
 
@@ -140,14 +140,9 @@ class ChannelMembers:
             if cached and time.monotonic() - cached[0] < self.ttl:
                 return cached[1]
             members: set[str] = set()
-            cursor = None
             try:
-                while True:
-                    response = await self.client.conversations_members(channel=channel, limit=PAGE, cursor=cursor)
-                    members.update(response.get("members") or [])
-                    cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                    if not cursor:
-                        break
+                async for member in every(self.client.conversations_members, "members", channel=channel):
+                    members.add(member)
             except SlackApiError as exc:
                 data = exc.response.data if isinstance(exc.response.data, dict) else {}
                 raise MembersUnavailable(channel, data.get("error") or f"HTTP {exc.response.status_code}") from exc
@@ -182,15 +177,9 @@ class ChannelMembers:
 
     async def _load_everyone(self) -> None:
         async with self._users_lock:
-            cursor = None
             try:
-                while True:
-                    response = await self.client.users_list(limit=PAGE, cursor=cursor)
-                    for user in response.get("members") or []:
-                        self._remember(user)
-                    cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                    if not cursor:
-                        break
+                async for user in every(self.client.users_list, "members"):
+                    self._remember(user)
             except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning("users.list failed (%s); looking users up one by one", type(exc).__name__)
 

@@ -16,10 +16,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_pages import every
+
 log = logging.getLogger("clearance.people")
 
 BULK = 50  # more unknown people than this: users.list beats one users.info each
-PAGE = 1000
 TTL_SECONDS = 6 * 3600.0
 _FAILURES = (SlackApiError, aiohttp.ClientError, TimeoutError, OSError)
 
@@ -50,15 +51,9 @@ class PeopleNames:
         return {p: self._names[p][1] for p in wanted if p in self._names}
 
     async def _everyone(self) -> None:
-        cursor = None
         try:
-            while True:
-                response = await self.client.users_list(limit=PAGE, cursor=cursor)
-                for user in response.get("members") or []:
-                    self._remember(user)
-                cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
+            async for user in every(self.client.users_list, "members"):
+                self._remember(user)
         except _FAILURES as exc:
             log.warning("users.list failed (%s); names not found are left blank", type(exc).__name__)
 
