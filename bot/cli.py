@@ -282,51 +282,16 @@ def _remind(dry_run: bool, at: str | None) -> int:
 async def _preview_lines(database_url: str, policy, now) -> list[str]:
     from storage.db import open_database
     from storage.uow import SqlUnitOfWork
-    from workflows.directives import directive_reference
-    from workflows.reminders import ReviewReminder, Subject, format_waited, preview
-    from workflows.requests import reference
+    from workflows.followups import KINDS
+    from workflows.followups.sweep import preview, preview_lines
 
     database = open_database(database_url)
     try:
         async with SqlUnitOfWork(database.read_sessions, lambda: now) as uow:  # reads only, never committed
-            claims = await preview(uow.reminders(policy.reminders), policy, now)
+            claims = await preview(uow.reminders(policy.reminders), policy, now, kinds=KINDS)
     finally:
         await database.dispose()
-    when = now.strftime("%Y-%m-%d %H:%M UTC")
-    if not claims:
-        return [f"Nothing is due at {when}."]
-    lines = [f"A reminder sweep at {when} would (dry run: nothing claimed, nothing sent):"]
-    reviews = escalations = directives = deferred = 0
-    for claim in claims:
-        sent = claim.send
-        if claim.kind == Subject.REQUEST:
-            ref = reference(claim.item_id)
-        else:
-            ref = directive_reference(claim.item_id)
-        if sent is None:
-            deferred += 1
-            until = claim.new_next_at.strftime("%Y-%m-%d %H:%M UTC") if claim.new_next_at else "later"
-            lines.append(f"  {ref}: quiet hours; deferred to {until}")
-        elif isinstance(sent, ReviewReminder):
-            reviews += 1
-            line = (
-                f"  {ref} at {sent.stage_name}: reminder {sent.nth} to {', '.join(sent.recipients)}"
-                f" (waited {format_waited(sent.waited)})"
-            )
-            if sent.escalate:
-                escalations += 1
-                line += f"; escalates to {', '.join(sent.escalate_to)}"
-            lines.append(line)
-        else:
-            directives += 1
-            lines.append(f"  {ref}: acknowledgement reminder {sent.nth} to everyone who has not acknowledged it")
-    plural = lambda n, word: f"{n} {word}" + ("" if n == 1 else "s")  # noqa: E731
-    lines.append(
-        f"In all: {plural(reviews, 'review reminder')}, {plural(escalations, 'escalation')}, "
-        f"{plural(directives, 'directive reminder')}, {deferred} deferred by quiet hours. "
-        "User groups (S…) are expanded to their members when sent."
-    )
-    return lines
+    return preview_lines(claims, now.strftime("%Y-%m-%d %H:%M UTC"), KINDS)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from typing import Any
 
 from bot.config_errors import ConfigError
 from bot.config_licences import LICENCE_SECTIONS, TIER_LICENCE_KEYS, licence_settings
+from workflows.followups.quiet import parse_quiet_hours
 from workflows.policy import LISTED_PUBLICLY, Policy, ReminderSettings, Roles, Stage, parse_duration
-from workflows.reminders import parse_quiet_hours
 from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier, merge_rules, rule_problems
 
 PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,}$")

@@ -25,13 +25,17 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.follow_ups import SqlFollowUps
 from storage.mapping import REQUEST
 from storage.sql import row_id, rowcount, table_of
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
 from storage.types import UTCDateTime
 from workflows.directives import DirectiveStatus
+from workflows.followups.directive import NAME as DIRECTIVE
+from workflows.followups.directive import DueDirective, directive_first_due
+from workflows.followups.kind import Claim
+from workflows.followups.review import NAME as REVIEW
 from workflows.policy import ReminderSettings
-from workflows.reminders import Claim, DueDirective, Subject, directive_first_due
 from workflows.requests import RequestStatus, ToolRequest
 
 _OPEN = (RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value)
@@ -41,7 +45,7 @@ _OPEN = (RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value)
 class DueItem:
     """What a sweep is about to look at, without loading it: enough to prepare Slack look-ups."""
 
-    kind: Subject
+    kind: str  # a follow-up kind's name
     item_id: int
     stage_key: str | None = None  # requests
     channels: tuple[str, ...] = ()  # directives
@@ -69,6 +73,7 @@ class SqlReminderStore:
         self._skip = frozenset(skip_stages)
         self._skip_directives = frozenset(skip_directives)
         self.loaded: dict[int, ToolRequest] = {}
+        self.follow_ups = SqlFollowUps(session)  # every kind with no column of its own
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -119,7 +124,7 @@ class SqlReminderStore:
         """workflows.reminders.BatchClaims: requests read by this store in one UPDATE per
         CLAIM_BATCH, anything else one by one."""
         results: dict[int, bool] = {}
-        batch = [(i, c) for i, c in enumerate(claims) if c.kind == Subject.REQUEST and c.item_id in self.loaded]
+        batch = [(i, c) for i, c in enumerate(claims) if c.kind == REVIEW and c.item_id in self.loaded]
         for start in range(0, len(batch), CLAIM_BATCH):
             part = batch[start : start + CLAIM_BATCH]
             won = await self._claim_requests([c for _, c in part])
@@ -127,7 +132,7 @@ class SqlReminderStore:
         for i, claim in enumerate(claims):
             if i in results:
                 continue
-            if claim.kind == Subject.REQUEST:
+            if claim.kind == REVIEW:
                 results[i] = await self.claim_request(
                     claim.item_id,
                     claim.expected_next_at,
@@ -135,10 +140,12 @@ class SqlReminderStore:
                     claim.new_reminders_sent,
                     claim.new_escalated_at,
                 )
-            else:
+            elif claim.kind == DIRECTIVE:
                 results[i] = await self.claim_directive(
                     claim.item_id, claim.expected_next_at, claim.new_next_at, claim.new_reminders_sent
                 )
+            else:
+                results[i] = await self.follow_ups.claim(claim)
         return [results[i] for i in range(len(claims))]
 
     async def _claim_requests(self, claims: list[Claim]) -> set[int]:
@@ -187,9 +194,9 @@ class SqlReminderStore:
             .order_by(col(RequestRow.next_reminder_at), col(RequestRow.id))
             .limit(limit)
         )
-        items = [DueItem(Subject.REQUEST, row_id(row), row.stage_key) for row in rows]
+        items = [DueItem(REVIEW, row_id(row), row.stage_key) for row in rows]
         for due, channels in await self._due_directive_rows(now, limit):
-            items.append(DueItem(Subject.DIRECTIVE, due.directive_id, channels=channels))
+            items.append(DueItem(DIRECTIVE, due.directive_id, channels=channels))
         return items
 
     async def stored_messages(self, keys: Collection[str]) -> dict[str, tuple[str, str]]:

@@ -306,3 +306,22 @@ class HomeTabRow(SQLModel, table=True):
 
     user_id: str = Field(primary_key=True, max_length=32)
     opened_at: datetime = _when()
+
+
+class FollowUpRow(SQLModel, table=True):
+    """A timed follow-up's bookkeeping, for kinds with no column of their own (workflows/followups/):
+    one row per (kind, subject); subject 0 for a recurring job with no subject row (migration 0011)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", name="uq_follow_ups_kind_subject"),
+        Index("ix_follow_ups_kind_due", "kind", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    subject: int = 0
+    # The sweep selects by (kind, due_at); NULL: nothing due until rescheduled.
+    due_at: datetime | None = _when(nullable=True)
+    count: int = 0
+    state: str = _text()

@@ -90,9 +90,9 @@ from workflows.directive_model import (
 )
 from workflows.errors import InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
+from workflows.followups.directive import directive_first_due
 from workflows.policy import Policy, ReminderSettings
 from workflows.registry import Tool
-from workflows.reminders import directive_first_due
 from workflows.requests import ToolRequest
 
 if TYPE_CHECKING:

@@ -1,0 +1,108 @@
+"""What a timed follow-up kind declares: when it falls due, whether it still matters, what it produces.
+
+A follow-up is "something of kind K about subject S falls due at T". Every kind (review reminders
+with their escalation, directive reminders, a licence's expiry reminders and lapse, the audit
+chain's anchor) is one `FollowUpKind`, registered in `workflows/followups/__init__.py: KINDS`; the
+one sweep (`workflows/followups/sweep.py`) serves them all the same way:
+
+* **due**: the kind's `due` reads what is due at `now` (served by an index on the due time), as
+  `FollowUp` rows: the kind's name, the subject's id (0 for a recurring job with no subject row,
+  such as the audit anchor), the due time, how many times it has fired, a small state of its own;
+* **plan**: `plan(item, policy, now)` says what to do: None when not due after all, else a
+  `Claim` (the conditional update: the stored due time it must still find, the next due time and
+  count) with `send`, the notice it produces when it wins (a frozen dataclass; the bot turns a
+  sweep's notices of one kind into messages at once, so one DM per person per sweep is possible),
+  or `send` None for a deferral. The next due time is counted from *now*, not from the missed one:
+  after downtime an item fires once, never once per missed interval (the sweep skips a plan that
+  would be due again at once);
+* **quiet**: when True, the sweep defers a notice due inside quiet hours to their end (one notice
+  then, not a backlog). A lapse that must happen at the exact instant says False;
+* **claim**: whoever's conditional update wins sends; everyone else's matches no row (exactly once
+  across replicas). The sweep makes all its claims in one call when the store can;
+* **still matters**: `about(send)` names what a queued message is about (workflows/reminder_relevance.py
+  checks it just before sending, and drops a message whose subject has moved on);
+* **dry run**: `describe(claim)` is one line of `clearance remind --dry-run`, and `tally(send)`
+  the labels it counts under (its totals line), neither naming a person beyond ids.
+
+A kind whose bookkeeping has no column of its own stores it in the `follow_ups` table
+(`FollowUpRows`: `store.follow_ups`), so adding one touches no storage code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from workflows.policy import Policy
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One item's bookkeeping, as the store returns it."""
+
+    kind: str
+    subject: int  # the subject's id; 0 for a recurring job with no subject row
+    due_at: datetime | None
+    count: int = 0  # how many times it has fired
+    state: str = ""  # the kind's own (e.g. which offset before an expiry is next)
+    loaded: Any = None  # the subject, when the store read it with the bookkeeping (a request)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The conditional update to make, and what to produce if it wins (None: only a deferral).
+
+    `kind` is the kind's name; `item_id` the subject (0: none). `new_escalated_at` and `state` are
+    kept by the kinds that need them (review reminders, generic rows) and ignored by the others.
+    """
+
+    kind: str
+    item_id: int
+    expected_next_at: datetime | None  # the stored value the update must still find
+    new_next_at: datetime | None  # None: nothing more is due (unless rescheduled)
+    new_reminders_sent: int
+    new_escalated_at: datetime | None
+    send: Any
+    state: str = ""
+
+
+class FollowUpRows(Protocol):
+    """Bookkeeping in the `follow_ups` table, for kinds with no column of their own."""
+
+    async def due(self, kind: str, now: datetime, limit: int) -> list[FollowUp]:
+        """Rows of `kind` with due_at <= now, earliest first; rows another sweep holds are skipped."""
+
+    async def claim(self, claim: Claim) -> bool:
+        """Set due_at, count and state only where due_at still equals claim.expected_next_at."""
+
+    async def schedule(self, kind: str, subject: int, due_at: datetime | None, state: str = "") -> None:
+        """Create or move the row (count back to 0); due_at None: nothing is due until rescheduled.
+        A recurring job schedules its first turn itself when the sweep finds no row (`seed`)."""
+
+
+@runtime_checkable
+class FollowUpKind(Protocol):
+    """One kind of timed follow-up; see the module docstring."""
+
+    name: ClassVar[str]  # stored with its rows and claims; never renamed
+    quiet: ClassVar[bool]  # deferred by quiet hours
+    labels: ClassVar[tuple[str, ...]]  # what `tally` counts, in the dry run's totals line (singular)
+
+    async def due(self, store: Any, policy: Policy, now: datetime, limit: int) -> list[FollowUp]:
+        """What is due at `now`; a generic kind returns `await store.follow_ups.due(self.name, now, limit)`."""
+
+    def plan(self, item: FollowUp, policy: Policy, now: datetime) -> Claim | None: ...
+
+    async def claim(self, store: Any, claim: Claim) -> bool:
+        """One claim on its own (when the store cannot take them all at once)."""
+
+    def describe(self, claim: Claim) -> str:
+        """One dry-run line for a claim that sends (deferrals are described by the sweep)."""
+
+    def reference(self, item_id: int) -> str:
+        """What people call the subject (REQ-0042, DIR-0007, a licence's name, "audit chain")."""
+
+    def tally(self, send: Any) -> Sequence[str]:
+        """The labels (of `labels`) a notice counts under, for the dry run's totals."""
