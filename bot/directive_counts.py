@@ -14,13 +14,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from bot.blocks.directives import channel_message, count_text
-from bot.directives import post_key
+from bot.blocks.directives import count_text
 from bot.logs import LoopFailures
 from bot.membership import ChannelMembers, MembersUnavailable
-from bot.outbound import update
 from storage.uow import SqlUnitOfWork
+from workflows.commands import Command, ShowCount
 from workflows.directives import Acknowledged
+from workflows.events import Event
 
 log = logging.getLogger("clearance.directives")
 
@@ -28,19 +28,17 @@ log = logging.getLogger("clearance.directives")
 class CountRefresher:
     def __init__(
         self,
-        uow: Callable[[], SqlUnitOfWork],
+        change: Callable[[Command], Awaitable[list[Event]]],
         reading: Callable[[], SqlUnitOfWork],
         members: ChannelMembers,
         clock: Callable[[], datetime],
         *,
-        sent: Callable[[], None],
         settle_stale: Callable[[datetime, timedelta], Awaitable[None]],
     ) -> None:
-        self._uow = uow
+        self._change = change  # the one write path (bot/changes.py Changes.handle)
         self._reading = reading
         self._members = members
         self._clock = clock
-        self._sent = sent  # new outbox rows: wake the sender
         self._settle_stale = settle_stale  # DeliveryTracker.settle_stale_posts
         self.count_every = timedelta(seconds=10)  # at most one count update per message this often
         self.updates_per_minute = 40  # chat.update budget shared by every message showing a count
@@ -119,20 +117,8 @@ class CountRefresher:
                 elif await self._show_count(directive_id, p, text, now):
                     self._seen[p.id] = seen
                     queued += 1
-        if queued:
-            self._sent()
         return queued
 
     async def _show_count(self, directive_id: int, p, text: str, now: datetime) -> bool:
-        async with self._uow() as uow:
-            # The lock orders this against a revocation: whichever commits second sees the other.
-            directive = await uow.directives.lock(directive_id)
-            if directive is None or not directive.is_active:
-                return False
-            if not await uow.directive_posts.claim_count(p.id, p.count_shown_at, text, now):
-                return False  # another process showed a count just now
-            key = post_key(directive_id, p.channel)
-            message_text, blocks = channel_message(directive, count=text)
-            await uow.outbox.add(update(key, key, message_text, blocks))
-            await uow.commit()
-        return True
+        # Nothing when the directive is no longer in force or another process showed a count just now.
+        return bool(await self._change(ShowCount(directive_id, p.id, p.channel, p.count_shown_at, text, now)))

@@ -6,7 +6,7 @@ Built in bot/runtime.py from what it needs; `on_delivery` is the outbox sender's
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +14,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.directives import failure_notice, issuer_report
-from bot.directives import parse_post_key, post_key, report_key, states_of
-from bot.outbound import post, update
+from bot.directives import parse_post_key, post_key
 from storage.outbox import Delivery
 from storage.uow import SqlUnitOfWork
+from workflows.commands import Command, RecordPostOutcome
 from workflows.directives import PostOutcome
+from workflows.events import Event
 from workflows.outbox import OutboxStatus
 
 log = logging.getLogger("clearance.directives")
@@ -28,19 +28,17 @@ log = logging.getLogger("clearance.directives")
 class DeliveryTracker:
     def __init__(
         self,
-        uow: Callable[[], SqlUnitOfWork],
+        change: Callable[[Command], Awaitable[list[Event]]],
         reading: Callable[[], SqlUnitOfWork],
         client: AsyncWebClient,
         clock: Callable[[], datetime],
         *,
-        sent: Callable[[], None],
         arrived: Callable[[], None],
     ) -> None:
-        self._uow = uow  # a unit of work that commits
+        self._change = change  # the one write path (bot/changes.py Changes.handle)
         self._reading = reading
         self._client = client
         self._clock = clock
-        self._sent = sent  # new outbox rows: wake the sender
         self._arrived = arrived  # a post's outcome is known: counts and Home tabs follow
         self._joined: set[str] = set()  # channels this process has joined
 
@@ -73,22 +71,9 @@ class DeliveryTracker:
     async def record_outcome(
         self, directive_id: int, channel: str, outcome: PostOutcome, error: str, ts: str | None
     ) -> None:
-        now = self._clock()
-        async with self._uow() as uow:
-            directive = await uow.directives.lock(directive_id)
-            if directive is None:
-                return
-            if not await uow.directive_posts.set_outcome(directive_id, channel, outcome, now, error=error, ts=ts):
-                return  # already recorded
-            posts = await uow.directive_posts.for_directive(directive_id)
-            text, blocks = issuer_report(directive, states_of(posts))
-            await uow.outbox.add(update(report_key(directive_id), report_key(directive_id), text, blocks))
-            if outcome == PostOutcome.FAILED:
-                text, blocks = failure_notice(directive, channel, error)
-                await uow.outbox.add(post(report_key(directive_id), directive.issued_by, text, blocks))
-            await uow.commit()
-        self._sent()
-        self._arrived()
+        command = RecordPostOutcome(directive_id, channel, outcome, error, ts, self._clock())
+        if await self._change(command):  # nothing when already recorded or the directive is gone
+            self._arrived()
 
     async def settle_stale_posts(self, now: datetime, older_than: Any) -> None:
         """Posts still pending long after they were queued (a crash between send and record): read

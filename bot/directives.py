@@ -13,8 +13,9 @@ The Slack side of directives is four small parts, each built in bot/runtime.py f
 
 from __future__ import annotations
 
-from bot.blocks.directives import ChannelState, channel_message, ended_notice, issuer_report
+from bot.blocks.directives import ChannelState, channel_message, ended_notice, failure_notice, issuer_report
 from bot.outbound import post, update
+from workflows.directive_posts import CountShown, PostOutcomeRecorded
 from workflows.directives import (
     Directive,
     DirectiveIssued,
@@ -57,7 +58,25 @@ def directive_messages(
             return _ended(d, posts.get(d.stored_id, []), reason, status_now.get(d.stored_id, ""))
         case PostsRetried(directive=d, channels=channels):
             return _retried(d, channels, posts.get(d.stored_id, []))
+        case PostOutcomeRecorded(directive=d, channel=channel, outcome=outcome, error=error):
+            return _arrived(d, channel, outcome, error, posts.get(d.stored_id, []))
+        case CountShown(directive=d, channel=channel, text=count):
+            key = post_key(d.stored_id, channel)
+            text, blocks = channel_message(d, count=count)
+            return [update(key, key, text, blocks)]
     return []
+
+
+def _arrived(
+    d: Directive, channel: str, outcome: PostOutcome, error: str, posts: list[DirectivePost]
+) -> list[OutboundMessage]:
+    """The issuer's report shows each channel's outcome; a failure also gets a message of its own."""
+    text, blocks = issuer_report(d, states_of(posts))
+    messages = [update(report_key(d.stored_id), report_key(d.stored_id), text, blocks)]
+    if outcome == PostOutcome.FAILED:
+        text, blocks = failure_notice(d, channel, error)
+        messages.append(post(report_key(d.stored_id), d.issued_by, text, blocks))
+    return messages
 
 
 def _post(d: Directive) -> list[OutboundMessage]:

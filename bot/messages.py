@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bot.blocks.tool_status import cease_flag
 from bot.directives import directive_messages
 from bot.outbound import RequestMessages
+from workflows.directive_posts import PostOutcomeRecorded
 from workflows.directives import (
     DirectivePost,
     DirectiveRevoked,
@@ -65,7 +66,7 @@ async def read_facts(uow: DirectiveUnitOfWork, events: list[Event]) -> Facts:
                     )
             case DirectiveSuperseded(old=old):
                 facts.posts[old.stored_id] = await uow.directive_posts.for_directive(old.stored_id)
-            case PostsRetried(directive=d):
+            case PostsRetried(directive=d) | PostOutcomeRecorded(directive=d):
                 facts.posts[d.stored_id] = await uow.directive_posts.for_directive(d.stored_id)
     return facts
 

@@ -105,16 +105,11 @@ class Clearance:
         # Directives in Slack (bot/directives.py says which part does what).
         self.directive_status = DirectiveStatusReader(self.reading, self.members)
         self.deliveries = DeliveryTracker(
-            self.uow, self.reading, self.client, clock, sent=self.sender.wake, arrived=self._post_arrived
+            self.changes.handle, self.reading, self.client, clock, arrived=self._post_arrived
         )
         self.sender.on_result = self.deliveries.on_delivery  # per-channel outcome of each post
         self.counts = CountRefresher(
-            self.uow,
-            self.reading,
-            self.members,
-            clock,
-            sent=self.sender.wake,
-            settle_stale=self.deliveries.settle_stale_posts,
+            self.changes.handle, self.reading, self.members, clock, settle_stale=self.deliveries.settle_stale_posts
         )
         self.home = HomeRefresher(
             policy,

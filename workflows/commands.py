@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from workflows.directive_model import PostOutcome
+from workflows.directive_posts import record_post_outcome, show_count
 from workflows.directives import (
     DirectiveDraft,
     acknowledge,
@@ -179,6 +181,30 @@ class RetryFailedPosts(Command):
     at: datetime
 
 
+@dataclass(frozen=True)
+class RecordPostOutcome(Command):
+    """The outbox sender learned what became of a directive's post in one channel."""
+
+    directive_id: int
+    channel: str
+    outcome: PostOutcome
+    error: str
+    ts: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ShowCount(Command):
+    """The count refresher shows a new running count on one post (`shown_at`: the one it replaces)."""
+
+    directive_id: int
+    post_id: int
+    channel: str
+    shown_at: datetime | None
+    text: str
+    at: datetime
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 Service = Callable[[ChangeUnitOfWork, Policy, Any], Awaitable[list[Event]]]
@@ -229,6 +255,10 @@ SERVICES: dict[type[Command], Service] = {
         uow, c.directive_id, c.by, c.is_command_staff, c.at, c.reason
     ),
     RetryFailedPosts: lambda uow, policy, c: retry_failed_posts(uow, c.directive_id, c.by, c.is_command_staff, c.at),
+    RecordPostOutcome: lambda uow, policy, c: record_post_outcome(
+        uow, c.directive_id, c.channel, c.outcome, c.error, c.ts, c.at
+    ),
+    ShowCount: lambda uow, policy, c: show_count(uow, c.directive_id, c.post_id, c.channel, c.shown_at, c.text, c.at),
 }
 
 

@@ -94,6 +94,9 @@ class DirectivePostRepository(Protocol):
     ) -> bool:
         """Record a post's outcome; False if it was already that."""
 
+    async def claim_count(self, post_id: int, shown_at: datetime | None, count: str, now: datetime) -> bool:
+        """Record that `count` is about to be shown; False if another process changed it since `shown_at`."""
+
 
 class DirectiveUnitOfWork(UnitOfWork, Protocol):
     @property
