@@ -47,16 +47,21 @@ class Changes:
         self._sent = sent  # new outbox rows: wake the sender
         self._committed = committed
 
-    async def handle(self, command: Command) -> list[Event]:
+    async def handle(self, command: Command, *, queued: list[OutboundMessage] | None = None) -> list[Event]:
         """Run the command's service, every rule that follows from its events, and the messages they
         imply (bot/messages.py); commit; send. On a concurrent change (two clicks at once) the whole
-        thing is retried from a fresh read, where the domain then sees what the other click did."""
+        thing is retried from a fresh read, where the domain then sees what the other click did.
+        `queued` (a background loop's report) is given the messages written."""
 
         async def unit(uow: ChangeUnitOfWork) -> list[Event]:
             events = await run(uow, self._policy, command)
+            messages = []
             if events:
                 facts = await read_facts(uow, events)
-                await uow.outbox.add_all([m for e in events for m in self._messages.messages_for(e, facts)])
+                messages = [m for e in events for m in self._messages.messages_for(e, facts)]
+                await uow.outbox.add_all(messages)
+            if queued is not None:
+                queued[:] = messages  # replaced, not added to: the unit may run again
             return events
 
         for attempt in range(3):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.blocks.tool_status import cease_flag
 from bot.directives import directive_messages
+from bot.followup_messages import follow_up_messages
 from bot.outbound import RequestMessages
 from workflows.directive_posts import PostOutcomeRecorded
 from workflows.directives import (
@@ -23,6 +24,7 @@ from workflows.directives import (
     override_for,
 )
 from workflows.events import Event
+from workflows.followups.run import FollowUpsDue
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
 from workflows.ports_directives import DirectiveUnitOfWork
@@ -68,6 +70,11 @@ async def read_facts(uow: DirectiveUnitOfWork, events: list[Event]) -> Facts:
                 facts.posts[old.stored_id] = await uow.directive_posts.for_directive(old.stored_id)
             case PostsRetried(directive=d) | PostOutcomeRecorded(directive=d):
                 facts.posts[d.stored_id] = await uow.directive_posts.for_directive(d.stored_id)
+            case FollowUpsDue(notices=notices):
+                for notice in notices:  # a card a follow-up re-shows (an escalation's note)
+                    card = getattr(notice, "card", None)
+                    if isinstance(card, ToolRequest) and card.id is not None and card.id not in facts.flags:
+                        facts.flags[card.id] = await card_flags(uow, card)
     return facts
 
 
@@ -75,9 +82,12 @@ class SlackMessages:
     """`messages_for(event, facts)`: pure; the policy names stages and roles."""
 
     def __init__(self, policy: Policy) -> None:
+        self._policy = policy
         self._requests = RequestMessages(policy)
 
     def messages_for(self, event: Event, facts: Facts) -> list[OutboundMessage]:
+        if isinstance(event, FollowUpsDue):
+            return follow_up_messages(event, facts.flags, self._policy)
         messages = directive_messages(event, facts.posts, facts.status_now)
         request = getattr(event, "request", None)
         if request is not None:

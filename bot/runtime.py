@@ -30,7 +30,6 @@ from bot.listeners.reviews import ReviewDeps
 from bot.listeners.tool_status import StatusDeps
 from bot.listeners.usage import UsageDeps
 from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
-from bot.messages import card_flags
 from bot.people import PeopleNames
 from bot.refusal_notices import GroupRefusalNotices
 from bot.roles import Roles
@@ -127,11 +126,9 @@ class Clearance:
             clock,
             self.directory,
             self.client,
-            uow=self.uow,
+            change=self.changes.handle,
             reading=self.reading,
             directive_status=self.directive_status,
-            card_flags=card_flags,
-            sent=self.sender.wake,
             refresh_home=self.home.mark,
         )
         self.group_refusals = GroupRefusalNotices(policy, self.directory, enqueue=enqueue, background=self.tasks.run)

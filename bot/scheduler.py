@@ -8,12 +8,13 @@ that fell due while the bot was down go out at once). Each run:
 2. outside any transaction, asks Slack what it must (members of reviewer user groups, the
    review card's permalink, who in a directive's channels has not acknowledged it), so no
    database lock is held across a network call; what Slack cannot answer now stays due;
-3. in one transaction, runs the domain's `sweep` (which claims each due item with a
-   conditional update; on PostgreSQL it also locks the rows it reads, skipping rows another
-   sweep holds) and writes the DMs it won to the outbox (one per request, or digests when more
-   than DIGEST_AFTER fall due for one person at once; escalations also update the review card),
-   then commits and wakes the sender. A crash before the commit leaves everything due; after
-   it, the outbox delivers.
+3. hands a `RunFollowUps` command (what Slack said, as data) to the one write path
+   (`Changes.handle`): in one transaction every registered follow-up kind's due items are claimed
+   with a conditional update (on PostgreSQL the rows read are locked, skipping rows another sweep
+   holds), each won item's kind produces its notices (workflows/followups/), and
+   bot/followup_messages.py turns them into DMs (digests when more than DIGEST_AFTER fall due for
+   one person at once; escalations also update the review card). A crash before the commit leaves
+   everything due; after it, the outbox delivers.
 
 Two processes on one database both run the job; the claims decide who sends each reminder.
 The sender delivers reminders like every other message: 429s and outages delay, never drop.
@@ -23,37 +24,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import reminders as reminder_blocks
-from bot.blocks.reminders import Due
-from bot.blocks.requests import review_card
 from bot.directory import DirectoryUnavailable
-from bot.outbound import card_key, post, update
-from storage.reminders import DueItem, SqlReminderStore
+from bot.followup_messages import DIGEST_AFTER as DIGEST_AFTER
+from bot.outbound import card_key
+from storage.reminders import DueItem
+from workflows.commands import Command, RunFollowUps
 from workflows.directives import PostOutcome
-from workflows.outbox import BULK, OutboundMessage
-from workflows.policy import Policy, Stage
-from workflows.reminder_relevance import about_directive, about_review, reminder_queue
-from workflows.reminders import (
-    DirectiveReminder,
-    ReviewReminder,
-    Subject,
-    escalation_entry,
-    nobody_to_remind,
-    stop_directive_reminders,
-    sweep,
-)
+from workflows.events import Event
+from workflows.followups import KINDS
+from workflows.followups.directive import NAME as DIRECTIVE
+from workflows.followups.kind import Known
+from workflows.followups.review import NAME as REVIEW
+from workflows.followups.run import FollowUpsDue
+from workflows.outbox import OutboundMessage
+from workflows.policy import Policy
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -61,33 +56,45 @@ if TYPE_CHECKING:
     from bot.directive_status import DirectiveStatusReader
     from bot.directory import SlackDirectory
     from storage.uow import SqlUnitOfWork
-    from workflows.requests import ToolRequest
 
 log = logging.getLogger("clearance.reminders")
 
 PERMALINKS_CACHED = 20_000
 PERMALINK_CONCURRENCY = 8
-# More reminders than this for one person in one sweep go in one digest DM: Slack allows about
-# one message a second per conversation, and ten DMs at once help nobody.
-DIGEST_AFTER = 3
 
 
 @dataclass
 class SweepReport:
-    """What one run did (counts only: logs and the CLI must not carry personal data)."""
+    """What one run did (counts only: logs and the CLI must not carry personal data): per label of
+    every registered kind (`FollowUpKind.labels`), "review reminder", "escalation", …"""
 
-    reminders: int = 0  # review reminders won (one per request and stage)
-    escalations: int = 0
-    directive_reminders: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {label: 0 for k in KINDS for label in k.labels})
     messages: int = 0  # DMs and card updates queued
     skipped_stages: set[str] = field(default_factory=set)
 
+    @property
+    def reminders(self) -> int:  # review reminders won (one per request and stage)
+        return self.counts.get("review reminder", 0)
+
+    @property
+    def escalations(self) -> int:
+        return self.counts.get("escalation", 0)
+
+    @property
+    def directive_reminders(self) -> int:
+        return self.counts.get("directive reminder", 0)
+
     def add(self, other: SweepReport) -> None:
-        self.reminders += other.reminders
-        self.escalations += other.escalations
-        self.directive_reminders += other.directive_reminders
+        for label, n in other.counts.items():
+            self.counts[label] = self.counts.get(label, 0) + n
         self.messages += other.messages
         self.skipped_stages |= other.skipped_stages
+
+    def tally(self, event: FollowUpsDue) -> None:
+        for notice in event.notices:
+            kind = next(k for k in KINDS if k.name == notice.kind)
+            for label in kind.tally(notice.send):
+                self.counts[label] = self.counts.get(label, 0) + 1
 
 
 @dataclass
@@ -100,11 +107,15 @@ class _Lookups:
     permalinks: dict[str, str] = field(default_factory=dict)  # card key -> permalink
     blocked_stages: set[str] = field(default_factory=set)  # reviewers unknown just now
 
-    def users(self, principals) -> list[str]:
-        found: set[str] = set()
-        for principal in principals:
-            found |= self.members.get(principal, frozenset())
-        return sorted(found)
+    def known(self) -> Known:
+        audience = {(DIRECTIVE, d): frozenset(users) for d, users in self.unacknowledged.items()}
+        return Known(
+            members=dict(self.members),
+            audience=audience,
+            links=dict(self.permalinks),
+            skip_stages=frozenset(self.blocked_stages),
+            skip_directives=frozenset(self.blocked_directives),
+        )
 
 
 class ReminderScheduler:
@@ -115,11 +126,9 @@ class ReminderScheduler:
         directory: SlackDirectory,
         client: AsyncWebClient,
         *,
-        uow: Callable[[], SqlUnitOfWork],
+        change: Callable[..., Awaitable[list[Event]]],
         reading: Callable[[], SqlUnitOfWork],
         directive_status: DirectiveStatusReader,
-        card_flags: Callable[[Any, ToolRequest], Awaitable[list[str]]],
-        sent: Callable[[], None],
         refresh_home: Callable[[Iterable[str]], None],
         limit: int = 1000,
         max_rounds: int = 10,
@@ -128,11 +137,9 @@ class ReminderScheduler:
         self._clock = clock
         self._directory = directory
         self._client = client
-        self._uow = uow
+        self._change = change  # the one write path (bot/changes.py Changes.handle)
         self._reading = reading
         self._directive_status = directive_status
-        self._card_flags = card_flags
-        self._sent = sent
         self._refresh_home = refresh_home
         self.limit = limit  # items claimed per transaction
         self.max_rounds = max_rounds  # transactions per run, when more than `limit` are due
@@ -213,39 +220,26 @@ class ReminderScheduler:
         async with self._reading() as reading:
             peeking = reading.reminders(settings)
             due = await peeking.peek(now, self.limit)
-            cards = await peeking.stored_messages([_card(i) for i in due if i.kind == Subject.REQUEST]) if due else {}
+            cards = await peeking.stored_messages([_card(i) for i in due if i.kind == REVIEW]) if due else {}
         if not due:
             return SweepReport(), False
         lookups = await self._look_up(due, cards)
         report = SweepReport(skipped_stages=set(lookups.blocked_stages))
-        refresh: set[str] = set()
-        async with self._uow() as uow:
-            store = uow.reminders(
-                settings, skip_stages=lookups.blocked_stages, skip_directives=lookups.blocked_directives
-            )
-            won = await sweep(store, self._policy, now, limit=self.limit)
-            reviews: dict[str, list[Due]] = defaultdict(list)
-            escalations: dict[str, list[tuple[Due, tuple[str, ...]]]] = defaultdict(list)
-            messages: list[OutboundMessage] = []
-            for reminder in won:
-                if isinstance(reminder, ReviewReminder):
-                    messages += await self._review(uow, store, reminder, now, lookups, report, reviews, escalations)
-                    if reminder.escalate:
-                        refresh.update(self._policy.roles.command_staff)
-                        refresh.update(reminder.escalate_to)
-                elif isinstance(reminder, DirectiveReminder):
-                    messages += await self._directive(uow, store, reminder, now, lookups, report)
-            messages += _review_dms(reviews) + _escalation_dms(escalations)
-            await uow.outbox.add_all(messages)
-            await uow.commit()
-        report.messages = len(messages)
-        if messages:
-            self._sent()
+        queued: list[OutboundMessage] = []
+        command: Command = RunFollowUps(now, lookups.known(), self.limit)
+        events = await self._change(command, queued=queued)
+        swept = next((e for e in events if isinstance(e, FollowUpsDue)), None)
+        report.messages = len(queued)
+        if swept is None:
+            return report, False
+        report.tally(swept)
+        refresh = {user for notice in swept.notices for user in notice.refresh}
         if refresh:
             self._refresh_home(refresh)
-        requests_due = sum(1 for item in due if item.kind == Subject.REQUEST)
-        directives_due = len(due) - requests_due
-        more = (requests_due >= self.limit or directives_due >= self.limit) and bool(won)
+        per_kind: dict[str, int] = {}
+        for item in due:
+            per_kind[item.kind] = per_kind.get(item.kind, 0) + 1
+        more = any(n >= self.limit for n in per_kind.values()) and swept.claimed > 0
         return report, more
 
     # --- before the transaction: ask Slack --------------------------------------------------
@@ -253,7 +247,7 @@ class ReminderScheduler:
     async def _look_up(self, due: list[DueItem], cards: dict[str, tuple[str, str]]) -> _Lookups:
         lookups = _Lookups()
         policy = self._policy
-        stage_keys = {item.stage_key for item in due if item.kind == Subject.REQUEST and item.stage_key}
+        stage_keys = {item.stage_key for item in due if item.kind == REVIEW and item.stage_key}
         for key in sorted(stage_keys):
             try:
                 stage = policy.stage(key)
@@ -271,7 +265,7 @@ class ReminderScheduler:
                     # Leave this stage's requests due: reminded once Slack answers, never lost.
                     lookups.blocked_stages.add(key)
         for item in due:
-            if item.kind != Subject.DIRECTIVE:
+            if item.kind != DIRECTIVE:
                 continue
             # The people in the channels it reached, less those who acknowledged (Slack + database).
             try:
@@ -284,9 +278,7 @@ class ReminderScheduler:
                 lookups.blocked_directives.add(item.item_id)
             else:
                 lookups.unacknowledged[item.item_id] = set(state.pending)
-        wanted = [
-            _card(item) for item in due if item.kind == Subject.REQUEST and item.stage_key not in lookups.blocked_stages
-        ]
+        wanted = [_card(item) for item in due if item.kind == REVIEW and item.stage_key not in lookups.blocked_stages]
         await self._permalinks_for({key: cards[key] for key in wanted if key in cards}, lookups)
         return lookups
 
@@ -311,107 +303,6 @@ class ReminderScheduler:
                     self._permalinks.pop(next(iter(self._permalinks)))
 
         await asyncio.gather(*(one(key, channel, ts) for key, (channel, ts) in cards.items()))
-
-    # --- in the transaction: the messages ----------------------------------------------------
-
-    async def _review(
-        self,
-        uow,
-        store: SqlReminderStore,
-        reminder: ReviewReminder,
-        now: datetime,
-        lookups: _Lookups,
-        report: SweepReport,
-        reviews: dict[str, list[Due]],
-        escalations: dict[str, list[tuple[Due, tuple[str, ...]]]],
-    ) -> list[OutboundMessage]:
-        """File the reminder under each person to DM; returns the card update an escalation implies."""
-        request = store.loaded[reminder.request_id]
-        stage: Stage = self._policy.stage(reminder.stage_key)
-        due = Due(reminder, request, stage, lookups.permalinks.get(card_key(request, stage.key)))
-        report.reminders += 1
-        # The requester is never asked to decide their own request, even when they review that stage.
-        reviewers = tuple(u for u in lookups.users(reminder.recipients) if u != request.requester_id)
-        if not reviewers:
-            log.warning("%s is due a reminder but %s has no reviewers to send it to", reminder.ref, stage.key)
-        for user in reviewers:
-            reviews[user].append(due)
-        if not reminder.escalate:
-            return []
-        report.escalations += 1
-        to = lookups.users(reminder.escalate_to)
-        for user in to:
-            escalations[user].append((due, reviewers))
-        await uow.audit.record(escalation_entry(reminder, tuple(to), now))
-        # The card notes it: loaded whole (decisions, questions) as it stands after the claim.
-        full = await uow.requests.get(reminder.request_id)
-        if full is None or full.escalated_at is None:
-            return []
-        note = reminder_blocks.escalation_note(full.escalated_at, reminder.waited, reminder.nth, tuple(to))
-        flags = await self._card_flags(uow, full)
-        text, blocks = review_card(full, self._policy, stage.key, flags, escalation=note)
-        card = card_key(full, stage.key)
-        return [update(card, card, text, blocks)]
-
-    async def _directive(
-        self,
-        uow,
-        store: SqlReminderStore,
-        reminder: DirectiveReminder,
-        now: datetime,
-        lookups: _Lookups,
-        report: SweepReport,
-    ) -> list[OutboundMessage]:
-        """A DM to each person who still owes the acknowledgement; none just now: none is sent, and
-        the directive is looked at again later (a newcomer to its channels owes it too)."""
-        every = self._policy.reminders.directive_every
-        owing = lookups.unacknowledged.get(reminder.directive_id, set())
-        directive = await uow.directives.get(reminder.directive_id)
-        if directive is None:
-            await stop_directive_reminders(store, reminder, now, self._policy.reminders)
-            return []
-        if not owing:
-            await nobody_to_remind(store, reminder, now, self._policy.reminders)
-            return []
-        report.directive_reminders += 1
-        text, blocks = reminder_blocks.directive_reminder(directive, reminder, every)
-        about = about_directive(reminder.directive_id)
-        return [post(reminder_queue(user, about), user, text, blocks, priority=BULK) for user in sorted(owing)]
-
-
-def _review_dms(reviews: dict[str, list[Due]]) -> list[OutboundMessage]:
-    """One DM per request, or, when more fell due at once, one digest DM per person."""
-    messages = []
-    for user, items in sorted(reviews.items()):
-        if len(items) <= DIGEST_AFTER:
-            for item in items:
-                text, blocks = reminder_blocks.review_reminder(item.reminder, item.request, item.stage, item.permalink)
-                about = about_review(item.reminder.request_id, item.stage.key)
-                messages.append(post(reminder_queue(user, about), user, text, blocks, priority=BULK))
-        else:
-            for text, blocks in reminder_blocks.review_digest(items):
-                messages.append(post(reminder_queue(user), user, text, blocks, priority=BULK))
-    return messages
-
-
-def _escalation_dms(escalations: dict[str, list[tuple[Due, tuple[str, ...]]]]) -> list[OutboundMessage]:
-    messages = []
-    for user, items in sorted(escalations.items()):
-        if len(items) <= DIGEST_AFTER:
-            for item, reviewers in items:
-                text, blocks = reminder_blocks.escalation(
-                    item.reminder,
-                    item.request,
-                    item.stage,
-                    item.permalink,
-                    reviewers,
-                    to_command_staff=not item.stage.escalate_to,
-                )
-                messages.append(post(reminder_queue(user), user, text, blocks, priority=BULK))
-        else:
-            for text, blocks in reminder_blocks.review_digest([item for item, _ in items], escalation=True):
-                messages.append(post(reminder_queue(user), user, text, blocks, priority=BULK))
-    return messages
 
 
 def _card(item: DueItem) -> str:

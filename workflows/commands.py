@@ -31,6 +31,9 @@ from workflows.directives import (
     supersede_directive,
 )
 from workflows.events import Event
+from workflows.followups import KINDS
+from workflows.followups.kind import Known
+from workflows.followups.run import run_follow_ups
 from workflows.handlers import handle
 from workflows.policy import Policy
 from workflows.ports_directives import ChangeUnitOfWork
@@ -205,6 +208,19 @@ class ShowCount(Command):
     at: datetime
 
 
+# --- timed follow-ups ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunFollowUps(Command):
+    """One sweep of every registered follow-up kind (workflows/followups/run.py); `known`: what
+    Slack said just before."""
+
+    at: datetime
+    known: Known
+    limit: int = 1000
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 Service = Callable[[ChangeUnitOfWork, Policy, Any], Awaitable[list[Event]]]
@@ -258,6 +274,7 @@ SERVICES: dict[type[Command], Service] = {
     RecordPostOutcome: lambda uow, policy, c: record_post_outcome(
         uow, c.directive_id, c.channel, c.outcome, c.error, c.ts, c.at
     ),
+    RunFollowUps: lambda uow, policy, c: run_follow_ups(uow, policy, c.at, c.known, c.limit, KINDS),
     ShowCount: lambda uow, policy, c: show_count(uow, c.directive_id, c.post_id, c.channel, c.shown_at, c.text, c.at),
 }
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from workflows.directive_model import directive_reference
-from workflows.followups.kind import Claim, FollowUp
+from workflows.directive_model import Directive, directive_reference
+from workflows.events import Event
+from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known
 from workflows.followups.quiet import defer_or
 from workflows.policy import Policy, ReminderSettings
 
@@ -33,6 +34,17 @@ class DirectiveReminder:
     directive_id: int
     nth: int
     due_at: datetime  # when acknowledgement was first due
+
+
+@dataclass(frozen=True)
+class DirectiveReminderDue(FollowUpNotice):
+    """A directive reminder won: DM each of `owing` (who still owes the acknowledgement, as Slack
+    and the database said just before the sweep)."""
+
+    kind: ClassVar[str] = NAME
+    reminder: DirectiveReminder
+    directive: Directive
+    owing: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,22 @@ class DirectiveReminders:
         return plan_directive_reminder(
             d.directive_id, d.first_due_at, d.next_reminder_at, d.reminders_sent, now, policy.reminders
         )
+
+    async def produce(
+        self, uow: Any, store: Any, item: FollowUp, send: Any, known: Known, policy: Policy, now: datetime
+    ) -> list[Event]:
+        """A DM to each person who still owes the acknowledgement; none just now: none is sent, and
+        the directive is looked at again later (a newcomer to its channels owes it too)."""
+        reminder: DirectiveReminder = send
+        directive = await uow.directives.get(reminder.directive_id)
+        if directive is None:
+            await stop_directive_reminders(store, reminder, now, policy.reminders)
+            return []
+        owing = known.audience.get((NAME, reminder.directive_id), frozenset())
+        if not owing:
+            await nobody_to_remind(store, reminder, now, policy.reminders)
+            return []
+        return [DirectiveReminderDue(reminder, directive, owing)]
 
     async def claim(self, store: DirectiveStore, claim: Claim) -> bool:
         return await store.claim_directive(

@@ -30,11 +30,12 @@ A kind whose bookkeeping has no column of its own stores it in the `follow_ups` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from workflows.events import Event
 from workflows.policy import Policy
 
 
@@ -68,6 +69,38 @@ class Claim:
     state: str = ""
 
 
+@dataclass(frozen=True)
+class Known:
+    """What Slack told the bot just before the sweep's transaction (no network call inside it)."""
+
+    members: Mapping[str, frozenset[str]] = field(default_factory=dict)  # principal -> users
+    audience: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)  # (kind, subject) -> users
+    links: Mapping[str, str] = field(default_factory=dict)  # a stored message's key -> its permalink
+    skip_stages: frozenset[str] = frozenset()  # reviewers unknown just now: left due
+    skip_directives: frozenset[int] = frozenset()  # audience unknown just now: left due
+
+    def users(self, principals: Iterable[str]) -> list[str]:
+        found: set[str] = set()
+        for principal in principals:
+            found |= self.members.get(principal, frozenset())
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class FollowUpNotice(Event):
+    """What a won follow-up produces (`FollowUpKind.produce`): the bot's builder for its kind turns
+    a sweep's notices into messages (bot/followup_messages.py). `refresh`: the people whose Home
+    tab it changes."""
+
+    kind: ClassVar[str] = ""
+    refresh: tuple[str, ...] = field(default=(), kw_only=True)
+
+    @property
+    def send(self) -> Any:
+        """The won claim's `send` it came from (what `FollowUpKind.tally` counts)."""
+        return getattr(self, "reminder", self)
+
+
 class FollowUpRows(Protocol):
     """Bookkeeping in the `follow_ups` table, for kinds with no column of their own."""
 
@@ -94,6 +127,13 @@ class FollowUpKind(Protocol):
         """What is due at `now`; a generic kind returns `await store.follow_ups.due(self.name, now, limit)`."""
 
     def plan(self, item: FollowUp, policy: Policy, now: datetime) -> Claim | None: ...
+
+    async def produce(
+        self, uow: Any, store: Any, item: FollowUp, send: Any, known: Known, policy: Policy, now: datetime
+    ) -> list[Event]:
+        """In the sweep's transaction, once its claim is won: the notices (FollowUpNotice) and any
+        domain change's events (a domain service called with `uow`, or nothing at all). It may claim
+        again (e.g. look again later when nobody is owed a reminder just now)."""
 
     async def claim(self, store: Any, claim: Claim) -> bool:
         """One claim on its own (when the store cannot take them all at once)."""

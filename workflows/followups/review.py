@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from workflows.audit import SYSTEM, AuditEntry
-from workflows.followups.kind import Claim, FollowUp
+from workflows.events import Event
+from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known
 from workflows.followups.quiet import defer_or
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
 from workflows.requests import RequestStatus, ToolRequest, reference
@@ -49,6 +50,24 @@ class ReviewReminder:
     nth: int  # 1 for the first reminder at this stage
     escalate: bool = False  # also DM `escalate_to` once, and note it on the card
     escalate_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReviewReminderDue(FollowUpNotice):
+    """A review reminder won: DM the stage's reviewers (`request` as the sweep read it). With an
+    escalation, `escalated` is the request as it stands after the claim (its card notes it) and
+    `escalated_to` the people told."""
+
+    kind: ClassVar[str] = NAME
+    reminder: ReviewReminder
+    request: ToolRequest
+    escalated: ToolRequest | None = None
+    escalated_to: tuple[str, ...] = ()
+
+    @property
+    def card(self) -> ToolRequest | None:
+        """A review card this notice re-shows (bot/messages.py reads its warnings)."""
+        return self.escalated
 
 
 def format_waited(waited: timedelta) -> str:
@@ -160,6 +179,20 @@ class ReviewReminders:
             log.warning("%s waits at stage %r, which the policy no longer has", request.ref, request.stage_key)
             return None
         return plan_review_reminder(request, stage, policy.roles, policy.reminders, now)
+
+    async def produce(
+        self, uow: Any, store: Any, item: FollowUp, send: Any, known: Known, policy: Policy, now: datetime
+    ) -> list[Event]:
+        """The reminder; an escalation is also on the audit trail (the card's note goes when the request
+        moves on, and an auditor must still see it), and changes command staff's Home tabs."""
+        reminder: ReviewReminder = send
+        if not reminder.escalate:
+            return [ReviewReminderDue(reminder, item.loaded)]
+        to = tuple(known.users(reminder.escalate_to))
+        await uow.audit.record(escalation_entry(reminder, to, now))
+        full = await uow.requests.get(reminder.request_id)  # whole (decisions, questions), after the claim
+        refresh = (*policy.roles.command_staff, *reminder.escalate_to)
+        return [ReviewReminderDue(reminder, item.loaded, full, to, refresh=refresh)]
 
     async def claim(self, store: ReviewStore, claim: Claim) -> bool:
         return await store.claim_request(

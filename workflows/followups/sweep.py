@@ -57,7 +57,13 @@ def _quieted(kind: FollowUpKind, item: FollowUp, claim: Claim, policy: Policy, n
 async def plan_all(
     store: Any, policy: Policy, now: datetime, limit: int, kinds: Sequence[FollowUpKind] | None = None
 ) -> list[Claim]:
-    claims: list[Claim] = []
+    return [claim for claim, _ in await _plan_items(store, policy, now, limit, kinds)]
+
+
+async def _plan_items(
+    store: Any, policy: Policy, now: datetime, limit: int, kinds: Sequence[FollowUpKind] | None
+) -> list[tuple[Claim, FollowUp]]:
+    claims: list[tuple[Claim, FollowUp]] = []
     for kind in _kinds(kinds):
         for item in await kind.due(store, policy, now, limit):
             claim = kind.plan(item, policy, now)
@@ -68,24 +74,32 @@ async def plan_all(
                 # Catch-up without a flood: one follow-up per item, never one per missed interval.
                 log.warning("%s %s: next turn planned at or before now; left alone", kind.name, claim.item_id)
                 continue
-            claims.append(claim)
+            claims.append((claim, item))
     return claims
 
 
-async def sweep(
+async def claim_due(
     store: Any, policy: Policy, now: datetime, *, limit: int = 1000, kinds: Sequence[FollowUpKind] | None = None
-) -> list[Any]:
-    """Claim every due item and return the notices this process won; the caller sends them.
+) -> list[tuple[Claim, FollowUp]]:
+    """Claim every due item; the claims this process won that send something, with their items.
 
     `limit` applies to each kind separately; anything left over is still due at the next sweep.
     """
-    claims = await plan_all(store, policy, now, limit, kinds)
+    planned = await _plan_items(store, policy, now, limit, kinds)
+    claims = [claim for claim, _ in planned]
     claim_all = getattr(store, "claim_all", None)
     if claim_all is not None:  # see BatchClaims
         results = await claim_all(claims)
     else:
         results = [await kind_named(claim.kind, kinds).claim(store, claim) for claim in claims]
-    return [claim.send for claim, ok in zip(claims, results, strict=True) if ok and claim.send is not None]
+    return [(c, item) for (c, item), ok in zip(planned, results, strict=True) if ok and c.send is not None]
+
+
+async def sweep(
+    store: Any, policy: Policy, now: datetime, *, limit: int = 1000, kinds: Sequence[FollowUpKind] | None = None
+) -> list[Any]:
+    """Claim every due item and return the notices this process won; the caller sends them."""
+    return [claim.send for claim, _ in await claim_due(store, policy, now, limit=limit, kinds=kinds)]
 
 
 async def preview(
