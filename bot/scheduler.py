@@ -39,7 +39,7 @@ from bot.directory import DirectoryUnavailable
 from bot.followup_messages import DIGEST_AFTER as DIGEST_AFTER
 from bot.outbound import card_key
 from storage.reminders import DueItem
-from workflows.commands import Command, RunFollowUps
+from workflows.commands import Command, RunFollowUps, SeedFollowUps
 from workflows.directives import PostOutcome
 from workflows.events import Event
 from workflows.followups import KINDS
@@ -147,6 +147,7 @@ class ReminderScheduler:
         self._lock = asyncio.Lock()  # one run at a time in this process (the scheduler's and the CLI/tests')
         self._stopping = False
         self._permalinks: dict[str, str] = {}
+        self._seeded = False
 
     # --- the schedule --------------------------------------------------------------------------
 
@@ -208,6 +209,10 @@ class ReminderScheduler:
             if self._stopping:
                 return report
             now = now or self._clock()
+            if not self._seeded:  # recurring kinds (no subject row) get their row once
+                if any(getattr(k, "first_due", lambda *_: None)(self._policy, now) for k in KINDS):
+                    await self._change(SeedFollowUps(now))
+                self._seeded = True
             for _ in range(self.max_rounds):
                 got, more = await self._round(now)
                 report.add(got)

@@ -34,6 +34,16 @@ class SqlFollowUps:
         )
         return [FollowUp(r.kind, r.subject, r.due_at, r.count, r.state) for r in rows.scalars()]
 
+    async def peek(self, now: datetime, limit: int) -> list[tuple[str, int]]:
+        """(kind, subject) of every kind's due rows, nothing locked: is there anything to sweep?"""
+        rows = await self._session.execute(
+            select(col(FollowUpRow.kind), col(FollowUpRow.subject))
+            .where(col(FollowUpRow.due_at) <= now)
+            .order_by(col(FollowUpRow.due_at))
+            .limit(limit)
+        )
+        return [(kind, subject) for kind, subject in rows]
+
     async def claim(self, claim: Claim) -> bool:
         expected = col(FollowUpRow.due_at)
         result = await self._session.execute(

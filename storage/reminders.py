@@ -197,6 +197,7 @@ class SqlReminderStore:
         items = [DueItem(REVIEW, row_id(row), row.stage_key) for row in rows]
         for due, channels in await self._due_directive_rows(now, limit):
             items.append(DueItem(DIRECTIVE, due.directive_id, channels=channels))
+        items += [DueItem(kind, subject) for kind, subject in await self.follow_ups.peek(now, limit)]
         return items
 
     async def stored_messages(self, keys: Collection[str]) -> dict[str, tuple[str, str]]:

@@ -315,13 +315,13 @@ class FollowUpRow(SQLModel, table=True):
     __tablename__ = "follow_ups"
     __table_args__ = (
         UniqueConstraint("kind", "subject", name="uq_follow_ups_kind_subject"),
-        Index("ix_follow_ups_kind_due", "kind", "due_at"),
+        Index("ix_follow_ups_due", "due_at"),  # what is due, every kind: only due rows are <= now
     )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)
     subject: int = 0
-    # The sweep selects by (kind, due_at); NULL: nothing due until rescheduled.
+    # NULL: nothing due until rescheduled.
     due_at: datetime | None = _when(nullable=True)
     count: int = 0
     state: str = _text()

@@ -33,7 +33,7 @@ from workflows.directives import (
 from workflows.events import Event
 from workflows.followups import KINDS
 from workflows.followups.kind import Known
-from workflows.followups.run import run_follow_ups
+from workflows.followups.run import run_follow_ups, seed_follow_ups
 from workflows.handlers import handle
 from workflows.policy import Policy
 from workflows.ports_directives import ChangeUnitOfWork
@@ -221,6 +221,13 @@ class RunFollowUps(Command):
     limit: int = 1000
 
 
+@dataclass(frozen=True)
+class SeedFollowUps(Command):
+    """Once at start-up: every recurring follow-up kind (no subject row) gets its row if it has none."""
+
+    at: datetime
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 Service = Callable[[ChangeUnitOfWork, Policy, Any], Awaitable[list[Event]]]
@@ -275,6 +282,7 @@ SERVICES: dict[type[Command], Service] = {
         uow, c.directive_id, c.channel, c.outcome, c.error, c.ts, c.at
     ),
     RunFollowUps: lambda uow, policy, c: run_follow_ups(uow, policy, c.at, c.known, c.limit, KINDS),
+    SeedFollowUps: lambda uow, policy, c: seed_follow_ups(uow, policy, c.at, KINDS),
     ShowCount: lambda uow, policy, c: show_count(uow, c.directive_id, c.post_id, c.channel, c.shown_at, c.text, c.at),
 }
 

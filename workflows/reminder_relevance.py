@@ -5,14 +5,17 @@ can hold them longer still. Meanwhile the stage may be decided, the directive re
 may have acknowledged. Each reminder DM's outbox queue names what it is about, and the sender asks
 just before sending: a reminder about something that has moved on is dropped, not
 sent. A digest (several items in one DM) names nothing and always goes. The sender asks once per
-batch it claims (`moot`), not once per message.
+batch it claims (`moot`), not once per message; each follow-up kind answers for its own messages
+(`FollowUpKind.gone`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from workflows.followups import KINDS
+from workflows.followups.kind import FollowUpKind, Queued
 from workflows.ports_directives import DirectiveUnitOfWork
 
 _PREFIX = "remind:"
@@ -24,12 +27,17 @@ def reminder_queue(user: str, about: str | None = None) -> str:
     return f"{_PREFIX}{user}|{about}" if about else f"{_PREFIX}{user}"
 
 
+def about(kind: str, subject: int, detail: str = "") -> str:
+    """What a follow-up's message is about: its kind's name, its subject, a detail of the kind's."""
+    return f"{kind}:{subject}:{detail}" if detail else f"{kind}:{subject}"
+
+
 def about_review(request_id: int, stage_key: str) -> str:
-    return f"request:{request_id}:{stage_key}"
+    return about("request", request_id, stage_key)
 
 
 def about_directive(directive_id: int) -> str:
-    return f"directive:{directive_id}"
+    return about("directive", directive_id)
 
 
 def about_what(queue: str) -> tuple[str, str] | None:
@@ -40,36 +48,22 @@ def about_what(queue: str) -> tuple[str, str] | None:
     return user, about
 
 
-async def moot(uow: DirectiveUnitOfWork, queues: Iterable[str]) -> set[str]:
-    """Of these outbox queues, the reminders whose subject has moved on since they were queued: the
-    request left that stage (decided, withdrawn, refused, rerouted), the directive is no longer in
-    force, or the person has acknowledged it. One read per request or directive they are about,
-    however many reminders name it (a directive's reminders go to every member who owes it)."""
-    by_request: dict[int, list[tuple[str, str]]] = defaultdict(list)  # request id -> (queue, stage key)
-    by_directive: dict[int, list[tuple[str, str]]] = defaultdict(list)  # directive id -> (queue, user)
+async def moot(uow: DirectiveUnitOfWork, queues: Iterable[str], kinds: Sequence[FollowUpKind] = KINDS) -> set[str]:
+    """Of these outbox queues, the follow-ups whose subject has moved on since they were queued:
+    each kind says which of its own (`FollowUpKind.gone`), with one read per subject however many
+    messages name it (a directive's reminders go to every member who owes it)."""
+    by_kind: dict[str, list[Queued]] = defaultdict(list)
     for queue in queues:
         found = about_what(queue)
         if found is None:
             continue
         user, about = found
-        kind, _, rest = about.partition(":")
-        number, _, stage_key = rest.partition(":")
-        if not number.isdigit():
-            continue
-        if kind == "request":
-            by_request[int(number)].append((queue, stage_key))
-        elif kind == "directive":
-            by_directive[int(number)].append((queue, user))
+        name, _, rest = about.partition(":")
+        number, _, detail = rest.partition(":")
+        if number.isdigit():
+            by_kind[name].append(Queued(queue, user, int(number), detail))
     gone: set[str] = set()
-    for request_id, waiting in by_request.items():
-        request = await uow.requests.get(request_id)
-        at = request.stage_key if request is not None and request.status.is_open else None
-        gone.update(queue for queue, stage_key in waiting if stage_key != at)
-    for directive_id, owed in by_directive.items():
-        directive = await uow.directives.get(directive_id)
-        if directive is None or not directive.is_active:
-            gone.update(queue for queue, _ in owed)
-            continue
-        acknowledged = await uow.acks.users(directive.stored_id)
-        gone.update(queue for queue, user in owed if user in acknowledged)
+    for kind in kinds:
+        if waiting := by_kind.get(kind.name):
+            gone |= await kind.gone(uow, waiting)
     return gone

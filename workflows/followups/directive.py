@@ -14,13 +14,15 @@ directive services in the same save as the directive's status.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from workflows.directive_model import Directive, directive_reference
 from workflows.events import Event
-from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known
+from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known, Queued
 from workflows.followups.quiet import defer_or
 from workflows.policy import Policy, ReminderSettings
 
@@ -154,6 +156,21 @@ class DirectiveReminders:
             await nobody_to_remind(store, reminder, now, policy.reminders)
             return []
         return [DirectiveReminderDue(reminder, directive, owing)]
+
+    async def gone(self, uow: Any, waiting: Sequence[Queued]) -> set[str]:
+        """The directive is no longer in force, or the person has acknowledged it."""
+        by_directive: dict[int, list[Queued]] = defaultdict(list)
+        for q in waiting:
+            by_directive[q.subject].append(q)
+        gone: set[str] = set()
+        for directive_id, owed in by_directive.items():
+            directive = await uow.directives.get(directive_id)
+            if directive is None or not directive.is_active:
+                gone.update(q.queue for q in owed)
+                continue
+            acknowledged = await uow.acks.users(directive.stored_id)
+            gone.update(q.queue for q in owed if q.user in acknowledged)
+        return gone
 
     async def claim(self, store: DirectiveStore, claim: Claim) -> bool:
         return await store.claim_directive(

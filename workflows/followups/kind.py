@@ -19,8 +19,11 @@ one sweep (`workflows/followups/sweep.py`) serves them all the same way:
   then, not a backlog). A lapse that must happen at the exact instant says False;
 * **claim**: whoever's conditional update wins sends; everyone else's matches no row (exactly once
   across replicas). The sweep makes all its claims in one call when the store can;
-* **still matters**: `about(send)` names what a queued message is about (workflows/reminder_relevance.py
-  checks it just before sending, and drops a message whose subject has moved on);
+* **produce**: once its claim is won, in the same transaction, `produce` returns the kind's
+  notices (`FollowUpNotice` events; bot/followup_messages.py has its message builder) and the
+  events of any domain change it makes (it may call a domain service with the unit of work);
+* **still matters**: a message's queue names what it is about (`reminder_relevance.about`), and
+  `gone` says, just before sending, which of its waiting messages have lost their point (dropped);
 * **dry run**: `describe(claim)` is one line of `clearance remind --dry-run`, and `tally(send)`
   the labels it counts under (its totals line), neither naming a person beyond ids.
 
@@ -101,6 +104,17 @@ class FollowUpNotice(Event):
         return getattr(self, "reminder", self)
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A follow-up's message waiting in the outbox (workflows/reminder_relevance.py): its queue, the
+    person, the subject and the kind's detail (`about(kind, subject, detail)`)."""
+
+    queue: str
+    user: str
+    subject: int
+    detail: str = ""
+
+
 class FollowUpRows(Protocol):
     """Bookkeeping in the `follow_ups` table, for kinds with no column of their own."""
 
@@ -137,6 +151,11 @@ class FollowUpKind(Protocol):
 
     async def claim(self, store: Any, claim: Claim) -> bool:
         """One claim on its own (when the store cannot take them all at once)."""
+
+    async def gone(self, uow: Any, waiting: Sequence[Queued]) -> set[str]:
+        """Still matters? The queues of those of its messages, waiting to be sent, whose subject has
+        moved on (checked just before sending; they are dropped). A kind whose messages always
+        matter returns an empty set."""
 
     def describe(self, claim: Claim) -> str:
         """One dry-run line for a claim that sends (deferrals are described by the sweep)."""

@@ -21,13 +21,15 @@ conditional update, no second write on every decision.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from workflows.audit import SYSTEM, AuditEntry
 from workflows.events import Event
-from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known
+from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known, Queued
 from workflows.followups.quiet import defer_or
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
 from workflows.requests import RequestStatus, ToolRequest, reference
@@ -193,6 +195,18 @@ class ReviewReminders:
         full = await uow.requests.get(reminder.request_id)  # whole (decisions, questions), after the claim
         refresh = (*policy.roles.command_staff, *reminder.escalate_to)
         return [ReviewReminderDue(reminder, item.loaded, full, to, refresh=refresh)]
+
+    async def gone(self, uow: Any, waiting: Sequence[Queued]) -> set[str]:
+        """The request left that stage (decided, withdrawn, refused, rerouted)."""
+        by_request: dict[int, list[Queued]] = defaultdict(list)
+        for q in waiting:
+            by_request[q.subject].append(q)
+        gone: set[str] = set()
+        for request_id, queued in by_request.items():
+            request = await uow.requests.get(request_id)
+            at = request.stage_key if request is not None and request.status.is_open else None
+            gone.update(q.queue for q in queued if q.detail != at)
+        return gone
 
     async def claim(self, store: ReviewStore, claim: Claim) -> bool:
         return await store.claim_request(

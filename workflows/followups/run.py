@@ -47,3 +47,14 @@ async def run_follow_ups(
             else:
                 others.append(event)
     return [FollowUpsDue(at, known, tuple(notices), len(won)), *others]
+
+
+async def seed_follow_ups(uow: Any, policy: Policy, at: datetime, kinds: Sequence[FollowUpKind]) -> list[Event]:
+    """Create the row of every recurring kind that has none yet (subject 0), due at its first turn."""
+    store = uow.reminders(policy.reminders)
+    for kind in kinds:
+        first_due = getattr(kind, "first_due", None)
+        first = first_due(policy, at) if first_due is not None else None
+        if first is not None and await store.follow_ups.get(kind.name, 0) is None:
+            await store.follow_ups.schedule(kind.name, 0, first)
+    return []

@@ -37,10 +37,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "subject", name="uq_follow_ups_kind_subject"),
     )
     with op.batch_alter_table("follow_ups", schema=None) as batch_op:
-        batch_op.create_index("ix_follow_ups_kind_due", ["kind", "due_at"], unique=False)
+        batch_op.create_index("ix_follow_ups_due", ["due_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("follow_ups", schema=None) as batch_op:
-        batch_op.drop_index("ix_follow_ups_kind_due")
+        batch_op.drop_index("ix_follow_ups_due")
     op.drop_table("follow_ups")
