@@ -189,11 +189,8 @@ class ReminderScheduler:
             return
         if report.messages or report.skipped_stages:
             log.info(
-                "reminder sweep: %d review reminder(s), %d escalation(s), %d directive reminder(s), "
-                "%d message(s) queued%s",
-                report.reminders,
-                report.escalations,
-                report.directive_reminders,
+                "reminder sweep: %s, %d message(s) queued%s",
+                ", ".join(f"{n} {label}(s)" for label, n in report.counts.items()),
                 report.messages,
                 f"; stages skipped until Slack answers: {sorted(report.skipped_stages)}"
                 if report.skipped_stages
