@@ -206,9 +206,18 @@ class Clearance:
     async def _first_delivery(self, key: str) -> bool:
         return bool(await self.writes.run(lambda uow: uow.first_delivery(key)))
 
+    async def _handled_before(self, key: str) -> bool:
+        async with self.reading() as uow:
+            return await uow.handled_before(key)
+
     def _build_app(self, *, socket_mode: bool) -> AsyncApp:
         return build_app(
-            self.settings, self.identity, self.listeners, first_delivery=self._first_delivery, socket_mode=socket_mode
+            self.settings,
+            self.identity,
+            self.listeners,
+            first_delivery=self._first_delivery,
+            handled_before=self._handled_before,
+            socket_mode=socket_mode,
         )
 
     def asgi(self, *, monotonic: Callable[[], float] = time.monotonic) -> Starlette:
