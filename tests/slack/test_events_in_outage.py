@@ -18,10 +18,20 @@ from sqlalchemy import event as sa_event
 from bot.runtime import Clearance, socket_mode_handler
 from tests.fakes.signing import event_callback
 from tests.slack.harness import Bot, everything_said, settings_for
-from tests.slack.test_directives import issue, settle, staff_bot  # noqa: F401 - a fixture
+from tests.slack.test_directives import DEPUTY, OFFICERS, issue, settle, start, stop
 from tests.slack.test_store_down import database_gone
 
 NEWBIE = "U0NEWBIE"
+
+
+@pytest.fixture
+async def staff_bot(slack, database_url, tmp_path):
+    slack.usergroups["S0CMD"] = [DEPUTY]
+    slack.channel_members["C0PATROL"] = [*OFFICERS, "U0CHIEF", "U0BOT"]
+    bot = await start(slack, database_url, tmp_path)
+    yield bot
+    await stop(bot)
+
 
 EVENTS = {
     "app_home_opened": {"type": "app_home_opened", "user": NEWBIE, "channel": f"D{NEWBIE}", "tab": "home"},
@@ -130,9 +140,8 @@ async def socket_bot(slack, database_url, tmp_path):
 async def test_an_event_envelope_that_meets_the_outage_is_not_acked_and_its_redelivery_is_handled(socket_bot, slack):
     bot = socket_bot
     opened = event_callback(dict(EVENTS["app_home_opened"]), event_id="Ev0SOCKHOME")
-    with handling_fails(bot):
-        with pytest.raises(TimeoutError):  # no ack: Slack sends the envelope again
-            await slack.socket_send("events_api", opened, timeout=1.5)
+    with handling_fails(bot), pytest.raises(TimeoutError):  # no ack: Slack sends the envelope again
+        await slack.socket_send("events_api", opened, timeout=1.5)
     assert not await recorded(bot, "Ev0SOCKHOME")
     ack = await slack.socket_send("events_api", opened, retry_attempt=1, retry_reason="timeout")
     assert "envelope_id" in ack
