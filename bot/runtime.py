@@ -46,6 +46,7 @@ from storage.group_commit import GroupCommit
 from storage.outbox import OutboxStore
 from storage.public_record import SqlPublicRecord
 from storage.uow import SqlUnitOfWork
+from storage.write_health import WriteHealth
 from workflows.events import Event
 from workflows.reminder_relevance import about_what, moot
 
@@ -70,6 +71,7 @@ class Clearance:
         self.database = open_database(settings.database_url)
         self.engine = self.database.engine
         self.sessions, self.read_sessions = self.database.sessions, self.database.read_sessions
+        self.write_health = WriteHealth().watch(self.engine, self.sessions)  # what /healthz counts too
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
         self.client = AsyncWebClient(
             token=settings.bot_token, base_url=settings.api_url, timeout=SLACK_CALL_TIMEOUT, retry_handlers=[]
@@ -228,6 +230,7 @@ class Clearance:
             signing_secret=self.settings.signing_secret,
             database_url=self.settings.database_url,
             ready=lambda: self.ready,
+            write_problem=self.write_health.problem,
             monotonic=monotonic,
             pages=self.transparency.routes(),
         )
