@@ -221,14 +221,41 @@ def newcomer_notice(directive: Directive) -> tuple[str, list[dict]]:
 # --- the /directive form --------------------------------------------------------------------------
 
 
+OPTION_VALUE_LIMIT = 150  # Slack's limit on an option's value
+
+
 def tool_option(tool: Tool) -> Option:
+    """A known tool carries its id (short, fixed size), never its name or key (as long as the name)."""
     label = f"{one_line(tool.name, 50)} ({tool.status.label.split(' — ')[0]})"
-    return Option(value=trim(KNOWN_TOOL + tool.key, 150), text=trim(label, 75))
+    value = f"{KNOWN_TOOL}{tool.id}" if tool.id is not None else trim(KNOWN_TOOL + tool.key, OPTION_VALUE_LIMIT)
+    return Option(value=value, text=trim(label, 75))
 
 
 def new_tool_option(name: str) -> Option:
+    """A new tool's name is the value itself: with the prefix when that fits, else bare (a name of
+    149 or 150 characters, the form's maximum), never trimmed."""
     name = one_line(name, TOOL_NAME_LIMIT)
-    return Option(value=trim(NEW_TOOL + name, 150), text=trim(f"New tool: “{name}”", 75))
+    value = NEW_TOOL + name if len(NEW_TOOL + name) <= OPTION_VALUE_LIMIT else name
+    return Option(value=value, text=trim(f"New tool: “{name}”", 75))
+
+
+@dataclass(frozen=True)
+class PickedTool:
+    """What the tool picker's value names: a known tool (by id; by key in forms from before ids),
+    or a new tool's name as typed."""
+
+    tool_id: int | None = None
+    key: str = ""
+    typed: str = ""
+
+
+def picked_tool(value: str) -> PickedTool:
+    if value.startswith(KNOWN_TOOL):
+        rest = value[len(KNOWN_TOOL) :]
+        return PickedTool(tool_id=int(rest)) if rest.isdigit() and len(rest) < 19 else PickedTool(key=rest)
+    if value.startswith(NEW_TOOL):
+        return PickedTool(typed=value[len(NEW_TOOL) :])
+    return PickedTool(typed=value)
 
 
 def tool_options(query: str, tools: list[Tool], exact: bool) -> list[dict]:
