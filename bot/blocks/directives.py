@@ -35,6 +35,7 @@ from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import DirectiveRef, ReplacingDirective
 from bot.text import escape, one_line, slack_date, trim
+from workflows.cleaning import clean_name
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     CHANNEL_LIMIT,
@@ -234,7 +235,7 @@ def tool_option(tool: Tool) -> Option:
 def new_tool_option(name: str) -> Option:
     """A new tool's name is the value itself: with the prefix when that fits, else bare (a name of
     149 or 150 characters, the form's maximum), never trimmed."""
-    name = one_line(name, TOOL_NAME_LIMIT)
+    name = one_line(clean_name(name), TOOL_NAME_LIMIT)
     value = NEW_TOOL + name if len(NEW_TOOL + name) <= OPTION_VALUE_LIMIT else name
     return Option(value=value, text=trim(f"New tool: “{name}”", 75))
 

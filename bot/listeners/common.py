@@ -222,6 +222,9 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
 
         async def run() -> None:
             try:
+                if body.get("type") == "view_submission" and not (body.get("view") or {}).get("id"):
+                    # Slack always sends it; without it a re-delivery could not be told apart (forged).
+                    raise Unreadable("a form submission without its view id")
                 await handler(deps, ack_once, body)
             except Unreadable as exc:
                 log.warning("%s: out of date or not ours (%s); the person was told", where(), exc)
