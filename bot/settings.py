@@ -170,9 +170,10 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
         problems.append(str(exc))
     if problems:
         raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+    assert policy is not None  # no problems: the policy loaded
     return Settings(
         bot_token, signing_secret, app_token, api_url, database_url, config_path, policy, outbox_lease, http
-    )  # type: ignore[arg-type]
+    )
 
 
 def config_path_from(env: Mapping[str, str]) -> Path:
