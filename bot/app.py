@@ -11,13 +11,14 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
 from bot.directory import SlackDirectory
+from bot.event_deliveries import DeliveringApp, EventDeliveries
 from bot.listener_table import ListenerTable
 from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status, usage
 from bot.listeners.common import guarded, no_listener
 from bot.logs import describe_error, describe_payload
 from bot.settings import Settings
 from bot.slack_identity import SlackIdentity
-from workflows.errors import StoreUnavailable
+from workflows.errors import StoreBusy, StoreUnavailable
 
 log = logging.getLogger("clearance.app")
 
@@ -41,11 +42,13 @@ def build_app(
     listeners: Listeners,
     *,
     first_delivery: Callable[[str], Awaitable[bool]],
+    handled_before: Callable[[str], Awaitable[bool]],
     socket_mode: bool = False,
 ) -> AsyncApp:
-    """`first_delivery(key)` records a delivery key and says whether it is new (in the database, so
-    a re-delivery is recognised after a restart and by another process)."""
-    app = AsyncApp(
+    """`first_delivery(key)` records a delivery key and says whether it is new, `handled_before(key)`
+    reads it (in the database, so a re-delivery is recognised after a restart and by another
+    process). An event is recorded only once handled (bot/event_deliveries.py)."""
+    app = DeliveringApp(
         # The token, not our `client`: given a client, Bolt still reads SLACK_BOT_TOKEN from the
         # environment and warns on every start that it "will be unused". Bolt's own client only
         # makes the auth.test that fills in the bot's ids; our listeners use the runtime's client.
@@ -64,6 +67,7 @@ def build_app(
         # Bolt's url_verification and ssl_check built-ins stay on.
     )
     app.client.base_url = settings.api_url  # GovSlack, or the fake Slack in tests
+    app.deliveries = EventDeliveries(handled_before, first_delivery)
 
     if socket_mode:
         # Over HTTP the server refuses other workspaces' payloads before Bolt sees them
@@ -77,25 +81,6 @@ def build_app(
                 return BoltResponse(status=200, body="")
             return await next()
 
-    @app.middleware
-    async def skip_redelivered_events(body, next):
-        """Slack re-sends an Events API delivery (same event_id) when it saw no timely 200."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            try:
-                first = await first_delivery(f"event:{event_id}")
-            except StoreUnavailable:
-                # Nothing was recorded: a non-2xx answer makes Slack deliver it again (three retries
-                # over about an hour), so a newcomer still sees the directive once the store is back.
-                log.warning(
-                    "event %s not handled: the database is unavailable; answered 503 for Slack to retry",
-                    body.get("event", {}).get("type", "?"),
-                )
-                return BoltResponse(status=503, body="")
-            if not first:
-                return BoltResponse(status=200, body="")
-        return await next()
-
     @app.error
     async def on_error(error, body):
         # Name what the payload was for (command, action, form, event), never what people typed.
@@ -103,6 +88,10 @@ def build_app(
         if isinstance(error, BoltUnhandledRequestError):
             log.warning("no listener for %s", what, extra={"slack": what})
             return None  # Bolt answers 404, as before
+        if isinstance(error, (StoreUnavailable, StoreBusy)) and body.get("type") == "event_callback":
+            # Not handled: a non-2xx answer (or no Socket Mode ack) makes Slack deliver it again.
+            log.warning("%s not handled: the database is unavailable; answered 503 for Slack to retry", what)
+            return BoltResponse(status=503, body="")
         log.error("unhandled error in %s: %s", what, describe_error(error), extra={"slack": what})
         return BoltResponse(status=200, body="")
 

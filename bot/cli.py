@@ -189,6 +189,7 @@ def _settle_memory() -> None:
 async def _run(settings, listening, socket_mode: bool) -> int:
     import uvicorn
 
+    from bot.http_edge import uvicorn_options
     from bot.listen import where
     from bot.runtime import Clearance, socket_mode_handler
 
@@ -198,7 +199,9 @@ async def _run(settings, listening, socket_mode: bool) -> int:
         return 2
     socket = socket_mode_handler(clearance) if socket_mode else None
     # log_config=None: uvicorn keeps its hands off logging, so its lines use our handler and format.
-    config = uvicorn.Config(clearance.asgi(), lifespan="off", access_log=False, log_config=None)
+    # The edge is bounded (bot/http_edge.py): header/body time-outs, header size, connection cap.
+    edge = uvicorn_options(settings.http)
+    config = uvicorn.Config(clearance.asgi(), lifespan="off", access_log=False, log_config=None, **edge)
     server = uvicorn.Server(config)
     await clearance.start()
     _settle_memory()

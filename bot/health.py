@@ -1,8 +1,8 @@
 """GET /healthz: can this process do its job right now, and if not, why (for operators and probes).
 
 200 {"status": "ok"} when the database takes writes and Slack accepted the token.
-503 while starting, while the database cannot be reached, or when Slack rejected the token:
-none of these fixes itself by sending the process more work.
+503 while starting, while the database cannot be reached or the last write was refused, or when
+Slack rejected the token: none of these fixes itself by sending the process more work.
 200 {"status": "degraded", …} while Slack is only unreachable: requests are still taken and
 stored, their messages wait in the outbox, and restarting the process would not help.
 The database probe is cached for a moment so frequent health checks do not hammer the database.
@@ -30,6 +30,7 @@ class Health:
         *,
         cache_seconds: float = 1.5,
         monotonic: Callable[[], float] = time.monotonic,
+        write_problem: Callable[[], str | None] | None = None,
     ) -> None:
         self._identity = identity
         self._ready = ready  # started and not stopping
@@ -38,6 +39,8 @@ class Health:
         self._monotonic = monotonic
         self._database: tuple[float, str | None] | None = None  # (when probed, problem)
         self._lock = asyncio.Lock()  # one probe at a time, however many checks arrive
+        # A write the write path just saw refused (storage/write_health.py): counts at once, uncached.
+        self._write_problem = write_problem or (lambda: None)
 
     async def database_problem(self) -> str | None:
         async with self._lock:
@@ -49,7 +52,7 @@ class Health:
     async def report(self) -> tuple[int, dict[str, str]]:
         if not self._ready():
             return 503, {"status": "starting"}
-        database = await self.database_problem()
+        database = self._write_problem() or await self.database_problem()
         identity = self._identity
         if database is None and identity.status == SlackStatus.OK:
             return 200, {"status": "ok"}

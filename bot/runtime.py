@@ -45,6 +45,7 @@ from storage.group_commit import GroupCommit
 from storage.outbox import OutboxStore
 from storage.public_record import SqlPublicRecord
 from storage.uow import SqlUnitOfWork
+from storage.write_health import WriteHealth
 from workflows.events import Event
 from workflows.reminder_relevance import about_what, moot
 
@@ -69,6 +70,7 @@ class Clearance:
         self.database = open_database(settings.database_url)
         self.engine = self.database.engine
         self.sessions, self.read_sessions = self.database.sessions, self.database.read_sessions
+        self.write_health = WriteHealth().watch(self.engine, self.sessions)  # what /healthz counts too
         # retry_handlers=[]: the outbox does the retrying, durably; the client must not hide failures.
         self.client = AsyncWebClient(
             token=settings.bot_token, base_url=settings.api_url, timeout=SLACK_CALL_TIMEOUT, retry_handlers=[]
@@ -198,9 +200,18 @@ class Clearance:
     async def _first_delivery(self, key: str) -> bool:
         return bool(await self.writes.run(lambda uow: uow.first_delivery(key)))
 
+    async def _handled_before(self, key: str) -> bool:
+        async with self.reading() as uow:
+            return await uow.handled_before(key)
+
     def _build_app(self, *, socket_mode: bool) -> AsyncApp:
         return build_app(
-            self.settings, self.identity, self.listeners, first_delivery=self._first_delivery, socket_mode=socket_mode
+            self.settings,
+            self.identity,
+            self.listeners,
+            first_delivery=self._first_delivery,
+            handled_before=self._handled_before,
+            socket_mode=socket_mode,
         )
 
     def asgi(self, *, monotonic: Callable[[], float] = time.monotonic) -> Starlette:
@@ -211,6 +222,7 @@ class Clearance:
             signing_secret=self.settings.signing_secret,
             database_url=self.settings.database_url,
             ready=lambda: self.ready,
+            write_problem=self.write_health.problem,
             monotonic=monotonic,
             pages=self.transparency.routes(),
         )

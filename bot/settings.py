@@ -32,6 +32,41 @@ WHERE = {
 
 
 @dataclass(frozen=True)
+class HttpLimits:
+    """The HTTP edge's bounds (bot/http_edge.py), from CLEARANCE_HTTP_* (README, .env.example)."""
+
+    header_timeout: float = 10.0  # seconds to send a request's headers
+    body_timeout: float = 10.0  # seconds to send its body, once the headers are in
+    keep_alive: int = 5  # seconds an idle connection is kept open between requests
+    max_header_bytes: int = 32 * 1024
+    max_connections: int = 1000  # lowered under the open-file limit, with a warning
+
+
+# Each setting: (environment variable, field, smallest allowed, largest allowed).
+HTTP_ENV = (
+    ("CLEARANCE_HTTP_HEADER_TIMEOUT", "header_timeout", 1, 300),
+    ("CLEARANCE_HTTP_BODY_TIMEOUT", "body_timeout", 1, 300),
+    ("CLEARANCE_HTTP_KEEP_ALIVE", "keep_alive", 1, 300),
+    ("CLEARANCE_HTTP_MAX_HEADER_BYTES", "max_header_bytes", 4096, 1024 * 1024),
+    ("CLEARANCE_HTTP_MAX_CONNECTIONS", "max_connections", 16, 1_000_000),
+)
+
+
+def load_http_limits(env: Mapping[str, str], problems: list[str]) -> HttpLimits:
+    values: dict[str, float | int] = {}
+    for name, field, low, high in HTTP_ENV:
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        number = raw.removesuffix("s") if field.endswith("timeout") or field == "keep_alive" else raw
+        if not number.isdigit() or not low <= int(number) <= high:
+            problems.append(f"{name} must be a whole number from {low} to {high} (got {raw!r}).")
+            continue
+        values[field] = int(number)
+    return HttpLimits(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Settings:
     bot_token: str
     signing_secret: str
@@ -43,6 +78,7 @@ class Settings:
     # How long a claimed outbox row is left to its sender before another process takes it over
     # (and, the sender having died, looks in Slack before posting it again). Longer than a batch.
     outbox_lease: timedelta = timedelta(seconds=60)
+    http: HttpLimits = HttpLimits()
 
 
 @dataclass(frozen=True)
@@ -125,6 +161,7 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
             outbox_lease = parse_duration(lease)
         except ValueError:
             problems.append(f'CLEARANCE_OUTBOX_LEASE must be a duration such as "60s" or "2m" (got {lease!r}).')
+    http = load_http_limits(env, problems)
     config_path = config_path_from(env)
     policy = None
     try:
@@ -133,7 +170,10 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
         problems.append(str(exc))
     if problems:
         raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
-    return Settings(bot_token, signing_secret, app_token, api_url, database_url, config_path, policy, outbox_lease)  # type: ignore[arg-type]
+    assert policy is not None  # no problems: the policy loaded
+    return Settings(
+        bot_token, signing_secret, app_token, api_url, database_url, config_path, policy, outbox_lease, http
+    )
 
 
 def config_path_from(env: Mapping[str, str]) -> Path:

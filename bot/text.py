@@ -15,6 +15,7 @@ ELLIPSIS = "…"
 _FORMATTING = re.compile(r"([*_~`])")
 _ZWSP = "\u200b"
 _QUOTE = re.compile(r"^&gt;", re.MULTILINE)
+_SHORTCODE = re.compile(r":(?=[a-z0-9_+'-]+:)", re.IGNORECASE)  # :emoji: (and :skin-tone-2:)
 
 
 def trim(text: str, limit: int) -> str:
@@ -24,13 +25,16 @@ def trim(text: str, limit: int) -> str:
 
 
 def escape(text: str, limit: int | None = None) -> str:
-    """Make user text inert inside mrkdwn: no <!channel>, <@U…>, <url|label>, *bold* or `code`."""
+    """Make user text inert inside mrkdwn: no <!channel>, <@U…>, <url|label>, *bold*, `code`, a
+    quote (> at a line's start) or :emoji:."""
     text = trim(text, limit) if limit else (text or "")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # A zero-width space before each marker stops it pairing up into formatting.
     text = _FORMATTING.sub(_ZWSP + r"\1", text)
     # Slack reads "&gt;" at a line's start as a quote: a zero-width space first keeps it a character.
     text = _QUOTE.sub(_ZWSP + "&gt;", text)
+    # A zero-width space after the colon of :name: keeps an emoji shortcode text.
+    text = _SHORTCODE.sub(":" + _ZWSP, text)
     # Bare @channel/@here do nothing without link_names, but keep them visibly harmless anyway.
     return re.sub(r"@(channel|here|everyone)\b", "@" + _ZWSP + r"\1", text, flags=re.IGNORECASE)
 

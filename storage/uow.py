@@ -113,6 +113,10 @@ class SqlUnitOfWork:
         """Record an Events API delivery; False if it was handled before (a Slack retry)."""
         return await insert_once(self.session, HandledEventRow, event_id=event_id, handled_at=self._clock())
 
+    async def handled_before(self, event_id: str) -> bool:
+        """Whether a delivery key is recorded (first_delivery), without recording it."""
+        return await self.session.get(HandledEventRow, event_id) is not None
+
 
 def uow_factory(
     sessions: async_sessionmaker, clock: Callable[[], datetime], team_id: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI, STATUS_EMOJI, TIER_EMOJI
+from bot.blocks.emoji import KIND_EMOJI, KIND_UNICODE, REQUEST_EMOJI, STATUS_EMOJI, TIER_EMOJI
 from workflows.directive_kinds import KINDS, DirectiveKind
 from workflows.registry import STATUSES, ToolStatus
 from workflows.requests import RequestStatus
@@ -33,7 +33,8 @@ def test_every_tool_status_has_a_label_a_meaning_and_an_emoji(status: ToolStatus
 
 
 def test_the_tables_have_no_rows_for_unknown_members() -> None:
-    assert set(KINDS) == set(KIND_EMOJI) == set(DirectiveKind)
+    assert set(KINDS) == set(KIND_EMOJI) == set(KIND_UNICODE) == set(DirectiveKind)
+    assert not any(":" in emoji for emoji in KIND_UNICODE.values())  # characters, not shortcodes
     assert set(STATUSES) == set(STATUS_EMOJI) == set(ToolStatus)
     assert set(REQUEST_EMOJI) == set(RequestStatus)  # the Home tab's list of a person's requests
     assert set(TIER_EMOJI) == set(Tier)  # review cards and DMs

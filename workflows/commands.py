@@ -138,14 +138,15 @@ class LowerTier(Command):
 
 @dataclass(frozen=True)
 class IssueDirective(Command):
-    """`tool_key`: a known tool picked in the form (its name is read in the transaction); otherwise
-    the draft's tool name is used as typed."""
+    """`tool_id` (or `tool_key`, from forms opened before ids): a known tool picked in the form (its
+    name is read in the transaction); otherwise the draft's tool name is used as typed."""
 
     draft: DirectiveDraft
     by: str
     is_command_staff: bool
     at: datetime
     tool_key: str = ""
+    tool_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -235,8 +236,8 @@ Service = Callable[[ChangeUnitOfWork, Policy, Any], Awaitable[list[Event]]]
 
 async def _issue(uow: ChangeUnitOfWork, policy: Policy, c: IssueDirective) -> list[Event]:
     draft = c.draft
-    if c.tool_key:
-        tool = await uow.tools.get_by_key(c.tool_key)
+    if c.tool_key or c.tool_id is not None:
+        tool = await uow.tools.get(c.tool_id) if c.tool_id is not None else await uow.tools.get_by_key(c.tool_key)
         draft = dataclasses.replace(draft, tool=tool.name if tool is not None else "")
     return await issue_directive(uow, draft, c.by, c.is_command_staff, c.at, reminders=policy.reminders)
 

@@ -16,6 +16,8 @@ from workflows.registry import Tool
 class ToolRepository(Protocol):
     async def get_by_key(self, key: str) -> Tool | None: ...
 
+    async def get(self, tool_id: int) -> Tool | None: ...
+
     async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
         """The tool with this key; else the one with `alias` (already normalised) among its
         aliases; else the first registered (lowest id) with any of these look-alike forms

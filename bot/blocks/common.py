@@ -25,8 +25,15 @@ from bot.text import trim
 from workflows.requests import LIMITS
 
 
+def typed(text: str) -> PlainTextObject:
+    """Typed text (a tool name) as plain_text: emoji false, so a :shortcode: in it stays text."""
+    return PlainTextObject(text=text, emoji=False)
+
+
 def header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=trim(text, 150), emoji=True))
+    """emoji: false: a header may hold typed text (a tool name), whose :shortcode: must stay text;
+    our own emoji go in as Unicode (bot/blocks/emoji.py KIND_UNICODE)."""
+    return HeaderBlock(text=PlainTextObject(text=trim(text, 150), emoji=False))
 
 
 def md(text: str) -> SectionBlock:

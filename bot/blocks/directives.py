@@ -29,12 +29,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.common import actions, button, context, dump, header, md, modal
-from bot.blocks.emoji import KIND_EMOJI
+from bot.blocks.common import actions, button, context, dump, header, md, modal, typed
+from bot.blocks.emoji import KIND_EMOJI, KIND_UNICODE
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import DirectiveRef, ReplacingDirective
 from bot.text import escape, one_line, slack_date, trim
+from workflows.cleaning import clean_name
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     CHANNEL_LIMIT,
@@ -149,7 +150,7 @@ def channel_message(directive: Directive, count: str | None = None) -> tuple[str
 
     `count` is the running count for that channel ("23 of 41 acknowledged"), None until known.
     """
-    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_UNICODE[directive.kind]} {title(directive)}")]
     ended = ended_line(directive)
     if ended:
         blocks.append(md(ended))
@@ -221,14 +222,41 @@ def newcomer_notice(directive: Directive) -> tuple[str, list[dict]]:
 # --- the /directive form --------------------------------------------------------------------------
 
 
+OPTION_VALUE_LIMIT = 150  # Slack's limit on an option's value
+
+
 def tool_option(tool: Tool) -> Option:
+    """A known tool carries its id (short, fixed size), never its name or key (as long as the name)."""
     label = f"{one_line(tool.name, 50)} ({tool.status.label.split(' — ')[0]})"
-    return Option(value=trim(KNOWN_TOOL + tool.key, 150), text=trim(label, 75))
+    value = f"{KNOWN_TOOL}{tool.id}" if tool.id is not None else trim(KNOWN_TOOL + tool.key, OPTION_VALUE_LIMIT)
+    return Option(value=value, text=typed(trim(label, 75)))
 
 
 def new_tool_option(name: str) -> Option:
-    name = one_line(name, TOOL_NAME_LIMIT)
-    return Option(value=trim(NEW_TOOL + name, 150), text=trim(f"New tool: “{name}”", 75))
+    """A new tool's name is the value itself: with the prefix when that fits, else bare (a name of
+    149 or 150 characters, the form's maximum), never trimmed."""
+    name = one_line(clean_name(name), TOOL_NAME_LIMIT)
+    value = NEW_TOOL + name if len(NEW_TOOL + name) <= OPTION_VALUE_LIMIT else name
+    return Option(value=value, text=typed(trim(f"New tool: “{name}”", 75)))
+
+
+@dataclass(frozen=True)
+class PickedTool:
+    """What the tool picker's value names: a known tool (by id; by key in forms from before ids),
+    or a new tool's name as typed."""
+
+    tool_id: int | None = None
+    key: str = ""
+    typed: str = ""
+
+
+def picked_tool(value: str) -> PickedTool:
+    if value.startswith(KNOWN_TOOL):
+        rest = value[len(KNOWN_TOOL) :]
+        return PickedTool(tool_id=int(rest)) if rest.isdigit() and len(rest) < 19 else PickedTool(key=rest)
+    if value.startswith(NEW_TOOL):
+        return PickedTool(typed=value[len(NEW_TOOL) :])
+    return PickedTool(typed=value)
 
 
 def tool_options(query: str, tools: list[Tool], exact: bool) -> list[dict]:
@@ -500,7 +528,7 @@ def loading_view(directive_id: int) -> dict:
 def status_view(state: DirectiveState, *, manage: bool) -> dict:
     """The status of a directive for command staff: counts per channel, who has not, and actions."""
     d = state.directive
-    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[d.kind]} {title(d)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_UNICODE[d.kind]} {title(d)}")]
     blocks.append(md(ended_line(d) or f"*In force* since {slack_date(d.issued_at)}."))
     blocks.append(facts(d))
     blocks += [md(piece) for piece in _paragraphs(directive_mrkdwn(d.text))][:3]
@@ -545,7 +573,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
 
 def own_status_view(directive: Directive, ack: Acknowledgement | None, acknowledged: int) -> dict:
     """Details for someone who is not command staff: the directive and their own acknowledgement."""
-    blocks: list[Block | dict] = [header(f"{KIND_EMOJI[directive.kind]} {title(directive)}")]
+    blocks: list[Block | dict] = [header(f"{KIND_UNICODE[directive.kind]} {title(directive)}")]
     ended = ended_line(directive)
     if ended:
         blocks.append(md(ended))

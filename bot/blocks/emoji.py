@@ -19,6 +19,16 @@ KIND_EMOJI: dict[DirectiveKind, str] = {
     DirectiveKind.ADVISORY: ":information_source:",
 }
 
+# The same, as Unicode: a header with typed text in it shows no shortcode as an emoji (emoji: false,
+# bot/blocks/common.py header), so our own emoji go in as the characters themselves.
+KIND_UNICODE: dict[DirectiveKind, str] = {
+    DirectiveKind.CEASE_USE: "\u26d4",  # no_entry
+    DirectiveKind.SUSPENDED: "\u23f8\ufe0f",  # double_vertical_bar
+    DirectiveKind.RESTRICTED: "\u26a0\ufe0f",  # warning
+    DirectiveKind.APPROVED: "\u2705",  # white_check_mark
+    DirectiveKind.ADVISORY: "\u2139\ufe0f",  # information_source
+}
+
 STATUS_EMOJI: dict[ToolStatus, str] = {
     ToolStatus.APPROVED: ":white_check_mark:",
     ToolStatus.APPROVED_WITH_CONDITIONS: ":large_yellow_circle:",

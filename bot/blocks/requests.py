@@ -19,6 +19,7 @@ from bot.blocks.risk import answers_to_change, risk_section, tier_buttons
 from bot.ids import ActionId, CallbackId
 from bot.payloads import FormKind, FormPage, ReasonForm, RequestRef, ReviewTarget
 from bot.text import escape, one_line, slack_date, trim
+from workflows.cleaning import clean_name
 from workflows.policy import Policy
 from workflows.requests import (
     DATA_KINDS,
@@ -51,7 +52,7 @@ def request_form(tool_name: str = "", *, paged: bool = True) -> dict:
         text_input(
             "tool_name",
             "Tool name",
-            initial=one_line(tool_name, 150) or None,
+            initial=one_line(clean_name(tool_name), 150) or None,  # as stored: no bidi override echoed
             placeholder="e.g. Clearview AI",
         ),
         text_input("vendor", "Vendor or website", placeholder="e.g. Clearview AI Inc., clearview.ai"),

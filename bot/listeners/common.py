@@ -200,6 +200,8 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
       the ack every 10 ms; with process_before_response=True and this wrapper it is immediate.
     - An unexpected error never becomes a 500: it is logged (without personal data), acked if
       that had not happened, and the person is told that nothing changed.
+    - An Events API delivery is answered only once handled: one the store could not take is raised
+      again, so that Slack is answered 503 and retries it (bot/app.py, bot/event_deliveries.py).
     """
 
     replies = deps.replies
@@ -207,6 +209,7 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
     async def listener(ack, body):
         # A future, not an Event and a task waiting on it: one task fewer per click.
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        store_failed: list[Exception] = []
 
         async def ack_once(*args, **kwargs):
             if not acked.done():
@@ -219,14 +222,19 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
 
         async def run() -> None:
             try:
+                if body.get("type") == "view_submission" and not (body.get("view") or {}).get("id"):
+                    # Slack always sends it; without it a re-delivery could not be told apart (forged).
+                    raise Unreadable("a form submission without its view id")
                 await handler(deps, ack_once, body)
             except Unreadable as exc:
                 log.warning("%s: out of date or not ours (%s); the person was told", where(), exc)
                 await replies.answer_directly(body, ack_once, acked.done(), OUT_OF_DATE)
             except StoreBusy as exc:
+                store_failed.append(exc)
                 log.warning("%s: not written in time (%s); the person was told nothing was saved", where(), exc)
                 await replies.answer_directly(body, ack_once, acked.done(), STORE_BUSY)
             except StoreUnavailable as exc:
+                store_failed.append(exc)
                 log.error("%s: the database is unavailable (%s); the person was told nothing was saved", where(), exc)
                 await replies.answer_directly(body, ack_once, acked.done(), STORE_DOWN)
             except (DomainError, DirectoryUnavailable) as refusal:
@@ -239,6 +247,11 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
                 await ack_once()  # a handler that forgot to ack must not leave Slack waiting
 
         task = replies.background.run(run())
+        if body.get("type") == "event_callback":  # nobody waits on an event: Slack gets 200 once it is handled
+            await asyncio.wait({task})
+            if store_failed:
+                raise store_failed[0]
+            return
         await asyncio.wait({task, acked}, return_when=asyncio.FIRST_COMPLETED)
 
     listener.__name__ = handler.__name__

@@ -19,8 +19,6 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import notice_view
 from bot.blocks.directives import (
-    KNOWN_TOOL,
-    NEW_TOOL,
     acknowledged_notice,
     directive_form,
     list_message,
@@ -30,6 +28,7 @@ from bot.blocks.directives import (
     own_status_view,
     parse_directive_form,
     pending_view,
+    picked_tool,
     revoke_form,
     status_view,
     tool_option,
@@ -189,11 +188,12 @@ async def submit_directive(deps: DirectiveDeps, ack, body) -> None:
         # A replacement's form does not ask for the tool again: the domain keeps the old one's.
         command = SupersedeDirective(old_id, draft, user, staff, deps.clock(), once=once_key(view))
     else:
-        # A known tool is named by its key, read in the transaction; a new one as typed.
-        known = form.tool[len(KNOWN_TOOL) :] if form.tool.startswith(KNOWN_TOOL) else ""
-        typed = form.tool[len(NEW_TOOL) :] if form.tool.startswith(NEW_TOOL) else ""
-        draft = DirectiveDraft(form.kind, typed, form.text, form.channels, form.ack_required, form.ack_due)
-        command = IssueDirective(draft, user, staff, deps.clock(), tool_key=known, once=once_key(view))
+        # A known tool is named by its id, read in the transaction; a new one as typed.
+        picked = picked_tool(form.tool)
+        draft = DirectiveDraft(form.kind, picked.typed, form.text, form.channels, form.ack_required, form.ack_due)
+        command = IssueDirective(
+            draft, user, staff, deps.clock(), tool_key=picked.key, tool_id=picked.tool_id, once=once_key(view)
+        )
     try:
         await deps.change(command)
     except InvalidInput as invalid:

@@ -199,6 +199,7 @@ class FakeSlack:
         self._release = asyncio.Event()
         self._last_ts = 0.0
         self._id_counter = itertools.count(1)
+        self._dm_ids: dict[str, str] = {}  # user id -> the DM channel's id
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -631,10 +632,16 @@ class FakeSlack:
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._id_counter):08d}"
 
-    @staticmethod
-    def _dm_channel(channel: str) -> str:
-        """chat.postMessage to a user id posts in the DM with that user."""
-        return "D" + channel if channel[:1] in ("U", "W") else channel
+    def dm_with(self, user: str) -> str:
+        """The id of the bot's DM channel with `user`, as conversations.open returns it: a D… id of
+        its own (as in Slack, not derived from the user id), the same every time."""
+        if user not in self._dm_ids:
+            self._dm_ids[user] = self._next_id("D")
+        return self._dm_ids[user]
+
+    def _dm_channel(self, channel: str) -> str:
+        """chat.postMessage to a user id posts in the DM with that user (conversations.open's id)."""
+        return self.dm_with(channel) if channel[:1] in ("U", "W") else channel
 
     def _user(self, user_id: str) -> dict[str, Any]:
         name = user_id.lower()
@@ -828,7 +835,7 @@ class FakeSlack:
         if not users:
             self._note_invalid("conversations.open", ["users or channel is required"], args)
             return _Reply(body=_error("users_list_not_supplied"))
-        channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))[:20]
+        channel_id = self.dm_with(users[0]) if len(users) == 1 else "G" + "".join(sorted(users))[:20]
         return _Reply(body={"ok": True, "channel": {"id": channel_id}})
 
     def _api_conversations_history(self, args: dict[str, Any], token: str | None) -> _Reply:

@@ -154,7 +154,9 @@ def report(bot: Bot, user: str, ref: str) -> Card:
     found = [
         (key, m)
         for key, m in bot.slack.messages.items()
-        if key[0] == "D" + user and f"*{ref}* ·" in everything_said(m) and "your directive" in everything_said(m)
+        if key[0] == bot.slack.dm_with(user)
+        and f"*{ref}* ·" in everything_said(m)
+        and "your directive" in everything_said(m)
     ]
     assert found, f"no report of {ref} for {user}"
     (channel, ts), message = found[-1]

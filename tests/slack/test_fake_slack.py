@@ -81,10 +81,13 @@ async def test_post_message_then_update_round_trip(slack: FakeSlack, client: Asy
 async def test_dm_channel_timestamps_and_permalink(slack: FakeSlack, client: AsyncWebClient) -> None:
     first = await client.chat_postMessage(channel="U123", text="hi")
     second = await client.chat_postMessage(channel="U123", text="again")
-    assert first["channel"] == "DU123"
+    opened = await client.conversations_open(users="U123")
+    dm = opened["channel"]["id"]
+    assert dm.startswith("D") and "U123" not in dm  # the DM's own id, as in Slack
+    assert first["channel"] == second["channel"] == dm and slack.messages_in("U123") == []
     assert float(second["ts"]) > float(first["ts"])
-    link = await client.chat_getPermalink(channel="DU123", message_ts=first["ts"])  # a GET
-    assert link["permalink"] == f"https://test.slack.com/archives/DU123/p{first['ts'].replace('.', '')}"
+    link = await client.chat_getPermalink(channel=dm, message_ts=first["ts"])  # a GET
+    assert link["permalink"] == f"https://test.slack.com/archives/{dm}/p{first['ts'].replace('.', '')}"
 
 
 async def test_form_body_with_json_strings_is_decoded(slack: FakeSlack, client: AsyncWebClient) -> None:

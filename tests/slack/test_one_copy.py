@@ -66,10 +66,10 @@ async def test_a_direct_message_whose_answer_timed_out_is_found_in_the_dm_channe
     try:
         slack.answer_late("chat.postMessage", 2.5, where=in_channel("U0OFFICER"))
         await bot.request_tool()
-        assert len(posts_to(slack, "U0OFFICER")) == 1 and len(slack.messages_in("DU0OFFICER")) == 1
+        assert len(posts_to(slack, "U0OFFICER")) == 1 and len(slack.messages_in(slack.dm_with("U0OFFICER"))) == 1
         [opened] = slack.calls_to("conversations.open")
         assert opened.args["users"] == "U0OFFICER"  # a DM to a user id: its channel comes from Slack
-        assert [c.args["channel"] for c in slack.calls_to("conversations.history")] == ["DU0OFFICER"]
+        assert [c.args["channel"] for c in slack.calls_to("conversations.history")] == [slack.dm_with("U0OFFICER")]
     finally:
         await stop_bot(bot)
 
@@ -226,7 +226,7 @@ async def test_kill_9_while_slack_answers_a_card_post_then_restart_leaves_one_ca
         assert len(posts_to(slack, "U0OFFICER")) == 1
         assert len(slack.messages_in(CARDS)) == 1 and len(posts_to(slack, CARDS)) == 1
         looked_in = sorted(c.args["channel"] for c in slack.calls_to("conversations.history"))
-        assert looked_in == [CARDS, "DU0OFFICER"], slack.describe_calls()
+        assert looked_in == [CARDS, slack.dm_with("U0OFFICER")], slack.describe_calls()
 
         # The one card is the card of record: its button works and the decision updates it.
         (channel, ts), message = next((k, m) for k, m in slack.messages.items() if k[0] == CARDS)
@@ -364,3 +364,28 @@ async def test_a_post_answered_by_a_gateway_error_after_slack_posted_it_is_adopt
     assert len(slack.messages_in(CARDS)) == 1
     assert [c.attempt_status for c in slack.all_calls_to("chat.postMessage")] == [504]  # never posted again
     assert await sender.store.counts() == {"sent": 1}
+
+
+async def test_a_post_in_doubt_in_a_channel_too_busy_for_one_page_is_found_pages_back(slack, database_url, tmp_path):
+    """Forty messages came after the card before the look-up: it is three pages back (15 a page)."""
+    bot = await start_bot(slack, database_url, tmp_path, configure=quick)
+    try:
+        slack.answer_late("chat.postMessage", 2.5, where=in_channel(CARDS))
+        requesting = asyncio.create_task(bot.request_tool())
+        await slack.wait_held()
+        for n in range(40):  # the channel is busy: people talk after the card is posted
+            ts = slack._next_ts()
+            slack.messages[(CARDS, ts)] = {"channel": CARDS, "ts": ts, "text": f"chatter {n}", "user": "U0SEC2"}
+        request_id = await requesting
+        await bot.settle()
+        assert len(posts_to(slack, CARDS)) == 1  # found, not posted again
+        lookups = slack.calls_to("conversations.history")
+        assert len(lookups) >= 3 and all(c.args["channel"] == CARDS for c in lookups)
+        assert not lookups[0].args.get("cursor") and all(c.args.get("cursor") for c in lookups[1:])
+        card = bot.card(CARDS, f"REQ-{request_id:04d}")
+        await bot.click(card, ActionId.APPROVE, "U0SEC1")  # adopted: the decision updates it in place
+        await bot.settle()
+        [update] = slack.calls_to("chat.update")
+        assert (update.args["channel"], update.args["ts"]) == (card.channel, card.ts)
+    finally:
+        await stop_bot(bot)

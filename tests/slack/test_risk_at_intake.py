@@ -165,7 +165,7 @@ async def test_a_clearview_type_tool_is_refused_with_p1_and_privacy_and_command_
 
 async def test_the_cease_use_button_opens_the_prefilled_directive_form_for_command_staff_only(risk_bot, slack):
     await risk_bot.request_assessed(as_fields(CLEARVIEW))
-    message = risk_bot.card("D" + CHIEF)  # the refusal notice, in the chief's DM with the bot
+    message = risk_bot.card(risk_bot.slack.dm_with(CHIEF))  # the refusal notice, in the chief's DM with the bot
     assert "refused by the risk rules" in message.text
 
     response = await risk_bot.click(message, ActionId.CEASE_USE_FROM_REQUEST, OFFICER)
@@ -415,7 +415,7 @@ async def test_an_answer_that_reveals_a_prohibited_use_refuses_the_request(risk_
 
 async def test_typed_text_in_a_refusal_and_a_tier_reason_is_shown_not_obeyed(risk_bot, slack):
     await risk_bot.request_assessed(as_fields(CLEARVIEW), tool_name=NASTY_NAME, purpose=NASTY_PURPOSE)
-    await risk_bot.click(risk_bot.card("D" + CHIEF), ActionId.CEASE_USE_FROM_REQUEST, CHIEF)
+    await risk_bot.click(risk_bot.card(risk_bot.slack.dm_with(CHIEF)), ActionId.CEASE_USE_FROM_REQUEST, CHIEF)
     await risk_bot.settle()
     posted = [c.args for c in slack.calls if c.method.startswith(("chat.", "views."))]
     assert len(posted) >= 5  # the officer, the privacy channel, two command staff, the directive form

@@ -128,7 +128,7 @@ async def test_two_thousand_people_fit_one_message_and_the_csv_goes_to_a_dm(bot,
         "files.completeUploadExternal",
     ]
     [shared] = slack.files
-    assert shared["channel"] == "D" + CHIEF and shared["name"].startswith("usage-clearview-")
+    assert shared["channel"] == slack.dm_with(CHIEF) and shared["name"].startswith("usage-clearview-")
     rows = list(csv.reader(io.StringIO(shared["content"].decode())))
     assert rows[0] == ["person id", "person name", "tool", "link", "when", "detail"]
     assert len(rows) == 2001 and {r[3] for r in rows[1:]} == {"acknowledged"}

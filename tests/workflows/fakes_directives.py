@@ -35,6 +35,9 @@ class FakeTools(_Versioned):
     async def get_by_key(self, key: str) -> Tool | None:
         return next((copy.deepcopy(t) for t in self.rows.values() if t.key == key), None)
 
+    async def get(self, tool_id: int) -> Tool | None:
+        return next((copy.deepcopy(t) for t in self.rows.values() if t.id == tool_id), None)
+
     async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
         tools = sorted(self.rows.values(), key=lambda t: t.id)
         found = next((t for t in tools if t.key == key), None) or next((t for t in tools if alias in t.aliases), None)

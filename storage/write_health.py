@@ -1,0 +1,59 @@
+"""What the write path has just seen: a write the database refused counts at once for /healthz.
+
+The health probe (storage/probe.py) only reads on SQLite and checks permissions, so a full disk
+that refuses every write looked healthy. Here the engine that writes reports each failure that
+means "the database cannot be reached or written" (storage.sql.is_unavailable), and each commit
+of a transaction that wrote something reports success: /healthz says 503 from the first refused
+write until a write succeeds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from storage.sql import is_unavailable
+
+_WROTE = "clearance_wrote"  # Session.info key: this transaction wrote something
+
+
+class WriteHealth:
+    def __init__(self) -> None:
+        self.failure: str | None = None  # the kind of the last refused write, until one succeeds
+
+    def problem(self) -> str | None:
+        return None if self.failure is None else f"writes failing: {self.failure}"
+
+    def watch(self, engine: AsyncEngine, sessions: async_sessionmaker) -> WriteHealth:
+        """Follow the writes of `engine` through the sessions of `sessions`."""
+
+        @event.listens_for(engine.sync_engine, "handle_error")
+        def _failed(context) -> None:
+            error = context.sqlalchemy_exception or context.original_exception
+            if is_unavailable(error) or is_unavailable(context.original_exception):
+                self.failure = type(context.original_exception).__name__
+
+        # A session class of this database's own, so that only its sessions are followed.
+        sync_session = type("WatchedSession", (sessions.kw.get("sync_session_class", Session),), {})
+        sessions.configure(sync_session_class=sync_session)
+
+        @event.listens_for(sync_session, "do_orm_execute")
+        def _executed(state) -> None:
+            if state.is_insert or state.is_update or state.is_delete:
+                state.session.info[_WROTE] = True
+
+        @event.listens_for(sync_session, "after_flush")
+        def _flushed(session, _context) -> None:
+            session.info[_WROTE] = True
+
+        @event.listens_for(sync_session, "after_commit")
+        def _committed(session) -> None:
+            if session.info.pop(_WROTE, False):
+                self.failure = None
+
+        @event.listens_for(sync_session, "after_rollback")
+        def _rolled_back(session) -> None:
+            session.info.pop(_WROTE, None)
+
+        return self
