@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.anchor_messages import anchor_messages
 from bot.blocks.tool_status import cease_flag
 from bot.directives import directive_messages
 from bot.outbound import RequestMessages
+from workflows.audit_anchors import ChainAnchored
 from workflows.directives import (
     DirectivePost,
     DirectiveRevoked,
@@ -77,6 +79,8 @@ class SlackMessages:
         self._requests = RequestMessages(policy)
 
     def messages_for(self, event: Event, facts: Facts) -> list[OutboundMessage]:
+        if isinstance(event, ChainAnchored):
+            return anchor_messages(event)
         messages = directive_messages(event, facts.posts, facts.status_now)
         request = getattr(event, "request", None)
         if request is not None:

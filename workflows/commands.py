@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from workflows.audit_anchors import anchor_chain
 from workflows.directives import (
     DirectiveDraft,
     acknowledge,
@@ -179,6 +180,18 @@ class RetryFailedPosts(Command):
     at: datetime
 
 
+# --- the audit trail ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnchorChain(Command):
+    """Record the audit chain's head in audit_anchors and post it to [audit] channel
+    (workflows/audit_anchors.py). `by`: ON_SCHEDULE or BY_OPERATOR."""
+
+    by: str
+    at: datetime
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 Service = Callable[[ChangeUnitOfWork, Policy, Any], Awaitable[list[Event]]]
@@ -229,6 +242,7 @@ SERVICES: dict[type[Command], Service] = {
         uow, c.directive_id, c.by, c.is_command_staff, c.at, c.reason
     ),
     RetryFailedPosts: lambda uow, policy, c: retry_failed_posts(uow, c.directive_id, c.by, c.is_command_staff, c.at),
+    AnchorChain: lambda uow, policy, c: anchor_chain(uow, policy.audit, c.by, c.at),
 }
 
 
