@@ -139,7 +139,8 @@ async def test_an_anchor_edited_in_slack_is_reported_not_trusted(operator, slack
     code, said = await clearance(capsys, "audit", "verify", "--slack")
     assert code == 2 and len(said.splitlines()) == 1
     assert said.endswith(
-        "was edited in Slack after Clearance posted it: it cannot be trusted (Clearance never edits an anchor); see the channel's history"
+        "was edited in Slack after Clearance posted it: it cannot be trusted (Clearance never edits an anchor);"
+        " see the channel's history"
     )
 
 
