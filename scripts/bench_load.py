@@ -1186,7 +1186,7 @@ def chain_cost(m: Measured, bare: Measured) -> str:
         ok = ok and (rise <= 10 or phase.startswith("a"))
         parts.append(f"{phase} {mine.cpu_ms:.2f} ms with, {other.cpu_ms:.2f} ms without ({rise:+.1f} %)")
     return (
-        f"- [{m.label}] the audit chain's cost, CPU per click: "
+        f"- [{m.database}] the audit chain's cost, CPU per click: "
         + "; ".join(parts)
         + (f"; goal ≤ +10 % for b) and c): {_verdict(ok)}")
     )
