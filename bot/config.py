@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.config_audit import AUDIT_KEYS, audit_settings
 from bot.config_errors import ConfigError
 from bot.config_licences import LICENCE_SECTIONS, TIER_LICENCE_KEYS, licence_settings
 from workflows.followups.quiet import parse_quiet_hours
@@ -72,7 +73,8 @@ def _only_known(data: dict[str, Any], known: set[str], where: str) -> None:
 
 
 def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
-    _only_known(data, {"roles", "reminders", "stages", "tiers", "rules", "licences", "attestations", "reports"}, where)
+    top = {"roles", "reminders", "stages", "tiers", "rules", "licences", "attestations", "reports", "audit"}
+    _only_known(data, top, where)
     roles_data = _table(data, "roles", where)
     _only_known(roles_data, {"admins", "command_staff", "usage_readers"}, f"{where}: [roles]")
     roles = Roles(
@@ -99,6 +101,8 @@ def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
         if isinstance(data.get(name), dict):
             _only_known(data[name], set(known), f"{where}: [{name}]")
     licences = licence_settings(data, where)  # bot/config_licences.py
+    if isinstance(data.get("audit"), dict):
+        _only_known(data["audit"], set(AUDIT_KEYS), f"{where}: [audit]")
     return Policy(
         stages=stages,
         roles=roles,
@@ -107,6 +111,7 @@ def parse_policy(data: dict[str, Any], where: str = "config") -> Policy:
         rules=rules,
         listed_publicly=listed,
         licences=licences,
+        audit=audit_settings(data, where),  # bot/config_audit.py
     )
 
 
@@ -183,6 +188,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "[[stages]]": STAGE_KEYS,
     "[tiers.<tier>]": ("stages",),
     "[[rules]]": RULE_KEYS,
+    "[audit]": AUDIT_KEYS,
 }
 
 

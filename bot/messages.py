@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.anchor_messages import anchor_messages
 from bot.blocks.tool_status import cease_flag
 from bot.directives import directive_messages
 from bot.followup_messages import follow_up_messages
 from bot.outbound import RequestMessages
+from workflows.audit_anchors import ChainAnchored
 from workflows.directive_posts import PostOutcomeRecorded
 from workflows.directives import (
     DirectivePost,
@@ -88,6 +90,8 @@ class SlackMessages:
     def messages_for(self, event: Event, facts: Facts) -> list[OutboundMessage]:
         if isinstance(event, FollowUpsDue):
             return follow_up_messages(event, facts.flags, self._policy)
+        if isinstance(event, ChainAnchored):
+            return anchor_messages(event)
         messages = directive_messages(event, facts.posts, facts.status_now)
         request = getattr(event, "request", None)
         if request is not None:

@@ -773,9 +773,9 @@ class Measured:
 class BenchServe:
     """`clearance serve` as an operator runs it (the command of tests/serving.py), in its own process."""
 
-    def __init__(self, workdir: Path, env: dict) -> None:
-        self.port, self.workdir, self.env = _free_port(), workdir, env
-        self.log = workdir / "clearance-serve.log"
+    def __init__(self, workdir: Path, env: dict, *, chain: bool = True) -> None:
+        self.port, self.workdir, self.env, self.chain = _free_port(), workdir, env, chain
+        self.log = workdir / ("clearance-serve.log" if chain else "clearance-serve-unchained.log")
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -784,8 +784,29 @@ class BenchServe:
 
     async def start(self) -> None:
         args = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if not self.chain:  # the same serve, its audit entries numbered but not chained (_child_unchained)
+            args = [sys.executable, __file__, "--child", "serve-unchained", "--port", str(self.port)]
         self.process = await _spawn(args, self.env, self.log)
         await _healthy(self.url, self.process, self.log, seconds=120)
+
+
+def _child_unchained(port: int) -> None:
+    """`clearance serve` whose audit entries are numbered in this process and not chained: no lock,
+    no head read, no canonical encoding, no hash, nothing stored in `canonical` and `hash`. Only
+    this benchmark does it (--without-chain), to show what the chain costs the write path."""
+    import itertools
+
+    import storage.pending
+    from bot.cli import main as clearance
+
+    numbers = itertools.count(1)
+
+    def unchained(session, rows: list[dict]) -> None:
+        for row in rows:
+            row["seq"], row["canonical"], row["hash"] = next(numbers), "", ""
+
+    storage.pending.seal_in = unchained  # type: ignore[assignment]
+    sys.exit(clearance(["serve", "--host", "127.0.0.1", "--port", str(port)]))
 
 
 @contextlib.asynccontextmanager
@@ -818,7 +839,7 @@ async def profiled(pid: int, folder: Path | None, name: str):
         await spy.wait()
 
 
-async def measure(given: str, args, workdir: Path) -> Measured:
+async def measure(given: str, args, workdir: Path, *, chain: bool = True) -> Measured:
     from tests.serving import serve_env
     from tests.slack.harness import CONFIG
 
@@ -838,7 +859,7 @@ async def measure(given: str, args, workdir: Path) -> Measured:
     config.write_text(CONFIG)
     fake = FakeSlackProcess(workdir)
     floor = messages_floor = serve = None
-    databases = [Database(given, workdir, "serve"), Database(given, workdir, "service")]
+    databases = [Database(given, workdir, "serve" if chain else "unchained"), Database(given, workdir, "service")]
     step = lambda text: print(f"  [{label}] {text}", file=sys.stderr, flush=True)  # noqa: E731
     try:
         await fake.start()
@@ -872,8 +893,8 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         # The bot.
         url = databases[0].create()
         env = serve_env(api_url=fake.api_url, secret=SECRET, database_url=url, config=config)
-        serve = BenchServe(workdir, env)
-        step("starting clearance serve")
+        serve = BenchServe(workdir, env, chain=chain)
+        step("starting clearance serve" + ("" if chain else " without the audit chain"))
         await serve.start()
         await asyncio.sleep(2)  # start-up work (first sweep, auth.test) done: idle
         m.rss_idle, m.floor_rss_idle = rss_mb(serve.process.pid), rss_mb(floor.pid)
@@ -950,6 +971,8 @@ async def measure(given: str, args, workdir: Path) -> Measured:
         await _stop(floor)
         await _stop(messages_floor)
 
+        if not chain:
+            return m  # (d) runs in this process, which always chains: once is enough
         # (d) the service and storage alone.
         step(f"d) {args.acks} acknowledgements through the write path, {args.in_flight} at once, no HTTP")
         m.service_s, m.service_stored = await service_only(databases[1], fake, config, args.acks, args.in_flight)
@@ -1147,6 +1170,28 @@ def messages_table(m: Measured) -> list[str]:
     return lines
 
 
+def chain_cost(m: Measured, bare: Measured) -> str:
+    """CPU per click of the serving process with the audit chain against the same bot without it
+    (each run on its own fresh database, one after the other). Goal: at most +10 % for b) and c)."""
+    parts, ok = [], True
+    for phase, mine, other in (
+        ("a) submission", m.submit, bare.submit),
+        ("b) approval", m.approve, bare.approve),
+        ("c) acknowledgement", m.ack, bare.ack),
+    ):
+        if not (mine.cpu_ms and other.cpu_ms):
+            parts.append(f"{phase}: not measured")
+            continue
+        rise = (mine.cpu_ms / other.cpu_ms - 1) * 100
+        ok = ok and (rise <= 10 or phase.startswith("a"))
+        parts.append(f"{phase} {mine.cpu_ms:.2f} ms with, {other.cpu_ms:.2f} ms without ({rise:+.1f} %)")
+    return (
+        f"- [{m.database}] the audit chain's cost, CPU per click: "
+        + "; ".join(parts)
+        + (f"; goal ≤ +10 % for b) and c): {_verdict(ok)}")
+    )
+
+
 def header(m: Measured, started: datetime, load_before: float) -> str:
     return (
         f"### {'PostgreSQL' if m.database == 'postgresql' else 'SQLite (default)'}: "
@@ -1172,6 +1217,7 @@ async def main(args) -> int:
         try:
             async with asyncio.timeout(args.time_limit):
                 m = await measure(given, args, workdir)
+                unchained = await measure(given, args, workdir, chain=False) if args.without_chain else None
         except asyncio.CancelledError:  # SIGINT/SIGTERM: every process is stopped, every database dropped
             print(f"interrupted; process logs kept in {workdir}", file=sys.stderr, flush=True)
             return 130
@@ -1189,6 +1235,9 @@ async def main(args) -> int:
         for line in messages_table(m):
             print(line, flush=True)
         print("", flush=True)
+        if unchained is not None:
+            print(chain_cost(m, unchained), flush=True)
+            print("", flush=True)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0
@@ -1196,7 +1245,7 @@ async def main(args) -> int:
 
 def parse(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", choices=["fake", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["fake", "floor", "serve-unchained"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--messages", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -1215,6 +1264,11 @@ def parse(argv: list[str] | None = None):
     parser.add_argument("--floor-runs", type=int, default=3, help="floor bursts per phase; the median counts (3)")
     parser.add_argument(
         "--client", choices=["aiohttp", "httpx"], default="aiohttp", help="the load's HTTP client (aiohttp)"
+    )
+    parser.add_argument(
+        "--without-chain",
+        action="store_true",
+        help="also run the bot with its audit entries not hash-chained, and print what the chain costs per click",
     )
     parser.add_argument("--keep", action="store_true", help="keep the process logs and SQLite files")
     parser.add_argument(
@@ -1239,5 +1293,7 @@ if __name__ == "__main__":
         asyncio.run(_child_fake())
     elif arguments.child == "floor":
         _child_floor(arguments.port, arguments.messages)
+    elif arguments.child == "serve-unchained":
+        _child_unchained(arguments.port)
     else:
         sys.exit(asyncio.run(main(arguments)))

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.anchors import SqlAuditAnchors
 from storage.assumed import BatchedAcknowledgements
 from storage.audit import SqlAudit
 from storage.directives import SqlDirectivePosts, SqlDirectives, SqlTools
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
         self._session = session
         self.requests = SqlRequests(session)
         self.audit = SqlAudit(session, self._team_id)
+        self.audit_anchors = SqlAuditAnchors(session)  # the chain's head, witnessed (workflows/audit_anchors.py)
         self.outbox = SqlOutbox(session, self._clock())
         # Directives and the tool registry (workflows.ports_directives.DirectiveUnitOfWork).
         self.tools = SqlTools(session)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from workflows.audit_anchors import anchor_chain
 from workflows.directive_model import PostOutcome
 from workflows.directive_posts import record_post_outcome, show_count
 from workflows.directives import (
@@ -229,6 +230,18 @@ class SeedFollowUps(Command):
     at: datetime
 
 
+# --- the audit trail ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnchorChain(Command):
+    """Record the audit chain's head in audit_anchors and post it to [audit] channel
+    (workflows/audit_anchors.py). `by`: ON_SCHEDULE or BY_OPERATOR."""
+
+    by: str
+    at: datetime
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 Service = Callable[[ChangeUnitOfWork, Policy, Any], Awaitable[list[Event]]]
@@ -285,6 +298,7 @@ SERVICES: dict[type[Command], Service] = {
     RunFollowUps: lambda uow, policy, c: run_follow_ups(uow, policy, c.at, c.known, c.limit, KINDS),
     SeedFollowUps: lambda uow, policy, c: seed_follow_ups(uow, policy, c.at, KINDS),
     ShowCount: lambda uow, policy, c: show_count(uow, c.directive_id, c.post_id, c.channel, c.shown_at, c.text, c.at),
+    AnchorChain: lambda uow, policy, c: anchor_chain(uow, policy.audit, c.by, c.at),
 }
 
 

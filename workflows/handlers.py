@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workflows.audit_anchors import ChainAnchored
 from workflows.directives import (
     RequestFlagged,
     ToolStatusChanged,
@@ -119,6 +120,7 @@ HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
     RequestApprovedByRules: (file_outcome,),
     TierChanged: (file_outcome,),
     ToolStatusChanged: (warn_reviewers,),
+    ChainAnchored: (),  # posted to [audit] channel by bot/anchor_messages.py; nothing else follows
     RequestFlagged: (),  # shown on the card through warnings_for(); nothing else follows
 }
 

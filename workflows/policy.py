@@ -99,6 +99,15 @@ class LicenceSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """[audit]: where the chain's head is anchored (docs/audit.md). No channel: anchors are
+    recorded in the database only. `anchor_every`: how often (run by the timed follow-ups)."""
+
+    channel: str | None = None
+    anchor_every: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
 class Policy:
     stages: tuple[Stage, ...]
     roles: Roles = field(default_factory=Roles)
@@ -109,6 +118,7 @@ class Policy:
     rules: tuple[Rule, ...] = DEFAULT_RULES
     listed_publicly: frozenset[Tier] = LISTED_PUBLICLY
     licences: LicenceSettings = field(default_factory=LicenceSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     def __post_init__(self) -> None:
         if not self.stages:

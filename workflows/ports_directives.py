@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from workflows.audit_anchors import AuditAnchors
 from workflows.directive_model import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.outbox import Outbox
 from workflows.ports import UnitOfWork
@@ -119,6 +120,9 @@ class ChangeUnitOfWork(DirectiveUnitOfWork, Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def audit_anchors(self) -> AuditAnchors: ...
 
     async def first_delivery(self, event_id: str) -> bool:
         """Record a delivery key (a view submission, an Events API event); False if already seen."""

@@ -741,16 +741,17 @@ class FakeSlack:
 
     @staticmethod
     def _message_body(args: dict[str, Any], ts: str) -> dict[str, Any]:
+        # A test may put a person's message in `messages` with its own "user" (and "edited").
+        user = args.get("user", BOT_USER_ID)
         message: dict[str, Any] = {
             "type": "message",
             "text": args.get("text", ""),
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "app_id": APP_ID,
+            "user": user,
+            **({"bot_id": BOT_ID, "app_id": APP_ID} if user == BOT_USER_ID else {}),
             "team": TEAM_ID,
             "ts": ts,
         }
-        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+        for key in ("blocks", "attachments", "thread_ts", "metadata", "edited"):
             if args.get(key) is not None:
                 message[key] = args[key]
         return message

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,30 @@ def test_the_report_refuses_a_year_with_no_data_and_an_existing_file(operator, c
     assert (operator / "report.html").read_text().startswith("<!doctype html>")
     assert main(["report", "--year", "2026", "--out", "missing/report.html"]) == 2
     assert "The folder missing does not exist" in capsys.readouterr().err
+
+
+def test_the_report_gives_each_stages_median_and_90th_percentile_and_the_acknowledgement_times(
+    operator, capsys
+) -> None:
+    assert main(["report", "--year", "2026", "--out", "report.html"]) == 0
+    page = (operator / "report.html").read_text(encoding="utf-8")
+    rows = {
+        m[0]: m[1:]
+        for m in re.findall(
+            r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td><td class="num">([^<]+)</td>'
+            r'<td class="num">([^<]+)</td></tr>',
+            page,
+        )
+    }
+    # Otter: 28 h at IT security (a question answered on the way), 48 h at privacy; Cellebrite UFED:
+    # 30 h at each of its three stages; a third request decided at IT security within the 28 h.
+    assert rows["IT security"] == ("3", "1 d 4 h", "1 d 6 h")
+    assert rows["Privacy"] == ("2", "1 d 15 h", "2 d")  # median of 30 h and 48 h; nearest-rank 90th: 48 h
+    assert rows["Command"] == ("1", "1 d 6 h", "1 d 6 h")
+    said = re.search(
+        r"<p>(\d+) acknowledgements? of directives that asked for one: "
+        r"median ([^,]+), 90th percentile ([^<]+) after issue",
+        page,
+    )
+    # Seven acknowledgements, 7, 21, 42, 70, 105, 147 and 196 minutes after the cease-use order.
+    assert said is not None and said.groups() == ("7", "1 h 10 min", "3 h 16 min")
