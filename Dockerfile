@@ -24,7 +24,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN useradd --system --user-group --uid 10001 --home-dir /var/lib/clearance --shell /usr/sbin/nologin clearance
+RUN groupadd --system --gid 10001 clearance \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/clearance --shell /usr/sbin/nologin clearance
 COPY requirements.lock /opt/clearance-lock/requirements.lock
 RUN python3 -m venv /opt/clearance \
     && /opt/clearance/bin/python -m pip install --quiet --require-hashes -r /opt/clearance-lock/requirements.lock

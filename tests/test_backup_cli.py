@@ -47,7 +47,8 @@ def test_a_missing_folder_is_named(database, capsys):
     assert main(["backup", "--out", "nowhere/x.backup"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        f"The folder {database.parent / 'nowhere'} does not exist; create it or name a file in an existing folder with --out."
+        f"The folder {database.parent / 'nowhere'} does not exist; "
+        "create it or name a file in an existing folder with --out."
     ]
 
 
