@@ -1,4 +1,4 @@
-"""The `clearance` command: serve, migrate, export, outbox, remind, inventory, report."""
+"""The `clearance` command: serve, migrate, export, backup, outbox, remind, inventory, report."""
 
 from __future__ import annotations
 
@@ -67,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     remind.add_argument("--dry-run", action="store_true", help="print it; claim and send nothing (required)")
     remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
 
-    from bot import audit_cli, export_cli
+    from bot import audit_cli, backup_cli, export_cli
 
     audit_cli.register(commands)
+    backup_cli.register(commands)
     export_cli.register(commands, export)
 
     from bot import public_cli  # inventory, report
@@ -105,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             return _remind(args.dry_run, args.at)
         if args.command == "audit":
             return audit_cli.run(args)
+        if args.command == "backup":
+            return backup_cli.run(args)
         if args.command in ("inventory", "report"):
             return public_cli.run(args)
         if args.command == "usage":
