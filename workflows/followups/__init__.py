@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from workflows.followups.anchor import AuditAnchor
 from workflows.followups.directive import DirectiveReminders
 from workflows.followups.kind import FollowUpKind
 from workflows.followups.review import ReviewReminders
@@ -16,4 +17,5 @@ from workflows.followups.review import ReviewReminders
 KINDS: Sequence[FollowUpKind] = (
     ReviewReminders(),
     DirectiveReminders(),
+    AuditAnchor(),
 )
