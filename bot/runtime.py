@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from bot.scheduler import ReminderScheduler
 from bot.sender import SlackSender
 from bot.server import asgi_app
 from bot.settings import Settings
+from bot.slack_check import ConfigCheck
 from bot.slack_identity import SlackIdentity
 from bot.usage_files import UsageFiles
 from pages.http import TransparencyPages
@@ -79,6 +81,7 @@ class Clearance:
         self.directory = SlackDirectory(self.client)
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
         self.tasks = Background()
+        self.config_check = ConfigCheck(self.client, policy)  # are the config's ids in Slack (at start)
 
         # Every change goes through one group commit: concurrent clicks share a transaction and a
         # commit (storage/group_commit.py). SQLite has one writer whatever we do; PostgreSQL
@@ -221,6 +224,7 @@ class Clearance:
             ready=lambda: self.ready,
             monotonic=monotonic,
             pages=self.transparency.routes(),
+            config_problems=lambda: self.config_check.problems,
         )
 
     def use_socket_mode(self) -> AsyncApp:
@@ -235,9 +239,12 @@ class Clearance:
         self.reminders.start()
         self.counts.start()
         self.ready = True
+        self._checking = asyncio.ensure_future(self.config_check.run())  # in the background: never delays start
 
     async def stop(self) -> None:
         self.ready = False
+        if checking := getattr(self, "_checking", None):
+            checking.cancel()
         await self.tasks.done()  # work after acks (answers to clicks) finishes first
         await self.identity.stop()
         await self.reminders.stop()

@@ -54,11 +54,12 @@ def asgi_app(
     ready: Callable[[], bool],
     monotonic: Callable[[], float] = time.monotonic,
     pages: Sequence[BaseRoute] = (),
+    config_problems: Callable[[], list[str]] = list,
 ) -> Starlette:
     """The ASGI app uvicorn serves: Slack's payloads go to the Bolt `app`; `ready()` says the process
     has started; `monotonic` is the clock for health caching and log limits; `pages` are the public
     pages' routes (pages/http.py: /transparency)."""
-    health = Health(identity, DatabaseProbe(database_url), ready, monotonic=monotonic)
+    health = Health(identity, DatabaseProbe(database_url), ready, monotonic=monotonic, config_problems=config_problems)
     events = SlackEvents(app, identity, signing_secret, ready, monotonic=monotonic)
     return Starlette(routes=routes(health, events, pages), exception_handlers={HTTPException: _http_error})
 
