@@ -49,7 +49,8 @@ class Health:
             return self._database[1]
 
     async def report(self) -> tuple[int, dict]:
-        status, body = await self._report()
+        status, reported = await self._report()
+        body: dict = reported
         if problems := self._config_problems():
             body = {**body, "config": problems}  # a warning: the process still does its job
         return status, body

@@ -99,7 +99,8 @@ class ConfigCheck:
             self.problems = await asyncio.wait_for(problems(self._client, self._policy), self.timeout)
         except (SlackUnreachable, TimeoutError) as exc:
             log.info(
-                "the config's Slack ids were not checked (%s); `clearance check` runs it on demand", exc or "timed out"
+                "the config's Slack ids were not checked (%s); `clearance check` runs it on demand",
+                str(exc) or "timed out",
             )
             return
         for line in self.problems:
