@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from bot.app import Listeners, build_app
 from bot.background import Background
@@ -32,6 +33,7 @@ from bot.listeners.tool_status import StatusDeps
 from bot.listeners.usage import UsageDeps
 from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
 from bot.messages import card_flags
+from bot.metrics import Metrics
 from bot.people import PeopleNames
 from bot.refusal_notices import GroupRefusalNotices
 from bot.roles import Roles
@@ -81,6 +83,7 @@ class Clearance:
         self.directory = SlackDirectory(self.client)
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
         self.tasks = Background()
+        self.metrics = Metrics()  # GET /metrics (bot/metrics.py), this instance's own registry
         self.config_check = ConfigCheck(self.client, policy)  # are the config's ids in Slack (at start)
 
         # Every change goes through one group commit: concurrent clicks share a transaction and a
@@ -225,6 +228,10 @@ class Clearance:
             monotonic=monotonic,
             pages=self.transparency.routes(),
             config_problems=lambda: self.config_check.problems,
+            metrics=self.metrics,
+            metrics_route=Route(
+                "/metrics", self.metrics.endpoint(self.settings.metrics_token, self.outbox.counts), methods=["GET"]
+            ),
         )
 
     def use_socket_mode(self) -> AsyncApp:

@@ -43,6 +43,7 @@ class Settings:
     # How long a claimed outbox row is left to its sender before another process takes it over
     # (and, the sender having died, looks in Slack before posting it again). Longer than a batch.
     outbox_lease: timedelta = timedelta(seconds=60)
+    metrics_token: str = ""  # CLEARANCE_METRICS_TOKEN: GET /metrics needs it as a Bearer token; unset: no /metrics
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,18 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
         problems.append(str(exc))
     if problems:
         raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
-    return Settings(bot_token, signing_secret, app_token, api_url, database_url, config_path, policy, outbox_lease)  # type: ignore[arg-type]
+    metrics_token = env.get("CLEARANCE_METRICS_TOKEN", "").strip()
+    return Settings(
+        bot_token,
+        signing_secret,
+        app_token,
+        api_url,
+        database_url,
+        config_path,
+        policy,  # type: ignore[arg-type]
+        outbox_lease,
+        metrics_token,
+    )
 
 
 def config_path_from(env: Mapping[str, str]) -> Path:
