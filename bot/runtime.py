@@ -177,6 +177,10 @@ class Clearance:
         )
         # The public transparency page (pages/http.py), read-only through its own read port.
         self.transparency = TransparencyPages(SqlPublicRecord(self.read_sessions, clock), policy, clock=clock)
+        # /metrics: counters and histograms only on the hot path.
+        self.sender.on_call = lambda method, result: self.metrics.slack_calls.labels(method, result).inc()
+        self.writes.on_batch = self.metrics.batch_size.observe
+        self.reminders.on_sweep = self.metrics.sweep_seconds.observe
         self.ready = False
         self.app = self._build_app(socket_mode=False)
 

@@ -22,6 +22,10 @@ async def test_metrics_need_the_token_and_count_a_real_signed_request(slack, dat
         assert 'clearance_requests_total{kind="slash_command",outcome="200"} 1.0' in after
         assert 'clearance_ack_seconds_count{kind="slash_command"} 1.0' in after
         assert 'clearance_outbox_messages{status="pending"}' in after
+        await bot.request_tool("U0OFFICER")  # a change committed, its card posted through the outbox
+        after = (await web.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
+        assert 'clearance_slack_calls_total{method="chat.postMessage",result="ok"}' in after
+        assert "clearance_group_commit_batch_size_count" in after and "clearance_reminder_sweep_seconds" in after
     finally:
         await stop_bot(bot)
 
