@@ -36,7 +36,7 @@ def run(_args: argparse.Namespace) -> int:
     if not found:
         print(f"{settings.config_path}: every channel, user and user group exists in Slack.")
         return 0
-    print(f"{settings.config_path}: {len(found)} id(s) Slack does not know:")
+    print(f"{settings.config_path}: {len(found)} problem(s) with the Slack ids in it:")
     for line in found:
         print(f"  {line}")
     return 1
