@@ -250,7 +250,8 @@ class Clearance:
         self.reminders.start()
         self.counts.start()
         self.ready = True
-        self._checking = asyncio.ensure_future(self.config_check.run())  # in the background: never delays start
+        if self.config_check.at_start:
+            self._checking = asyncio.ensure_future(self.config_check.run())  # in the background: never delays start
 
     async def stop(self) -> None:
         self.ready = False
