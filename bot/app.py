@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
+from bot.bolt_authorize import KnownIdentity
 from bot.directory import SlackDirectory
 from bot.event_deliveries import DeliveringApp, EventDeliveries
 from bot.listener_table import ListenerTable
@@ -36,6 +37,21 @@ class Listeners:
     usage: usage.UsageDeps  # /tool-usage and its Send as CSV
 
 
+class _NotTokenSkipped(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when `authorize` is given, and warns on
+    every start that it "will be ignored": it is used, by KnownIdentity."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be ignored" not in record.getMessage()
+
+
+_TOKEN_SKIPPED = _NotTokenSkipped()
+
+
+def _quiet_bolt_token_warning() -> None:
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_TOKEN_SKIPPED)  # the same filter is added once
+
+
 def build_app(
     settings: Settings,
     identity: SlackIdentity,
@@ -48,11 +64,12 @@ def build_app(
     """`first_delivery(key)` records a delivery key and says whether it is new, `handled_before(key)`
     reads it (in the database, so a re-delivery is recognised after a restart and by another
     process). An event is recorded only once handled (bot/event_deliveries.py)."""
+    _quiet_bolt_token_warning()
     app = DeliveringApp(
-        # The token, not our `client`: given a client, Bolt still reads SLACK_BOT_TOKEN from the
-        # environment and warns on every start that it "will be unused". Bolt's own client only
-        # makes the auth.test that fills in the bot's ids; our listeners use the runtime's client.
-        token=settings.bot_token,
+        # Authorised from bot/slack_identity.py's auth.test (bot/bolt_authorize.py): Bolt's own would
+        # call Slack on the first request and fail it while Slack is unreachable. Our listeners use
+        # the runtime's client.
+        authorize=KnownIdentity(identity, settings.bot_token),
         signing_secret=settings.signing_secret or "unused-in-socket-mode",
         # Socket Mode messages are not signed; the WebSocket is authenticated by the app token. Over
         # HTTP, bot/server.py verifies every request on the raw bytes and hands Bolt the parsed body in

@@ -67,10 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     remind.add_argument("--dry-run", action="store_true", help="print it; claim and send nothing (required)")
     remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
 
-    from bot import audit_cli, backup_cli, export_cli
+    from bot import audit_cli, backup_cli, check_cli, export_cli
 
     audit_cli.register(commands)
     backup_cli.register(commands)
+    check_cli.register(commands)
     export_cli.register(commands, export)
 
     from bot import public_cli  # inventory, report
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             return _outbox()
         if args.command == "remind":
             return _remind(args.dry_run, args.at)
+        if args.command == "check":
+            return check_cli.run(args)
         if args.command == "audit":
             return audit_cli.run(args)
         if args.command == "backup":

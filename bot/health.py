@@ -31,7 +31,9 @@ class Health:
         cache_seconds: float = 1.5,
         monotonic: Callable[[], float] = time.monotonic,
         write_problem: Callable[[], str | None] | None = None,
+        config_problems: Callable[[], list[str]] = list,
     ) -> None:
+        self._config_problems = config_problems  # config ids Slack does not know (bot/slack_check.py)
         self._identity = identity
         self._ready = ready  # started and not stopping
         self._probe = probe
@@ -49,7 +51,14 @@ class Health:
                 self._database = (now, await self._probe.problem())
             return self._database[1]
 
-    async def report(self) -> tuple[int, dict[str, str]]:
+    async def report(self) -> tuple[int, dict]:
+        status, reported = await self._report()
+        body: dict = reported
+        if problems := self._config_problems():
+            body = {**body, "config": problems}  # a warning: the process still does its job
+        return status, body
+
+    async def _report(self) -> tuple[int, dict[str, str]]:
         if not self._ready():
             return 503, {"status": "starting"}
         database = self._write_problem() or await self.database_problem()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from bot.app import Listeners, build_app
 from bot.background import Background
@@ -30,6 +32,7 @@ from bot.listeners.reviews import ReviewDeps
 from bot.listeners.tool_status import StatusDeps
 from bot.listeners.usage import UsageDeps
 from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
+from bot.metrics import Metrics
 from bot.people import PeopleNames
 from bot.refusal_notices import GroupRefusalNotices
 from bot.roles import Roles
@@ -37,6 +40,7 @@ from bot.scheduler import ReminderScheduler
 from bot.sender import SlackSender
 from bot.server import asgi_app
 from bot.settings import Settings
+from bot.slack_check import ConfigCheck
 from bot.slack_identity import SlackIdentity
 from bot.usage_files import UsageFiles
 from pages.http import TransparencyPages
@@ -80,6 +84,8 @@ class Clearance:
         self.directory = SlackDirectory(self.client)
         self.members = ChannelMembers(reading_client(settings.bot_token, settings.api_url))
         self.tasks = Background()
+        self.metrics = Metrics()  # GET /metrics (bot/metrics.py), this instance's own registry
+        self.config_check = ConfigCheck(self.client, policy)  # are the config's ids in Slack (at start)
 
         # Every change goes through one group commit: concurrent clicks share a transaction and a
         # commit (storage/group_commit.py). SQLite has one writer whatever we do; PostgreSQL
@@ -165,6 +171,10 @@ class Clearance:
         )
         # The public transparency page (pages/http.py), read-only through its own read port.
         self.transparency = TransparencyPages(SqlPublicRecord(self.read_sessions, clock), policy, clock=clock)
+        # /metrics: counters and histograms only on the hot path.
+        self.sender.on_call = lambda method, result: self.metrics.slack_calls.labels(method, result).inc()
+        self.writes.on_batch = self.metrics.batch_size.observe
+        self.reminders.on_sweep = self.metrics.sweep_seconds.observe
         self.ready = False
         self.app = self._build_app(socket_mode=False)
 
@@ -225,6 +235,11 @@ class Clearance:
             write_problem=self.write_health.problem,
             monotonic=monotonic,
             pages=self.transparency.routes(),
+            config_problems=lambda: self.config_check.problems,
+            metrics=self.metrics,
+            metrics_route=Route(
+                "/metrics", self.metrics.endpoint(self.settings.metrics_token, self.outbox.counts), methods=["GET"]
+            ),
         )
 
     def use_socket_mode(self) -> AsyncApp:
@@ -239,9 +254,13 @@ class Clearance:
         self.reminders.start()
         self.counts.start()
         self.ready = True
+        if self.config_check.at_start:
+            self._checking = asyncio.ensure_future(self.config_check.run())  # in the background: never delays start
 
     async def stop(self) -> None:
         self.ready = False
+        if checking := getattr(self, "_checking", None):
+            checking.cancel()
         await self.tasks.done()  # work after acks (answers to clicks) finishes first
         await self.identity.stop()
         await self.reminders.stop()

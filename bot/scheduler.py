@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,6 +147,7 @@ class ReminderScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()  # one run at a time in this process (the scheduler's and the CLI/tests')
         self._stopping = False
+        self.on_sweep: Callable[[float], None] | None = None  # each sweep's duration in seconds (/metrics)
         self._permalinks: dict[str, str] = {}
         self._seeded = False
 
@@ -182,8 +184,11 @@ class ReminderScheduler:
     async def _tick(self) -> None:
         if self._stopping:
             return
+        started = time.perf_counter()
         try:
             report = await self.run_once()
+            if self.on_sweep is not None:
+                self.on_sweep(time.perf_counter() - started)
         except Exception:
             log.exception("reminder sweep failed; everything due stays due for the next one")
             return

@@ -93,6 +93,7 @@ class SlackSender:
         # Called once a row is settled: (delivery, Slack's response data, None) when sent,
         # (delivery, None, error) when it failed for good. Not called for retries.
         self.on_result = on_result
+        self.on_call: Callable[[str, str], None] | None = None  # (method, result) for /metrics
         # Asked with a claimed batch's queues just before they are sent: the rows of the queues it
         # names are dropped unsent (reminders about something decided meanwhile:
         # workflows/reminder_relevance.py).
@@ -227,13 +228,20 @@ class SlackSender:
                 # The stored JSON goes out as it is: decoded and encoded again, it cost more than the call.
                 response = await self.calls.call(delivery.method, with_fields(delivery.body, added))
         except SlackApiError as exc:
+            self._counted(delivery.method, _result_of(exc))
             return await self._api_error(delivery, exc, started)
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            self._counted(delivery.method, "network")
             if outcome_unknown(exc) and (delivery.method in LOOKED_UP or delivery.method == EPHEMERAL):
                 return self._unknown(delivery, started, f"no answer: {type(exc).__name__}")
             return self._later(delivery, f"network: {type(exc).__name__}")  # not sent, or idempotent
+        self._counted(delivery.method, "ok")
         data = response.data if isinstance(response.data, dict) else {}
         return _Outcome(delivery, SENT, self.clock(), channel=data.get("channel", ""), ts=data.get("ts", ""), data=data)
+
+    def _counted(self, method: str, result: str) -> None:
+        if self.on_call is not None:
+            self.on_call(method, result)
 
     async def _resolve_doubt(self, delivery: Delivery, channel: str) -> _Outcome | None:
         """An earlier attempt may have reached Slack: settle the row without posting, or None to post."""
@@ -360,3 +368,14 @@ class SlackSender:
 @dataclass(frozen=True)
 class _Outcome(Settled):
     data: dict | None = None  # Slack's answer, for the result hook
+
+
+def _result_of(exc: SlackApiError) -> str:
+    """429, 5xx or Slack's error code: a bounded label for /metrics."""
+    status = exc.response.status_code
+    if status == 429:
+        return "429"
+    if status >= 500:
+        return "5xx"
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    return str(data.get("error") or f"http_{status}")[:40]

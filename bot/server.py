@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.health import Health
+from bot.metrics import Metrics, kind_of
 from bot.refusals import RefusalLog
 from bot.slack_body import parse_body
 from bot.slack_identity import SlackIdentity
@@ -55,13 +56,24 @@ def asgi_app(
     monotonic: Callable[[], float] = time.monotonic,
     pages: Sequence[BaseRoute] = (),
     write_problem: Callable[[], str | None] | None = None,
+    config_problems: Callable[[], list[str]] = list,
+    metrics: Metrics | None = None,
+    metrics_route: BaseRoute | None = None,
 ) -> Starlette:
     """The ASGI app uvicorn serves: Slack's payloads go to the Bolt `app`; `ready()` says the process
     has started; `monotonic` is the clock for health caching and log limits; `pages` are the public
     pages' routes (pages/http.py: /transparency)."""
-    health = Health(identity, DatabaseProbe(database_url), ready, monotonic=monotonic, write_problem=write_problem)
-    events = SlackEvents(app, identity, signing_secret, ready, monotonic=monotonic)
-    return Starlette(routes=routes(health, events, pages), exception_handlers={HTTPException: _http_error})
+    health = Health(
+        identity,
+        DatabaseProbe(database_url),
+        ready,
+        monotonic=monotonic,
+        write_problem=write_problem,
+        config_problems=config_problems,
+    )
+    events = SlackEvents(app, identity, signing_secret, ready, monotonic=monotonic, metrics=metrics)
+    extra = [metrics_route] if metrics_route is not None else []
+    return Starlette(routes=[*routes(health, events, pages), *extra], exception_handlers={HTTPException: _http_error})
 
 
 def routes(health: Health, events: SlackEvents, pages: Sequence[BaseRoute] = ()) -> Sequence[BaseRoute]:
@@ -96,8 +108,10 @@ class SlackEvents:
         ready: Callable[[], bool],
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._app = app
+        self._metrics = metrics
         self._identity = identity
         self._ready = ready
         self._secret = (signing_secret or "").encode()
@@ -180,11 +194,16 @@ class SlackEvents:
                 # subscription when most of them fail, which would cut off the installed workspace too.
                 return Response(status_code=200)
             return _error(403, "this Clearance serves another Slack workspace")
+        started = time.perf_counter()
         try:
             bolt_response = await self._app.async_dispatch(bolt_request)
         except Exception as exc:  # malformed payloads can make Bolt's matchers raise
             log.warning("could not handle a signed request: %s", type(exc).__name__)
             return _error(400, "malformed request")
+        if self._metrics is not None:
+            kind = kind_of(bolt_request.body)
+            self._metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
+            self._metrics.requests.labels(kind, str(bolt_response.status)).inc()
         return to_starlette_response(bolt_response)
 
 

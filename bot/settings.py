@@ -79,6 +79,7 @@ class Settings:
     # (and, the sender having died, looks in Slack before posting it again). Longer than a batch.
     outbox_lease: timedelta = timedelta(seconds=60)
     http: HttpLimits = HttpLimits()
+    metrics_token: str = ""  # CLEARANCE_METRICS_TOKEN: GET /metrics needs it as a Bearer token; unset: no /metrics
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,18 @@ def load_settings(*, socket_mode: bool = False, env: dict[str, str] | None = Non
     if problems:
         raise ConfigError("Clearance cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
     assert policy is not None  # no problems: the policy loaded
+    metrics_token = env.get("CLEARANCE_METRICS_TOKEN", "").strip()
     return Settings(
-        bot_token, signing_secret, app_token, api_url, database_url, config_path, policy, outbox_lease, http
+        bot_token,
+        signing_secret,
+        app_token,
+        api_url,
+        database_url,
+        config_path,
+        policy,
+        outbox_lease,
+        http,
+        metrics_token,
     )
 
 

@@ -43,6 +43,8 @@ class SlackIdentity:
         self.error = ""  # Slack's error code or the exception's kind, never a token
         self.team_id: str | None = None
         self.enterprise_id: str | None = None
+        self.bot_user_id: str | None = None  # the bot's own user and bot ids (Bolt ignores its own events)
+        self.bot_id: str | None = None
         self._task: asyncio.Task | None = None
 
     async def check(self) -> SlackStatus:
@@ -61,6 +63,8 @@ class SlackIdentity:
         else:
             self.team_id = response.get("team_id") or None
             self.enterprise_id = response.get("enterprise_id") or None
+            self.bot_user_id = response.get("user_id") or None
+            self.bot_id = response.get("bot_id") or None
             self.status, self.error = SlackStatus.OK, ""
         self._log(before)
         return self.status

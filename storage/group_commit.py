@@ -119,6 +119,7 @@ class GroupCommit(Generic[U]):
         self._sessions = sessions
         self._uow_over = uow_over
         self.max_batch = max_batch
+        self.on_batch: Callable[[int], None] | None = None  # each committed batch's size (/metrics)
         self.writers = writers  # SQLite has one writer anyway; PostgreSQL may take a few
         self.max_wait = max_wait  # seconds in the queue after which a change is refused (StoreBusy)
         self._queue: asyncio.Queue[_Change[U]] | None = None
@@ -216,6 +217,8 @@ class GroupCommit(Generic[U]):
             return
         self.batches += 1
         self.changes += len(batch)
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
         for change, (ok, value) in zip(batch, results, strict=True):
             if change.done.done():
                 continue

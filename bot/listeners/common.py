@@ -94,7 +94,7 @@ class Replies:
         else:
             await self.enqueue([post(f"notice:{user}", user, _plain(text), notice(text))])
 
-    async def respond(self, response_url: str, text: str) -> bool:
+    async def respond(self, response_url: str, text: str, about: str = "an answer") -> bool:
         """An ephemeral answer through a click's response_url: private, and needs no channel
         membership. The kept session holds connections to Slack open (thousands click at once).
 
@@ -109,7 +109,13 @@ class Replies:
             return await post_json(self._webhooks, response_url, answer) == 200
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             unknown = outcome_unknown(exc)
-            log.warning("response_url failed (%s)%s", type(exc).__name__, "; not sent again" if unknown else "")
+            # What was not delivered (which command or click it answered), never its text or the URL.
+            log.warning(
+                "the answer to %s was not delivered through its response_url (%s)%s",
+                about,
+                type(exc).__name__,
+                "; it may have arrived, so it is not sent again" if unknown else "; telling the person another way",
+            )
             return unknown
 
     async def answer_directly(self, body: dict, ack, acked: bool, text: str) -> None:
@@ -130,7 +136,7 @@ class Replies:
                 await ack(text=_plain(text), blocks=notice(text))
                 return
             await ack()
-            if body.get("response_url") and await self.respond(body["response_url"], text):
+            if body.get("response_url") and await self.respond(body["response_url"], text, describe_payload(body)):
                 return
             user, channel = actor(body), channel_of(body)
             if not user:

@@ -41,6 +41,7 @@ from bot.directive_status import DirectiveStatusReader
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import Change, Replies, action_value, actor, channel_of, guarded, once_key
+from bot.logs import describe_payload
 from bot.membership import ChannelMembers, MembershipUnchecked
 from bot.outbound import ephemeral, post
 from bot.payloads import DirectiveRef, ReplacingDirective, decode, read
@@ -235,7 +236,7 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)
     response_url = body.get("response_url")
-    if not (response_url and await deps.replies.respond(response_url, text)):
+    if not (response_url and await deps.replies.respond(response_url, text, describe_payload(body))):
         await deps.enqueue([_private(channel_of(body), user, text)])
 
 

@@ -13,6 +13,7 @@ from bot.blocks.usage import CSV_FAILED, NO_NAME, RESTRICTED, csv_sent, usage_an
 from bot.ids import ActionId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, action_value, actor, guarded
+from bot.logs import describe_payload
 from bot.payloads import UsageQuery, read
 from bot.roles import Roles
 from bot.usage_files import UsageFileFailed, UsageFiles
@@ -72,5 +73,5 @@ async def _tell(deps: UsageDeps, body: dict, text: str) -> None:
     """Through the click's response_url (the answer was ephemeral: there is no message to post
     beside), else privately where they are."""
     url = body.get("response_url")
-    if not url or not await deps.replies.respond(url, text):
+    if not url or not await deps.replies.respond(url, text, describe_payload(body)):
         await deps.replies.tell(body, text)

@@ -172,6 +172,8 @@ class FakeSlack:
         self.channel_names: dict[str, str] = {}
         # Overrides merged into users.info / users.list user objects (name, real_name, deleted, ...).
         self.users: dict[str, dict[str, Any]] = {}
+        # Users that do not exist in the workspace: users.info answers user_not_found.
+        self.missing_users: set[str] = set()
         # Persistent per-channel errors for posting methods, e.g. {"C1": "not_in_channel"}.
         self.channel_errors: dict[str, str] = {}
         # Seconds to wait before answering a method: Slack on a slow day.
@@ -912,9 +914,16 @@ class FakeSlack:
             return _Reply(body=_error("no_such_subteam"))
         return _Reply(body={"ok": True, "users": list(self.usergroups[group])})
 
+    def _api_usergroups_list(self, args: dict[str, Any], token: str | None) -> _Reply:
+        """Every user group of the workspace, in one answer (usergroups.list is not paged)."""
+        groups = [
+            {"id": g, "team_id": TEAM_ID, "handle": g.lower(), "user_count": len(m)} for g, m in self.usergroups.items()
+        ]
+        return _Reply(body={"ok": True, "usergroups": groups})
+
     def _api_users_info(self, args: dict[str, Any], token: str | None) -> _Reply:
         user = str(args.get("user", ""))
-        if not user:
+        if not user or user in self.missing_users:
             return _Reply(body=_error("user_not_found"))
         return _Reply(body={"ok": True, "user": self._user(user)})
 

@@ -11,7 +11,7 @@ into the channel's post; nothing is posted when the head has not moved since the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from workflows.audit_anchors import ON_SCHEDULE, anchor_chain
 from workflows.events import Event
@@ -23,9 +23,9 @@ NAME = "audit-anchor"
 
 
 class AuditAnchor(RowKind):
-    name = NAME
-    quiet = False
-    labels = ("audit anchor",)
+    name: ClassVar[str] = NAME
+    quiet: ClassVar[bool] = False  # it posts to an audit channel, not to a person
+    labels: ClassVar[tuple[str, ...]] = ("audit anchor",)
 
     def first_due(self, policy: Policy, now: datetime) -> datetime | None:
         return now
