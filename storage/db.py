@@ -121,7 +121,7 @@ def connect_failures_as_driver_errors(engine: AsyncEngine) -> None:
     failed = engine.dialect.loaded_dbapi.OperationalError
 
     async def connect(*args: Any, **kwargs: Any) -> Any:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]  # no stubs; only its connect() is called
 
         try:
             return await asyncpg.connect(*args, **kwargs)

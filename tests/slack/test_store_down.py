@@ -24,7 +24,8 @@ def database_gone(bot):
     engines = {bot.c.database.engine.sync_engine, bot.c.database.read_engine.sync_engine}
     dialect = bot.c.database.engine.dialect.name
     # The driver's own error, as its connection raises it (asyncpg's through SQLAlchemy's adapter).
-    error = sqlite3.OperationalError if dialect == "sqlite" else bot.c.database.engine.dialect.loaded_dbapi.OperationalError
+    dbapi = bot.c.database.engine.dialect.loaded_dbapi
+    error = sqlite3.OperationalError if dialect == "sqlite" else dbapi.OperationalError
 
     def fail(*_args, **_kwargs):
         raise error("the database is unreachable (injected)")
