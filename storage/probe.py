@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from storage.db import urls
+from storage.db import connect_failures_as_driver_errors, urls
 
 _WRITE = text("INSERT INTO handled_events (event_id, handled_at) VALUES (:id, CURRENT_TIMESTAMP)")
 _READ = text("SELECT 1 FROM handled_events LIMIT 1")
@@ -35,9 +35,12 @@ class DatabaseProbe:
         async_url, _ = urls(raw_url)
         self.timeout = timeout
         wait = max(1, int(timeout))
-        # connect_args: SQLite's busy wait and PostgreSQL's connect timeout, both short.
-        connect_args = {"timeout": wait} if async_url.startswith("sqlite") else {"connect_timeout": wait}
+        # connect_args: SQLite's busy wait and PostgreSQL's connect timeout, both short (asyncpg
+        # calls it timeout, psycopg connect_timeout: storage/db.py picks the driver).
+        psycopg = async_url.startswith("postgresql+psycopg")
+        connect_args = {"connect_timeout": wait} if psycopg else {"timeout": wait}
         self._engine = create_async_engine(async_url, poolclass=NullPool, connect_args=connect_args)
+        connect_failures_as_driver_errors(self._engine)
         self._sqlite = async_url.startswith("sqlite")
         database = make_url(async_url).database if self._sqlite else None
         self._sqlite_files = [] if database in (None, "", ":memory:") else [Path(database)]

@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 SLACK = ("slack_bolt", "slack_sdk", "aiohttp", "httpx")
-DATABASE = ("sqlmodel", "sqlalchemy", "alembic", "aiosqlite", "psycopg")
+DATABASE = ("sqlmodel", "sqlalchemy", "alembic", "aiosqlite", "asyncpg", "psycopg")
 
 RULES = {
     "workflows": (*SLACK, *DATABASE, "bot", "storage"),

@@ -10,13 +10,9 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
 )
 from slack_sdk.models.views import View
 
@@ -24,25 +20,42 @@ from bot.payloads import encode
 from bot.text import trim
 from workflows.requests import LIMITS
 
+# The blocks every message has several of are built as the dicts slack_sdk's models would make
+# (tests/slack/test_block_dicts.py checks them against the models, every branch): a model's
+# to_dict() walks and validates it on every message, some 5 % of a click's CPU. Their limits are
+# applied here as the models' validation demands them (trim: Slack's lengths, at most 10 elements).
+
 
 def typed(text: str) -> PlainTextObject:
     """Typed text (a tool name) as plain_text: emoji false, so a :shortcode: in it stays text."""
     return PlainTextObject(text=text, emoji=False)
 
 
-def header(text: str) -> HeaderBlock:
+def _text(kind: str, text: str, limit: int, **more: object) -> dict:
+    made: dict = {"type": kind, "text": trim(text, limit), **more} if text else {"type": kind, **more}
+    return made  # an empty text is left out, as the models leave it out
+
+
+def header(text: str) -> dict:
     """emoji: false: a header may hold typed text (a tool name), whose :shortcode: must stay text;
     our own emoji go in as Unicode (bot/blocks/emoji.py KIND_UNICODE)."""
-    return HeaderBlock(text=PlainTextObject(text=trim(text, 150), emoji=False))
+    return {"type": "header", "text": _text("plain_text", text, 150, emoji=False)}
 
 
-def md(text: str) -> SectionBlock:
+def md(text: str) -> dict:
     """A section of our own mrkdwn (user text must already be escaped or absent)."""
-    return SectionBlock(text=MarkdownTextObject(text=trim(text, 3000)))
+    return {"type": "section", "text": _text("mrkdwn", text, 3000)}
 
 
-def context(*texts: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=trim(t, 3000)) for t in texts[:10]])
+def context(*texts: str) -> dict:
+    return {"type": "context", "elements": [_text("mrkdwn", t, 3000) for t in texts[:10]]}
+
+
+DIVIDER = {"type": "divider"}  # shared: messages are encoded, never changed
+
+
+def divider() -> dict:
+    return DIVIDER
 
 
 def button(

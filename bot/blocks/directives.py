@@ -19,7 +19,6 @@ from slack_sdk.models.blocks import (
     ConversationFilter,
     ConversationMultiSelectElement,
     DateTimePickerElement,
-    DividerBlock,
     ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
@@ -29,7 +28,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.common import actions, button, context, dump, header, md, modal, typed
+from bot.blocks.common import actions, button, context, divider, dump, header, md, modal, typed
 from bot.blocks.emoji import KIND_EMOJI, KIND_UNICODE
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
@@ -395,7 +394,7 @@ def parse_directive_form(values: dict) -> DirectiveForm:
 
 
 def revoke_form(directive: Directive) -> dict:
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(
             f"Revoke *{directive.ref}* ({escape(title(directive), 150)})? Its messages are marked as revoked, "
             "each channel is told, and the tool's status goes back to what it was before this directive."
@@ -458,9 +457,9 @@ def _channel_line(state: ChannelState, with_counts: bool) -> str:
     return f":white_check_mark: {where} — posted{tail}"
 
 
-def _channel_lines(states: tuple[ChannelState, ...], with_counts: bool) -> list[Block]:
+def _channel_lines(states: tuple[ChannelState, ...], with_counts: bool) -> list[Block | dict]:
     lines = [_channel_line(s, with_counts) for s in states]
-    blocks: list[Block] = []
+    blocks: list[Block | dict] = []
     for start in range(0, len(lines), 10):
         blocks.append(md("\n".join(lines[start : start + 10])))
     return blocks
@@ -491,7 +490,7 @@ def manage_buttons(directive: Directive, *, retry: bool = False, status: bool = 
 
 def issuer_report(directive: Directive, states: tuple[ChannelState, ...]) -> tuple[str, list[dict]]:
     """The issuer's DM: where the directive went, channel by channel, kept up to date."""
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(f"{KIND_EMOJI[directive.kind]} *{directive.ref}* · {escape(title(directive), 150)} — your directive.")
     ]
     ended = ended_line(directive)
@@ -532,7 +531,7 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
     blocks.append(md(ended_line(d) or f"*In force* since {slack_date(d.issued_at)}."))
     blocks.append(facts(d))
     blocks += [md(piece) for piece in _paragraphs(directive_mrkdwn(d.text))][:3]
-    blocks.append(DividerBlock())
+    blocks.append(divider())
     if d.ack_required:
         if state.expected is not None:
             overall = (
@@ -596,7 +595,7 @@ def pending_view(directive: Directive, pending: tuple[str, ...], page: int) -> d
     pages = max(1, -(-len(pending) // PENDING_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = pending[page * PENDING_PAGE : (page + 1) * PENDING_PAGE]
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(f"*{directive.ref}* · {escape(title(directive), 150)}\n*{len(pending)}* have not acknowledged yet.")
     ]
     for start in range(0, len(shown), 100):
@@ -619,7 +618,7 @@ def list_message(directives: list[Directive], counts: dict[int, int]) -> tuple[s
     if not directives:
         return "No directives are in force.", dump([md("No directives are in force. `/directive` issues one.")])
     newest = sorted(directives, key=lambda d: (d.issued_at, d.id or 0), reverse=True)
-    blocks: list[Block] = [md(f"*Directives in force ({len(directives)})*")]
+    blocks: list[Block | dict] = [md(f"*Directives in force ({len(directives)})*")]
     for d in newest[:45]:
         line = f"*{d.ref}* {KIND_EMOJI[d.kind]} {escape(title(d), 150)}\n"
         line += f"Issued {slack_date(d.issued_at)} by <@{d.issued_by}>"

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.blocks.common import actions, button, context, header, md
+from bot.blocks.common import actions, button, context, divider, header, md
 from bot.blocks.directives import acknowledge_button, count_text, details_button, title
 from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI
 from bot.blocks.requests import stage_name, where_now
@@ -75,12 +75,12 @@ def paginate(total: int, size: int, wanted: int | None) -> Page:
     return Page(number, count, start, min(start + size, total), total)
 
 
-def _pager(section: str, page: Page, what: str, capped: bool = False) -> list[Block]:
+def _pager(section: str, page: Page, what: str, capped: bool = False) -> list[Block | dict]:
     """ "Showing 9–16 of 23" and Previous / Next, when there is more than one page."""
     if page.count == 1:
         return []
     more = "+" if capped else ""
-    blocks: list[Block] = [context(f"Showing {page.start + 1}–{page.end} of {page.total}{more} {what}.")]
+    blocks: list[Block | dict] = [context(f"Showing {page.start + 1}–{page.end} of {page.total}{more} {what}.")]
     buttons = []
     if page.number > 1:
         buttons.append(button("‹ Previous", ActionId.HOME_PAGE, HomePage(section, page.number - 1)))
@@ -97,11 +97,11 @@ def _tool(request: ToolRequest) -> str:
 # --- sections ---------------------------------------------------------------------------------
 
 
-def _queue(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]:
+def _queue(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block | dict]:
     names = ", ".join(s.name for s in data.reviewer_of)
     total = len(data.queue)
     more = "+" if data.queue_capped else ""
-    blocks: list[Block] = [header(f"Waiting for you ({total}{more})")]
+    blocks: list[Block | dict] = [header(f"Waiting for you ({total}{more})")]
     if not data.queue:
         blocks.append(context(f"Nothing is waiting for your review ({names}). :tada:"))
         return blocks
@@ -140,8 +140,8 @@ def _queue(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]
     return blocks
 
 
-def _mine(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]:
-    blocks: list[Block] = [header("Your requests")]
+def _mine(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block | dict]:
+    blocks: list[Block | dict] = [header("Your requests")]
     if not data.mine:
         blocks.append(context("You have not asked for any tools yet. Type `/request-tool` to ask for one."))
         return blocks
@@ -163,8 +163,8 @@ def _mine(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]:
     return blocks
 
 
-def _stuck(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]:
-    blocks: list[Block] = [header(f"Stuck past escalation ({len(data.stuck)})")]
+def _stuck(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block | dict]:
+    blocks: list[Block | dict] = [header(f"Stuck past escalation ({len(data.stuck)})")]
     if not data.stuck:
         blocks.append(context("No request is waiting past its stage's escalation point."))
         return blocks
@@ -183,8 +183,8 @@ def _stuck(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block]
     return blocks
 
 
-def _to_acknowledge(data: HomeData, pages: dict[str, int]) -> list[Block]:
-    blocks: list[Block] = [header(f"Directives to acknowledge ({len(data.to_acknowledge)})")]
+def _to_acknowledge(data: HomeData, pages: dict[str, int]) -> list[Block | dict]:
+    blocks: list[Block | dict] = [header(f"Directives to acknowledge ({len(data.to_acknowledge)})")]
     blocks.append(context("Command staff asked everyone in these channels to read and acknowledge them."))
     page = paginate(len(data.to_acknowledge), PAGE["ack"], pages.get("ack"))
     for directive in data.to_acknowledge[page.start : page.end]:
@@ -202,8 +202,8 @@ def _to_acknowledge(data: HomeData, pages: dict[str, int]) -> list[Block]:
     return blocks
 
 
-def _directives(data: HomeData, pages: dict[str, int]) -> list[Block]:
-    blocks: list[Block] = [header(f"Directives in force ({len(data.open_directives)})")]
+def _directives(data: HomeData, pages: dict[str, int]) -> list[Block | dict]:
+    blocks: list[Block | dict] = [header(f"Directives in force ({len(data.open_directives)})")]
     if not data.open_directives:
         blocks.append(context("No directive is in force. Issue one with `/directive`."))
         return blocks
@@ -239,7 +239,7 @@ def home_view(data: HomeData, policy: Policy, pages: dict[str, int] | None = Non
     if data.is_command_staff:
         roles.append("you are command staff")
     intro = "Ask before you use a new tool, app or website for police work: type `/request-tool`."
-    blocks: list[Block] = [header("Clearance"), context(intro + (f" ({'; '.join(roles)}.)" if roles else ""))]
+    blocks: list[Block | dict] = [header("Clearance"), context(intro + (f" ({'; '.join(roles)}.)" if roles else ""))]
     if data.roles_unknown:
         blocks.append(
             context(
@@ -247,7 +247,7 @@ def home_view(data: HomeData, policy: Policy, pages: dict[str, int] | None = Non
                 "missing. Open this tab again in a minute."
             )
         )
-    sections: list[list[Block]] = []
+    sections: list[list[Block | dict]] = []
     if data.to_acknowledge:
         sections.append(_to_acknowledge(data, pages))
     if data.reviewer_of:
@@ -257,7 +257,7 @@ def home_view(data: HomeData, policy: Policy, pages: dict[str, int] | None = Non
         sections.append(_stuck(data, policy, pages))
         sections.append(_directives(data, pages))
     for section in sections:
-        blocks.append(DividerBlock())
+        blocks.append(divider())
         blocks += section
     blocks = _within_limit(blocks)
     view = View(
@@ -268,7 +268,7 @@ def home_view(data: HomeData, policy: Policy, pages: dict[str, int] | None = Non
     return view.to_dict()
 
 
-def _within_limit(blocks: list[Block]) -> list[Block]:
+def _within_limit(blocks: list[Block | dict]) -> list[Block | dict]:
     """Page sizes keep a view far below the limit; this only guards against a future section."""
     if len(blocks) <= MAX_BLOCKS:
         return blocks

@@ -158,7 +158,7 @@ def review_digest(items: list[Due], *, escalation: bool = False) -> list[tuple[s
         else:
             headline = f":hourglass_flowing_sand: *{count} requests* are waiting for your review{of}."
             text = f"Reminder: {count} requests are waiting for your review{of}"
-        blocks: list[Block] = [md(headline)]
+        blocks: list[Block | dict] = [md(headline)]
         blocks += [md(_digest_line(item)) for item in part]
         if escalation:
             blocks.append(context("Sent once per request and stage; each review card notes the escalation."))

@@ -6,14 +6,13 @@ from __future__ import annotations
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
-    DividerBlock,
     InputBlock,
     Option,
     PlainTextInputElement,
     RadioButtonsElement,
 )
 
-from bot.blocks.common import actions, button, confirm, context, dump, header, md, modal, text_input
+from bot.blocks.common import actions, button, confirm, context, divider, dump, header, md, modal, text_input
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.blocks.risk import answers_to_change, risk_section, tier_buttons
 from bot.ids import ActionId, CallbackId
@@ -47,7 +46,7 @@ def request_form(tool_name: str = "", *, paged: bool = True) -> dict:
             "Ask before you use a new tool, app or website for police work. *Page 1 of 2*: the tool and "
             "what it is for. Page 2 asks the risk questions that decide which reviews it goes through."
         )
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(intro),
         text_input(
             "tool_name",
@@ -200,7 +199,7 @@ def history(request: ToolRequest, policy: Policy) -> list[Block | dict]:
     return [rich(*lines)]
 
 
-def prior_use_warning(request: ToolRequest) -> list[Block]:
+def prior_use_warning(request: ToolRequest) -> list[Block | dict]:
     if request.prior_use is PriorUse.USED:
         return [md(":warning: *The requester says this tool has already been used for police work.*")]
     if request.prior_use is PriorUse.SIGNED_UP:
@@ -265,7 +264,7 @@ def review_card(
         blocks += tier_buttons(request, stage_key)
         text = f"{request.ref} {tool} needs {escape(stage.name)} review"
     else:
-        blocks.append(DividerBlock())
+        blocks.append(divider())
         if decision is not None:
             verdict = "approved" if decision.outcome is Outcome.APPROVED else "rejected"
             outcome = f"*{stage.name}: {verdict}* by <@{decision.by}> on {slack_date(decision.at)}."
@@ -296,7 +295,7 @@ REASON_KINDS = {
 
 def reason_modal(kind: FormKind, request: ToolRequest, policy: Policy, stage_key: str) -> dict:
     title, submit, label, optional = REASON_KINDS[kind]
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(f"*{request.ref}* · {escape(request.tool_name, 150)} · {policy.stage(stage_key).name} review"),
         InputBlock(
             block_id="reason",
@@ -341,7 +340,7 @@ def requester_buttons(request: ToolRequest, *, answer: bool = False):
 def requester_dm(request: ToolRequest, policy: Policy, headline: str, *, answer: bool = False, extra=None):
     """(text, blocks) of a DM to the requester: what happened, then where the request is now."""
     tool = escape(request.tool_name, 100)
-    blocks: list[Block] = [md(headline)]
+    blocks: list[Block | dict] = [md(headline)]
     blocks += extra or []
     blocks.append(context(f"*{request.ref}* · {tool} · {where_now(request, policy)}"))
     blocks += requester_buttons(request, answer=answer)

@@ -14,14 +14,13 @@ from typing import Any
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
-    DividerBlock,
     InputBlock,
     Option,
     PlainTextInputElement,
     RadioButtonsElement,
 )
 
-from bot.blocks.common import actions, button, context, dump, md, modal, text_input
+from bot.blocks.common import actions, button, context, divider, dump, md, modal, text_input
 from bot.blocks.emoji import TIER_EMOJI
 from bot.blocks.rich import Bold, Part, User, rich
 from bot.ids import ActionId, CallbackId
@@ -58,10 +57,10 @@ def question_input(question: Question, initial: Any = None, *, optional: bool = 
     return InputBlock(block_id=question.id, label=question.text, hint=hint, element=element, optional=optional)
 
 
-def answers_to_change(answers: Mapping[str, Any]) -> list[Block]:
+def answers_to_change(answers: Mapping[str, Any]) -> list[Block | dict]:
     """The answer modal's optional part: every question, prefilled with the current answer."""
-    blocks: list[Block] = [
-        DividerBlock(),
+    blocks: list[Block | dict] = [
+        divider(),
         md(
             "*Your risk answers.* If the reviewer's question shows that one was wrong, change it here: "
             "the rules judge the new answers, and the change is kept as a new version."
@@ -81,7 +80,7 @@ def questions_page(page_one: Mapping[str, str]) -> dict:
     def field(block_id: str, label: str, *, multiline: bool = False, optional: bool = False) -> InputBlock:
         return text_input(block_id, label, multiline=multiline, optional=optional, initial=page_one.get(block_id))
 
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(
             "*Page 2 of 2: the risk questions.* Your answers decide which reviews the request goes through. "
             "Some uses are prohibited outright; answer as things are, not as you hope they will be."
@@ -89,7 +88,7 @@ def questions_page(page_one: Mapping[str, str]) -> dict:
     ]
     blocks += [question_input(q) for q in QUESTIONS]
     blocks += [
-        DividerBlock(),
+        divider(),
         md("*Your request* — as you wrote it on page 1. Correct it here if you need to."),
         field("tool_name", "Tool name"),
         field("vendor", "Vendor or website"),
@@ -215,7 +214,7 @@ def tier_modal(direction: TierChange, request: ToolRequest, policy: Policy, stag
         "Stages already approved stay approved; the request continues at the first stage of the new route "
         "not yet approved. The requester is told, and the change is kept in the audit trail."
     )
-    blocks: list[Block] = [
+    blocks: list[Block | dict] = [
         md(intro),
         InputBlock(
             block_id="tier",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-import psycopg
 from sqlalchemy import event
 
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD
@@ -24,7 +23,9 @@ def database_gone(bot):
     # Every statement fails, on the engine that writes and the one that reads (SQLite has two).
     engines = {bot.c.database.engine.sync_engine, bot.c.database.read_engine.sync_engine}
     dialect = bot.c.database.engine.dialect.name
-    error = sqlite3.OperationalError if dialect == "sqlite" else psycopg.OperationalError
+    # The driver's own error, as its connection raises it (asyncpg's through SQLAlchemy's adapter).
+    dbapi = bot.c.database.engine.dialect.loaded_dbapi
+    error = sqlite3.OperationalError if dialect == "sqlite" else dbapi.OperationalError
 
     def fail(*_args, **_kwargs):
         raise error("the database is unreachable (injected)")
