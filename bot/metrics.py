@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -62,9 +63,18 @@ class Metrics:
         self.outbox_depth = Gauge(
             "clearance_outbox_messages", "Outbox messages by status", ["status"], registry=registry
         )
+        self.outbox_oldest = Gauge(
+            "clearance_outbox_oldest_waiting_seconds",
+            "Age of the oldest message waiting to be sent (0: none waits)",
+            registry=registry,
+        )
 
     def endpoint(
-        self, token: str | None, outbox_counts: Callable[[], Awaitable[dict[str, int]]]
+        self,
+        token: str | None,
+        outbox_counts: Callable[[], Awaitable[dict[str, int]]],
+        oldest_waiting: Callable[[], Awaitable[datetime | None]] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> Callable[[Request], Awaitable[Response]]:
         expected = f"Bearer {token}".encode() if token else b""
 
@@ -76,10 +86,13 @@ class Metrics:
                 return JSONResponse(
                     {"error": "a Bearer token is required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
                 )
+            oldest = None
             try:
                 counts = await outbox_counts()
+                oldest = await oldest_waiting() if oldest_waiting is not None else None
             except Exception:  # the database is down: the other metrics still tell the story
                 counts = {}
+            self.outbox_oldest.set(max((clock() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0)
             for status in ("pending", "sent", "failed", *counts):
                 self.outbox_depth.labels(status).set(counts.get(status, 0))
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -238,7 +238,11 @@ class Clearance:
             config_problems=lambda: self.config_check.problems,
             metrics=self.metrics,
             metrics_route=Route(
-                "/metrics", self.metrics.endpoint(self.settings.metrics_token, self.outbox.counts), methods=["GET"]
+                "/metrics",
+                self.metrics.endpoint(
+                    self.settings.metrics_token, self.outbox.counts, self.outbox.oldest_waiting, self.clock
+                ),
+                methods=["GET"],
             ),
         )
 

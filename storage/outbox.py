@@ -224,6 +224,14 @@ class OutboxStore:
             rows = await session.execute(select(col(OutboxRow.status), func.count()).group_by(col(OutboxRow.status)))
             return {status: n for status, n in rows}
 
+    async def oldest_waiting(self) -> datetime | None:
+        """When the oldest message still waiting to be sent was queued (None: nothing waits)."""
+        async with self._readers() as session:
+            oldest: datetime | None = await session.scalar(
+                select(func.min(col(OutboxRow.created_at))).where(col(OutboxRow.status) == PENDING)
+            )
+            return oldest
+
     async def in_doubt(self) -> int:
         """Pending rows an earlier attempt of which may have reached Slack (looked up before posting)."""
         async with self._readers() as session:

@@ -32,3 +32,30 @@ async def test_metrics_need_the_token_and_count_a_real_signed_request(slack, dat
 
 async def test_without_the_setting_there_is_no_metrics_page(bot):
     assert (await bot.http.client.get("/metrics")).status_code == 404
+
+
+async def test_the_oldest_waiting_message_is_its_age_in_seconds_and_zero_when_none_waits():
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from bot.metrics import Metrics
+
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    waiting: list[datetime] = [now - timedelta(seconds=95)]
+
+    async def counts() -> dict[str, int]:
+        return {"pending": len(waiting)}
+
+    async def oldest() -> datetime | None:
+        return min(waiting, default=None)
+
+    metrics = Metrics()
+    page = Starlette(routes=[Route("/metrics", metrics.endpoint(TOKEN, counts, oldest, lambda: now))])
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=page), base_url="http://t") as web:
+        assert "clearance_outbox_oldest_waiting_seconds 95.0" in (await web.get("/metrics", headers=auth)).text
+        waiting.clear()
+        assert "clearance_outbox_oldest_waiting_seconds 0.0" in (await web.get("/metrics", headers=auth)).text

@@ -75,3 +75,13 @@ async def test_clearance_outbox_says_how_many_rows_wait_for_a_look_up(
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert await asyncio.to_thread(main, ["outbox"]) == 0
     assert "1 pending whose last attempt got no answer: Slack is checked for them" in capsys.readouterr().out
+
+
+async def test_the_oldest_waiting_message_is_when_the_first_unsent_one_was_queued(sessions, clock):
+    store = OutboxStore(sessions)
+    assert await store.oldest_waiting() is None
+    first = clock()
+    await queue_post(sessions, clock)
+    clock.advance(timedelta(minutes=3))
+    await queue_post(sessions, clock)
+    assert await store.oldest_waiting() == first
