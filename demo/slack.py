@@ -22,21 +22,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from demo import workspace
+from demo.slack_rules import message_errors, view_errors
 from demo.workspace import APP_ID, BOT_ID, BOT_NAME, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
 log = logging.getLogger("clearance.demo")
 
-# Slack's documented limits (api.slack.com/reference/block-kit/blocks, /reference/surfaces/views).
-MAX_TEXT_CHARS = 40_000
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_PRIVATE_METADATA = 3000
 JSON_STRING_ARGS = frozenset({"blocks", "attachments", "view", "metadata"})
 KEPT_ERRORS = 20
 
@@ -48,55 +42,6 @@ def _error(error: str, **extra: Any) -> dict[str, Any]:
 def dm_channel(user_id: str) -> str:
     """The id of the bot's direct-message channel with a person."""
     return "D" + user_id
-
-
-def block_errors(blocks: Any, pointer: str) -> list[str]:
-    if not isinstance(blocks, list):
-        return [f"blocks must be a list [json-pointer:{pointer}]"]
-    errors = []
-    for i, item in enumerate(blocks):
-        try:
-            block = Block.parse(item)
-            if block is None:
-                errors.append(f"unknown block type {item.get('type')!r} [json-pointer:{pointer}/{i}]")
-                continue
-            block.to_dict()
-        except Exception as exc:  # SlackObjectFormationError, or TypeError/AttributeError on junk
-            errors.append(f"{type(exc).__name__}: {exc} [json-pointer:{pointer}/{i}]")
-    return errors
-
-
-def message_errors(args: dict[str, Any]) -> list[str]:
-    """Why Slack would refuse this message (empty if it would take it)."""
-    errors: list[str] = []
-    text, blocks = args.get("text"), args.get("blocks")
-    if not text and not blocks and not args.get("attachments"):
-        errors.append("no_text: one of text, blocks or attachments is required")
-    if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
-        errors.append(f"msg_too_long: text is {len(text)} characters, max {MAX_TEXT_CHARS}")
-    if blocks is not None:
-        if isinstance(blocks, list) and len(blocks) > MAX_MESSAGE_BLOCKS:
-            errors.append(f"too many blocks: {len(blocks)}, max {MAX_MESSAGE_BLOCKS} [json-pointer:/blocks]")
-        errors += block_errors(blocks, "/blocks")
-    return errors
-
-
-def view_errors(view: Any) -> list[str]:
-    if not isinstance(view, dict):
-        return ["view must be an object [json-pointer:/view]"]
-    blocks = view.get("blocks") or []
-    errors = block_errors(blocks, "/view/blocks")
-    if isinstance(blocks, list) and len(blocks) > MAX_VIEW_BLOCKS:
-        errors.append(f"too many blocks: {len(blocks)}, max {MAX_VIEW_BLOCKS} [json-pointer:/view/blocks]")
-    metadata = view.get("private_metadata")
-    if isinstance(metadata, str) and len(metadata) > MAX_PRIVATE_METADATA:
-        errors.append(f"private_metadata is {len(metadata)} characters, max {MAX_PRIVATE_METADATA}")
-    if not errors:
-        try:
-            View(**view).to_dict()
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc} [json-pointer:/view]")
-    return errors
 
 
 def empty_state() -> dict[str, Any]:

@@ -31,7 +31,6 @@ import base64
 import contextlib
 import itertools
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -39,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.metadata import Metadata
-from slack_sdk.models.views import View
+
+# Slack's documented limits, shared with the demo's stand-in (never taken from the bot's code).
+from demo.slack_rules import message_errors, view_errors
 
 # Identity of the fake workspace and of the bot installed in it. Payload builders in
 # tests/fakes/signing.py use the same values so that requests and answers agree.
@@ -53,15 +52,6 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 USER_TZ = "America/Edmonton"
 
-MAX_TEXT_CHARS = 40_000
-# Slack's documented limits (api.slack.com/reference/block-kit/blocks, /reference/surfaces/views), written
-# here rather than taken from the bot's code, so a test fails when the bot outgrows Slack.
-MAX_HOME_BLOCKS = 100
-MAX_PRIVATE_METADATA = 3000
-MAX_MESSAGE_BLOCKS = 50
-MAX_MODAL_BLOCKS = 100
-MAX_METADATA_CHARS = 8_000
-EVENT_TYPE = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 MAX_HISTORY_LIMIT = 999
 
 # Arguments that slack_sdk (or hand-written form posts) send as JSON-encoded strings in
@@ -454,7 +444,7 @@ class FakeSlack:
             return await self._fail(request, call, failure)
         errors = []
         if not args.get("delete_original"):
-            errors = self._message_errors(args)
+            errors = message_errors(args)
         if errors:
             self._note_invalid(RESPONSE_URL_METHOD, errors, args)
             call.response = _error("invalid_blocks", errors=errors)
@@ -540,80 +530,8 @@ class FakeSlack:
         where = args.get("channel") or args.get("view_id") or args.get("user_id") or args.get("trigger_id")
         self.invalid.append(f"{method} ({where}): " + "; ".join(errors))
 
-    @staticmethod
-    def _block_errors(blocks: Any, pointer: str) -> list[str]:
-        if not isinstance(blocks, list):
-            return [f"blocks must be a list [json-pointer:{pointer}]"]
-        errors = []
-        for i, item in enumerate(blocks):
-            try:
-                block = Block.parse(item)
-                if block is None:
-                    errors.append(f"unknown block type {item.get('type')!r} [json-pointer:{pointer}/{i}]")
-                    continue
-                block.to_dict()
-            except Exception as exc:  # SlackObjectFormationError, or TypeError/AttributeError on junk
-                errors.append(f"{type(exc).__name__}: {exc} [json-pointer:{pointer}/{i}]")
-        return errors
-
-    def _message_errors(self, args: dict[str, Any]) -> list[str]:
-        """Why a message would be refused (empty if it is fine)."""
-        errors: list[str] = []
-        text, blocks = args.get("text"), args.get("blocks")
-        if not text and not blocks and not args.get("attachments"):
-            errors.append("no_text: one of text, blocks or attachments is required")
-        if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
-            errors.append(f"msg_too_long: text is {len(text)} characters, max {MAX_TEXT_CHARS}")
-        if blocks is not None:
-            if isinstance(blocks, list) and len(blocks) > MAX_MESSAGE_BLOCKS:
-                errors.append(f"too many blocks: {len(blocks)}, max {MAX_MESSAGE_BLOCKS} [json-pointer:/blocks]")
-            errors += self._block_errors(blocks, "/blocks")
-        if args.get("metadata") is not None:
-            errors += self._metadata_errors(args["metadata"])
-        return errors
-
-    @staticmethod
-    def _metadata_errors(metadata: Any) -> list[str]:
-        """Message metadata as Slack takes it: event_type (a name) and event_payload (an object)."""
-        if not isinstance(metadata, dict) or set(metadata) - {"event_type", "event_payload"}:
-            return ["invalid_metadata_format: metadata is {event_type, event_payload} [json-pointer:/metadata]"]
-        try:
-            Metadata(**metadata).to_dict()
-        except Exception as exc:
-            return [f"invalid_metadata_format: {type(exc).__name__}: {exc} [json-pointer:/metadata]"]
-        errors = []
-        if not isinstance(metadata.get("event_type"), str) or not EVENT_TYPE.match(metadata["event_type"]):
-            errors.append("invalid_metadata_format: event_type must be a name of letters, digits and _")
-        payload = metadata.get("event_payload")
-        if not isinstance(payload, dict) or not all(isinstance(k, str) for k in payload):
-            errors.append("invalid_metadata_format: event_payload must be an object")
-        elif len(json.dumps(payload)) > MAX_METADATA_CHARS:
-            errors.append("metadata_too_large")
-        return errors
-
-    def _view_errors(self, view: Any) -> list[str]:
-        if not isinstance(view, dict):
-            return ["view must be an object [json-pointer:/view]"]
-        blocks = view.get("blocks") or []
-        errors = self._block_errors(blocks, "/view/blocks")
-        most = {"modal": MAX_MODAL_BLOCKS, "home": MAX_HOME_BLOCKS}.get(view.get("type"))
-        if most is not None and isinstance(blocks, list) and len(blocks) > most:
-            errors.append(f"too many blocks: {len(blocks)}, max {most} [json-pointer:/view/blocks]")
-        metadata = view.get("private_metadata")
-        if isinstance(metadata, str) and len(metadata) > MAX_PRIVATE_METADATA:
-            errors.append(
-                f"private_metadata is {len(metadata)} characters, max {MAX_PRIVATE_METADATA} "
-                "[json-pointer:/view/private_metadata]"
-            )
-        if not errors:  # View() would only repeat block errors (or crash on unknown blocks)
-            try:
-                View(**view).to_dict()
-            except Exception as exc:
-                errors.append(f"{type(exc).__name__}: {exc} [json-pointer:/view]")
-        return errors
-
     def _invalid_message(self, method: str, args: dict[str, Any]) -> _Reply | None:
-        errors = self._message_errors(args)
+        errors = message_errors(args)
         if not errors:
             return None
         self._note_invalid(method, errors, args)
@@ -1014,7 +932,7 @@ class FakeSlack:
     def _view_call(self, method: str, args: dict[str, Any]) -> _Reply | None:
         """Shared argument and view checks; a reply if the call must fail."""
         view = args.get("view")
-        errors = self._view_errors(view) if view is not None else ["view is required"]
+        errors = view_errors(view) if view is not None else ["view is required"]
         if errors:
             self._note_invalid(method, errors, args)
             # Slack answers a malformed view with invalid_arguments; `errors` lists why.
