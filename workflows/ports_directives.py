@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from workflows.directive_model import Acknowledgement, Directive, DirectivePost, PostOutcome
+from workflows.licences import Licence
 from workflows.outbox import Outbox
 from workflows.ports import UnitOfWork
 from workflows.registry import Tool
@@ -95,6 +96,25 @@ class DirectivePostRepository(Protocol):
         """Record a post's outcome; False if it was already that."""
 
 
+class LicenceRepository(Protocol):
+    """Licences (storage/licences.py): a tool's current licence is its newest one."""
+
+    async def add(self, licence: Licence) -> Licence:
+        """Store a new licence; sets and returns it with its id."""
+
+    async def get(self, licence_id: int) -> Licence | None: ...
+
+    async def current_for_tool(self, tool_key: str) -> Licence | None: ...
+
+    async def for_request(self, request_ref: str) -> Licence | None: ...
+
+    async def with_renewal(self, request_ref: str) -> Licence | None:
+        """The licence whose open renewal is the request `request_ref`."""
+
+    async def save(self, licence: Licence) -> None:
+        """Store changes; raises ConcurrencyConflict if someone saved it since it was loaded."""
+
+
 class DirectiveUnitOfWork(UnitOfWork, Protocol):
     @property
     def tools(self) -> ToolRepository: ...
@@ -107,6 +127,9 @@ class DirectiveUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def directive_posts(self) -> DirectivePostRepository: ...
+
+    @property
+    def licences(self) -> LicenceRepository: ...
 
 
 class ChangeUnitOfWork(DirectiveUnitOfWork, Protocol):
