@@ -23,17 +23,19 @@ from workflows.licences import (
     Licence,
     LicenceState,
     Period,
+    Permission,
     Scope,
     ScopeKind,
     ask_renewal,
     extend,
     grant,
+    may_use,
     parse_period,
     renewal_route,
 )
 from workflows.policy import Policy
 from workflows.ports_directives import DirectiveUnitOfWork
-from workflows.registry import RequestOutcome, ToolStatus, tool_key
+from workflows.registry import RequestOutcome, Tool, ToolStatus, tool_key
 from workflows.requests import Outcome, RequestDraft, ToolRequest, parse_reference
 from workflows.review import check_can_review, next_stage, record_decision, submit_request
 from workflows.risk import Tier
@@ -360,6 +362,33 @@ async def lapse_licence(
         )
     told = tuple(dict.fromkeys([licence.owner, *sorted(set(audience) - {licence.owner})]))
     return [*events, LicenceLapsed(lapsed, name, told)]
+
+
+# --- may I use it? -----------------------------------------------------------------------------
+
+
+APPROVED = (ToolStatus.APPROVED, ToolStatus.APPROVED_WITH_CONDITIONS)
+
+
+def permission_for(
+    tool: Tool | None, licence: Licence | None, user: str, groups: Collection[str], now: datetime
+) -> Permission | None:
+    """Whether `user` may use the tool now, from its status of record and its licence (groups
+    resolved by the caller at the moment of asking). None when its status says it all (rejected,
+    under review, unknown: nobody may)."""
+    if tool is None:
+        return None
+    ask = "its owner or command staff"
+    if tool.override is not None:
+        label = tool.override.status.label
+        return Permission(
+            False, f"You are not authorised to use it — a {label} directive ({tool.override.source}) is in force."
+        )
+    if tool.status is ToolStatus.LAPSED or (licence is not None and licence.state(now) is LicenceState.LAPSED):
+        return Permission(False, f"You are not authorised to use it — its approval lapsed; ask {ask} to renew it.")
+    if tool.status not in APPROVED:
+        return None
+    return may_use(licence, user, groups, now, ask)
 
 
 # --- helpers ------------------------------------------------------------------------------------
