@@ -70,7 +70,6 @@ def licence_modal(
     tier = tier_of(request)
     period = validity(policy, tier)
     offered = proposed_conditions(request, policy, previous)
-    previous_texts = set(previous.conditions) if previous else set()
     tier_label = f"{tier.value} risk" if tier else "no risk tier"
     blocks: list[Block | dict] = [
         md(
@@ -83,12 +82,13 @@ def licence_modal(
         blocks.append(context(f"A renewal of {previous.ref}: its answers are filled in below."))
     if offered:
         options = [Option(value=value, text=_label(text)) for value, text in offered]
-        initial = [o for o, (_, text) in zip(options, offered, strict=True) if text in previous_texts]
+        # Proposed, so ticked: the final approver confirms each by leaving it ticked.
+        initial = options
         blocks.append(
             InputBlock(
                 block_id="conditions",
                 label="Conditions of use",
-                hint="Tick each that applies. Earlier stages' notes are listed for you to confirm.",
+                hint="The tier's checklist and the earlier stages' notes, proposed: untick any that does not apply.",
                 optional=True,
                 element=CheckboxesElement(action_id="value", options=options, initial_options=initial or None),
             )
