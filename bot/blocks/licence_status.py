@@ -41,6 +41,7 @@ def licence_section(
     unchecked: bool = False,
     may_renew: bool = False,
     may_extend: bool = False,
+    conditions_shown: bool = False,
 ) -> list[Block | dict]:
     """What /tool-status adds for the asker: may they use it and why, its conditions, until when."""
     blocks: list[Block | dict] = []
@@ -55,7 +56,7 @@ def licence_section(
     if licence is None:
         return blocks
     lines = []
-    if licence.conditions:
+    if licence.conditions and not conditions_shown:
         lines.append([Bold("Conditions of its licence:")])
         lines += [[f"• {trim(c, 500)}"] for c in licence.conditions[:10]]
     state = licence.state(now)
