@@ -23,10 +23,10 @@ class ActionId(StrEnum):
     RAISE_TIER = "review-raise-tier"
     LOWER_TIER = "review-lower-tier"
     CEASE_USE_FROM_REQUEST = "request-cease-use"  # command staff: open /directive prefilled, cease use
-    USAGE_CSV = "usage-csv"
+    USAGE_CSV = "usage-csv"  # /tool-usage: send everyone linked to the tool as a CSV file in a DM
     LICENCE_GROUPS = "licence-groups"  # the licence form's user groups (external select: usergroups.list)
     LICENCE_RENEW = "licence-renew"  # /tool-status and the expiry reminder: Renew…
-    LICENCE_EXTEND = "licence-extend"  # /tool-status, command staff: Extend…  # /tool-usage: send everyone linked to the tool as a CSV file in a DM
+    LICENCE_EXTEND = "licence-extend"  # /tool-status, command staff: Extend…
 
 
 class CallbackId(StrEnum):

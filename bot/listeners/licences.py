@@ -61,9 +61,7 @@ async def submit_licence(deps: ReviewDeps, ack, body) -> None:
     values = (view.get("state") or {}).get("values") or {}
     terms = parse_licence_form(values, request, deps.policy, previous)
     await deps.change(
-        ApproveWithLicence(
-            form.request_id, form.stage_key, user, terms, reviewers, deps.clock(), once=once_key(view)
-        )
+        ApproveWithLicence(form.request_id, form.stage_key, user, terms, reviewers, deps.clock(), once=once_key(view))
     )
     await ack()  # a refusal (a past expiry, a scope naming nobody): `guarded` puts it on the field
 

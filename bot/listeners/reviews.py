@@ -19,8 +19,8 @@ from bot.listeners import licences
 from bot.listeners.common import Change, Replies, action_value, actor, guarded, once_key
 from bot.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
 from bot.roles import Roles
-from workflows.licence_service import is_last_stage
 from workflows.commands import AskForInfo, RecordDecision
+from workflows.licence_service import is_last_stage
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
 from workflows.requests import Outcome
@@ -68,7 +68,12 @@ async def approve(deps: ReviewDeps, ack, body) -> None:
     user = actor(body)
     async with deps.reading() as uow:
         request = await uow.requests.get(request_id)
-    if request is not None and request.status.is_open and request.stage_key == stage_key and is_last_stage(deps.policy, request, stage_key):
+    if (
+        request is not None
+        and request.status.is_open
+        and request.stage_key == stage_key
+        and is_last_stage(deps.policy, request, stage_key)
+    ):
         await ack()
         await licences.open_licence_form(deps, body, request_id, stage_key)
         return

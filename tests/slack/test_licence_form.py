@@ -28,7 +28,13 @@ async def at_last_stage(bot, slack) -> tuple[int, dict]:
 async def test_the_last_stage_approve_opens_the_licence_form_and_grants_the_licence(bot, slack):
     request_id, view = await at_last_stage(bot, slack)
     said = everything_said(view)
-    for field in ("Other conditions", "Who may use it", "Valid until (the last day)", "Public listing", "One-line public"):
+    for field in (
+        "Other conditions",
+        "Who may use it",
+        "Valid until (the last day)",
+        "Public listing",
+        "One-line public",
+    ):
         assert field in said
     assert "the last stage" in said
     async with bot.c.uow() as uow:
