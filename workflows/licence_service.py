@@ -18,6 +18,8 @@ from workflows.cleaning import clean_line, clean_text
 from workflows.directives import record_request_outcome
 from workflows.errors import InvalidInput, LicenceRefused, NotFound, require_command_staff
 from workflows.events import Event, RequestApproved, RequestApprovedByRules, RequestSubmitted, TierChanged
+from workflows.followups.licence_expiry import NAME as EXPIRY
+from workflows.followups.licence_expiry import first_turn
 from workflows.licences import (
     Change,
     Licence,
@@ -167,7 +169,7 @@ async def approve_with_licence(
     events = await record_decision(
         uow, policy, request_id, stage_key, actor, Outcome.APPROVED, terms.note, reviewers, now
     )
-    licence = await _store_new(uow, licence, actor, now)
+    licence = await _store_new(uow, policy, licence, actor, now)
     return [dataclasses.replace(e, licence=licence) if isinstance(e, RequestApproved) else e for e in events]
 
 
@@ -200,17 +202,28 @@ async def licence_unformed_approval(uow: DirectiveUnitOfWork, policy: Policy, ev
         granted_by=r.decisions[-1].by if r.decisions else "",
         note=WITHOUT_FORM.format(how=how),
     )
-    await _store_new(uow, licence, licence.granted_by, licence.valid_from)
+    await _store_new(uow, policy, licence, licence.granted_by, licence.valid_from)
     return []
 
 
-async def _store_new(uow: DirectiveUnitOfWork, licence: Licence, actor: str, now: datetime) -> Licence:
+async def schedule_expiry(uow: DirectiveUnitOfWork, policy: Policy, licence: Licence, now: datetime) -> None:
+    """Its expiry reminders and lapse (workflows/followups/licence_expiry.py), in the same change."""
+    reminders = getattr(uow, "reminders", None)  # the store's follow-ups; a unit of work without them keeps none
+    if reminders is None or licence.id is None:
+        return
+    due = first_turn(licence, policy.licences.remind_before, now)
+    state = licence.expires_at.isoformat() if licence.expires_at else ""
+    await reminders(policy.reminders).follow_ups.schedule(EXPIRY, licence.id, due, state)
+
+
+async def _store_new(uow: DirectiveUnitOfWork, policy: Policy, licence: Licence, actor: str, now: datetime) -> Licence:
     """Store a new licence (a renewal's supersedes the one it renews) and put it on the audit trail."""
     renewed = await uow.licences.with_renewal(licence.request_ref)
     if renewed is not None:
         await uow.licences.save(dataclasses.replace(renewed, renewal_ref=None))
     licence = await uow.licences.add(licence)
     await _audit(uow, licence, "licence:granted", actor, now, "", "valid", describe(licence))
+    await schedule_expiry(uow, policy, licence, now)
     return licence
 
 
@@ -318,6 +331,7 @@ async def extend_licence(
     after = extend(licence, instant, reason, bound, now)
     after = dataclasses.replace(after, extension_reason=clean_line(reason), lapsed_at=None)
     await uow.licences.save(after)
+    await schedule_expiry(uow, policy, after, now)
     before = licence.expires_at.isoformat() if licence.expires_at else ""
     await _audit(uow, after, "licence:extended", by, now, before, instant.isoformat(), clean_line(reason))
     events: list[Event] = []

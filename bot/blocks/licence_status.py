@@ -133,9 +133,9 @@ def extend_modal(licence: Licence, tool_name: str) -> dict:
     return modal(CallbackId.EXTEND_FORM, "Extend licence", blocks, submit="Extend", metadata=ToolRef(licence.tool_key))
 
 
-def expiry_reminder(owner: str, due: list[tuple[Licence, str]]) -> tuple[str, list[dict]]:
+def expiry_reminder(owner: str, due: list[tuple[Licence, str]], *, renew: bool = True) -> tuple[str, list[dict]]:
     """The DM to a licence's owner before expiry: every licence of theirs due in one sweep, each with
-    Renew… (the timed follow-ups will send it; not scheduled here). `due`: (licence, tool name)."""
+    Renew… when `renew` (the licence-expiry follow-up sends it). `due`: (licence, tool name)."""
     blocks: list[Block | dict] = [
         md(f"<@{owner}>, {'a licence' if len(due) == 1 else f'{len(due)} licences'} you own will expire soon. "
            "Renew before then to keep using the tool; if nobody renews, it is *Suspended — approval lapsed* "
@@ -145,12 +145,11 @@ def expiry_reminder(owner: str, due: list[tuple[Licence, str]]) -> tuple[str, li
         when: list[Part] = [Bold(one_line(name, 150)), f" — {licence.ref}, expires "]
         when.append(When(licence.expires_at) if licence.expires_at else "never")
         blocks.append(rich(when))
-        blocks.append(
-            actions(
-                f"renew-{licence.id}",
-                button("Renew…", ActionId.LICENCE_RENEW, ToolRef(licence.tool_key), style="primary"),
+        if renew:
+            value = ToolRef(licence.tool_key)
+            blocks.append(
+                actions(f"renew-{licence.id}", button("Renew…", ActionId.LICENCE_RENEW, value, style="primary"))
             )
-        )
     if len(due) > 20:
         blocks.append(context(f"…and {len(due) - 20} more: /tool-status <name> shows each."))
     text = f"{len(due)} licence(s) you own expire soon: renew them to keep using the tools."
@@ -159,3 +158,16 @@ def expiry_reminder(owner: str, due: list[tuple[Licence, str]]) -> tuple[str, li
 
 def changes_said(changes: tuple[Change, ...]) -> str:
     return ", ".join(CHANGE_LABELS[c] for c in changes) or "nothing changed"
+
+
+def lapse_notice(user: str, licence: Licence, tool_name: str) -> tuple[str, list[dict]]:
+    """The one DM to each authorised user when a licence lapses unrenewed."""
+    name = one_line(tool_name, 150)
+    lines: list[list[Part]] = [
+        [":double_vertical_bar: ", Bold(f"{name} is now Suspended — approval lapsed.")],
+        [f"Its licence {licence.ref} ({licence.request_ref}) expired ", When(licence.expires_at or datetime.min),
+         " and nobody renewed it. Stop using it for police work until it is renewed."],
+        ["Its owner, ", User(licence.owner), ", can renew it; /tool-status shows when it is valid again."],
+    ]  # fmt: skip
+    text = f"{escape(name, 150)} is now Suspended — approval lapsed: stop using it until it is renewed."
+    return text, dump([rich(*lines)])

@@ -56,5 +56,5 @@ async def tool_status_command(deps: StatusDeps, ack, body) -> None:
         shown = bool(answer.tool.conditions)  # the status of record already lists the licence's conditions
         blocks += dump(licence_section(licence, permission, now, unchecked=unchecked, conditions_shown=shown))
         if permission is not None:
-            text = f"{text}. {permission.why}"
+            text = f"{permission.why} {text}"
     await ack(response_type="ephemeral", text=text, blocks=blocks)

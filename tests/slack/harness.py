@@ -291,7 +291,9 @@ class Bot:
                 if c.args["view"].get("callback_id") == CallbackId.LICENCE_FORM
             ]
             if opened:
-                reply = await self.submit_form(opened[-1], user, form_state(opened[-1], **(licence or {})))
+                # A tier listed publicly by default needs its one-line summary: the harness gives one.
+                changed = {"public_summary": {"value": "A tool approved under conditions."}, **(licence or {})}
+                reply = await self.submit_form(opened[-1], user, form_state(opened[-1], **changed))
                 assert reply is None, reply  # the defaults are accepted: the modal closes
                 await self.settle()
         return response
