@@ -55,6 +55,4 @@ async def tool_status_command(deps: StatusDeps, ack, body) -> None:
         permission = permission_for(answer.tool, licence, user, groups, now)
         shown = bool(answer.tool.conditions)  # the status of record already lists the licence's conditions
         blocks += dump(licence_section(licence, permission, now, unchecked=unchecked, conditions_shown=shown))
-        if permission is not None:
-            text = f"{permission.why} {text}"
     await ack(response_type="ephemeral", text=text, blocks=blocks)
