@@ -103,7 +103,7 @@ def licence_messages(
             text, blocks = licence_status.lapse_notice(user, n.licence, n.tool_name)
             messages.append(post(reminder_queue(user, lapsed), user, text, blocks))
     for owner, due in sorted(owners.items()):
-        text, blocks = licence_status.expiry_reminder(owner, due, renew=False)
+        text, blocks = licence_status.expiry_reminder(owner, due)
         messages.append(post(reminder_queue(owner), owner, text, blocks, priority=BULK))
     return messages
 

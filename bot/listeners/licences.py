@@ -8,18 +8,21 @@ at submission; a second submission of the same form meets the decided stage and 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Option
 
 from bot.blocks.licence_form import licence_modal, parse_licence_form
+from bot.blocks.licence_status import extend_modal, renew_modal
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
-from bot.listeners.common import actor, guarded, once_key
-from bot.payloads import FormKind, ReasonForm, Unreadable, read
+from bot.listeners.common import action_value, actor, guarded, once_key
+from bot.payloads import FormKind, ReasonForm, ToolRef, Unreadable, read
 from bot.text import one_line
-from workflows.commands import ApproveWithLicence
-from workflows.errors import NotFound
+from workflows.commands import ApproveWithLicence, ExtendLicence, RenewLicence
+from workflows.errors import LicenceRefused, NotFound, require_command_staff
+from workflows.licences import Change
 from workflows.review import check_can_review
 
 if TYPE_CHECKING:  # reviews.py opens the form: imported there at run time
@@ -31,6 +34,10 @@ GROUP_OPTIONS = 100  # Slack's limit on an external select's options
 def register(app: ListenerTable, deps: ReviewDeps) -> None:
     app.view(CallbackId.LICENCE_FORM)(guarded(deps, submit_licence))
     app.options(ActionId.LICENCE_GROUPS)(guarded(deps, group_choices))
+    app.action(ActionId.LICENCE_RENEW)(guarded(deps, open_renew_form))
+    app.view(CallbackId.RENEW_FORM)(guarded(deps, submit_renew))
+    app.action(ActionId.LICENCE_EXTEND)(guarded(deps, open_extend_form))
+    app.view(CallbackId.EXTEND_FORM)(guarded(deps, submit_extend))
 
 
 async def open_licence_form(deps: ReviewDeps, body: dict, request_id: int, stage_key: str) -> None:
@@ -76,3 +83,67 @@ async def group_choices(deps: ReviewDeps, ack, body) -> None:
         if group.get("id") and (not query or query in handle.casefold() or query in name.casefold()):
             options.append(Option(value=group["id"], text=one_line(f"@{handle or name}", 75)).to_dict())
     await ack(options=options[:GROUP_OPTIONS])
+
+
+# --- Renew… and Extend… ----------------------------------------------------------------------------
+
+
+async def open_renew_form(deps: ReviewDeps, ack, body) -> None:
+    await ack()
+    ref = read(ToolRef, action_value(body))
+    user = actor(body)
+    async with deps.reading() as uow:
+        licence = await uow.licences.current_for_tool(ref.tool_key)
+        tool = await uow.tools.get_by_key(ref.tool_key)
+    if licence is None:
+        raise NotFound(f"licence for {ref.tool_key}")
+    # Checked before the form opens, and again by the service at submission.
+    if user != licence.owner and not await deps.roles.is_command_staff(user):
+        raise LicenceRefused(f"Only the licence's owner (<@{licence.owner}>) or command staff can renew it.")
+    name = tool.name if tool is not None else licence.tool_key
+    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=renew_modal(licence, name))
+
+
+async def submit_renew(deps: ReviewDeps, ack, body) -> None:
+    view = body.get("view") or {}
+    ref = read(ToolRef, view.get("private_metadata"))
+    values = (view.get("state") or {}).get("values") or {}
+    ticked = ((values.get("changes") or {}).get("value") or {}).get("selected_options") or []
+    known = {c.value for c in Change}
+    changes = tuple(Change(o["value"]) for o in ticked if o.get("value") in known)
+    what = ((values.get("what_changed") or {}).get("value") or {}).get("value") or ""
+    user = actor(body)
+    staff = await deps.roles.is_command_staff(user)
+    at = deps.clock()
+    await deps.change(RenewLicence(ref.tool_key, user, changes, what, staff, at, once=once_key(view)))
+    await ack()
+
+
+async def open_extend_form(deps: ReviewDeps, ack, body) -> None:
+    await ack()
+    ref = read(ToolRef, action_value(body))
+    require_command_staff(await deps.roles.is_command_staff(actor(body)), "extend a licence")
+    async with deps.reading() as uow:
+        licence = await uow.licences.current_for_tool(ref.tool_key)
+        tool = await uow.tools.get_by_key(ref.tool_key)
+    if licence is None:
+        raise NotFound(f"licence for {ref.tool_key}")
+    name = tool.name if tool is not None else licence.tool_key
+    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=extend_modal(licence, name))
+
+
+async def submit_extend(deps: ReviewDeps, ack, body) -> None:
+    view = body.get("view") or {}
+    ref = read(ToolRef, view.get("private_metadata"))
+    values = (view.get("state") or {}).get("values") or {}
+    picked = ((values.get("until") or {}).get("value") or {}).get("selected_date")
+    try:
+        until = date.fromisoformat(picked) if picked else None
+    except ValueError:
+        until = None
+    reason = ((values.get("reason") or {}).get("value") or {}).get("value") or ""
+    user = actor(body)
+    staff = await deps.roles.is_command_staff(user)
+    at = deps.clock()
+    await deps.change(ExtendLicence(ref.tool_key, user, staff, until, reason, at, once=once_key(view)))
+    await ack()

@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.blocks.common import dump
 from bot.blocks.licence_status import licence_section
 from bot.blocks.tool_status import status_answer, status_list
+from bot.directory import DirectoryUnavailable
 from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, actor, guarded
 from bot.roles import Roles
@@ -54,5 +55,20 @@ async def tool_status_command(deps: StatusDeps, ack, body) -> None:
             groups, unchecked = await deps.roles.groups_among(user, licence.scope.groups)
         permission = permission_for(answer.tool, licence, user, groups, now)
         shown = bool(answer.tool.conditions)  # the status of record already lists the licence's conditions
-        blocks += dump(licence_section(licence, permission, now, unchecked=unchecked, conditions_shown=shown))
+        staff = False
+        if licence is not None:
+            try:
+                staff = await deps.roles.is_command_staff(user)
+            except DirectoryUnavailable:
+                staff = False  # the buttons are only offered; the click checks again
+        section = licence_section(
+            licence,
+            permission,
+            now,
+            unchecked=unchecked,
+            conditions_shown=shown,
+            may_renew=licence is not None and (user == licence.owner or staff),
+            may_extend=staff,
+        )
+        blocks += dump(section)
     await ack(response_type="ephemeral", text=text, blocks=blocks)
