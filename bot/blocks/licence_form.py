@@ -155,7 +155,7 @@ def licence_modal(
             block_id="expires_at",
             label="Valid until (the last day)",
             optional=True,
-            hint=f"The {tier_label} default is {period_text(policy, tier)}.",
+            hint=f"Default for {tier_label}: {period_text(policy, tier)}.",
             element=DatePickerElement(action_id="value", initial_date=default_end.isoformat() if default_end else None),
         )
     )
