@@ -113,3 +113,21 @@ async def test_quiet_hours_defer_reminders_but_not_the_lapse(slack, database_url
         assert len(lapsed(bot, "U0OFFICER")) == 1 and len(lapsed(bot, "U0DET1")) == 1
     finally:
         await stop_bot(bot)
+
+
+async def test_members_of_a_licensed_group_are_told_of_the_lapse(bot, slack):
+    slack.usergroups["S0MAJOR"] = ["U0DET3"]
+    await bot.request_tool()
+    last_day = bot.clock() + 2 * DAY
+    licence = {
+        "scope": {"selected_option": {"value": "groups"}},
+        "groups": {"selected_options": [{"value": "S0MAJOR", "text": {"type": "plain_text", "text": "@major"}}]},
+        "expires_at": {"selected_date": last_day.date().isoformat()},
+        "no_expiry": {"selected_options": []},
+    }
+    for channel, reviewer in (("C0ITSEC", "U0SEC1"), ("C0PRIV", "U0PRIV1"), ("C0CMD", "U0CHIEF")):
+        await bot.click(bot.card(channel), ActionId.APPROVE, reviewer, licence=licence)
+        await bot.settle()
+    bot.clock.now = datetime.combine(last_day.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    await bot.sweep()
+    assert len(lapsed(bot, "U0DET3")) == 1 and len(lapsed(bot, "U0OFFICER")) == 1
