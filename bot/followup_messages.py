@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from bot.blocks import licence_status
 from bot.blocks import reminders as reminder_blocks
 from bot.blocks.reminders import Due
 from bot.blocks.requests import review_card
@@ -21,12 +22,15 @@ from bot.outbound import card_key, post, update
 from workflows.followups.directive import NAME as DIRECTIVE
 from workflows.followups.directive import DirectiveReminderDue
 from workflows.followups.kind import FollowUpNotice, Known
+from workflows.followups.licence_expiry import NAME as LICENCE
+from workflows.followups.licence_expiry import LicenceExpiring, LicenceLapsedNotice
 from workflows.followups.review import NAME as REVIEW
 from workflows.followups.review import ReviewReminderDue
 from workflows.followups.run import FollowUpsDue
+from workflows.licences import Licence
 from workflows.outbox import BULK, OutboundMessage
 from workflows.policy import Policy
-from workflows.reminder_relevance import about_directive, about_review, reminder_queue
+from workflows.reminder_relevance import about, about_directive, about_review, reminder_queue
 
 log = logging.getLogger("clearance.reminders")
 
@@ -80,9 +84,34 @@ def directive_messages(
     return messages
 
 
+def licence_messages(
+    notices: Sequence[LicenceExpiring | LicenceLapsedNotice],
+    known: Known,
+    flags: Mapping[int, list[str]],
+    policy: Policy,
+) -> list[OutboundMessage]:
+    """Expiry reminders, one DM per owner per sweep (all their licences due); a lapse, one DM to each
+    authorised user."""
+    owners: dict[str, list[tuple[Licence, str]]] = defaultdict(list)
+    messages = []
+    for n in notices:
+        if isinstance(n, LicenceExpiring):
+            owners[n.licence.owner].append((n.licence, n.tool_name))
+            continue
+        lapsed = about(LICENCE, n.licence.id or 0, "lapsed")
+        for user in n.told:
+            text, blocks = licence_status.lapse_notice(user, n.licence, n.tool_name)
+            messages.append(post(reminder_queue(user, lapsed), user, text, blocks))
+    for owner, due in sorted(owners.items()):
+        text, blocks = licence_status.expiry_reminder(owner, due)
+        messages.append(post(reminder_queue(owner), owner, text, blocks, priority=BULK))
+    return messages
+
+
 BUILDERS: dict[str, Builder] = {
     REVIEW: review_messages,
     DIRECTIVE: directive_messages,
+    LICENCE: licence_messages,
 }
 
 

@@ -24,9 +24,15 @@ class ActionId(StrEnum):
     LOWER_TIER = "review-lower-tier"
     CEASE_USE_FROM_REQUEST = "request-cease-use"  # command staff: open /directive prefilled, cease use
     USAGE_CSV = "usage-csv"  # /tool-usage: send everyone linked to the tool as a CSV file in a DM
+    LICENCE_GROUPS = "licence-groups"  # the licence form's user groups (external select: usergroups.list)
+    LICENCE_RENEW = "licence-renew"  # /tool-status and the expiry reminder: Renew…
+    LICENCE_EXTEND = "licence-extend"  # /tool-status, command staff: Extend…
 
 
 class CallbackId(StrEnum):
+    LICENCE_FORM = "licence-form"  # the last stage's Approve: the licence
+    RENEW_FORM = "licence-renew-form"
+    EXTEND_FORM = "licence-extend-form"
     REQUEST_FORM = "request-form"
     REQUEST_QUESTIONS = "request-questions"  # page 2 of the request form: the risk questions
     TIER_FORM = "review-tier-form"

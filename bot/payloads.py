@@ -56,6 +56,13 @@ class UsageQuery:
 
 
 @dataclass(frozen=True)
+class ToolRef:
+    """A tool's licence (Renew…, Extend… and their forms): the licence is read again at the click."""
+
+    tool_key: str = _key("t")
+
+
+@dataclass(frozen=True)
 class ReasonForm:
     """The reason modal of a review decision, or the tier modal: `kind` says which action."""
 

@@ -14,6 +14,7 @@ from workflows.directives import DirectiveNotActive, NotInAudience
 from workflows.errors import (
     DomainError,
     InvalidInput,
+    LicenceRefused,
     NoOpenQuestion,
     NoOtherTier,
     NotAReviewer,
@@ -109,6 +110,8 @@ def explain(error: DomainError, policy: Policy, ref: str = "This request") -> st
                 f"*{ref}* was sent to channels you are not in: only their members (and command staff) "
                 "can read or acknowledge it. Nothing was recorded."
             )
+        case LicenceRefused(message=message):
+            return f"{message} Nothing was changed."
         case NotFound():
             return "That item no longer exists in Clearance. Nothing was changed."
         case InvalidInput(errors=errors):  # where a form has no field to put them on

@@ -44,3 +44,16 @@ class Roles:
             return bool(user) and await self._directory.includes(user, self._policy.usage_readers())
         except DirectoryUnavailable as unavailable:
             raise RoleUnchecked("usage reader") from unavailable
+
+    async def groups_among(self, user: str, groups: tuple[str, ...]) -> tuple[frozenset[str], bool]:
+        """Which of these user groups `user` is in, as Slack says now (30 s cache, membership events),
+        and whether any could not be checked (then the answer says so rather than guessing)."""
+        found: set[str] = set()
+        unchecked = False
+        for group in groups:
+            try:
+                if await self._directory.includes(user, (group,)):
+                    found.add(group)
+            except DirectoryUnavailable:
+                unchecked = True
+        return frozenset(found), unchecked

@@ -162,7 +162,7 @@ class Clearance:
                 self.replies,
                 DirectiveAudience(self.reading, self.members),
             ),
-            tool_status=StatusDeps(policy, self.reading, self.replies),
+            tool_status=StatusDeps(policy, self.reading, self.replies, roles, clock),
             home=HomeDeps(self.home, self.replies),
             directory=self.directory,
             usage=UsageDeps(

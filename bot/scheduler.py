@@ -46,6 +46,7 @@ from workflows.events import Event
 from workflows.followups import KINDS
 from workflows.followups.directive import NAME as DIRECTIVE
 from workflows.followups.kind import Known
+from workflows.followups.licence_expiry import NAME as LICENCE
 from workflows.followups.review import NAME as REVIEW
 from workflows.followups.run import FollowUpsDue
 from workflows.outbox import OutboundMessage
@@ -285,9 +286,23 @@ class ReminderScheduler:
                 lookups.blocked_directives.add(item.item_id)
             else:
                 lookups.unacknowledged[item.item_id] = set(state.pending)
+        await self._licence_groups([item.item_id for item in due if item.kind == LICENCE], lookups)
         wanted = [_card(item) for item in due if item.kind == REVIEW and item.stage_key not in lookups.blocked_stages]
         await self._permalinks_for({key: cards[key] for key in wanted if key in cards}, lookups)
         return lookups
+
+    async def _licence_groups(self, licence_ids: list[int], lookups: _Lookups) -> None:
+        """The members of licensed user groups, so a lapse tells every authorised user."""
+        if not licence_ids:
+            return
+        async with self._reading() as reading:
+            groups = {g for i in licence_ids if (lic := await reading.licences.get(i)) for g in lic.scope.groups}
+        for group in sorted(groups - set(lookups.members)):
+            try:
+                lookups.members[group] = await self._directory.expand([group])
+            except DirectoryUnavailable:
+                # The lapse is not delayed: its owner and named people are told; the group's are not.
+                log.warning("user group %s: members unknown just now; not told of a licence's lapse", group)
 
     async def _permalinks_for(self, cards: dict[str, tuple[str, str]], lookups: _Lookups) -> None:
         """chat.getPermalink for each review card (a card not posted yet has none: the DM names its channel)."""

@@ -325,3 +325,37 @@ class FollowUpRow(SQLModel, table=True):
     due_at: datetime | None = _when(nullable=True)
     count: int = 0
     state: str = _text()
+
+
+# --- licences (migration 0012) -------------------------------------------------------------------
+
+
+class LicenceRow(SQLModel, table=True):
+    """A licence (workflows.licences.Licence): who may use a tool, under which conditions, until when.
+    A tool's current licence is its newest row; older ones are its history (renewed, superseded)."""
+
+    __tablename__ = "licences"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tool_key: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    request_ref: str = Field(max_length=32, index=True)
+    owner: str = Field(max_length=32)
+    conditions: list[str] = Field(sa_column=Column(JSONText, nullable=False))
+    scope_kind: str = Field(max_length=16)
+    scope_people: list[str] = Field(sa_column=Column(JSONText, nullable=False))
+    scope_groups: list[str] = Field(sa_column=Column(JSONText, nullable=False))
+    scope_group_names: list[str] = Field(sa_column=Column(JSONText, nullable=False))
+    valid_from: datetime = _when()
+    # The expiry follow-up selects on this column; NULL: no expiry.
+    expires_at: datetime | None = _when(nullable=True, index=True)
+    list_publicly: bool = False
+    public_summary: str = _text()
+    renewal_asked_at: datetime | None = _when(nullable=True)
+    renewal_ref: str | None = Field(default=None, max_length=32, index=True)
+    extended: bool = False
+    extension_reason: str = _text()
+    lapsed_at: datetime | None = _when(nullable=True)
+    note: str = _text()
+    tier: str | None = Field(default=None, max_length=16)
+    granted_by: str = Field(max_length=32)
+    version: int = 0

@@ -21,6 +21,7 @@ from storage.assumed import BatchedAcknowledgements
 from storage.audit import SqlAudit
 from storage.directives import SqlDirectivePosts, SqlDirectives, SqlTools
 from storage.home import SqlHomeTabs
+from storage.licences import SqlLicences
 from storage.outbox import SqlOutbox
 from storage.pending import flush_pending
 from storage.reminders import SqlReminderStore
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
         self.directive_posts = SqlDirectivePosts(session)
         # Who has opened their Home tab, and what the reminder sweep reads and claims.
         self.home_tabs = SqlHomeTabs(session)
+        self.licences = SqlLicences(session)  # who may use each approved tool, until when (migration 0012)
         self.usage = SqlUsage(session)  # who is linked to a tool (/tool-usage): reads only
 
     def reminders(

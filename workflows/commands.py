@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workflows.audit_anchors import anchor_chain
@@ -36,6 +36,8 @@ from workflows.followups import KINDS
 from workflows.followups.kind import Known
 from workflows.followups.run import run_follow_ups, seed_follow_ups
 from workflows.handlers import handle
+from workflows.licence_service import LicenceTerms, approve_with_licence, extend_licence, lapse_licence, renew
+from workflows.licences import Change
 from workflows.policy import Policy
 from workflows.ports_directives import ChangeUnitOfWork
 from workflows.requests import Outcome, RequestDraft
@@ -131,6 +133,51 @@ class LowerTier(Command):
     tier: Tier
     reason: str
     is_command_staff: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ApproveWithLicence(Command):
+    """The last stage's Approve: the approval and the licence the form describes, one decision."""
+
+    request_id: int
+    stage_key: str
+    reviewer: str
+    terms: LicenceTerms
+    reviewers: frozenset[str]
+    at: datetime
+
+
+# --- licences ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenewLicence(Command):
+    tool_key: str
+    by: str
+    changes: tuple[Change, ...]
+    what_changed: str
+    is_command_staff: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExtendLicence(Command):
+    tool_key: str
+    by: str
+    is_command_staff: bool
+    until: date | None
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LapseLicence(Command):
+    """At expiry (called by the timed follow-ups): `audience` is every authorised user, resolved by
+    the caller (named people, the members of its user groups)."""
+
+    licence_id: int
+    audience: frozenset[str]
     at: datetime
 
 
@@ -283,6 +330,16 @@ SERVICES: dict[type[Command], Service] = {
     LowerTier: lambda uow, policy, c: lower_tier(
         uow, policy, c.request_id, c.by, c.tier, c.reason, c.is_command_staff, c.at
     ),
+    ApproveWithLicence: lambda uow, policy, c: approve_with_licence(
+        uow, policy, c.request_id, c.stage_key, c.reviewer, c.terms, c.reviewers, c.at
+    ),
+    RenewLicence: lambda uow, policy, c: renew(
+        uow, policy, c.tool_key, c.by, c.changes, c.what_changed, c.is_command_staff, c.at
+    ),
+    ExtendLicence: lambda uow, policy, c: extend_licence(
+        uow, policy, c.tool_key, c.by, c.is_command_staff, c.until, c.reason, c.at
+    ),
+    LapseLicence: lambda uow, policy, c: lapse_licence(uow, policy, c.licence_id, c.audience, c.at),
     IssueDirective: _issue,
     SupersedeDirective: lambda uow, policy, c: supersede_directive(
         uow, c.old_id, c.draft, c.by, c.is_command_staff, c.at, reminders=policy.reminders

@@ -84,3 +84,11 @@ class NoOtherTier(DomainError):
 @dataclass
 class InvalidInput(DomainError):
     errors: dict[str, str]
+
+
+@dataclass
+class LicenceRefused(DomainError):
+    """A licence action the rules do not allow now (not its owner, a renewal already open…): `message`
+    says so in words, with what to do instead."""
+
+    message: str

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workflows.licences import Licence
 from workflows.requests import AnswerVersion, Decision, InfoExchange, ToolRequest
 from workflows.risk import Assessment, Tier
 
@@ -35,6 +36,7 @@ class StageApproved(Event):
 class RequestApproved(Event):
     request: ToolRequest
     decision: Decision
+    licence: Licence | None = None  # the licence the final approver granted with it (the licence form)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from workflows.events import (
     RequestWithdrawn,
     TierChanged,
 )
+from workflows.licence_service import licence_unformed_approval, renewal_closed
 from workflows.policy import Policy
 from workflows.registry import OVERRIDES, RequestOutcome
 from workflows.requests import Outcome, ToolRequest
@@ -64,9 +65,10 @@ async def file_outcome(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -
     """A request's outcome is the tool's status of record (unless a directive overrides it)."""
     conditions = ""
     match event:
-        case RequestApproved(request=r, decision=d):
+        case RequestApproved(request=r, decision=d, licence=licence):
             outcome, by, when = RequestOutcome.APPROVED, d.by, d.at
-            conditions = approval_conditions(r, policy)
+            # The licence's conditions, as the final approver confirmed them; else the stages' notes.
+            conditions = "; ".join(licence.conditions) if licence else approval_conditions(r, policy)
         case RequestRejected(request=r, decision=d):
             outcome, by, when = RequestOutcome.REJECTED, d.by, d.at
         case RequestWithdrawn(request=r, by=by):
@@ -113,12 +115,12 @@ async def _filed(change: Awaitable[list[Event]]) -> list[Event]:
 
 HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
     RequestSubmitted: (file_new_request,),
-    RequestApproved: (file_outcome,),
-    RequestRejected: (file_outcome,),
-    RequestWithdrawn: (file_outcome,),
-    RequestRefused: (file_outcome,),
-    RequestApprovedByRules: (file_outcome,),
-    TierChanged: (file_outcome,),
+    RequestApproved: (file_outcome, licence_unformed_approval),
+    RequestRejected: (file_outcome, renewal_closed),
+    RequestWithdrawn: (file_outcome, renewal_closed),
+    RequestRefused: (file_outcome, renewal_closed),
+    RequestApprovedByRules: (file_outcome, licence_unformed_approval),
+    TierChanged: (file_outcome, licence_unformed_approval),
     ToolStatusChanged: (warn_reviewers,),
     ChainAnchored: (),  # posted to [audit] channel by bot/anchor_messages.py; nothing else follows
     RequestFlagged: (),  # shown on the card through warnings_for(); nothing else follows

@@ -114,6 +114,19 @@ class Licence:
     public_summary: str = ""
     renewal_asked_at: datetime | None = None
     extended: bool = False
+    # Stored with it (storage/licences.py); the rules above do not depend on these.
+    tier: str | None = None  # the request's risk tier when granted (its validity bounds an extension)
+    granted_by: str = ""
+    note: str = ""  # e.g. "Approved before licences existed: valid for everyone, with no expiry."
+    renewal_ref: str | None = None  # the open renewal request ("REQ-0043"), while it is reviewed
+    extension_reason: str = ""
+    lapsed_at: datetime | None = None  # when its lapse was recorded (LapseLicence): told once
+    id: int | None = None
+    version: int = 0  # optimistic lock: storage refuses a save from a stale copy
+
+    @property
+    def ref(self) -> str:
+        return f"LIC-{self.id:04d}" if self.id is not None else "LIC-new"
 
     def state(self, now: datetime) -> LicenceState:
         if now < self.valid_from:
@@ -140,6 +153,9 @@ def grant(
     expires_at: datetime | None = None,
     list_publicly: bool = False,
     public_summary: str = "",
+    tier: str | None = None,
+    granted_by: str = "",
+    note: str = "",
 ) -> Licence:
     """A licence from the final approval. `expires_at` given (the form) wins over `valid_for` (the tier's default)."""
     errors: dict[str, str] = {}
@@ -159,7 +175,20 @@ def grant(
     if errors:
         raise InvalidInput(errors)
     kept = tuple(c for c in (clean_line(c) for c in conditions) if c)
-    return Licence(tool_key, request_ref, owner, kept, scope, now, expires_at, list_publicly, summary[:200])
+    return Licence(
+        tool_key,
+        request_ref,
+        owner,
+        kept,
+        scope,
+        now,
+        expires_at,
+        list_publicly,
+        summary[:200],
+        tier=tier,
+        granted_by=granted_by,
+        note=clean_line(note),
+    )
 
 
 def may_use(licence: Licence | None, user: str, groups: Collection[str], now: datetime, ask: str) -> Permission:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from workflows.audit_anchors import AuditAnchors
 from workflows.directive_model import Acknowledgement, Directive, DirectivePost, PostOutcome
+from workflows.licences import Licence
 from workflows.outbox import Outbox
 from workflows.ports import UnitOfWork
 from workflows.registry import Tool
@@ -101,6 +102,25 @@ class DirectivePostRepository(Protocol):
         """Record that `count` is about to be shown; False if another process changed it since `shown_at`."""
 
 
+class LicenceRepository(Protocol):
+    """Licences (storage/licences.py): a tool's current licence is its newest one."""
+
+    async def add(self, licence: Licence) -> Licence:
+        """Store a new licence; sets and returns it with its id."""
+
+    async def get(self, licence_id: int) -> Licence | None: ...
+
+    async def current_for_tool(self, tool_key: str) -> Licence | None: ...
+
+    async def for_request(self, request_ref: str) -> Licence | None: ...
+
+    async def with_renewal(self, request_ref: str) -> Licence | None:
+        """The licence whose open renewal is the request `request_ref`."""
+
+    async def save(self, licence: Licence) -> None:
+        """Store changes; raises ConcurrencyConflict if someone saved it since it was loaded."""
+
+
 class DirectiveUnitOfWork(UnitOfWork, Protocol):
     @property
     def tools(self) -> ToolRepository: ...
@@ -113,6 +133,9 @@ class DirectiveUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def directive_posts(self) -> DirectivePostRepository: ...
+
+    @property
+    def licences(self) -> LicenceRepository: ...
 
 
 class ChangeUnitOfWork(DirectiveUnitOfWork, Protocol):

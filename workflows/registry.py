@@ -150,6 +150,7 @@ class ToolStatus(StrEnum):
     PROHIBITED = "prohibited"  # refused by the risk rules at intake (workflows.risk); the rule is kept
     CEASE_USE = "cease_use"
     SUSPENDED = "suspended"
+    LAPSED = "lapsed"  # the licence expired unrenewed (workflows/licence_service.py): not a directive
     UNKNOWN = "unknown"
 
     @property
@@ -184,6 +185,10 @@ STATUSES: dict[ToolStatus, StatusRow] = {
     ToolStatus.CEASE_USE: StatusRow("Cease use", "Stop using it now, whatever was approved before."),
     ToolStatus.SUSPENDED: StatusRow(
         "Suspended", "Do not use it while it is reviewed again, whatever was approved before."
+    ),
+    ToolStatus.LAPSED: StatusRow(
+        "Suspended — approval lapsed",
+        "Do not use it: its approval expired and was not renewed. Its owner can renew it.",
     ),
     ToolStatus.UNKNOWN: StatusRow(
         "Unknown — request it with /request-tool",
@@ -317,6 +322,7 @@ class RequestOutcome(StrEnum):
     REJECTED = "rejected"
     PROHIBITED = "prohibited"  # refused by the risk rules
     WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"  # its licence expired unrenewed
 
 
 DirectiveLayer = Literal["directive", "override"]
@@ -344,6 +350,8 @@ def apply_request_decision(
         mark = StatusMark(ToolStatus.REJECTED, request_ref, by, at)
     elif outcome == RequestOutcome.PROHIBITED:  # `conditions` carries the rules that prohibit it, for /tool-status
         mark = StatusMark(ToolStatus.PROHIBITED, request_ref, by, at, (conditions or "").strip())
+    elif outcome == RequestOutcome.LAPSED:  # Suspended — approval lapsed; its conditions kept for the record
+        mark = StatusMark(ToolStatus.LAPSED, request_ref, by, at, (conditions or "").strip())
     elif outcome == RequestOutcome.WITHDRAWN:
         if decision is None or decision.status is not ToolStatus.UNDER_REVIEW or decision.source != request_ref:
             return tool

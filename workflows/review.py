@@ -9,7 +9,7 @@ the transaction (it may take a network call), at the moment of the action.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +74,7 @@ async def submit_request(
     answers: Mapping[str, Any] | None = None,
     *,
     extends: str | None = None,
+    route_for: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None,
 ) -> list[Event]:
     """Register a request. With intake `answers` it is assessed (workflows.risk) and given its
     tier's route: refused at once if prohibited, approved at once if the route has no stages.
@@ -82,6 +83,8 @@ async def submit_request(
     draft, cleaned = _cleaned(draft, answers)
     assessment = assess(cleaned, policy.rules) if cleaned is not None else None
     route = policy.route_for(assessment.tier) if assessment else policy.stage_keys
+    if route_for is not None and route:  # a renewal: the last stage only when nothing changed
+        route = route_for(route)
     first = policy.stage(route[0]) if route else None
     request = ToolRequest(
         requester_id=requester_id,

@@ -37,6 +37,7 @@ STATUS_EMOJI: dict[ToolStatus, str] = {
     ToolStatus.PROHIBITED: ":no_entry_sign:",
     ToolStatus.CEASE_USE: ":no_entry:",
     ToolStatus.SUSPENDED: ":double_vertical_bar:",
+    ToolStatus.LAPSED: ":hourglass:",
     ToolStatus.UNKNOWN: ":grey_question:",
 }
 

@@ -20,7 +20,8 @@ LIST_LIMIT = 400  # tools listed by /tool-status with no name
 
 
 def _label(status: ToolStatus) -> str:
-    return status.label.split(" — ")[0] if status is not ToolStatus.UNKNOWN else status.label
+    keep = (ToolStatus.UNKNOWN, ToolStatus.LAPSED)  # "Suspended — approval lapsed" is the whole name
+    return status.label if status in keep else status.label.split(" — ")[0]
 
 
 def _decided_by(mark: StatusMark) -> list[Part]:

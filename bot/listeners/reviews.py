@@ -15,10 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.requests import reason_modal
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
+from bot.listeners import licences
 from bot.listeners.common import Change, Replies, action_value, actor, guarded, once_key
 from bot.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
 from bot.roles import Roles
 from workflows.commands import AskForInfo, RecordDecision
+from workflows.licence_service import is_last_stage
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
 from workflows.requests import Outcome
@@ -44,6 +46,7 @@ def register(app: ListenerTable, deps: ReviewDeps) -> None:
     for action_id in (ActionId.APPROVE_WITH_NOTE, ActionId.REJECT, ActionId.ASK_INFO):
         app.action(action_id)(guarded(deps, open_reason_form))
     app.view(CallbackId.REVIEW_REASON)(guarded(deps, submit_reason))
+    licences.register(app, deps)
 
 
 FORM_OF = {  # the card's buttons that open a reason form
@@ -59,9 +62,21 @@ def _target(raw: str | None) -> tuple[int, str]:
 
 
 async def approve(deps: ReviewDeps, ack, body) -> None:
-    """One click approves: the decision is committed before Slack gets its acknowledgement."""
+    """One click approves: the decision is committed before Slack gets its acknowledgement. At the
+    request's last stage it opens the licence form instead (issue 18)."""
     request_id, stage_key = _target(action_value(body))
     user = actor(body)
+    async with deps.reading() as uow:
+        request = await uow.requests.get(request_id)
+    if (
+        request is not None
+        and request.status.is_open
+        and request.stage_key == stage_key
+        and is_last_stage(deps.policy, request, stage_key)
+    ):
+        await ack()
+        await licences.open_licence_form(deps, body, request_id, stage_key)
+        return
     # A refusal, or a role Slack could not confirm, is told by `guarded` in the presenter's words.
     reviewers = await deps.roles.reviewers(stage_key, user)
     await deps.change(RecordDecision(request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock()))

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.blocks.common import dump
+from bot.blocks.licence_status import licence_section
 from bot.blocks.tool_status import status_answer, status_list
+from bot.directory import DirectoryUnavailable
 from bot.listener_table import ListenerTable
-from bot.listeners.common import Replies, guarded
+from bot.listeners.common import Replies, actor, guarded
+from bot.roles import Roles
 from workflows.directives import tool_status_with_requests
+from workflows.licence_service import permission_for
+from workflows.licences import ScopeKind
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
 
@@ -17,6 +25,8 @@ class StatusDeps:
     policy: Policy
     reading: ReadingUnit
     replies: Replies
+    roles: Roles
+    clock: Callable[[], datetime]
 
 
 def register(app: ListenerTable, deps: StatusDeps) -> None:
@@ -30,6 +40,35 @@ async def tool_status_command(deps: StatusDeps, ack, body) -> None:
     async with deps.reading() as uow:
         if not query:
             text, blocks = status_list(await uow.tools.with_status())
-        else:
-            text, blocks = status_answer(*await tool_status_with_requests(uow, deps.policy, query))
+            await ack(response_type="ephemeral", text=text, blocks=blocks)
+            return
+        answer, open_requests = await tool_status_with_requests(uow, deps.policy, query)
+        # Only the tool the name is filed under: the closest name on record is not the asker's answer.
+        licence = await uow.licences.current_for_tool(answer.tool.key) if answer.tool and answer.exact else None
+    text, blocks = status_answer(answer, open_requests)
+    if answer.tool is not None and answer.exact:
+        user, now = actor(body), deps.clock()
+        groups: frozenset[str] = frozenset()
+        unchecked = False
+        if licence is not None and licence.scope.kind is ScopeKind.GROUPS:
+            # Decided now, as Slack says (30 s cache, membership events): never from an old answer.
+            groups, unchecked = await deps.roles.groups_among(user, licence.scope.groups)
+        permission = permission_for(answer.tool, licence, user, groups, now)
+        shown = bool(answer.tool.conditions)  # the status of record already lists the licence's conditions
+        staff = False
+        if licence is not None:
+            try:
+                staff = await deps.roles.is_command_staff(user)
+            except DirectoryUnavailable:
+                staff = False  # the buttons are only offered; the click checks again
+        section = licence_section(
+            licence,
+            permission,
+            now,
+            unchecked=unchecked,
+            conditions_shown=shown,
+            may_renew=licence is not None and (user == licence.owner or staff),
+            may_extend=staff,
+        )
+        blocks += dump(section)
     await ack(response_type="ephemeral", text=text, blocks=blocks)

@@ -47,5 +47,12 @@ async def test_request_travels_through_every_stage_to_approval(bot, slack):
 
     async with bot.c.uow() as uow:
         trail = await uow.audit.for_subject(ref)
-    assert [e.action for e in trail] == ["submitted", "approved:it_security", "approved:privacy", "approved:command"]
-    assert trail[-1].actor == "U0CHIEF" and trail[-1].to_state == "approved"
+    assert [e.action for e in trail] == [
+        "submitted",
+        "approved:it_security",
+        "approved:privacy",
+        "approved:command",
+        "licence:granted",
+    ]
+    assert trail[-2].actor == "U0CHIEF" and trail[-2].to_state == "approved"
+    assert trail[-1].actor == "U0CHIEF" and trail[-1].to_state == "valid"

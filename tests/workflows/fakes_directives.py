@@ -10,6 +10,7 @@ from datetime import datetime
 from workflows.audit import AuditEntry
 from workflows.directives import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.errors import ConcurrencyConflict
+from workflows.licences import Licence
 from workflows.registry import Tool
 
 
@@ -144,6 +145,36 @@ class FakeAudit:
         return [e for e in self.entries if e.subject == subject]
 
 
+class FakeLicences:
+    """workflows.ports_directives.LicenceRepository in memory (a tool's current licence: its newest)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Licence] = {}
+
+    async def add(self, licence: Licence) -> Licence:
+        stored = dataclasses.replace(licence, id=len(self.rows) + 1, version=0)
+        self.rows[stored.id] = stored
+        return stored
+
+    async def get(self, licence_id: int) -> Licence | None:
+        return self.rows.get(licence_id)
+
+    async def current_for_tool(self, tool_key: str) -> Licence | None:
+        return next((lic for lic in reversed(self.rows.values()) if lic.tool_key == tool_key), None)
+
+    async def for_request(self, request_ref: str) -> Licence | None:
+        return next((lic for lic in reversed(self.rows.values()) if lic.request_ref == request_ref), None)
+
+    async def with_renewal(self, request_ref: str) -> Licence | None:
+        return next((lic for lic in self.rows.values() if lic.renewal_ref == request_ref), None)
+
+    async def save(self, licence: Licence) -> None:
+        assert licence.id is not None
+        if self.rows[licence.id].version != licence.version:
+            raise ConcurrencyConflict(licence.ref)
+        self.rows[licence.id] = dataclasses.replace(licence, version=licence.version + 1)
+
+
 @dataclass
 class FakeDirectiveUoW:
     tools: FakeTools = field(default_factory=FakeTools)
@@ -151,6 +182,7 @@ class FakeDirectiveUoW:
     acks: FakeAcks = field(default_factory=FakeAcks)
     directive_posts: FakeDirectivePosts = field(default_factory=FakeDirectivePosts)
     audit: FakeAudit = field(default_factory=FakeAudit)
+    licences: FakeLicences = field(default_factory=FakeLicences)
     requests: object = None  # not used by these services
     commits: int = 0
 

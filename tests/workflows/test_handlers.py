@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.workflows.fakes import FakeRequests
-from tests.workflows.fakes_directives import FakeAcks, FakeAudit, FakeDirectivePosts, FakeDirectives, FakeTools
+from tests.workflows.fakes_directives import (
+    FakeAcks,
+    FakeAudit,
+    FakeDirectivePosts,
+    FakeDirectives,
+    FakeLicences,
+    FakeTools,
+)
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
     DirectiveDraft,
@@ -48,6 +55,7 @@ class UoW:
     acks: FakeAcks = field(default_factory=FakeAcks)
     directive_posts: FakeDirectivePosts = field(default_factory=FakeDirectivePosts)
     audit: FakeAudit = field(default_factory=FakeAudit)
+    licences: FakeLicences = field(default_factory=FakeLicences)
 
     async def commit(self) -> None:
         pass

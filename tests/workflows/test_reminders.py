@@ -69,8 +69,26 @@ def make_request(request_id: int = 1, entered: datetime = T0, **changes) -> Tool
     return dataclasses.replace(request, **changes)
 
 
+class NoFollowUpRows:
+    """The follow_ups table of kinds with no column of their own (the audit anchor, licences): empty here."""
+
+    async def due(self, kind, now, limit):
+        return []
+
+    async def claim(self, claim):
+        return False
+
+    async def schedule(self, kind, subject, due_at, state=""):
+        return None
+
+    async def get(self, kind, subject):
+        return None
+
+
 class FakeReminderStore:
     """In memory; claims compare the expected value like the SQL conditional update does."""
+
+    follow_ups = NoFollowUpRows()
 
     def __init__(self, requests=(), directives=(), *, barrier: asyncio.Barrier | None = None):
         self.requests = {r.id: r for r in requests}

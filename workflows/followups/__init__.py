@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from workflows.followups.anchor import AuditAnchor
 from workflows.followups.directive import DirectiveReminders
 from workflows.followups.kind import FollowUpKind
+from workflows.followups.licence_expiry import LicenceExpiry
 from workflows.followups.review import ReviewReminders
 
 KINDS: Sequence[FollowUpKind] = (
     ReviewReminders(),
     DirectiveReminders(),
+    LicenceExpiry(),
     AuditAnchor(),
 )

@@ -1,0 +1,139 @@
+"""The last stage's Approve opens the licence form (issue 18): who may use the tool, under which
+conditions, until when. Earlier stages keep one-click Approve; bad answers are told on the form."""
+
+from __future__ import annotations
+
+from bot.ids import ActionId, CallbackId
+from tests.slack.harness import everything_said, form_state
+from workflows.licences import ScopeKind
+from workflows.requests import reference
+
+
+async def at_last_stage(bot, slack) -> tuple[int, dict]:
+    """A request approved by IT security and Privacy (one click each); Command's Approve pressed:
+    returns the request's id and the licence form it opened."""
+    request_id = await bot.request_tool()
+    for channel, reviewer in (("C0ITSEC", "U0SEC1"), ("C0PRIV", "U0PRIV1")):
+        opened = len(slack.calls_to("views.open"))
+        await bot.click(bot.card(channel), ActionId.APPROVE, reviewer)
+        await bot.settle()
+        assert len(slack.calls_to("views.open")) == opened  # one click, no form
+    before = len(slack.calls_to("views.open"))
+    await bot.press(bot.card("C0CMD"), ActionId.APPROVE, "U0CHIEF")
+    view = (await slack.wait_for("views.open", count=before + 1))[-1].args["view"]
+    assert view["callback_id"] == CallbackId.LICENCE_FORM
+    return request_id, view
+
+
+async def test_the_last_stage_approve_opens_the_licence_form_and_grants_the_licence(bot, slack):
+    request_id, view = await at_last_stage(bot, slack)
+    said = everything_said(view)
+    for field in (
+        "Other conditions",
+        "Who may use it",
+        "Valid until (the last day)",
+        "Public listing",
+        "One-line public",
+    ):
+        assert field in said
+    assert "the last stage" in said
+    async with bot.c.uow() as uow:
+        assert (await uow.requests.get(request_id)).status.value == "pending"  # nothing until submitted
+    groups = {"selected_options": [{"value": "S0SECGRP", "text": {"type": "plain_text", "text": "@s0secgrp"}}]}
+    state = form_state(
+        view,
+        scope={"selected_option": {"value": "groups"}},
+        groups=groups,
+        more_conditions={"value": "A person checks every match.\nUse only with a case number."},
+    )
+    state["groups"] = {ActionId.LICENCE_GROUPS.value: {"type": "multi_external_select", **groups}}
+    assert await bot.submit_form(view, "U0CHIEF", state) is None
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        request = await uow.requests.get(request_id)
+        licence = await uow.licences.for_request(reference(request_id))
+    assert request.status.value == "approved"
+    assert licence.scope.kind is ScopeKind.GROUPS and licence.scope.groups == ("S0SECGRP",)
+    assert licence.conditions == ("A person checks every match.", "Use only with a case number.")
+    assert licence.granted_by == "U0CHIEF" and licence.expires_at is None  # no tier: no expiry
+    assert "approved" in everything_said(bot.dms("U0OFFICER")[-1])
+
+
+async def test_bad_answers_are_told_on_the_form_and_nothing_is_stored(bot, slack):
+    request_id, view = await at_last_stage(bot, slack)
+    past = form_state(view, expires_at={"selected_date": "2020-01-01"}, no_expiry={"selected_options": []})
+    answer = await bot.submit_form(view, "U0CHIEF", past)
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"expires_at": "The expiry is in the past: choose a later date, or no expiry."},
+    }
+    nobody = form_state(view, scope={"selected_option": {"value": "people"}})
+    answer = await bot.submit_form(view, "U0CHIEF", nobody)
+    assert answer == {"response_action": "errors", "errors": {"scope": "Name at least one person who may use it."}}
+    nogroup = form_state(view, scope={"selected_option": {"value": "groups"}})
+    answer = await bot.submit_form(view, "U0CHIEF", nogroup)
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"scope": "Choose at least one user group whose members may use it."},
+    }
+    async with bot.c.uow() as uow:
+        assert (await uow.requests.get(request_id)).status.value == "pending"
+        assert await uow.licences.for_request(reference(request_id)) is None
+
+
+async def test_a_double_submission_makes_one_decision(bot, slack):
+    request_id, view = await at_last_stage(bot, slack)
+    state = form_state(view)
+    assert await bot.submit_form(view, "U0CHIEF", state, view_id="V0LICENCE") is None
+    assert await bot.submit_form(view, "U0CHIEF", state, view_id="V0LICENCE") is None  # Slack's retry
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        trail = await uow.audit.for_subject(reference(request_id))
+        licence = await uow.licences.for_request(reference(request_id))
+    assert [e.action for e in trail].count("approved:command") == 1
+    assert [e.action for e in trail].count("licence:granted") == 1
+    assert licence.scope.kind is ScopeKind.REQUESTER and licence.scope.people == ("U0OFFICER",)
+    finals = [d for d in bot.dms("U0OFFICER") if "approved" in everything_said(d) and "U0CHIEF" in everything_said(d)]
+    assert len(finals) == 1
+    # A second form (a second click, another tab) meets the decided request.
+    answer = await bot.submit_form(view, "U0CHIEF", state, view_id="V0LICENCE2")
+    assert answer is not None and answer.get("response_action") in ("errors", "update")
+    async with bot.c.uow() as uow:
+        assert [e.action for e in await uow.audit.for_subject(reference(request_id))].count("licence:granted") == 1
+
+
+async def test_only_a_reviewer_of_the_last_stage_gets_the_form(bot, slack):
+    await bot.request_tool()
+    await bot.click(bot.card("C0ITSEC"), ActionId.APPROVE, "U0SEC1")
+    await bot.settle()
+    await bot.click(bot.card("C0PRIV"), ActionId.APPROVE, "U0PRIV1")
+    await bot.settle()
+    before = len(slack.calls_to("views.open"))
+    await bot.press(bot.card("C0CMD"), ActionId.APPROVE, "U0PRIV1")
+    await bot.settle()
+    assert len(slack.calls_to("views.open")) == before
+    assert bot.card("C0CMD").buttons  # still waiting for Command
+
+
+async def test_the_group_picker_lists_slack_user_groups(bot, slack):
+    slack.usergroups["S0MAJOR"] = ["U0DET1"]
+
+    async def options(typed: str) -> list[str]:
+        payload = {
+            "type": "block_suggestion",
+            "user": {"id": "U0CHIEF"},
+            "team": {"id": "T0TEAM"},
+            "api_app_id": "A0APP",
+            "token": "verification-token",
+            "container": {"type": "view", "view_id": "V0FORM"},
+            "action_id": ActionId.LICENCE_GROUPS.value,
+            "block_id": "groups",
+            "value": typed,
+            "view": {"id": "V0FORM", "type": "modal", "callback_id": CallbackId.LICENCE_FORM},
+        }
+        response = await bot.http.action(payload)
+        assert response.status_code == 200, response.text
+        return [o["text"]["text"] for o in response.json()["options"]]
+
+    assert await options("") == ["@s0secgrp", "@s0major"]
+    assert await options("MAJ") == ["@s0major"]

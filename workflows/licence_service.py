@@ -1,0 +1,453 @@
+"""Services of licences (issue 18): the final approval that grants one, renewal, extension, lapse.
+
+Each runs inside the change's unit of work (bot/changes.py through workflows/commands.py), so an
+approval and its licence are stored together or not at all; a form that fails a rule stores nothing.
+The rules themselves are in workflows/licences.py; this module loads, checks who acts, stores,
+audits and returns the events the bot turns into messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from workflows.audit import AuditEntry
+from workflows.cleaning import clean_line, clean_text
+from workflows.directives import record_request_outcome
+from workflows.errors import InvalidInput, LicenceRefused, NotFound, require_command_staff
+from workflows.events import Event, RequestApproved, RequestApprovedByRules, RequestSubmitted, TierChanged
+from workflows.followups.licence_expiry import NAME as EXPIRY
+from workflows.followups.licence_expiry import first_turn
+from workflows.licences import (
+    Change,
+    Licence,
+    LicenceState,
+    Period,
+    Permission,
+    Scope,
+    ScopeKind,
+    ask_renewal,
+    extend,
+    grant,
+    may_use,
+    parse_period,
+    renewal_route,
+)
+from workflows.policy import Policy
+from workflows.ports_directives import DirectiveUnitOfWork
+from workflows.registry import RequestOutcome, Tool, ToolStatus, tool_key
+from workflows.requests import Outcome, RequestDraft, ToolRequest, parse_reference
+from workflows.review import check_can_review, next_stage, record_decision, submit_request
+from workflows.risk import Tier
+
+SYSTEM = "clearance"  # the actor of what happens by itself (a lapse at expiry)
+BEFORE_LICENCES = "Approved before licences existed: valid for everyone, with no expiry."
+WITHOUT_FORM = "Approved without the licence form ({how}): valid for everyone."
+# An extension of a licence whose tier is not known is bounded as a high-risk one's.
+FALLBACK_VALIDITY = "12mo"
+
+
+@dataclass(frozen=True)
+class LicenceTerms:
+    """What the final approver filled in (bot/blocks/licence_form.py parses the form into this)."""
+
+    conditions: tuple[str, ...]
+    scope: Scope
+    until: date | None  # the day it ends (valid through it); None with no_expiry or for the default
+    no_expiry: bool
+    list_publicly: bool
+    public_summary: str
+    note: str = ""
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenceExtended(Event):
+    licence: Licence
+    tool_name: str
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RenewalAsked(Event):
+    licence: Licence
+    request: ToolRequest  # the renewal's request (its cards are posted by RequestSubmitted)
+    by: str
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class LicenceLapsed(Event):
+    """At expiry with no renewal: the tool is Suspended — approval lapsed; each of `told` gets one DM."""
+
+    licence: Licence
+    tool_name: str
+    told: tuple[str, ...]
+
+
+# --- the tier's defaults -----------------------------------------------------------------------
+
+
+def tier_of(request: ToolRequest) -> Tier | None:
+    return request.tier if request.tier is not None and request.tier is not Tier.PROHIBITED else None
+
+
+def validity(policy: Policy, tier: Tier | str | None) -> Period | None:
+    """`[tiers.<tier>] valid_for` as a Period; None for no expiry (minimal, or a request with no tier)."""
+    if tier is None:
+        return None
+    text = policy.licences.valid_for.get(Tier(tier))
+    return parse_period(text) if text else None
+
+
+def default_conditions(policy: Policy, tier: Tier | None) -> tuple[str, ...]:
+    return tuple(policy.licences.conditions.get(tier, ())) if tier is not None else ()
+
+
+def listed_by_default(policy: Policy, tier: Tier | None) -> bool:
+    return tier is not None and tier in policy.listed_publicly
+
+
+def expiry(terms: LicenceTerms, period: Period | None, now: datetime) -> datetime | None:
+    """The instant it expires. The form's date is the last day it is valid (through 23:59 UTC);
+    the tier's default date means exactly the default period from now."""
+    if terms.no_expiry:
+        return None
+    default = period.after(now) if period is not None else None
+    if terms.until is None:
+        return default
+    if default is not None and terms.until == default.date():
+        return default
+    return datetime.combine(terms.until + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+
+
+def is_last_stage(policy: Policy, request: ToolRequest, stage_key: str) -> bool:
+    """Approving here closes the request as approved: the licence form, not a one-click approval."""
+    return next_stage(policy, request, also_done=stage_key) is None
+
+
+# --- the final approval ------------------------------------------------------------------------
+
+
+async def approve_with_licence(
+    uow: DirectiveUnitOfWork,
+    policy: Policy,
+    request_id: int,
+    stage_key: str,
+    actor: str,
+    terms: LicenceTerms,
+    reviewers: Collection[str],
+    now: datetime,
+) -> list[Event]:
+    """The last stage's approval and its licence, one change: the form is checked whole first, so
+    a bad field stores neither; a second submission (or another reviewer) meets the decided stage."""
+    request = await uow.requests.get(request_id)
+    check_can_review(request, policy, stage_key, actor, reviewers)
+    assert request is not None
+    if not is_last_stage(policy, request, stage_key):
+        raise LicenceRefused(f"{request.ref} has moved on: this is no longer its last stage, so approve it as usual.")
+    tier = tier_of(request)
+    licence = grant(
+        tool_key=tool_key(request.tool_name),
+        request_ref=request.ref,
+        owner=request.requester_id,
+        conditions=terms.conditions,
+        scope=terms.scope,
+        now=now,
+        expires_at=expiry(terms, validity(policy, tier), now),
+        list_publicly=terms.list_publicly,
+        public_summary=terms.public_summary,
+        tier=tier.value if tier else None,
+        granted_by=actor,
+        note=terms.note,
+    )
+    events = await record_decision(
+        uow, policy, request_id, stage_key, actor, Outcome.APPROVED, terms.note, reviewers, now
+    )
+    licence = await _store_new(uow, policy, licence, actor, now)
+    return [dataclasses.replace(e, licence=licence) if isinstance(e, RequestApproved) else e for e in events]
+
+
+async def licence_unformed_approval(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -> list[Event]:
+    """An approval that did not come through the licence form (by the rules, a tier lowered past
+    every stage, an older path) is a licence too: for everyone, for its tier's validity."""
+    match event:
+        case RequestApproved(request=r, licence=None):
+            how = "one click at the last stage"
+        case RequestApprovedByRules(request=r):
+            how = "by the risk rules"
+        case TierChanged(request=r, approved=d) if d is not None:
+            how = "its risk tier was lowered past every stage"
+        case _:
+            return []
+    if await uow.licences.for_request(r.ref) is not None:
+        return []
+    tier = tier_of(r)
+    period = validity(policy, tier)
+    licence = Licence(
+        tool_key=tool_key(r.tool_name),
+        request_ref=r.ref,
+        owner=r.requester_id,
+        conditions=tuple(d.note for d in r.decisions if d.outcome is Outcome.APPROVED and d.note),
+        scope=Scope(ScopeKind.EVERYONE),
+        valid_from=r.closed_at or r.updated_at or r.created_at,
+        expires_at=period.after(r.closed_at or r.created_at) if period else None,
+        list_publicly=False,
+        tier=tier.value if tier else None,
+        granted_by=r.decisions[-1].by if r.decisions else "",
+        note=WITHOUT_FORM.format(how=how),
+    )
+    await _store_new(uow, policy, licence, licence.granted_by, licence.valid_from)
+    return []
+
+
+async def schedule_expiry(uow: DirectiveUnitOfWork, policy: Policy, licence: Licence, now: datetime) -> None:
+    """Its expiry reminders and lapse (workflows/followups/licence_expiry.py), in the same change."""
+    reminders = getattr(uow, "reminders", None)  # the store's follow-ups; a unit of work without them keeps none
+    if reminders is None or licence.id is None:
+        return
+    due = first_turn(licence, policy.licences.remind_before, now)
+    state = licence.expires_at.isoformat() if licence.expires_at else ""
+    await reminders(policy.reminders).follow_ups.schedule(EXPIRY, licence.id, due, state)
+
+
+async def _store_new(uow: DirectiveUnitOfWork, policy: Policy, licence: Licence, actor: str, now: datetime) -> Licence:
+    """Store a new licence (a renewal's supersedes the one it renews) and put it on the audit trail."""
+    renewed = await uow.licences.with_renewal(licence.request_ref)
+    if renewed is not None:
+        await uow.licences.save(dataclasses.replace(renewed, renewal_ref=None))
+    licence = await uow.licences.add(licence)
+    await _audit(uow, licence, "licence:granted", actor, now, "", "valid", describe(licence))
+    await schedule_expiry(uow, policy, licence, now)
+    return licence
+
+
+async def renewal_closed(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -> list[Event]:
+    """A renewal rejected, withdrawn or refused by the rules: the licence it renewed is no longer
+    "renewal under review" (it lapses at its expiry, or has)."""
+    request = getattr(event, "request", None)
+    if not isinstance(request, ToolRequest) or request.extends is None:
+        return []
+    licence = await uow.licences.with_renewal(request.ref)
+    if licence is None:
+        return []
+    closed = dataclasses.replace(licence, renewal_ref=None, renewal_asked_at=None)
+    await uow.licences.save(closed)
+    await _audit(
+        uow, closed, "licence:renewal_closed", SYSTEM, request.closed_at or request.created_at, "", "", request.ref
+    )
+    return []
+
+
+# --- renewal ------------------------------------------------------------------------------------
+
+
+async def renew(
+    uow: DirectiveUnitOfWork,
+    policy: Policy,
+    tool: str,
+    by: str,
+    changes: Collection[Change],
+    what_changed: str,
+    is_command_staff: bool,
+    now: datetime,
+) -> list[Event]:
+    """Renew… by the owner (or command staff): a new request with the previous answers, judged again
+    by the risk rules; something changed -> its tier's whole route, nothing -> the last stage only."""
+    licence = await _current(uow, tool)
+    if by != licence.owner and not is_command_staff:
+        raise LicenceRefused(f"Only the licence's owner (<@{licence.owner}>) or command staff can renew it.")
+    if licence.renewal_ref is not None:
+        raise LicenceRefused(f"A renewal is already under review: {licence.renewal_ref}.")
+    what_changed = clean_text(what_changed)
+    kinds = tuple(dict.fromkeys(changes))
+    if kinds and not what_changed:
+        raise InvalidInput({"what_changed": "Say in a line or two what changed; the reviewers will read it."})
+    original = await _request(uow, licence.request_ref)
+    said = ", ".join(CHANGE_LABELS[c] for c in kinds) or "nothing changed"
+    notes = f"Renewal of {licence.ref} ({licence.request_ref}): {said}." + (f" {what_changed}" if what_changed else "")
+    draft = RequestDraft(
+        tool_name=original.tool_name,
+        vendor=original.vendor,
+        purpose=original.purpose,
+        case_number=original.case_number,
+        data_kinds=original.data_kinds,
+        prior_use=original.prior_use,
+        notes=notes[:3000],
+    )
+    answers = original.answers or None
+    events = await submit_request(
+        uow,
+        policy,
+        draft,
+        licence.owner,
+        now,
+        answers,
+        extends=licence.request_ref,
+        route_for=lambda route: renewal_route(kinds, route),
+    )
+    submitted = next((e.request for e in events if isinstance(e, RequestSubmitted)), None)
+    if submitted is None:  # the rules now prohibit it: refused at once, nothing is under review
+        return events
+    asked = dataclasses.replace(ask_renewal(licence, now), renewal_ref=submitted.ref)
+    await uow.licences.save(asked)
+    await _audit(uow, asked, "licence:renewal_asked", by, now, "", submitted.ref, notes)
+    return [*events, RenewalAsked(asked, submitted, by, kinds)]
+
+
+CHANGE_LABELS = {
+    Change.NEW_DATA: "new data",
+    Change.NEW_PURPOSE: "a new purpose",
+    Change.NEW_VENDOR_TERMS: "new vendor terms",
+    Change.OTHER: "other",
+}
+
+
+# --- extension ----------------------------------------------------------------------------------
+
+
+async def extend_licence(
+    uow: DirectiveUnitOfWork,
+    policy: Policy,
+    tool: str,
+    by: str,
+    is_command_staff: bool,
+    until: date | None,
+    reason: str,
+    now: datetime,
+) -> list[Event]:
+    """Extend… by command staff: once, with a reason, by at most its tier's validity."""
+    require_command_staff(is_command_staff, "extend a licence")
+    licence = await _current(uow, tool)
+    if until is None:
+        raise InvalidInput({"until": "Choose the new last day of the licence."})
+    bound = validity(policy, licence.tier) or parse_period(FALLBACK_VALIDITY)
+    instant = datetime.combine(until + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+    after = extend(licence, instant, reason, bound, now)
+    after = dataclasses.replace(after, extension_reason=clean_line(reason), lapsed_at=None)
+    await uow.licences.save(after)
+    await schedule_expiry(uow, policy, after, now)
+    before = licence.expires_at.isoformat() if licence.expires_at else ""
+    await _audit(uow, after, "licence:extended", by, now, before, instant.isoformat(), clean_line(reason))
+    events: list[Event] = []
+    stored = await uow.tools.get_by_key(licence.tool_key)
+    name = stored.name if stored is not None else licence.tool_key
+    if stored is not None and stored.decision and stored.decision.status is ToolStatus.LAPSED:
+        # Extended after it lapsed: approved again, under its conditions.
+        conditions = "; ".join(after.conditions)
+        events += await record_request_outcome(
+            uow, name, licence.request_ref, RequestOutcome.APPROVED, by, now, conditions
+        )
+    return [*events, LicenceExtended(after, name, by, clean_line(reason))]
+
+
+# --- lapse --------------------------------------------------------------------------------------
+
+
+async def lapse_licence(
+    uow: DirectiveUnitOfWork, policy: Policy, licence_id: int, audience: Collection[str], now: datetime
+) -> list[Event]:
+    """At expiry with no renewal asked in time: the tool becomes Suspended — approval lapsed, and
+    each authorised user (`audience`, resolved by the caller: its people, its groups' members; the
+    owner always) is told once. Anything else (not yet expired, renewal under review, renewed or
+    superseded, lapsed already) changes nothing: the caller may run it on every sweep."""
+    licence = await uow.licences.get(licence_id)
+    if licence is None or licence.lapsed_at is not None or licence.state(now) is not LicenceState.LAPSED:
+        return []
+    current = await uow.licences.current_for_tool(licence.tool_key)
+    if current is None or current.id != licence.id:
+        return []  # a newer licence (a renewal) took its place
+    lapsed = dataclasses.replace(licence, lapsed_at=now)
+    await uow.licences.save(lapsed)
+    expired = licence.expires_at.isoformat() if licence.expires_at else ""
+    await _audit(uow, lapsed, "licence:lapsed", SYSTEM, now, "valid", "lapsed", f"expired {expired}")
+    events: list[Event] = []
+    tool = await uow.tools.get_by_key(licence.tool_key)
+    name = tool.name if tool is not None else licence.tool_key
+    if tool is not None and tool.decision is not None and tool.decision.source == licence.request_ref:
+        conditions = "; ".join(licence.conditions)
+        events += await record_request_outcome(
+            uow, name, licence.request_ref, RequestOutcome.LAPSED, SYSTEM, now, conditions
+        )
+    told = tuple(dict.fromkeys([licence.owner, *sorted(set(audience) - {licence.owner})]))
+    return [*events, LicenceLapsed(lapsed, name, told)]
+
+
+# --- may I use it? -----------------------------------------------------------------------------
+
+
+APPROVED = (ToolStatus.APPROVED, ToolStatus.APPROVED_WITH_CONDITIONS)
+
+
+def permission_for(
+    tool: Tool | None, licence: Licence | None, user: str, groups: Collection[str], now: datetime
+) -> Permission | None:
+    """Whether `user` may use the tool now, from its status of record and its licence (groups
+    resolved by the caller at the moment of asking). None when its status says it all (rejected,
+    under review, unknown: nobody may)."""
+    if tool is None:
+        return None
+    ask = "its owner or command staff"
+    if tool.override is not None:
+        label = tool.override.status.label
+        return Permission(
+            False, f"You are not authorised to use it — a {label} directive ({tool.override.source}) is in force."
+        )
+    if tool.status is ToolStatus.LAPSED or (licence is not None and licence.state(now) is LicenceState.LAPSED):
+        return Permission(False, f"You are not authorised to use it — its approval lapsed; ask {ask} to renew it.")
+    if tool.status not in APPROVED:
+        return None
+    return may_use(licence, user, groups, now, ask)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def _current(uow: DirectiveUnitOfWork, tool: str) -> Licence:
+    licence = await uow.licences.current_for_tool(tool)
+    if licence is None:
+        raise NotFound(f"licence for {tool}")
+    return licence
+
+
+async def _request(uow: DirectiveUnitOfWork, ref: str) -> ToolRequest:
+    request_id = parse_reference(ref)
+    request = await uow.requests.get(request_id) if request_id is not None else None
+    if request is None:
+        raise NotFound(ref)
+    return request
+
+
+def describe(licence: Licence) -> str:
+    """One line for the audit trail: who, until when, conditions, public listing."""
+    scope = licence.scope
+    who = {
+        ScopeKind.EVERYONE: "everyone",
+        ScopeKind.REQUESTER: "the requester",
+        ScopeKind.PEOPLE: "named people: " + ", ".join(scope.people),
+        ScopeKind.GROUPS: "user groups: " + ", ".join(f"@{n}" for n in scope.group_names or scope.groups),
+    }[scope.kind]
+    until = licence.expires_at.isoformat() if licence.expires_at else "no expiry"
+    parts = [f"for {who}", f"until {until}", f"conditions: {'; '.join(licence.conditions) or 'none'}"]
+    parts.append("listed publicly" if licence.list_publicly else "not listed publicly")
+    if licence.note:
+        parts.append(licence.note)
+    return "; ".join(parts)
+
+
+async def _audit(
+    uow: DirectiveUnitOfWork,
+    licence: Licence,
+    action: str,
+    actor: str,
+    now: datetime,
+    before: str,
+    after: str,
+    reason: str = "",
+) -> None:
+    await uow.audit.record(AuditEntry(licence.request_ref, action, actor, now, before, after, reason))
