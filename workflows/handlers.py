@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workflows.attesting import DeletionAsked
 from workflows.directives import (
     RequestFlagged,
     ToolStatusChanged,
@@ -103,6 +104,15 @@ async def warn_reviewers(uow: DirectiveUnitOfWork, policy: Policy, event: ToolSt
     return [RequestWarningsChanged(r) for r in requests]
 
 
+async def ask_for_deletion(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -> list[Event]:
+    """A self-reported use rejected (by a reviewer) or prohibited (by the rules): its officer is
+    asked to attest that they stopped and deleted what they kept (workflows/attesting.py)."""
+    match event:
+        case RequestRejected(request=r) | RequestRefused(request=r) if r.self_report is not None:
+            return [DeletionAsked(r)]
+    return []
+
+
 async def _filed(change: Awaitable[list[Event]]) -> list[Event]:
     try:
         return await change
@@ -113,9 +123,9 @@ async def _filed(change: Awaitable[list[Event]]) -> list[Event]:
 HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
     RequestSubmitted: (file_new_request,),
     RequestApproved: (file_outcome,),
-    RequestRejected: (file_outcome,),
+    RequestRejected: (file_outcome, ask_for_deletion),
     RequestWithdrawn: (file_outcome,),
-    RequestRefused: (file_outcome,),
+    RequestRefused: (file_outcome, ask_for_deletion),
     RequestApprovedByRules: (file_outcome,),
     TierChanged: (file_outcome,),
     ToolStatusChanged: (warn_reviewers,),

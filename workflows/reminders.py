@@ -53,6 +53,11 @@ log = logging.getLogger(__name__)
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
+def remind_by(next_reminder_at: datetime, due: datetime | None) -> datetime:
+    """A request's first reminder, brought forward to `due` (an emergency self-report's due time)."""
+    return next_reminder_at if due is None else min(next_reminder_at, due)
+
+
 def parse_quiet_hours(text: str) -> tuple[int, int]:
     """ "20:00-07:00" -> (1200, 420): minutes after midnight of the start and the end."""
     match = _QUIET.match(text) if isinstance(text, str) else None
