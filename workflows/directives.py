@@ -216,7 +216,7 @@ async def acknowledge(
     was sent to (`in_audience`: a member of one of its channels) may."""
     directive = await _load(uow, directive_id)
     require_audience(directive, in_audience)
-    if directive.kind.asks_attestation:  # a cease-use or suspension is answered, not clicked
+    if directive.kind.asks_attestation and directive.is_active:  # answered, not clicked
         raise AttestationRequired().about(directive.ref)
     ack = Acknowledgement(directive_id, user_id, now)
     # The insert is the check (one per person, by a unique constraint): a first click costs
