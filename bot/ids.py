@@ -24,9 +24,15 @@ class ActionId(StrEnum):
     LOWER_TIER = "review-lower-tier"
     CEASE_USE_FROM_REQUEST = "request-cease-use"  # command staff: open /directive prefilled, cease use
     USAGE_CSV = "usage-csv"  # /tool-usage: send everyone linked to the tool as a CSV file in a DM
+    ATTEST = "directive-attest"  # a cease-use or suspension: open the attestation form
+    ATTEST_REQUEST = "request-attest"  # a rejected self-reported use: the same form, about the request
 
 
 class CallbackId(StrEnum):
+    ATTEST_FORM = "attest-form"  # never used / stopped and deleted / still holding
+    REPORT_FORM = "report-use-form"  # /report-use, page 1: what was used, since when, why
+    REPORT_QUESTIONS = "report-use-questions"  # page 2: the risk questions
+    REPORT_SHORTCUT = "report-use"  # the message shortcut "Report use of a tool"
     REQUEST_FORM = "request-form"
     REQUEST_QUESTIONS = "request-questions"  # page 2 of the request form: the risk questions
     TIER_FORM = "review-tier-form"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.attestation_messages import attestation_messages
 from bot.blocks.tool_status import cease_flag
 from bot.directives import directive_messages
 from bot.outbound import RequestMessages
@@ -77,7 +78,7 @@ class SlackMessages:
         self._requests = RequestMessages(policy)
 
     def messages_for(self, event: Event, facts: Facts) -> list[OutboundMessage]:
-        messages = directive_messages(event, facts.posts, facts.status_now)
+        messages = directive_messages(event, facts.posts, facts.status_now) + attestation_messages(event)
         request = getattr(event, "request", None)
         if request is not None:
             messages += self._requests.for_event(event, facts.flags.get(request.id, []))
