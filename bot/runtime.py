@@ -28,6 +28,7 @@ from bot.listeners.home import HomeDeps
 from bot.listeners.requests import RequestDeps
 from bot.listeners.reviews import ReviewDeps
 from bot.listeners.tool_status import StatusDeps
+from bot.listeners.attestations import AttestationDeps
 from bot.listeners.usage import UsageDeps
 from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
 from bot.messages import card_flags
@@ -145,6 +146,7 @@ class Clearance:
         self.replies = Replies(policy, self.client, enqueue=enqueue, background=self.tasks)
         roles = Roles(policy, self.directory)
         change = self.changes.handle
+        audience = DirectiveAudience(self.reading, self.members)
         self.listeners = Listeners(
             requests=RequestDeps(policy, clock, change, self.reading, self.client, self.replies),
             reviews=ReviewDeps(policy, clock, roles, change, self.reading, self.client, self.replies),
@@ -160,13 +162,16 @@ class Clearance:
                 self.directive_status,
                 self.counts,
                 self.replies,
-                DirectiveAudience(self.reading, self.members),
+                audience,
             ),
             tool_status=StatusDeps(policy, self.reading, self.replies),
             home=HomeDeps(self.home, self.replies),
             directory=self.directory,
             usage=UsageDeps(
                 clock, roles, self.reading, UsageFiles(self.client, PeopleNames(self.members.client)), self.replies
+            ),
+            attestations=AttestationDeps(
+                policy, clock, change, self.reading, self.client, audience, self.directory, self.replies
             ),
         )
         # The public transparency page (pages/http.py), read-only through its own read port.
