@@ -34,8 +34,23 @@ def tally_text(t: Tally) -> str:
     )
 
 
+# Slack's option labels and descriptions hold 75 characters: the full answer is split in two.
+_OPTION_WORDS = {
+    AttestationAnswer.NEVER_USED: ("I have never used it", None),
+    AttestationAnswer.STOPPED_AND_DELETED: (
+        "I used it; I have stopped, deleted, and closed my account",
+        "Deleted what I kept from it outside case files.",
+    ),
+    AttestationAnswer.STILL_HOLDING: (
+        "I used it and still hold material from it",
+        "Give the case numbers and what you hold below.",
+    ),
+}
+
+
 def _answer_option(answer: AttestationAnswer) -> Option:
-    return Option(value=answer.value, label=trim(answer.label, 150))
+    label, description = _OPTION_WORDS[answer]
+    return Option(value=answer.value, label=label, description=description)
 
 
 def attestation_form(*, directive: Directive | None = None, request: ToolRequest | None = None) -> dict:
@@ -140,7 +155,7 @@ def still_holding_notice(event: Attested) -> tuple[str, list[dict]]:
         rich(*lines),
         context("Next: contact them about keeping it only in the case files named. This answer is on the record."),
     ]
-    return f"Material still held: {one_line(a.user_id, 32)} answered {about}", dump(blocks)
+    return f"Material still held: <@{a.user_id}> answered {about}", dump(blocks)
 
 
 def deletion_asked_dm(request: ToolRequest) -> tuple[str, list[dict]]:
