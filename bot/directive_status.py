@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from bot.blocks.directives import ChannelState, DirectiveState
 from bot.membership import ChannelMembers, MembersUnavailable
@@ -53,7 +53,7 @@ class DirectiveStatusReader:
         )
 
 
-def tally_of(answers: dict[str, AttestationAnswer], audience: set[str]) -> Tally:
+def tally_of(answers: dict[str, AttestationAnswer], audience: Set[str]) -> Tally:
     """The running count over `audience` (the members of the channels it was posted to)."""
     mine = [answers[u] for u in audience if u in answers]
     return Tally(

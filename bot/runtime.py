@@ -22,13 +22,13 @@ from bot.directive_status import DirectiveStatusReader
 from bot.directory import SlackDirectory
 from bot.home import HomeRefresher
 from bot.kept_connections import KeptConnections
+from bot.listeners.attestations import AttestationDeps
 from bot.listeners.common import Replies
 from bot.listeners.directives import DirectiveDeps
 from bot.listeners.home import HomeDeps
 from bot.listeners.requests import RequestDeps
 from bot.listeners.reviews import ReviewDeps
 from bot.listeners.tool_status import StatusDeps
-from bot.listeners.attestations import AttestationDeps
 from bot.listeners.usage import UsageDeps
 from bot.membership import SLACK_CALL_TIMEOUT, ChannelMembers, reading_client
 from bot.messages import card_flags

@@ -628,7 +628,9 @@ def attestation_bodies(directive_id: int, n: int) -> list[bytes]:
         state = {
             "answer": {"value": {"type": "radio_buttons", "selected_option": {"value": answer, "text": option}}},
             "case_numbers": {"value": {"type": "plain_text_input", "value": "2026-000123" if holding else ""}},
-            "held": {"value": {"type": "plain_text_input", "value": "Result pages in the case file" if holding else ""}},
+            "held": {
+                "value": {"type": "plain_text_input", "value": "Result pages in the case file" if holding else ""}
+            },
         }
         metadata = json.dumps({"d": directive_id}, separators=(",", ":"))
         bodies.append(_body(view_submission("attest-form", state, user, private_metadata=metadata)))

@@ -26,12 +26,12 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    null,
-    or_,
     distinct,
     func,
     literal,
     literal_column,
+    null,
+    or_,
     select,
     type_coerce,
     union_all,
@@ -81,9 +81,7 @@ _ACK_ARM = (
         type_coerce(_ATTESTATIONS.c.case_numbers, String),
         _ATTESTATIONS.c.held,
     )
-    .select_from(
-        _DIRECTIVES.join(_ACKS, _ACKS.c.directive_id == _DIRECTIVES.c.id).outerjoin(_ATTESTATIONS, _ANSWER)
-    )
+    .select_from(_DIRECTIVES.join(_ACKS, _ACKS.c.directive_id == _DIRECTIVES.c.id).outerjoin(_ATTESTATIONS, _ANSWER))
     .where(_DIRECTIVES.c.tool_key.in_(bindparam("keys", expanding=True)))
 )
 # Attestations of deletion after a self-reported use was rejected: filed by the request's name.

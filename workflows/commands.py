@@ -222,9 +222,7 @@ async def _issue(uow: ChangeUnitOfWork, policy: Policy, c: IssueDirective) -> li
 
 async def _attest(uow: ChangeUnitOfWork, policy: Policy, c: Attest) -> list[Event]:
     if c.request_id is not None:
-        return await attest_request(
-            uow, c.request_id, c.user, c.answer, c.case_numbers, c.held, c.at, notify=c.notify
-        )
+        return await attest_request(uow, c.request_id, c.user, c.answer, c.case_numbers, c.held, c.at, notify=c.notify)
     assert c.directive_id is not None, "an attestation answers a directive or a request"
     return await attest_directive(
         uow, c.directive_id, c.user, c.answer, c.case_numbers, c.held, c.at, in_audience=c.in_audience, notify=c.notify

@@ -35,10 +35,10 @@ from workflows.directive_model import (
     Acknowledged as Acknowledged,
 )
 from workflows.directive_model import (
-    AttestationRequired as AttestationRequired,
+    Acknowledgement as Acknowledgement,
 )
 from workflows.directive_model import (
-    Acknowledgement as Acknowledgement,
+    AttestationRequired as AttestationRequired,
 )
 from workflows.directive_model import (
     Directive as Directive,

@@ -31,6 +31,7 @@ from workflows.events import (
 )
 from workflows.policy import Policy, Stage
 from workflows.ports import UnitOfWork
+from workflows.reminders import remind_by
 from workflows.requests import (
     RULES,
     Action,
@@ -47,7 +48,6 @@ from workflows.requests import (
     next_status,
     reference,
 )
-from workflows.reminders import remind_by
 from workflows.risk import Answers, Tier, assess, validate_answers
 
 REASON_LIMIT = 3000
@@ -115,7 +115,9 @@ async def submit_request(
         request = await uow.requests.add(request)
         await _audit(uow, request, "submitted", requester_id, now, "", _state(request))
         if self_report is not None:
-            await _audit(uow, request, "self_reported", requester_id, now, "", "used before approval", self_report.summary)
+            await _audit(
+                uow, request, "self_reported", requester_id, now, "", "used before approval", self_report.summary
+            )
         if assessment:
             await _audit_assessment(uow, request, requester_id, now)
         return [RequestSubmitted(_snapshot(request))]

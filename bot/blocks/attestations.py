@@ -12,7 +12,7 @@ from bot.blocks.common import actions, button, context, dump, md, modal
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import AttestTarget, DirectiveRef
-from bot.text import escape, one_line, slack_date, trim
+from bot.text import escape, slack_date, trim
 from workflows.attestations import CASE_LIMIT, CASES_LIMIT, HELD_LIMIT, Attestation, AttestationAnswer, Tally
 from workflows.attesting import Attested
 from workflows.directives import Directive
@@ -140,7 +140,8 @@ def still_holding_notice(event: Attested) -> tuple[str, list[dict]]:
     """Told at once to [attestations] notify: who still holds what, for which cases."""
     a = event.attestation
     if event.directive is not None:
-        about = f"*{event.directive.ref}* ({escape(event.directive.kind.label, 50)}: {escape(event.directive.tool_name, 150)})"
+        d = event.directive
+        about = f"*{d.ref}* ({escape(d.kind.label, 50)}: {escape(d.tool_name, 150)})"
     else:
         r = event.answered_request
         assert r is not None
@@ -163,9 +164,9 @@ def deletion_asked_dm(request: ToolRequest) -> tuple[str, list[dict]]:
     tool = escape(request.tool_name, 100)
     blocks: list[Block | dict] = [
         md(
-            f":pray: Thank you again for reporting your use of *{tool}* ({request.ref}) — that was the right thing to do. "
-            "It was not approved, so please stop using it, delete what you kept from it outside case files, close "
-            "your account, and then tell us where things stand."
+            f":pray: Thank you again for reporting your use of *{tool}* ({request.ref}) — that was the right thing "
+            "to do. It was not approved, so please stop using it, delete what you kept from it outside case "
+            "files, close your account, and then tell us where things stand."
         ),
         actions(
             "attest",

@@ -204,7 +204,9 @@ def used_before_approval(request: ToolRequest) -> list[Block | dict]:
     r = request.self_report
     if r is None:
         return []
-    lines: list[list[Part]] = [[Bold("Used since: "), r.since.isoformat(), "   ", Bold("Emergency: "), "yes" if r.emergency else "no"]]
+    lines: list[list[Part]] = [
+        [Bold("Used since: "), r.since.isoformat(), "   ", Bold("Emergency: "), "yes" if r.emergency else "no"]
+    ]
     if r.case_number:
         lines.append([Bold("Case: "), r.case_number])
     lines.append([Bold("Kept data: "), trim(r.kept_what, 1000) if r.kept_data else "no"])

@@ -37,7 +37,9 @@ async def open_report_form(deps: RequestDeps, ack, body) -> None:
 
 async def open_from_message(deps: RequestDeps, ack, body) -> None:
     await ack()
-    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=report_form(ReportForm(link=message_link(body))))
+    await deps.client.views_open(
+        trigger_id=body.get("trigger_id"), view=report_form(ReportForm(link=message_link(body)))
+    )
 
 
 def _report(deps: RequestDeps, user: str, form: ReportForm) -> SelfReport:

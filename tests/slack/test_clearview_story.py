@@ -131,7 +131,7 @@ async def test_the_clearview_story(slack, database_url, tmp_path):
         await slack.wait_for("views.open", opened + 1)
         await bot.settle()
         status = slack.calls_to("views.update")[-1].args["view"]
-        tell(f"the chief, /directive DIR-0001", view_text(status))
+        tell("the chief, /directive DIR-0001", view_text(status))
         assert count in view_text(status) and f"<@{DAN}>" in view_text(status)
 
         # 6. /tool-usage Clearview: everyone linked to it, with their answers.
@@ -148,5 +148,7 @@ async def test_the_clearview_story(slack, database_url, tmp_path):
         assert [a for a, _ in trail].count("directive:attested") == 3
     finally:
         OUT.parent.mkdir(exist_ok=True)
-        OUT.write_text("The Clearview story, as each person sees it (tests/slack/test_clearview_story.py)\n\n" + "\n".join(story))
+        OUT.write_text(
+            "The Clearview story, as each person sees it (tests/slack/test_clearview_story.py)\n\n" + "\n".join(story)
+        )
         await stop_bot(bot)

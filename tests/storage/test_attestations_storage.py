@@ -102,7 +102,9 @@ async def test_an_emergency_report_is_due_within_the_emergency_time(uows, clock)
         "U0OFF", tool="Otter", vendor="otter.ai", since=date(2026, 11, 1), why="Transcribed an urgent interview.",
         emergency=True, case_number="2026-5", kept_data=False, kept_what="", now=clock(),
     )  # fmt: skip
-    policy = dataclasses.replace(POLICY, licences=dataclasses.replace(POLICY.licences, emergency_due=timedelta(hours=2)))
+    policy = dataclasses.replace(
+        POLICY, licences=dataclasses.replace(POLICY.licences, emergency_due=timedelta(hours=2))
+    )
     [submitted, *_] = await run(uows, submit_self_report, policy, report, TRANSCRIPTION)
     async with uows() as uow:
         stored = await uow.requests.get(submitted.request.id)

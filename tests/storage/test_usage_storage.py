@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event
 
 from storage.uow import uow_factory
-from workflows.directive_kinds import DirectiveKind
 from workflows.attesting import attest_directive
+from workflows.directive_kinds import DirectiveKind
 from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive, record_tool_request
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft
@@ -173,7 +173,7 @@ async def test_acknowledgements_attestations_and_self_reports_with_their_answers
         await uow.commit()
     clock.advance(timedelta(minutes=5))
     report = report_use(
-        "U0GUS", tool="Clearview AI", vendor="clearview.ai", since=date(2026, 10, 1), why="A robbery suspect, urgently.",
+        "U0GUS", tool="Clearview AI", vendor="clearview.ai", since=date(2026, 10, 1), why="A robbery, urgently.",
         emergency=True, case_number="2026-7", kept_data=False, kept_what="", now=clock(),
     )  # fmt: skip
     async with uows() as uow:

@@ -330,7 +330,6 @@ async def test_acknowledging_a_superseded_directive_points_to_its_replacement(uo
 ONE_CLICK = DirectiveKind.RESTRICTED  # a cease-use or suspension is attested (tests/workflows/test_attesting.py)
 
 
-
 async def test_acknowledge_is_idempotent(uow) -> None:
     d = await issue(uow, ONE_CLICK)
     (first,) = await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
