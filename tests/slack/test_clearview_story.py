@@ -88,7 +88,7 @@ async def test_the_clearview_story(slack, database_url, tmp_path):
         form = (await slack.wait_for("views.open", opened + 1))[-1].args["view"]
         assert form["callback_id"] == CallbackId.DIRECTIVE_FORM
         text = next(b for b in form["blocks"] if b.get("block_id") == "text")["element"]["initial_value"]
-        state = form_state(tool="n:Clearview AI", text=text, channels=("C0PATROL",))
+        state = form_state(kind="cease_use", tool="n:Clearview AI", text=text, channels=("C0PATROL",))
         response = await bot.http.submit(view_submission(CallbackId.DIRECTIVE_FORM, state, CHIEF, view_id="VDIR1"))
         assert json.loads(response.text) == {"response_action": "clear"}
         await settle(bot)
