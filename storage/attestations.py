@@ -8,9 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.sql import insert_once
+from storage.pending import may_assume_new_rows, pending
+from storage.sql import insert_once, table_of
 from storage.tables import AttestationRow
 from workflows.attestations import Attestation, AttestationAnswer
+
+
+_KEY = ("directive_id", "user_id")  # the unique constraint that makes a second answer a no-op
 
 
 def _build(row: AttestationRow) -> Attestation:
@@ -30,17 +34,22 @@ class SqlAttestations:
         self._session = session
 
     async def add(self, attestation: Attestation) -> bool:
-        return await insert_once(
-            self._session,
-            AttestationRow,
-            directive_id=attestation.directive_id,
-            request_id=attestation.request_id,
-            user_id=attestation.user_id,
-            answer=attestation.answer.value,
-            case_numbers=list(attestation.case_numbers),
-            held=attestation.held,
-            at=attestation.at,
-        )
+        values = {
+            "directive_id": attestation.directive_id,
+            "request_id": attestation.request_id,
+            "user_id": attestation.user_id,
+            "answer": attestation.answer.value,
+            "case_numbers": list(attestation.case_numbers),
+            "held": attestation.held,
+            "at": attestation.at,
+        }
+        # Thousands answer one directive at once: in a group-commit batch they are assumed new and
+        # written in one INSERT, as acknowledgements are (storage/assumed.py); an INSERT of its own
+        # here would write the batch's assumed acknowledgements first, one change at a time.
+        if attestation.directive_id is not None and may_assume_new_rows(self._session):
+            if pending(self._session).add_assumed(table_of(AttestationRow), values, _KEY):
+                return True
+        return await insert_once(self._session, AttestationRow, **values)
 
     async def for_directive(self, directive_id: int, user_id: str) -> Attestation | None:
         row = await self._session.scalar(
