@@ -13,7 +13,6 @@ from storage.sql import insert_once, table_of
 from storage.tables import AttestationRow
 from workflows.attestations import Attestation, AttestationAnswer
 
-
 _KEY = ("directive_id", "user_id")  # the unique constraint that makes a second answer a no-op
 
 
