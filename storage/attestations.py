@@ -45,9 +45,9 @@ class SqlAttestations:
         # Thousands answer one directive at once: in a group-commit batch they are assumed new and
         # written in one INSERT, as acknowledgements are (storage/assumed.py); an INSERT of its own
         # here would write the batch's assumed acknowledgements first, one change at a time.
-        if attestation.directive_id is not None and may_assume_new_rows(self._session):
-            if pending(self._session).add_assumed(table_of(AttestationRow), values, _KEY):
-                return True
+        assumable = attestation.directive_id is not None and may_assume_new_rows(self._session)
+        if assumable and pending(self._session).add_assumed(table_of(AttestationRow), values, _KEY):
+            return True
         return await insert_once(self._session, AttestationRow, **values)
 
     async def for_directive(self, directive_id: int, user_id: str) -> Attestation | None:
