@@ -14,7 +14,18 @@ from bot.bolt_authorize import KnownIdentity
 from bot.directory import SlackDirectory
 from bot.event_deliveries import DeliveringApp, EventDeliveries
 from bot.listener_table import ListenerTable
-from bot.listeners import directives, groups, home, requests, reviews, risk, tool_status, usage
+from bot.listeners import (
+    attestations,
+    directives,
+    groups,
+    home,
+    report_use,
+    requests,
+    reviews,
+    risk,
+    tool_status,
+    usage,
+)
 from bot.listeners.common import guarded, no_listener
 from bot.logs import describe_error, describe_payload
 from bot.settings import Settings
@@ -35,6 +46,7 @@ class Listeners:
     home: home.HomeDeps
     directory: SlackDirectory  # forgets a user group's members when Slack says it changed
     usage: usage.UsageDeps  # /tool-usage and its Send as CSV
+    attestations: attestations.AttestationDeps  # a cease-use answered with facts (report-use: `requests`)
 
 
 class _NotTokenSkipped(logging.Filter):
@@ -120,6 +132,8 @@ def build_app(
     directives.register(table, listeners.directives)
     tool_status.register(table, listeners.tool_status)
     usage.register(table, listeners.usage)
+    attestations.register(table, listeners.attestations)
+    report_use.register(table, listeners.requests)
     groups.register(table, listeners.directory)
     table.otherwise(guarded(listeners.requests, no_listener))
     table.install(app)

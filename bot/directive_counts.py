@@ -14,10 +14,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from bot.blocks.attestations import tally_text
 from bot.blocks.directives import count_text
+from bot.directive_status import tally_of
 from bot.logs import LoopFailures
 from bot.membership import ChannelMembers, MembersUnavailable
 from storage.uow import SqlUnitOfWork
+from workflows.attestations import AttestationAnswer
+from workflows.attesting import Attested
 from workflows.commands import Command, ShowCount
 from workflows.directives import Acknowledged
 from workflows.events import Event
@@ -54,7 +58,7 @@ class CountRefresher:
 
     def after_commit(self, events: list) -> None:
         """A change was committed: new acknowledgements mean new counts."""
-        if any(isinstance(e, Acknowledged) and not e.already for e in events):
+        if any(isinstance(e, Acknowledged | Attested) and not e.already for e in events):
             self.wake()
 
     def start(self) -> asyncio.Task:
@@ -99,6 +103,7 @@ class CountRefresher:
             by_directive[p.directive_id].append(p)
         for directive_id, due in by_directive.items():
             acked: set[str] | None = None
+            answers: dict[str, AttestationAnswer] | None = None
             for p in due:
                 try:
                     members = await self._members.members(p.channel)
@@ -111,7 +116,13 @@ class CountRefresher:
                 if acked is None:
                     async with self._reading() as uow:
                         acked = await uow.acks.users(directive_id)
-                text = count_text(len(members & acked), len(members))
+                        directive = await uow.directives.get(directive_id)
+                        if directive is not None and directive.kind.asks_attestation:
+                            answers = await uow.attestations.answers(directive_id)
+                if answers is not None:  # a cease-use or suspension: its answers, by kind
+                    text = tally_text(tally_of(answers, members))
+                else:
+                    text = count_text(len(members & acked), len(members))
                 if text == p.count_shown:
                     self._seen[p.id] = seen
                 elif await self._show_count(directive_id, p, text, now):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from bot.blocks.directives import ChannelState, DirectiveState
 from bot.membership import ChannelMembers, MembersUnavailable
 from storage.uow import SqlUnitOfWork
+from workflows.attestations import AttestationAnswer, Tally
 from workflows.directives import PostOutcome
 
 
@@ -23,6 +24,7 @@ class DirectiveStatusReader:
                 return None
             posts = await uow.directive_posts.for_directive(directive_id)
             acked = await uow.acks.users(directive_id)
+            answers = await uow.attestations.answers(directive_id) if directive.kind.asks_attestation else None
         states: list[ChannelState] = []
         everyone: set[str] = set()
         known = False
@@ -47,4 +49,16 @@ class DirectiveStatusReader:
             expected=len(everyone) if known else None,
             pending=tuple(sorted(everyone - acked)),
             acknowledged_in_channels=len(everyone & acked),
+            tally=tally_of(answers, everyone) if answers is not None and known else None,
         )
+
+
+def tally_of(answers: dict[str, AttestationAnswer], audience: Set[str]) -> Tally:
+    """The running count over `audience` (the members of the channels it was posted to)."""
+    mine = [answers[u] for u in audience if u in answers]
+    return Tally(
+        mine.count(AttestationAnswer.NEVER_USED),
+        mine.count(AttestationAnswer.STOPPED_AND_DELETED),
+        mine.count(AttestationAnswer.STILL_HOLDING),
+        len(audience) - len(mine),
+    )

@@ -30,6 +30,7 @@ from bot.blocks.home import HomeData, home_view
 from bot.directory import DirectoryUnavailable
 from bot.membership import MembersUnavailable
 from bot.payloads import decode_home_pages
+from workflows.attesting import Attested
 from workflows.directives import (
     Acknowledged,
     DirectiveIssued,
@@ -87,6 +88,10 @@ def affected(events: Iterable[Event], policy: Policy) -> set[str]:
             case Acknowledged(ack=ack, already=False):
                 principals.add(ack.user_id)  # it leaves their list
                 principals.update(policy.roles.command_staff)  # the count changes
+                continue
+            case Attested(attestation=a, already=False):  # an attestation is its acknowledgement
+                principals.add(a.user_id)
+                principals.update(policy.roles.command_staff)
                 continue
             case DirectiveIssued(directive=d) | DirectiveRevoked(directive=d):
                 principals.update(f"#{channel}" for channel in d.channels)  # everyone it is addressed to

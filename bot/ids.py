@@ -27,12 +27,18 @@ class ActionId(StrEnum):
     LICENCE_GROUPS = "licence-groups"  # the licence form's user groups (external select: usergroups.list)
     LICENCE_RENEW = "licence-renew"  # /tool-status and the expiry reminder: Renew…
     LICENCE_EXTEND = "licence-extend"  # /tool-status, command staff: Extend…
+    ATTEST = "directive-attest"  # a cease-use or suspension: open the attestation form
+    ATTEST_REQUEST = "request-attest"  # a rejected self-reported use: the same form, about the request
 
 
 class CallbackId(StrEnum):
     LICENCE_FORM = "licence-form"  # the last stage's Approve: the licence
     RENEW_FORM = "licence-renew-form"
     EXTEND_FORM = "licence-extend-form"
+    ATTEST_FORM = "attest-form"  # never used / stopped and deleted / still holding
+    REPORT_FORM = "report-use-form"  # /report-use, page 1: what was used, since when, why
+    REPORT_QUESTIONS = "report-use-questions"  # page 2: the risk questions
+    REPORT_SHORTCUT = "report-use"  # the message shortcut "Report use of a tool"
     REQUEST_FORM = "request-form"
     REQUEST_QUESTIONS = "request-questions"  # page 2 of the request form: the risk questions
     TIER_FORM = "review-tier-form"

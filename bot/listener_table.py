@@ -40,6 +40,9 @@ class ListenerTable:
     def options(self, action_id: str) -> Callable[[Listener], Listener]:
         return self._later("options", action_id)
 
+    def shortcut(self, callback_id: str) -> Callable[[Listener], Listener]:
+        return self._later("shortcut", callback_id)
+
     def event(self, event_type: str) -> Callable[[Listener], Listener]:
         return self._later("event", event_type)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.anchor_messages import anchor_messages
+from bot.attestation_messages import attestation_messages
 from bot.blocks.tool_status import cease_flag
 from bot.directives import directive_messages
 from bot.followup_messages import follow_up_messages
@@ -92,7 +93,7 @@ class SlackMessages:
             return follow_up_messages(event, facts.flags, self._policy)
         if isinstance(event, ChainAnchored):
             return anchor_messages(event)
-        messages = directive_messages(event, facts.posts, facts.status_now)
+        messages = directive_messages(event, facts.posts, facts.status_now) + attestation_messages(event)
         request = getattr(event, "request", None)
         if request is not None:
             messages += self._requests.for_event(event, facts.flags.get(request.id, []))

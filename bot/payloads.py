@@ -80,6 +80,14 @@ class DirectiveRef:
 
 
 @dataclass(frozen=True)
+class AttestTarget:
+    """What an attestation form answers: a directive, or a rejected self-reported use (a request)."""
+
+    directive_id: int | None = field(default=None, metadata={"key": "d"})
+    request_id: int | None = field(default=None, metadata={"key": "r"})
+
+
+@dataclass(frozen=True)
 class ReplacingDirective:
     """The directive form's metadata: `supersedes` when it replaces a directive in force."""
 

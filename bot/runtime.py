@@ -24,6 +24,7 @@ from bot.directive_status import DirectiveStatusReader
 from bot.directory import SlackDirectory
 from bot.home import HomeRefresher
 from bot.kept_connections import KeptConnections
+from bot.listeners.attestations import AttestationDeps
 from bot.listeners.common import Replies
 from bot.listeners.directives import DirectiveDeps
 from bot.listeners.home import HomeDeps
@@ -145,6 +146,7 @@ class Clearance:
         self.replies = Replies(policy, self.client, enqueue=enqueue, background=self.tasks)
         roles = Roles(policy, self.directory)
         change = self.changes.handle
+        audience = DirectiveAudience(self.reading, self.members)
         self.listeners = Listeners(
             requests=RequestDeps(policy, clock, change, self.reading, self.client, self.replies),
             reviews=ReviewDeps(policy, clock, roles, change, self.reading, self.client, self.replies),
@@ -160,13 +162,16 @@ class Clearance:
                 self.directive_status,
                 self.counts,
                 self.replies,
-                DirectiveAudience(self.reading, self.members),
+                audience,
             ),
             tool_status=StatusDeps(policy, self.reading, self.replies, roles, clock),
             home=HomeDeps(self.home, self.replies),
             directory=self.directory,
             usage=UsageDeps(
                 clock, roles, self.reading, UsageFiles(self.client, PeopleNames(self.members.client)), self.replies
+            ),
+            attestations=AttestationDeps(
+                policy, clock, change, self.reading, self.client, audience, self.directory, self.replies
             ),
         )
         # The public transparency page (pages/http.py), read-only through its own read port.

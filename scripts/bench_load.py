@@ -31,10 +31,14 @@ b) approvals: once every review card is posted, ``--clients`` reviewers (members
    user group) click Approve on them at once. A decision counts when the next stage's card
    reaches the fake Slack (the fake's timestamp); decisions/s = cards / (last card − first
    click). Floor: the same clicks, acks/s and p99.
-c) acknowledgements: one cease-use directive (issued through /directive and its form) to a
+c) acknowledgements: one advisory directive (issued through /directive and its form) to a
    channel of ``--acks`` members; each member clicks Acknowledge, ``--in-flight`` at once.
    Every click must get HTTP 200 within Slack's 3 s; the database must then hold exactly
    ``--acks`` acknowledgements. Floor: the same clicks.
+c2) attestations, in the same run: a cease-use directive to the same channel; each member submits
+   its attestation form (mostly "never used", 1 % "still holding", told to the privacy channel),
+   ``--in-flight`` at once. Every answer acknowledged within 3 s, exactly ``--acks`` stored, ack p99
+   at most 1.5 × (c)'s one-click Acknowledge.
 d) service and storage alone, no HTTP: ``--acks`` acknowledgements through the app's write path
    (``record_acknowledgement`` below), ``--in-flight`` at once, on another fresh database.
 e) the bot's resident memory (VmRSS from /proc/PID/status) idle after start, and after (c).
@@ -611,11 +615,49 @@ def acknowledgement_bodies(post: dict, n: int, response_base: str) -> list[bytes
     ]
 
 
-def directive_form_state() -> dict:
-    """The /directive form filled in: cease use of one tool, to one channel, acknowledgement required."""
+def attestation_bodies(directive_id: int, n: int) -> list[bytes]:
+    """(c2) Each member answers the cease-use's attestation form: mostly "never used", some "stopped
+    and deleted", one in a hundred "still holding" (with a case number: told to the privacy channel)."""
+    from tests.fakes.signing import view_submission
+
+    option = {"type": "plain_text", "text": "x"}
+    bodies = []
+    for i, user in enumerate(members(n)):
+        answer = "still_holding" if i % 100 == 7 else ("stopped_and_deleted" if i % 10 == 3 else "never_used")
+        holding = answer == "still_holding"
+        state = {
+            "answer": {"value": {"type": "radio_buttons", "selected_option": {"value": answer, "text": option}}},
+            "case_numbers": {"value": {"type": "plain_text_input", "value": "2026-000123" if holding else ""}},
+            "held": {
+                "value": {"type": "plain_text_input", "value": "Result pages in the case file" if holding else ""}
+            },
+        }
+        metadata = json.dumps({"d": directive_id}, separators=(",", ":"))
+        bodies.append(_body(view_submission("attest-form", state, user, private_metadata=metadata)))
+    return bodies
+
+
+async def stored_attestations(url: str, directive_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from storage.db import create_engine
+    from storage.tables import AttestationRow
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            query = select(func.count()).select_from(AttestationRow).where(AttestationRow.directive_id == directive_id)
+            return await conn.scalar(query) or 0
+    finally:
+        await engine.dispose()
+
+
+def directive_form_state(kind: str = "cease_use") -> dict:
+    """The /directive form filled in: one tool, to one channel, acknowledgement required. A cease-use
+    is answered with an attestation; (c)'s one-click acknowledgements are of an advisory."""
     option = {"type": "plain_text", "text": "x"}
     return {
-        "kind": {"value": {"type": "radio_buttons", "selected_option": {"value": "cease_use", "text": option}}},
+        "kind": {"value": {"type": "radio_buttons", "selected_option": {"value": kind, "text": option}}},
         "tool": {
             "directive-tool": {
                 "type": "external_select",
@@ -723,7 +765,7 @@ async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: in
     )
     c = Clearance(settings)  # not started: no sender, no sweeps; only the write path is exercised
     try:
-        draft = DirectiveDraft(DirectiveKind.CEASE_USE, "Clearview AI", "Stop.", (DIRECTIVE_CHANNEL,), True, None)
+        draft = DirectiveDraft(DirectiveKind.ADVISORY, "Clearview AI", "Read this.", (DIRECTIVE_CHANNEL,), True, None)
         events = await c.changes.handle(IssueDirective(draft, CHIEF, True, c.clock()))
         directive_id = events[0].directive.id
         slots = asyncio.Semaphore(in_flight)
@@ -763,6 +805,8 @@ class Measured:
     ack: Load | None = None
     messages_ack: Load | None = None
     ack_stored: int = 0
+    attest: Load | None = None  # (c2) attestations of a cease-use, in the same run as (c)
+    attest_stored: int = 0
     service_s: float | None = None
     service_stored: int = 0
     calls: dict[str, dict[str, float]] = field(default_factory=dict)  # phase → Slack calls per click, by method
@@ -965,6 +1009,18 @@ async def measure(given: str, args, workdir: Path, *, chain: bool = True) -> Mea
         m.messages_ack = await messages_floor_burst(
             fake, messages_url, bodies, args.in_flight, args, messages_floor.pid, ("response_url", None)
         )
+        await fake.settle()
+
+        # (c2) the same crowd answers a cease-use's attestation form (a view submission each).
+        step(f"c2) {args.acks} attestations, {args.in_flight} in flight")
+        post = await issue_directive_over_http(serve.url, fake, args.phase_timeout, kind="cease_use", nth=2)
+        directive_id = json.loads(_button(post["args"]["blocks"], "directive-attest")["value"])["d"]
+        await fake.settle()
+        bodies = attestation_bodies(directive_id, args.acks)
+        async with profiled(serve.process.pid, args.profile, f"{label}-c2-attestations"):
+            m.attest = await fire(serve.url, bodies, args.in_flight, args.client)
+        m.attest_stored = await stored_attestations(url, directive_id)
+        await fake.settle()
         m.rss_after, m.floor_rss_after = rss_mb(serve.process.pid), rss_mb(floor.pid)
         m.invalid = (await fake.total())["invalid"]
         await _stop(serve.process)
@@ -987,8 +1043,11 @@ async def measure(given: str, args, workdir: Path, *, chain: bool = True) -> Mea
                 db.drop()
 
 
-async def issue_directive_over_http(url: str, fake: FakeSlackProcess, seconds: float) -> dict:
-    """Command staff issue a cease-use directive (/directive, then its form); returns the channel post."""
+async def issue_directive_over_http(
+    url: str, fake: FakeSlackProcess, seconds: float, kind: str = "advisory", nth: int = 1
+) -> dict:
+    """Command staff issue a directive (/directive, then its form), the `nth` posted to the channel;
+    returns its channel post."""
     import aiohttp
 
     from tests.fakes.signing import sign, slash_command, view_submission
@@ -996,17 +1055,18 @@ async def issue_directive_over_http(url: str, fake: FakeSlackProcess, seconds: f
     async with aiohttp.ClientSession() as session:
         for body in (
             slash_command("/directive", "", CHIEF)[0],
-            _body(view_submission("directive-form", directive_form_state(), CHIEF)),
+            _body(view_submission("directive-form", directive_form_state(kind), CHIEF)),
         ):
             headers = {"Content-Type": FORM, **sign(body, SECRET)}
             async with session.post(f"{url}/slack/events", data=body, headers=headers) as response:
                 if response.status != 200:
                     raise RuntimeError(f"issuing the directive failed: {response.status} {await response.text()}")
-    if await fake.wait_for("chat.postMessage", DIRECTIVE_CHANNEL, 1, seconds) is None:
+    if await fake.wait_for("chat.postMessage", DIRECTIVE_CHANNEL, nth, seconds) is None:
         raise RuntimeError("the directive was never posted to its channel")
     # Its first count update: the channel's members have been listed.
-    await fake.wait_for("chat.update", DIRECTIVE_CHANNEL, 1, 60)
-    return (await fake.calls("chat.postMessage", DIRECTIVE_CHANNEL))[0]
+    await fake.wait_for("chat.update", DIRECTIVE_CHANNEL, nth, 60)
+    posts = await fake.calls("chat.postMessage", DIRECTIVE_CHANNEL)
+    return [p for p in posts if "DIR-" in p["args"].get("text", "")][nth - 1]
 
 
 # ================================================================================ the table
@@ -1075,6 +1135,24 @@ def table(m: Measured) -> list[str]:
         "≥ 0.6",
         c.per_second >= 0.6 * fc.per_second,
     )
+    if m.attest is not None:
+        a = m.attest
+        row(
+            f"c2) {s['acks']} attestations, {s['in_flight']} in flight: every answer acknowledged (200 in < 3 s)",
+            f"{a.n - a.not_ok - a.late}/{a.n}; {m.attest_stored} stored",
+            "-",
+            "-",
+            "all",
+            a.not_ok == 0 and a.late == 0 and m.attest_stored == s["acks"],
+        )
+        row(
+            "c2) attestations: ack p99 against (c)'s one-click Acknowledge, same run",
+            f"{a.pct(99):.0f} ms",
+            f"{c.pct(99):.0f} ms (c)",
+            f"{a.pct(99) / c.pct(99):.2f}×",
+            "≤ 1.5×",
+            a.pct(99) <= 1.5 * c.pct(99),
+        )
     row(
         f"d) {s['acks']} acknowledgements, service + storage, {s['in_flight']} at once",
         f"{m.service_s:.2f} s ({s['acks'] / m.service_s:.0f}/s); {m.service_stored} stored",

@@ -51,6 +51,8 @@ class RequestRow(SQLModel, table=True):
     assessment: dict | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
     route: list[str] | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
     extends: str | None = Field(default=None, max_length=32)
+    # /report-use (migration 0013): what the officer reported; NULL for an ordinary request.
+    self_report: dict | None = Field(default=None, sa_column=Column(JSONText, nullable=True))
 
 
 class RequestAnswersRow(SQLModel, table=True):
@@ -291,8 +293,28 @@ class DirectivePostRow(SQLModel, table=True):
     created_at: datetime = _when()
     updated_at: datetime = _when()
     # The running count on the message ("23 of 41") and when it was last changed (throttling).
-    count_shown: str = Field(default="", max_length=64)
+    count_shown: str = Field(default="", max_length=200)
     count_shown_at: datetime | None = _when(nullable=True)
+
+
+class AttestationRow(SQLModel, table=True):
+    """A person's factual answer to a cease-use or suspension (directive_id), or to a rejected
+    self-reported use (request_id) (migration 0013): one per person for each."""
+
+    __tablename__ = "attestations"
+    __table_args__ = (
+        UniqueConstraint("directive_id", "user_id", name="uq_attestations_directive_user"),
+        UniqueConstraint("request_id", "user_id", name="uq_attestations_request_user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    directive_id: int | None = Field(default=None, foreign_key="directives.id")
+    request_id: int | None = Field(default=None, foreign_key="tool_requests.id")
+    user_id: str = Field(max_length=32)
+    answer: str = Field(max_length=32)
+    case_numbers: list[str] = Field(sa_column=Column(JSONText, nullable=False))
+    held: str = _text()
+    at: datetime = _when()
 
 
 # --- the Home tab (migration 0003) -----------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.anchors import SqlAuditAnchors
 from storage.assumed import BatchedAcknowledgements
+from storage.attestations import SqlAttestations
 from storage.audit import SqlAudit
 from storage.directives import SqlDirectivePosts, SqlDirectives, SqlTools
 from storage.home import SqlHomeTabs
@@ -76,6 +77,7 @@ class SqlUnitOfWork:
         self.directives = SqlDirectives(session)
         self.acks = BatchedAcknowledgements(session)  # one INSERT per group-commit batch
         self.directive_posts = SqlDirectivePosts(session)
+        self.attestations = SqlAttestations(session)  # cease-use answers (workflows/attesting.py)
         # Who has opened their Home tab, and what the reminder sweep reads and claims.
         self.home_tabs = SqlHomeTabs(session)
         self.licences = SqlLicences(session)  # who may use each approved tool, until when (migration 0012)

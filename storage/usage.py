@@ -6,11 +6,15 @@
    and, when the requester declared it, "declared prior use"), and the acknowledgements of the
    tool's directives (by ix_directives_tool_key, then the acknowledgements' unique index).
 
-Licences, attestations and self-reports, once stored, are more arms of the same UNION.
+3. Attestations ride on their acknowledgements (a LEFT JOIN); a self-report is its request's
+   `self_report`; an attestation of deletion after a rejected self-report is a third arm.
+
+Licences, once stored, are one more arm of the same UNION.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,10 +25,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     distinct,
     func,
     literal,
     literal_column,
+    null,
+    or_,
     select,
     type_coerce,
     union_all,
@@ -32,13 +39,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql import table_of
-from storage.tables import AcknowledgementRow, DirectiveRow, RequestRow
+from storage.tables import AcknowledgementRow, AttestationRow, DirectiveRow, RequestRow
+from workflows.attestations import AttestationAnswer, SelfReport
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import directive_reference
 from workflows.requests import PriorUse, RequestStatus, reference
 from workflows.usage import LinkKind, UsageLink, UsageScope, UsageSummary
 
 _REQUESTS, _DIRECTIVES, _ACKS = table_of(RequestRow), table_of(DirectiveRow), table_of(AcknowledgementRow)
+_ATTESTATIONS = table_of(AttestationRow)
+_NONE = cast(null(), String)
 
 _NAMES = select(_REQUESTS.c.tool_name, _REQUESTS.c.vendor).distinct()
 
@@ -50,7 +60,14 @@ _REQUEST_ARM = select(
     _REQUESTS.c.status.label("code"),
     _REQUESTS.c.prior_use.label("extra"),
     _REQUESTS.c.tool_name.label("tool"),
+    # What a self-report, or an attestation, adds (NULL otherwise): the report, or the answer,
+    # its case numbers and what is held (migration 0013).
+    type_coerce(_REQUESTS.c.self_report, String).label("c1"),
+    _NONE.label("c2"),
+    _NONE.label("c3"),
 ).where(_REQUESTS.c.tool_name.in_(bindparam("names", expanding=True)))
+# An acknowledgement of a cease-use or suspension is an attestation's: its answer rides along.
+_ANSWER = and_(_ATTESTATIONS.c.directive_id == _ACKS.c.directive_id, _ATTESTATIONS.c.user_id == _ACKS.c.user_id)
 _ACK_ARM = (
     select(
         literal("a"),
@@ -60,11 +77,31 @@ _ACK_ARM = (
         _DIRECTIVES.c.kind,
         _DIRECTIVES.c.status,
         _DIRECTIVES.c.tool_name,
+        _ATTESTATIONS.c.answer,
+        type_coerce(_ATTESTATIONS.c.case_numbers, String),
+        _ATTESTATIONS.c.held,
     )
-    .select_from(_DIRECTIVES.join(_ACKS, _ACKS.c.directive_id == _DIRECTIVES.c.id))
+    .select_from(_DIRECTIVES.join(_ACKS, _ACKS.c.directive_id == _DIRECTIVES.c.id).outerjoin(_ATTESTATIONS, _ANSWER))
     .where(_DIRECTIVES.c.tool_key.in_(bindparam("keys", expanding=True)))
 )
-_UNION = union_all(_REQUEST_ARM, _ACK_ARM)
+# Attestations of deletion after a self-reported use was rejected: filed by the request's name.
+_REQUEST_ATTESTATION_ARM = (
+    select(
+        literal("t"),
+        _ATTESTATIONS.c.user_id,
+        type_coerce(_ATTESTATIONS.c.at, String),
+        _REQUESTS.c.id,
+        _ATTESTATIONS.c.answer,
+        _NONE,
+        _REQUESTS.c.tool_name,
+        _ATTESTATIONS.c.answer,
+        type_coerce(_ATTESTATIONS.c.case_numbers, String),
+        _ATTESTATIONS.c.held,
+    )
+    .select_from(_REQUESTS.join(_ATTESTATIONS, _ATTESTATIONS.c.request_id == _REQUESTS.c.id))
+    .where(_REQUESTS.c.tool_name.in_(bindparam("names", expanding=True)))
+)
+_UNION = union_all(_REQUEST_ARM, _ACK_ARM, _REQUEST_ATTESTATION_ARM)
 _LINKS = _UNION.order_by(literal_column("at").desc(), literal_column("person").desc())
 
 _OPEN = {RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value}
@@ -83,7 +120,9 @@ def _summary():
         func.count(distinct(u.c.person)),
         how_many(u.c.arm == "r"),
         how_many(and_(u.c.arm == "r", u.c.extra.in_(sorted(_DECLARED)))),
-        how_many(u.c.arm == "a"),
+        how_many(and_(u.c.arm == "a", u.c.c1.is_(None))),
+        how_many(or_(u.c.arm == "t", and_(u.c.arm == "a", u.c.c1.is_not(None)))),
+        how_many(and_(u.c.arm == "r", u.c.c1.is_not(None))),
     )
 
 
@@ -106,13 +145,17 @@ class SqlUsage:
         if not scope.request_names and not scope.tool_keys:
             return UsageSummary(0, Counter(), [])
         params = _params(scope)
-        people, requested, declared, acknowledged = (await self._session.execute(_SUMMARY, params)).one()
+        people, requested, declared, acknowledged, attested, reported = (
+            await self._session.execute(_SUMMARY, params)
+        ).one()
         rows = (await self._session.execute(_LINKS.limit(recent), params)).all()
         counts = Counter(
             {
                 LinkKind.REQUESTED: int(requested),
                 LinkKind.DECLARED_PRIOR_USE: int(declared),
                 LinkKind.ACKNOWLEDGED: int(acknowledged),
+                LinkKind.ATTESTED: int(attested),
+                LinkKind.REPORTED_USE: int(reported),
             }
         )
         return UsageSummary(int(people), +counts, _links(rows))
@@ -125,17 +168,34 @@ def _params(scope: UsageScope) -> dict[str, list[str]]:
 def _links(rows: Sequence[Any]) -> list[UsageLink]:
     links: list[UsageLink] = []
     add = links.append
-    for arm, person, raw, ref, code, extra, tool in rows:
+    for arm, person, raw, ref, code, extra, tool, c1, c2, c3 in rows:
         at = _when(raw)
         if arm == "r":
             source = reference(ref)
             add(UsageLink(person, LinkKind.REQUESTED, at, tool, source, "open" if code in _OPEN else code))
             if extra in _DECLARED:
                 add(UsageLink(person, LinkKind.DECLARED_PRIOR_USE, at, tool, source, _DECLARED[extra]))
+            if c1:
+                report = SelfReport.from_dict(json.loads(c1))
+                add(UsageLink(person, LinkKind.REPORTED_USE, at, tool, source, report.summary))
+        elif arm == "t":
+            add(UsageLink(person, LinkKind.ATTESTED, at, tool, reference(ref), _answered(c1, c2, c3)))
+        elif c1:
+            label = f"{_KIND_LABELS.get(code, code)}: {_answered(c1, c2, c3)}"
+            add(UsageLink(person, LinkKind.ATTESTED, at, tool, directive_reference(ref), label))
         else:
             label = _KIND_LABELS.get(code, code)
             add(UsageLink(person, LinkKind.ACKNOWLEDGED, at, tool, directive_reference(ref), label))
     return links  # newest first, as ordered by the statement
+
+
+def _answered(answer: str, cases: str | list | None, held: str | None) -> str:
+    """An attestation's answer in words, with its case numbers and what is held."""
+    text = AttestationAnswer(answer).label
+    numbers = json.loads(cases) if isinstance(cases, str) else (cases or [])
+    if numbers or held:
+        text += f" (cases {', '.join(numbers)}: {held or ''})"
+    return text
 
 
 def _when(raw: str | datetime) -> datetime:

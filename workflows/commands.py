@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from workflows.attestations import SelfReport
+from workflows.attesting import attest_directive, attest_request, submit_self_report
 from workflows.audit_anchors import anchor_chain
 from workflows.directive_model import PostOutcome
 from workflows.directive_posts import record_post_outcome, show_count
@@ -217,6 +219,32 @@ class Acknowledge(Command):
 
 
 @dataclass(frozen=True)
+class Attest(Command):
+    """Someone a cease-use or suspension was sent to answers it (workflows/attesting.py), or the
+    officer whose self-reported use was rejected answers about it (`request_id`). `notify`: where a
+    "still holding" answer is told, as Slack resolves [attestations] notify now."""
+
+    user: str
+    answer: str | None
+    case_numbers: str
+    held: str
+    at: datetime
+    directive_id: int | None = None
+    request_id: int | None = None
+    in_audience: bool = False
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportUse(Command):
+    """/report-use: a tool used before approval, with the risk answers as for a request."""
+
+    report: SelfReport
+    answers: Mapping[str, Any]
+    notes: str = ""
+
+
+@dataclass(frozen=True)
 class RevokeDirective(Command):
     directive_id: int
     by: str
@@ -302,6 +330,15 @@ async def _issue(uow: ChangeUnitOfWork, policy: Policy, c: IssueDirective) -> li
     return await issue_directive(uow, draft, c.by, c.is_command_staff, c.at, reminders=policy.reminders)
 
 
+async def _attest(uow: ChangeUnitOfWork, policy: Policy, c: Attest) -> list[Event]:
+    if c.request_id is not None:
+        return await attest_request(uow, c.request_id, c.user, c.answer, c.case_numbers, c.held, c.at, notify=c.notify)
+    assert c.directive_id is not None, "an attestation answers a directive or a request"
+    return await attest_directive(
+        uow, c.directive_id, c.user, c.answer, c.case_numbers, c.held, c.at, in_audience=c.in_audience, notify=c.notify
+    )
+
+
 SERVICES: dict[type[Command], Service] = {
     SubmitRequest: lambda uow, policy, c: submit_request(uow, policy, c.draft, c.requester, c.at),
     SubmitWithAnswers: lambda uow, policy, c: submit_with_answers(uow, policy, c.draft, c.requester, c.answers, c.at),
@@ -345,6 +382,8 @@ SERVICES: dict[type[Command], Service] = {
         uow, c.old_id, c.draft, c.by, c.is_command_staff, c.at, reminders=policy.reminders
     ),
     Acknowledge: lambda uow, policy, c: acknowledge(uow, c.directive_id, c.user, c.at, in_audience=c.in_audience),
+    Attest: _attest,
+    ReportUse: lambda uow, policy, c: submit_self_report(uow, policy, c.report, c.answers, c.notes),
     RevokeDirective: lambda uow, policy, c: revoke_directive(
         uow, c.directive_id, c.by, c.is_command_staff, c.at, c.reason
     ),

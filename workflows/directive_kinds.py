@@ -34,6 +34,12 @@ class DirectiveKind(StrEnum):
         return KINDS[self].help
 
     @property
+    def asks_attestation(self) -> bool:
+        """Acknowledging it is answering facts (never used / stopped and deleted / still holding),
+        not one click (workflows/attestations.py)."""
+        return KINDS[self].attests
+
+    @property
     def is_approval(self) -> bool:
         """It lets the tool be used (with or without conditions): it cannot lift a cease-use or suspension."""
         return self.effect is not None and self.effect.layer == "directive"
@@ -50,6 +56,7 @@ class KindRow:
     label: str
     effect: RegistryEffect | None  # None: it informs, it does not rule
     help: str
+    attests: bool = False  # acknowledged with an attestation (workflows/attestations.py)
 
 
 KINDS: dict[DirectiveKind, KindRow] = {
@@ -57,11 +64,13 @@ KINDS: dict[DirectiveKind, KindRow] = {
         "Cease use",
         RegistryEffect("override", ToolStatus.CEASE_USE),
         "Stop using it at once. Overrides any approval until revoked or superseded.",
+        attests=True,
     ),
     DirectiveKind.SUSPENDED: KindRow(
         "Suspended pending review",
         RegistryEffect("override", ToolStatus.SUSPENDED),
         "Stop using it while it is reviewed again. Overrides any approval.",
+        attests=True,
     ),
     DirectiveKind.RESTRICTED: KindRow(
         "Restricted",

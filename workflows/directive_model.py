@@ -190,6 +190,12 @@ class DirectiveNotActive(DomainError):
         return f"{self.ref} has been {self.status.value}{tail}"
 
 
+@dataclass
+class AttestationRequired(DomainError):
+    """A cease-use or suspension (`ref`, given by `about`) is acknowledged by answering its
+    questions (workflows/attesting.py), not by one click: the adapter opens the form."""
+
+
 # --- events --------------------------------------------------------------------------------
 
 

@@ -38,6 +38,9 @@ from workflows.directive_model import (
     Acknowledgement as Acknowledgement,
 )
 from workflows.directive_model import (
+    AttestationRequired as AttestationRequired,
+)
+from workflows.directive_model import (
     Directive as Directive,
 )
 from workflows.directive_model import (
@@ -213,6 +216,8 @@ async def acknowledge(
     was sent to (`in_audience`: a member of one of its channels) may."""
     directive = await _load(uow, directive_id)
     require_audience(directive, in_audience)
+    if directive.kind.asks_attestation and directive.is_active:  # answered, not clicked
+        raise AttestationRequired().about(directive.ref)
     ack = Acknowledgement(directive_id, user_id, now)
     # The insert is the check (one per person, by a unique constraint): a first click costs
     # one statement, not a look-up and then an insert. Thousands click at once.

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workflows.attesting import DeletionAsked
 from workflows.audit_anchors import ChainAnchored
 from workflows.directives import (
     RequestFlagged,
@@ -106,6 +107,15 @@ async def warn_reviewers(uow: DirectiveUnitOfWork, policy: Policy, event: ToolSt
     return [RequestWarningsChanged(r) for r in requests]
 
 
+async def ask_for_deletion(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -> list[Event]:
+    """A self-reported use rejected (by a reviewer) or prohibited (by the rules): its officer is
+    asked to attest that they stopped and deleted what they kept (workflows/attesting.py)."""
+    match event:
+        case RequestRejected(request=r) | RequestRefused(request=r) if r.self_report is not None:
+            return [DeletionAsked(r)]
+    return []
+
+
 async def _filed(change: Awaitable[list[Event]]) -> list[Event]:
     try:
         return await change
@@ -116,9 +126,9 @@ async def _filed(change: Awaitable[list[Event]]) -> list[Event]:
 HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
     RequestSubmitted: (file_new_request,),
     RequestApproved: (file_outcome, licence_unformed_approval),
-    RequestRejected: (file_outcome, renewal_closed),
+    RequestRejected: (file_outcome, renewal_closed, ask_for_deletion),
     RequestWithdrawn: (file_outcome, renewal_closed),
-    RequestRefused: (file_outcome, renewal_closed),
+    RequestRefused: (file_outcome, renewal_closed, ask_for_deletion),
     RequestApprovedByRules: (file_outcome, licence_unformed_approval),
     TierChanged: (file_outcome, licence_unformed_approval),
     ToolStatusChanged: (warn_reviewers,),

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from workflows.attestations import Attestation, AttestationAnswer
 from workflows.audit_anchors import AuditAnchors
 from workflows.directive_model import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.licences import Licence
@@ -79,6 +80,19 @@ class AcknowledgementRepository(Protocol):
         """Acknowledgements per directive, every id given included (0 when none)."""
 
 
+class AttestationRepository(Protocol):
+    async def add(self, attestation: Attestation) -> bool:
+        """Record it; False if that person had already answered that directive (or request): one
+        per (directive, user) and per (request, user), by unique constraints, as acknowledgements."""
+
+    async def for_directive(self, directive_id: int, user_id: str) -> Attestation | None: ...
+
+    async def for_request(self, request_id: int, user_id: str) -> Attestation | None: ...
+
+    async def answers(self, directive_id: int) -> dict[str, AttestationAnswer]:
+        """Who answered the directive, and what: the running count's input."""
+
+
 class DirectivePostRepository(Protocol):
     """Where each directive is posted (one row per channel) and what became of each post."""
 
@@ -136,6 +150,9 @@ class DirectiveUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def licences(self) -> LicenceRepository: ...
+
+    @property
+    def attestations(self) -> AttestationRepository: ...
 
 
 class ChangeUnitOfWork(DirectiveUnitOfWork, Protocol):

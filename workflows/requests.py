@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from workflows.attestations import SelfReport
 from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.errors import DomainError, InvalidInput
 from workflows.risk import Answers, Assessment, Tier
@@ -219,6 +220,8 @@ class ToolRequest:
     # so a change of config never moves it. None (requests stored before routes): the policy's order.
     route: tuple[str, ...] | None = None
     extends: str | None = None  # the ref of an earlier approval of the same tool, if any
+    # /report-use: the officer used the tool before approval and reported it (None otherwise).
+    self_report: SelfReport | None = None
     id: int | None = None
     version: int = 0  # optimistic lock: storage refuses a save from a stale copy
 
@@ -237,6 +240,10 @@ class ToolRequest:
     def answers(self) -> Answers:
         """The latest intake answers ({} if the request was made without them)."""
         return dict(self.answer_versions[-1].answers) if self.answer_versions else {}
+
+    @property
+    def used_before_approval(self) -> bool:
+        return self.self_report is not None
 
     def decision_for(self, stage_key: str) -> Decision | None:
         return next((d for d in self.decisions if d.stage_key == stage_key), None)

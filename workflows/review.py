@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
+from workflows.attestations import SelfReport
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_text
 from workflows.errors import InvalidInput, NoOpenQuestion, NotAReviewer, NotFound, NotRequester, OwnRequest
@@ -30,6 +31,7 @@ from workflows.events import (
 )
 from workflows.policy import Policy, Stage
 from workflows.ports import UnitOfWork
+from workflows.reminders import remind_by
 from workflows.requests import (
     RULES,
     Action,
@@ -75,10 +77,13 @@ async def submit_request(
     *,
     extends: str | None = None,
     route_for: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None,
+    self_report: SelfReport | None = None,
 ) -> list[Event]:
     """Register a request. With intake `answers` it is assessed (workflows.risk) and given its
     tier's route: refused at once if prohibited, approved at once if the route has no stages.
     Without answers (the one-page form) it goes through every stage, as before tiers existed.
+    A `self_report` (/report-use) marks it used before approval; an emergency one is due within
+    [reports] emergency_due, so its reviewers' first reminder comes no later than that.
     """
     draft, cleaned = _cleaned(draft, answers)
     assessment = assess(cleaned, policy.rules) if cleaned is not None else None
@@ -105,10 +110,17 @@ async def submit_request(
         tier=assessment.tier if assessment else None,
         route=route,
         extends=extends,
+        self_report=self_report,
     )
+    if self_report is not None and request.next_reminder_at is not None:
+        request.next_reminder_at = remind_by(request.next_reminder_at, self_report.due(policy.licences.emergency_due))
     if assessment is None or (first is not None and assessment.tier is not Tier.PROHIBITED):
         request = await uow.requests.add(request)
         await _audit(uow, request, "submitted", requester_id, now, "", _state(request))
+        if self_report is not None:
+            await _audit(
+                uow, request, "self_reported", requester_id, now, "", "used before approval", self_report.summary
+            )
         if assessment:
             await _audit_assessment(uow, request, requester_id, now)
         return [RequestSubmitted(_snapshot(request))]
@@ -124,6 +136,8 @@ async def submit_request(
     _close(request, now)
     request = await uow.requests.add(request)
     await _audit(uow, request, "submitted", requester_id, now, "", RequestStatus.PENDING.value)
+    if self_report is not None:
+        await _audit(uow, request, "self_reported", requester_id, now, "", "used before approval", self_report.summary)
     await _audit_assessment(uow, request, requester_id, now)
     action = "refused:rules" if refused else "approved:rules"
     await _audit(uow, request, action, RULES, now, RequestStatus.PENDING.value, _state(request), note)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from workflows import registry
+from workflows.attestations import SelfReport
 from workflows.cleaning import clean_text
 from workflows.directives import find_tool
 from workflows.errors import (
@@ -258,6 +259,8 @@ async def submit_with_answers(
     requester_id: str,
     answers: Mapping[str, Any],
     now: datetime,
+    *,
+    self_report: SelfReport | None = None,
 ) -> list[Event]:
     """Register a request made with the risk questions (workflows.review.submit_request judges it).
 
@@ -269,7 +272,9 @@ async def submit_with_answers(
     draft = dataclasses.replace(draft, data_kinds=kinds, prior_use=prior)
     extends = await approval_to_extend(uow, draft.tool_name)
     try:
-        return await submit_request(uow, policy, draft, requester_id, now, answers, extends=extends)
+        return await submit_request(
+            uow, policy, draft, requester_id, now, answers, extends=extends, self_report=self_report
+        )
     except InvalidInput as invalid:
         errors = dict(invalid.errors)
         if "prior_use" in errors:

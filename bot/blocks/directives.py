@@ -28,12 +28,14 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks.attestations import attest_button, tally_text
 from bot.blocks.common import actions, button, context, divider, dump, header, md, modal, typed
 from bot.blocks.emoji import KIND_EMOJI, KIND_UNICODE
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.ids import ActionId, CallbackId
 from bot.payloads import DirectiveRef, ReplacingDirective
 from bot.text import escape, one_line, slack_date, trim
+from workflows.attestations import Tally
 from workflows.cleaning import clean_name
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import (
@@ -109,7 +111,10 @@ def _headline(directive: Directive) -> str:
 
 
 def acknowledge_button(directive: Directive):
-    """The button every "please acknowledge" surface carries (value: {"d": id})."""
+    """The button every "please acknowledge" surface carries (value: {"d": id}); a cease-use or
+    suspension's opens the attestation form instead of recording a click."""
+    if directive.kind.asks_attestation:
+        return attest_button(directive)
     return button("Acknowledge", ActionId.ACKNOWLEDGE, DirectiveRef(directive.stored_id), style="primary")
 
 
@@ -161,7 +166,7 @@ def channel_message(directive: Directive, count: str | None = None) -> tuple[str
     if directive.ack_required:
         if directive.is_active:
             lead = f"*{count}*. " if count else ""
-            blocks.append(context(f":ballot_box_with_check: {lead}Everyone in this channel must acknowledge it."))
+            blocks.append(context(f":ballot_box_with_check: {lead}{must_do(directive)}"))
             buttons.append(acknowledge_button(directive))
         elif count:
             blocks.append(context(f"Final count: *{count}*."))
@@ -170,6 +175,15 @@ def channel_message(directive: Directive, count: str | None = None) -> tuple[str
     buttons.append(details_button(directive))
     blocks.append(actions("directive", *buttons))
     return f"{_headline(directive)} — from <@{directive.issued_by}>", dump(blocks)
+
+
+def must_do(directive: Directive) -> str:
+    if directive.kind.asks_attestation:
+        return (
+            "Everyone in this channel must answer: have you used it, have you stopped and deleted what you kept, "
+            "or do you still hold material from it? Press *Answer and acknowledge…*."
+        )
+    return "Everyone in this channel must acknowledge it."
 
 
 def count_text(acknowledged: int, members: int) -> str:
@@ -436,6 +450,7 @@ class DirectiveState:
     expected: int | None  # distinct people in the channels it was posted to; None if none known
     pending: tuple[str, ...]  # who has not acknowledged yet, in a stable order
     acknowledged_in_channels: int = 0  # of those expected, how many acknowledged
+    tally: Tally | None = None  # a directive that asks for attestations: its answers over those expected
 
 
 def failure_reason(error: str) -> str:
@@ -541,6 +556,8 @@ def status_view(state: DirectiveState, *, manage: bool) -> dict:
         else:
             overall = f"*{state.acknowledged}* acknowledged; the channels' members are not known yet."
         blocks.append(md(f":ballot_box_with_check: {overall}"))
+        if state.tally is not None:
+            blocks.append(md(f":clipboard: *Answers:* {tally_text(state.tally)}."))
     else:
         blocks.append(md("No acknowledgement was asked for."))
     blocks += _channel_lines(state.channels, with_counts=d.ack_required)
@@ -582,7 +599,8 @@ def own_status_view(directive: Directive, ack: Acknowledgement | None, acknowled
         if ack is not None:
             mine = f":white_check_mark: You acknowledged it on {slack_date(ack.at)}."
         elif directive.is_active:
-            mine = ":ballot_box_with_check: You have not acknowledged it yet: press *Acknowledge* on the message."
+            press = "Answer and acknowledge…" if directive.kind.asks_attestation else "Acknowledge"
+            mine = f":ballot_box_with_check: You have not acknowledged it yet: press *{press}* on the message."
         else:
             mine = "You did not acknowledge it before it ended; nothing to do now."
         blocks.append(md(mine))

@@ -199,7 +199,28 @@ def history(request: ToolRequest, policy: Policy) -> list[Block | dict]:
     return [rich(*lines)]
 
 
+def used_before_approval(request: ToolRequest) -> list[Block | dict]:
+    """The self-report's facts (/report-use), on every card: typed text as rich text."""
+    r = request.self_report
+    if r is None:
+        return []
+    lines: list[list[Part]] = [
+        [Bold("Used since: "), r.since.isoformat(), "   ", Bold("Emergency: "), "yes" if r.emergency else "no"]
+    ]
+    if r.case_number:
+        lines.append([Bold("Case: "), r.case_number])
+    lines.append([Bold("Kept data: "), trim(r.kept_what, 1000) if r.kept_data else "no"])
+    if r.link:
+        lines.append([Bold("Reported from: "), trim(r.link, 500)])
+    return [
+        md(":sos: *Used before approval* — the officer reported this use themselves with /report-use."),
+        rich(*lines),
+    ]
+
+
 def prior_use_warning(request: ToolRequest) -> list[Block | dict]:
+    if request.self_report is not None:
+        return used_before_approval(request)
     if request.prior_use is PriorUse.USED:
         return [md(":warning: *The requester says this tool has already been used for police work.*")]
     if request.prior_use is PriorUse.SIGNED_UP:
@@ -342,6 +363,13 @@ def requester_dm(request: ToolRequest, policy: Policy, headline: str, *, answer:
     tool = escape(request.tool_name, 100)
     blocks: list[Block | dict] = [md(headline)]
     blocks += extra or []
+    if request.self_report is not None:
+        blocks.append(
+            context(
+                ":sos: Marked *used before approval*: you reported it yourself — thank you, that was the right "
+                "thing to do. Please do not use it again until it is decided."
+            )
+        )
     blocks.append(context(f"*{request.ref}* · {tool} · {where_now(request, policy)}"))
     blocks += requester_buttons(request, answer=answer)
     return f"{request.ref} {tool}: {headline}", dump(blocks)

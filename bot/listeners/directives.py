@@ -40,6 +40,7 @@ from bot.directive_counts import CountRefresher
 from bot.directive_status import DirectiveStatusReader
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
+from bot.listeners.attestations import open_for_directive
 from bot.listeners.common import Change, Replies, action_value, actor, channel_of, guarded, once_key
 from bot.logs import describe_payload
 from bot.membership import ChannelMembers, MembershipUnchecked
@@ -58,6 +59,7 @@ from workflows.commands import (
 from workflows.directives import (
     Acknowledged,
     Acknowledgement,
+    AttestationRequired,
     Directive,
     DirectiveDraft,
     NotInAudience,
@@ -231,7 +233,12 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     # A directive that does not exist is the domain's to refuse (NotFound); one not sent to the
     # person too. Revoked or superseded since it was posted: `guarded` tells the person.
     in_audience = await deps.audience.includes(directive_id, user, channel_of(body))
-    events = await deps.change(Acknowledge(directive_id, user, in_audience, deps.clock()))
+    try:
+        events = await deps.change(Acknowledge(directive_id, user, in_audience, deps.clock()))
+    except AttestationRequired:  # a cease-use or suspension (a message posted before it asked): the form
+        await ack()
+        await open_for_directive(deps, body, directive_id)
+        return
     await ack()
     event = next(e for e in events if isinstance(e, Acknowledged))
     text = acknowledged_notice(event.directive, event.ack, event.already, event.late)

@@ -13,8 +13,9 @@ from typing import Any
 from storage.db import open_database
 from storage.uow import SqlUnitOfWork
 from tests.workflows.test_risk import CLEARVIEW, QUIET, TRANSCRIPTION
+from workflows.attesting import attest_directive
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive
+from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive
 from workflows.events import Event
 from workflows.handlers import handle
 from workflows.policy import Policy, Stage
@@ -150,7 +151,9 @@ async def populate(database_url: str, clock: Clock | None = None) -> dict[str, A
         cease = made["cease"] = next(e for e in events if isinstance(e, DirectiveIssued)).directive.id
         for n, who in enumerate(ACKERS):
             clock.advance(minutes=7 * (n + 1))
-            await change(lambda uow, who=who: acknowledge(uow, cease, who, clock(), in_audience=True))
+            await change(
+                lambda uow, who=who: attest_directive(uow, cease, who, "never_used", "", "", clock(), in_audience=True)
+            )
 
         # High tier, approved at every stage: not listed publicly by default.
         clock.advance(days=1)

@@ -92,7 +92,7 @@ async def settle(bot: Bot, now: datetime | None = None, *, posts: bool = True) -
 
 
 def form_state(
-    kind: str | None = "cease_use",
+    kind: str | None = "restricted",  # one click; a cease-use is attested (test_clearview_story.py)
     tool: str = "n:Clearview AI",
     text: str = "Stop using Clearview AI for any police work *now*.",
     channels: tuple[str, ...] = ("C0PATROL", "C0DETECT"),
@@ -236,7 +236,7 @@ async def test_staff_issue_a_directive_and_it_reaches_every_channel(staff_bot, s
         card = posted(bot, channel, ref)
         said = card.text
         for fact in (
-            "Cease use: Clearview AI",
+            "Restricted: Clearview AI",
             "Stop using Clearview AI for any police work *now*.",
             ref,
             "<@U0CHIEF>",
@@ -255,7 +255,7 @@ async def test_staff_issue_a_directive_and_it_reaches_every_channel(staff_bot, s
         tool = await uow.tools.get_by_key("clearview")
         trail = [e.action for e in await uow.audit.for_subject(ref)]
         tool_trail = [e.action for e in await uow.audit.for_subject("tool:clearview")]
-    assert tool.status.value == "cease_use" and tool.status_source == ref
+    assert tool.status.value == "approved_with_conditions" and tool.status_source == ref
     assert trail == ["directive:issued"] and tool_trail == ["tool:registered"]
 
 
@@ -678,7 +678,7 @@ async def test_revoking_updates_the_messages_and_restores_the_status(staff_bot, 
 
 async def test_superseding_a_cease_use_with_an_approval(staff_bot, slack):
     bot = staff_bot
-    ref = await issue(bot)
+    ref = await issue(bot, kind="cease_use")
     # An approval cannot simply be issued over the cease-use: the form says how to lift it.
     answer = await submit_form(bot, CHIEF, kind="approved", tool="t:clearview", text="Cleared.")
     assert answer["response_action"] == "errors" and "Supersede" in answer["errors"]["kind"]

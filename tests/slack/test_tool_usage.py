@@ -44,8 +44,8 @@ async def ask(bot, text: str, user: str = CHIEF) -> tuple[str, dict]:
 
 
 async def cease_use(bot, tool: str, people: list[str]) -> str:
-    """A cease-use directive acknowledged by `people`, through the domain's services."""
-    draft = DirectiveDraft(DirectiveKind.CEASE_USE, tool, "Stop using it.", ("C0PATROL",), True, None)
+    """A restricted directive (one click) acknowledged by `people`, through the domain's services."""
+    draft = DirectiveDraft(DirectiveKind.RESTRICTED, tool, "Stop using it.", ("C0PATROL",), True, None)
     now = datetime.now(UTC)
     async with bot.c.uow() as uow:
         events = await issue_directive(uow, draft, CHIEF, True, now)
@@ -64,7 +64,7 @@ async def test_command_staff_see_everyone_linked_with_dates(bot):
     said, answer = await ask(bot, "Clearview")
     assert "People linked to Clearview AI" in said
     assert "3 people — 2 requested · 1 declared prior use · 2 acknowledged" in said
-    assert f"<@U0ANNA> — acknowledged {ref} (Cease use) " in said
+    assert f"<@U0ANNA> — acknowledged {ref} (Restricted) " in said
     assert "declared prior use REQ-0001 (Already used for police work)" in said
     assert "<@U0BEN> — requested REQ-0002 (open)" in said
     dates = [e for b in answer["blocks"] if b["type"] == "rich_text" for e in b["elements"][0]["elements"]]
@@ -133,7 +133,7 @@ async def test_two_thousand_people_fit_one_message_and_the_csv_goes_to_a_dm(bot,
     assert rows[0] == ["person id", "person name", "tool", "link", "when", "detail"]
     assert len(rows) == 2001 and {r[3] for r in rows[1:]} == {"acknowledged"}
     seven = next(r for r in rows if r[0] == "U0P00007")
-    assert seven[1] == "'=HYPERLINK(1)" and seven[5] == f"{ref}: Cease use"  # a formula made inert
+    assert seven[1] == "'=HYPERLINK(1)" and seven[5] == f"{ref}: Restricted"  # a formula made inert
     assert next(r for r in rows if r[0] == "U0P00008")[1] == "User U0P00008"
 
 

@@ -35,7 +35,7 @@ async def submit_request(bot: Bot, user: str, **fields) -> int:
 
 async def test_a_cease_use_on_stingray_covers_its_look_alikes(staff_bot, slack):
     bot = staff_bot
-    ref = await issue(bot, tool="n:Stingray", text="Stop using Stingray for any police work.")
+    ref = await issue(bot, kind="cease_use", tool="n:Stingray", text="Stop using Stingray for any police work.")
 
     for query in ("Stingray", CYRILLIC_A, RTL_OVERRIDE):
         said, _ = await ask(bot, query)

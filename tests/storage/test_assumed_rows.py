@@ -14,9 +14,15 @@ from sqlalchemy import event
 from storage.db import session_factory
 from storage.pending import AssumptionFailed
 from storage.uow import SqlUnitOfWork
+from workflows.directive_kinds import DirectiveKind
 from workflows.directives import Acknowledged, Acknowledgement, acknowledge
 
-from .test_directives_storage import issue
+from .test_directives_storage import issue as issue_any
+
+
+async def issue(uows, clock, **changes) -> int:
+    """A directive acknowledged with one click (a cease-use is attested: test_attestations_storage.py)."""
+    return await issue_any(uows, clock, **{"kind": DirectiveKind.RESTRICTED, **changes})
 
 
 @pytest.fixture

@@ -250,7 +250,7 @@ async def test_supersede_and_active_queries(uows, clock):
 
 
 async def test_acknowledgement_is_recorded_once(uows, clock):
-    directive_id = await issue(uows, clock)
+    directive_id = await issue(uows, clock, kind=DirectiveKind.RESTRICTED)  # one click
     for _ in range(3):
         async with uows() as uow:
             (event,) = await acknowledge(uow, directive_id, "U0OFF", clock(), in_audience=True)
@@ -279,7 +279,7 @@ async def test_duplicate_insert_does_not_abort_the_transaction(uows, clock):
 
 async def test_concurrent_acknowledgements_record_one_per_person(uows, clock):
     """Two clicks of each of 40 people at once: 40 rows, 40 audit entries, every click answered."""
-    directive_id = await issue(uows, clock)
+    directive_id = await issue(uows, clock, kind=DirectiveKind.RESTRICTED)
     users = [f"U{n:04d}" for n in range(40)]
 
     async def click(user):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from storage.uow import uow_factory
+from workflows.attesting import attest_directive
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive, record_tool_request
 from workflows.policy import Policy, Stage
@@ -37,8 +38,9 @@ async def request(uows, clock, who: str, tool: str, vendor: str, prior: PriorUse
     return ref
 
 
-async def cease_use(uows, clock, tool: str, *acknowledging: str) -> str:
-    draft = DirectiveDraft(DirectiveKind.CEASE_USE, tool, "Stop using it.", ("C0ALL",), True, None)
+async def cease_use(uows, clock, tool: str, *acknowledging: str, kind=DirectiveKind.CEASE_USE) -> str:
+    """A directive answered by `acknowledging`: a cease-use's with "never used", another kind's by one click."""
+    draft = DirectiveDraft(kind, tool, "Stop using it.", ("C0ALL",), True, None)
     async with uows() as uow:
         events = await issue_directive(uow, draft, CHIEF, True, clock())
         directive = next(e for e in events if isinstance(e, DirectiveIssued)).directive
@@ -46,7 +48,10 @@ async def cease_use(uows, clock, tool: str, *acknowledging: str) -> str:
     for who in acknowledging:
         clock.advance(timedelta(minutes=5))
         async with uows() as uow:
-            await acknowledge(uow, directive.stored_id, who, clock(), in_audience=True)
+            if kind.asks_attestation:
+                await attest_directive(uow, directive.stored_id, who, "never_used", "", "", clock(), in_audience=True)
+            else:
+                await acknowledge(uow, directive.stored_id, who, clock(), in_audience=True)
             await uow.commit()
     return directive.ref
 
@@ -71,8 +76,8 @@ async def test_everyone_linked_to_a_tool_under_any_of_its_names(uows, clearview)
     assert answer.match is Match.EXACT and [t.name for t in answer.tools] == ["Clearview AI", "Clearview Consent"]
     got = [(link.person, link.kind, link.source, link.detail) for link in answer.links]
     assert got == [  # newest first; Clearview Consent is from the vendor the query also names
-        ("U0EVE", LinkKind.ACKNOWLEDGED, clearview, "Cease use"),
-        ("U0ANNA", LinkKind.ACKNOWLEDGED, clearview, "Cease use"),
+        ("U0EVE", LinkKind.ATTESTED, clearview, "Cease use: I have never used it"),
+        ("U0ANNA", LinkKind.ATTESTED, clearview, "Cease use: I have never used it"),
         ("U0DAN", LinkKind.REQUESTED, "REQ-0004", "open"),
         ("U0DAN", LinkKind.DECLARED_PRIOR_USE, "REQ-0004", "Signed up, not used for police work"),
         ("U0BEN", LinkKind.REQUESTED, "REQ-0002", "open"),
@@ -80,7 +85,7 @@ async def test_everyone_linked_to_a_tool_under_any_of_its_names(uows, clearview)
         ("U0ANNA", LinkKind.DECLARED_PRIOR_USE, "REQ-0001", "Already used for police work"),
     ]
     assert answer.people_count == 4 and all(link.at.tzinfo is not None for link in answer.links)
-    assert answer.counts[LinkKind.REQUESTED] == 3 and answer.counts[LinkKind.ACKNOWLEDGED] == 2
+    assert answer.counts[LinkKind.REQUESTED] == 3 and answer.counts[LinkKind.ATTESTED] == 2
     assert {link.tool for link in answer.links} == {"Clearview AI", "clearview.ai", "Clearview", "Clearview Consent"}
     only = await usage(uows, "Clearview Consent")
     assert [t.name for t in only.tools] == ["Clearview Consent"] and only.people_count == 1
@@ -147,3 +152,52 @@ async def test_a_message_gets_the_same_counts_from_a_summary_and_only_the_newest
     assert full.counts[LinkKind.DECLARED_PRIOR_USE] == 252 and full.complete and not brief.complete
     assert 200 <= len(brief.links) < len(full.links)  # the newest 200 rows: a request and its declared use
     assert brief.links == full.links[: len(brief.links)]
+
+
+async def test_acknowledgements_attestations_and_self_reports_with_their_answers(uows, clock):
+    from datetime import date
+
+    from tests.storage.test_risk_storage import POLICY
+    from tests.workflows.test_risk import CLEARVIEW
+    from workflows.attestations import report_use
+    from workflows.attesting import attest_request, submit_self_report
+    from workflows.handlers import handle
+
+    restricted = await cease_use(uows, clock, "Clearview AI", "U0FAY", kind=DirectiveKind.RESTRICTED)
+    ceased = await cease_use(uows, clock, "Clearview AI")
+    clock.advance(timedelta(minutes=5))
+    async with uows() as uow:
+        await attest_directive(
+            uow, 2, "U0CARA", "still_holding", "2026-9, 2026-10", "Stills in the case file", clock(), in_audience=True
+        )
+        await uow.commit()
+    clock.advance(timedelta(minutes=5))
+    report = report_use(
+        "U0GUS", tool="Clearview AI", vendor="clearview.ai", since=date(2026, 10, 1), why="A robbery, urgently.",
+        emergency=True, case_number="2026-7", kept_data=False, kept_what="", now=clock(),
+    )  # fmt: skip
+    async with uows() as uow:
+        events = await handle(uow, POLICY, await submit_self_report(uow, POLICY, report, CLEARVIEW))
+        await uow.commit()
+    request_id = events[0].request.id
+    clock.advance(timedelta(minutes=5))
+    async with uows() as uow:
+        await attest_request(uow, request_id, "U0GUS", "stopped_and_deleted", "", "", clock())
+        await uow.commit()
+    async with uows() as uow:
+        answer = await tool_usage(uow, "Clearview AI")
+        brief = await tool_usage(uow, "Clearview AI", everyone=False)
+    got = [(link.person, link.kind, link.source, link.detail) for link in answer.links]
+    ref = f"REQ-{request_id:04d}"
+    assert got == [
+        ("U0GUS", LinkKind.ATTESTED, ref, "I used it; I have stopped, deleted what I kept from it outside case files, "
+         "and closed my account"),
+        ("U0GUS", LinkKind.REQUESTED, ref, "rejected"),
+        ("U0GUS", LinkKind.DECLARED_PRIOR_USE, ref, "Signed up, not used for police work"),  # "on trial"
+        ("U0GUS", LinkKind.REPORTED_USE, ref, "used since 2026-10-01; emergency; case 2026-7; kept no data"),
+        ("U0CARA", LinkKind.ATTESTED, ceased,
+         "Cease use: I used it and still hold material from it (cases 2026-9, 2026-10: Stills in the case file)"),
+        ("U0FAY", LinkKind.ACKNOWLEDGED, restricted, "Restricted"),
+    ]  # fmt: skip
+    assert brief.counts == answer.counts and answer.counts[LinkKind.ATTESTED] == 2
+    assert answer.counts[LinkKind.REPORTED_USE] == 1 and answer.counts[LinkKind.ACKNOWLEDGED] == 1

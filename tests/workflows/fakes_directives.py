@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from workflows.attestations import Attestation, AttestationAnswer
 from workflows.audit import AuditEntry
 from workflows.directives import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.errors import ConcurrencyConflict
@@ -134,6 +135,27 @@ class FakeAcks:
         return {user for (d, user) in self.rows if d == directive_id}
 
 
+class FakeAttestations:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int | None, str], Attestation] = {}
+
+    async def add(self, a: Attestation) -> bool:
+        key = ("d", a.directive_id, a.user_id) if a.directive_id is not None else ("r", a.request_id, a.user_id)
+        if key in self.rows:  # the unique constraints
+            return False
+        self.rows[key] = a
+        return True
+
+    async def for_directive(self, directive_id: int, user_id: str) -> Attestation | None:
+        return self.rows.get(("d", directive_id, user_id))
+
+    async def for_request(self, request_id: int, user_id: str) -> Attestation | None:
+        return self.rows.get(("r", request_id, user_id))
+
+    async def answers(self, directive_id: int) -> dict[str, AttestationAnswer]:
+        return {a.user_id: a.answer for (kind, d, _), a in self.rows.items() if kind == "d" and d == directive_id}
+
+
 class FakeAudit:
     def __init__(self) -> None:
         self.entries: list[AuditEntry] = []
@@ -181,6 +203,7 @@ class FakeDirectiveUoW:
     directives: FakeDirectives = field(default_factory=FakeDirectives)
     acks: FakeAcks = field(default_factory=FakeAcks)
     directive_posts: FakeDirectivePosts = field(default_factory=FakeDirectivePosts)
+    attestations: FakeAttestations = field(default_factory=FakeAttestations)
     audit: FakeAudit = field(default_factory=FakeAudit)
     licences: FakeLicences = field(default_factory=FakeLicences)
     requests: object = None  # not used by these services

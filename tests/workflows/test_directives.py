@@ -327,9 +327,11 @@ async def test_acknowledging_a_superseded_directive_points_to_its_replacement(uo
 
 # --- acknowledging -------------------------------------------------------------------------
 
+ONE_CLICK = DirectiveKind.RESTRICTED  # a cease-use or suspension is attested (tests/workflows/test_attesting.py)
+
 
 async def test_acknowledge_is_idempotent(uow) -> None:
-    d = await issue(uow)
+    d = await issue(uow, ONE_CLICK)
     (first,) = await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
     (second,) = await acknowledge(uow, d.id, "UOFF", NOW + timedelta(minutes=5), in_audience=True)
     assert isinstance(first, Acknowledged) and not first.already
@@ -339,7 +341,7 @@ async def test_acknowledge_is_idempotent(uow) -> None:
 
 
 async def test_acknowledge_race_lost_at_the_unique_constraint(uow, monkeypatch) -> None:
-    d = await issue(uow)
+    d = await issue(uow, ONE_CLICK)
     real_add = uow.acks.add
 
     async def other_click_lands_first(ack):
@@ -352,14 +354,14 @@ async def test_acknowledge_race_lost_at_the_unique_constraint(uow, monkeypatch) 
 
 
 async def test_acknowledge_refuses_a_revoked_directive(uow) -> None:
-    d = await issue(uow)
+    d = await issue(uow, ONE_CLICK)
     await revoke_directive(uow, d.id, CMD, True, NOW)
     with pytest.raises(DirectiveNotActive):
         await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
 
 
 async def test_acknowledged_before_revocation_still_answers_already(uow) -> None:
-    d = await issue(uow)
+    d = await issue(uow, ONE_CLICK)
     await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
     await revoke_directive(uow, d.id, CMD, True, NOW)
     (event,) = await acknowledge(uow, d.id, "UOFF", NOW, in_audience=True)
@@ -367,7 +369,7 @@ async def test_acknowledged_before_revocation_still_answers_already(uow) -> None
 
 
 async def test_only_someone_it_was_sent_to_may_acknowledge_a_directive(uow) -> None:
-    d = await issue(uow)
+    d = await issue(uow, ONE_CLICK)
     with pytest.raises(NotInAudience) as refused:
         await acknowledge(uow, d.id, "UOUTSIDER", NOW, in_audience=False)
     assert refused.value.ref == d.ref
@@ -381,7 +383,7 @@ async def test_acknowledge_unknown_directive(uow) -> None:
 
 
 async def test_late_acknowledgement_is_marked(uow) -> None:
-    (issued, _) = await issue_directive(uow, draft(), CMD, True, NOW)
+    (issued, _) = await issue_directive(uow, draft(ONE_CLICK), CMD, True, NOW)
     due = issued.directive.ack_due
     (on_time,) = await acknowledge(uow, 1, "U1", due, in_audience=True)
     (late,) = await acknowledge(uow, 1, "U2", due + timedelta(seconds=1), in_audience=True)
@@ -519,7 +521,7 @@ async def test_a_directive_no_longer_in_force_is_not_posted_again(uow):
 
 
 async def test_a_newcomer_to_a_channel_owes_what_was_posted_there_and_is_in_force(uow):
-    directive = await issue(uow)  # to C1 and C2, acknowledgement asked
+    directive = await issue(uow, ONE_CLICK)  # to C1 and C2, acknowledgement asked
     await uow.directive_posts.set_outcome(directive.id, "C1", PostOutcome.POSTED, NOW, ts="1.1")
     await uow.directive_posts.set_outcome(directive.id, "C2", PostOutcome.FAILED, NOW, error="not_in_channel")
     assert [d.ref for d in await owed_in_channel(uow, "C1", "UNEW")] == [directive.ref]
