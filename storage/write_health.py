@@ -30,6 +30,10 @@ class WriteHealth:
 
         @event.listens_for(engine.sync_engine, "handle_error")
         def _failed(context) -> None:
+            if context.is_disconnect:
+                # The server is gone, not refusing writes: the probe's fresh connection says when it
+                # is back (a write failure kept here would hold /healthz at 503 until the next click).
+                return
             error = context.sqlalchemy_exception or context.original_exception
             if is_unavailable(error) or is_unavailable(context.original_exception):
                 self.failure = type(context.original_exception).__name__
