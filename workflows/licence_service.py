@@ -18,8 +18,7 @@ from workflows.cleaning import clean_line, clean_text
 from workflows.directives import record_request_outcome
 from workflows.errors import InvalidInput, LicenceRefused, NotFound, require_command_staff
 from workflows.events import Event, RequestApproved, RequestApprovedByRules, RequestSubmitted, TierChanged
-from workflows.followups.licence_expiry import NAME as EXPIRY
-from workflows.followups.licence_expiry import first_turn
+from workflows.licences import EXPIRY_FOLLOW_UP as EXPIRY
 from workflows.licences import (
     Change,
     Licence,
@@ -30,6 +29,7 @@ from workflows.licences import (
     ScopeKind,
     ask_renewal,
     extend,
+    first_expiry_turn,
     grant,
     may_use,
     parse_period,
@@ -211,7 +211,7 @@ async def schedule_expiry(uow: DirectiveUnitOfWork, policy: Policy, licence: Lic
     reminders = getattr(uow, "reminders", None)  # the store's follow-ups; a unit of work without them keeps none
     if reminders is None or licence.id is None:
         return
-    due = first_turn(licence, policy.licences.remind_before, now)
+    due = first_expiry_turn(licence, policy.licences.remind_before, now)
     state = licence.expires_at.isoformat() if licence.expires_at else ""
     await reminders(policy.reminders).follow_ups.schedule(EXPIRY, licence.id, due, state)
 

@@ -285,3 +285,20 @@ def extend(licence: Licence, until: datetime, reason: str, tier_validity: Period
     if errors:
         raise InvalidInput(errors)
     return dataclasses.replace(licence, expires_at=until, extended=True)
+
+
+# --- the expiry follow-up's schedule (workflows/followups/licence_expiry.py runs it) --------------
+
+EXPIRY_FOLLOW_UP = "licence-expiry"  # its kind's name, stored with its follow_ups rows
+
+
+def first_expiry_turn(licence: Licence, offsets: tuple[timedelta, ...], now: datetime) -> datetime | None:
+    """When the row is first due: the first offset not yet passed, else the expiry itself."""
+    if licence.expires_at is None:
+        return None
+    return next_expiry_turn(licence.expires_at, offsets, now) or licence.expires_at
+
+
+def next_expiry_turn(expiry: datetime, offsets: tuple[timedelta, ...], now: datetime) -> datetime | None:
+    later = [expiry - o for o in offsets if expiry - o > now]
+    return min(later) if later else None

@@ -65,11 +65,6 @@ from workflows.followups.sweep import BatchClaims as BatchClaims
 from workflows.policy import Policy
 
 
-def remind_by(next_reminder_at: datetime, due: datetime | None) -> datetime:
-    """A request's first reminder, brought forward to `due` (an emergency self-report's due time)."""
-    return next_reminder_at if due is None else min(next_reminder_at, due)
-
-
 class Subject(StrEnum):
     """The names of the two first kinds (`FollowUpKind.name`)."""
 

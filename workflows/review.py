@@ -31,7 +31,6 @@ from workflows.events import (
 )
 from workflows.policy import Policy, Stage
 from workflows.ports import UnitOfWork
-from workflows.reminders import remind_by
 from workflows.requests import (
     RULES,
     Action,
@@ -413,3 +412,8 @@ async def _audit(
     reason: str = "",
 ) -> None:
     await uow.audit.record(AuditEntry(request.ref, action, actor, now, before, after, reason))
+
+
+def remind_by(next_reminder_at: datetime, due: datetime | None) -> datetime:
+    """A request's first reminder, brought forward to `due` (an emergency self-report's due time)."""
+    return next_reminder_at if due is None else min(next_reminder_at, due)

@@ -9,7 +9,6 @@ at submission; a second submission of the same form meets the decided stage and 
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Option
 
@@ -18,15 +17,13 @@ from bot.blocks.licence_status import extend_modal, renew_modal
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
 from bot.listeners.common import action_value, actor, guarded, once_key
+from bot.listeners.review_deps import ReviewDeps
 from bot.payloads import FormKind, ReasonForm, ToolRef, Unreadable, read
 from bot.text import one_line
 from workflows.commands import ApproveWithLicence, ExtendLicence, RenewLicence
 from workflows.errors import LicenceRefused, NotFound, require_command_staff
 from workflows.licences import Change
 from workflows.review import check_can_review
-
-if TYPE_CHECKING:  # reviews.py opens the form: imported there at run time
-    from bot.listeners.reviews import ReviewDeps
 
 GROUP_OPTIONS = 100  # Slack's limit on an external select's options
 

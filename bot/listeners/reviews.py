@@ -6,39 +6,17 @@ request is loaded fresh: nothing in the button is trusted beyond which request i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.blocks.requests import reason_modal
 from bot.ids import ActionId, CallbackId
 from bot.listener_table import ListenerTable
 from bot.listeners import licences
-from bot.listeners.common import Change, Replies, action_value, actor, guarded, once_key
+from bot.listeners.common import action_value, actor, guarded, once_key
+from bot.listeners.review_deps import ReviewDeps as ReviewDeps
 from bot.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
-from bot.roles import Roles
 from workflows.commands import AskForInfo, RecordDecision
 from workflows.licence_service import is_last_stage
-from workflows.policy import Policy
-from workflows.ports_directives import ReadingUnit
 from workflows.requests import Outcome
 from workflows.review import check_can_review
-
-
-@dataclass(frozen=True)
-class ReviewDeps:
-    """What the reviewer's listeners need (review cards, the reason and tier forms; bot/listeners/risk.py
-    too), given by the composition root (bot/runtime.py)."""
-
-    policy: Policy
-    clock: Callable[[], datetime]
-    roles: Roles
-    change: Change  # bot.changes.Changes.handle
-    reading: ReadingUnit
-    client: AsyncWebClient
-    replies: Replies
 
 
 def register(app: ListenerTable, deps: ReviewDeps) -> None:

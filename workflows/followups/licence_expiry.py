@@ -19,10 +19,10 @@ from workflows.events import Event
 from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known
 from workflows.followups.quiet import in_quiet_hours, quiet_hours_end
 from workflows.followups.rows import RowKind
-from workflows.licences import Licence, LicenceState
+from workflows.licences import EXPIRY_FOLLOW_UP, Licence, LicenceState, next_expiry_turn
 from workflows.policy import Policy
 
-NAME = "licence-expiry"
+NAME = EXPIRY_FOLLOW_UP
 
 
 @dataclass(frozen=True)
@@ -56,18 +56,6 @@ class LicenceLapsedNotice(FollowUpNotice):
     told: tuple[str, ...]
 
 
-def first_turn(licence: Licence, offsets: tuple[timedelta, ...], now: datetime) -> datetime | None:
-    """When the row is first due: the first offset not yet passed, else the expiry itself."""
-    if licence.expires_at is None:
-        return None
-    return _next_turn(licence.expires_at, offsets, now) or licence.expires_at
-
-
-def _next_turn(expiry: datetime, offsets: tuple[timedelta, ...], now: datetime) -> datetime | None:
-    later = [expiry - o for o in offsets if expiry - o > now]
-    return min(later) if later else None
-
-
 class LicenceExpiry(RowKind):
     name: ClassVar[str] = NAME
     quiet: ClassVar[bool] = False  # the lapse is at the exact instant; reminders are deferred in plan
@@ -83,7 +71,7 @@ class LicenceExpiry(RowKind):
                 self.name, item.subject, item.due_at, None, item.count + 1, None, Lapse(item.subject), item.state
             )
         offsets = policy.licences.remind_before
-        following = _next_turn(expiry, offsets, now) or expiry
+        following = next_expiry_turn(expiry, offsets, now) or expiry
         passed = [o for o in offsets if expiry - o <= now]
         if not passed:  # scheduled early: wait for the first offset
             return Claim(self.name, item.subject, item.due_at, following, item.count, None, None, item.state)
