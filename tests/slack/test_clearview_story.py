@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from bot.ids import ActionId, CallbackId
+from demo.slack_rules import message_errors
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import Bot, start_bot, stop_bot
 from tests.slack.test_directives import form_state, posted, settle
@@ -78,7 +79,7 @@ async def test_the_clearview_story(slack, database_url, tmp_path):
         ref = f"REQ-{request_id:04d}"
         tell(f"the officer ({OFFICER}), in a DM", reads(bot.dms(OFFICER)[-1]))
         assert "is *refused*" in reads(bot.dms(OFFICER)[-1])
-        refusal = bot.card("D" + CHIEF)
+        refusal = bot.card(slack.dm_with(CHIEF))
         tell(f"the chief ({CHIEF}), in a DM", reads(refusal.message))
         assert ref in refusal.text
 
@@ -137,7 +138,7 @@ async def test_the_clearview_story(slack, database_url, tmp_path):
         # 6. /tool-usage Clearview: everyone linked to it, with their answers.
         response = await bot.http.command("/tool-usage", "Clearview", CHIEF)
         usage = response.json()
-        assert slack._message_errors(usage) == []
+        assert message_errors(usage) == []
         said = reads(usage)
         tell("the chief, /tool-usage Clearview", said)
         for who in (OFFICER, ANNA, BEN, CARA):

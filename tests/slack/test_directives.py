@@ -17,6 +17,7 @@ from sqlalchemy import text as sql
 
 from bot.blocks.directives import PENDING_PAGE
 from bot.ids import ActionId, CallbackId
+from demo.slack_rules import message_errors
 from tests.conftest import FixedClock, ManualSeconds
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 from tests.fakes.signing import block_action, event_callback, view_submission
@@ -717,7 +718,7 @@ async def test_directive_list_and_status_by_reference(staff_bot, slack):
     response = await bot.http.command("/directive", "list", CHIEF)
     said = everything_said(response.json())
     assert "Directives in force (1)" in said and "DIR-0001" in said and "0 acknowledged" in said
-    assert slack._message_errors(response.json()) == []
+    assert message_errors(response.json()) == []
     await bot.http.command("/directive", "dir-1", CHIEF)
     await settle(bot)
     assert "0 of 6" in everything_said(latest_view(bot))

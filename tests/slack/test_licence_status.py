@@ -4,6 +4,7 @@ user groups resolved through Slack at the moment of asking."""
 from __future__ import annotations
 
 from bot.ids import ActionId
+from demo.slack_rules import message_errors
 from tests.fakes.signing import event_callback
 from tests.slack.harness import Bot, everything_said
 
@@ -47,7 +48,7 @@ async def ask(bot: Bot, user: str, text: str = "Clearview AI") -> str:
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer.get("response_type") == "ephemeral"
-    assert bot.slack._message_errors(answer) == []
+    assert message_errors(answer) == []
     return reads(answer)
 
 

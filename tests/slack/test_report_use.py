@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 from bot.ids import ActionId, CallbackId
+from demo.slack_rules import view_errors
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import answer_values, everything_said, start_bot, stop_bot
 from tests.slack.test_clearview_story import answer
@@ -70,7 +71,7 @@ async def test_an_emergency_report_becomes_a_request_used_before_approval(slack,
         page_two = await submit(bot, CallbackId.REPORT_FORM, page_one(), "VR2")
         assert page_two["response_action"] == "update"
         questions = page_two["view"]
-        assert questions["callback_id"] == CallbackId.REPORT_QUESTIONS and bot.slack._view_errors(questions) == []
+        assert questions["callback_id"] == CallbackId.REPORT_QUESTIONS and view_errors(questions) == []
         values = {**page_one(), **answer_values({**TRANSCRIPTION, "in_use": "yes"})}
         assert await submit(bot, CallbackId.REPORT_QUESTIONS, values, "VR3") is None
         assert await submit(bot, CallbackId.REPORT_QUESTIONS, values, "VR3") is None  # a re-delivery: one request

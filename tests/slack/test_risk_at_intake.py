@@ -14,6 +14,7 @@ import time
 import pytest
 
 from bot.ids import ActionId, CallbackId
+from demo.slack_rules import view_errors
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import CONFIG, Bot, answer_values, everything_said, start_bot, stop_bot
 from tests.slack.test_tool_status import ask, reads
@@ -78,7 +79,7 @@ async def test_the_form_has_a_second_page_of_questions_with_short_explained_choi
     page_one = slack.calls_to("views.open")[0].args["view"]
     assert json.loads(page_one["private_metadata"]) == {"p": 1}
     assert page_two["callback_id"] == CallbackId.REQUEST_QUESTIONS
-    assert slack._view_errors(page_two) == []  # the ack's view is valid Block Kit too
+    assert view_errors(page_two) == []  # the ack's view is valid Block Kit too
     blocks = {b.get("block_id"): b for b in page_two["blocks"]}
     for question in QUESTIONS:
         element = blocks[question.id]["element"]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.ids import ActionId
+from demo.slack_rules import message_errors
 from tests.slack.harness import Bot, everything_said
 from workflows.commands import IssueDirective, RevokeDirective
 from workflows.directive_kinds import DirectiveKind
@@ -47,7 +48,7 @@ async def ask(bot: Bot, text: str, user: str = "U0OFFICER") -> tuple[str, dict]:
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer.get("response_type") == "ephemeral"
-    assert bot.slack._message_errors(answer) == []  # valid Block Kit, like everything else the bot sends
+    assert message_errors(answer) == []  # valid Block Kit, like everything else the bot sends
     return reads(answer), answer
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.ids import ActionId
+from demo.slack_rules import message_errors
 from tests.fakes.signing import block_action
 from tests.slack.harness import CONFIG, start_bot, stop_bot
 from tests.slack.test_tool_status import reads
@@ -39,7 +40,7 @@ async def ask(bot, text: str, user: str = CHIEF) -> tuple[str, dict]:
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer.get("response_type") == "ephemeral"
-    assert bot.slack._message_errors(answer) == []  # valid Block Kit within Slack's limits
+    assert message_errors(answer) == []  # valid Block Kit within Slack's limits
     return reads(answer).replace("*", ""), answer
 
 
