@@ -93,6 +93,12 @@ def test_the_whole_story_through_the_page(demo, page):
         as_person(page, demo, person)
         open_channel(page, channel)
         page.locator('[data-action-id="review-approve"]').last.click()
+        if person == "Command":  # the last stage: Approve opens the licence form
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_label("One-line public summary").fill("Transcribes recorded witness interviews.")
+            screenshot(page, "demo-06a-licence-form")
+            dialog.get_by_role("button", name="Approve").click()
+            page.get_by_role("dialog").wait_for(state="detached")
         page.locator('[data-action-id="review-approve"]').wait_for(state="detached")  # the card is updated in place
         screenshot(page, f"demo-0{shot}-{channel[1:]}-approves")
         assert axe_violations(page) == []
@@ -118,8 +124,13 @@ def test_the_whole_story_through_the_page(demo, page):
     for n, person in enumerate(["Officer (", "Officer 2"]):
         as_person(page, demo, person)
         open_channel(page, "#patrol")
-        page.locator('[data-action-id="directive-acknowledge"]').last.click()
-        page.get_by_text("You acknowledged").first.wait_for()
+        # A cease-use asks for an attestation, not a click.
+        page.locator('[data-action-id="directive-attest"]').last.click()
+        dialog = page.get_by_role("dialog")
+        dialog.locator('input[value="never_used"]').check()
+        dialog.get_by_role("button", name="Record my answer").click()
+        page.get_by_role("dialog").get_by_text("Answer recorded").wait_for()
+        page.get_by_role("dialog").get_by_role("button", name="Close").click()
         screenshot(page, f"demo-{9 + n:02d}-acknowledged")
     type_command(page, "/tool-status Otter")
     page.get_by_text("Only visible to you").last.wait_for()
