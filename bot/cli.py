@@ -15,10 +15,10 @@ import psycopg
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import ConfigError
-from bot.listen import DEFAULT_HOST, CannotListen
-from bot.logs import configure_logging
-from bot.settings import config_path_from, environment, load_database_url, load_log_settings, load_settings
+from bot.config.policy_file import ConfigError
+from bot.config.settings import config_path_from, environment, load_database_url, load_log_settings, load_settings
+from bot.http.listen import DEFAULT_HOST, CannotListen
+from bot.wiring.logs import configure_logging
 from storage import preflight
 from storage.preflight import DatabaseProblem
 
@@ -67,14 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     remind.add_argument("--dry-run", action="store_true", help="print it; claim and send nothing (required)")
     remind.add_argument("--at", default=None, help="as if the sweep ran at this ISO time (default now; no zone = UTC)")
 
-    from bot import audit_cli, backup_cli, check_cli, export_cli
+    from bot.operator import audit as audit_cli
+    from bot.operator import backup as backup_cli
+    from bot.operator import check as check_cli
+    from bot.operator import export as export_cli
 
     audit_cli.register(commands)
     backup_cli.register(commands)
     check_cli.register(commands)
     export_cli.register(commands, export)
 
-    from bot import public_cli  # inventory, report
+    from bot.operator import public as public_cli  # inventory, report
 
     public_cli.add_commands(commands)
 
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("inventory", "report"):
             return public_cli.run(args)
         if args.command == "usage":
-            from bot.usage_cli import run_usage
+            from bot.operator.usage import run_usage
 
             return run_usage(args.name, args.out)
     except (ConfigError, DatabaseProblem, CannotListen) as exc:
@@ -160,7 +163,7 @@ def _migrate() -> int:
 
 
 def _serve(args) -> int:
-    from bot.listen import bind
+    from bot.http.listen import bind
     from storage.db import migrate
 
     settings = load_settings(socket_mode=args.socket_mode)
@@ -202,9 +205,9 @@ def _settle_memory() -> None:
 async def _run(settings, listening, socket_mode: bool) -> int:
     import uvicorn
 
-    from bot.http_edge import uvicorn_options
-    from bot.listen import where
-    from bot.runtime import Clearance, socket_mode_handler
+    from bot.http.edge import uvicorn_options
+    from bot.http.listen import where
+    from bot.wiring.runtime import Clearance, socket_mode_handler
 
     clearance = Clearance(settings)
     if not await _token_works(clearance):
@@ -212,7 +215,7 @@ async def _run(settings, listening, socket_mode: bool) -> int:
         return 2
     socket = socket_mode_handler(clearance) if socket_mode else None
     # log_config=None: uvicorn keeps its hands off logging, so its lines use our handler and format.
-    # The edge is bounded (bot/http_edge.py): header/body time-outs, header size, connection cap.
+    # The edge is bounded (bot/http/edge.py): header/body time-outs, header size, connection cap.
     edge = uvicorn_options(settings.http)
     config = uvicorn.Config(clearance.asgi(), lifespan="off", access_log=False, log_config=None, **edge)
     server = uvicorn.Server(config)
@@ -233,7 +236,7 @@ async def _run(settings, listening, socket_mode: bool) -> int:
 
 async def _token_works(clearance) -> bool:
     """Refuse to start with a token Slack rejects; start anyway if Slack is only unreachable."""
-    from bot.slack_identity import SlackStatus
+    from bot.people.slack_identity import SlackStatus
 
     if await clearance.identity.check() == SlackStatus.REJECTED:  # logged there; unreachable: retried after start
         print(
@@ -271,7 +274,7 @@ def _remind(dry_run: bool, at: str | None) -> int:
     """Print what a sweep would do now (or `at`), from the database and the config; no Slack calls."""
     from datetime import UTC, datetime
 
-    from bot.config import load_policy
+    from bot.config.policy_file import load_policy
 
     if not dry_run:
         print(

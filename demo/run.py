@@ -105,8 +105,8 @@ class Demo:
     """The bot, the stand-in and the page, started and stopped together (the CLI and the tests)."""
 
     def __init__(self, here: Path, port: int, database_url: str, config: Path, *, seed: bool = False) -> None:
-        from bot.runtime import Clearance
-        from bot.settings import load_settings
+        from bot.config.settings import load_settings
+        from bot.wiring.runtime import Clearance
 
         self.seed = seed
         self.address = f"http://127.0.0.1:{port}"

@@ -735,7 +735,7 @@ async def record_acknowledgement(c, directive_id: int, user: str) -> None:
     """One acknowledgement through the app's public write path, as a click's listener makes it.
 
     THE PART TO ADAPT when the write path changes (group commit): today that is
-    `Clearance.change` (bot/runtime.py), one transaction per click, retried on a conflict. Call
+    `Clearance.change` (bot/wiring/runtime.py), one transaction per click, retried on a conflict. Call
     whatever replaces it here; the rest of the benchmark does not need to change.
     """
     from workflows.commands import Acknowledge
@@ -745,8 +745,8 @@ async def record_acknowledgement(c, directive_id: int, user: str) -> None:
 
 async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: int, in_flight: int) -> tuple[float, int]:
     """(d): seconds to record `n` acknowledgements, `in_flight` at once, and how many were stored."""
-    from bot.runtime import Clearance
-    from bot.settings import load_settings
+    from bot.config.settings import load_settings
+    from bot.wiring.runtime import Clearance
     from storage.db import migrate
     from workflows.commands import IssueDirective
     from workflows.directive_kinds import DirectiveKind

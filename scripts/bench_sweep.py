@@ -56,7 +56,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.runtime import Clearance  # noqa: E402
+from bot.wiring.runtime import Clearance  # noqa: E402
 from storage.db import create_engine, migrate, session_factory, urls  # noqa: E402
 from storage.tables import RequestRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
@@ -152,7 +152,7 @@ async def time_sweeps(url: str, due: int, runs: int, offset: int) -> list[float]
     """Domain sweep on SqlReminderStore, one transaction each; run k at NOW + (offset + k) × EVERY."""
     import tomllib
 
-    from bot.config import parse_policy
+    from bot.config.policy_file import parse_policy
 
     policy = parse_policy(tomllib.loads(CONFIG))
     engine = create_engine(url)

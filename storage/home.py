@@ -1,4 +1,4 @@
-"""SqlHomeTabs: who has opened the app's Home tab (bot/home.py republishes only theirs)."""
+"""SqlHomeTabs: who has opened the app's Home tab (bot/delivery/home_tabs.py republishes only theirs)."""
 
 from __future__ import annotations
 

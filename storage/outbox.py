@@ -1,4 +1,4 @@
-"""The outbox: Slack calls owed, stored with the change that implies them, sent by bot/sender.py.
+"""The outbox: Slack calls owed, stored with the change that implies them, sent by bot/delivery/sender.py.
 
 Rows in one queue (e.g. every message about one request) go out strictly in order, so a card
 is always posted before it is updated. A row is claimed with a lease before sending, so two
@@ -6,7 +6,7 @@ is always posted before it is updated. A row is claimed with a lease before send
 
 A claim that expired without an outcome (the sender died mid-call), like a time-out after the
 request went out, leaves the row *in doubt* (`doubt_since`): Slack may already have the message,
-so the sender looks for it before posting again (bot/sender.py).
+so the sender looks for it before posting again (bot/delivery/sender.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Delivery:
     id: int
     queue: str
     method: str
-    body: str  # the call's JSON payload as stored: sent as it is (bot/web_api.py)
+    body: str  # the call's JSON payload as stored: sent as it is (bot/delivery/web_api.py)
     store_as: str | None
     target: str | None
     attempts: int

@@ -8,7 +8,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject
 
 from bot.blocks.common import actions, button, confirm, dump
-from bot.payloads import ReviewTarget
+from bot.http.payloads import ReviewTarget
 
 WITHDRAW = ("Withdraw this request?", "Reviewers are told; you can send a new one.", "Withdraw", "Keep it")
 

@@ -4,7 +4,7 @@ it updates and the card it posts (bot/blocks/requests.py card_body): the cards a
 from __future__ import annotations
 
 from bot.blocks.requests import card_body, review_card
-from bot.outbound import RequestMessages, card_key
+from bot.messages.outbound import RequestMessages, card_key
 from tests.workflows.fakes import FakeUnitOfWork
 from tests.workflows.test_review import DRAFT, NOW, POLICY, SEC
 from workflows import events as ev
@@ -23,7 +23,7 @@ async def test_an_approval_renders_the_shared_part_once_and_both_cards_are_as_be
     request, flags = approved.request, [":warning: a flag"]
 
     rendered = []
-    monkeypatch.setattr("bot.outbound.card_body", lambda *a: rendered.append(a) or card_body(*a))
+    monkeypatch.setattr("bot.messages.outbound.card_body", lambda *a: rendered.append(a) or card_body(*a))
     update, post, _dm = RequestMessages(POLICY).for_event(approved, flags)
     assert len(rendered) == 1
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from bot.config import ConfigError, load_policy, parse_policy
-from bot.settings import load_settings
+from bot.config.policy_file import ConfigError, load_policy, parse_policy
+from bot.config.settings import load_settings
 from tests.slack.harness import CONFIG
 
 
@@ -30,7 +30,7 @@ def test_the_documented_example_works_as_written():
 def test_the_shipped_example_file_works_once_its_ids_are_replaced(tmp_path):
     from pathlib import Path
 
-    from bot.config import load_policy
+    from bot.config.policy_file import load_policy
 
     text = (Path(__file__).parent.parent / "clearance.example.toml").read_text(encoding="utf-8")
     (tmp_path / "clearance.toml").write_text(text.replace("EXAMPLE", "0X"), encoding="utf-8")
@@ -40,7 +40,7 @@ def test_the_shipped_example_file_works_once_its_ids_are_replaced(tmp_path):
 def test_an_unedited_copy_of_the_example_file_is_refused_naming_the_placeholder(tmp_path):
     from pathlib import Path
 
-    from bot.config import load_policy
+    from bot.config.policy_file import load_policy
 
     example = Path(__file__).parent.parent / "clearance.example.toml"
     with pytest.raises(ConfigError, match="admins has 'U0EXAMPLEADMIN', a placeholder from clearance.example.toml"):

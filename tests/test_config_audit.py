@@ -1,4 +1,4 @@
-"""The config's [audit] section (bot/config_audit.py): where and how often the chain is anchored."""
+"""The config's [audit] section (bot/config/audit.py): where and how often the chain is anchored."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, parse_policy
+from bot.config.policy_file import ConfigError, parse_policy
 from tests.slack.harness import CONFIG
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import ConfigError, parse_policy
+from bot.config.policy_file import ConfigError, parse_policy
 from tests.slack.harness import CONFIG
 from workflows.risk import Tier
 

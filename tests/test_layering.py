@@ -5,8 +5,10 @@ and `if TYPE_CHECKING:` blocks):
 * storage/ never imports bot/ (nor Slack): it implements the domain's ports, whoever calls it;
 * bot/listeners/ and bot/blocks/ never import storage/ or the database: listeners call the domain
   and the components they are given; Block Kit builders are pure functions of domain objects;
-* nothing in bot/ but the CLI imports the composition root (bot/runtime.py): no component is handed
+* nothing in bot/ but the CLI imports the composition root (bot/wiring/runtime.py): no component is handed
   the whole application, each is given what it needs;
+* bot/config/ reads settings only; bot/people/ asks Slack who is who and stores nothing; bot/messages/
+  turns events into words and outbox messages without Slack's client or the database;
 * pages/ (the public pages and reports) imports the domain, Jinja2, Starlette and pygal, never Slack,
   the database, storage/ or bot/: it reads through a read port (workflows.public_record), which
   storage/ implements (storage/public_record.py).
@@ -26,12 +28,41 @@ ROOT = Path(__file__).parent.parent
 SLACK = ("slack_bolt", "slack_sdk", "aiohttp", "httpx")
 DATABASE = ("sqlmodel", "sqlalchemy", "alembic", "aiosqlite", "asyncpg", "psycopg")
 
+BOT_PARTS = (
+    "wiring",
+    "config",
+    "http",
+    "listeners",
+    "blocks",
+    "messages",
+    "delivery",
+    "people",
+    "directives",
+    "followups",
+    "operator",
+)
+
 RULES = {
     "workflows": (*SLACK, *DATABASE, "bot", "storage"),
     "storage": (*SLACK, "bot"),
     "bot/listeners": ("storage", *DATABASE),
     "bot/blocks": ("storage", *DATABASE),
     "pages": (*SLACK, *DATABASE, "storage", "bot"),
+    # The operator's settings are read from files and the environment: no Slack, no other part of bot/.
+    "bot/config": (*SLACK, *DATABASE, *(f"bot.{p}" for p in BOT_PARTS if p != "config")),
+    # Who is who is asked of Slack, never stored: no database, nothing that listens, wires or sends.
+    "bot/people": (
+        "storage",
+        *DATABASE,
+        *(f"bot.{p}" for p in ("listeners", "wiring", "delivery", "http", "operator")),
+    ),
+    # Events into words and outbox messages: pure functions, neither Slack's client nor the database.
+    "bot/messages": (
+        *SLACK,
+        "storage",
+        *DATABASE,
+        *(f"bot.{p}" for p in ("listeners", "wiring", "delivery", "http", "operator")),
+    ),
 }
 
 
@@ -87,7 +118,11 @@ def test_pages_import_only_the_domain_templates_http_and_charts() -> None:
 
 
 def test_only_the_cli_knows_the_composition_root() -> None:
-    found = [o for o in offenders("bot", ("bot.runtime",)) if not o.startswith(("bot/cli.py", "bot/runtime.py"))]
+    found = [
+        o
+        for o in offenders("bot", ("bot.wiring.runtime",))
+        if not o.startswith(("bot/cli.py", "bot/wiring/runtime.py"))
+    ]
     assert found == []
 
 
@@ -169,3 +204,11 @@ def test_production_never_imports_the_demo() -> None:
     tree = ast.parse(ROOT.joinpath("bot/cli.py").read_text(encoding="utf-8"))
     top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert not any(isinstance(n, ast.ImportFrom) and (n.module or "").startswith("demo") for n in top_level)
+
+
+def test_bot_is_packages_that_say_what_they_hold() -> None:
+    """bot/ holds the CLI's entry point and its packages, nothing flat: a new module goes in one of them."""
+    top = {p.name for p in ROOT.joinpath("bot").iterdir() if p.name != "__pycache__"}
+    assert top == {"__init__.py", "cli.py", *BOT_PARTS}
+    for part in BOT_PARTS:
+        assert ast.get_docstring(ast.parse(ROOT.joinpath("bot", part, "__init__.py").read_text(encoding="utf-8")))

@@ -42,12 +42,12 @@ def test_serve_listens_on_this_machine_only_unless_told_otherwise(operator, monk
     bound: list[tuple[str, int]] = []
 
     def refuse_after_noting(host: str, port: int):
-        from bot.listen import CannotListen
+        from bot.http.listen import CannotListen
 
         bound.append((host, port))
         raise CannotListen("noted")
 
-    monkeypatch.setattr("bot.listen.bind", refuse_after_noting)
+    monkeypatch.setattr("bot.http.listen.bind", refuse_after_noting)
     assert main(["serve", "--port", "3000"]) == 2
     assert main(["serve", "--port", "3000", "--host", "0.0.0.0"]) == 2
     assert bound == [("127.0.0.1", 3000), ("0.0.0.0", 3000)]
@@ -119,7 +119,7 @@ def test_every_package_data_pattern_names_files_that_exist():
 def test_env_example_lists_every_setting_clearance_reads():
     import re
 
-    read = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "bot" / "settings.py").read_text()))
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "bot" / "config" / "settings.py").read_text()))
     listed = set(re.findall(r"(?m)^([A-Z_]+)=", (ROOT / ".env.example").read_text()))
     assert "CLEARANCE_OUTBOX_LEASE" in read
     assert read <= listed, sorted(read - listed)

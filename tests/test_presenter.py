@@ -1,4 +1,4 @@
-"""Refusals in words (bot/presenter.py): every domain error has a sentence, and form errors are never lost."""
+"""Refusals in words (bot/messages/presenter.py): every domain error has a sentence, and form errors are never lost."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.presenter import explain, form_errors
+from bot.messages.presenter import explain, form_errors
 from workflows.directives import DirectiveNotActive, DirectiveStatus
 from workflows.errors import NoOpenQuestion, NotAReviewer, NotCommandStaff, NotFound, NotRequester, OwnRequest
 from workflows.policy import Policy, Stage
@@ -48,11 +48,11 @@ def test_form_errors_keep_their_field_and_never_vanish():
     assert form_errors({"kind": "Choose a kind."}, {"blocks": []}) == {}
 
 
-# --- what buttons and modals carry (bot/payloads.py) ------------------------------------------
+# --- what buttons and modals carry (bot/http/payloads.py) ------------------------------------------
 
 
 def test_payloads_keep_the_wire_format_of_buttons_already_posted():
-    from bot.payloads import DirectiveRef, FormKind, ReasonForm, ReplacingDirective, ReviewTarget, decode, encode
+    from bot.http.payloads import DirectiveRef, FormKind, ReasonForm, ReplacingDirective, ReviewTarget, decode, encode
 
     assert encode(ReviewTarget(42, "privacy")) == '{"r":42,"s":"privacy"}'
     assert encode(ReasonForm(7, "it_security", FormKind.ASK)) == '{"r":7,"s":"it_security","k":"ask"}'
@@ -66,7 +66,7 @@ def test_payloads_keep_the_wire_format_of_buttons_already_posted():
 
 @pytest.mark.parametrize("raw", [None, "", "not json", "[1]", '{"r":"42","s":"x"}', '{"r":true,"s":"x"}', '{"s":"x"}'])
 def test_a_value_that_is_not_ours_decodes_to_nothing(raw):
-    from bot.payloads import ReviewTarget, decode
+    from bot.http.payloads import ReviewTarget, decode
 
     assert decode(ReviewTarget, raw) is None
 
@@ -79,7 +79,7 @@ def test_a_refusal_names_what_the_domain_said_it_was_about():
 
 
 def test_home_tab_pages_keep_their_wire_format_and_ignore_what_is_not_ours():
-    from bot.payloads import decode_home_pages, encode_home_pages
+    from bot.http.payloads import decode_home_pages, encode_home_pages
 
     assert encode_home_pages({"mine": 2}) == '{"pages":{"mine":2}}'
     assert decode_home_pages('{"pages":{"mine":2,"queue":1}}') == {"mine": 2, "queue": 1}

@@ -1,10 +1,10 @@
-"""Typed text shown in mrkdwn acts as nothing: bot/text.py's escape."""
+"""Typed text shown in mrkdwn acts as nothing: bot/messages/text.py's escape."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.text import escape
+from bot.messages.text import escape
 
 ZWSP = "\u200b"
 

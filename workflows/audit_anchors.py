@@ -3,7 +3,7 @@ administrator cannot rewrite it — the `[audit] channel` in Slack — and in `a
 
 `anchor_chain` is the service of the `AnchorChain` command (workflows/commands.py), run through
 `Changes.handle` by `clearance audit anchor` and, every `[audit] anchor_every`, by the timed
-follow-ups. The message it implies (bot/anchor_messages.py) is what `clearance audit verify
+follow-ups. The message it implies (bot/messages/anchors.py) is what `clearance audit verify
 --slack` reads back.
 """
 

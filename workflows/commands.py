@@ -1,7 +1,7 @@
 """Every change is a command: a frozen dataclass naming what someone (or something) asked for.
 
 A listener, a background loop and the CLI each build one and hand it to the one entry point
-(bot/changes.py `Changes.handle`), which calls `run` here inside the change's transaction:
+(bot/wiring/changes.py `Changes.handle`), which calls `run` here inside the change's transaction:
 
     events = await run(uow, policy, command)  # the service, then every domain handler's events
 

@@ -1,9 +1,9 @@
 """What became of a directive's posts: each channel's outcome, and the count shown on each post.
 
-Both are changes like any other (commands in workflows/commands.py, through bot/changes.py): the
+Both are changes like any other (commands in workflows/commands.py, through bot/wiring/changes.py): the
 outbox sender's result hook records an outcome, the count refresher a new count; the Slack
 messages they imply (the issuer's report, a failure notice, the post's count) come from their
-events in bot/messages.py.
+events in bot/messages/for_events.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Domain events: what happened, returned by the services for the bot to tell people about.
 
-The domain never talks to Slack; the bot turns each event into messages (see bot/outbound.py).
+The domain never talks to Slack; the bot turns each event into messages (see bot/messages/outbound.py).
 Events carry a snapshot of the request as it stands after the change.
 """
 

@@ -132,7 +132,7 @@ HANDLERS: dict[type[Event], tuple[Handler, ...]] = {
     RequestApprovedByRules: (file_outcome, licence_unformed_approval),
     TierChanged: (file_outcome, licence_unformed_approval),
     ToolStatusChanged: (warn_reviewers,),
-    ChainAnchored: (),  # posted to [audit] channel by bot/anchor_messages.py; nothing else follows
+    ChainAnchored: (),  # posted to [audit] channel by bot/messages/anchors.py; nothing else follows
     RequestFlagged: (),  # shown on the card through warnings_for(); nothing else follows
 }
 

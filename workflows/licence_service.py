@@ -1,6 +1,6 @@
 """Services of licences (issue 18): the final approval that grants one, renewal, extension, lapse.
 
-Each runs inside the change's unit of work (bot/changes.py through workflows/commands.py), so an
+Each runs inside the change's unit of work (bot/wiring/changes.py through workflows/commands.py), so an
 approval and its licence are stored together or not at all; a form that fails a rule stores nothing.
 The rules themselves are in workflows/licences.py; this module loads, checks who acts, stores,
 audits and returns the events the bot turns into messages.

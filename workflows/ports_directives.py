@@ -156,7 +156,7 @@ class DirectiveUnitOfWork(UnitOfWork, Protocol):
 
 
 class ChangeUnitOfWork(DirectiveUnitOfWork, Protocol):
-    """The unit of work a change runs in (bot/changes.py): every repository, and the outbox."""
+    """The unit of work a change runs in (bot/wiring/changes.py): every repository, and the outbox."""
 
     @property
     def outbox(self) -> Outbox: ...

@@ -10,9 +10,9 @@ from slack_sdk.models.blocks import Block, InputBlock, Option, PlainTextInputEle
 
 from bot.blocks.common import actions, button, context, dump, md, modal
 from bot.blocks.rich import Bold, Part, User, When, rich
-from bot.ids import ActionId, CallbackId
-from bot.payloads import AttestTarget, DirectiveRef
-from bot.text import escape, slack_date, trim
+from bot.http.payloads import AttestTarget, DirectiveRef
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.text import escape, slack_date, trim
 from workflows.attestations import CASE_LIMIT, CASES_LIMIT, HELD_LIMIT, Attestation, AttestationAnswer, Tally
 from workflows.attesting import Attested
 from workflows.directives import Directive

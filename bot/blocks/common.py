@@ -16,8 +16,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.payloads import encode
-from bot.text import trim
+from bot.http.payloads import encode
+from bot.messages.text import trim
 from workflows.requests import LIMITS
 
 # The blocks every message has several of are built as the dicts slack_sdk's models would make
@@ -66,7 +66,7 @@ def button(
     style: str | None = None,
     confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
-    """`value` is a payload of bot/payloads.py (or a plain string, e.g. for a link button)."""
+    """`value` is a payload of bot/http/payloads.py (or a plain string, e.g. for a link button)."""
     raw = value if isinstance(value, str) else encode(value)
     label = trim(text, 75)
     made = _Button(text=label, action_id=action_id, value=raw, style=style, confirm=confirm)

@@ -32,9 +32,9 @@ from bot.blocks.attestations import attest_button, tally_text
 from bot.blocks.common import actions, button, context, divider, dump, header, md, modal, typed
 from bot.blocks.emoji import KIND_EMOJI, KIND_UNICODE
 from bot.blocks.rich import Bold, Part, User, When, rich
-from bot.ids import ActionId, CallbackId
-from bot.payloads import DirectiveRef, ReplacingDirective
-from bot.text import escape, one_line, slack_date, trim
+from bot.http.payloads import DirectiveRef, ReplacingDirective
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.text import escape, one_line, slack_date, trim
 from workflows.attestations import Tally
 from workflows.cleaning import clean_name
 from workflows.directive_kinds import DirectiveKind

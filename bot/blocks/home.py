@@ -24,9 +24,9 @@ from bot.blocks.common import actions, button, context, divider, header, md
 from bot.blocks.directives import acknowledge_button, count_text, details_button, title
 from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI
 from bot.blocks.requests import stage_name, where_now
-from bot.ids import ActionId
-from bot.payloads import HomePage, RequestRef, ReviewTarget, encode_home_pages
-from bot.text import escape, slack_date, trim, utc_text
+from bot.http.payloads import HomePage, RequestRef, ReviewTarget, encode_home_pages
+from bot.messages.ids import ActionId
+from bot.messages.text import escape, slack_date, trim, utc_text
 from workflows.directive_model import Directive
 from workflows.policy import Policy, Stage
 from workflows.requests import RequestStatus, ToolRequest

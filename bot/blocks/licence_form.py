@@ -24,9 +24,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import ExternalDataMultiSelectElement
 
 from bot.blocks.common import context, md, modal
-from bot.ids import ActionId, CallbackId
-from bot.payloads import FormKind, ReasonForm
-from bot.text import escape, one_line
+from bot.http.payloads import FormKind, ReasonForm
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.text import escape, one_line
 from workflows.licence_service import (
     LicenceTerms,
     default_conditions,

@@ -19,9 +19,9 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import actions, button, context, dump, md, modal
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
-from bot.ids import ActionId, CallbackId
-from bot.payloads import ToolRef
-from bot.text import escape, one_line, trim
+from bot.http.payloads import ToolRef
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.text import escape, one_line, trim
 from workflows.licence_service import CHANGE_LABELS
 from workflows.licences import Change, Licence, LicenceState, Permission
 

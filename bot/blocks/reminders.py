@@ -22,7 +22,7 @@ from bot.blocks.directives import (
 )
 from bot.blocks.emoji import KIND_EMOJI
 from bot.blocks.rich import Bold, Part, User, When, rich
-from bot.text import escape, one_line, slack_date
+from bot.messages.text import escape, one_line, slack_date
 from workflows.directives import Directive
 from workflows.policy import Stage
 from workflows.reminders import DirectiveReminder, ReviewReminder, format_waited

@@ -21,8 +21,8 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import md, modal
 from bot.blocks.risk import question_input
-from bot.ids import CallbackId
-from bot.text import trim
+from bot.messages.ids import CallbackId
+from bot.messages.text import trim
 from workflows.risk import QUESTIONS
 
 FIELDS = ("tool", "vendor", "since", "why", "emergency", "case_number", "kept_data", "kept_what", "link")

@@ -15,9 +15,9 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import actions, button, confirm, context, divider, dump, header, md, modal, text_input
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.blocks.risk import answers_to_change, risk_section, tier_buttons
-from bot.ids import ActionId, CallbackId
-from bot.payloads import FormKind, FormPage, ReasonForm, RequestRef, ReviewTarget
-from bot.text import escape, one_line, slack_date, trim
+from bot.http.payloads import FormKind, FormPage, ReasonForm, RequestRef, ReviewTarget
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.text import escape, one_line, slack_date, trim
 from workflows.cleaning import clean_name
 from workflows.policy import Policy
 from workflows.requests import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.text import trim, utc_text
+from bot.messages.text import trim, utc_text
 
 TEXT_LIMIT = 2800  # per element; Slack documents no lower limit, and a card stays readable
 

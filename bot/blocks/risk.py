@@ -23,9 +23,9 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import actions, button, context, divider, dump, md, modal, text_input
 from bot.blocks.emoji import TIER_EMOJI
 from bot.blocks.rich import Bold, Part, User, rich
-from bot.ids import ActionId, CallbackId
-from bot.payloads import FormKind, ReasonForm, RequestRef, ReviewTarget
-from bot.text import escape, one_line, trim
+from bot.http.payloads import FormKind, ReasonForm, RequestRef, ReviewTarget
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.text import escape, one_line, trim
 from workflows.policy import Policy
 from workflows.requests import RULES, ToolRequest
 from workflows.risk import QUESTIONS, Assessment, FiredRule, Question, Tier

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from bot.blocks.common import context, dump, md
 from bot.blocks.emoji import STATUS_EMOJI
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
-from bot.text import escape, one_line, slack_date, trim
+from bot.messages.text import escape, one_line, slack_date, trim
 from workflows.directives import Directive, StatusAnswer
 from workflows.registry import StatusMark, Tool, ToolStatus
 from workflows.requests import RULES, ToolRequest

@@ -11,9 +11,9 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks.common import actions, button, context, dump, md
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
-from bot.ids import ActionId
-from bot.payloads import UsageQuery
-from bot.text import escape, one_line
+from bot.http.payloads import UsageQuery
+from bot.messages.ids import ActionId
+from bot.messages.text import escape, one_line
 from workflows.usage import LinkKind, Match, PersonLinks, UsageAnswer, UsageLink
 
 PAGE = 20  # people shown in the message; the CSV has everyone

@@ -18,13 +18,13 @@ from typing import Protocol
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.attestations import attestation_form, attested_view, parse_attestation_form
-from bot.directive_audience import DirectiveAudience
-from bot.directory import SlackDirectory
-from bot.ids import ActionId, CallbackId
-from bot.listener_table import ListenerTable
+from bot.directives.audience import DirectiveAudience
+from bot.http.payloads import AttestTarget, DirectiveRef, read
 from bot.listeners.common import Change, Replies, action_value, actor, channel_of, guarded, once_key
-from bot.payloads import AttestTarget, DirectiveRef, read
-from bot.presenter import explain
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.presenter import explain
+from bot.people.directory import SlackDirectory
+from bot.wiring.listener_table import ListenerTable
 from workflows.attestations import AttestationAnswer
 from workflows.attesting import Attested
 from workflows.commands import Attest

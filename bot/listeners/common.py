@@ -10,16 +10,16 @@ from typing import Any, Protocol, TypeVar
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import Background
 from bot.blocks.common import notice_view
 from bot.blocks.requests import notice
-from bot.directory import DirectoryUnavailable
-from bot.kept_connections import KeptConnections, timed_session
-from bot.logs import describe_payload
-from bot.outbound import ephemeral, post
-from bot.payloads import Unreadable
-from bot.presenter import OUT_OF_DATE, STORE_BUSY, STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
-from bot.web_api import outcome_unknown, post_json
+from bot.delivery.web_api import outcome_unknown, post_json
+from bot.http.kept_connections import KeptConnections, timed_session
+from bot.http.payloads import Unreadable
+from bot.messages.outbound import ephemeral, post
+from bot.messages.presenter import OUT_OF_DATE, STORE_BUSY, STORE_DOWN, WENT_WRONG, explain, form_errors, role_unchecked
+from bot.people.directory import DirectoryUnavailable
+from bot.wiring.background import Background
+from bot.wiring.logs import describe_payload
 from workflows.commands import Command
 from workflows.errors import DomainError, InvalidInput, StoreBusy, StoreUnavailable
 from workflows.events import Event
@@ -100,7 +100,7 @@ class Replies:
 
         False only when the answer certainly did not reach Slack: the caller then tells the person
         another way. One that may have (no answer came) counts as given, so that it is not shown
-        twice: at most once, as every ephemeral notice (bot/sender.py)."""
+        twice: at most once, as every ephemeral notice (bot/delivery/sender.py)."""
         answer = {"text": _plain(text), "blocks": notice(text), "response_type": "ephemeral", "replace_original": False}
         try:
             if self._webhooks is None:  # not started (a one-off use): a session of its own
@@ -207,7 +207,7 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
     - An unexpected error never becomes a 500: it is logged (without personal data), acked if
       that had not happened, and the person is told that nothing changed.
     - An Events API delivery is answered only once handled: one the store could not take is raised
-      again, so that Slack is answered 503 and retries it (bot/app.py, bot/event_deliveries.py).
+      again, so that Slack is answered 503 and retries it (bot/wiring/app.py, bot/wiring/event_deliveries.py).
     """
 
     replies = deps.replies
@@ -244,7 +244,7 @@ def guarded(deps: D, handler: Callable[[D, Any, dict], Awaitable[None]]):
                 log.error("%s: the database is unavailable (%s); the person was told nothing was saved", where(), exc)
                 await replies.answer_directly(body, ack_once, acked.done(), STORE_DOWN)
             except (DomainError, DirectoryUnavailable) as refusal:
-                # What no listener handled itself gets the one standard answer (bot/presenter.py).
+                # What no listener handled itself gets the one standard answer (bot/messages/presenter.py).
                 await replies.refuse(body, ack_once, acked.done(), refusal)
             except Exception:
                 log.exception("error in %s", where())

@@ -35,19 +35,19 @@ from bot.blocks.directives import (
     tool_options,
 )
 from bot.blocks.requests import notice
-from bot.directive_audience import DirectiveAudience
-from bot.directive_counts import CountRefresher
-from bot.directive_status import DirectiveStatusReader
-from bot.ids import ActionId, CallbackId
-from bot.listener_table import ListenerTable
+from bot.directives.audience import DirectiveAudience
+from bot.directives.counts import CountRefresher
+from bot.directives.status import DirectiveStatusReader
+from bot.http.payloads import DirectiveRef, ReplacingDirective, decode, read
 from bot.listeners.attestations import open_for_directive
 from bot.listeners.common import Change, Replies, action_value, actor, channel_of, guarded, once_key
-from bot.logs import describe_payload
-from bot.membership import ChannelMembers, MembershipUnchecked
-from bot.outbound import ephemeral, post
-from bot.payloads import DirectiveRef, ReplacingDirective, decode, read
-from bot.presenter import explain, role_unchecked
-from bot.roles import Roles, RoleUnchecked
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.outbound import ephemeral, post
+from bot.messages.presenter import explain, role_unchecked
+from bot.people.membership import ChannelMembers, MembershipUnchecked
+from bot.people.roles import Roles, RoleUnchecked
+from bot.wiring.listener_table import ListenerTable
+from bot.wiring.logs import describe_payload
 from workflows import registry
 from workflows.commands import (
     Acknowledge,
@@ -84,7 +84,7 @@ _REFERENCE = re.compile(r"^\s*DIR-?\d{1,9}\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class DirectiveDeps:
-    """What the directive listeners need, given by the composition root (bot/runtime.py)."""
+    """What the directive listeners need, given by the composition root (bot/wiring/runtime.py)."""
 
     policy: Policy
     clock: Callable[[], datetime]

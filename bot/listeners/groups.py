@@ -6,8 +6,8 @@ whole group as `subteam` (its id under `id`). Both need the usergroups:read scop
 
 from __future__ import annotations
 
-from bot.directory import SlackDirectory
-from bot.listener_table import ListenerTable
+from bot.people.directory import SlackDirectory
+from bot.wiring.listener_table import ListenerTable
 
 
 def register(app: ListenerTable, directory: SlackDirectory) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.home import PAGE
-from bot.home import HomeRefresher, pages_from_view
-from bot.ids import ActionId
-from bot.listener_table import ListenerTable
+from bot.delivery.home_tabs import HomeRefresher, pages_from_view
+from bot.http.payloads import HomePage, Unreadable, read
 from bot.listeners.common import Replies, action_value, actor, guarded
-from bot.payloads import HomePage, Unreadable, read
+from bot.messages.ids import ActionId
+from bot.wiring.listener_table import ListenerTable
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from slack_sdk.models.blocks import Option
 
 from bot.blocks.licence_form import licence_modal, parse_licence_form
 from bot.blocks.licence_status import extend_modal, renew_modal
-from bot.ids import ActionId, CallbackId
-from bot.listener_table import ListenerTable
+from bot.http.payloads import FormKind, ReasonForm, ToolRef, Unreadable, read
 from bot.listeners.common import action_value, actor, guarded, once_key
 from bot.listeners.review_deps import ReviewDeps
-from bot.payloads import FormKind, ReasonForm, ToolRef, Unreadable, read
-from bot.text import one_line
+from bot.messages.ids import ActionId, CallbackId
+from bot.messages.text import one_line
+from bot.wiring.listener_table import ListenerTable
 from workflows.commands import ApproveWithLicence, ExtendLicence, RenewLicence
 from workflows.errors import LicenceRefused, NotFound, require_command_staff
 from workflows.licences import Change

@@ -13,10 +13,10 @@ from bot.blocks.report_use import (
     report_questions,
 )
 from bot.blocks.risk import parse_answers
-from bot.ids import CallbackId
-from bot.listener_table import ListenerTable
 from bot.listeners.common import actor, guarded, once_key
 from bot.listeners.requests import RequestDeps
+from bot.messages.ids import CallbackId
+from bot.wiring.listener_table import ListenerTable
 from workflows.attestations import SelfReport, report_use
 from workflows.commands import ReportUse
 from workflows.errors import InvalidInput

@@ -10,10 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.requests import answer_modal, parse_request_form, request_form
 from bot.blocks.risk import PAGE_ONE_FIELDS, parse_answers, questions_page
-from bot.ids import ActionId, CallbackId
-from bot.listener_table import ListenerTable
+from bot.http.payloads import FormPage, RequestRef, decode, read
 from bot.listeners.common import Change, Replies, action_value, actor, guarded, once_key
-from bot.payloads import FormPage, RequestRef, decode, read
+from bot.messages.ids import ActionId, CallbackId
+from bot.wiring.listener_table import ListenerTable
 from workflows.commands import AnswerQuestion, SubmitRequest, SubmitWithAnswers, WithdrawRequest
 from workflows.errors import InvalidInput
 from workflows.policy import Policy
@@ -25,7 +25,7 @@ FORM_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "data_kinds", "p
 
 @dataclass(frozen=True)
 class RequestDeps:
-    """What the officer's listeners need, given by the composition root (bot/runtime.py)."""
+    """What the officer's listeners need, given by the composition root (bot/wiring/runtime.py)."""
 
     policy: Policy
     clock: Callable[[], datetime]

@@ -10,14 +10,14 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.listeners.common import Change, Replies
-from bot.roles import Roles
+from bot.people.roles import Roles
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
 
 
 @dataclass(frozen=True)
 class ReviewDeps:
-    """Given by the composition root (bot/runtime.py); bot/listeners/risk.py uses it too."""
+    """Given by the composition root (bot/wiring/runtime.py); bot/listeners/risk.py uses it too."""
 
     policy: Policy
     clock: Callable[[], datetime]

@@ -7,12 +7,12 @@ request is loaded fresh: nothing in the button is trusted beyond which request i
 from __future__ import annotations
 
 from bot.blocks.requests import reason_modal
-from bot.ids import ActionId, CallbackId
-from bot.listener_table import ListenerTable
+from bot.http.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
 from bot.listeners import licences
 from bot.listeners.common import action_value, actor, guarded, once_key
 from bot.listeners.review_deps import ReviewDeps as ReviewDeps
-from bot.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
+from bot.messages.ids import ActionId, CallbackId
+from bot.wiring.listener_table import ListenerTable
 from workflows.commands import AskForInfo, RecordDecision
 from workflows.licence_service import is_last_stage
 from workflows.requests import Outcome

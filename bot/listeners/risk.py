@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from bot.blocks.directives import directive_form, new_tool_option, tool_option
 from bot.blocks.risk import cease_use_text, tier_modal
-from bot.ids import ActionId, CallbackId
-from bot.listener_table import ListenerTable
+from bot.http.payloads import FormKind, ReasonForm, RequestRef, Unreadable, read
 from bot.listeners.common import action_value, actor, guarded, once_key
 from bot.listeners.reviews import ReviewDeps, _target
-from bot.payloads import FormKind, ReasonForm, RequestRef, Unreadable, read
+from bot.messages.ids import ActionId, CallbackId
+from bot.wiring.listener_table import ListenerTable
 from workflows.commands import LowerTier, RaiseTier
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import find_tool

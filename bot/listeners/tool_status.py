@@ -9,10 +9,10 @@ from datetime import datetime
 from bot.blocks.common import dump
 from bot.blocks.licence_status import licence_section
 from bot.blocks.tool_status import status_answer, status_list
-from bot.directory import DirectoryUnavailable
-from bot.listener_table import ListenerTable
 from bot.listeners.common import Replies, actor, guarded
-from bot.roles import Roles
+from bot.people.directory import DirectoryUnavailable
+from bot.people.roles import Roles
+from bot.wiring.listener_table import ListenerTable
 from workflows.directives import tool_status_with_requests
 from workflows.licence_service import permission_for
 from workflows.licences import ScopeKind

@@ -10,13 +10,13 @@ from datetime import datetime
 
 from bot.blocks.requests import notice
 from bot.blocks.usage import CSV_FAILED, NO_NAME, RESTRICTED, csv_sent, usage_answer
-from bot.ids import ActionId
-from bot.listener_table import ListenerTable
+from bot.delivery.usage_files import UsageFileFailed, UsageFiles
+from bot.http.payloads import UsageQuery, read
 from bot.listeners.common import Replies, action_value, actor, guarded
-from bot.logs import describe_payload
-from bot.payloads import UsageQuery, read
-from bot.roles import Roles
-from bot.usage_files import UsageFileFailed, UsageFiles
+from bot.messages.ids import ActionId
+from bot.people.roles import Roles
+from bot.wiring.listener_table import ListenerTable
+from bot.wiring.logs import describe_payload
 from workflows.usage import Match, UsageReading, tool_usage
 
 

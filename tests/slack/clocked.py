@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.runtime import Clearance
+from bot.wiring.runtime import Clearance
 from tests.conftest import FixedClock
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import SlackHttp, event_callback

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ids import ActionId, CallbackId
-from bot.runtime import Clearance
-from bot.settings import load_settings
+from bot.config.settings import load_settings
+from bot.messages.ids import ActionId, CallbackId
+from bot.wiring.runtime import Clearance
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import SlackHttp, block_action, view_submission
 

@@ -11,8 +11,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.anchor_messages import anchor_line, parse_anchor
 from bot.cli import main
+from bot.messages.anchors import anchor_line, parse_anchor
 from storage.chain import append as append_entries
 from storage.db import urls
 from tests.slack.harness import CONFIG

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import message_errors
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import Bot, start_bot, stop_bot

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text as sql
 
 from bot.blocks.directives import PENDING_PAGE
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import message_errors
 from tests.conftest import FixedClock, ManualSeconds
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.directory import TTL_SECONDS, DirectoryUnavailable, SlackDirectory
+from bot.people.directory import TTL_SECONDS, DirectoryUnavailable, SlackDirectory
 from tests.conftest import ManualSeconds
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event as sa_event
 
-from bot.runtime import Clearance, socket_mode_handler
+from bot.wiring.runtime import Clearance, socket_mode_handler
 from tests.fakes.signing import event_callback
 from tests.slack.harness import Bot, everything_said, settings_for
 from tests.slack.test_directives import DEPUTY, OFFICERS, issue, settle, start, stop

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import text as sql
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import Bot, form_values
 from tests.slack.test_directives import (

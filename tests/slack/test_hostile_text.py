@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.fakes.signing import event_callback
 from tests.slack.test_directives import CHIEF, DEPUTY, OFFICERS, issue, settle, start, stop
 

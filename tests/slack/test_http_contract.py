@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.fakes.fake_slack import TEAM_ID
 from tests.fakes.signing import (
     FORM,

@@ -1,5 +1,5 @@
 """The HTTP edge is bounded (issue 21, rows 3-5): raw sockets against the bot served by uvicorn as
-`clearance serve` runs it (bot/http_edge.py's protocol and options), on a real TCP port."""
+`clearance serve` runs it (bot/http/edge.py's protocol and options), on a real TCP port."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import time
 import pytest
 import uvicorn
 
-from bot.http_edge import uvicorn_options
-from bot.listen import bind
-from bot.settings import HttpLimits, load_http_limits
+from bot.config.settings import HttpLimits, load_http_limits
+from bot.http.edge import uvicorn_options
+from bot.http.listen import bind
 from tests.serving import ROOT
 
 STALLED = b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"  # and nothing more, ever
@@ -120,7 +120,7 @@ async def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_time
 def test_a_low_open_file_limit_lowers_the_cap_with_a_warning_at_start():
     script = (
         "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300));"
-        "from bot.http_edge import connection_cap; print(connection_cap(1000))"
+        "from bot.http.edge import connection_cap; print(connection_cap(1000))"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.startswith("(172, ")  # 300 less the descriptors kept for the database, Slack and logs

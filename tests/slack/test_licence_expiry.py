@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.conftest import FixedClock
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot

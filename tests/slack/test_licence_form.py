@@ -3,7 +3,7 @@ conditions, until when. Earlier stages keep one-click Approve; bad answers are t
 
 from __future__ import annotations
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from tests.slack.harness import everything_said, form_state
 from workflows.licences import ScopeKind
 from workflows.requests import reference

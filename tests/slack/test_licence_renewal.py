@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from tests.fakes.signing import block_action
 from tests.slack.harness import everything_said, form_state
 from tests.slack.test_licence_expiry import DAY, bot, clock, expiring, lapsed, licensed  # noqa: F401

@@ -3,7 +3,7 @@ user groups resolved through Slack at the moment of asking."""
 
 from __future__ import annotations
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from demo.slack_rules import message_errors
 from tests.fakes.signing import event_callback
 from tests.slack.harness import Bot, everything_said

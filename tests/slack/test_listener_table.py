@@ -10,7 +10,7 @@ import pytest
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.authorization import AuthorizeResult
 
-from bot.listener_table import ListenerTable
+from bot.wiring.listener_table import ListenerTable
 from tests.fakes.signing import FORM, block_action, view_submission
 
 

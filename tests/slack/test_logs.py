@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.ids import ActionId
-from bot.logs import describe_payload
+from bot.messages.ids import ActionId
+from bot.wiring.logs import describe_payload
 from tests.fakes.signing import FORM, SlackHttp, form_payload
 from tests.serving import Serve, serve_env
 from tests.slack.harness import CONFIG, SECRET
@@ -102,7 +102,7 @@ TEXT_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN
 
 def test_even_at_debug_slacks_libraries_do_not_log_payloads():
     """slack_bolt and slack_sdk log whole request and response bodies at DEBUG: what people typed."""
-    from bot.logs import configure_logging
+    from bot.wiring.logs import configure_logging
 
     root = logging.getLogger()
     before = (root.level, [h for h in root.handlers])
@@ -120,7 +120,7 @@ def test_even_at_debug_slacks_libraries_do_not_log_payloads():
 
 
 def test_a_loop_failing_while_the_database_is_down_logs_a_line_a_minute_not_a_flood(caplog):
-    from bot.logs import LoopFailures
+    from bot.wiring.logs import LoopFailures
 
     now = [0.0]
     failures = LoopFailures(logging.getLogger("clearance.test"), "the outbox sweep", clock=lambda: now[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from tests.slack.test_directives import CHIEF, DEPUTY, OFFICERS, issue, start, stop, submit_form
 
 LONG = ("Cellebrite Universal Forensic Extraction Device Physical Analyzer Premium " * 3)[:149] + "X"

@@ -41,7 +41,7 @@ async def test_the_oldest_waiting_message_is_its_age_in_seconds_and_zero_when_no
     from starlette.applications import Starlette
     from starlette.routing import Route
 
-    from bot.metrics import Metrics
+    from bot.http.metrics import Metrics
 
     now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     waiting: list[datetime] = [now - timedelta(seconds=95)]

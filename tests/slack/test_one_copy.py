@@ -15,9 +15,9 @@ from datetime import timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import event
 
-from bot.ids import ActionId
-from bot.outbound import ephemeral
-from bot.sender import SlackSender
+from bot.delivery.sender import SlackSender
+from bot.messages.ids import ActionId
+from bot.messages.outbound import ephemeral
 from storage.db import create_engine, session_factory
 from storage.outbox import OutboundMessage, OutboxStore, SqlOutbox
 from tests.fakes.signing import SlackHttp, block_action, view_submission

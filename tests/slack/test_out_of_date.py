@@ -4,7 +4,7 @@ Slack's error icon."""
 
 from __future__ import annotations
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD
 from tests.fakes.signing import block_action, view_submission
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.slack.harness import everything_said, start_bot, stop_bot
 
 

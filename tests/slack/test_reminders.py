@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.cli import main
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.conftest import FixedClock
 from tests.fakes.signing import block_action, event_callback
 from tests.slack.clocked import start_clocked_bot

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import view_errors
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import answer_values, everything_said, start_bot, stop_bot

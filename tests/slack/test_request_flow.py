@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.slack.harness import FORM, everything_said
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.conftest import ManualSeconds
 from tests.slack.harness import everything_said
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import view_errors
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import CONFIG, Bot, answer_values, everything_said, start_bot, stop_bot

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from tests.conftest import ManualSeconds
 from tests.fakes.signing import event_callback
 from tests.slack.harness import everything_said

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.anchor_messages import parse_anchor
+from bot.messages.anchors import parse_anchor
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, stop_bot
 

@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlencode
 import pytest
 from slack_bolt.request.internals import parse_body as bolt_parse_body
 
-from bot.slack_body import parse_body, unquote_plus_fast
+from bot.http.slack_body import parse_body, unquote_plus_fast
 from tests.fakes.signing import FORM, JSON, block_action, slash_command, view_submission
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

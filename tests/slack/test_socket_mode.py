@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ids import ActionId
-from bot.runtime import Clearance, socket_mode_handler
+from bot.messages.ids import ActionId
+from bot.wiring.runtime import Clearance, socket_mode_handler
 from tests.fakes.signing import block_action, slash_command_fields, view_submission
 from tests.slack.harness import Bot, form_values, settings_for
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from demo.slack_rules import message_errors
 from tests.slack.harness import Bot, everything_said
 from workflows.commands import IssueDirective, RevokeDirective

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 from demo.slack_rules import message_errors
 from tests.fakes.signing import block_action
 from tests.slack.harness import CONFIG, start_bot, stop_bot

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import parse_policy
+from bot.config.policy_file import parse_policy
 from storage.db import create_engine, session_factory
 from storage.uow import uow_factory
 from tests.conftest import PG_URL, FixedClock

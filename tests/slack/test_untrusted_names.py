@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from bot.ids import ActionId, CallbackId
+from bot.messages.ids import ActionId, CallbackId
 from tests.fakes.signing import block_action, view_submission
 from tests.slack.harness import Bot, everything_said, form_values
 from tests.slack.test_directives import (

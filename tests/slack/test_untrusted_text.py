@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ids import ActionId
+from bot.messages.ids import ActionId
 
 NASTY_NAME = "<!channel> *Clearview* <https://evil.example|click me> <@U0VICTIM> @here _x_"
 NASTY_PURPOSE = "<!here> please `run` ~this~ " + "a" * 2900 + " END-OF-PURPOSE"

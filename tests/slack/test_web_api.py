@@ -9,9 +9,9 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.kept_connections import timed_session
-from bot.posted import retry_after
-from bot.web_api import WebApi, outcome_unknown, post_json, with_fields
+from bot.delivery.posted import retry_after
+from bot.delivery.web_api import WebApi, outcome_unknown, post_json, with_fields
+from bot.http.kept_connections import timed_session
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 
 TRICKY = 'Ünïcödé ✅ \\ \\" "channel": <!channel> 🚓'

@@ -249,7 +249,7 @@ async def test_a_deadlock_between_two_writers_loses_neither_batch(engine, clock,
 
 async def test_a_change_that_loses_a_deadlock_alone_is_told_to_retry(engine, clock, database_url):
     """Alone in its batch (nothing to run again without it), the deadlock's victim is told
-    ConcurrencyConflict, which the bot retries from a fresh read (bot/changes.py), not 'database
+    ConcurrencyConflict, which the bot retries from a fresh read (bot/wiring/changes.py), not 'database
     unavailable'."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has one writer: its batches never overlap")

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.changes import Changes
 from bot.cli import main
+from bot.wiring.changes import Changes
 from storage.db import urls
 
 PER_REPLICA = 120

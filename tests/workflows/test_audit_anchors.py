@@ -1,12 +1,12 @@
 """anchor_chain (workflows/audit_anchors.py) with an in-memory store and a fixed clock, and the
-message it implies (bot/anchor_messages.py) read back by parse_anchor."""
+message it implies (bot/messages/anchors.py) read back by parse_anchor."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.anchor_messages import anchor_messages, parse_anchor
+from bot.messages.anchors import anchor_messages, parse_anchor
 from workflows.audit_anchors import BY_OPERATOR, ON_SCHEDULE, Anchored, ChainAnchored, ChainHead, anchor_chain
 from workflows.policy import AuditSettings
 

@@ -4,7 +4,7 @@
 A recurring job with no subject row: its one `follow_ups` row is created at start-up, due at once,
 so a new installation is anchored on its first sweep. After downtime it runs once, not once per
 missed day. Not deferred by quiet hours: it posts to an audit channel, not to a person. What it
-produces is the anchoring service's own event (`ChainAnchored`), which bot/anchor_messages.py turns
+produces is the anchoring service's own event (`ChainAnchored`), which bot/messages/anchors.py turns
 into the channel's post; nothing is posted when the head has not moved since the last anchor.
 """
 

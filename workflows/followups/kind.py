@@ -20,7 +20,7 @@ one sweep (`workflows/followups/sweep.py`) serves them all the same way:
 * **claim**: whoever's conditional update wins sends; everyone else's matches no row (exactly once
   across replicas). The sweep makes all its claims in one call when the store can;
 * **produce**: once its claim is won, in the same transaction, `produce` returns the kind's
-  notices (`FollowUpNotice` events; bot/followup_messages.py has its message builder) and the
+  notices (`FollowUpNotice` events; bot/followups/messages.py has its message builder) and the
   events of any domain change it makes (it may call a domain service with the unit of work);
 * **still matters**: a message's queue names what it is about (`reminder_relevance.about`), and
   `gone` says, just before sending, which of its waiting messages have lost their point (dropped);
@@ -92,7 +92,7 @@ class Known:
 @dataclass(frozen=True)
 class FollowUpNotice(Event):
     """What a won follow-up produces (`FollowUpKind.produce`): the bot's builder for its kind turns
-    a sweep's notices into messages (bot/followup_messages.py). `refresh`: the people whose Home
+    a sweep's notices into messages (bot/followups/messages.py). `refresh`: the people whose Home
     tab it changes."""
 
     kind: ClassVar[str] = ""

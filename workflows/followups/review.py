@@ -68,7 +68,7 @@ class ReviewReminderDue(FollowUpNotice):
 
     @property
     def card(self) -> ToolRequest | None:
-        """A review card this notice re-shows (bot/messages.py reads its warnings)."""
+        """A review card this notice re-shows (bot/messages/for_events.py reads its warnings)."""
         return self.escalated
 
 

@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from domain objects to the messages and views people see."""

@@ -1,0 +1,1 @@
+"""The operator's settings: environment variables and the TOML policy file, checked at start."""

@@ -1,0 +1,1 @@
+"""Getting messages to Slack: the outbox sender, posts in doubt, Home tabs, files."""

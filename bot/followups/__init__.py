@@ -1,0 +1,1 @@
+"""Timed follow-ups inside `clearance serve`: the sweep and what it sends."""

@@ -1,0 +1,1 @@
+"""Who is who in Slack: names, roles, user groups, channel members, the bot itself."""

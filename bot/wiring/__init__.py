@@ -1,0 +1,1 @@
+"""The composition root and the Bolt app: what is built once and how the parts are joined."""
