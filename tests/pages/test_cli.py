@@ -15,7 +15,7 @@ from markupsafe import escape
 
 from bot.cli import main
 from pages.inventory import COLUMNS
-from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL
+from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL, UFED_CONDITION, UFED_SUMMARY
 
 CONFIG = """
 [roles]
@@ -70,6 +70,10 @@ def test_inventory_as_json_has_the_boards_columns_and_no_one_in_it(operator, cap
         HOSTILE_IMG,
         "Palantir Gotham",
         "Rev.com",
+        "Fireflies",
+        "Descript",
+        "PimEyes",
+        "Trint",
     }
     otter = by_tool["Otter"]
     assert otter == {
@@ -78,24 +82,35 @@ def test_inventory_as_json_has_the_boards_columns_and_no_one_in_it(operator, cap
         "purpose": "Its output identifies no one",
         "tier": "Moderate",
         "information_collected": "Personal information",
-        "authorised_users": "All members",
-        "conditions": "Conditions apply (their public wording is not yet published)",
+        "authorised_users": "Members of @major-crimes",  # the licence's groups
+        "conditions": "Recorded interviews only; Audio deleted from the vendor after 30 days",
         "status": "Approved with conditions",
         "approved_on": "2026-03-05",
-        "review_due": "",
+        "review_due": "2027-03-05",  # the licence's last day
         "owner_unit": "",
         "shared_with": "The vendor, on servers in Canada",
     }
     assert by_tool["Clearview AI"]["tier"] == "Prohibited" and by_tool["Clearview AI"]["status"] == "Cease use"
-    assert no_personal_data(out) == []
+    assert by_tool["Clearview AI"]["authorised_users"] == "No one"
+    # A licence naming people says only that; one not listed publicly keeps its conditions' words.
+    ufed = by_tool["Cellebrite UFED"]
+    assert ufed["authorised_users"] == "Named officers only"
+    assert ufed["conditions"] == "Conditions apply (their public wording is not yet published)"
+    lapsed = by_tool["Fireflies"]
+    assert (lapsed["status"], lapsed["authorised_users"], lapsed["review_due"]) == (
+        "Suspended — approval lapsed",
+        "No one",
+        "2026-03-17",
+    )
+    assert no_personal_data(out) == [] and UFED_CONDITION not in out and UFED_SUMMARY not in out
 
 
 def test_inventory_as_csv_to_a_file_defuses_formulas(operator, capsys) -> None:
     assert main(["inventory", "--out", "inventory.csv"]) == 0
     text = (operator / "inventory.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert tuple(rows[0]) == COLUMNS and len(rows) == 7
-    assert no_personal_data(text) == [] and "7 tools written" in capsys.readouterr().err
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 11
+    assert no_personal_data(text) == [] and "11 tools written" in capsys.readouterr().err
     assert main(["inventory", "--out", "inventory.csv"]) == 2
     assert "exists already; nothing was written" in capsys.readouterr().err
 
@@ -153,8 +168,8 @@ def test_the_report_gives_each_stages_median_and_90th_percentile_and_the_acknowl
         )
     }
     # Otter: 28 h at IT security (a question answered on the way), 48 h at privacy; Cellebrite UFED:
-    # 30 h at each of its three stages; a third request decided at IT security within the 28 h.
-    assert rows["IT security"] == ("3", "1 d 4 h", "1 d 6 h")
+    # 30 h at each of its three stages; five more decided at IT security in 1, 2, 4, 5 and 6 h.
+    assert rows["IT security"] == ("7", "5 h", "1 d 6 h")
     assert rows["Privacy"] == ("2", "1 d 15 h", "2 d")  # median of 30 h and 48 h; nearest-rank 90th: 48 h
     assert rows["Command"] == ("1", "1 d 6 h", "1 d 6 h")
     said = re.search(

@@ -21,6 +21,8 @@ AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
         ("approved:privacy", "", "", "Approved at the Privacy review"),
         ("tier_raised", "moderate pending:it_security", "high pending:it_security", "Risk tier raised to High"),
         ("refused:rules", "", "", "Refused by the risk rules"),
+        ("licence:lapsed", "valid", "lapsed", "Licence lapsed at its expiry"),
+        ("request:attested", "", "never_used", None),  # one per person: never on the page
         ("directive:acknowledged", "", "", None),  # one per person: never on the page
         ("directive:retried", "", "", None),
         ("something_new", "", "", None),  # a new kind of entry is left out until someone words it
