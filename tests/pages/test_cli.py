@@ -183,6 +183,12 @@ def test_the_report_refuses_a_year_with_no_data_and_an_existing_file(operator, c
     assert (operator / "report.html").read_text().startswith("<!doctype html>")
     assert main(["report", "--year", "2026", "--out", "missing/report.html"]) == 2
     assert "The folder missing does not exist" in capsys.readouterr().err
+    assert main(["report", "--year", "26", "--out", "other.html"]) == 2
+    assert capsys.readouterr().err.strip() == "--year 26 is not a calendar year like 2026."
+    (operator / "reports").mkdir()
+    assert main(["report", "--year", "2026", "--out", "reports"]) == 2
+    assert "reports is a folder; give the file to write" in capsys.readouterr().err
+    assert not (operator / "other.html").exists() and list((operator / "reports").iterdir()) == []
 
 
 def test_the_report_gives_each_stages_median_and_90th_percentile_and_the_acknowledgement_times(
