@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from workflows.directive_kinds import DirectiveKind
@@ -39,9 +39,23 @@ def local_date(at: datetime, policy: Policy) -> date:
     return at.astimezone(ZoneInfo(policy.reminders.timezone)).date()
 
 
+def last_day(expires_at: datetime | None, policy: Policy) -> date | None:
+    """The last day a licence is valid (it expires at the start of the next, or during this one)."""
+    return local_date(expires_at - timedelta(microseconds=1), policy) if expires_at else None
+
+
 def _tier(state: str) -> str | None:
     word = state.split(" ")[0] if state else ""
     return Tier(word).label if word in {t.value for t in Tier} else None
+
+
+LICENCE_WORDS = {
+    "licence:granted": "Licence granted",
+    "licence:renewal_asked": "A renewal of its licence was asked for",
+    "licence:renewal_closed": "The renewal asked for was closed without approval",
+    "licence:extended": "Licence extended",
+    "licence:lapsed": "Licence lapsed at its expiry",
+}
 
 
 def _stage(policy: Policy, action: str) -> str:
@@ -88,6 +102,8 @@ def sentence(change: Change, policy: Policy, directive_kinds: dict[str, Directiv
         return "A request was withdrawn"
     if action.startswith("escalated:"):
         return f"A request waiting at the {_stage(policy, action)} review was escalated"
+    if action in LICENCE_WORDS:
+        return LICENCE_WORDS[action]
     if action.startswith("directive:"):
         kind = directive_kinds.get(subject)
         what = f"{subject} ({kind.label})" if kind else subject

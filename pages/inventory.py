@@ -4,8 +4,10 @@ The columns are those of Toronto's, Seattle's and the NYPD's inventories. Purpos
 collected and who data is shared with come from the request's categorical intake answers, never
 from what the officer typed (the purpose, notes or case number): the inventory is meant to be
 published. The vendor is the one free-text column, as the requester typed it ("vendor or website").
-Authorised users are groups, never names: "All members" until licences name the groups. Owner unit
-and review date are blank until licences carry them.
+Authorised users, conditions and the review date are the current licence's: users as groups, never
+names ("Members of @major-crimes"; "Named officers only"), conditions only when the licence is
+listed publicly (the approver wrote them for the public). Owner unit is blank: licences do not
+carry one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from pages.history import local_date
+from pages.history import last_day, local_date
 from workflows.policy import Policy
 from workflows.public_record import RecordSnapshot, RequestFacts, ToolFacts
 from workflows.registry import ToolStatus
@@ -37,7 +39,8 @@ COLUMNS = (
     "owner_unit",
     "shared_with",
 )
-EVERYONE = "All members"
+EVERYONE = "All members (no licence says otherwise)"
+NO_ONE = "No one"
 NOT_ASSESSED = "Not assessed"
 PURPOSES = {
     "no": "Its output identifies no one",
@@ -87,11 +90,11 @@ def _row(tool: ToolFacts, requests: list[RequestFacts], policy: Policy) -> dict[
         "purpose": PURPOSES.get(str(answers.get("identifies_people", "")), NOT_ASSESSED),
         "tier": tier,
         "information_collected": _data_kinds(answers.get("data_kinds")),
-        "authorised_users": tool.authorised_users or EVERYONE,
+        "authorised_users": (tool.authorised_users or EVERYONE) if tool.status in APPROVED else NO_ONE,
         "conditions": _conditions(tool),
         "status": "No status of record" if tool.status is ToolStatus.UNKNOWN else tool.status.label,
         "approved_on": _day(local_date(approved.since, policy) if approved else None),
-        "review_due": _day(tool.review_due),
+        "review_due": _day(last_day(tool.review_due, policy)),
         "owner_unit": tool.owner_unit or "",
         "shared_with": _shared_with(answers),
     }

@@ -9,28 +9,25 @@ Percentiles are nearest-rank: the 90th is a time that nine in ten decisions took
 
 from __future__ import annotations
 
-import math
-import re
-import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import pygal
 from markupsafe import Markup
-from pygal.style import Style
 
+from pages.charts import Times, chart_config, say, svg, times, whole_numbers
 from pages.history import local_date
 from pages.render import render, stylesheet
+from pages.report_sections import OUTCOMES, LicenceSections, licence_charts, licence_sections, outcome
+from workflows.attestations import AttestationAnswer
 from workflows.directive_kinds import DirectiveKind
 from workflows.policy import Policy
 from workflows.public_record import DirectiveFacts, RecordSnapshot, RequestFacts
 from workflows.requests import RULES, RequestStatus
 from workflows.risk import Tier
 
-OUTCOMES = ("Approved", "Rejected", "Refused by the rules", "Withdrawn", "Still open")
 TIERS = (*(t.label for t in Tier), "Not assessed")
 # How soon acknowledgements came, in bands that do not overlap (each up to and including its limit).
 ACK_BANDS = (
@@ -39,52 +36,10 @@ ACK_BANDS = (
     ("1 day to a week", timedelta(days=7)),
 )
 CSS = stylesheet("base.css", "report.css")
-# Colours told apart by people with the common colour-vision deficiencies (Okabe–Ito), dark text.
-CHART_STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1b1b1b",
-    foreground_strong="#1b1b1b",
-    foreground_subtle="#4a4a4a",
-    opacity="1",
-    opacity_hover="1",
-    colors=("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000"),
-    font_family="system-ui, sans-serif",
-)
 
 
 class NoData(Exception):
     """Nothing was requested or issued in that year."""
-
-
-@dataclass(frozen=True)
-class Times:
-    count: int
-    median: timedelta | None
-    p90: timedelta | None
-
-
-def times(values: Sequence[timedelta]) -> Times:
-    if not values:
-        return Times(0, None, None)
-    ordered = sorted(values)
-    p90 = ordered[max(math.ceil(0.9 * len(ordered)) - 1, 0)]
-    median = timedelta(seconds=statistics.median(v.total_seconds() for v in ordered))
-    return Times(len(ordered), median, p90)
-
-
-def say(value: timedelta | None) -> str:
-    """'3 h 20 min', '2 d 4 h', '45 min', '—'."""
-    if value is None:
-        return "—"
-    minutes = round(value.total_seconds() / 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{mins} min"
 
 
 @dataclass(frozen=True)
@@ -125,32 +80,24 @@ class AnnualReport:
     by_kind: Counter[str] = field(default_factory=Counter)
     ack_times: Times = Times(0, None, None)
     ack_bands: list[tuple[str, int]] = field(default_factory=list)
+    licences: LicenceSections = LicenceSections((), (), (), Times(0, None, None))
 
 
 def annual_report(snapshot: RecordSnapshot, policy: Policy, year: int) -> AnnualReport:
     made = [r for r in snapshot.requests if local_date(r.created_at, policy).year == year]
     issued = [d for d in snapshot.directives if local_date(d.issued_at, policy).year == year]
-    if not made and not issued:
+    licences = licence_sections(snapshot, policy, year)
+    if not made and not issued and not licences.anything:
         raise NoData(year)
-    report = AnnualReport(year, policy, requests=len(made))
+    report = AnnualReport(year, policy, requests=len(made), licences=licences)
     report.by_tier = {tier: Counter() for tier in TIERS}
     for request in made:
-        report.by_tier[request.tier.label if request.tier else "Not assessed"][_outcome(request)] += 1
+        report.by_tier[request.tier.label if request.tier else "Not assessed"][outcome(request)] += 1
     report.by_tier = {tier: counts for tier, counts in report.by_tier.items() if counts}
     report.stages, report.overall = _stage_times(made, policy)
     _prohibitions(report, made, policy)
     _directives(report, issued, {t.key: t.name for t in snapshot.tools}, policy)
     return report
-
-
-def _outcome(request: RequestFacts) -> str:
-    if request.status is RequestStatus.APPROVED:
-        return "Approved"
-    if request.status is RequestStatus.REJECTED:
-        return "Refused by the rules" if request.prohibitions else "Rejected"
-    if request.status is RequestStatus.WITHDRAWN:
-        return "Withdrawn"
-    return "Still open"
 
 
 def _stage_times(made: Iterable[RequestFacts], policy: Policy) -> tuple[list[StageTimes], Times]:
@@ -217,72 +164,39 @@ def _directives(report: AnnualReport, issued: Iterable[DirectiveFacts], names: d
 # --- charts ----------------------------------------------------------------------------------
 
 
-def _config(**extra: Any) -> dict[str, Any]:
-    # No JavaScript (js=[]): the SVG is drawn once, inline; its table gives the numbers. No title:
-    # the figure's caption is the title, read once.
-    return {
-        "style": CHART_STYLE,
-        "js": [],
-        "disable_xml_declaration": True,
-        "width": 800,
-        "height": 380,
-        "legend_at_bottom": True,
-        "print_values": True,
-        "print_zeroes": False,
-        "show_y_guides": True,
-        "margin": 16,
-        **extra,
-    }
-
-
-_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
-
-
-def _svg(chart: Any) -> Markup:
-    # pygal builds the SVG with an XML library, which escapes every label and title it is given. It
-    # always adds a script of its settings (for its tooltips), which nothing here runs: taken out.
-    return Markup(_SCRIPT.sub("", chart.render(is_unicode=True)))
-
-
 def charts(report: AnnualReport) -> dict[str, Markup]:
     made: dict[str, Markup] = {}
     if report.by_tier:
         totals = [sum(report.by_tier[tier].values()) for tier in report.by_tier]
-        bar = pygal.StackedBar(**_config(y_labels=_whole_numbers(max(totals))))
+        bar = pygal.StackedBar(**chart_config(y_labels=whole_numbers(max(totals))))
         bar.x_labels = list(report.by_tier)
         for outcome in OUTCOMES:
             values = [report.by_tier[tier][outcome] or None for tier in report.by_tier]
             if any(values):
                 bar.add(outcome, values)
-        made["requests"] = _svg(bar)
+        made["requests"] = svg(bar)
     decided = [s for s in report.stages if s.times.count]
     if decided:
-        bar = pygal.Bar(**_config(value_formatter=lambda v: f"{v:.1f}"))
+        bar = pygal.Bar(**chart_config(value_formatter=lambda v: f"{v:.1f}"))
         bar.x_labels = [s.name for s in decided]
         bar.add("Median", [_hours(s.times.median) for s in decided])
         bar.add("90th percentile", [_hours(s.times.p90) for s in decided])
-        made["stages"] = _svg(bar)
+        made["stages"] = svg(bar)
     if report.rules_fired:
         most = max(n for _, _, n in report.rules_fired)
         bar = pygal.HorizontalBar(
-            **_config(show_legend=False, height=140 + 50 * len(report.rules_fired), y_labels=_whole_numbers(most))
+            **chart_config(show_legend=False, height=140 + 50 * len(report.rules_fired), y_labels=whole_numbers(most))
         )
         bar.x_labels = [rid for rid, _, _ in report.rules_fired]
         bar.add("Requests", [n for _, _, n in report.rules_fired])
-        made["rules"] = _svg(bar)
+        made["rules"] = svg(bar)
     if report.ack_times.count:
         most = max(n for _, n in report.ack_bands)
-        bar = pygal.Bar(**_config(show_legend=False, y_labels=_whole_numbers(most)))
+        bar = pygal.Bar(**chart_config(show_legend=False, y_labels=whole_numbers(most)))
         bar.x_labels = [label for label, _ in report.ack_bands]
         bar.add("Acknowledgements", [n for _, n in report.ack_bands])
-        made["acks"] = _svg(bar)
-    return made
-
-
-def _whole_numbers(most: int) -> list[int]:
-    """Axis marks for counts: whole numbers only, about eight of them."""
-    step = max(1, math.ceil(most / 8))
-    return list(range(0, most + step, step))
+        made["acks"] = svg(bar)
+    return {**made, **licence_charts(report.licences)}
 
 
 def _hours(value: timedelta | None) -> float | None:
@@ -298,5 +212,6 @@ def report_html(report: AnnualReport, generated_at: datetime) -> str:
         outcomes=OUTCOMES,
         say=say,
         kinds=[k.label for k in DirectiveKind],
+        answers=list(AttestationAnswer),
         generated_at=generated_at,
     )

@@ -6,14 +6,15 @@ Three lists; a tool is in every one that applies, and described once, under the 
    approved for use, advisory), whatever its tier.
 2. **Refused by the risk rules**: its status of record is Prohibited; the rules that fired are shown
    with their wording.
-3. **Approved and listed publicly**: approved (with or without conditions) by a request whose tier is
-   listed publicly: the licence's choice once licences exist, until then `[tiers.<tier>]
-   list_publicly` (default: every tier but high).
+3. **Approved and listed publicly**: approved (with or without conditions), and its current licence
+   is listed publicly (the licence form's choice; `[tiers.<tier>] list_publicly` is only that
+   choice's default). A tool with no licence is not listed here.
 
 Never shown: who asked, reviewed, issued or acknowledged anything; case numbers; the request's purpose,
 notes and answers to reviewers; reviewers' notes and a directive's text (free text that could name
-people). Conditions are shown as the licence's public wording when there is one, else only as the fact
-that conditions apply.
+people). The summary and conditions are the licence's, and only when it is listed publicly (the
+approver wrote them for the public); else only the fact that conditions apply. Authorised users are
+groups ("Members of @major-crimes"), never people.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from pages.history import HistoryLine, history, local_date
+from pages.history import HistoryLine, history, last_day, local_date
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import DirectiveStatus
 from workflows.policy import Policy
@@ -33,6 +34,8 @@ from workflows.risk import Tier
 NO_SUMMARY = "No public summary has been published."
 CONDITIONS_UNPUBLISHED = "Conditions apply. Their public wording has not been published yet."
 NO_CONDITIONS = "None"
+NO_ONE = "No one"
+NO_LICENCE = "All members (no licence says otherwise)"
 APPROVED = (ToolStatus.APPROVED, ToolStatus.APPROVED_WITH_CONDITIONS)
 SECTIONS = ("under_directive", "refused", "approved")
 
@@ -58,6 +61,7 @@ class PublicTool:
     conditions: str
     approved_on: date | None
     review_due: date | None
+    authorised_users: str
     refused_by: tuple[RuleRef, ...]
     directives: tuple[PublicDirective, ...]
     history: tuple[HistoryLine, ...]
@@ -114,9 +118,7 @@ def _public_tool(
     tier = source.tier if source else None
     if facts.status is ToolStatus.PROHIBITED:
         tier = Tier.PROHIBITED
-    listed = facts.listed_publicly
-    if listed is None:
-        listed = approved_request is not None and approved_request.tier in policy.listed_publicly
+    listed = bool(facts.listed_publicly)
     refused = facts.status is ToolStatus.PROHIBITED or (
         decision is not None and decision.status is ToolStatus.PROHIBITED
     )
@@ -138,11 +140,12 @@ def _public_tool(
         status=facts.status,
         status_since=local_date(facts.status_since, policy) if facts.status_since else None,
         tier=tier,
-        listed_publicly=bool(listed),
+        listed_publicly=listed,
         public_summary=facts.public_summary or NO_SUMMARY,
         conditions=_conditions(facts),
         approved_on=_approved_on(facts, policy),
-        review_due=facts.review_due,
+        review_due=last_day(facts.review_due, policy),
+        authorised_users=_authorised(facts),
         refused_by=refused_by,
         directives=tuple(
             PublicDirective(d.ref, d.kind, local_date(d.issued_at, policy), d.ack_required) for d in in_force
@@ -165,6 +168,12 @@ def _conditions(facts: ToolFacts) -> str:
     if facts.has_conditions or facts.status is ToolStatus.APPROVED_WITH_CONDITIONS:
         return CONDITIONS_UNPUBLISHED
     return NO_CONDITIONS
+
+
+def _authorised(facts: ToolFacts) -> str:
+    if facts.status not in APPROVED:
+        return NO_ONE
+    return facts.authorised_users or NO_LICENCE
 
 
 def _approved_on(facts: ToolFacts, policy: Policy) -> date | None:
@@ -201,6 +210,7 @@ def _tool_json(tool: PublicTool) -> dict[str, Any]:
         "conditions": tool.conditions,
         "approved_on": _day(tool.approved_on),
         "review_due": _day(tool.review_due),
+        "authorised_users": tool.authorised_users,
         "refused_by": [{"rule": r.id, "reason": r.reason} for r in tool.refused_by],
         "directives_in_force": [
             {

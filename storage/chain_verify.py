@@ -48,6 +48,12 @@ class Verdict:
     head_hash: str
 
 
+class SeqRows(Protocol):
+    def rows_from(self, seq: int, limit: int) -> list[tuple[int, bytes, str]]:
+        """(seq, canonical bytes, stored hash) of up to `limit` entries from `seq` on, in seq order."""
+        ...
+
+
 class Rows(Protocol):
     def start(self) -> tuple[int, str]: ...
     def in_id_order(self, after_id: int, limit: int) -> tuple[list[bytes], int, str]: ...
@@ -277,14 +283,18 @@ def _walk(rows: SqliteRows | PostgresRows, seq: int, last: str) -> tuple[tuple[i
         seq, last = seq + len(cans), expected[-64:]
 
 
-def _slow(rows: SqliteRows | PostgresRows, seq: int, last: str) -> tuple[tuple[int, str] | None, int, str]:
-    """Walk entry by entry in seq order from the start to the first break, and name it."""
+def _slow(rows: SeqRows, seq: int, last: str) -> tuple[tuple[int, str] | None, int, str]:
+    """Walk entry by entry in seq order from the start to the first break, and name it (an export's
+    audit_log.csv too: storage/export_check.py)."""
     start, before = seq + 1, None
     while batch := rows.rows_from(seq + 1, CHUNK + 2):
         broken, seq, last, before = _first_break(batch, seq, last, before, start)
         if broken is not None or len(batch) < CHUNK + 2:
             return broken, seq, last
     return None, seq, last
+
+
+first_break = _slow
 
 
 def _first_break(

@@ -2,7 +2,9 @@
 
 One read transaction (a consistent moment). Rows are mapped straight into the public shapes, so
 requester ids, case numbers, purposes, notes, reviewers' notes and who acknowledged never leave
-this module: they are not selected, or dropped before anything is returned.
+this module: they are not selected, or dropped before anything is returned. Of licences, the
+owner, named people, note and (unless listed publicly) conditions stay here; of attestations, who
+answered, their case numbers and what they hold.
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.directives import SqlDirectives, SqlTools
+from storage.licences import SqlLicences
 from storage.requests import SqlRequests
 from storage.sql import table_of
-from storage.tables import AcknowledgementRow, AuditRow
+from storage.tables import AcknowledgementRow, AttestationRow, AuditRow
 from workflows import registry
+from workflows.attestations import AttestationAnswer
 from workflows.directives import Directive
+from workflows.licences import Licence, ScopeKind
 from workflows.public_record import (
     Change,
     DirectiveFacts,
+    LicenceFacts,
     Mark,
     RecordSnapshot,
     RequestFacts,
     RuleRef,
+    SelfReported,
     StageDecision,
     ToolFacts,
 )
@@ -34,7 +41,7 @@ from workflows.registry import StatusMark, Tool, ToolStatus
 from workflows.requests import ToolRequest
 from workflows.risk import Tier
 
-_AUDIT, _ACKS = table_of(AuditRow), table_of(AcknowledgementRow)
+_AUDIT, _ACKS, _ATTESTED = table_of(AuditRow), table_of(AcknowledgementRow), table_of(AttestationRow)
 # One row per person per directive: counted through acknowledgements' times, never shown one by one.
 _PER_PERSON = ("directive:acknowledged",)
 
@@ -52,17 +59,24 @@ class SqlPublicRecord:
             requests = await SqlRequests(session).every()
             directives = await SqlDirectives(session).every()
             acks = await _acknowledgement_times(session)
+            attested = await _attestations(session)
+            licences = await SqlLicences(session).every()
             changes = await _changes(session) if with_changes else ()
         finally:
             await session.rollback()
             await session.close()
         filed = _filer(tools)
+        current = {licence.tool_key: licence for licence in licences}  # oldest first: the newest wins
+        renewals = {r.ref for r in requests if r.extends}
         return RecordSnapshot(
-            tools=tuple(_tool(t) for t in tools),
+            tools=tuple(_tool(t, current.get(t.key)) for t in tools),
             requests=tuple(_request(r, filed(r.tool_name)) for r in requests),
-            directives=tuple(_directive(d, acks.get(d.stored_id, ())) for d in directives),
+            directives=tuple(
+                _directive(d, acks.get(d.stored_id, ()), attested.get(d.stored_id, ())) for d in directives
+            ),
             changes=tuple(changes),
             read_at=self._clock(),
+            licences=tuple(_licence(licence, licence.request_ref in renewals) for licence in licences),
         )
 
 
@@ -72,6 +86,18 @@ async def _acknowledgement_times(session: AsyncSession) -> dict[int, tuple[datet
     for directive_id, at in rows:
         times[directive_id].append(at)
     return {k: tuple(v) for k, v in times.items()}
+
+
+async def _attestations(session: AsyncSession) -> dict[int, tuple[tuple[datetime, AttestationAnswer], ...]]:
+    answers: dict[int, list[tuple[datetime, AttestationAnswer]]] = defaultdict(list)
+    query = (
+        select(_ATTESTED.c.directive_id, _ATTESTED.c.at, _ATTESTED.c.answer)
+        .where(_ATTESTED.c.directive_id.is_not(None))
+        .order_by(_ATTESTED.c.at, _ATTESTED.c.id)
+    )
+    for directive_id, at, answer in await session.execute(query):
+        answers[directive_id].append((at, AttestationAnswer(answer)))
+    return {k: tuple(v) for k, v in answers.items()}
 
 
 async def _changes(session: AsyncSession) -> list[Change]:
@@ -110,7 +136,22 @@ def _mark(mark: StatusMark | None) -> Mark | None:
     return Mark(mark.status, mark.source, mark.since) if mark else None
 
 
-def _tool(tool: Tool) -> ToolFacts:
+def authorised(licence: Licence) -> str:
+    """Who may use it, as groups: a licence naming people says so, never who they are."""
+    scope = licence.scope
+    match scope.kind:
+        case ScopeKind.EVERYONE:
+            return "All members"
+        case ScopeKind.GROUPS:
+            return "; ".join(f"Members of @{name}" for name in scope.group_names or scope.groups)
+        case ScopeKind.PEOPLE:
+            return "Named officers only"
+        case _:
+            return "The requesting officer only"
+
+
+def _tool(tool: Tool, licence: Licence | None) -> ToolFacts:
+    listed = licence.list_publicly if licence else None
     return ToolFacts(
         key=tool.key,
         name=tool.name,
@@ -120,6 +161,24 @@ def _tool(tool: Tool) -> ToolFacts:
         directive=_mark(tool.directive),
         override=_mark(tool.override),
         has_conditions=bool(tool.conditions) and tool.status is ToolStatus.APPROVED_WITH_CONDITIONS,
+        listed_publicly=listed,
+        public_summary=(licence.public_summary or None) if licence and listed else None,
+        public_conditions=("; ".join(licence.conditions) or "None") if licence and listed else None,
+        review_due=licence.expires_at if licence else None,
+        authorised_users=authorised(licence) if licence else None,
+    )
+
+
+def _licence(licence: Licence, renews: bool) -> LicenceFacts:
+    return LicenceFacts(
+        ref=licence.ref,
+        tool_key=licence.tool_key,
+        request_ref=licence.request_ref,
+        valid_from=licence.valid_from,
+        expires_at=licence.expires_at,
+        lapsed_at=licence.lapsed_at,
+        extended=licence.extended,
+        renews=renews,
     )
 
 
@@ -138,10 +197,21 @@ def _request(request: ToolRequest, tool_key: str | None) -> RequestFacts:
         answers=request.answers,
         prohibitions=tuple(RuleRef(r.id, r.reason) for r in refused),
         vendor=request.vendor,
+        extends=request.extends,
+        self_report=_self_reported(request),
     )
 
 
-def _directive(directive: Directive, acks: tuple[datetime, ...]) -> DirectiveFacts:
+def _self_reported(request: ToolRequest) -> SelfReported | None:
+    report = request.self_report
+    return SelfReported(report.at, report.since, report.emergency, report.kept_data) if report else None
+
+
+def _directive(
+    directive: Directive,
+    acks: tuple[datetime, ...],
+    attested: tuple[tuple[datetime, AttestationAnswer], ...],
+) -> DirectiveFacts:
     return DirectiveFacts(
         ref=directive.ref,
         kind=directive.kind,
@@ -152,4 +222,5 @@ def _directive(directive: Directive, acks: tuple[datetime, ...]) -> DirectiveFac
         ack_required=directive.ack_required,
         ack_due=directive.ack_due,
         acknowledged_at=acks,
+        attested=attested,
     )

@@ -14,8 +14,9 @@ from datetime import timedelta
 
 from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier
 
-# The tiers whose approved tools the transparency page lists until licences carry the choice
-# (`[tiers.<tier>] list_publicly`): high-risk tools only when the config says so.
+# The tiers whose licence form ticks "list it on the public transparency page" by default
+# (`[tiers.<tier>] list_publicly`): high-risk tools only when the config says so. The licence's own
+# choice decides what the page lists.
 LISTED_PUBLICLY = frozenset({Tier.MINIMAL, Tier.LOW, Tier.MODERATE})
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")

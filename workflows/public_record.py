@@ -7,9 +7,11 @@ typed), which only `clearance inventory` uses (boards publish the vendor), never
 Reviewers' notes and a directive's text (the conditions of record) are not read at all: they can
 name people; a licence's `public_conditions` will be the words meant for the public.
 
-Licences (not wired yet) will carry the public choices: `listed_publicly`, `public_summary`,
-`public_conditions`, `review_due`, `authorised_users` and `owner_unit` are None until they do,
-and the pages then fall back to the config (`[tiers.<tier>] list_publicly`) or say "not published".
+A tool's current licence carries the public choices (the licence form's): `listed_publicly`, its
+`public_summary`, and its conditions, which are published (`public_conditions`) only when the
+licence is listed publicly (an approval made without the form keeps the stages' notes as its
+conditions: those can name people). `authorised_users` says groups, never people. A tool with no
+licence has None in each, and is not listed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from workflows.attestations import AttestationAnswer
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import DirectiveStatus
 from workflows.registry import ToolStatus
@@ -44,11 +47,11 @@ class ToolFacts:
     directive: Mark | None  # an Approved for use / Restricted directive in force
     override: Mark | None  # a Cease use / Suspended directive in force
     has_conditions: bool = False  # the approval of record has conditions (their words are not read)
-    # What a licence will say (issue 18); None until licences exist.
+    # What its current licence says (None: it has none).
     listed_publicly: bool | None = None
     public_summary: str | None = None
     public_conditions: str | None = None
-    review_due: date | None = None
+    review_due: datetime | None = None  # when the licence expires (the pages say its last day)
     authorised_users: str | None = None
     owner_unit: str | None = None
 
@@ -79,6 +82,32 @@ class RequestFacts:
     answers: Answers  # the intake answers: categorical choices only (workflows.risk.QUESTIONS)
     prohibitions: tuple[RuleRef, ...] = ()  # the rules that refused it, if the rules did
     vendor: str = ""  # FREE TEXT by the requester ("vendor or website"): operator outputs only
+    extends: str | None = None  # a renewal: the ref of the approval it renews
+    self_report: SelfReported | None = None  # /report-use: used before approval
+
+
+@dataclass(frozen=True)
+class SelfReported:
+    """A self-reported use (workflows.attestations.SelfReport) without who, why, the case or what was kept."""
+
+    reported_at: datetime
+    since: date
+    emergency: bool
+    kept_data: bool
+
+
+@dataclass(frozen=True)
+class LicenceFacts:
+    """A licence (workflows.licences.Licence) without its owner, people, note or conditions' words."""
+
+    ref: str  # "LIC-0003"
+    tool_key: str
+    request_ref: str
+    valid_from: datetime
+    expires_at: datetime | None
+    lapsed_at: datetime | None
+    extended: bool
+    renews: bool  # granted by a renewal's approval (its request extends an earlier one)
 
 
 @dataclass(frozen=True)
@@ -94,6 +123,8 @@ class DirectiveFacts:
     # When each acknowledgement came, oldest first (who acknowledged is not read).
     acknowledged_at: tuple[datetime, ...] = ()
     audience: int | None = None  # how many were asked to acknowledge, if known
+    # Each attestation's time and answer, oldest first (who attested, their cases and what they hold are not read).
+    attested: tuple[tuple[datetime, AttestationAnswer], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +146,7 @@ class RecordSnapshot:
     requests: tuple[RequestFacts, ...]
     directives: tuple[DirectiveFacts, ...]
     changes: tuple[Change, ...] = field(default=())  # oldest first; acknowledgements left out
+    licences: tuple[LicenceFacts, ...] = ()  # every licence, oldest first
     read_at: datetime | None = None
 
 

@@ -260,8 +260,8 @@ def _routes(data: dict[str, Any], stage_keys: list[str], where: str) -> dict[Tie
 
 
 def _listed_publicly(data: dict[str, Any], where: str) -> frozenset[Tier]:
-    """[tiers.<tier>] list_publicly = true/false: whether the transparency page lists that tier's
-    approved tools (until licences carry the choice). Default: every tier but high."""
+    """[tiers.<tier>] list_publicly = true/false: whether the licence form's "list publicly" box starts
+    ticked for that tier (the licence's choice decides the page). Default: every tier but high."""
     listed = set(LISTED_PUBLICLY)
     for name, table in data.items():
         if not isinstance(table, dict) or "list_publicly" not in table:

@@ -22,7 +22,17 @@ from pages.report import annual_report, report_html
 from storage.db import migrate, open_database
 from storage.public_record import SqlPublicRecord
 from tests.browser.support import SCREENSHOTS, axe_violations, screenshot
-from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL, POLICY, Clock, populate
+from tests.pages.seed import (
+    HOSTILE_IMG,
+    HOSTILE_SCRIPT,
+    HOSTILE_SUMMARY,
+    OTTER_SUMMARY,
+    PERSONAL,
+    POLICY,
+    UFED_SUMMARY,
+    Clock,
+    populate,
+)
 from tests.serving import free_port
 
 A4 = {"width": 794, "height": 1123}  # CSS pixels at 96 per inch
@@ -141,15 +151,18 @@ def test_the_transparency_page_on_a_desktop(axe_page, site) -> None:
     assert "P1 — the vendor's reference data was collected without consent" in clearview.inner_text()
     assert "Directive DIR-0001 (Cease use) issued" in clearview.inner_text()
     refused = page.get_by_role("table", name="Refused by the risk rules: summary")
-    assert refused.get_by_role("rowheader").all_inner_texts() == ["Clearview AI (described above)"]
+    assert refused.get_by_role("rowheader").all_inner_texts() == ["Clearview AI (described above)", "PimEyes"]
     otter = page.locator("#tool-otter")
-    assert "Moderate" in otter.inner_text() and "No public summary has been published." in otter.inner_text()
+    # The licence's one-line summary, its conditions and groups: the approver's words for the public.
+    assert "Moderate" in otter.inner_text() and OTTER_SUMMARY in otter.inner_text()
+    assert "Recorded interviews only" in otter.inner_text() and "Members of @major-crimes" in otter.inner_text()
+    assert page.get_by_text(HOSTILE_SUMMARY, exact=True).count() == 1  # its markup shown as text
     assert page.get_by_role("rowheader", name=HOSTILE_SCRIPT).count() == 1  # shown as text, never run
     assert page.get_by_role("heading", name=HOSTILE_IMG.strip()).count() == 1
     assert page.locator("script, img").count() == 0
     text = page.locator("body").inner_text()
     assert [p for p in PERSONAL if p.casefold() in text.casefold()] == []
-    assert "Cellebrite" not in text  # high tier: not listed publicly by default
+    assert "Cellebrite" not in text and UFED_SUMMARY not in text  # its licence is not listed publicly
     assert axe_violations(page) == []
     assert screenshot(page, "transparency-desktop").stat().st_size > 0
     assert [s for s in seen if "dialog" in s] == []
@@ -173,15 +186,31 @@ def test_the_report_reads_well_and_its_charts_are_drawn(axe_page, report_file) -
     page.goto(report_file.as_uri())
     assert page.locator("h1").inner_text() == "Annual report 2026"
     charts = page.locator("figure svg")
-    assert charts.count() == 4 and all(charts.nth(i).bounding_box()["height"] > 100 for i in range(4))
+    assert charts.count() == 7 and all(charts.nth(i).bounding_box()["height"] > 100 for i in range(7))
     table = page.get_by_role("table", name="Requests by risk tier and outcome")
     assert table.get_by_role("columnheader").all_inner_texts()[:3] == ["Risk tier", "Approved", "Rejected"]
     assert "Moderate" in table.inner_text()
-    assert "None yet" in page.locator("#approvals + p").inner_text()
+    lapsed = page.get_by_role("table", name="Approvals lapsed and renewed in 2026")
+    assert lapsed.get_by_role("rowheader").all_inner_texts() == ["Fireflies", "Descript"]
+    uses = page.get_by_role("table", name="Self-reported uses in 2026")
+    assert uses.get_by_role("rowheader").all_inner_texts() == ["PimEyes", "Trint"]
+    attested = page.get_by_role("table", name="Attestations of directives issued in 2026")
+    assert attested.get_by_role("columnheader").all_inner_texts()[2:5] == [
+        "Never used",
+        "Stopped and deleted",
+        "Still holding",
+    ]
+    for section in ("#approvals", "#uses"):  # each new section: a drawn chart above its table
+        figure = page.locator(f"section:has({section}) figure svg")
+        assert figure.count() == 1 and figure.bounding_box()["height"] > 100
     assert page.get_by_role("cell", name=HOSTILE_IMG.strip(), exact=True).count() == 1  # text, not an image
     assert [p for p in PERSONAL if p.casefold() in page.locator("body").inner_text().casefold()] == []
     assert axe_violations(page) == []
     assert screenshot(page, "report").stat().st_size > 0
+    for section, name in (("#approvals", "report-lapsed-renewed"), ("#uses", "report-self-reported-uses")):
+        shot = SCREENSHOTS / f"{name}.png"
+        page.locator(f"section:has({section})").screenshot(path=str(shot))
+        assert shot.stat().st_size > 0
     assert [s for s in seen if "dialog" in s] == []
 
 

@@ -13,11 +13,14 @@ from typing import Any
 from storage.db import open_database
 from storage.uow import SqlUnitOfWork
 from tests.workflows.test_risk import CLEARVIEW, QUIET, TRANSCRIPTION
-from workflows.attesting import attest_directive
+from workflows.attestations import report_use
+from workflows.attesting import attest_directive, submit_self_report
 from workflows.directive_kinds import DirectiveKind
 from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive
-from workflows.events import Event
+from workflows.events import Event, RequestApproved
 from workflows.handlers import handle
+from workflows.licence_service import LicenceTerms, approve_with_licence, lapse_licence, renew
+from workflows.licences import Scope, ScopeKind
 from workflows.policy import Policy, Stage
 from workflows.requests import Outcome, PriorUse, RequestDraft
 from workflows.review import answer_info, ask_for_info, record_decision, submit_request, withdraw_request
@@ -37,6 +40,19 @@ ANSWER = "Quillfeather first, at 14 Larkspur Crescent"
 REJECTION = "Rejected: Octavia Pennywhistle already runs this on her own laptop"
 DIRECTIVE_TEXT = "Stop now. Inspector Barnaby Thistlewood found it on 3 laptops in Unit 7"
 WITHDRAWAL = "Withdrawn after talking to Barnaby Thistlewood"
+SELF_REPORTER = "U0SELFPII9"
+SELF_CASE = "CASE-2026-SR9931"
+SELF_WHY = "Used it to find Zebedee Quillfeather's cousin during the Marrowbone search"
+SELF_KEPT = "Two screenshots of Hortensia Vandermolen's profile"
+ATTEST_CASE = "CASE-2026-AT5520"
+ATTEST_HELD = "A printout naming Octavia Pennywhistle, in the Marrowbone file"
+# The licences' words: public when the licence is listed publicly, never otherwise.
+OTTER_SUMMARY = "Transcribes recorded witness interviews so officers can search them"
+OTTER_CONDITIONS = ("Recorded interviews only", "Audio deleted from the vendor after 30 days")
+HOSTILE_SUMMARY = "Takes <b>notes</b> & makes summaries"
+UFED_SUMMARY = "Unlisted summary of the phone extraction kit"  # its licence is not listed: never shown
+UFED_CONDITION = "Lab bench 4 only, sealed evidence bags"  # nor this
+MAJOR_CRIMES = ("S0MAJORCR", "major-crimes")
 
 # Display names as Slack would show them: the database never stores them, so none may appear anywhere.
 DISPLAY_NAMES = ("Zebedee Quillfeather", "Hortensia Vandermolen", "Octavia Pennywhistle", "Barnaby Thistlewood")
@@ -47,8 +63,14 @@ PERSONAL = (
     PRIV,
     CHIEF,
     *ACKERS,
+    SELF_REPORTER,
     CASE,
     OTHER_CASE,
+    SELF_CASE,
+    SELF_WHY,
+    SELF_KEPT,
+    ATTEST_CASE,
+    ATTEST_HELD,
     PURPOSE,
     NOTES,
     NOTE_ON_APPROVAL,
@@ -81,6 +103,7 @@ POLICY = Policy(
     },
 )
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+LOW_RISK = {**QUIET, "hosting": "canada"}
 HIGH_RISK = {**TRANSCRIPTION, "data_kinds": ("biometric", "images_video"), "identifies_people": "assists"}
 
 
@@ -120,6 +143,15 @@ async def populate(database_url: str, clock: Clock | None = None) -> dict[str, A
     async def decide(rid: int, stage: str, who: str, outcome: Outcome = Outcome.APPROVED, note: str = "") -> None:
         await change(lambda uow: record_decision(uow, POLICY, rid, stage, who, outcome, note, {who}, clock()))
 
+    async def license(rid: int, stage: str, who: str, terms: LicenceTerms) -> int:
+        events = await change(lambda uow: approve_with_licence(uow, POLICY, rid, stage, who, terms, {who}, clock()))
+        licence = next(e.licence for e in events if isinstance(e, RequestApproved) and e.licence is not None)
+        assert licence.id is not None
+        return licence.id
+
+    def terms(summary: str, conditions: tuple[str, ...], scope: Scope, *, listed: bool, until=None) -> LicenceTerms:
+        return LicenceTerms(conditions, scope, until, until is None, listed, summary)
+
     made: dict[str, Any] = {}
     try:
         # Moderate: a question, an answer, approved with a note (conditions) at both stages: listed.
@@ -131,7 +163,11 @@ async def populate(database_url: str, clock: Clock | None = None) -> dict[str, A
         clock.advance(hours=3)
         await decide(otter, "it_security", SEC, note=NOTE_ON_APPROVAL)
         clock.advance(days=2)
-        await decide(otter, "privacy", PRIV)
+        groups = Scope(ScopeKind.GROUPS, groups=(MAJOR_CRIMES[0],), group_names=(MAJOR_CRIMES[1],))
+        until = (clock() + timedelta(days=365)).date()
+        made["otter_licence"] = await license(
+            otter, "privacy", PRIV, terms(OTTER_SUMMARY, OTTER_CONDITIONS, groups, listed=True, until=until)
+        )
 
         # Prohibited at intake (P1), then a cease-use order acknowledged by some.
         clock.advance(days=1)
@@ -149,23 +185,32 @@ async def populate(database_url: str, clock: Clock | None = None) -> dict[str, A
             )
         )
         cease = made["cease"] = next(e for e in events if isinstance(e, DirectiveIssued)).directive.id
+        answers = {ACKERS[5]: ("stopped_and_deleted", "", ""), ACKERS[6]: ("still_holding", ATTEST_CASE, ATTEST_HELD)}
         for n, who in enumerate(ACKERS):
             clock.advance(minutes=7 * (n + 1))
+            answer, cases, held = answers.get(who, ("never_used", "", ""))
             await change(
-                lambda uow, who=who: attest_directive(uow, cease, who, "never_used", "", "", clock(), in_audience=True)
+                lambda uow, who=who, a=answer, c=cases, h=held: attest_directive(
+                    uow, cease, who, a, c, h, clock(), in_audience=True
+                )
             )
 
         # High tier, approved at every stage: not listed publicly by default.
         clock.advance(days=1)
         ufed = made["ufed"] = await submit("Cellebrite UFED", "Cellebrite", HIGH_RISK)
-        for stage, who in (("it_security", SEC), ("privacy", PRIV), ("command", CHIEF)):
+        for stage, who in (("it_security", SEC), ("privacy", PRIV)):
             clock.advance(hours=30)
             await decide(ufed, stage, who)
+        clock.advance(hours=30)
+        named = Scope(ScopeKind.PEOPLE, people=(REQUESTER, OTHER_REQUESTER))
+        await license(ufed, "command", CHIEF, terms(UFED_SUMMARY, (UFED_CONDITION,), named, listed=False))
 
-        # Hostile names: one approved by the rules (minimal, listed), one under a Restricted directive.
+        # Hostile names: one low risk, licensed and listed (its summary hostile too), one under a Restricted directive.
         clock.advance(days=1)
-        made["hostile_script"] = await submit(HOSTILE_SCRIPT, "example.org", QUIET)
+        hostile = made["hostile_script"] = await submit(HOSTILE_SCRIPT, "example.org", LOW_RISK)
         clock.advance(hours=1)
+        everyone = Scope(ScopeKind.EVERYONE)
+        await license(hostile, "it_security", SEC, terms(HOSTILE_SUMMARY, (), everyone, listed=True))
         await change(
             lambda uow: issue_directive(
                 uow,
@@ -185,6 +230,51 @@ async def populate(database_url: str, clock: Clock | None = None) -> dict[str, A
         wd = made["withdrawn"] = await submit("Rev.com", "rev.com", TRANSCRIPTION, who=OTHER_REQUESTER)
         clock.advance(hours=1)
         await change(lambda uow: withdraw_request(uow, wd, OTHER_REQUESTER, WITHDRAWAL, clock()))
+        await _licences_and_self_reports(made, change, submit, license, terms, clock)
     finally:
         await database.dispose()
     return made
+
+
+async def _licences_and_self_reports(made, change, submit, license, terms, clock: Clock) -> None:
+    """One licence lapses at its expiry, one is renewed; two uses are reported after the fact."""
+    everyone = Scope(ScopeKind.EVERYONE)
+    clock.advance(days=1)
+    fireflies = made["fireflies"] = await submit("Fireflies", "fireflies.ai", LOW_RISK)
+    clock.advance(hours=6)
+    until = (clock() + timedelta(days=2)).date()
+    lapsing = await license(fireflies, "it_security", SEC, terms("", (), everyone, listed=False, until=until))
+    clock.advance(days=4)
+    await change(lambda uow: lapse_licence(uow, POLICY, lapsing, (), clock()))
+
+    descript = made["descript"] = await submit("Descript", "descript.com", LOW_RISK)
+    clock.advance(hours=2)
+    await license(descript, "it_security", SEC, terms("Edits recorded audio", (), everyone, listed=True))
+    clock.advance(days=3)
+    [renewal, *_] = await change(lambda uow: renew(uow, POLICY, "descript", REQUESTER, (), "", False, clock()))
+    clock.advance(hours=5)
+    again = renewal.request.id  # type: ignore[attr-defined]
+    await license(again, "it_security", SEC, terms("Edits recorded audio", (), everyone, listed=True))
+
+    # Self-reported: an emergency use of a prohibited tool (refused by the rules at once), and one still open.
+    for tool, vendor, answers, emergency in (
+        ("PimEyes", "pimeyes.com", CLEARVIEW, True),
+        ("Trint", "trint.com", TRANSCRIPTION, False),
+    ):
+        clock.advance(hours=3)
+        report = report_use(
+            SELF_REPORTER,
+            tool=tool,
+            vendor=vendor,
+            since=(clock() - timedelta(days=10)).date(),
+            why=SELF_WHY,
+            emergency=emergency,
+            case_number=SELF_CASE,
+            kept_data=True,
+            kept_what=SELF_KEPT,
+            now=clock(),
+        )
+        events = await change(
+            lambda uow, report=report, answers=answers: submit_self_report(uow, POLICY, report, answers)
+        )
+        made[tool.casefold()] = events[0].request.id  # type: ignore[attr-defined]

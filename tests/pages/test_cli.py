@@ -15,7 +15,7 @@ from markupsafe import escape
 
 from bot.cli import main
 from pages.inventory import COLUMNS
-from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL
+from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL, UFED_CONDITION, UFED_SUMMARY
 
 CONFIG = """
 [roles]
@@ -70,6 +70,10 @@ def test_inventory_as_json_has_the_boards_columns_and_no_one_in_it(operator, cap
         HOSTILE_IMG,
         "Palantir Gotham",
         "Rev.com",
+        "Fireflies",
+        "Descript",
+        "PimEyes",
+        "Trint",
     }
     otter = by_tool["Otter"]
     assert otter == {
@@ -78,24 +82,35 @@ def test_inventory_as_json_has_the_boards_columns_and_no_one_in_it(operator, cap
         "purpose": "Its output identifies no one",
         "tier": "Moderate",
         "information_collected": "Personal information",
-        "authorised_users": "All members",
-        "conditions": "Conditions apply (their public wording is not yet published)",
+        "authorised_users": "Members of @major-crimes",  # the licence's groups
+        "conditions": "Recorded interviews only; Audio deleted from the vendor after 30 days",
         "status": "Approved with conditions",
         "approved_on": "2026-03-05",
-        "review_due": "",
+        "review_due": "2027-03-05",  # the licence's last day
         "owner_unit": "",
         "shared_with": "The vendor, on servers in Canada",
     }
     assert by_tool["Clearview AI"]["tier"] == "Prohibited" and by_tool["Clearview AI"]["status"] == "Cease use"
-    assert no_personal_data(out) == []
+    assert by_tool["Clearview AI"]["authorised_users"] == "No one"
+    # A licence naming people says only that; one not listed publicly keeps its conditions' words.
+    ufed = by_tool["Cellebrite UFED"]
+    assert ufed["authorised_users"] == "Named officers only"
+    assert ufed["conditions"] == "Conditions apply (their public wording is not yet published)"
+    lapsed = by_tool["Fireflies"]
+    assert (lapsed["status"], lapsed["authorised_users"], lapsed["review_due"]) == (
+        "Suspended — approval lapsed",
+        "No one",
+        "2026-03-17",
+    )
+    assert no_personal_data(out) == [] and UFED_CONDITION not in out and UFED_SUMMARY not in out
 
 
 def test_inventory_as_csv_to_a_file_defuses_formulas(operator, capsys) -> None:
     assert main(["inventory", "--out", "inventory.csv"]) == 0
     text = (operator / "inventory.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert tuple(rows[0]) == COLUMNS and len(rows) == 7
-    assert no_personal_data(text) == [] and "7 tools written" in capsys.readouterr().err
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 11
+    assert no_personal_data(text) == [] and "11 tools written" in capsys.readouterr().err
     assert main(["inventory", "--out", "inventory.csv"]) == 2
     assert "exists already; nothing was written" in capsys.readouterr().err
 
@@ -108,17 +123,48 @@ def test_the_report_has_every_section_escapes_names_and_names_no_one(operator, c
         "Requests by risk tier and outcome",
         "Time to decision at each stage",
         "Prohibited requests and the rules that refused them",
-        "Directives issued and how soon they were acknowledged",
+        "Directives issued and how soon they were acknowledged or attested",
         "Lapsed and renewed approvals",
         "Self-reported uses",
     ):
         assert f">{heading}</h2>" in page
-    assert page.count("<svg") == 4 and "<script" not in page and "<img" not in page
+    # A chart each: requests, stage times, rules, acknowledgements, attestations, lapsed and renewed, self-reports.
+    assert page.count("<svg") == 7 and "<script" not in page and "<img" not in page
     assert str(escape(HOSTILE_IMG)) in page  # the directive's tool, in the directives' table
     assert "P1 — the vendor&#39;s reference data was collected without consent" in page
-    assert "None yet: approvals do not lapse" in page and "None yet: officers cannot report" in page
+    assert "None yet" not in page
     assert no_personal_data(page) == [] and not [v for v in ("otter.ai", "Palantir") if v in page]
     assert [p.name for p in operator.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def cells(page: str, section: str) -> list[list[str]]:
+    """The rows of a section's tables, as the text of their cells."""
+    part = page.split(f'<section aria-labelledby="{section}">')[1].split("</section>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", part, re.S)
+    return [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)] for r in rows]
+
+
+def test_the_report_counts_lapsed_and_renewed_approvals_self_reports_and_attestations(operator) -> None:
+    assert main(["report", "--year", "2026", "--out", "report.html"]) == 0
+    page = (operator / "report.html").read_text(encoding="utf-8")
+    assert cells(page, "approvals")[1:] == [
+        ["Fireflies", "LIC-0004", "Lapsed at expiry", "2026-03-19"],
+        ["Descript", "LIC-0006", "Renewed", "2026-03-22"],
+    ]
+    # Who reported, why, the case and what was kept are not in it (no_personal_data, above).
+    assert cells(page, "uses")[1:] == [
+        ["PimEyes", "2026-03-22", "2026-03-12", "Yes", "Yes", "Refused by the rules"],
+        ["Trint", "2026-03-22", "2026-03-12", "No", "Yes", "Still open"],
+    ]
+    directives = page.split('<h3 id="attestations">')[1]
+    assert "7 attestations: median 1 h 10 min, 90th percentile 3 h 16 min after issue." in directives
+    # Five never used it, one stopped and deleted, one still holds material (whose, and which cases: not here).
+    assert ["DIR-0001 (Cease use)", "Clearview AI", "5", "1", "1", "1 h 10 min", "3 h 16 min"] in cells(
+        page, "directives"
+    )
+    assert no_personal_data(page) == []
+    section = page.split('<section aria-labelledby="approvals">')[1]
+    assert section.count("<svg") == 2  # lapsed and renewed; self-reported uses
 
 
 def test_the_report_refuses_a_year_with_no_data_and_an_existing_file(operator, capsys) -> None:
@@ -137,6 +183,12 @@ def test_the_report_refuses_a_year_with_no_data_and_an_existing_file(operator, c
     assert (operator / "report.html").read_text().startswith("<!doctype html>")
     assert main(["report", "--year", "2026", "--out", "missing/report.html"]) == 2
     assert "The folder missing does not exist" in capsys.readouterr().err
+    assert main(["report", "--year", "26", "--out", "other.html"]) == 2
+    assert capsys.readouterr().err.strip() == "--year 26 is not a calendar year like 2026."
+    (operator / "reports").mkdir()
+    assert main(["report", "--year", "2026", "--out", "reports"]) == 2
+    assert "reports is a folder; give the file to write" in capsys.readouterr().err
+    assert not (operator / "other.html").exists() and list((operator / "reports").iterdir()) == []
 
 
 def test_the_report_gives_each_stages_median_and_90th_percentile_and_the_acknowledgement_times(
@@ -153,8 +205,8 @@ def test_the_report_gives_each_stages_median_and_90th_percentile_and_the_acknowl
         )
     }
     # Otter: 28 h at IT security (a question answered on the way), 48 h at privacy; Cellebrite UFED:
-    # 30 h at each of its three stages; a third request decided at IT security within the 28 h.
-    assert rows["IT security"] == ("3", "1 d 4 h", "1 d 6 h")
+    # 30 h at each of its three stages; five more decided at IT security in 1, 2, 4, 5 and 6 h.
+    assert rows["IT security"] == ("7", "5 h", "1 d 6 h")
     assert rows["Privacy"] == ("2", "1 d 15 h", "2 d")  # median of 30 h and 48 h; nearest-rank 90th: 48 h
     assert rows["Command"] == ("1", "1 d 6 h", "1 d 6 h")
     said = re.search(

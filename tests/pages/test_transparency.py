@@ -17,7 +17,18 @@ from starlette.applications import Starlette
 from pages.http import TransparencyPages
 from pages.render import style_hash
 from tests.conftest import ManualSeconds
-from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL, POLICY, Clock
+from tests.pages.seed import (
+    HOSTILE_IMG,
+    HOSTILE_SCRIPT,
+    HOSTILE_SUMMARY,
+    OTTER_SUMMARY,
+    PERSONAL,
+    POLICY,
+    PURPOSE,
+    UFED_CONDITION,
+    UFED_SUMMARY,
+    Clock,
+)
 from workflows.risk import Tier
 
 
@@ -48,9 +59,11 @@ async def test_the_page_lists_approved_refused_and_directed_tools_and_nothing_el
     assert sections == {
         "Clearview AI": ["under_directive", "refused"],
         HOSTILE_IMG: ["under_directive"],
+        "PimEyes": ["refused"],
         "Otter": ["approved"],
         HOSTILE_SCRIPT: ["approved"],
-    }  # not the high-tier UFED (not listed by default), nor the rejected or withdrawn requests' tools
+        "Descript": ["approved"],
+    }  # not UFED (its licence is not listed), the lapsed Fireflies, the rejected, withdrawn or open ones
     tools = {t["name"]: t for t in data["tools"]}
     clearview, otter = tools["Clearview AI"], tools["Otter"]
     assert clearview["status"] == "cease_use" and clearview["tier"] == "prohibited"
@@ -59,9 +72,11 @@ async def test_the_page_lists_approved_refused_and_directed_tools_and_nothing_el
     ]
     assert [(d["reference"], d["kind"]) for d in clearview["directives_in_force"]] == [("DIR-0001", "cease_use")]
     assert otter["tier"] == "moderate" and otter["status_label"] == "Approved with conditions"
-    assert otter["conditions"] == "Conditions apply. Their public wording has not been published yet."
-    assert otter["public_summary"] == "No public summary has been published."
-    assert otter["approved_on"] == "2026-03-05" and otter["review_due"] is None
+    # The licence's words, listed publicly by its approver; its groups, never its people; its last day.
+    assert otter["conditions"] == "Recorded interviews only; Audio deleted from the vendor after 30 days"
+    assert otter["public_summary"] == OTTER_SUMMARY and otter["authorised_users"] == "Members of @major-crimes"
+    assert otter["approved_on"] == "2026-03-05" and otter["review_due"] == "2027-03-05"
+    assert clearview["authorised_users"] == "No one" and clearview["review_due"] is None
     assert [line["change"] for line in otter["history"]] == [
         "A request to use it was made",
         "Risk assessed: Moderate",
@@ -70,6 +85,7 @@ async def test_the_page_lists_approved_refused_and_directed_tools_and_nothing_el
         "More information was given to the reviewers",
         "Approved at the IT security review",
         "Approved at the Privacy review",
+        "Licence granted",
         "Status changed from Under review to Approved with conditions",
     ]
     assert [line["change"] for line in clearview["history"]][-2:] == [
@@ -78,14 +94,18 @@ async def test_the_page_lists_approved_refused_and_directed_tools_and_nothing_el
     ]
 
 
-async def test_list_publicly_in_the_config_decides_which_tiers_are_listed(reader) -> None:
-    everything = dataclasses.replace(POLICY, listed_publicly=frozenset(Tier) - {Tier.PROHIBITED})
-    data = (await get(app_for(reader, everything), "/transparency.json")).json()
-    assert "Cellebrite UFED" in {t["name"] for t in data["tools"]}
-    nothing = dataclasses.replace(POLICY, listed_publicly=frozenset())
-    data = (await get(app_for(reader, nothing), "/transparency.json")).json()
-    assert {t["section"] for t in data["tools"]} == {"under_directive"}
-    assert all("approved" not in t["sections"] for t in data["tools"])  # directed tools are always shown
+async def test_the_licences_choice_decides_what_is_listed_not_the_config(reader) -> None:
+    # `[tiers.<tier>] list_publicly` is only the licence form's default: the licence's own choice rules.
+    for listed in (frozenset(Tier) - {Tier.PROHIBITED}, frozenset()):
+        app = app_for(reader, dataclasses.replace(POLICY, listed_publicly=listed))
+        page, data = (await get(app, "/transparency")).text, (await get(app, "/transparency.json")).json()
+        names = {t["name"] for t in data["tools"] if "approved" in t["sections"]}
+        assert names == {"Otter", HOSTILE_SCRIPT, "Descript"}
+        # UFED is approved, its licence not listed: absent, and so are its summary and conditions' words.
+        for text in (page, json.dumps(data, ensure_ascii=False)):
+            assert "Cellebrite UFED" not in text and UFED_SUMMARY not in text and UFED_CONDITION not in text
+            assert PURPOSE not in text  # the request's own free text, never
+        assert OTTER_SUMMARY in visible_text(page) and HOSTILE_SUMMARY in visible_text(page)
 
 
 async def test_hostile_tool_names_are_escaped_on_the_page(reader) -> None:
@@ -93,6 +113,7 @@ async def test_hostile_tool_names_are_escaped_on_the_page(reader) -> None:
     assert "<script" not in page and "<img" not in page and "onerror=alert(1)>" not in page
     assert str(escape(HOSTILE_SCRIPT)) in page and str(escape(HOSTILE_IMG)) in page
     assert HOSTILE_SCRIPT in visible_text(page) and HOSTILE_IMG in visible_text(page)
+    assert "<b>notes</b>" not in page and str(escape(HOSTILE_SUMMARY)) in page  # the licence's summary too
 
 
 KEYS = {
@@ -109,6 +130,7 @@ KEYS = {
     "conditions": str,
     "approved_on": (str, type(None)),
     "review_due": (str, type(None)),
+    "authorised_users": str,
     "refused_by": list,
     "directives_in_force": list,
     "history": list,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from pages.history import history, sentence
 from pages.report import NoData, annual_report, say, times
 from tests.pages.seed import POLICY
-from workflows.public_record import Change, RecordSnapshot
+from workflows.attestations import AttestationAnswer
+from workflows.public_record import Change, LicenceFacts, RecordSnapshot, SelfReported
 
 AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -21,6 +23,8 @@ AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
         ("approved:privacy", "", "", "Approved at the Privacy review"),
         ("tier_raised", "moderate pending:it_security", "high pending:it_security", "Risk tier raised to High"),
         ("refused:rules", "", "", "Refused by the risk rules"),
+        ("licence:lapsed", "valid", "lapsed", "Licence lapsed at its expiry"),
+        ("request:attested", "", "never_used", None),  # one per person: never on the page
         ("directive:acknowledged", "", "", None),  # one per person: never on the page
         ("directive:retried", "", "", None),
         ("something_new", "", "", None),  # a new kind of entry is left out until someone words it
@@ -67,6 +71,26 @@ def test_the_report_escapes_a_hostile_tool_name_wherever_it_shows_one() -> None:
     )
     tool = ToolFacts("x", name, ToolStatus.CEASE_USE, AT, None, None, None)
     directive = DirectiveFacts("DIR-0001", DirectiveKind.CEASE_USE, "x", DirectiveStatus.ACTIVE, AT, None, True, None)
-    page = report_html(annual_report(RecordSnapshot((tool,), (refused,), (directive,)), POLICY, 2026), AT)
+    attested = dataclasses.replace(directive, attested=((AT, AttestationAnswer.NEVER_USED),))
+    used = dataclasses.replace(refused, ref="REQ-0002", self_report=SelfReported(AT, AT.date(), True, False))
+    lapsed = LicenceFacts("LIC-0001", "x", "REQ-0003", AT, AT, AT, False, False)
+    snapshot = RecordSnapshot((tool,), (refused, used), (attested,), licences=(lapsed,))
+    page = report_html(annual_report(snapshot, POLICY, 2026), AT)
     assert "<script" not in page and "<img" not in page and "<b>no" not in page
-    assert page.count(str(escape(name))) == 2  # the prohibited requests' table and the directives' table
+    # The prohibited requests' table (twice), the directives', the attestations', the lapsed and the self-reported.
+    assert page.count(str(escape(name))) == 6
+
+
+def test_a_year_with_only_a_lapse_is_reported_and_counts_it_in_its_own_year() -> None:
+    from workflows.public_record import ToolFacts
+    from workflows.registry import ToolStatus
+
+    tool = ToolFacts("otter", "Otter", ToolStatus.SUSPENDED, AT, None, None, None)
+    lapsed_at = AT.replace(year=2027)
+    licence = LicenceFacts("LIC-0001", "otter", "REQ-0001", AT, lapsed_at, lapsed_at, False, False)
+    report = annual_report(RecordSnapshot((tool,), (), (), licences=(licence,)), POLICY, 2027)
+    assert [(c.tool_name, c.what, c.on) for c in report.licences.approvals] == [
+        ("Otter", "Lapsed at expiry", "2027-05-01")
+    ]
+    with pytest.raises(NoData):  # granted in 2026, lapsed in 2027: nothing of it counts in 2026
+        annual_report(RecordSnapshot((tool,), (), (), licences=(licence,)), POLICY, 2026)

@@ -15,7 +15,7 @@ import pytest
 from bot.cli import main
 from storage.chain import append as append_entries
 from storage.signify import checksum_list, read_secret, sign
-from tests.storage.test_chain import entries, tamper, verify_says
+from tests.storage.test_chain import entries, forged, tamper, verify_says
 
 
 @pytest.fixture
@@ -80,10 +80,43 @@ def _edit(rows):
     return rows
 
 
+def _swap(rows):
+    """Entries 20 and 21 trade places (and numbers)."""
+    rows[19], rows[20] = dict(rows[20], seq=rows[19]["seq"]), dict(rows[19], seq=rows[20]["seq"])
+    return rows
+
+
+def _as_csv(template: dict, entry: dict) -> dict:
+    """A CSV row saying what a forged entry (tests/storage/test_chain.forged) says."""
+    row = dict(template)
+    for name in ("subject", "action", "actor", "from_state", "to_state", "reason", "team_id"):
+        row[name] = "" if entry[name] is None else entry[name]
+    return (
+        row
+        | {"at": entry["at"].isoformat(), "seq": str(entry["seq"]), "canonical": entry["canonical"]}
+        | {"hash": entry["hash"]}
+    )
+
+
+def _insert(rows):
+    """An entry that never happened after entry 18, chained to it; the later ones renumbered."""
+    made = _as_csv(rows[18], forged(None, 19, rows[17]["hash"], "an entry that never happened"))
+    later = [dict(r, seq=str(int(r["seq"]) + 1)) for r in rows[18:]]
+    return [*rows[:18], made, *later]
+
+
+def _forge_start(rows):
+    rows[0] = _as_csv(rows[0], forged(None, 1, "ab" * 32, "the trail began later"))
+    return rows
+
+
 @pytest.mark.parametrize(
     ("kind", "change", "expected"),
     [
         ("edit a field", _edit, "audit_log.csv: entry 17: edited"),
+        ("swap two", _swap, "audit_log.csv: entry 20: out of order"),
+        ("insert one", _insert, "audit_log.csv: entry 19: inserted"),
+        ("forge the first entry", _forge_start, "audit_log.csv: entry 1: forged start"),
         ("delete an entry", lambda rows: rows[:17] + rows[18:], "audit_log.csv: entry 18: missing"),
         (
             "truncate the tail",
