@@ -18,22 +18,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import notice_view
-from bot.blocks.directives import (
-    acknowledged_notice,
+from bot.blocks.directive_form import (
     directive_form,
-    list_message,
-    loading_view,
     new_tool_option,
-    newcomer_notice,
-    own_status_view,
     parse_directive_form,
-    pending_view,
     picked_tool,
     revoke_form,
-    status_view,
     tool_option,
     tool_options,
 )
+from bot.blocks.directive_status import list_message, loading_view, own_status_view, pending_view, status_view
+from bot.blocks.directives import acknowledged_notice, newcomer_notice
 from bot.blocks.requests import notice
 from bot.directives.audience import DirectiveAudience
 from bot.directives.counts import CountRefresher

@@ -8,7 +8,7 @@ only command staff may lower it or open the cease-use directive form.
 
 from __future__ import annotations
 
-from bot.blocks.directives import directive_form, new_tool_option, tool_option
+from bot.blocks.directive_form import directive_form, new_tool_option, tool_option
 from bot.blocks.risk import cease_use_text, tier_modal
 from bot.http.payloads import FormKind, ReasonForm, RequestRef, Unreadable, read
 from bot.listeners.common import action_value, actor, guarded, once_key

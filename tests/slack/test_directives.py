@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text as sql
 
-from bot.blocks.directives import PENDING_PAGE
+from bot.blocks.directive_status import PENDING_PAGE
 from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import message_errors
 from tests.conftest import FixedClock, ManualSeconds
