@@ -31,7 +31,7 @@ from storage.tables import (
     ToolLookalikeRow,
     ToolRow,
 )
-from workflows.directives import Acknowledgement, Directive, DirectivePost, DirectiveStatus, PostOutcome
+from workflows.directive_model import Acknowledgement, Directive, DirectivePost, DirectiveStatus, PostOutcome
 from workflows.errors import ConcurrencyConflict
 from workflows.outbox import OutboxStatus
 from workflows.registry import Tool, ToolStatus

@@ -19,7 +19,7 @@ from storage.requests import SqlRequests
 from storage.sql import table_of
 from storage.tables import AcknowledgementRow, AuditRow
 from workflows import registry
-from workflows.directives import Directive
+from workflows.directive_model import Directive
 from workflows.public_record import (
     Change,
     DirectiveFacts,
@@ -87,7 +87,7 @@ async def _changes(session: AsyncSession) -> list[Change]:
 
 
 def _filer(tools: Iterable[Tool]) -> Callable[[str], str | None]:
-    """Which tool a request's name is filed under, as workflows.directives.find_tool decides it (key,
+    """Which tool a request's name is filed under, as workflows.tool_services.find_tool decides it (key,
     then alias, then the lowest-id look-alike), without a query per request."""
     by_key: dict[str, str] = {}
     by_alias: dict[str, str] = {}

@@ -23,16 +23,9 @@ from typing import Any
 from workflows.attestations import SelfReport
 from workflows.attesting import attest_directive, attest_request, submit_self_report
 from workflows.audit_anchors import anchor_chain
-from workflows.directive_model import PostOutcome
+from workflows.directive_model import DirectiveDraft, PostOutcome
 from workflows.directive_posts import record_post_outcome, show_count
-from workflows.directives import (
-    DirectiveDraft,
-    acknowledge,
-    issue_directive,
-    retry_failed_posts,
-    revoke_directive,
-    supersede_directive,
-)
+from workflows.directives import acknowledge, issue_directive, retry_failed_posts, revoke_directive, supersede_directive
 from workflows.events import Event
 from workflows.followups import KINDS
 from workflows.followups.kind import Known

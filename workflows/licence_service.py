@@ -15,7 +15,6 @@ from datetime import date, datetime, time, timedelta
 
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_line, clean_text
-from workflows.directives import record_request_outcome
 from workflows.errors import InvalidInput, LicenceRefused, NotFound, require_command_staff
 from workflows.events import Event, RequestApproved, RequestApprovedByRules, RequestSubmitted, TierChanged
 from workflows.licences import EXPIRY_FOLLOW_UP as EXPIRY
@@ -41,6 +40,7 @@ from workflows.registry import RequestOutcome, Tool, ToolStatus, tool_key
 from workflows.requests import Outcome, RequestDraft, ToolRequest, parse_reference
 from workflows.review import check_can_review, next_stage, record_decision, submit_request
 from workflows.risk import Tier
+from workflows.tool_services import record_request_outcome
 
 SYSTEM = "clearance"  # the actor of what happens by itself (a lapse at expiry)
 BEFORE_LICENCES = "Approved before licences existed: valid for everyone, with no expiry."

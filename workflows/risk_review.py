@@ -18,7 +18,6 @@ from typing import Any
 from workflows import registry
 from workflows.attestations import SelfReport
 from workflows.cleaning import clean_text
-from workflows.directives import find_tool
 from workflows.errors import (
     InvalidInput,
     NoOtherTier,
@@ -49,6 +48,7 @@ from workflows.review import (
     summary_fields,
 )
 from workflows.risk import Tier, assess, validate_answers
+from workflows.tool_services import find_tool
 
 
 class TierChange(StrEnum):

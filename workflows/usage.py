@@ -24,10 +24,10 @@ from functools import cached_property
 from typing import NamedTuple, Protocol
 
 from workflows import registry
-from workflows.directives import find_tool, tool_status
 from workflows.ports_directives import DirectiveUnitOfWork
 from workflows.registry import Tool
 from workflows.spreadsheet import neutralise
+from workflows.tool_services import find_tool, tool_status
 
 
 class LinkKind(StrEnum):

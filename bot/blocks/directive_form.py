@@ -30,7 +30,7 @@ from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line, trim
 from workflows.cleaning import clean_name
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import CHANNEL_LIMIT, TEXT_LIMIT, TOOL_NAME_LIMIT, Directive
+from workflows.directive_model import CHANNEL_LIMIT, TEXT_LIMIT, TOOL_NAME_LIMIT, Directive
 from workflows.registry import Tool
 
 NEW_TOOL = "n:"  # option value prefixes in the tool picker: a new name, or a known tool's key

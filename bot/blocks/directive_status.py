@@ -17,7 +17,7 @@ from bot.http.payloads import DirectiveRef
 from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, slack_date
 from workflows.attestations import Tally
-from workflows.directives import Acknowledgement, Directive, PostOutcome, directive_reference
+from workflows.directive_model import Acknowledgement, Directive, PostOutcome, directive_reference
 
 FAILURES = {
     "not_in_channel": "Clearance is not a member of this private channel. Invite it (/invite @Clearance), "

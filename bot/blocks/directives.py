@@ -21,7 +21,7 @@ from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.http.payloads import DirectiveRef
 from bot.messages.ids import ActionId
 from bot.messages.text import escape, one_line, slack_date, trim
-from workflows.directives import TOOL_NAME_LIMIT, Acknowledgement, Directive, DirectiveStatus, directive_reference
+from workflows.directive_model import TOOL_NAME_LIMIT, Acknowledgement, Directive, DirectiveStatus, directive_reference
 
 _MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 

@@ -51,7 +51,7 @@ from workflows.commands import (
     RevokeDirective,
     SupersedeDirective,
 )
-from workflows.directives import (
+from workflows.directive_model import (
     Acknowledged,
     Acknowledgement,
     AttestationRequired,
@@ -60,16 +60,15 @@ from workflows.directives import (
     NotInAudience,
     PostsRetried,
     directive_reference,
-    find_tool,
-    not_active,
-    owed_in_channel,
     parse_directive_reference,
     require_audience,
 )
+from workflows.directives import not_active, owed_in_channel
 from workflows.errors import InvalidInput, require_command_staff
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
+from workflows.tool_services import find_tool
 
 log = logging.getLogger("clearance.directives")
 

@@ -17,10 +17,10 @@ from bot.messages.ids import ActionId, CallbackId
 from bot.wiring.listener_table import ListenerTable
 from workflows.commands import LowerTier, RaiseTier
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import find_tool
 from workflows.errors import require_command_staff
 from workflows.risk import Tier
 from workflows.risk_review import TierChange, check_can_change_tier
+from workflows.tool_services import find_tool
 
 
 def register(app: ListenerTable, deps: ReviewDeps) -> None:

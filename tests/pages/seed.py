@@ -15,7 +15,8 @@ from storage.uow import SqlUnitOfWork
 from tests.workflows.test_risk import CLEARVIEW, QUIET, TRANSCRIPTION
 from workflows.attesting import attest_directive
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive
+from workflows.directive_model import DirectiveDraft, DirectiveIssued
+from workflows.directives import issue_directive
 from workflows.events import Event
 from workflows.handlers import handle
 from workflows.policy import Policy, Stage

@@ -13,7 +13,8 @@ from storage.db import create_engine, session_factory
 from storage.reminders import SqlReminderStore
 from storage.uow import uow_factory
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, issue_directive, revoke_directive
+from workflows.directive_model import DirectiveDraft
+from workflows.directives import issue_directive, revoke_directive
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
 from workflows.reminders import Claim, DirectiveReminder, ReviewReminder, sweep
 from workflows.requests import Outcome, PriorUse, RequestDraft

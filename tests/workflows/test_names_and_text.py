@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from workflows.cleaning import clean_line, clean_name, clean_text
-from workflows.directives import DirectiveDraft
+from workflows.directive_model import DirectiveDraft
 from workflows.errors import InvalidInput
 from workflows.lookalike import mixed_scripts, skeleton
 from workflows.registry import (

@@ -6,7 +6,7 @@ import pytest
 
 from workflows.directive_effects import apply_directive, lift_directive
 from workflows.directive_kinds import KINDS, DirectiveKind
-from workflows.directives import Directive
+from workflows.directive_model import Directive
 from workflows.registry import (
     ToolStatus,
     apply_request_decision,
