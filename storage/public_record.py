@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.directives import SqlDirectives, SqlTools
+from storage.directives import SqlDirectives
 from storage.requests import SqlRequests
 from storage.sql import table_of
 from storage.tables import AcknowledgementRow, AuditRow
+from storage.tools import SqlTools
 from workflows import registry
 from workflows.directive_model import Directive
 from workflows.public_record import (
