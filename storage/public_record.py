@@ -19,7 +19,6 @@ from storage.requests import SqlRequests
 from storage.sql import table_of
 from storage.tables import AcknowledgementRow, AuditRow
 from storage.tools import SqlTools
-from workflows import registry
 from workflows.directive_model import Directive
 from workflows.public_record import (
     Change,
@@ -34,6 +33,7 @@ from workflows.public_record import (
 from workflows.registry import StatusMark, Tool, ToolStatus
 from workflows.requests import ToolRequest
 from workflows.risk import Tier
+from workflows.tool_names import lookalikes, normalise_name, tool_key
 
 _AUDIT, _ACKS = table_of(AuditRow), table_of(AcknowledgementRow)
 # One row per person per directive: counted through acknowledgements' times, never shown one by one.
@@ -101,8 +101,8 @@ def _filer(tools: Iterable[Tool]) -> Callable[[str], str | None]:
             by_form.setdefault(form, tool.key)
 
     def filed(name: str) -> str | None:
-        key = by_key.get(registry.tool_key(name)) or by_alias.get(registry.normalise_name(name))
-        return key or next((by_form[f] for f in sorted(registry.lookalikes(name)) if f in by_form), None)
+        key = by_key.get(tool_key(name)) or by_alias.get(normalise_name(name))
+        return key or next((by_form[f] for f in sorted(lookalikes(name)) if f in by_form), None)
 
     return filed
 

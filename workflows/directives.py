@@ -5,7 +5,7 @@ registry's services workflows/tool_services.py).
 A directive ("Cease use", "Suspended pending review", "Restricted", "Approved for use",
 "Advisory") names a tool and goes to channels; it may ask officers to acknowledge it, each
 person once. Issuing, revoking or superseding one changes the tool's status of record by the
-rules in workflows.registry. Who is command staff is resolved by the caller (a network call)
+rules in workflows/directive_effects.py. Who is command staff is resolved by the caller (a network call)
 and passed in as a bool; the services here only refuse.
 
 Services take an open DirectiveUnitOfWork, record audit entries and return events; the caller commits.

@@ -34,7 +34,8 @@ from workflows.events import (
 )
 from workflows.licence_service import licence_unformed_approval, renewal_closed
 from workflows.policy import Policy
-from workflows.registry import OVERRIDES, RequestOutcome
+from workflows.registry import OVERRIDES
+from workflows.request_effects import RequestOutcome
 from workflows.requests import Outcome, ToolRequest
 from workflows.tool_services import open_requests_for, record_request_outcome, record_tool_request
 

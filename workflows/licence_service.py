@@ -36,10 +36,12 @@ from workflows.licences import (
 )
 from workflows.policy import Policy
 from workflows.ports_directives import DirectiveUnitOfWork
-from workflows.registry import RequestOutcome, Tool, ToolStatus, tool_key
+from workflows.registry import Tool, ToolStatus
+from workflows.request_effects import RequestOutcome
 from workflows.requests import Outcome, RequestDraft, ToolRequest, parse_reference
 from workflows.review import check_can_review, next_stage, record_decision, submit_request
 from workflows.risk import Tier
+from workflows.tool_names import tool_key
 from workflows.tool_services import record_request_outcome
 
 SYSTEM = "clearance"  # the actor of what happens by itself (a lapse at expiry)

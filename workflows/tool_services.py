@@ -20,7 +20,9 @@ from workflows.errors import InvalidInput
 from workflows.events import Event
 from workflows.policy import Policy
 from workflows.registry import Tool
+from workflows.request_effects import RequestOutcome, apply_request_decision
 from workflows.requests import ToolRequest
+from workflows.tool_names import lookalikes, normalise_name, tool_key
 
 if TYPE_CHECKING:
     from workflows.ports_directives import DirectiveUnitOfWork
@@ -32,7 +34,7 @@ async def record_tool_request(
     """A request was submitted for `tool_name`: register the tool and flag a cease-use or suspension."""
     tool, is_new = await find_or_new_tool(uow, _tool_name(tool_name))
     after = registry.with_alias(tool, tool_name)
-    after = registry.apply_request_decision(after, request_ref, registry.RequestOutcome.OPENED, by, now)
+    after = apply_request_decision(after, request_ref, RequestOutcome.OPENED, by, now)
     after, events = await store_tool(uow, tool, after, is_new, by, now, request_ref)
     if after.override is not None:
         events.append(RequestFlagged(request_ref, after))
@@ -43,7 +45,7 @@ async def record_request_outcome(
     uow: DirectiveUnitOfWork,
     tool_name: str,
     request_ref: str,
-    outcome: registry.RequestOutcome,
+    outcome: RequestOutcome,
     by: str,
     now: datetime,
     conditions: str = "",
@@ -51,7 +53,7 @@ async def record_request_outcome(
     """A request for `tool_name` was approved, rejected or withdrawn: update the status of record."""
     tool, is_new = await find_or_new_tool(uow, _tool_name(tool_name))
     after = registry.with_alias(tool, tool_name)
-    after = registry.apply_request_decision(after, request_ref, outcome, by, now, conditions)
+    after = apply_request_decision(after, request_ref, outcome, by, now, conditions)
     _, events = await store_tool(uow, tool, after, is_new, by, now, request_ref)
     return events
 
@@ -60,7 +62,7 @@ async def find_tool(uow: DirectiveUnitOfWork, name: str) -> Tool | None:
     """The registry's record for a name, if it has one (exact, alias, or equal but for spaces; no fuzzy guess)."""
     # Look-alikes: "Clear View" for "Clearview", "Stingrаy" (Cyrillic а) for "Stingray"; the forms
     # are what registry.same_tool compares.
-    return await uow.tools.find(registry.tool_key(name), registry.normalise_name(name), registry.lookalikes(name))
+    return await uow.tools.find(tool_key(name), normalise_name(name), lookalikes(name))
 
 
 OPEN_REQUESTS_SHOWN = 20  # /tool-status lists at most ten; more would only be counted
@@ -87,7 +89,7 @@ CLEAR_MARGIN = 5.0  # how far ahead the best fuzzy match must be to be taken as 
 async def tool_status(uow: DirectiveUnitOfWork, query: str, limit: int = 5) -> StatusAnswer:
     hits = registry.match_tools(query, await uow.tools.all(), limit)
     # Filed under that very name (as /request-tool would file it): the answer of record.
-    chosen = await find_tool(uow, query) if registry.normalise_name(query) else None
+    chosen = await find_tool(uow, query) if normalise_name(query) else None
     exact = chosen is not None
     if chosen is None and hits:  # else only the closest name on record, if one stands out
         (top, best), runner_up = hits[0], hits[1][1] if len(hits) > 1 else 0.0
@@ -113,7 +115,7 @@ async def tool_status_with_requests(
 
 def _tool_name(name: str) -> str:
     name = clean_name(name)
-    if not registry.normalise_name(name):
+    if not normalise_name(name):
         raise InvalidInput({"tool_name": "Give the tool's name."})
     return name
 

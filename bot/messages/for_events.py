@@ -25,8 +25,8 @@ from workflows.followups.run import FollowUpsDue
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
 from workflows.ports_directives import DirectiveUnitOfWork
-from workflows.registry import mixed_script_warning
 from workflows.requests import ToolRequest
+from workflows.tool_names import mixed_script_warning
 from workflows.tool_services import override_for
 
 

@@ -15,7 +15,8 @@ from workflows.directive_kinds import DirectiveKind
 from workflows.directive_model import Acknowledged, DirectiveDraft, DirectiveIssued, DirectiveStatus
 from workflows.directives import acknowledge, issue_directive, revoke_directive, supersede_directive
 from workflows.errors import ConcurrencyConflict
-from workflows.registry import ToolStatus, lookalike_rule
+from workflows.registry import ToolStatus
+from workflows.tool_names import lookalike_rule
 from workflows.tool_services import find_tool, record_request_outcome, record_tool_request, tool_status
 
 CMD = "U0CHIEF"
