@@ -12,7 +12,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier
+from workflows.risk import ROUTED_TIERS, Tier
+from workflows.risk_rules import DEFAULT_RULES, Rule
 
 # The tiers whose approved tools the transparency page lists until licences carry the choice
 # (`[tiers.<tier>] list_publicly`): high-risk tools only when the config says so.

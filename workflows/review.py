@@ -47,7 +47,8 @@ from workflows.requests import (
     next_status,
     reference,
 )
-from workflows.risk import Answers, Tier, assess, validate_answers
+from workflows.risk import Answers, Tier, validate_answers
+from workflows.risk_assessment import assess
 
 REASON_LIMIT = 3000
 

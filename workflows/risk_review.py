@@ -47,7 +47,8 @@ from workflows.review import (
     submit_request,
     summary_fields,
 )
-from workflows.risk import Tier, assess, validate_answers
+from workflows.risk import Tier, validate_answers
+from workflows.risk_assessment import assess
 from workflows.tool_services import find_tool
 
 

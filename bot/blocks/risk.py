@@ -28,7 +28,8 @@ from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line, trim
 from workflows.policy import Policy
 from workflows.requests import RULES, ToolRequest
-from workflows.risk import QUESTIONS, Assessment, FiredRule, Question, Tier
+from workflows.risk import QUESTIONS, Question, Tier
+from workflows.risk_assessment import Assessment, FiredRule
 from workflows.risk_review import TierChange, tiers_to
 
 # --- the questions page ----------------------------------------------------------------------
