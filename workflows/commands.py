@@ -36,9 +36,10 @@ from workflows.licences import Change
 from workflows.policy import Policy
 from workflows.ports_directives import ChangeUnitOfWork
 from workflows.requests import Outcome, RequestDraft
-from workflows.review import ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.review import ask_for_info, record_decision, withdraw_request
 from workflows.risk import Tier
 from workflows.risk_review import answer_with_changes, lower_tier, raise_tier, submit_with_answers
+from workflows.submission import submit_request
 
 
 @dataclass(frozen=True)

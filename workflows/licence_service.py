@@ -39,8 +39,10 @@ from workflows.ports_directives import DirectiveUnitOfWork
 from workflows.registry import Tool, ToolStatus
 from workflows.request_effects import RequestOutcome
 from workflows.requests import Outcome, RequestDraft, ToolRequest, parse_reference
-from workflows.review import check_can_review, next_stage, record_decision, submit_request
+from workflows.review import record_decision
+from workflows.review_rules import check_can_review, next_stage
 from workflows.risk import Tier
+from workflows.submission import submit_request
 from workflows.tool_names import tool_key
 from workflows.tool_services import record_request_outcome
 

@@ -16,7 +16,7 @@ from bot.wiring.listener_table import ListenerTable
 from workflows.commands import AskForInfo, RecordDecision
 from workflows.licence_service import is_last_stage
 from workflows.requests import Outcome
-from workflows.review import check_can_review
+from workflows.review_rules import check_can_review
 
 
 def register(app: ListenerTable, deps: ReviewDeps) -> None:

@@ -21,8 +21,9 @@ from workflows.events import Event
 from workflows.handlers import handle
 from workflows.policy import Policy, Stage
 from workflows.requests import Outcome, PriorUse, RequestDraft
-from workflows.review import answer_info, ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.review import answer_info, ask_for_info, record_decision, withdraw_request
 from workflows.risk import Tier
+from workflows.submission import submit_request
 
 REQUESTER = "U0ZQXREQPII"
 OTHER_REQUESTER = "U0WVBREQPII"

@@ -324,7 +324,7 @@ async def test_directive_posts_record_outcomes_and_claim_counts(uows, clock):
 
 async def test_tool_status_finds_a_tools_open_request_however_many_others_are_open(uows, clock):
     from tests.storage.test_requests_storage import DRAFT, POLICY
-    from workflows.review import submit_request
+    from workflows.submission import submit_request
     from workflows.tool_services import tool_status_with_requests
 
     async with uows() as uow:

@@ -21,7 +21,7 @@ from workflows.licences import Change, Scope, ScopeKind
 from workflows.policy import Policy, Stage
 from workflows.registry import ToolStatus
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request
+from workflows.submission import submit_request
 
 POLICY = Policy(stages=(Stage("command", "Command", "C0CMD", ("U0CHIEF",)),))
 TERMS = LicenceTerms(

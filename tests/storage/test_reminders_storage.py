@@ -18,7 +18,8 @@ from workflows.directives import issue_directive, revoke_directive
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
 from workflows.reminders import Claim, DirectiveReminder, ReviewReminder, sweep
 from workflows.requests import Outcome, PriorUse, RequestDraft
-from workflows.review import ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.review import ask_for_info, record_decision, withdraw_request
+from workflows.submission import submit_request
 
 H = timedelta(hours=1)
 STAGES = (

@@ -16,7 +16,7 @@ from workflows.directive_model import DirectiveDraft, DirectiveIssued
 from workflows.directives import acknowledge, issue_directive
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request
+from workflows.submission import submit_request
 from workflows.tool_services import record_tool_request
 from workflows.usage import LinkKind, Match, tool_usage
 

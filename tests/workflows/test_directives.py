@@ -37,7 +37,8 @@ from workflows.errors import InvalidInput, NotCommandStaff, NotFound
 from workflows.policy import Policy, ReminderSettings, Stage
 from workflows.registry import ToolStatus
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request, withdraw_request
+from workflows.review import withdraw_request
+from workflows.submission import submit_request
 from workflows.tool_services import record_request_outcome, record_tool_request, tool_status, tool_status_with_requests
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

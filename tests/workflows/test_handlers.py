@@ -29,8 +29,9 @@ from workflows.handlers import RequestWarningsChanged, handle
 from workflows.policy import Policy, Stage
 from workflows.registry import ToolStatus
 from workflows.requests import Outcome, PriorUse, RequestDraft
-from workflows.review import record_decision, submit_request, withdraw_request
+from workflows.review import record_decision, withdraw_request
 from workflows.risk import Tier
+from workflows.submission import submit_request
 from workflows.tool_services import find_tool, override_for
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from workflows.errors import InvalidInput, NotAReviewer, NotCommandStaff, NotReq
 from workflows.policy import Policy, Stage
 from workflows.request_effects import apply_request_decision
 from workflows.requests import RULES, Outcome, PriorUse, RequestClosed, RequestDraft, RequestStatus, StageAlreadyDecided
-from workflows.review import answer_info, ask_for_info, record_decision, submit_request
+from workflows.review import answer_info, ask_for_info, record_decision
 from workflows.risk import Tier
 from workflows.risk_review import (
     answer_with_changes,
@@ -26,6 +26,7 @@ from workflows.risk_review import (
     raise_tier,
     submit_with_answers,
 )
+from workflows.submission import submit_request
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 STAGES = (
