@@ -261,7 +261,7 @@ async def submit_with_answers(
     *,
     self_report: SelfReport | None = None,
 ) -> list[Event]:
-    """Register a request made with the risk questions (workflows.review.submit_request judges it).
+    """Register a request made with the risk questions (workflows.submission.submit_request judges it).
 
     Its summary fields (data it touches, used already) come from the answers, whatever the draft
     says, and it names the approval of record it extends if the tool has one. InvalidInput names

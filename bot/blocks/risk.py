@@ -36,7 +36,7 @@ from workflows.risk_review import TierChange, tiers_to
 
 PAGE_ONE_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "notes")
 # Page 1 no longer asks "what data" and "used already": the questions do, and the domain fills the
-# request's summary fields from the answers (workflows.review.summary_fields).
+# request's summary fields from the answers (workflows.submission.summary_fields).
 
 
 def _option(question: Question, value: str) -> Option:
