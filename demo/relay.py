@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 import httpx
 
 from demo import workspace
-from demo.slack import SlackStandIn, dm_channel
+from demo.slack import SlackStandIn
+from demo.slack_state import dm_channel
 from demo.workspace import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
 log = logging.getLogger("clearance.demo")

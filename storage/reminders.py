@@ -30,7 +30,7 @@ from storage.mapping import REQUEST
 from storage.sql import row_id, rowcount, table_of
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
 from storage.types import UTCDateTime
-from workflows.directives import DirectiveStatus
+from workflows.directive_model import DirectiveStatus
 from workflows.followups.directive import NAME as DIRECTIVE
 from workflows.followups.directive import DueDirective, directive_first_due
 from workflows.followups.kind import Claim

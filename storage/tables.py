@@ -220,7 +220,7 @@ class ToolAliasRow(SQLModel, table=True):
 
 
 class ToolLookalikeRow(SQLModel, table=True):
-    """A look-alike form of one of a tool's names (workflows.registry.tool_lookalikes): a name typed
+    """A look-alike form of one of a tool's names (workflows.tool_names.tool_lookalikes): a name typed
     in a form is filed under its tool by index, not by reading every tool."""
 
     __tablename__ = "tool_lookalikes"

@@ -20,7 +20,7 @@ from storage.anchors import SqlAuditAnchors
 from storage.assumed import BatchedAcknowledgements
 from storage.attestations import SqlAttestations
 from storage.audit import SqlAudit
-from storage.directives import SqlDirectivePosts, SqlDirectives, SqlTools
+from storage.directives import SqlDirectivePosts, SqlDirectives
 from storage.home import SqlHomeTabs
 from storage.licences import SqlLicences
 from storage.outbox import SqlOutbox
@@ -29,6 +29,7 @@ from storage.reminders import SqlReminderStore
 from storage.requests import SqlRequests
 from storage.sql import insert_once, is_unavailable
 from storage.tables import HandledEventRow
+from storage.tools import SqlTools
 from storage.usage import SqlUsage
 from workflows.errors import StoreUnavailable
 from workflows.policy import ReminderSettings

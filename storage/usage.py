@@ -42,7 +42,7 @@ from storage.sql import table_of
 from storage.tables import AcknowledgementRow, AttestationRow, DirectiveRow, RequestRow
 from workflows.attestations import AttestationAnswer, SelfReport
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import directive_reference
+from workflows.directive_model import directive_reference
 from workflows.requests import PriorUse, RequestStatus, reference
 from workflows.usage import LinkKind, UsageLink, UsageScope, UsageSummary
 

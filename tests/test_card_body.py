@@ -9,7 +9,8 @@ from tests.workflows.fakes import FakeUnitOfWork
 from tests.workflows.test_review import DRAFT, NOW, POLICY, SEC
 from workflows import events as ev
 from workflows.requests import Outcome
-from workflows.review import record_decision, submit_request
+from workflows.review import record_decision
+from workflows.submission import submit_request
 
 
 async def test_an_approval_renders_the_shared_part_once_and_both_cards_are_as_before(monkeypatch):

@@ -184,7 +184,8 @@ tier = "high"
 
 
 def test_tiers_route_requests_and_rules_replace_or_add():
-    from workflows.risk import DEFAULT_RULES, Tier
+    from workflows.risk import Tier
+    from workflows.risk_rules import DEFAULT_RULES
 
     policy = parse_policy(tomllib.loads(CONFIG + TIERS))
     assert policy.route_for(Tier.HIGH) == ("it_security", "privacy", "command")
@@ -199,7 +200,8 @@ def test_tiers_route_requests_and_rules_replace_or_add():
 
 
 def test_a_file_without_tiers_sends_every_tier_through_every_stage():
-    from workflows.risk import DEFAULT_RULES, ROUTED_TIERS
+    from workflows.risk import ROUTED_TIERS
+    from workflows.risk_rules import DEFAULT_RULES
 
     policy = parse_policy(tomllib.loads(CONFIG))
     assert all(policy.route_for(t) == ("it_security", "privacy", "command") for t in ROUTED_TIERS)

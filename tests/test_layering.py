@@ -14,6 +14,9 @@ and `if TYPE_CHECKING:` blocks):
   storage/ implements (storage/public_record.py).
 
 Types both sides need (e.g. OutboundMessage) live in the domain's ports (workflows/outbox.py).
+
+And no module of bot/, workflows/, storage/, pages/ or demo/ is over 400 lines, unless its
+docstring says it is a declarative table (workflows/commands.py).
 """
 
 from __future__ import annotations
@@ -212,3 +215,34 @@ def test_bot_is_packages_that_say_what_they_hold() -> None:
     assert top == {"__init__.py", "cli.py", *BOT_PARTS}
     for part in BOT_PARTS:
         assert ast.get_docstring(ast.parse(ROOT.joinpath("bot", part, "__init__.py").read_text(encoding="utf-8")))
+
+
+LINE_LIMIT = 400
+SIZED = ("bot", "workflows", "storage", "pages", "demo")
+
+
+def oversized(root: Path, folders: tuple[str, ...] = SIZED, limit: int = LINE_LIMIT) -> list[str]:
+    """Modules over `limit` lines whose docstring does not say they are a declarative table."""
+    found = []
+    for folder in folders:
+        for path in sorted(root.joinpath(folder).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            lines = len(text.splitlines())
+            if lines > limit and "declarative table" not in (ast.get_docstring(ast.parse(text)) or ""):
+                found.append(f"{path.relative_to(root)}: {lines} lines")
+    return found
+
+
+def test_no_module_over_400_lines_but_a_declarative_table() -> None:
+    """Each module does one job its name says; one past 400 lines is doing several (split it), unless
+    it is a table read as a whole (commands and their services' rows) and its docstring says
+    "declarative table"."""
+    assert oversized(ROOT) == []
+
+
+def test_the_size_check_counts_lines_and_reads_the_docstring(tmp_path: Path) -> None:
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "big.py").write_text('"""Several jobs."""\n' + "x = 1\n" * 400, encoding="utf-8")
+    (tmp_path / "bot" / "table.py").write_text('"""A declarative table."""\n' + "x = 1\n" * 400, encoding="utf-8")
+    (tmp_path / "bot" / "small.py").write_text('"""One job."""\n' + "x = 1\n" * 399, encoding="utf-8")
+    assert oversized(tmp_path, ("bot",)) == ["bot/big.py: 401 lines"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.messages.presenter import explain, form_errors
-from workflows.directives import DirectiveNotActive, DirectiveStatus
+from workflows.directive_model import DirectiveNotActive, DirectiveStatus
 from workflows.errors import NoOpenQuestion, NotAReviewer, NotCommandStaff, NotFound, NotRequester, OwnRequest
 from workflows.policy import Policy, Stage
 from workflows.requests import Decision, Outcome, RequestClosed, RequestStatus, StageAlreadyDecided

@@ -14,10 +14,10 @@ from bot.cli import main
 from storage.db import create_engine, migrate, session_factory
 from storage.uow import uow_factory
 from tests.slack.harness import CONFIG
-from workflows.directives import record_tool_request
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request
+from workflows.submission import submit_request
+from workflows.tool_services import record_tool_request
 
 POLICY = Policy(stages=(Stage("privacy", "Privacy", "C0PRIV", ("U0PRIV1",)),))
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from workflows.attestations import Attestation, SelfReport, attest
 from workflows.audit import AuditEntry
-from workflows.directive_model import Directive, require_audience
-from workflows.directives import Acknowledgement, not_active
+from workflows.directive_model import Acknowledgement, Directive, require_audience
+from workflows.directives import not_active
 from workflows.errors import InvalidInput, NotFound, NotRequester
 from workflows.events import Event
 from workflows.policy import Policy

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from workflows import registry
 from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.directive_kinds import DirectiveKind
 from workflows.errors import DomainError, InvalidInput
 from workflows.events import Event
 from workflows.registry import StatusMark, Tool
 from workflows.requests import INVISIBLE_NAME, LIMITS
+from workflows.tool_names import normalise_name
 
 TEXT_LIMIT = 3000
 CHANNEL_LIMIT = 20
@@ -133,7 +133,7 @@ class DirectiveDraft:
         channels = tuple(dict.fromkeys(c for c in map(clean_line, self.channels) if c))
         if not tool and (self.tool or "").strip():
             errors["tool"] = INVISIBLE_NAME
-        elif not registry.normalise_name(tool):
+        elif not normalise_name(tool):
             errors["tool"] = "Name the tool this directive is about."
         elif len(tool) > TOOL_NAME_LIMIT:
             errors["tool"] = f"Keep this under {TOOL_NAME_LIMIT} characters."

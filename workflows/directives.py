@@ -1,9 +1,11 @@
-"""Directives from command staff about a tool, their acknowledgement, and the tool registry services.
+"""The directive services: issuing, retrying, revoking and superseding a directive from command
+staff about a tool, and its acknowledgement (the model is workflows/directive_model.py, the tool
+registry's services workflows/tool_services.py).
 
 A directive ("Cease use", "Suspended pending review", "Restricted", "Approved for use",
 "Advisory") names a tool and goes to channels; it may ask officers to acknowledge it, each
 person once. Issuing, revoking or superseding one changes the tool's status of record by the
-rules in workflows.registry. Who is command staff is resolved by the caller (a network call)
+rules in workflows/directive_effects.py. Who is command staff is resolved by the caller (a network call)
 and passed in as a bool; the services here only refuse.
 
 Services take an open DirectiveUnitOfWork, record audit entries and return events; the caller commits.
@@ -16,90 +18,35 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workflows import registry
-from workflows.audit import AuditEntry
-from workflows.cleaning import clean_name, clean_text
+from workflows.cleaning import clean_text
 from workflows.directive_effects import apply_directive, lift_directive
 from workflows.directive_kinds import DirectiveKind
-
-# The model lives in workflows/directive_model.py; its names are also importable from here.
 from workflows.directive_model import (
-    CHANNEL_LIMIT as CHANNEL_LIMIT,
-)
-from workflows.directive_model import (
-    TEXT_LIMIT as TEXT_LIMIT,
-)
-from workflows.directive_model import (
-    TOOL_NAME_LIMIT as TOOL_NAME_LIMIT,
-)
-from workflows.directive_model import (
-    Acknowledged as Acknowledged,
-)
-from workflows.directive_model import (
-    Acknowledgement as Acknowledgement,
-)
-from workflows.directive_model import (
-    AttestationRequired as AttestationRequired,
-)
-from workflows.directive_model import (
-    Directive as Directive,
-)
-from workflows.directive_model import (
-    DirectiveDraft as DirectiveDraft,
-)
-from workflows.directive_model import (
-    DirectiveIssued as DirectiveIssued,
-)
-from workflows.directive_model import (
-    DirectiveNotActive as DirectiveNotActive,
-)
-from workflows.directive_model import (
-    DirectivePost as DirectivePost,
-)
-from workflows.directive_model import (
-    DirectiveRevoked as DirectiveRevoked,
-)
-from workflows.directive_model import (
-    DirectiveStatus as DirectiveStatus,
-)
-from workflows.directive_model import (
-    DirectiveSuperseded as DirectiveSuperseded,
-)
-from workflows.directive_model import (
-    NotInAudience as NotInAudience,
-)
-from workflows.directive_model import (
-    PostOutcome as PostOutcome,
-)
-from workflows.directive_model import (
-    PostsRetried as PostsRetried,
-)
-from workflows.directive_model import (
-    RequestFlagged as RequestFlagged,
-)
-from workflows.directive_model import (
-    StatusAnswer as StatusAnswer,
-)
-from workflows.directive_model import (
-    ToolStatusChanged as ToolStatusChanged,
-)
-from workflows.directive_model import (
-    directive_reference as directive_reference,
-)
-from workflows.directive_model import (
-    parse_directive_reference as parse_directive_reference,
-)
-from workflows.directive_model import (
-    require_audience as require_audience,
+    TEXT_LIMIT,
+    Acknowledged,
+    Acknowledgement,
+    AttestationRequired,
+    Directive,
+    DirectiveDraft,
+    DirectiveIssued,
+    DirectiveNotActive,
+    DirectiveRevoked,
+    DirectiveStatus,
+    DirectiveSuperseded,
+    PostOutcome,
+    PostsRetried,
+    directive_reference,
+    require_audience,
 )
 from workflows.errors import InvalidInput, NotFound, require_command_staff
 from workflows.events import Event
 from workflows.followups.directive import directive_first_due
-from workflows.policy import Policy, ReminderSettings
+from workflows.policy import ReminderSettings
 from workflows.registry import Tool
-from workflows.requests import ToolRequest
 
 if TYPE_CHECKING:
     from workflows.ports_directives import DirectiveUnitOfWork
+from workflows.tool_services import find_or_new_tool, record_audit, store_tool
 
 # --- services ------------------------------------------------------------------------------
 
@@ -116,13 +63,13 @@ async def issue_directive(
     """`reminders` (the policy's) times the first acknowledgement reminder when there is no due time."""
     require_command_staff(is_command_staff)
     draft = draft.cleaned(now)
-    tool, is_new = await _find_tool(uow, draft.tool)
+    tool, is_new = await find_or_new_tool(uow, draft.tool)
     _refuse_approval_under_override(draft.checked_kind, tool, None)
     directive = await uow.directives.add(_new_directive(draft, tool, actor, now, reminders))
     await _record_posts(uow, directive, now)
-    await _audit(uow, directive.ref, "directive:issued", actor, now, "", "active", _summary(directive))
+    await record_audit(uow, directive.ref, "directive:issued", actor, now, "", "active", _summary(directive))
     after = apply_directive(registry.with_alias(tool, draft.tool), directive, now)
-    after, tool_events = await _store_tool(uow, tool, after, is_new, actor, now, directive.ref)
+    after, tool_events = await store_tool(uow, tool, after, is_new, actor, now, directive.ref)
     return [DirectiveIssued(_copy(directive), after), *tool_events]
 
 
@@ -144,7 +91,7 @@ async def retry_failed_posts(
         return []
     for channel in failed:
         await uow.directive_posts.set_outcome(directive_id, channel, PostOutcome.PENDING, now)
-    await _audit(uow, directive.ref, "directive:retried", actor, now, "", "", ", ".join(failed))
+    await record_audit(uow, directive.ref, "directive:retried", actor, now, "", "", ", ".join(failed))
     return [PostsRetried(_copy(directive), tuple(failed), actor)]
 
 
@@ -163,13 +110,13 @@ async def revoke_directive(
     directive = await _load_active(uow, directive_id)
     _end(directive, DirectiveStatus.REVOKED, actor, now)
     await uow.directives.save(directive)
-    await _audit(uow, directive.ref, "directive:revoked", actor, now, "active", "revoked", reason)
+    await record_audit(uow, directive.ref, "directive:revoked", actor, now, "active", "revoked", reason)
     tool_events: list[Event] = []
     tool = await uow.tools.get_by_key(directive.tool_key)
     if tool is not None:
         still_active = await _active_except(uow, directive.tool_key, directive.id)
         after = lift_directive(tool, directive, now, still_active)
-        _, tool_events = await _store_tool(uow, tool, after, False, actor, now, directive.ref)
+        _, tool_events = await store_tool(uow, tool, after, False, actor, now, directive.ref)
     return [DirectiveRevoked(_copy(directive), actor, reason), *tool_events]
 
 
@@ -190,7 +137,7 @@ async def supersede_directive(
     if not new_draft.tool.strip():
         new_draft = dataclasses.replace(new_draft, tool=old.tool_name)
     draft = new_draft.cleaned(now)
-    tool, is_new = await _find_tool(uow, draft.tool)
+    tool, is_new = await find_or_new_tool(uow, draft.tool)
     if tool.key != old.tool_key:
         raise InvalidInput({"tool": f"{old.ref} is about {old.tool_name}; a replacement must be too."})
     _refuse_approval_under_override(draft.checked_kind, tool, old)
@@ -199,13 +146,13 @@ async def supersede_directive(
     _end(old, DirectiveStatus.SUPERSEDED, actor, now)
     old.superseded_by = new.id
     await uow.directives.save(old)
-    await _audit(uow, old.ref, "directive:superseded", actor, now, "active", "superseded", f"by {new.ref}")
+    await record_audit(uow, old.ref, "directive:superseded", actor, now, "active", "superseded", f"by {new.ref}")
     summary = f"{_summary(new)}; supersedes {old.ref}"
-    await _audit(uow, new.ref, "directive:issued", actor, now, "", "active", summary)
+    await record_audit(uow, new.ref, "directive:issued", actor, now, "", "active", summary)
     still_active = await _active_except(uow, tool.key, old.id, new.id)
     after = registry.with_alias(tool, draft.tool)
     after = apply_directive(lift_directive(after, old, now, still_active), new, now)
-    after, tool_events = await _store_tool(uow, tool, after, is_new, actor, now, new.ref)
+    after, tool_events = await store_tool(uow, tool, after, is_new, actor, now, new.ref)
     return [DirectiveSuperseded(_copy(old), _copy(new), after), *tool_events]
 
 
@@ -222,49 +169,12 @@ async def acknowledge(
     # The insert is the check (one per person, by a unique constraint): a first click costs
     # one statement, not a look-up and then an insert. Thousands click at once.
     if directive.is_active and await uow.acks.add(ack):
-        await _audit(uow, directive.ref, "directive:acknowledged", user_id, now)
+        await record_audit(uow, directive.ref, "directive:acknowledged", user_id, now)
         return [Acknowledged(_copy(directive), ack, already=False)]
     existing = await uow.acks.get(directive_id, user_id)
     if existing is not None:  # a second click (or lost a race with the same person's other click)
         return [Acknowledged(_copy(directive), existing, already=True)]
     raise not_active(directive, "acknowledge")
-
-
-async def record_tool_request(
-    uow: DirectiveUnitOfWork, tool_name: str, request_ref: str, by: str, now: datetime
-) -> list[Event]:
-    """A request was submitted for `tool_name`: register the tool and flag a cease-use or suspension."""
-    tool, is_new = await _find_tool(uow, _tool_name(tool_name))
-    after = registry.with_alias(tool, tool_name)
-    after = registry.apply_request_decision(after, request_ref, registry.RequestOutcome.OPENED, by, now)
-    after, events = await _store_tool(uow, tool, after, is_new, by, now, request_ref)
-    if after.override is not None:
-        events.append(RequestFlagged(request_ref, after))
-    return events
-
-
-async def record_request_outcome(
-    uow: DirectiveUnitOfWork,
-    tool_name: str,
-    request_ref: str,
-    outcome: registry.RequestOutcome,
-    by: str,
-    now: datetime,
-    conditions: str = "",
-) -> list[Event]:
-    """A request for `tool_name` was approved, rejected or withdrawn: update the status of record."""
-    tool, is_new = await _find_tool(uow, _tool_name(tool_name))
-    after = registry.with_alias(tool, tool_name)
-    after = registry.apply_request_decision(after, request_ref, outcome, by, now, conditions)
-    _, events = await _store_tool(uow, tool, after, is_new, by, now, request_ref)
-    return events
-
-
-async def find_tool(uow: DirectiveUnitOfWork, name: str) -> Tool | None:
-    """The registry's record for a name, if it has one (exact, alias, or equal but for spaces; no fuzzy guess)."""
-    # Look-alikes: "Clear View" for "Clearview", "Stingrаy" (Cyrillic а) for "Stingray"; the forms
-    # are what registry.same_tool compares.
-    return await uow.tools.find(registry.tool_key(name), registry.normalise_name(name), registry.lookalikes(name))
 
 
 async def owed_in_channel(uow: DirectiveUnitOfWork, channel: str, user_id: str) -> list[Directive]:
@@ -277,67 +187,6 @@ async def owed_in_channel(uow: DirectiveUnitOfWork, channel: str, user_id: str) 
         if posted and await uow.acks.get(directive.stored_id, user_id) is None:
             owed.append(directive)
     return owed
-
-
-OPEN_REQUESTS_SHOWN = 20  # /tool-status lists at most ten; more would only be counted
-
-
-async def open_requests_for(uow: DirectiveUnitOfWork, stage_keys: list[str], tool: Tool) -> list[ToolRequest]:
-    """Open requests (waiting at any of these stages) about `tool`, under any of its names: all of
-    them are looked at, however many others are open, and the oldest loaded whole."""
-    names = await uow.requests.open_tool_names(stage_keys)
-    about = [request_id for request_id, name in names if registry.same_tool(name, tool)]
-    loaded = [await uow.requests.get(request_id) for request_id in about[:OPEN_REQUESTS_SHOWN]]
-    return [request for request in loaded if request is not None]
-
-
-async def override_for(uow: DirectiveUnitOfWork, request: ToolRequest) -> Tool | None:
-    """The tool, if a cease-use or suspension is in force for what `request` asks for: reviewers are warned."""
-    tool = await find_tool(uow, request.tool_name)
-    return tool if tool is not None and tool.override is not None else None
-
-
-CLEAR_MARGIN = 5.0  # how far ahead the best fuzzy match must be to be taken as the tool meant
-
-
-async def tool_status(uow: DirectiveUnitOfWork, query: str, limit: int = 5) -> StatusAnswer:
-    hits = registry.match_tools(query, await uow.tools.all(), limit)
-    # Filed under that very name (as /request-tool would file it): the answer of record.
-    chosen = await find_tool(uow, query) if registry.normalise_name(query) else None
-    exact = chosen is not None
-    if chosen is None and hits:  # else only the closest name on record, if one stands out
-        (top, best), runner_up = hits[0], hits[1][1] if len(hits) > 1 else 0.0
-        if (best == 100.0 and runner_up < 100.0) or best - runner_up >= CLEAR_MARGIN:
-            chosen = top
-    directives = await uow.directives.active_for_tool(chosen.key) if chosen else []
-    others = tuple(tool for tool, _ in hits if chosen is None or tool.key != chosen.key)
-    return StatusAnswer(query, chosen, others, tuple(directives), exact)
-
-
-async def tool_status_with_requests(
-    uow: DirectiveUnitOfWork, policy: Policy, query: str
-) -> tuple[StatusAnswer, list[ToolRequest]]:
-    """What /tool-status says: the status answer, and the requests about the tool meant still open
-    at any stage of the policy (none when it is unsure which tool was meant)."""
-    answer = await tool_status(uow, query)
-    requests = await open_requests_for(uow, list(policy.stage_keys), answer.tool) if answer.tool else []
-    return answer, requests
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _tool_name(name: str) -> str:
-    name = clean_name(name)
-    if not registry.normalise_name(name):
-        raise InvalidInput({"tool_name": "Give the tool's name."})
-    return name
-
-
-async def _find_tool(uow: DirectiveUnitOfWork, name: str) -> tuple[Tool, bool]:
-    """The tool `name` is filed under, or a new one (not yet stored) and True."""
-    tool = await find_tool(uow, name)
-    return (tool, False) if tool is not None else (registry.new_tool(name), True)
 
 
 def _refuse_approval_under_override(kind: DirectiveKind, tool: Tool, replacing: Directive | None) -> None:
@@ -353,29 +202,6 @@ def _refuse_approval_under_override(kind: DirectiveKind, tool: Tool, replacing: 
             f"To lift it, open {ref} (/directive {ref}) and choose Supersede… or Revoke…."
         }
     )
-
-
-async def _store_tool(
-    uow: DirectiveUnitOfWork, before: Tool, after: Tool, is_new: bool, actor: str, now: datetime, cause: str
-) -> tuple[Tool, list[Event]]:
-    """Add or save the tool if it changed, audit it, and say whether its shown status changed."""
-    subject = f"tool:{after.key}"
-    if is_new:
-        after = await uow.tools.add(after)
-        await _audit(uow, subject, "tool:registered", actor, now, "", after.state(), cause)
-    elif after != before:
-        await uow.tools.save(after)
-        if after.aliases != before.aliases:
-            added = ", ".join(sorted(after.aliases - before.aliases))
-            await _audit(uow, subject, "tool:alias_added", actor, now, reason=added)
-        layers = ("decision", "directive", "override")
-        if any(getattr(after, x) != getattr(before, x) for x in layers):
-            await _audit(uow, subject, "tool:status", actor, now, before.state(), after.state(), cause)
-    snapshot = dataclasses.replace(after)
-    was = None if is_new else before.current
-    if after.current == was:
-        return snapshot, []
-    return snapshot, [ToolStatusChanged(snapshot, was, cause)]
 
 
 def _new_directive(
@@ -446,16 +272,3 @@ def _summary(directive: Directive) -> str:
 def _copy(directive: Directive) -> Directive:
     """A copy the caller can keep after the directive changes again."""
     return dataclasses.replace(directive)
-
-
-async def _audit(
-    uow: DirectiveUnitOfWork,
-    subject: str,
-    action: str,
-    actor: str,
-    now: datetime,
-    before: str = "",
-    after: str = "",
-    reason: str = "",
-) -> None:
-    await uow.audit.record(AuditEntry(subject, action, actor, now, before, after, reason))

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from workflows.licences import Licence
 from workflows.requests import AnswerVersion, Decision, InfoExchange, ToolRequest
-from workflows.risk import Assessment, Tier
+from workflows.risk import Tier
+from workflows.risk_assessment import Assessment
 
 
 @dataclass(frozen=True)

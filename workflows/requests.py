@@ -14,7 +14,8 @@ from enum import StrEnum
 from workflows.attestations import SelfReport
 from workflows.cleaning import clean_line, clean_name, clean_text
 from workflows.errors import DomainError, InvalidInput
-from workflows.risk import Answers, Assessment, Tier
+from workflows.risk import Answers, Tier
+from workflows.risk_assessment import Assessment
 
 
 class RequestStatus(StrEnum):

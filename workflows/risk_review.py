@@ -18,7 +18,6 @@ from typing import Any
 from workflows import registry
 from workflows.attestations import SelfReport
 from workflows.cleaning import clean_text
-from workflows.directives import find_tool
 from workflows.errors import (
     InvalidInput,
     NoOtherTier,
@@ -31,24 +30,24 @@ from workflows.events import AnswersChanged, Event, RequestRefused, TierChanged
 from workflows.policy import Policy
 from workflows.ports import UnitOfWork
 from workflows.ports_directives import DirectiveUnitOfWork
-from workflows.requests import RULES, Action, AnswerVersion, Decision, Outcome, RequestDraft, ToolRequest, next_status
-from workflows.review import (
+from workflows.request_steps import (
     REASON_LIMIT,
-    _audit,
-    _audit_assessment,
-    _check_open,
-    _close,
-    _enter_stage,
-    _load,
-    _snapshot,
-    _state,
-    answer_info,
-    check_reviewer_at_stage,
-    next_stage,
-    submit_request,
-    summary_fields,
+    audit_assessment,
+    audit_request,
+    check_open,
+    close_request,
+    enter_stage,
+    load_request,
+    snapshot,
+    state_of,
 )
-from workflows.risk import Tier, assess, validate_answers
+from workflows.requests import RULES, Action, AnswerVersion, Decision, Outcome, RequestDraft, ToolRequest, next_status
+from workflows.review import answer_info
+from workflows.review_rules import check_reviewer_at_stage, next_stage
+from workflows.risk import Tier, validate_answers
+from workflows.risk_assessment import assess
+from workflows.submission import submit_request, summary_fields
+from workflows.tool_services import find_tool
 
 
 class TierChange(StrEnum):
@@ -82,7 +81,7 @@ def check_can_change_tier(
         require_command_staff(is_command_staff, "lower a request's risk tier")
     if request is None:
         raise NotFound("request")
-    _check_open(request)
+    check_open(request)
     if direction is TierChange.RAISE and not is_command_staff:
         check_reviewer_at_stage(request, policy, stage_key, actor, reviewers)
     if actor == request.requester_id:
@@ -110,7 +109,7 @@ async def raise_tier(
 ) -> list[Event]:
     """A reviewer of the current stage (or command staff) raises the request's tier."""
     reason = _reason(reason)
-    request = await _load(uow, request_id)
+    request = await load_request(uow, request_id)
     check_can_change_tier(request, policy, TierChange.RAISE, stage_key, actor, reviewers, is_command_staff)
     _check_chosen(TierChange.RAISE, request, tier)
     return [await _change_tier(uow, policy, request, tier, actor, reason, now, "tier_raised")]
@@ -129,7 +128,7 @@ async def lower_tier(
     """Command staff lower the request's tier (or set one on a request made without the questions)."""
     require_command_staff(is_command_staff, "lower a request's risk tier")
     reason = _reason(reason)
-    request = await _load(uow, request_id)
+    request = await load_request(uow, request_id)
     # Command staff lower a tier at whatever stage the request waits.
     check_can_change_tier(request, policy, TierChange.LOWER, request.stage_key or "", actor, (), is_command_staff)
     _check_chosen(TierChange.LOWER, request, tier)
@@ -161,10 +160,10 @@ async def change_answers(
     re-routes it; a lower one changes nothing but the assessment shown (lowering needs command
     staff). Unchanged answers record nothing and return no events.
     """
-    request = await _load(uow, request_id)
+    request = await load_request(uow, request_id)
     if actor != request.requester_id:
         raise NotRequester().about(request.ref)
-    _check_open(request)
+    check_open(request)
     previous, waiting = request.answers, request.stage_key
     rules_said = request.assessment.tier if request.assessment else None
     answers = validate_answers({**previous, **changes})
@@ -184,33 +183,33 @@ async def change_answers(
     versions = (f"answers v{version.number - 1}", f"answers v{version.number}")
     before = request.tier
     if assessment.tier is Tier.PROHIBITED:
-        state = _state(request)
+        state = state_of(request)
         request.status = next_status(request.status, Action.REJECT)
         text = assessment.refusal()
         decision = Decision(RULES, Outcome.REJECTED, RULES, now, text)
         request.decisions.append(decision)
         request.tier = Tier.PROHIBITED
-        _close(request, now)
+        close_request(request, now)
         await uow.requests.save(request)
-        await _audit(uow, request, "answers_changed", actor, now, *versions, what)
-        await _audit_assessment(uow, request, actor, now)
-        await _audit(uow, request, "refused:rules", RULES, now, state, _state(request), text)
-        snap = _snapshot(request)
+        await audit_request(uow, request, "answers_changed", actor, now, *versions, what)
+        await audit_assessment(uow, request, actor, now)
+        await audit_request(uow, request, "refused:rules", RULES, now, state, state_of(request), text)
+        snap = snapshot(request)
         refused = RequestRefused(snap, decision, assessment, waited_at=waiting)
         return [AnswersChanged(snap, version, changed, assessment), refused]
     # Raised only when the answers are riskier than the rules judged before, not merely above a tier
     # command staff lowered it to (an answer that changes nothing, or lowers the risk, keeps that).
     if before is not None and assessment.tier > before and (rules_said is None or assessment.tier > rules_said):
-        await _audit(uow, request, "answers_changed", actor, now, *versions, what)
-        await _audit_assessment(uow, request, actor, now)
+        await audit_request(uow, request, "answers_changed", actor, now, *versions, what)
+        await audit_assessment(uow, request, actor, now)
         why = f"the changed answers ({', '.join(changed)}) put it in the {assessment.tier.value} tier"
         moved = await _change_tier(uow, policy, request, assessment.tier, RULES, why, now, "tier_raised")
         stayed = waiting if moved.to_stage_key == waiting else None  # its card is where it was
         return [AnswersChanged(moved.request, version, changed, assessment, card_stage_key=stayed), moved]
     await uow.requests.save(request)
-    await _audit(uow, request, "answers_changed", actor, now, *versions, what)
-    await _audit_assessment(uow, request, actor, now)
-    return [AnswersChanged(_snapshot(request), version, changed, assessment, card_stage_key=waiting)]
+    await audit_request(uow, request, "answers_changed", actor, now, *versions, what)
+    await audit_assessment(uow, request, actor, now)
+    return [AnswersChanged(snapshot(request), version, changed, assessment, card_stage_key=waiting)]
 
 
 async def answer_with_changes(
@@ -262,7 +261,7 @@ async def submit_with_answers(
     *,
     self_report: SelfReport | None = None,
 ) -> list[Event]:
-    """Register a request made with the risk questions (workflows.review.submit_request judges it).
+    """Register a request made with the risk questions (workflows.submission.submit_request judges it).
 
     Its summary fields (data it touches, used already) come from the answers, whatever the draft
     says, and it names the approval of record it extends if the tool has one. InvalidInput names
@@ -295,7 +294,7 @@ async def _change_tier(
     now: datetime,
     action: str,
 ) -> TierChanged:
-    before_tier, before_state, from_key = request.tier, _state(request), request.stage_key
+    before_tier, before_state, from_key = request.tier, state_of(request), request.stage_key
     route_before = request.route
     request.tier = tier
     request.route = policy.route_for(tier)
@@ -307,24 +306,24 @@ async def _change_tier(
         note = f"Tier {tier.value}: every stage of its route is approved"
         approved = Decision(RULES, Outcome.APPROVED, actor, now, note)
         request.decisions.append(approved)
-        _close(request, now)
+        close_request(request, now)
     elif following.key != request.stage_key:
-        _enter_stage(request, following, now)
+        enter_stage(request, following, now)
         if request.open_question() is not None:
             request.next_reminder_at = None  # the requester still owes an answer
     await uow.requests.save(request)
     routes = f"route {' → '.join(route_before or policy.stage_keys) or 'none'} → {' → '.join(request.route) or 'none'}"
-    await _audit(
+    await audit_request(
         uow,
         request,
         action,
         actor,
         now,
         f"{before_tier.value if before_tier else 'none'} {before_state}",
-        f"{tier.value} {_state(request)}",
+        f"{tier.value} {state_of(request)}",
         f"{reason} ({routes})",
     )
-    return TierChanged(_snapshot(request), before_tier, tier, actor, reason, from_key, request.stage_key, approved)
+    return TierChanged(snapshot(request), before_tier, tier, actor, reason, from_key, request.stage_key, approved)
 
 
 def _reason(reason: str) -> str:

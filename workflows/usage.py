@@ -24,10 +24,11 @@ from functools import cached_property
 from typing import NamedTuple, Protocol
 
 from workflows import registry
-from workflows.directives import find_tool, tool_status
 from workflows.ports_directives import DirectiveUnitOfWork
 from workflows.registry import Tool
 from workflows.spreadsheet import neutralise
+from workflows.tool_names import normalise_name
+from workflows.tool_services import find_tool, tool_status
 
 
 class LinkKind(StrEnum):
@@ -155,10 +156,10 @@ class UsageAnswer:
 def vendor_matches(query: str, vendor: str) -> bool:
     """A vendor named in the query: its normalised words appear, whole, in the vendor a request
     gave ("Clearview" in "Clearview AI Inc. (clearview.ai)"; not "View" in "Clearview")."""
-    wanted = registry.normalise_name(query)
+    wanted = normalise_name(query)
     if len(wanted.replace(" ", "")) < 3:
         return False
-    return f" {wanted} " in f" {registry.normalise_name(vendor)} "
+    return f" {wanted} " in f" {normalise_name(vendor)} "
 
 
 def scope_for(tools: Iterable[Tool], names: Iterable[tuple[str, str]], vendor_query: str = "") -> UsageScope:

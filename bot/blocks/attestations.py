@@ -15,7 +15,7 @@ from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, slack_date, trim
 from workflows.attestations import CASE_LIMIT, CASES_LIMIT, HELD_LIMIT, Attestation, AttestationAnswer, Tally
 from workflows.attesting import Attested
-from workflows.directives import Directive
+from workflows.directive_model import Directive
 from workflows.requests import ToolRequest
 
 FORM_FIELDS = {"answer": "answer", "case_numbers": "case_numbers", "held": "held"}

@@ -27,13 +27,7 @@ from bot.blocks.common import context, md, modal
 from bot.http.payloads import FormKind, ReasonForm
 from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line
-from workflows.licence_service import (
-    LicenceTerms,
-    default_conditions,
-    listed_by_default,
-    tier_of,
-    validity,
-)
+from workflows.licence_terms import LicenceTerms, default_conditions, listed_by_default, tier_of, validity
 from workflows.licences import Licence, Scope, ScopeKind
 from workflows.policy import Policy
 from workflows.requests import Outcome, ToolRequest

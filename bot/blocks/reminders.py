@@ -23,7 +23,7 @@ from bot.blocks.directives import (
 from bot.blocks.emoji import KIND_EMOJI
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.messages.text import escape, one_line, slack_date
-from workflows.directives import Directive
+from workflows.directive_model import Directive
 from workflows.policy import Stage
 from workflows.reminders import DirectiveReminder, ReviewReminder, format_waited
 from workflows.requests import RequestStatus, ToolRequest

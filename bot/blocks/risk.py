@@ -28,14 +28,15 @@ from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line, trim
 from workflows.policy import Policy
 from workflows.requests import RULES, ToolRequest
-from workflows.risk import QUESTIONS, Assessment, FiredRule, Question, Tier
+from workflows.risk import QUESTIONS, Question, Tier
+from workflows.risk_assessment import Assessment, FiredRule
 from workflows.risk_review import TierChange, tiers_to
 
 # --- the questions page ----------------------------------------------------------------------
 
 PAGE_ONE_FIELDS = ("tool_name", "vendor", "purpose", "case_number", "notes")
 # Page 1 no longer asks "what data" and "used already": the questions do, and the domain fills the
-# request's summary fields from the answers (workflows.review.summary_fields).
+# request's summary fields from the answers (workflows.submission.summary_fields).
 
 
 def _option(question: Question, value: str) -> Option:

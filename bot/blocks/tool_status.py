@@ -12,7 +12,7 @@ from bot.blocks.common import context, dump, md
 from bot.blocks.emoji import STATUS_EMOJI
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.messages.text import escape, one_line, slack_date, trim
-from workflows.directives import Directive, StatusAnswer
+from workflows.directive_model import Directive, StatusAnswer
 from workflows.registry import StatusMark, Tool, ToolStatus
 from workflows.requests import RULES, ToolRequest
 

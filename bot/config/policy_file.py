@@ -18,7 +18,8 @@ from bot.config.errors import ConfigError
 from bot.config.licences import LICENCE_SECTIONS, TIER_LICENCE_KEYS, licence_settings
 from workflows.followups.quiet import parse_quiet_hours
 from workflows.policy import LISTED_PUBLICLY, Policy, ReminderSettings, Roles, Stage, parse_duration
-from workflows.risk import DEFAULT_RULES, ROUTED_TIERS, Rule, Tier, merge_rules, rule_problems
+from workflows.risk import ROUTED_TIERS, Tier
+from workflows.risk_rules import DEFAULT_RULES, Rule, merge_rules, rule_problems
 
 PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")

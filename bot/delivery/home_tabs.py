@@ -31,12 +31,7 @@ from bot.http.payloads import decode_home_pages
 from bot.people.directory import DirectoryUnavailable
 from bot.people.membership import MembersUnavailable
 from workflows.attesting import Attested
-from workflows.directives import (
-    Acknowledged,
-    DirectiveIssued,
-    DirectiveRevoked,
-    DirectiveSuperseded,
-)
+from workflows.directive_model import Acknowledged, DirectiveIssued, DirectiveRevoked, DirectiveSuperseded
 from workflows.events import (
     AnswersChanged,
     Event,

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages.text import utc_text
 from bot.people.names import PeopleNames
-from workflows.registry import tool_key
+from workflows.tool_names import tool_key
 from workflows.usage import UsageAnswer, csv_text
 
 log = logging.getLogger("clearance.usage")

@@ -23,7 +23,7 @@ from storage.uow import SqlUnitOfWork
 from workflows.attestations import AttestationAnswer
 from workflows.attesting import Attested
 from workflows.commands import Command, ShowCount
-from workflows.directives import Acknowledged
+from workflows.directive_model import Acknowledged
 from workflows.events import Event
 
 log = logging.getLogger("clearance.directives")

@@ -18,7 +18,7 @@ from bot.directives.messages import parse_post_key, post_key
 from storage.outbox import Delivery
 from storage.uow import SqlUnitOfWork
 from workflows.commands import Command, RecordPostOutcome
-from workflows.directives import PostOutcome
+from workflows.directive_model import PostOutcome
 from workflows.events import Event
 from workflows.outbox import OutboxStatus
 

@@ -13,10 +13,10 @@ The Slack side of directives is four small parts, each built in bot/wiring/runti
 
 from __future__ import annotations
 
-from bot.blocks.directives import ChannelState, channel_message, ended_notice, failure_notice, issuer_report
+from bot.blocks.directive_status import ChannelState, failure_notice, issuer_report
+from bot.blocks.directives import channel_message, ended_notice
 from bot.messages.outbound import post, update
-from workflows.directive_posts import CountShown, PostOutcomeRecorded
-from workflows.directives import (
+from workflows.directive_model import (
     Directive,
     DirectiveIssued,
     DirectivePost,
@@ -25,6 +25,7 @@ from workflows.directives import (
     PostOutcome,
     PostsRetried,
 )
+from workflows.directive_posts import CountShown, PostOutcomeRecorded
 from workflows.events import Event
 from workflows.outbox import OutboundMessage
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Set
 
-from bot.blocks.directives import ChannelState, DirectiveState
+from bot.blocks.directive_status import ChannelState, DirectiveState
 from bot.people.membership import ChannelMembers, MembersUnavailable
 from storage.uow import SqlUnitOfWork
 from workflows.attestations import AttestationAnswer, Tally
-from workflows.directives import PostOutcome
+from workflows.directive_model import PostOutcome
 
 
 class DirectiveStatusReader:

@@ -41,7 +41,7 @@ from bot.messages.outbound import card_key
 from bot.people.directory import DirectoryUnavailable
 from storage.reminders import DueItem
 from workflows.commands import Command, RunFollowUps, SeedFollowUps
-from workflows.directives import PostOutcome
+from workflows.directive_model import PostOutcome
 from workflows.events import Event
 from workflows.followups import KINDS
 from workflows.followups.directive import NAME as DIRECTIVE

@@ -28,7 +28,8 @@ from bot.wiring.listener_table import ListenerTable
 from workflows.attestations import AttestationAnswer
 from workflows.attesting import Attested
 from workflows.commands import Attest
-from workflows.directives import directive_reference, not_active, require_audience
+from workflows.directive_model import directive_reference, require_audience
+from workflows.directives import not_active
 from workflows.errors import NotFound, NotRequester
 from workflows.policy import Policy, is_group
 from workflows.ports_directives import ReadingUnit

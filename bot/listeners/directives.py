@@ -1,5 +1,6 @@
-"""Listeners for directives: /directive, its form, Acknowledge, the status views, revoke and supersede,
-and the channel membership events that keep the counts right.
+"""Listeners for directives: /directive, its form, Acknowledge, revoke, supersede and retry, and the
+channel membership events that keep the counts right; `register` wires them and the status views
+(bot/listeners/directive_status.py). What they are given is DirectiveDeps (directive_deps.py).
 
 Command staff is resolved from the config and Slack's user groups at the moment of each action
 (the command, every button, every modal submission); nothing in a button or a modal's metadata
@@ -10,94 +11,49 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
-
-from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.common import notice_view
-from bot.blocks.directives import (
-    acknowledged_notice,
+from bot.blocks.directive_form import (
     directive_form,
-    list_message,
-    loading_view,
     new_tool_option,
-    newcomer_notice,
-    own_status_view,
     parse_directive_form,
-    pending_view,
     picked_tool,
     revoke_form,
-    status_view,
     tool_option,
     tool_options,
 )
+from bot.blocks.directive_status import list_message
+from bot.blocks.directives import acknowledged_notice, newcomer_notice
 from bot.blocks.requests import notice
-from bot.directives.audience import DirectiveAudience
-from bot.directives.counts import CountRefresher
-from bot.directives.status import DirectiveStatusReader
 from bot.http.payloads import DirectiveRef, ReplacingDirective, decode, read
 from bot.listeners.attestations import open_for_directive
-from bot.listeners.common import Change, Replies, action_value, actor, channel_of, guarded, once_key
+from bot.listeners.common import actor, channel_of, guarded, once_key
+from bot.listeners.directive_deps import DirectiveDeps, directive_id_of, missing, require_staff, show
+from bot.listeners.directive_status import open_details, open_pending, open_status
 from bot.messages.ids import ActionId, CallbackId
 from bot.messages.outbound import ephemeral, post
-from bot.messages.presenter import explain, role_unchecked
-from bot.people.membership import ChannelMembers, MembershipUnchecked
-from bot.people.roles import Roles, RoleUnchecked
+from bot.messages.presenter import explain
 from bot.wiring.listener_table import ListenerTable
 from bot.wiring.logs import describe_payload
 from workflows import registry
-from workflows.commands import (
-    Acknowledge,
-    IssueDirective,
-    RetryFailedPosts,
-    RevokeDirective,
-    SupersedeDirective,
-)
-from workflows.directives import (
+from workflows.commands import Acknowledge, IssueDirective, RetryFailedPosts, RevokeDirective, SupersedeDirective
+from workflows.directive_model import (
     Acknowledged,
-    Acknowledgement,
     AttestationRequired,
-    Directive,
     DirectiveDraft,
-    NotInAudience,
     PostsRetried,
     directive_reference,
-    find_tool,
-    not_active,
-    owed_in_channel,
     parse_directive_reference,
-    require_audience,
 )
+from workflows.directives import not_active, owed_in_channel
 from workflows.errors import InvalidInput, require_command_staff
 from workflows.outbox import OutboundMessage
-from workflows.policy import Policy
-from workflows.ports_directives import ReadingUnit
+from workflows.tool_services import find_tool
 
 log = logging.getLogger("clearance.directives")
 
 FORM_FIELDS = {"kind": "kind", "tool": "tool", "text": "text", "channels": "channels", "ack_due": "ack_due"}
 _REFERENCE = re.compile(r"^\s*DIR-?\d{1,9}\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class DirectiveDeps:
-    """What the directive listeners need, given by the composition root (bot/wiring/runtime.py)."""
-
-    policy: Policy
-    clock: Callable[[], datetime]
-    roles: Roles
-    change: Change  # bot.changes.Changes.handle
-    enqueue: Callable[[list[OutboundMessage]], Awaitable[None]]  # bot.changes.Changes.enqueue
-    reading: ReadingUnit
-    client: AsyncWebClient
-    members: ChannelMembers
-    status: DirectiveStatusReader
-    counts: CountRefresher
-    replies: Replies
-    audience: DirectiveAudience
 
 
 def register(app: ListenerTable, deps: DirectiveDeps) -> None:
@@ -113,23 +69,6 @@ def register(app: ListenerTable, deps: DirectiveDeps) -> None:
     app.action(ActionId.DIRECTIVE_RETRY)(guarded(deps, retry_failed))
     app.event("member_joined_channel")(guarded(deps, member_joined))
     app.event("member_left_channel")(guarded(deps, member_left))
-
-
-def _directive_id(body: dict) -> int:
-    return read(DirectiveRef, action_value(body)).directive_id
-
-
-def _in_modal(body: dict) -> bool:
-    """The click came from a modal (push the next view over it), not a message or the Home tab."""
-    return (body.get("view") or {}).get("type") == "modal" and body.get("message") is None
-
-
-async def _show(deps: DirectiveDeps, body: dict, view: dict) -> AsyncSlackResponse:
-    """Open `view` from a message, or push it over the modal the click came from."""
-    trigger = body.get("trigger_id")
-    if _in_modal(body):
-        return await deps.client.views_push(trigger_id=trigger, view=view)
-    return await deps.client.views_open(trigger_id=trigger, view=view)
 
 
 # --- /directive -----------------------------------------------------------------------------------
@@ -149,7 +88,7 @@ async def directive_command(deps: DirectiveDeps, ack, body) -> None:
         return
     if _REFERENCE.match(text) and (number := parse_directive_reference(text)) is not None:
         await ack()
-        await _open_status(deps, body, number)
+        await open_status(deps, body, number)
         return
     await ack()
     initial = None
@@ -225,7 +164,7 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
     membership, and is not held up by chat.postEphemeral's rate limit when thousands click at
     once. Only if that fails does it go through the outbox (as an ephemeral message or a DM).
     """
-    directive_id = _directive_id(body)
+    directive_id = directive_id_of(body)
     user = actor(body)
     if not user:
         await ack()
@@ -247,82 +186,14 @@ async def acknowledge_click(deps: DirectiveDeps, ack, body) -> None:
         await deps.enqueue([_private(channel_of(body), user, text)])
 
 
-# --- status, the full list, revoke, supersede, retry ----------------------------------------------
-
-
-async def open_details(deps: DirectiveDeps, ack, body) -> None:
-    await ack()
-    await _open_status(deps, body, _directive_id(body))
-
-
-async def _open_status(deps: DirectiveDeps, body: dict, directive_id: int) -> None:
-    user = actor(body)
-    try:
-        staff = await deps.roles.is_command_staff(user)
-    except RoleUnchecked:
-        staff = False  # anyone may see their own part of a directive; the full status waits for Slack
-    # The trigger expires in 3 s and counting may take longer (thousands of members): open first.
-    opened = await _show(deps, body, loading_view(directive_id))
-    view_id = (opened.get("view") or {}).get("id")
-    view = notice_view("Not found", _missing(directive_id))
-    if staff:
-        state = await deps.status.state(directive_id)
-        if state is not None:
-            view = status_view(state, manage=True)
-    else:
-        async with deps.reading() as uow:
-            directive = await uow.directives.get(directive_id)
-            if directive is not None:
-                mine = await uow.acks.get(directive_id, user)
-                count = await uow.acks.count(directive_id)
-        if directive is not None:
-            view = await _own_view(deps, body, directive, mine, count)
-    await deps.client.views_update(view_id=view_id, view=view)
-
-
-async def _own_view(
-    deps: DirectiveDeps, body: dict, directive: Directive, mine: Acknowledgement | None, count: int
-) -> dict:
-    """What someone not on command staff sees of a directive: their own part, if it was sent to them."""
-    try:
-        require_audience(directive, await deps.audience.includes(directive.stored_id, actor(body), channel_of(body)))
-    except NotInAudience as refusal:
-        return notice_view("Not available", explain(refusal, deps.policy))
-    except MembershipUnchecked as unchecked:
-        return notice_view("Not available", role_unchecked(what=unchecked.what))
-    return own_status_view(directive, mine, count)
-
-
-def _missing(directive_id: int) -> str:
-    return f"{directive_reference(directive_id)} does not exist in Clearance."
-
-
-async def _require_staff(deps: DirectiveDeps, body: dict) -> None:
-    """Refuse (told by `guarded`) unless the person is command staff, as Slack says now."""
-    require_command_staff(await deps.roles.is_command_staff(actor(body)))
-
-
-async def open_pending(deps: DirectiveDeps, ack, body) -> None:
-    await ack()
-    value = read(DirectiveRef, action_value(body))
-    await _require_staff(deps, body)
-    directive_id, page = value.directive_id, value.page
-    state = await deps.status.state(directive_id)
-    if state is None:
-        return
-    view = pending_view(state.directive, state.pending, page)
-    current = body.get("view") or {}
-    if current.get("callback_id") == CallbackId.DIRECTIVE_PENDING:
-        await deps.client.views_update(view_id=current.get("id"), view=view)
-    else:
-        await _show(deps, body, view)
+# --- revoke, supersede, retry --------------------------------------------------------------------
 
 
 async def _active_directive(deps: DirectiveDeps, body: dict, directive_id: int):
     async with deps.reading() as uow:
         directive = await uow.directives.get(directive_id)
     if directive is None:
-        await deps.replies.tell(body, _missing(directive_id))
+        await deps.replies.tell(body, missing(directive_id))
         return None
     if not directive.is_active:
         await deps.replies.tell(body, explain(not_active(directive), deps.policy))
@@ -332,11 +203,11 @@ async def _active_directive(deps: DirectiveDeps, body: dict, directive_id: int):
 
 async def open_revoke(deps: DirectiveDeps, ack, body) -> None:
     await ack()
-    directive_id = _directive_id(body)
-    await _require_staff(deps, body)
+    directive_id = directive_id_of(body)
+    await require_staff(deps, body)
     directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
-        await _show(deps, body, revoke_form(directive))
+        await show(deps, body, revoke_form(directive))
 
 
 async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
@@ -364,16 +235,16 @@ async def submit_revoke(deps: DirectiveDeps, ack, body) -> None:
 
 async def open_supersede(deps: DirectiveDeps, ack, body) -> None:
     await ack()
-    directive_id = _directive_id(body)
-    await _require_staff(deps, body)
+    directive_id = directive_id_of(body)
+    await require_staff(deps, body)
     directive = await _active_directive(deps, body, directive_id)
     if directive is not None:
-        await _show(deps, body, directive_form(replaces=directive, channels=directive.channels))
+        await show(deps, body, directive_form(replaces=directive, channels=directive.channels))
 
 
 async def retry_failed(deps: DirectiveDeps, ack, body) -> None:
     await ack()
-    directive_id = _directive_id(body)
+    directive_id = directive_id_of(body)
     user = actor(body)
     staff = await deps.roles.is_command_staff(user)
     events = await deps.change(RetryFailedPosts(directive_id, user, staff, deps.clock()))

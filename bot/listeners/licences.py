@@ -23,7 +23,7 @@ from bot.wiring.listener_table import ListenerTable
 from workflows.commands import ApproveWithLicence, ExtendLicence, RenewLicence
 from workflows.errors import LicenceRefused, NotFound, require_command_staff
 from workflows.licences import Change
-from workflows.review import check_can_review
+from workflows.review_rules import check_can_review
 
 GROUP_OPTIONS = 100  # Slack's limit on an external select's options
 

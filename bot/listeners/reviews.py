@@ -14,9 +14,9 @@ from bot.listeners.review_deps import ReviewDeps as ReviewDeps
 from bot.messages.ids import ActionId, CallbackId
 from bot.wiring.listener_table import ListenerTable
 from workflows.commands import AskForInfo, RecordDecision
-from workflows.licence_service import is_last_stage
+from workflows.licence_terms import is_last_stage
 from workflows.requests import Outcome
-from workflows.review import check_can_review
+from workflows.review_rules import check_can_review
 
 
 def register(app: ListenerTable, deps: ReviewDeps) -> None:

@@ -8,7 +8,7 @@ only command staff may lower it or open the cease-use directive form.
 
 from __future__ import annotations
 
-from bot.blocks.directives import directive_form, new_tool_option, tool_option
+from bot.blocks.directive_form import directive_form, new_tool_option, tool_option
 from bot.blocks.risk import cease_use_text, tier_modal
 from bot.http.payloads import FormKind, ReasonForm, RequestRef, Unreadable, read
 from bot.listeners.common import action_value, actor, guarded, once_key
@@ -17,10 +17,10 @@ from bot.messages.ids import ActionId, CallbackId
 from bot.wiring.listener_table import ListenerTable
 from workflows.commands import LowerTier, RaiseTier
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import find_tool
 from workflows.errors import require_command_staff
 from workflows.risk import Tier
 from workflows.risk_review import TierChange, check_can_change_tier
+from workflows.tool_services import find_tool
 
 
 def register(app: ListenerTable, deps: ReviewDeps) -> None:

@@ -13,11 +13,11 @@ from bot.listeners.common import Replies, actor, guarded
 from bot.people.directory import DirectoryUnavailable
 from bot.people.roles import Roles
 from bot.wiring.listener_table import ListenerTable
-from workflows.directives import tool_status_with_requests
-from workflows.licence_service import permission_for
+from workflows.licence_permission import permission_for
 from workflows.licences import ScopeKind
 from workflows.policy import Policy
 from workflows.ports_directives import ReadingUnit
+from workflows.tool_services import tool_status_with_requests
 
 
 @dataclass(frozen=True)

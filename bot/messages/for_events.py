@@ -18,21 +18,16 @@ from bot.messages.anchors import anchor_messages
 from bot.messages.attestations import attestation_messages
 from bot.messages.outbound import RequestMessages
 from workflows.audit_anchors import ChainAnchored
+from workflows.directive_model import DirectivePost, DirectiveRevoked, DirectiveSuperseded, PostsRetried
 from workflows.directive_posts import PostOutcomeRecorded
-from workflows.directives import (
-    DirectivePost,
-    DirectiveRevoked,
-    DirectiveSuperseded,
-    PostsRetried,
-    override_for,
-)
 from workflows.events import Event
 from workflows.followups.run import FollowUpsDue
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
 from workflows.ports_directives import DirectiveUnitOfWork
-from workflows.registry import mixed_script_warning
 from workflows.requests import ToolRequest
+from workflows.tool_names import mixed_script_warning
+from workflows.tool_services import override_for
 
 
 @dataclass

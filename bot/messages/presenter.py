@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.blocks.requests import stage_name
 from bot.messages.text import slack_date
-from workflows.directives import DirectiveNotActive, NotInAudience
+from workflows.directive_model import DirectiveNotActive, NotInAudience
 from workflows.errors import (
     DomainError,
     InvalidInput,

@@ -24,6 +24,7 @@ from bot.listeners import (
     usage,
 )
 from bot.listeners.common import guarded, no_listener
+from bot.listeners.directive_deps import DirectiveDeps
 from bot.people.directory import SlackDirectory
 from bot.people.slack_identity import SlackIdentity
 from bot.wiring.bolt_authorize import KnownIdentity
@@ -41,7 +42,7 @@ class Listeners:
 
     requests: requests.RequestDeps
     reviews: reviews.ReviewDeps  # the tier buttons and form (bot/listeners/risk.py) too
-    directives: directives.DirectiveDeps
+    directives: DirectiveDeps
     tool_status: tool_status.StatusDeps
     home: home.HomeDeps
     directory: SlackDirectory  # forgets a user group's members when Slack says it changed

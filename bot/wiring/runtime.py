@@ -28,7 +28,7 @@ from bot.http.metrics import Metrics
 from bot.http.server import asgi_app
 from bot.listeners.attestations import AttestationDeps
 from bot.listeners.common import Replies
-from bot.listeners.directives import DirectiveDeps
+from bot.listeners.directive_deps import DirectiveDeps
 from bot.listeners.home import HomeDeps
 from bot.listeners.requests import RequestDeps
 from bot.listeners.reviews import ReviewDeps

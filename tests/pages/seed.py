@@ -16,15 +16,18 @@ from tests.workflows.test_risk import CLEARVIEW, QUIET, TRANSCRIPTION
 from workflows.attestations import report_use
 from workflows.attesting import attest_directive, submit_self_report
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive
+from workflows.directive_model import DirectiveDraft, DirectiveIssued
+from workflows.directives import issue_directive
 from workflows.events import Event, RequestApproved
 from workflows.handlers import handle
-from workflows.licence_service import LicenceTerms, approve_with_licence, lapse_licence, renew
+from workflows.licence_service import approve_with_licence, lapse_licence, renew
+from workflows.licence_terms import LicenceTerms
 from workflows.licences import Scope, ScopeKind
 from workflows.policy import Policy, Stage
 from workflows.requests import Outcome, PriorUse, RequestDraft
-from workflows.review import answer_info, ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.review import answer_info, ask_for_info, record_decision, withdraw_request
 from workflows.risk import Tier
+from workflows.submission import submit_request
 
 REQUESTER = "U0ZQXREQPII"
 OTHER_REQUESTER = "U0WVBREQPII"

@@ -59,7 +59,7 @@ def test_the_report_escapes_a_hostile_tool_name_wherever_it_shows_one() -> None:
 
     from pages.report import report_html
     from workflows.directive_kinds import DirectiveKind
-    from workflows.directives import DirectiveStatus
+    from workflows.directive_model import DirectiveStatus
     from workflows.public_record import DirectiveFacts, RequestFacts, RuleRef, ToolFacts
     from workflows.registry import ToolStatus
     from workflows.requests import RequestStatus

@@ -15,14 +15,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text as sql
 
-from bot.blocks.directives import PENDING_PAGE
+from bot.blocks.directive_status import PENDING_PAGE
 from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import message_errors
 from tests.conftest import FixedClock, ManualSeconds
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 from tests.fakes.signing import block_action, event_callback, view_submission
 from tests.slack.harness import CONFIG, Bot, Card, everything_said, start_bot, stop_bot
-from workflows.directives import acknowledge, record_request_outcome
+from workflows.directives import acknowledge
+from workflows.tool_services import record_request_outcome
 
 CHIEF = "U0CHIEF"  # command staff by user id
 DEPUTY = "U0DEPUTY"  # command staff through the user group S0CMD

@@ -15,7 +15,7 @@ from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot
 from workflows.commands import LowerTier, SubmitRequest
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import Directive
+from workflows.directive_model import Directive
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft, RequestStatus, ToolRequest
 

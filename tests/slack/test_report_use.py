@@ -14,7 +14,8 @@ from tests.slack.test_clearview_story import answer
 from tests.slack.test_tool_status import reads
 from tests.workflows.test_risk import CLEARVIEW, TRANSCRIPTION
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive
+from workflows.directive_model import DirectiveDraft, DirectiveIssued
+from workflows.directives import issue_directive
 
 OFFICER, CHIEF = "U0OFFICER", "U0CHIEF"
 CONFIG_2H = None

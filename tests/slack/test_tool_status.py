@@ -14,11 +14,8 @@ from demo.slack_rules import message_errors
 from tests.slack.harness import Bot, everything_said
 from workflows.commands import IssueDirective, RevokeDirective
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import (
-    DirectiveDraft,
-    record_request_outcome,
-    record_tool_request,
-)
+from workflows.directive_model import DirectiveDraft
+from workflows.tool_services import record_request_outcome, record_tool_request
 
 CHIEF = "U0CHIEF"
 

@@ -18,7 +18,8 @@ from tests.fakes.signing import block_action
 from tests.slack.harness import CONFIG, start_bot, stop_bot
 from tests.slack.test_tool_status import reads
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive
+from workflows.directive_model import DirectiveDraft, DirectiveIssued
+from workflows.directives import acknowledge, issue_directive
 
 CHIEF, PRIVACY, READER, OFFICER = "U0CHIEF", "U0PRIV1", "U0READER", "U0OFFICER"
 READERS_GROUP = "S0READERS"

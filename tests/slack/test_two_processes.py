@@ -26,7 +26,7 @@ from tests.conftest import PG_URL, FixedClock
 from tests.serving import Serve, serve_env
 from tests.slack.harness import CONFIG, SECRET, everything_said
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request
+from workflows.submission import submit_request
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs CLEARANCE_TEST_POSTGRES_URL (PostgreSQL)")
 

@@ -15,7 +15,8 @@ from storage.db import session_factory
 from storage.pending import AssumptionFailed
 from storage.uow import SqlUnitOfWork
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import Acknowledged, Acknowledgement, acknowledge
+from workflows.directive_model import Acknowledged, Acknowledgement
+from workflows.directives import acknowledge
 
 from .test_directives_storage import issue as issue_any
 

@@ -15,7 +15,8 @@ from tests.workflows.test_risk import CLEARVIEW, TRANSCRIPTION
 from workflows.attestations import AttestationAnswer, report_use
 from workflows.attesting import Attested, attest_directive, attest_request, submit_self_report
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, DirectiveIssued, issue_directive
+from workflows.directive_model import DirectiveDraft, DirectiveIssued
+from workflows.directives import issue_directive
 from workflows.errors import InvalidInput
 from workflows.events import RequestRefused
 from workflows.handlers import handle

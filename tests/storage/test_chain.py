@@ -21,7 +21,7 @@ from storage.chain import append as append_entries
 from storage.db import urls
 from storage.uow import uow_factory
 from tests.storage.test_requests_storage import DRAFT, POLICY
-from workflows.review import submit_request
+from workflows.submission import submit_request
 
 START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 

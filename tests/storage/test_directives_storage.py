@@ -12,22 +12,12 @@ from sqlalchemy import event, text
 from storage.db import migrate
 from storage.uow import uow_factory
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import (
-    Acknowledged,
-    DirectiveDraft,
-    DirectiveIssued,
-    DirectiveStatus,
-    acknowledge,
-    find_tool,
-    issue_directive,
-    record_request_outcome,
-    record_tool_request,
-    revoke_directive,
-    supersede_directive,
-    tool_status,
-)
+from workflows.directive_model import Acknowledged, DirectiveDraft, DirectiveIssued, DirectiveStatus
+from workflows.directives import acknowledge, issue_directive, revoke_directive, supersede_directive
 from workflows.errors import ConcurrencyConflict
-from workflows.registry import ToolStatus, lookalike_rule
+from workflows.registry import ToolStatus
+from workflows.tool_names import lookalike_rule
+from workflows.tool_services import find_tool, record_request_outcome, record_tool_request, tool_status
 
 CMD = "U0CHIEF"
 
@@ -267,7 +257,7 @@ async def test_acknowledgement_is_recorded_once(uows, clock):
 async def test_duplicate_insert_does_not_abort_the_transaction(uows, clock):
     directive_id = await issue(uows, clock)
     async with uows() as uow:
-        from workflows.directives import Acknowledgement
+        from workflows.directive_model import Acknowledgement
 
         assert await uow.acks.add(Acknowledgement(directive_id, "U0OFF", clock()))
         assert not await uow.acks.add(Acknowledgement(directive_id, "U0OFF", clock()))
@@ -334,8 +324,8 @@ async def test_directive_posts_record_outcomes_and_claim_counts(uows, clock):
 
 async def test_tool_status_finds_a_tools_open_request_however_many_others_are_open(uows, clock):
     from tests.storage.test_requests_storage import DRAFT, POLICY
-    from workflows.directives import tool_status_with_requests
-    from workflows.review import submit_request
+    from workflows.submission import submit_request
+    from workflows.tool_services import tool_status_with_requests
 
     async with uows() as uow:
         for i in range(230):  # more than a screenful of others, all older

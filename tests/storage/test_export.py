@@ -16,7 +16,8 @@ from storage.export import export_record
 from storage.uow import uow_factory
 from tests.storage.test_requests_storage import DRAFT, POLICY
 from workflows.requests import Outcome
-from workflows.review import record_decision, submit_request
+from workflows.review import record_decision
+from workflows.submission import submit_request
 
 
 async def test_the_export_holds_the_complete_record(sessions, database_url, clock, tmp_path):

@@ -16,7 +16,8 @@ from storage.group_commit import GroupCommit
 from storage.uow import SqlUnitOfWork
 from workflows.errors import ConcurrencyConflict, InvalidInput, NotAReviewer, StoreBusy
 from workflows.requests import Outcome, RequestStatus
-from workflows.review import record_decision, submit_request
+from workflows.review import record_decision
+from workflows.submission import submit_request
 
 from .test_requests_storage import DRAFT, POLICY
 

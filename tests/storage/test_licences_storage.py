@@ -16,12 +16,13 @@ from storage.db import create_engine as create_async_engine
 from storage.uow import uow_factory
 from workflows.commands import ApproveWithLicence, ExtendLicence, LapseLicence, RenewLicence, run
 from workflows.errors import ConcurrencyConflict, InvalidInput, LicenceRefused
-from workflows.licence_service import BEFORE_LICENCES, LicenceTerms
+from workflows.licence_service import BEFORE_LICENCES
+from workflows.licence_terms import LicenceTerms
 from workflows.licences import Change, Scope, ScopeKind
 from workflows.policy import Policy, Stage
 from workflows.registry import ToolStatus
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request
+from workflows.submission import submit_request
 
 POLICY = Policy(stages=(Stage("command", "Command", "C0CMD", ("U0CHIEF",)),))
 TERMS = LicenceTerms(

@@ -15,7 +15,8 @@ from storage.uow import uow_factory
 from tests.workflows.test_risk import CLEARVIEW, TRANSCRIPTION
 from workflows.registry import StatusMark, Tool, ToolStatus
 from workflows.requests import AnswerVersion, Decision, InfoExchange, Outcome, PriorUse, RequestStatus, ToolRequest
-from workflows.risk import Tier, assess
+from workflows.risk import Tier
+from workflows.risk_assessment import assess
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_tools_registered_before_the_lookalike_index_are_found_by_it(tmp_path):
     from storage.db import create_engine as create_async_engine
     from storage.db import session_factory
     from storage.uow import uow_factory
-    from workflows.directives import find_tool
+    from workflows.tool_services import find_tool
 
     url = f"sqlite:///{tmp_path / 'before.db'}"
     command.upgrade(alembic_config(url), "0007")

@@ -13,11 +13,13 @@ from storage.db import create_engine, session_factory
 from storage.reminders import SqlReminderStore
 from storage.uow import uow_factory
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, issue_directive, revoke_directive
+from workflows.directive_model import DirectiveDraft
+from workflows.directives import issue_directive, revoke_directive
 from workflows.policy import Policy, ReminderSettings, Roles, Stage
 from workflows.reminders import Claim, DirectiveReminder, ReviewReminder, sweep
 from workflows.requests import Outcome, PriorUse, RequestDraft
-from workflows.review import ask_for_info, record_decision, submit_request, withdraw_request
+from workflows.review import ask_for_info, record_decision, withdraw_request
+from workflows.submission import submit_request
 
 H = timedelta(hours=1)
 STAGES = (

@@ -12,7 +12,8 @@ from storage.uow import uow_factory
 from workflows.errors import ConcurrencyConflict
 from workflows.policy import Policy, Stage
 from workflows.requests import Outcome, PriorUse, RequestDraft, RequestStatus, StageAlreadyDecided
-from workflows.review import answer_info, ask_for_info, record_decision, submit_request
+from workflows.review import answer_info, ask_for_info, record_decision
+from workflows.submission import submit_request
 
 POLICY = Policy(
     stages=(

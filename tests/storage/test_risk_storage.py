@@ -11,9 +11,10 @@ from storage.uow import uow_factory
 from tests.workflows.test_risk import CLEARVIEW, TRANSCRIPTION
 from workflows.policy import Policy, Stage
 from workflows.requests import RULES, Outcome, PriorUse, RequestDraft, RequestStatus
-from workflows.review import record_decision, submit_request
+from workflows.review import record_decision
 from workflows.risk import Tier
 from workflows.risk_review import change_answers, raise_tier
+from workflows.submission import submit_request
 
 POLICY = Policy(
     stages=(

@@ -14,7 +14,7 @@ from bot.cli import main
 from storage.signify import checksum_list
 from storage.uow import uow_factory
 from tests.storage.test_requests_storage import DRAFT, POLICY
-from workflows.review import submit_request
+from workflows.submission import submit_request
 
 SIGNIFY = shutil.which("signify-openbsd")
 needs_signify = pytest.mark.skipif(SIGNIFY is None, reason="apt-get install signify-openbsd (.ci/run does)")

@@ -12,10 +12,12 @@ from sqlalchemy import event
 from storage.uow import uow_factory
 from workflows.attesting import attest_directive
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import DirectiveDraft, DirectiveIssued, acknowledge, issue_directive, record_tool_request
+from workflows.directive_model import DirectiveDraft, DirectiveIssued
+from workflows.directives import acknowledge, issue_directive
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request
+from workflows.submission import submit_request
+from workflows.tool_services import record_tool_request
 from workflows.usage import LinkKind, Match, tool_usage
 
 POLICY = Policy(stages=(Stage("privacy", "Privacy", "C0PRIV", ("U0PRIV1",)),))

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from workflows.attestations import Attestation, AttestationAnswer
 from workflows.audit import AuditEntry
-from workflows.directives import Acknowledgement, Directive, DirectivePost, PostOutcome
+from workflows.directive_model import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.errors import ConcurrencyConflict
 from workflows.licences import Licence
 from workflows.registry import Tool

@@ -11,15 +11,8 @@ from tests.workflows.fakes_directives import FakeDirectiveUoW
 from workflows.attestations import AttestationAnswer, tally
 from workflows.attesting import Attested, attest_directive
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import (
-    AttestationRequired,
-    DirectiveDraft,
-    DirectiveNotActive,
-    NotInAudience,
-    acknowledge,
-    issue_directive,
-    supersede_directive,
-)
+from workflows.directive_model import AttestationRequired, DirectiveDraft, DirectiveNotActive, NotInAudience
+from workflows.directives import acknowledge, issue_directive, supersede_directive
 from workflows.errors import InvalidInput
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 from tests.workflows.fakes import FakeRequests
 from tests.workflows.fakes_directives import FakeDirectiveUoW
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import (
+from workflows.directive_model import (
     Acknowledged,
     Acknowledgement,
     DirectiveDraft,
@@ -22,24 +22,24 @@ from workflows.directives import (
     PostsRetried,
     RequestFlagged,
     ToolStatusChanged,
-    acknowledge,
     directive_reference,
+    parse_directive_reference,
+)
+from workflows.directives import (
+    acknowledge,
     issue_directive,
     owed_in_channel,
-    parse_directive_reference,
-    record_request_outcome,
-    record_tool_request,
     retry_failed_posts,
     revoke_directive,
     supersede_directive,
-    tool_status,
-    tool_status_with_requests,
 )
 from workflows.errors import InvalidInput, NotCommandStaff, NotFound
 from workflows.policy import Policy, ReminderSettings, Stage
 from workflows.registry import ToolStatus
 from workflows.requests import PriorUse, RequestDraft
-from workflows.review import submit_request, withdraw_request
+from workflows.review import withdraw_request
+from workflows.submission import submit_request
+from workflows.tool_services import record_request_outcome, record_tool_request, tool_status, tool_status_with_requests
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 CMD = "UCMD"

@@ -22,23 +22,17 @@ from tests.workflows.fakes_directives import (
     FakeTools,
 )
 from workflows.directive_kinds import DirectiveKind
-from workflows.directives import (
-    DirectiveDraft,
-    RequestFlagged,
-    ToolStatusChanged,
-    find_tool,
-    issue_directive,
-    override_for,
-    revoke_directive,
-    supersede_directive,
-)
+from workflows.directive_model import DirectiveDraft, RequestFlagged, ToolStatusChanged
+from workflows.directives import issue_directive, revoke_directive, supersede_directive
 from workflows.errors import InvalidInput
 from workflows.handlers import RequestWarningsChanged, handle
 from workflows.policy import Policy, Stage
 from workflows.registry import ToolStatus
 from workflows.requests import Outcome, PriorUse, RequestDraft
-from workflows.review import record_decision, submit_request, withdraw_request
+from workflows.review import record_decision, withdraw_request
 from workflows.risk import Tier
+from workflows.submission import submit_request
+from workflows.tool_services import find_tool, override_for
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 POLICY = Policy(stages=(Stage("it_security", "IT security", "C0SEC", ("U0SEC",)),))

@@ -10,20 +10,12 @@ from datetime import UTC, datetime
 import pytest
 
 from workflows.cleaning import clean_line, clean_name, clean_text
-from workflows.directives import DirectiveDraft
+from workflows.directive_model import DirectiveDraft
 from workflows.errors import InvalidInput
 from workflows.lookalike import mixed_scripts, skeleton
-from workflows.registry import (
-    lookalikes,
-    match_tools,
-    mixed_script_warning,
-    new_tool,
-    normalise_name,
-    same_tool,
-    tool_key,
-    with_alias,
-)
+from workflows.registry import match_tools, new_tool, same_tool, with_alias
 from workflows.requests import INVISIBLE_NAME, PriorUse, RequestDraft
+from workflows.tool_names import lookalikes, mixed_script_warning, normalise_name, tool_key
 
 LATIN = "Stingray"
 CYRILLIC_A = "Stingr\u0430y"  # а: CYRILLIC SMALL LETTER A

@@ -6,16 +6,10 @@ import pytest
 
 from workflows.directive_effects import apply_directive, lift_directive
 from workflows.directive_kinds import KINDS, DirectiveKind
-from workflows.directives import Directive
-from workflows.registry import (
-    ToolStatus,
-    apply_request_decision,
-    match_tools,
-    new_tool,
-    normalise_name,
-    same_tool,
-    tool_key,
-)
+from workflows.directive_model import Directive
+from workflows.registry import ToolStatus, match_tools, new_tool, same_tool
+from workflows.request_effects import apply_request_decision
+from workflows.tool_names import normalise_name, tool_key
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 

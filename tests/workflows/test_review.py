@@ -25,15 +25,8 @@ from workflows.requests import (
     parse_reference,
     reference,
 )
-from workflows.review import (
-    answer_info,
-    ask_for_info,
-    question_for,
-    record_decision,
-    submit_request,
-    summary_fields,
-    withdraw_request,
-)
+from workflows.review import answer_info, ask_for_info, question_for, record_decision, withdraw_request
+from workflows.submission import submit_request, summary_fields
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 POLICY = Policy(

@@ -5,20 +5,9 @@ from __future__ import annotations
 import pytest
 
 from workflows.errors import InvalidInput
-from workflows.risk import (
-    DEFAULT_RULES,
-    QUESTIONS,
-    WEIGHTS,
-    Assessment,
-    Rule,
-    Tier,
-    assess,
-    max_score,
-    merge_rules,
-    rule_problems,
-    score,
-    validate_answers,
-)
+from workflows.risk import QUESTIONS, Tier, validate_answers
+from workflows.risk_assessment import WEIGHTS, Assessment, assess, max_score, score
+from workflows.risk_rules import DEFAULT_RULES, Rule, merge_rules, rule_problems
 
 # The quietest possible answers: nothing fires, score 0, minimal.
 QUIET = {

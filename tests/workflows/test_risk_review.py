@@ -14,8 +14,9 @@ from workflows import events as ev
 from workflows import registry
 from workflows.errors import InvalidInput, NotAReviewer, NotCommandStaff, NotRequester, OwnRequest
 from workflows.policy import Policy, Stage
+from workflows.request_effects import apply_request_decision
 from workflows.requests import RULES, Outcome, PriorUse, RequestClosed, RequestDraft, RequestStatus, StageAlreadyDecided
-from workflows.review import answer_info, ask_for_info, record_decision, submit_request
+from workflows.review import answer_info, ask_for_info, record_decision
 from workflows.risk import Tier
 from workflows.risk_review import (
     answer_with_changes,
@@ -25,6 +26,7 @@ from workflows.risk_review import (
     raise_tier,
     submit_with_answers,
 )
+from workflows.submission import submit_request
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 STAGES = (
@@ -451,7 +453,7 @@ async def test_submitted_with_answers_the_summary_fields_come_from_the_answers()
 
 async def test_submitted_with_answers_it_names_the_approval_it_extends():
     uow = both_uow()
-    tool = registry.apply_request_decision(registry.new_tool("Otter.ai"), "REQ-0003", "approved", "U0CHIEF", NOW)
+    tool = apply_request_decision(registry.new_tool("Otter.ai"), "REQ-0003", "approved", "U0CHIEF", NOW)
     await uow.tools.add(tool)
     [event] = await submit_with_answers(uow, POLICY, PAGE_TWO, "U0OFF", TRANSCRIPTION, NOW)
     assert event.request.extends == "REQ-0003"
@@ -478,10 +480,10 @@ async def test_submitted_with_answers_errors_name_the_questions():
 async def test_a_request_for_an_approved_tool_names_the_approval_it_extends():
     uow = FakeDirectiveUoW()
     assert await approval_to_extend(uow, "Otter") is None
-    tool = registry.apply_request_decision(registry.new_tool("Otter.ai"), "REQ-0003", "approved", "U0CHIEF", NOW)
+    tool = apply_request_decision(registry.new_tool("Otter.ai"), "REQ-0003", "approved", "U0CHIEF", NOW)
     await uow.tools.add(tool)
     assert await approval_to_extend(uow, "otter") == "REQ-0003"
-    rejected = registry.apply_request_decision(tool, "REQ-0004", "rejected", "U0CHIEF", NOW)
+    rejected = apply_request_decision(tool, "REQ-0004", "rejected", "U0CHIEF", NOW)
     await uow.tools.save(rejected)
     assert await approval_to_extend(uow, "Otter") is None
     [event] = await submit_request(FakeUnitOfWork(), POLICY, DRAFT, "U0OFF", NOW, TRANSCRIPTION, extends="REQ-0003")
@@ -489,8 +491,8 @@ async def test_a_request_for_an_approved_tool_names_the_approval_it_extends():
 
 
 def test_the_registry_records_a_prohibited_tool_with_its_rule():
-    tool = registry.apply_request_decision(registry.new_tool("Clearview AI"), "REQ-0001", "opened", "U0OFF", NOW)
+    tool = apply_request_decision(registry.new_tool("Clearview AI"), "REQ-0001", "opened", "U0OFF", NOW)
     rule = "P1 — the vendor's reference data was collected without consent"
-    tool = registry.apply_request_decision(tool, "REQ-0001", "prohibited", RULES, NOW, rule)
+    tool = apply_request_decision(tool, "REQ-0001", "prohibited", RULES, NOW, rule)
     assert tool.status is registry.ToolStatus.PROHIBITED and tool.status.label == "Prohibited"
     assert tool.conditions == rule and tool.status_source == "REQ-0001"

@@ -1,0 +1,170 @@
+"""The tool registry's repository: SqlTools implements workflows.ports_directives' tools port (a
+tool, its aliases and look-alike forms; found by key, alias or look-alike form in one statement).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.mapping import TOOL
+from storage.sql import insert_all_once, save_versioned, table_of
+from storage.tables import ToolAliasRow, ToolLookalikeRow, ToolRow
+from workflows.errors import ConcurrencyConflict
+from workflows.registry import Tool, ToolStatus
+
+# Core statements built once (their SQL is compiled once and cached): a look-up runs on every
+# request submitted and every card rendered.
+_TOOLS, _ALIASES = table_of(ToolRow), table_of(ToolAliasRow)
+# One tool with its aliases in one statement: a row per alias (one with alias NULL if it has none).
+_WITH_ALIASES = select(_TOOLS, _ALIASES.c.alias.label("alias_of_tool")).outerjoin(
+    _ALIASES, _ALIASES.c.tool_id == _TOOLS.c.id
+)
+_TOOL_BY_KEY = _WITH_ALIASES.where(_TOOLS.c.key == bindparam("key"))
+_INSERT_TOOL = insert(_TOOLS).returning(_TOOLS.c.id)
+_TOOL_BY_ID = _WITH_ALIASES.where(_TOOLS.c.id == bindparam("id"))
+
+
+def _found_tool():
+    """The tool a name is filed under, by key, else by alias, else by look-alike form (lowest id
+    first), with its aliases: one statement where three look-ups, one after the other, cost three
+    round trips (every request about a new tool made all three). COALESCE stops at the first
+    look-up that finds one, on SQLite and PostgreSQL alike."""
+    lookalikes = table_of(ToolLookalikeRow)
+    first = func.coalesce(
+        select(_TOOLS.c.id).where(_TOOLS.c.key == bindparam("key")).scalar_subquery(),
+        select(_ALIASES.c.tool_id).where(_ALIASES.c.alias == bindparam("alias")).limit(1).scalar_subquery(),
+        select(lookalikes.c.tool_id)
+        .where(lookalikes.c.form.in_(bindparam("forms", expanding=True)))
+        .order_by(lookalikes.c.tool_id)
+        .limit(1)
+        .scalar_subquery(),
+    )
+    return _WITH_ALIASES.where(_TOOLS.c.id == first)
+
+
+_FOUND_TOOL = _found_tool()
+
+
+class SqlTools:
+    """workflows.ports_directives.ToolRepository. Writes are flushed at once, so a later read in the
+    same transaction (the review card's cease-use warning) sees them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        # A change looks the same tool up more than once (the registry's rule, then the review
+        # card's warning); this unit of work's own reads and writes answer the later look-ups.
+        self._by_key: dict[str, Tool | None] = {}
+        self._found: dict[tuple[str, str, frozenset[str]], Tool | None] = {}
+
+    async def get_by_key(self, key: str) -> Tool | None:
+        if key not in self._by_key:
+            self._remember(key, _one_tool((await self._session.execute(_TOOL_BY_KEY, {"key": key})).all()))
+        known = self._by_key[key]
+        return dataclasses.replace(known) if known else None
+
+    def _remember(self, key: str, tool: Tool | None) -> None:
+        self._by_key[key] = dataclasses.replace(tool) if tool else None
+        self._found.clear()  # aliases and forms may have moved: ask again
+
+    async def get(self, tool_id: int) -> Tool | None:
+        return _one_tool((await self._session.execute(_TOOL_BY_ID, {"id": tool_id})).all())
+
+    async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
+        if self._by_key.get(key) is not None:  # read or written in this unit of work: it has the key
+            return await self.get_by_key(key)
+        wanted = (key, alias, forms)
+        if wanted not in self._found:
+            rows = (
+                await self._session.execute(_FOUND_TOOL, {"key": key, "alias": alias, "forms": sorted(forms)})
+            ).all()
+            self._found[wanted] = _one_tool(rows)
+        known = self._found[wanted]
+        return dataclasses.replace(known) if known else None
+
+    async def all(self) -> list[Tool]:
+        return await self._hydrate(list(await self._session.execute(select(_TOOLS).order_by(_TOOLS.c.id))))
+
+    async def with_status(self) -> list[Tool]:
+        """Tools whose status of record is known, by name."""
+        rows = await self._session.execute(select(_TOOLS).where(_TOOLS.c.status != ToolStatus.UNKNOWN.value))
+        return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
+
+    async def add(self, tool: Tool) -> Tool:
+        values = {**_tool_values(tool), "created_at": tool.updated_at or datetime.now(UTC), "version": 0}
+        try:
+            tool_id = (await self._session.execute(_INSERT_TOOL, values)).scalar_one()
+        except IntegrityError as exc:
+            # Another transaction registered the same tool first; a retry from a fresh read finds it.
+            raise ConcurrencyConflict(f"tool {tool.key}") from exc
+        tool.id, tool.version = tool_id, 0
+        await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
+        await self._index_lookalikes(tool_id, tool, stored=frozenset())
+        self._remember(tool.key, tool)
+        return tool
+
+    async def save(self, tool: Tool) -> None:
+        assert tool.id is not None, "save() is for stored tools; use add()"
+        before = self._by_key.get(tool.key)
+        await save_versioned(self._session, ToolRow, tool, _tool_values(tool))
+        await self._add_aliases(tool.id, tool.aliases)
+        # Loaded in this unit of work (as every change does): its forms are known; else read them.
+        await self._index_lookalikes(tool.id, tool, stored=before.lookalikes() if before else None)
+        self._remember(tool.key, tool)
+
+    async def _index_lookalikes(self, tool_id: int, tool: Tool, *, stored: frozenset[str] | None) -> None:
+        """Make the tool's rows in tool_lookalikes `tool.lookalikes()`. Every wanted form is written
+        (a form already there is kept), so a form that went missing is put back the next time the tool
+        is saved; `stored` (the forms its loaded state had) says which may have to go."""
+        where = col(ToolLookalikeRow.tool_id) == tool_id
+        if stored is None:
+            stored = frozenset(await self._session.scalars(select(col(ToolLookalikeRow.form)).where(where)))
+        wanted = tool.lookalikes()
+        if stored - wanted:
+            await self._session.execute(
+                delete(ToolLookalikeRow).where(where, col(ToolLookalikeRow.form).in_(sorted(stored - wanted)))
+            )
+        await insert_all_once(
+            self._session, ToolLookalikeRow, [{"form": f, "tool_id": tool_id} for f in sorted(wanted)]
+        )
+
+    async def _add_aliases(self, tool_id: int, aliases: Iterable[str], stored: set[str] | None = None) -> None:
+        if stored is None:
+            stored = set(
+                await self._session.scalars(select(col(ToolAliasRow.alias)).where(col(ToolAliasRow.tool_id) == tool_id))
+            )
+        # One statement for every new alias; a name already filed under another tool stays there
+        # (ON CONFLICT DO NOTHING on the alias): first come, first served.
+        new = [{"alias": alias, "tool_id": tool_id} for alias in sorted(set(aliases) - stored)]
+        await insert_all_once(self._session, ToolAliasRow, new)
+
+    async def _hydrate(self, rows: list[Row[Any]]) -> list[Tool]:
+        if not rows:
+            return []
+        aliases: dict[int, set[str]] = {row.id: set() for row in rows}
+        found = await self._session.execute(
+            select(_ALIASES.c.alias, _ALIASES.c.tool_id).where(_ALIASES.c.tool_id.in_(list(aliases)))
+        )
+        for alias, tool_id in found:
+            aliases[tool_id].add(alias)
+        return [TOOL.build(row, {"aliases": frozenset(aliases[row.id])}) for row in rows]
+
+
+def _one_tool(rows: Sequence[Row[Any]]) -> Tool | None:
+    """The tool of _TOOL_BY_KEY's or _TOOL_BY_ID's rows, with its aliases."""
+    if not rows:
+        return None
+    aliases = frozenset(row.alias_of_tool for row in rows if row.alias_of_tool is not None)
+    return TOOL.build(rows[0], {"aliases": aliases})
+
+
+def _tool_values(tool: Tool) -> dict:
+    # The status shown is derived from the layers; stored too, for listing.
+    return {**TOOL.values(tool), "status": tool.status.value, "status_since": tool.status_since}
