@@ -124,10 +124,9 @@ class Clearance:
             clock,
             self.directory,
             self.members,
-            uow=self.uow,
+            change=self.changes.handle,
             reading=self.reading,
             enqueue=enqueue,
-            sent=self.sender.wake,
             directive_status=self.directive_status,
         )
         self.reminders = ReminderScheduler(  # the reminder sweep, every [reminders] check_every
@@ -195,9 +194,10 @@ class Clearance:
     def _post_arrived(self) -> None:
         """A directive's post went out or failed: its count and command staff's Home tabs follow."""
         self.counts.wake()
-        self.home.mark(self.policy.roles.command_staff)
+        self.home.mark_counts(self.policy.roles.command_staff)
 
     def uow(self) -> SqlUnitOfWork:
+        """A unit of work of its own, outside the group commit: tests' set-up only (no part is given it)."""
         return SqlUnitOfWork(self.sessions, self.clock, self.identity.team_id)
 
     def reading(self) -> SqlUnitOfWork:
