@@ -239,7 +239,8 @@ class HomeRefresher:
             try:
                 users = await self._with_home(await self._users(batch))
                 messages = [await self._message(user) for user in sorted(users)]
-                await self._enqueue(messages)
+                if messages:
+                    await self._enqueue(messages)
             except Exception:
                 log.exception("could not refresh %d Home tab(s)", len(batch))
 
