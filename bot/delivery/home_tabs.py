@@ -247,7 +247,7 @@ class HomeRefresher:
     async def _with_home(self, users: set[str]) -> set[str]:
         """Those of `users` who have a Home tab: from memory, reading only the ones not known."""
         now = self._clock()
-        unknown = {u for u in users - self._has_home if not now - self._no_home.get(u, now - NO_HOME_FOR) < NO_HOME_FOR}
+        unknown = {u for u in users - self._has_home if not self._known_without(u, now)}
         if unknown:
             async with self._reading() as uow:
                 found = await uow.home_tabs.having_home(unknown)
@@ -260,6 +260,10 @@ class HomeRefresher:
             while len(self._no_home) > NO_HOME_REMEMBERED:
                 self._no_home.pop(next(iter(self._no_home)))
         return users & self._has_home
+
+    def _known_without(self, user: str, now: datetime) -> bool:
+        checked = self._no_home.get(user)
+        return checked is not None and now - checked < NO_HOME_FOR
 
     def _has(self, user: str) -> None:
         self._has_home.add(user)
