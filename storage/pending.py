@@ -118,6 +118,10 @@ def batch_cache(session: AsyncSession, name: str) -> dict[Any, Any] | None:
     return None if caches is None else caches.setdefault(name, {})
 
 
+# The hooks below listen on SQLAlchemy's `Session` class itself, so they run for every session in
+# the process (the app's, the CLI's, the tests'), registered when this module is first imported
+# (storage/uow.py imports it). Nothing at a call site shows them: a commit anywhere flushes pending
+# rows, a rollback anywhere drops them.
 @event.listens_for(Session, "after_rollback")
 @event.listens_for(Session, "after_soft_rollback")
 def _rolled_back(session: Session, *_: object) -> None:

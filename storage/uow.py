@@ -1,11 +1,10 @@
 """SqlUnitOfWork: one database transaction holding the repositories (workflows.ports.UnitOfWork).
 
-    async with uow_factory() as uow:
-        events = await record_decision(uow, …)
-        await uow.outbox.add_all(messages_for(events))
-        await uow.commit()
-
-Leaving the block without commit() rolls everything back.
+The application never commits one of its own: every change runs in a unit `SqlUnitOfWork.over` a
+group-commit batch's session (storage/group_commit.py, reached through bot/wiring/changes.py
+`Changes.handle`), whose owner commits the batch; reads use one over the read sessions, never
+committed. Entered with `async with` and committed by hand only by tests' set-up and the
+benchmarks' bulk loaders; leaving the block without commit() rolls everything back.
 """
 
 from __future__ import annotations

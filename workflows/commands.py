@@ -35,6 +35,7 @@ from workflows.followups import KINDS
 from workflows.followups.kind import Known
 from workflows.followups.run import run_follow_ups, seed_follow_ups
 from workflows.handlers import handle
+from workflows.home_tabs import record_home_opened
 from workflows.licence_service import approve_with_licence, extend_licence, lapse_licence, renew
 from workflows.licence_terms import LicenceTerms
 from workflows.licences import Change
@@ -304,6 +305,17 @@ class SeedFollowUps(Command):
     at: datetime
 
 
+# --- the Home tab ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenHome(Command):
+    """Someone opened the app's Home tab (workflows/home_tabs.py): keep it current from now on."""
+
+    user: str
+    at: datetime
+
+
 # --- the audit trail ------------------------------------------------------------------------------
 
 
@@ -394,6 +406,7 @@ SERVICES: dict[type[Command], Service] = {
     SeedFollowUps: lambda uow, policy, c: seed_follow_ups(uow, policy, c.at, KINDS),
     ShowCount: lambda uow, policy, c: show_count(uow, c.directive_id, c.post_id, c.channel, c.shown_at, c.text, c.at),
     AnchorChain: lambda uow, policy, c: anchor_chain(uow, policy.audit, c.by, c.at),
+    OpenHome: lambda uow, policy, c: record_home_opened(uow, c.user, c.at),
 }
 
 

@@ -1,8 +1,9 @@
 """The outbox port: calls owed to the outside world, stored with the change that implies them.
 
-A service (or a reaction to its events) adds `OutboundMessage`s to the unit of work's outbox;
-they commit with the change and a sender delivers them afterwards (bot/delivery/sender.py, with
-storage/outbox.py behind it). The message type lives here, in the domain's ports, because both
+Services never write to it: the write path (bot/wiring/changes.py `Changes.handle`) turns a change's
+events into `OutboundMessage`s (bot/messages/for_events.py) and adds them to the unit of work's
+outbox; they commit with the change and a sender delivers them afterwards (bot/delivery/sender.py,
+with storage/outbox.py behind it). The message type lives here, in the domain's ports, because both
 sides use it: bot/ builds messages and storage/ stores them, and neither may import the other's
 modules for it (storage never imports bot; bot/listeners never import storage; tests/test_layering.py).
 """

@@ -135,6 +135,13 @@ class LicenceRepository(Protocol):
         """Store changes; raises ConcurrencyConflict if someone saved it since it was loaded."""
 
 
+class HomeTabs(Protocol):
+    """Who has opened the app's Home tab (workflows/home_tabs.py)."""
+
+    async def opened(self, user_id: str, now: datetime) -> bool:
+        """Record that `user_id` has a Home tab; True the first time."""
+
+
 class DirectiveUnitOfWork(UnitOfWork, Protocol):
     @property
     def tools(self) -> ToolRepository: ...
@@ -163,6 +170,9 @@ class ChangeUnitOfWork(DirectiveUnitOfWork, Protocol):
 
     @property
     def audit_anchors(self) -> AuditAnchors: ...
+
+    @property
+    def home_tabs(self) -> HomeTabs: ...
 
     async def first_delivery(self, event_id: str) -> bool:
         """Record a delivery key (a view submission, an Events API event); False if already seen."""

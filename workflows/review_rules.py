@@ -63,5 +63,4 @@ def check_reviewer_at_stage(
     if request.stage_key != stage_key:
         raise StageAlreadyDecided(stage_key, request.decision_for(stage_key)).about(request.ref)
     if actor not in reviewers:
-        name = next((s.name for s in policy.stages if s.key == stage_key), stage_key)  # a stage the config dropped
-        raise NotAReviewer(name).about(request.ref)
+        raise NotAReviewer(policy.name_of(stage_key)).about(request.ref)

@@ -1,10 +1,11 @@
-"""The reminder sweep inside `clearance serve`: APScheduler runs it every [reminders] check_every.
+"""The timed follow-ups' sweep inside `clearance serve` (reminders, escalations, licence expiries,
+the audit anchor): APScheduler runs it every [reminders] check_every.
 
 One interval job (coalesce=True, max_instances=1, and a first run at start-up, so reminders
 that fell due while the bot was down go out at once). Each run:
 
-1. peeks at what is due (ids only, via the next_reminder_at indexes); usually nothing, and
-   the run ends there after one cheap query;
+1. peeks at what is due (ids only, from each kind's due index: next_reminder_at,
+   follow_ups.due_at); usually nothing, and the run ends there after one cheap query;
 2. outside any transaction, asks Slack what it must (members of reviewer user groups, the
    review card's permalink, who in a directive's channels has not acknowledged it), so no
    database lock is held across a network call; what Slack cannot answer now stays due;

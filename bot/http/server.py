@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 from bot.http.health import Health
 from bot.http.metrics import Metrics, kind_of
 from bot.http.slack_body import parse_body
-from bot.messages.refusals import RefusalLog
+from bot.http.turned_away import TurnedAwayLog
 from bot.people.slack_identity import SlackIdentity
 from storage.probe import DatabaseProbe
 
@@ -115,14 +115,14 @@ class SlackEvents:
         self._identity = identity
         self._ready = ready
         self._secret = (signing_secret or "").encode()
-        self.bad_signatures = RefusalLog(
+        self.bad_signatures = TurnedAwayLog(
             log,
             "request(s) with no valid Slack signature",
             "If these come from Slack, SLACK_SIGNING_SECRET is wrong: copy the Signing Secret from the "
             "Slack app settings → Basic Information (not the client secret or a token).",
             monotonic=monotonic,
         )
-        self.foreign_teams = RefusalLog(
+        self.foreign_teams = TurnedAwayLog(
             log,
             "payload(s) from another Slack workspace",
             "This Clearance serves only the workspace its bot token belongs to.",

@@ -1,4 +1,7 @@
-"""A refused request's notice to command staff named as user groups.
+"""The notice of a tool request the risk rules refused (`RequestRefused`) to command staff named as
+user groups. (Other things turned down are not "refusals" here: a refused click is a `DomainError`,
+worded by bot/messages/presenter.py; an HTTP request with a bad signature is turned away,
+bot/http/turned_away.py.)
 
 Their members are known only by asking Slack, which is never done inside a transaction or before an
 ack: so this runs after the commit, in the background. Command staff named as users were sent

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
 from bot.config.settings import Settings
-from bot.listeners import (
-    attestations,
-    directives,
-    groups,
-    home,
-    report_use,
-    requests,
-    reviews,
-    risk,
-    tool_status,
-    usage,
-)
-from bot.listeners.common import guarded, no_listener
-from bot.listeners.directive_deps import DirectiveDeps
-from bot.people.directory import SlackDirectory
+from bot.listeners.common import Answering, guarded, no_listener
 from bot.people.slack_identity import SlackIdentity
 from bot.wiring.bolt_authorize import KnownIdentity
 from bot.wiring.event_deliveries import DeliveringApp, EventDeliveries
@@ -36,18 +23,21 @@ from workflows.errors import StoreBusy, StoreUnavailable
 log = logging.getLogger("clearance.app")
 
 
+D = TypeVar("D")
+
+
+@dataclass(frozen=True)
+class Group(Generic[D]):
+    """A listener module's `register` and what its listeners need (the list is in bot/wiring/runtime.py)."""
+
+    register: Callable[[ListenerTable, D], None]
+    deps: D
+
+
 @dataclass(frozen=True)
 class Listeners:
-    """Each group of listeners with what it needs (built in bot/wiring/runtime.py)."""
-
-    requests: requests.RequestDeps
-    reviews: reviews.ReviewDeps  # the tier buttons and form (bot/listeners/risk.py) too
-    directives: DirectiveDeps
-    tool_status: tool_status.StatusDeps
-    home: home.HomeDeps
-    directory: SlackDirectory  # forgets a user group's members when Slack says it changed
-    usage: usage.UsageDeps  # /tool-usage and its Send as CSV
-    attestations: attestations.AttestationDeps  # a cease-use answered with facts (report-use: `requests`)
+    groups: Sequence[Group[Any]]  # registered in this order
+    fallback: Answering  # answers a click or form no listener takes
 
 
 class _NotTokenSkipped(logging.Filter):
@@ -126,16 +116,8 @@ def build_app(
         return BoltResponse(status=200, body="")
 
     table = ListenerTable()
-    requests.register(table, listeners.requests)
-    reviews.register(table, listeners.reviews)
-    risk.register(table, listeners.reviews)
-    home.register(table, listeners.home)
-    directives.register(table, listeners.directives)
-    tool_status.register(table, listeners.tool_status)
-    usage.register(table, listeners.usage)
-    attestations.register(table, listeners.attestations)
-    report_use.register(table, listeners.requests)
-    groups.register(table, listeners.directory)
-    table.otherwise(guarded(listeners.requests, no_listener))
+    for group in listeners.groups:
+        group.register(table, group.deps)
+    table.otherwise(guarded(listeners.fallback, no_listener))
     table.install(app)
     return app

@@ -10,7 +10,7 @@ callback the composition root gives (bot/wiring/runtime.py says what it does).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from bot.messages.for_events import SlackMessages, read_facts
@@ -47,18 +47,27 @@ class Changes:
         self._sent = sent  # new outbox rows: wake the sender
         self._committed = committed
 
-    async def handle(self, command: Command, *, queued: list[OutboundMessage] | None = None) -> list[Event]:
+    async def handle(
+        self,
+        command: Command,
+        *,
+        queued: list[OutboundMessage] | None = None,
+        with_messages: Sequence[OutboundMessage] = (),
+    ) -> list[Event]:
         """Run the command's service, every rule that follows from its events, and the messages they
         imply (bot/messages/for_events.py); commit; send. On a concurrent change (two clicks at once) the whole
         thing is retried from a fresh read, where the domain then sees what the other click did.
-        `queued` (a background loop's report) is given the messages written."""
+        `queued` (a background loop's report) is given the messages written. `with_messages`: built
+        before the transaction from reads and Slack look-ups (a Home tab's view), stored with the
+        change's own."""
 
         async def unit(uow: ChangeUnitOfWork) -> list[Event]:
             events = await run(uow, self._policy, command)
-            messages = []
+            messages = list(with_messages)
             if events:
                 facts = await read_facts(uow, events)
-                messages = [m for e in events for m in self._messages.messages_for(e, facts)]
+                messages += [m for e in events for m in self._messages.messages_for(e, facts)]
+            if messages:
                 await uow.outbox.add_all(messages)
             if queued is not None:
                 queued[:] = messages  # replaced, not added to: the unit may run again

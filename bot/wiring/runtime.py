@@ -26,6 +26,18 @@ from bot.followups.scheduler import ReminderScheduler
 from bot.http.kept_connections import KeptConnections
 from bot.http.metrics import Metrics
 from bot.http.server import asgi_app
+from bot.listeners import (
+    attestations,
+    directives,
+    groups,
+    home,
+    report_use,
+    requests,
+    reviews,
+    risk,
+    tool_status,
+    usage,
+)
 from bot.listeners.attestations import AttestationDeps
 from bot.listeners.common import Replies
 from bot.listeners.directive_deps import DirectiveDeps
@@ -41,7 +53,7 @@ from bot.people.names import PeopleNames
 from bot.people.roles import Roles
 from bot.people.slack_check import ConfigCheck
 from bot.people.slack_identity import SlackIdentity
-from bot.wiring.app import Listeners, build_app
+from bot.wiring.app import Group, Listeners, build_app
 from bot.wiring.background import Background
 from bot.wiring.changes import Changes
 from pages.http import TransparencyPages
@@ -64,7 +76,7 @@ def utcnow() -> datetime:
 class Clearance:
     """The composition root: builds each part from Settings and gives it only what it needs.
 
-    No part receives this object: listeners get their group's dependencies (bot/app.Listeners),
+    No part receives this object: listeners get their group's dependencies (bot/wiring/app.py Group),
     background parts their own. It is kept by the CLI and tests to start, stop and look inside.
     """
 
@@ -124,10 +136,9 @@ class Clearance:
             clock,
             self.directory,
             self.members,
-            uow=self.uow,
+            change=self.changes.handle,
             reading=self.reading,
             enqueue=enqueue,
-            sent=self.sender.wake,
             directive_status=self.directive_status,
         )
         self.reminders = ReminderScheduler(  # the reminder sweep, every [reminders] check_every
@@ -147,32 +158,43 @@ class Clearance:
         roles = Roles(policy, self.directory)
         change = self.changes.handle
         audience = DirectiveAudience(self.reading, self.members)
+        # Every listener module once, with what its listeners need, in the order they are registered.
+        request_deps = RequestDeps(policy, clock, change, self.reading, self.client, self.replies)
+        review_deps = ReviewDeps(policy, clock, roles, change, self.reading, self.client, self.replies)
+        directive_deps = DirectiveDeps(
+            policy,
+            clock,
+            roles,
+            change,
+            enqueue,
+            self.reading,
+            self.client,
+            self.members,
+            self.directive_status,
+            self.counts,
+            self.replies,
+            audience,
+        )
+        files = UsageFiles(self.client, PeopleNames(self.members.client))
         self.listeners = Listeners(
-            requests=RequestDeps(policy, clock, change, self.reading, self.client, self.replies),
-            reviews=ReviewDeps(policy, clock, roles, change, self.reading, self.client, self.replies),
-            directives=DirectiveDeps(
-                policy,
-                clock,
-                roles,
-                change,
-                enqueue,
-                self.reading,
-                self.client,
-                self.members,
-                self.directive_status,
-                self.counts,
-                self.replies,
-                audience,
+            groups=(
+                Group(requests.register, request_deps),
+                Group(reviews.register, review_deps),  # the licence form too (bot/listeners/licences.py)
+                Group(risk.register, review_deps),  # the tier buttons and form
+                Group(home.register, HomeDeps(self.home, self.replies)),
+                Group(directives.register, directive_deps),
+                Group(tool_status.register, StatusDeps(policy, self.reading, self.replies, roles, clock)),
+                Group(usage.register, UsageDeps(clock, roles, self.reading, files, self.replies)),  # /tool-usage
+                Group(
+                    attestations.register,  # a cease-use answered with facts
+                    AttestationDeps(
+                        policy, clock, change, self.reading, self.client, audience, self.directory, self.replies
+                    ),
+                ),
+                Group(report_use.register, request_deps),
+                Group(groups.register, self.directory),  # a user group's members forgotten when Slack says so
             ),
-            tool_status=StatusDeps(policy, self.reading, self.replies, roles, clock),
-            home=HomeDeps(self.home, self.replies),
-            directory=self.directory,
-            usage=UsageDeps(
-                clock, roles, self.reading, UsageFiles(self.client, PeopleNames(self.members.client)), self.replies
-            ),
-            attestations=AttestationDeps(
-                policy, clock, change, self.reading, self.client, audience, self.directory, self.replies
-            ),
+            fallback=request_deps,
         )
         # The public transparency page (pages/http.py), read-only through its own read port.
         self.transparency = TransparencyPages(SqlPublicRecord(self.read_sessions, clock), policy, clock=clock)
@@ -195,9 +217,10 @@ class Clearance:
     def _post_arrived(self) -> None:
         """A directive's post went out or failed: its count and command staff's Home tabs follow."""
         self.counts.wake()
-        self.home.mark(self.policy.roles.command_staff)
+        self.home.mark_counts(self.policy.roles.command_staff)
 
     def uow(self) -> SqlUnitOfWork:
+        """A unit of work of its own, outside the group commit: tests' set-up only (no part is given it)."""
         return SqlUnitOfWork(self.sessions, self.clock, self.identity.team_id)
 
     def reading(self) -> SqlUnitOfWork:

@@ -328,3 +328,51 @@ async def test_a_tier_change_that_closes_a_request_takes_it_off_its_reviewers_ho
         assert ref not in everything_said(slack.home_views["U0PRIV1"])  # refreshed without being opened
     finally:
         await stop_bot(bot)
+
+
+async def test_a_burst_of_acknowledgements_rebuilds_command_staffs_home_tab_once_off_the_clicks_path(bot, slack):
+    from tests.slack.test_directives import issue, press
+
+    officers = ["U0OFFICER", "U0OFF002", "U0OFF003"]
+    slack.channel_members["C0PATROL"] = [*officers, "U0BOT"]
+    await bot.home("U0CHIEF")
+    ref = await issue(bot, "U0CHIEF", channels=("C0PATROL",), due=bot.clock() + 2 * H)
+    await bot.home_showing("U0CHIEF", "0 of 3 acknowledged")
+    bot.c.home.counts_every = 3600  # a count waits until the test says (home_settled builds it at once)
+    before = len(bot.publishes_to("U0CHIEF"))
+
+    for officer in officers:
+        response = await bot.http.action(press(bot, bot.card("C0PATROL", ref), ActionId.ACKNOWLEDGE, officer))
+        assert response.status_code == 200
+        await bot.settle()  # each click committed and its messages sent
+    assert len(bot.publishes_to("U0CHIEF")) == before  # no rebuild per click: the count waits for more
+
+    await bot.home_settled()
+    assert len(bot.publishes_to("U0CHIEF")) == before + 1  # one rebuild for the three
+    assert "3 of 3 acknowledged" in everything_said(slack.home_views["U0CHIEF"])
+
+
+async def test_who_has_a_home_tab_is_read_once_not_for_every_refresh(bot, slack):
+    from sqlalchemy import event
+
+    reads: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        if "home_tabs" in statement and statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    await bot.home("U0OFFICER")  # has a Home tab: known from its opening, never read
+    engine = bot.c.database.read_engine.sync_engine  # refreshes read outside the write transaction
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):  # each refreshes the requester's and the reviewers' Home tabs
+            await bot.request_tool("U0OFFICER")
+            await bot.home_settled()
+        assert len(reads) == 1, reads  # the reviewers, who never opened theirs: read once, not thrice
+        bot.clock.advance(timedelta(minutes=2))
+        await bot.request_tool("U0OFFICER")
+        await bot.home_settled()
+        assert len(reads) == 2  # a while later again: they may have opened it through another replica
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(bot.publishes_to("U0OFFICER")) == 5  # opened, then one refresh per request

@@ -1,6 +1,11 @@
-"""Rate-limited logging of refused requests: an operator sees why nothing works; a flood stays small.
+"""Rate-limited logging of HTTP requests turned away at the edge (a bad signature, another
+workspace): an operator sees why nothing works; a flood stays small.
 
-The first refusal in a quiet period is logged at once; later ones are counted and summarised
+"Turned away", not "refused": a refused request is a tool request the risk rules refused
+(workflows `RequestRefused`, its notices in bot/messages/refusal_notices.py), and a refused click is
+a `DomainError` put in words by bot/messages/presenter.py.
+
+The first one in a quiet period is logged at once; later ones are counted and summarised
 (count, reasons, top sources) at most once per `every` seconds. Only the reason and the source
 (an address or a team id) are logged: never a header value, a secret or the body.
 """
@@ -13,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 
 
-class RefusalLog:
+class TurnedAwayLog:
     def __init__(
         self,
         log: logging.Logger,
