@@ -38,7 +38,8 @@ from workflows.followups import KINDS
 from workflows.followups.kind import Known
 from workflows.followups.run import run_follow_ups, seed_follow_ups
 from workflows.handlers import handle
-from workflows.licence_service import LicenceTerms, approve_with_licence, extend_licence, lapse_licence, renew
+from workflows.licence_renewal import renew
+from workflows.licence_service import LicenceTerms, approve_with_licence, extend_licence, lapse_licence
 from workflows.licences import Change
 from workflows.policy import Policy
 from workflows.ports_directives import ChangeUnitOfWork
