@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.follow_ups import SqlFollowUps
+from storage.licences import SqlLicences
 from storage.mapping import REQUEST
 from storage.sql import row_id, rowcount, table_of
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
@@ -74,6 +75,7 @@ class SqlReminderStore:
         self._skip_directives = frozenset(skip_directives)
         self.loaded: dict[int, ToolRequest] = {}
         self.follow_ups = SqlFollowUps(session)  # every kind with no column of its own
+        self.expiring = SqlLicences(session).expiring  # the licence-expiry kind's due licences, in one read
 
     # --- requests ------------------------------------------------------------------------------
 
