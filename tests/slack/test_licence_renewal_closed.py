@@ -55,6 +55,8 @@ async def test_a_renewal_rejected_before_expiry_leaves_it_valid_until_then_and_i
     assert await status_of_record(bot) is ToolStatus.APPROVED  # not "Rejected": the licence still holds
     [said] = told_owner(bot, "the renewal REQ-0002 was rejected")
     assert "LIC-0001 stays valid until it expires" in reads(said)
+    [rejected] = told_owner(bot, "This does not change REQ-0001")  # the renewal's own rejection DM
+    assert "rejected" in reads(rejected) and "Do not use this tool" not in reads(rejected)
     answer = await ask(bot, "U0DET1")
     assert "You may use it" in answer and "Renewal under review" not in answer
     reminded = len(expiring(bot, "U0OFFICER"))
