@@ -6,9 +6,11 @@ A fresh database migrated with Alembic (on PostgreSQL a throwaway database next 
 dropped afterwards) gets, in bulk:
 
 * "Clearview AI" registered through the domain's service, and a cease-use directive about it;
-* ``--links`` links to it (default 100,000): two thirds from requests filed under three spellings
-  ("Clearview AI", "clearview.ai", "Clearview"; half of them declaring prior use, which is a second
-  link), the rest acknowledgements of the directive; by some 60,000 different people;
+* ``--people`` people linked to it (default 100,000), each a different person: two thirds by a
+  request filed under one of three spellings ("Clearview AI", "clearview.ai", "Clearview"; half of
+  them declaring prior use, which is a second link; 1 in 50 a self-report, /report-use), the rest
+  by acknowledging the directive, a third of those with an attestation (never used / stopped and
+  deleted / still holding, with case numbers): some 133,000 links in all;
 * as many requests again for 3,000 other tools (noise the indexes must skip).
 
 PostgreSQL is ANALYZEd after the load. Timed, median (min, max) of ``--runs`` runs: what the slash
@@ -45,8 +47,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.blocks.usage import usage_answer  # noqa: E402
 from storage.db import create_engine, migrate, session_factory, urls  # noqa: E402
-from storage.tables import AcknowledgementRow, RequestRow  # noqa: E402
+from storage.tables import AcknowledgementRow, AttestationRow, RequestRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
+from workflows.attestations import AttestationAnswer, SelfReport  # noqa: E402
 from workflows.directive_kinds import DirectiveKind  # noqa: E402
 from workflows.directive_model import DirectiveDraft, DirectiveIssued  # noqa: E402
 from workflows.directives import issue_directive  # noqa: E402
@@ -57,11 +60,11 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SPELLINGS = ("Clearview AI", "clearview.ai", "Clearview")
 
 
-def request_row(rng: random.Random, request_id: int, tool: str, prior: str) -> dict:
+def request_row(rng: random.Random, request_id: int, tool: str, prior: str, person: str | None = None) -> dict:
     created = NOW - timedelta(days=rng.uniform(1, 3 * 365))
     return {
         "id": request_id,
-        "requester_id": f"U{rng.randrange(60_000):07d}",
+        "requester_id": person or f"U{rng.randrange(60_000):07d}",
         "tool_name": tool,
         # Each tool is sold by one vendor (as requests name them): 3,000 tools, 500 vendors.
         "vendor": "Clearview AI Inc." if tool in SPELLINGS else f"Vendor {int(tool.split()[-1]) % 500}",
@@ -95,27 +98,46 @@ async def register(url: str) -> int:
     return next(e for e in events if isinstance(e, DirectiveIssued)).directive.stored_id
 
 
-def load(url: str, links: int, directive_id: int) -> tuple[float, int]:
+def self_report(person: str, n: int) -> dict:
+    since = (NOW - timedelta(days=30 + n % 300)).date()
+    report = SelfReport(person, "Clearview AI", "Clearview AI Inc.", since, "A trial account.", n % 100 == 0,
+                        f"2026-{n % 9000}", True, "Search results", NOW - timedelta(days=n % 30))  # fmt: skip
+    return report.to_dict()
+
+
+ANSWERS = (AttestationAnswer.NEVER_USED, AttestationAnswer.STOPPED_AND_DELETED, AttestationAnswer.STILL_HOLDING)
+
+
+def load(url: str, people: int, directive_id: int) -> tuple[float, int]:
     started = time.perf_counter()
     rng = random.Random(7)
-    requests = links * 2 // 3 // 3 * 2  # each declaring half gives two links: 1.5 links a request
-    acks = links - requests * 3 // 2
+    requests = people * 2 // 3  # each by a different person; half declare prior use: 1.5 links a request
+    acks = people - requests  # each by a different person again
     rows = []
     for n in range(1, requests + 1):
-        rows.append(request_row(rng, n, SPELLINGS[n % 3], "used" if n % 2 else "none"))
+        person = f"U{n:08d}"
+        row = request_row(rng, n, SPELLINGS[n % 3], "used" if n % 2 else "none", person)
+        if n % 50 == 0:
+            row["self_report"] = self_report(person, n)
+        rows.append(row)
     for n in range(requests + 1, 2 * requests + 1):
         rows.append(request_row(rng, n, f"Tool {rng.randrange(3000)}", "none"))
-    people = rng.sample(range(60_000, 160_000), acks)
-    ack_rows = [
-        {"directive_id": directive_id, "user_id": f"U{p:07d}", "at": NOW + timedelta(seconds=i)}
-        for i, p in enumerate(people)
-    ]
+    ack_rows, attestation_rows = [], []
+    for i in range(acks):
+        person, at = f"U{requests + 1 + i:08d}", NOW + timedelta(seconds=i)
+        ack_rows.append({"directive_id": directive_id, "user_id": person, "at": at})
+        if i % 3 == 0:  # an attestation: the cease-use answered with facts (its acknowledgement too)
+            answer = ANSWERS[i // 3 % 3]
+            holding = answer is AttestationAnswer.STILL_HOLDING
+            attestation_rows.append(
+                {"directive_id": directive_id, "request_id": None, "user_id": person, "answer": answer.value,
+                 "case_numbers": [f"2026-{i}"] if holding else [], "held": "Stills" if holding else "", "at": at}
+            )  # fmt: skip
     engine = create_sync_engine(urls(url)[1])
     with engine.begin() as conn:
-        for start in range(0, len(rows), 10_000):
-            conn.execute(insert(RequestRow.__table__), rows[start : start + 10_000])
-        for start in range(0, len(ack_rows), 10_000):
-            conn.execute(insert(AcknowledgementRow.__table__), ack_rows[start : start + 10_000])
+        for table, loaded in ((RequestRow, rows), (AcknowledgementRow, ack_rows), (AttestationRow, attestation_rows)):
+            for start in range(0, len(loaded), 10_000):
+                conn.execute(insert(table.__table__), loaded[start : start + 10_000])  # type: ignore[attr-defined]
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
@@ -156,10 +178,10 @@ async def time_answers(url: str, runs: int) -> tuple[list[float], list[float], i
     return answers, csvs, size, people, links
 
 
-async def bench(label: str, url: str, links: int, runs: int) -> None:
+async def bench(label: str, url: str, people: int, runs: int) -> None:
     migrate(url)
     directive_id = await register(url)
-    seconds, seeded = load(url, links, directive_id)
+    seconds, seeded = load(url, people, directive_id)
     print(f"\n{label}: {seeded:,} links to Clearview, as many requests for other tools (loaded in {seconds:.1f} s)")
     answers, csvs, size, people, found = await time_answers(url, runs)
     print(f"  /tool-usage Clearview: {found:,} links, {people:,} people; message {size:,} bytes of blocks")
@@ -179,17 +201,17 @@ def fresh_postgres(base_url: str) -> tuple[str, str]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", help="a PostgreSQL URL; a throwaway database is created next to it")
-    parser.add_argument("--links", type=int, default=100_000)
+    parser.add_argument("--people", type=int, default=100_000, help="people linked to Clearview, each once or twice")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
-            await bench("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.links, args.runs)
+            await bench("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.people, args.runs)
     if args.postgres:
         url, admin = fresh_postgres(args.postgres)
         try:
-            await bench("PostgreSQL", url, args.links, args.runs)
+            await bench("PostgreSQL", url, args.people, args.runs)
         finally:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')

@@ -7,18 +7,37 @@ A tool's current licence is its newest row (highest id). Saves are guarded by th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql import rowcount, table_of
-from storage.tables import LicenceRow
+from storage.tables import LicenceRow, ToolRow
 from workflows.errors import ConcurrencyConflict
 from workflows.licences import Licence, Scope, ScopeKind
 
 _LICENCES = table_of(LicenceRow)
 _COLUMNS = [c for c in _LICENCES.c if c.name not in ("id", "version")]
+_TOOLS = table_of(ToolRow)
+_NEWER = _LICENCES.alias("newer")
+# The licences a sweep's expiry rows name, with their tool's newest licence (one index seek each,
+# correlated: a join on a grouped subquery made SQLite probe every id for every tool) and its name.
+_EXPIRING = (
+    select(
+        _LICENCES,
+        select(func.max(_NEWER.c.id))
+        .where(_NEWER.c.tool_key == _LICENCES.c.tool_key)
+        .correlate(_LICENCES)
+        .scalar_subquery()
+        .label("newest"),
+        _TOOLS.c.name.label("tool_name"),
+    )
+    .outerjoin(_TOOLS, _TOOLS.c.key == _LICENCES.c.tool_key)
+    .where(_LICENCES.c.id.in_(bindparam("ids", expanding=True)))
+)
+EXPIRING_BATCH = 1000  # ids per statement
 
 
 def to_values(licence: Licence) -> dict[str, Any]:
@@ -116,6 +135,17 @@ class SqlLicences:
     async def current(self) -> dict[str, Licence]:
         """Each tool's current licence, by tool key (the public page, the inventory)."""
         return {licence.tool_key: licence for licence in await self.every()}
+
+    async def expiring(self, ids: Collection[int]) -> dict[int, tuple[Licence, bool, str]]:
+        """workflows.followups.licence_expiry.ExpiringLoader: each licence by id, whether it is its
+        tool's current one, and the tool's name (its key when the registry has none), in one read."""
+        found: dict[int, tuple[Licence, bool, str]] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), EXPIRING_BATCH):
+            rows = await self.session.execute(_EXPIRING, {"ids": wanted[start : start + EXPIRING_BATCH]})
+            for row in rows:
+                found[row.id] = (from_row(row), row.newest == row.id, row.tool_name or row.tool_key)
+        return found
 
     async def _one(self, query: Any) -> Licence | None:
         row = (await self.session.execute(query)).first()

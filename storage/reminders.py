@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.follow_ups import SqlFollowUps
+from storage.licences import SqlLicences
 from storage.mapping import REQUEST
 from storage.sql import row_id, rowcount, table_of
 from storage.tables import DirectiveRow, RequestRow, SlackMessageRow
@@ -74,6 +75,7 @@ class SqlReminderStore:
         self._skip_directives = frozenset(skip_directives)
         self.loaded: dict[int, ToolRequest] = {}
         self.follow_ups = SqlFollowUps(session)  # every kind with no column of its own
+        self.expiring = SqlLicences(session).expiring  # the licence-expiry kind's due licences, in one read
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -121,14 +123,16 @@ class SqlReminderStore:
         return rowcount(result) == 1
 
     async def claim_all(self, claims: list[Claim]) -> list[bool]:
-        """workflows.reminders.BatchClaims: requests read by this store in one UPDATE per
-        CLAIM_BATCH, anything else one by one."""
+        """workflows.reminders.BatchClaims: requests read by this store, and follow_ups rows, in one
+        UPDATE per CLAIM_BATCH; anything else one by one."""
         results: dict[int, bool] = {}
         batch = [(i, c) for i, c in enumerate(claims) if c.kind == REVIEW and c.item_id in self.loaded]
         for start in range(0, len(batch), CLAIM_BATCH):
             part = batch[start : start + CLAIM_BATCH]
             won = await self._claim_requests([c for _, c in part])
             results.update((i, c.item_id in won) for i, c in part)
+        rows = [(i, c) for i, c in enumerate(claims) if i not in results and c.kind not in (REVIEW, DIRECTIVE)]
+        results.update(zip((i for i, _ in rows), await self.follow_ups.claim_many([c for _, c in rows]), strict=True))
         for i, claim in enumerate(claims):
             if i in results:
                 continue
@@ -144,8 +148,6 @@ class SqlReminderStore:
                 results[i] = await self.claim_directive(
                     claim.item_id, claim.expected_next_at, claim.new_next_at, claim.new_reminders_sent
                 )
-            else:
-                results[i] = await self.follow_ups.claim(claim)
         return [results[i] for i in range(len(claims))]
 
     async def _claim_requests(self, claims: list[Claim]) -> set[int]:

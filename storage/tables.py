@@ -338,6 +338,7 @@ class FollowUpRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "subject", name="uq_follow_ups_kind_subject"),
         Index("ix_follow_ups_due", "due_at"),  # what is due, every kind: only due rows are <= now
+        Index("ix_follow_ups_kind_due", "kind", "due_at", "subject"),  # one kind's due rows, in order (0014)
     )
 
     id: int | None = Field(default=None, primary_key=True)

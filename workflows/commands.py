@@ -36,7 +36,8 @@ from workflows.followups.kind import Known
 from workflows.followups.run import run_follow_ups, seed_follow_ups
 from workflows.handlers import handle
 from workflows.home_tabs import record_home_opened
-from workflows.licence_service import approve_with_licence, extend_licence, lapse_licence, renew
+from workflows.licence_renewal import renew
+from workflows.licence_service import approve_with_licence, extend_licence, lapse_licence
 from workflows.licence_terms import LicenceTerms
 from workflows.licences import Change
 from workflows.policy import Policy

@@ -32,7 +32,8 @@ from workflows.events import (
     RequestWithdrawn,
     TierChanged,
 )
-from workflows.licence_service import licence_unformed_approval, renewal_closed
+from workflows.licence_renewal import renewal_closed, renews_licence
+from workflows.licence_service import licence_unformed_approval
 from workflows.policy import Policy
 from workflows.registry import OVERRIDES
 from workflows.request_effects import RequestOutcome
@@ -67,6 +68,8 @@ async def file_outcome(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -
             # The licence's conditions, as the final approver confirmed them; else the stages' notes.
             conditions = "; ".join(licence.conditions) if licence else approval_conditions(r, policy)
         case RequestRejected(request=r, decision=d):
+            if await renews_licence(uow, r) is not None:
+                return []  # a renewal turned down: the licence it renews keeps the status (renewal_closed)
             outcome, by, when = RequestOutcome.REJECTED, d.by, d.at
         case RequestWithdrawn(request=r, by=by):
             outcome, when = RequestOutcome.WITHDRAWN, r.closed_at or r.updated_at or r.created_at

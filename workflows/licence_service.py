@@ -1,4 +1,5 @@
-"""Services of licences (issue 18): the final approval that grants one, renewal, extension, lapse.
+"""Services of licences (issue 18): the final approval that grants one, extension, lapse (renewal:
+workflows/licence_renewal.py).
 
 Each runs inside the change's unit of work (bot/wiring/changes.py through workflows/commands.py), so an
 approval and its licence are stored together or not at all; a form that fails a rule stores nothing.
@@ -14,32 +15,28 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from workflows.audit import AuditEntry
-from workflows.cleaning import clean_line, clean_text
+from workflows.cleaning import clean_line
 from workflows.errors import InvalidInput, LicenceRefused, NotFound, require_command_staff
-from workflows.events import Event, RequestApproved, RequestApprovedByRules, RequestSubmitted, TierChanged
+from workflows.events import Event, RequestApproved, RequestApprovedByRules, TierChanged
 from workflows.licence_terms import LicenceTerms, expiry, is_last_stage, tier_of, validity
 from workflows.licences import EXPIRY_FOLLOW_UP as EXPIRY
 from workflows.licences import (
-    Change,
     Licence,
     LicenceState,
     Scope,
     ScopeKind,
-    ask_renewal,
     extend,
     first_expiry_turn,
     grant,
     parse_period,
-    renewal_route,
 )
 from workflows.policy import Policy
 from workflows.ports_directives import DirectiveUnitOfWork
 from workflows.registry import ToolStatus
 from workflows.request_effects import RequestOutcome
-from workflows.requests import Outcome, RequestDraft, ToolRequest, parse_reference
+from workflows.requests import Outcome, ToolRequest, parse_reference
 from workflows.review import record_decision
 from workflows.review_rules import check_can_review
-from workflows.submission import submit_request
 from workflows.tool_names import tool_key
 from workflows.tool_services import record_request_outcome
 
@@ -59,14 +56,6 @@ class LicenceExtended(Event):
     tool_name: str
     by: str
     reason: str
-
-
-@dataclass(frozen=True)
-class RenewalAsked(Event):
-    licence: Licence
-    request: ToolRequest  # the renewal's request (its cards are posted by RequestSubmitted)
-    by: str
-    changes: tuple[Change, ...]
 
 
 @dataclass(frozen=True)
@@ -169,90 +158,9 @@ async def _store_new(uow: DirectiveUnitOfWork, policy: Policy, licence: Licence,
     if renewed is not None:
         await uow.licences.save(dataclasses.replace(renewed, renewal_ref=None))
     licence = await uow.licences.add(licence)
-    await _audit(uow, licence, "licence:granted", actor, now, "", "valid", describe(licence))
+    await audit_licence(uow, licence, "licence:granted", actor, now, "", "valid", describe(licence))
     await schedule_expiry(uow, policy, licence, now)
     return licence
-
-
-async def renewal_closed(uow: DirectiveUnitOfWork, policy: Policy, event: Event) -> list[Event]:
-    """A renewal rejected, withdrawn or refused by the rules: the licence it renewed is no longer
-    "renewal under review" (it lapses at its expiry, or has)."""
-    request = getattr(event, "request", None)
-    if not isinstance(request, ToolRequest) or request.extends is None:
-        return []
-    licence = await uow.licences.with_renewal(request.ref)
-    if licence is None:
-        return []
-    closed = dataclasses.replace(licence, renewal_ref=None, renewal_asked_at=None)
-    await uow.licences.save(closed)
-    await _audit(
-        uow, closed, "licence:renewal_closed", SYSTEM, request.closed_at or request.created_at, "", "", request.ref
-    )
-    return []
-
-
-# --- renewal ------------------------------------------------------------------------------------
-
-
-async def renew(
-    uow: DirectiveUnitOfWork,
-    policy: Policy,
-    tool: str,
-    by: str,
-    changes: Collection[Change],
-    what_changed: str,
-    is_command_staff: bool,
-    now: datetime,
-) -> list[Event]:
-    """Renew… by the owner (or command staff): a new request with the previous answers, judged again
-    by the risk rules; something changed -> its tier's whole route, nothing -> the last stage only."""
-    licence = await _current(uow, tool)
-    if by != licence.owner and not is_command_staff:
-        raise LicenceRefused(f"Only the licence's owner (<@{licence.owner}>) or command staff can renew it.")
-    if licence.renewal_ref is not None:
-        raise LicenceRefused(f"A renewal is already under review: {licence.renewal_ref}.")
-    what_changed = clean_text(what_changed)
-    kinds = tuple(dict.fromkeys(changes))
-    if kinds and not what_changed:
-        raise InvalidInput({"what_changed": "Say in a line or two what changed; the reviewers will read it."})
-    original = await _request(uow, licence.request_ref)
-    said = ", ".join(CHANGE_LABELS[c] for c in kinds) or "nothing changed"
-    notes = f"Renewal of {licence.ref} ({licence.request_ref}): {said}." + (f" {what_changed}" if what_changed else "")
-    draft = RequestDraft(
-        tool_name=original.tool_name,
-        vendor=original.vendor,
-        purpose=original.purpose,
-        case_number=original.case_number,
-        data_kinds=original.data_kinds,
-        prior_use=original.prior_use,
-        notes=notes[:3000],
-    )
-    answers = original.answers or None
-    events = await submit_request(
-        uow,
-        policy,
-        draft,
-        licence.owner,
-        now,
-        answers,
-        extends=licence.request_ref,
-        route_for=lambda route: renewal_route(kinds, route),
-    )
-    submitted = next((e.request for e in events if isinstance(e, RequestSubmitted)), None)
-    if submitted is None:  # the rules now prohibit it: refused at once, nothing is under review
-        return events
-    asked = dataclasses.replace(ask_renewal(licence, now), renewal_ref=submitted.ref)
-    await uow.licences.save(asked)
-    await _audit(uow, asked, "licence:renewal_asked", by, now, "", submitted.ref, notes)
-    return [*events, RenewalAsked(asked, submitted, by, kinds)]
-
-
-CHANGE_LABELS = {
-    Change.NEW_DATA: "new data",
-    Change.NEW_PURPOSE: "a new purpose",
-    Change.NEW_VENDOR_TERMS: "new vendor terms",
-    Change.OTHER: "other",
-}
 
 
 # --- extension ----------------------------------------------------------------------------------
@@ -270,7 +178,7 @@ async def extend_licence(
 ) -> list[Event]:
     """Extend… by command staff: once, with a reason, by at most its tier's validity."""
     require_command_staff(is_command_staff, "extend a licence")
-    licence = await _current(uow, tool)
+    licence = await current_licence(uow, tool)
     if until is None:
         raise InvalidInput({"until": "Choose the new last day of the licence."})
     bound = validity(policy, licence.tier) or parse_period(FALLBACK_VALIDITY)
@@ -280,7 +188,7 @@ async def extend_licence(
     await uow.licences.save(after)
     await schedule_expiry(uow, policy, after, now)
     before = licence.expires_at.isoformat() if licence.expires_at else ""
-    await _audit(uow, after, "licence:extended", by, now, before, instant.isoformat(), clean_line(reason))
+    await audit_licence(uow, after, "licence:extended", by, now, before, instant.isoformat(), clean_line(reason))
     events: list[Event] = []
     stored = await uow.tools.get_by_key(licence.tool_key)
     name = stored.name if stored is not None else licence.tool_key
@@ -312,7 +220,7 @@ async def lapse_licence(
     lapsed = dataclasses.replace(licence, lapsed_at=now)
     await uow.licences.save(lapsed)
     expired = licence.expires_at.isoformat() if licence.expires_at else ""
-    await _audit(uow, lapsed, "licence:lapsed", SYSTEM, now, "valid", "lapsed", f"expired {expired}")
+    await audit_licence(uow, lapsed, "licence:lapsed", SYSTEM, now, "valid", "lapsed", f"expired {expired}")
     events: list[Event] = []
     tool = await uow.tools.get_by_key(licence.tool_key)
     name = tool.name if tool is not None else licence.tool_key
@@ -328,14 +236,14 @@ async def lapse_licence(
 # --- helpers ------------------------------------------------------------------------------------
 
 
-async def _current(uow: DirectiveUnitOfWork, tool: str) -> Licence:
+async def current_licence(uow: DirectiveUnitOfWork, tool: str) -> Licence:
     licence = await uow.licences.current_for_tool(tool)
     if licence is None:
         raise NotFound(f"licence for {tool}")
     return licence
 
 
-async def _request(uow: DirectiveUnitOfWork, ref: str) -> ToolRequest:
+async def request_for(uow: DirectiveUnitOfWork, ref: str) -> ToolRequest:
     request_id = parse_reference(ref)
     request = await uow.requests.get(request_id) if request_id is not None else None
     if request is None:
@@ -360,7 +268,7 @@ def describe(licence: Licence) -> str:
     return "; ".join(parts)
 
 
-async def _audit(
+async def audit_licence(
     uow: DirectiveUnitOfWork,
     licence: Licence,
     action: str,

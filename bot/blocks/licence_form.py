@@ -41,6 +41,7 @@ SCOPE_LABELS = {
 NO_EXPIRY, LISTED = "none", "listed"
 OPTION_LIMIT = 75  # Slack's limit on an option's text
 CHECKLIST_LIMIT = 10  # Slack's limit on a checkboxes element's options
+NOTE_LIMIT = 3000  # Slack's limit on a plain text input (the review note's, so a note always fits)
 
 
 def proposed_conditions(request: ToolRequest, policy: Policy, previous: Licence | None) -> list[tuple[str, str]]:
@@ -58,9 +59,40 @@ def proposed_conditions(request: ToolRequest, policy: Policy, previous: Licence 
     return offered[:CHECKLIST_LIMIT]
 
 
+def note_first_modal(request: ToolRequest, policy: Policy, stage_key: str) -> dict:
+    """Approve with note… at the last stage: the note first; its submission replaces this form with
+    the licence form (bot/listeners/reviews.py), the note proposed there as a condition."""
+    blocks: list[Block | dict] = [
+        md(f"*{request.ref}* · {escape(request.tool_name, 150)} · {escape(policy.name_of(stage_key))} review"),
+        InputBlock(
+            block_id="reason",
+            label="Note for the record (optional)",
+            optional=True,
+            element=PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_LIMIT),
+        ),
+        context(
+            "This is the last stage: next comes the licence form (who may use it, under which conditions, "
+            "until when), with your note proposed as a condition."
+        ),
+    ]
+    return modal(
+        CallbackId.REVIEW_REASON,
+        "Approve with note",
+        blocks,
+        submit="Next",
+        metadata=ReasonForm(request.stored_id, stage_key, FormKind.APPROVE),
+    )
+
+
 def licence_modal(
-    request: ToolRequest, policy: Policy, stage_key: str, previous: Licence | None, now: datetime
+    request: ToolRequest,
+    policy: Policy,
+    stage_key: str,
+    previous: Licence | None,
+    now: datetime,
+    note: str = "",
 ) -> dict:
+    """The licence form; `note` (what Approve with note… said) is proposed under Other conditions."""
     tier = tier_of(request)
     period = validity(policy, tier)
     offered = proposed_conditions(request, policy, previous)
@@ -95,7 +127,12 @@ def licence_modal(
             block_id="more_conditions",
             label="Other conditions (one per line)",
             optional=True,
-            element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
+            hint="Your note, proposed as a condition: edit it, or move it to the note for the record below."
+            if note.strip()
+            else None,
+            element=PlainTextInputElement(
+                action_id="value", multiline=True, max_length=NOTE_LIMIT, initial_value=note.strip() or None
+            ),
         )
     )
     scopes = [Option(value=kind.value, label=label) for kind, label in SCOPE_LABELS.items()]

@@ -22,7 +22,7 @@ from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.http.payloads import ToolRef
 from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line, trim
-from workflows.licence_service import CHANGE_LABELS
+from workflows.licence_renewal import CHANGE_LABELS
 from workflows.licences import Change, Licence, LicenceState, Permission
 
 CHANGE_OPTIONS = {
@@ -170,4 +170,27 @@ def lapse_notice(user: str, licence: Licence, tool_name: str) -> tuple[str, list
         ["Its owner, ", User(licence.owner), ", can renew it; /tool-status shows when it is valid again."],
     ]  # fmt: skip
     text = f"{escape(name, 150)} is now Suspended — approval lapsed: stop using it until it is renewed."
+    return text, dump([rich(*lines)])
+
+
+def renewal_closed_dm(
+    licence: Licence, renewal_ref: str, how: str, tool_name: str, lapsed: bool
+) -> tuple[str, list[dict]]:
+    """The owner's DM when a renewal is rejected, withdrawn or refused: what that leaves the licence."""
+    name = one_line(tool_name, 150)
+    if lapsed:
+        lines: list[list[Part]] = [
+            [":double_vertical_bar: ", Bold(f"{name} stays Suspended — approval lapsed.")],
+            [f"The renewal {renewal_ref} was {how}, and its licence {licence.ref} expired ",
+             When(licence.expires_at or datetime.min), ": nobody may use it for police work until a renewal is "
+             "approved. You can ask for one again with Renew… on /tool-status."],
+        ]  # fmt: skip
+        text = f"{escape(name, 150)} stays Suspended — approval lapsed: the renewal {renewal_ref} was {how}."
+    else:
+        lines = [
+            [":hourglass_flowing_sand: ", Bold(f"{name}: the renewal {renewal_ref} was {how}.")],
+            [f"Its licence {licence.ref} stays valid until it expires ", When(licence.expires_at or datetime.min),
+             "; then it is Suspended — approval lapsed, unless it is renewed before."],
+        ]  # fmt: skip
+        text = f"{escape(name, 150)}: the renewal {renewal_ref} was {how}; {licence.ref} stays valid until it expires."
     return text, dump([rich(*lines)])

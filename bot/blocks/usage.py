@@ -19,6 +19,7 @@ from workflows.usage import LinkKind, Match, PersonLinks, UsageAnswer, UsageLink
 PAGE = 20  # people shown in the message; the CSV has everyone
 PER_BLOCK = 5  # people per rich_text block
 LINKS_SHOWN = 4  # of one person's links; the CSV has them all
+DETAIL_SHOWN = 160  # characters of a link's detail (an attestation's cases and account); the CSV has it whole
 
 NO_NAME = (
     "Say which tool: `/tool-usage Clearview` (a tool's name, an alias, or a vendor's name). "
@@ -84,7 +85,7 @@ def _person_line(person: PersonLinks) -> list[Part]:
 
 
 def _link_parts(link: UsageLink) -> list[Part]:
-    detail = f" ({link.detail})" if link.detail else ""
+    detail = f" ({one_line(link.detail, DETAIL_SHOWN)})" if link.detail else ""
     return [f"{_VERB[link.kind]} {link.source}{detail} ", When(link.at)]
 
 

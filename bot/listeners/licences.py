@@ -39,15 +39,20 @@ def register(app: ListenerTable, deps: ReviewDeps) -> None:
 
 async def open_licence_form(deps: ReviewDeps, body: dict, request_id: int, stage_key: str) -> None:
     """Called by the Approve click (already acknowledged) when this is the request's last stage."""
-    user = actor(body)
+    view = await licence_form(deps, actor(body), request_id, stage_key)
+    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=view)
+
+
+async def licence_form(deps: ReviewDeps, user: str, request_id: int, stage_key: str, note: str = "") -> dict:
+    """The licence form for `user`, who must be able to review the request at `stage_key` now;
+    `note` (Approve with note… at the last stage) is proposed in it as a condition."""
     reviewers = await deps.roles.reviewers(stage_key, user)
     async with deps.reading() as uow:
         request = await uow.requests.get(request_id)
         check_can_review(request, deps.policy, stage_key, user, reviewers)
         assert request is not None
         previous = await uow.licences.for_request(request.extends) if request.extends else None
-    view = licence_modal(request, deps.policy, stage_key, previous, deps.clock())
-    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=view)
+    return licence_modal(request, deps.policy, stage_key, previous, deps.clock(), note)
 
 
 async def submit_licence(deps: ReviewDeps, ack, body) -> None:

@@ -6,6 +6,7 @@ request is loaded fresh: nothing in the button is trusted beyond which request i
 
 from __future__ import annotations
 
+from bot.blocks.licence_form import note_first_modal
 from bot.blocks.requests import reason_modal
 from bot.http.payloads import FormKind, ReasonForm, ReviewTarget, Unreadable, read
 from bot.listeners import licences
@@ -39,19 +40,24 @@ def _target(raw: str | None) -> tuple[int, str]:
     return target.request_id, target.stage_key
 
 
+async def _at_last_stage(deps: ReviewDeps, request_id: int, stage_key: str) -> bool:
+    """Whether approving the request at `stage_key` now closes it as approved (as stored now)."""
+    async with deps.reading() as uow:
+        request = await uow.requests.get(request_id)
+    return (
+        request is not None
+        and request.status.is_open
+        and request.stage_key == stage_key
+        and is_last_stage(deps.policy, request, stage_key)
+    )
+
+
 async def approve(deps: ReviewDeps, ack, body) -> None:
     """One click approves: the decision is committed before Slack gets its acknowledgement. At the
     request's last stage it opens the licence form instead (issue 18)."""
     request_id, stage_key = _target(action_value(body))
     user = actor(body)
-    async with deps.reading() as uow:
-        request = await uow.requests.get(request_id)
-    if (
-        request is not None
-        and request.status.is_open
-        and request.stage_key == stage_key
-        and is_last_stage(deps.policy, request, stage_key)
-    ):
+    if await _at_last_stage(deps, request_id, stage_key):
         await ack()
         await licences.open_licence_form(deps, body, request_id, stage_key)
         return
@@ -72,9 +78,11 @@ async def open_reason_form(deps: ReviewDeps, ack, body) -> None:
         request = await uow.requests.get(request_id)
     check_can_review(request, deps.policy, stage_key, user, reviewers)
     assert request is not None  # check_can_review refuses a request that is not there
-    await deps.client.views_open(
-        trigger_id=body.get("trigger_id"), view=reason_modal(kind, request, deps.policy, stage_key)
-    )
+    if kind is FormKind.APPROVE and is_last_stage(deps.policy, request, stage_key):
+        view = note_first_modal(request, deps.policy, stage_key)  # then the licence form
+    else:
+        view = reason_modal(kind, request, deps.policy, stage_key)
+    await deps.client.views_open(trigger_id=body.get("trigger_id"), view=view)
 
 
 async def submit_reason(deps: ReviewDeps, ack, body) -> None:
@@ -85,6 +93,11 @@ async def submit_reason(deps: ReviewDeps, ack, body) -> None:
     request_id, stage_key, kind = form.request_id, form.stage_key, form.kind
     text = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value") or ""
     user = actor(body)
+    if kind is FormKind.APPROVE and await _at_last_stage(deps, request_id, stage_key):
+        # Every final approval is a licence: the note goes on to the licence form, proposed there as
+        # a condition (this form is replaced by it; nothing is decided until it is submitted).
+        await ack(response_action="update", view=await licences.licence_form(deps, user, request_id, stage_key, text))
+        return
     reviewers = await deps.roles.reviewers(stage_key, user)
     once = once_key(view)  # a re-delivery of the same submission closes the modal and changes nothing
     command: AskForInfo | RecordDecision

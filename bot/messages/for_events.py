@@ -16,6 +16,7 @@ from bot.directives.messages import directive_messages
 from bot.followups.messages import follow_up_messages
 from bot.messages.anchors import anchor_messages
 from bot.messages.attestations import attestation_messages
+from bot.messages.licences import licence_messages
 from bot.messages.outbound import RequestMessages
 from workflows.audit_anchors import ChainAnchored
 from workflows.directive_model import DirectivePost, DirectiveRevoked, DirectiveSuperseded, PostsRetried
@@ -89,6 +90,7 @@ class SlackMessages:
         if isinstance(event, ChainAnchored):
             return anchor_messages(event)
         messages = directive_messages(event, facts.posts, facts.status_now) + attestation_messages(event)
+        messages += licence_messages(event)
         request = getattr(event, "request", None)
         if request is not None:
             messages += self._requests.for_event(event, facts.flags.get(request.id, []))

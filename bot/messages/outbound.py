@@ -164,13 +164,16 @@ class RequestMessages:
                     ),
                 ]
             case RequestRejected(decision=decision):
+                if request.extends:  # a renewal, or a new purpose: the earlier approval is another matter
+                    then = f"This does not change {request.extends}: `/tool-status` says whether you may use it now."
+                else:
+                    then = "Do not use this tool for police work. If something has changed, you can send a new request."
                 return [
                     self.update_card(request, decision.stage_key, flags),
                     self.dm(
                         request,
                         f":no_entry: *{request.ref}* ({tool}) was *rejected* by {name(decision.stage_key)} "
-                        f"— <@{decision.by}>. Reason: {escape(decision.note, 1500)}\n"
-                        "Do not use this tool for police work. If something has changed, you can send a new request.",
+                        f"— <@{decision.by}>. Reason: {escape(decision.note, 1500)}\n{then}",
                     ),
                 ]
             case InfoRequested(exchange=exchange):

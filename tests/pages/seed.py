@@ -20,7 +20,8 @@ from workflows.directive_model import DirectiveDraft, DirectiveIssued
 from workflows.directives import issue_directive
 from workflows.events import Event, RequestApproved
 from workflows.handlers import handle
-from workflows.licence_service import approve_with_licence, lapse_licence, renew
+from workflows.licence_renewal import renew
+from workflows.licence_service import approve_with_licence, lapse_licence
 from workflows.licence_terms import LicenceTerms
 from workflows.licences import Scope, ScopeKind
 from workflows.policy import Policy, Stage

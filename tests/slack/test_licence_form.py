@@ -4,6 +4,7 @@ conditions, until when. Earlier stages keep one-click Approve; bad answers are t
 from __future__ import annotations
 
 from bot.messages.ids import ActionId, CallbackId
+from demo.slack_rules import view_errors
 from tests.slack.harness import everything_said, form_state
 from workflows.licences import ScopeKind
 from workflows.requests import reference
@@ -137,3 +138,64 @@ async def test_the_group_picker_lists_slack_user_groups(bot, slack):
 
     assert await options("") == ["@s0secgrp", "@s0major"]
     assert await options("MAJ") == ["@s0major"]
+
+
+async def test_approve_with_note_at_the_last_stage_goes_through_the_licence_form(bot, slack):
+    """The note comes first, then the licence form with the note proposed as a condition: the
+    final approval is a licence like any other (who may use it, until when), never one for everyone."""
+    request_id = await bot.request_tool()
+    for channel, reviewer in (("C0ITSEC", "U0SEC1"), ("C0PRIV", "U0PRIV1")):
+        await bot.click(bot.card(channel), ActionId.APPROVE, reviewer)
+        await bot.settle()
+    before = len(slack.calls_to("views.open"))
+    await bot.press(bot.card("C0CMD"), ActionId.APPROVE_WITH_NOTE, "U0CHIEF")
+    note_form = (await slack.wait_for("views.open", count=before + 1))[-1].args["view"]
+    assert note_form["submit"]["text"] == "Next" and "licence form" in everything_said(note_form)
+    note = "Witness interviews only; <b>delete</b> audio after 30 days."
+    answer = await bot.submit_view(note_form, "U0CHIEF", reason=note)
+    assert answer is not None and answer["response_action"] == "update"
+    licence_form = answer["view"]
+    assert licence_form["callback_id"] == CallbackId.LICENCE_FORM and view_errors(licence_form) == []
+    [typed] = [b for b in licence_form["blocks"] if b.get("block_id") == "more_conditions"]
+    assert typed["element"]["initial_value"] == note  # plain text: shown as typed, never formatted
+    async with bot.c.uow() as uow:  # nothing decided until the licence form is submitted
+        assert (await uow.requests.get(request_id)).status.value == "pending"
+        assert await uow.licences.for_request(reference(request_id)) is None
+    state = form_state(
+        licence_form,
+        scope={"selected_option": {"value": "people"}},
+        people={"selected_users": ["U0OFFICER", "U0DET1"]},
+    )
+    assert await bot.submit_form(licence_form, "U0CHIEF", state) is None
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        request = await uow.requests.get(request_id)
+        licence = await uow.licences.for_request(reference(request_id))
+        trail = [e.action for e in await uow.audit.for_subject(reference(request_id))]
+    assert request.status.value == "approved" and trail.count("approved:command") == 1
+    assert licence.conditions == (note,) and licence.note == ""
+    assert licence.scope.kind is ScopeKind.PEOPLE and licence.scope.people == ("U0OFFICER", "U0DET1")
+    assert "Approved without the licence form" not in licence.note
+
+
+async def test_only_the_last_stage_s_note_leads_on_to_the_licence_form(bot, slack):
+    """Privacy's Approve with note… approves in one step; Command's, with no note typed, still opens
+    the licence form, where Privacy's note is proposed for confirming."""
+    await bot.request_tool()
+    await bot.click(bot.card("C0ITSEC"), ActionId.APPROVE, "U0SEC1")
+    await bot.settle()
+    before = len(slack.calls_to("views.open"))
+    await bot.press(bot.card("C0PRIV"), ActionId.APPROVE_WITH_NOTE, "U0PRIV1")
+    note_form = (await slack.wait_for("views.open", count=before + 1))[-1].args["view"]
+    assert note_form["submit"]["text"] == "Approve"  # not the last stage: approving is one step
+    assert await bot.submit_view(note_form, "U0PRIV1", reason="Retention 30 days.") is None
+    await bot.settle()
+    before = len(slack.calls_to("views.open"))
+    await bot.press(bot.card("C0CMD"), ActionId.APPROVE_WITH_NOTE, "U0CHIEF")
+    note_form = (await slack.wait_for("views.open", count=before + 1))[-1].args["view"]
+    answer = await bot.submit_view(note_form, "U0CHIEF", reason="")
+    licence_form = answer["view"]
+    [typed] = [b for b in licence_form["blocks"] if b.get("block_id") == "more_conditions"]
+    assert "initial_value" not in typed["element"]  # no note: nothing proposed
+    said = everything_said(licence_form)
+    assert "Privacy: Retention 30 days." in said  # the earlier stage's note, proposed for confirming

@@ -16,7 +16,7 @@ import pytest
 from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import view_errors
 from tests.fakes.signing import block_action, view_submission
-from tests.slack.harness import CONFIG, Bot, answer_values, everything_said, start_bot, stop_bot
+from tests.slack.harness import CONFIG, Bot, answer_values, everything_said, form_state, start_bot, stop_bot
 from tests.slack.test_tool_status import ask, reads
 from tests.slack.test_untrusted_text import FORBIDDEN, NASTY_NAME, NASTY_PURPOSE, mrkdwn_strings
 from tests.workflows.test_risk import CLEARVIEW, SPREADSHEET_MACRO, TRANSCRIPTION
@@ -452,11 +452,13 @@ async def test_what_reviewers_wrote_when_approving_becomes_the_tools_conditions_
     await risk_bot.click(risk_bot.card("C0CMD", ref), ActionId.APPROVE_WITH_NOTE, CHIEF)
     form = (await slack.wait_for("views.open", opened + 1))[-1].args["view"]
     note = "Witness interviews only; delete audio after 30 days."
-    assert await risk_bot.submit_view(form, CHIEF, reason=note) is None
+    licence_form = (await risk_bot.submit_view(form, CHIEF, reason=note))["view"]  # the last stage: a licence
+    changed = {"public_summary": {"value": "Transcribes interviews."}}
+    assert await risk_bot.submit_form(licence_form, CHIEF, form_state(licence_form, **changed)) is None
     await risk_bot.settle()
     said, answer = await ask(risk_bot, TRANSCRIBER["tool_name"])
     assert answer["text"].endswith("Approved with conditions")
-    assert f"Conditions: Command: {note}" in said
+    assert f"Conditions: {note}" in said
 
 
 async def test_an_answer_reaches_the_stage_deciding_now_when_a_tier_change_moved_the_request(risk_bot, slack):

@@ -158,3 +158,39 @@ async def test_the_csv_button_checks_the_role_again_at_the_click(bot, slack):
     await slack.wait_for("response_url", timeout=10)
     assert "restricted" in slack.calls_to("response_url")[0].args["text"]
     assert slack.files == [] and not slack.calls_to("files.getUploadURLExternal")
+
+
+async def test_long_attestations_are_cut_short_in_the_answer_and_whole_in_the_csv(bot, slack):
+    """Still holding, each with the most case numbers and the longest account the form takes: the
+    page of 20 stays a valid message well within Slack's size; the CSV keeps every character."""
+    from workflows.attestations import CASE_LIMIT, CASES_LIMIT, HELD_LIMIT
+    from workflows.attesting import attest_directive
+
+    people = [f"U0H{n:05d}" for n in range(25)]
+    draft = DirectiveDraft(DirectiveKind.CEASE_USE, "Clearview AI", "Stop using it.", ("C0PATROL",), True, None)
+    now = datetime.now(UTC)
+    cases = ", ".join(f"{n:02d}" + "9" * (CASE_LIMIT - 2) for n in range(CASES_LIMIT))
+    held = ("Stills of suspects; " * 200)[:HELD_LIMIT].strip()
+    async with bot.c.uow() as uow:
+        events = await issue_directive(uow, draft, CHIEF, True, now)
+        directive = next(e for e in events if isinstance(e, DirectiveIssued)).directive
+        for n, person in enumerate(people):
+            at = now + timedelta(seconds=n)
+            await attest_directive(uow, directive.stored_id, person, "still_holding", cases, held, at, in_audience=True)
+        await uow.commit()
+    said, answer = await ask(bot, "Clearview AI")  # ask() checks it against Slack's limits
+    assert "25 people — 25 attested" in said and "…and 5 more" in said
+    assert len(json.dumps(answer)) < 20_000 and held not in said and "still hold material from it" in said
+    [button] = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    click = block_action(
+        ActionId.USAGE_CSV,
+        button["value"],
+        CHIEF,
+        container={"type": "message", "is_ephemeral": True},
+        response_url=slack.new_response_url("usage"),
+    )
+    assert (await bot.http.action(click)).status_code == 200
+    await slack.wait_for("response_url", timeout=10)
+    [shared] = slack.files
+    rows = list(csv.reader(io.StringIO(shared["content"].decode())))
+    assert len(rows) == 26 and all(held in r[5] and cases in r[5] for r in rows[1:])

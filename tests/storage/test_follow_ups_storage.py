@@ -152,3 +152,31 @@ async def test_the_sweep_as_a_change_returns_one_event_for_every_notice(sessions
         await uow.commit()
     assert [type(e) for e in events] == [FollowUpsDue] and events[0].claimed == 1
     assert RunFollowUps(night, Known()).limit == 1000
+
+
+async def test_a_sweep_s_claims_are_taken_together_each_won_or_lost_on_its_own(sessions, clock):
+    """claim_all takes follow_ups rows in one UPDATE per batch: a claim whose row moved since it was
+    read (another sweep, a licence renewed) loses alone; the others win and store their next turn."""
+    uows = uow_factory(sessions, clock)
+    due = clock().replace(hour=12, minute=0) + DAY
+    for subject in (1, 2, 3):
+        await schedule(uows, "licence-expiry", subject, due, "0")
+    await schedule(uows, "audit-anchor", 0, None)
+    later, never = due + 7 * DAY, None
+    claims = [
+        Claim("licence-expiry", 1, due, later, 1, None, "send", "1"),
+        Claim("licence-expiry", 2, due - H, later, 1, None, "send", "1"),  # read before the row moved
+        Claim("licence-expiry", 3, due, never, 2, None, "send", ""),
+        Claim("audit-anchor", 0, None, due, 1, None, "send", ""),  # expected NULL matches NULL
+    ]
+    async with uows() as uow:
+        won = await uow.reminders(POLICY.reminders).claim_all(claims)
+        await uow.commit()
+    assert won == [True, False, True, True]
+    async with uows() as uow:
+        rows = {s: await uow.reminders().follow_ups.get("licence-expiry", s) for s in (1, 2, 3)}
+        anchor = await uow.reminders().follow_ups.get("audit-anchor", 0)
+    assert (rows[1].due_at, rows[1].count, rows[1].state) == (later, 1, "1")
+    assert (rows[2].due_at, rows[2].count, rows[2].state) == (due, 0, "0")  # lost: unchanged
+    assert (rows[3].due_at, rows[3].count) == (None, 2)
+    assert anchor.due_at == due

@@ -5,6 +5,7 @@ approvals from before licences turned into licences for everyone with no expiry.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -175,3 +176,21 @@ def test_tools_approved_before_licences_become_licences_for_everyone_with_no_exp
     assert stingray.scope.kind is ScopeKind.EVERYONE and stingray.expires_at is None
     assert stingray.owner == "U0OFFICER" and stingray.note == BEFORE_LICENCES
     assert stingray.conditions == ("Privacy: case numbers only",)
+
+
+async def test_the_expiry_sweep_reads_its_licences_with_their_tool_in_one_go(uows, clock):
+    """ExpiringLoader: each licence, whether it is its tool's current one (a renewal supersedes it),
+    and the tool's name (its key when the registry has none)."""
+    await approved(uows, clock)
+    async with uows() as uow:
+        first = await uow.licences.current_for_tool("clearview")
+        renewal = await uow.licences.add(dataclasses.replace(first, request_ref="REQ-0002", id=None))
+        orphan = await uow.licences.add(dataclasses.replace(first, tool_key="no-such-tool", id=None))
+        await uow.commit()
+    async with uows() as uow:
+        found = await uow.reminders().expiring([first.id, renewal.id, orphan.id, 999])
+    assert set(found) == {first.id, renewal.id, orphan.id}
+    assert found[first.id][1:] == (False, "Clearview AI")  # superseded by the renewal
+    assert found[renewal.id][1:] == (True, "Clearview AI")
+    assert found[orphan.id][1:] == (True, "no-such-tool")
+    assert found[first.id][0].request_ref == "REQ-0001" and found[first.id][0].scope == first.scope

@@ -11,9 +11,11 @@ scheduled again by the licence service (workflows/licence_service.py), which mov
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from workflows.events import Event
 from workflows.followups.kind import Claim, FollowUp, FollowUpNotice, Known
@@ -56,10 +58,25 @@ class LicenceLapsedNotice(FollowUpNotice):
     told: tuple[str, ...]
 
 
+class ExpiringLoader(Protocol):
+    """Optional for a store (storage/licences.py): the licences a sweep's due rows name, each with
+    whether it is its tool's current licence and the tool's name, in one read, not three a row."""
+
+    async def expiring(self, ids: Collection[int]) -> dict[int, tuple[Licence, bool, str]]: ...
+
+
 class LicenceExpiry(RowKind):
     name: ClassVar[str] = NAME
     quiet: ClassVar[bool] = False  # the lapse is at the exact instant; reminders are deferred in plan
     labels: ClassVar[tuple[str, ...]] = ("licence reminder", "licence lapse")
+
+    async def due(self, store: Any, policy: Policy, now: datetime, limit: int) -> list[FollowUp]:
+        rows: list[FollowUp] = await store.follow_ups.due(self.name, now, limit)
+        load = getattr(store, "expiring", None)  # see ExpiringLoader; without it, produce reads each
+        if load is None or not rows:
+            return rows
+        found = await load([r.subject for r in rows])
+        return [dataclasses.replace(r, loaded=found.get(r.subject)) for r in rows]
 
     def plan(self, item: FollowUp, policy: Policy, now: datetime) -> Claim | None:
         try:
@@ -84,6 +101,12 @@ class LicenceExpiry(RowKind):
     async def produce(
         self, uow: Any, store: Any, item: FollowUp, send: Any, known: Known, policy: Policy, now: datetime
     ) -> list[Event]:
+        if isinstance(send, Remind) and item.loaded is not None:  # read with the due rows (ExpiringLoader)
+            read: Licence = item.loaded[0]
+            is_current, tool_name = item.loaded[1], item.loaded[2]
+            if not is_current or read.renewal_ref is not None or read.state(now) is not LicenceState.VALID:
+                return []  # renewed, or a renewal is under review: nothing to remind
+            return [LicenceExpiring(read, tool_name, send.before, refresh=(read.owner,))]
         licence: Licence | None = await uow.licences.get(item.subject)
         if licence is None or licence.id is None:
             return []
