@@ -48,6 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_load as bl  # noqa: E402
 
+METRICS_TOKEN = "bench-metrics"
+
 
 def _child_unchained(port: int, replica: int) -> None:
     """bench_load's unchained serve, numbering its entries from replica × 10⁹ (never two alike)."""
@@ -85,6 +87,22 @@ class Replica:
         await bl._healthy(self.url, self.process, self.log, seconds=120)
 
 
+async def batches(replicas: list[Replica]) -> tuple[float, float]:
+    """(group-commit batches, changes in them) so far, summed over the replicas (from /metrics)."""
+    import aiohttp
+
+    count = total = 0.0
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as session:
+        for r in replicas:
+            async with session.get(f"{r.url}/metrics") as response:
+                for line in (await response.text()).splitlines():
+                    if line.startswith("clearance_group_commit_batch_size_count"):
+                        count += float(line.split()[-1])
+                    elif line.startswith("clearance_group_commit_batch_size_sum"):
+                        total += float(line.split()[-1])
+    return count, total
+
+
 def cpu(replicas: list[Replica]) -> float:
     return sum(bl.cpu_ms(r.process.pid) for r in replicas)
 
@@ -111,6 +129,7 @@ class Run:
     acks_per_s: float = 0.0
     ack_done_s: float = 0.0
     ack_p99: float = 0.0
+    ack_batch: float = 0.0  # acknowledgements per group-commit batch, on average
     not_ok: int = 0
     stored: int = 0
 
@@ -118,7 +137,7 @@ class Run:
         return (
             f"{'with   ' if self.chain else 'without'} chain, {self.replicas} replica(s): CPU/approval "
             f"{self.approve_cpu:.2f} ms, CPU/ack {self.ack_cpu:.2f} ms, acks {self.acks_per_s:.0f}/s "
-            f"(p99 {self.ack_p99:.0f} ms), all delivered in {self.ack_done_s:.2f} s, "
+            f"(p99 {self.ack_p99:.0f} ms, {self.ack_batch:.0f} a batch), all delivered in {self.ack_done_s:.2f} s, "
             f"stored {self.stored}, non-200 {self.not_ok}"
         )
 
@@ -141,6 +160,7 @@ async def one_run(given: str, args, workdir: Path, *, chain: bool, replicas: int
             channel_members={bl.DIRECTIVE_CHANNEL: [*bl.members(args.acks), "U0BOT"]},
         )
         env = serve_env(api_url=fake.api_url, secret=bl.SECRET, database_url=db.create(), config=config)
+        env["CLEARANCE_METRICS_TOKEN"] = METRICS_TOKEN
         for k in range(replicas):
             servers.append(Replica(workdir, env, k, chain=chain))
             await servers[-1].start()
@@ -169,12 +189,14 @@ async def one_run(given: str, args, workdir: Path, *, chain: bool, replicas: int
         post = await bl.issue_directive_over_http(servers[0].url, fake, args.phase_timeout)
         await fake.settle()
         bodies = bl.acknowledgement_bodies(post, args.acks, fake.base_url)
-        used = cpu(servers)
+        used, (n0, sum0) = cpu(servers), await batches(servers)
         load = await spread(servers, bodies, args.in_flight, args.client)
         confirmed = await fake.wait_for("response_url", None, args.acks, args.phase_timeout)
         if confirmed is None:
             raise RuntimeError("not every acknowledgement was confirmed")
         run.ack_cpu = (cpu(servers) - used) / len(bodies)
+        n1, sum1 = await batches(servers)
+        run.ack_batch = (sum1 - sum0) / max(1.0, n1 - n0)
         run.acks_per_s, run.ack_p99, run.ack_done_s = load.per_second, load.pct(99), confirmed - load.started
         run.not_ok += load.not_ok
         run.stored = await bl.stored_acknowledgements(db.url)
