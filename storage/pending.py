@@ -66,6 +66,11 @@ class PendingRows:
                 raise AssumptionFailed(f"{len(rows) - len(inserted)} row(s) of {table.name} already stored")
 
     def add(self, table: Table, values: dict[str, Any]) -> None:
+        if table not in self._rows:
+            audit = next((t for t in self._rows if t.name == AUDIT), None)
+            self._rows[table] = []
+            if audit is not None:  # audit rows stay the last written: the chain's lock is taken
+                self._rows[audit] = self._rows.pop(audit)  # there and held to the commit (storage/chain.py)
         self._rows[table].append(values)
 
     def find(self, table: Table, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:

@@ -12,13 +12,17 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 import rfc8785
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from bot.cli import main
 from storage.chain import GENESIS, canonical, seal
 from storage.chain import append as append_entries
 from storage.db import urls
+from storage.pending import pending
+from storage.sql import table_of
+from storage.tables import AuditRow, OutboxRow
 from storage.uow import uow_factory
 from tests.storage.test_requests_storage import DRAFT, POLICY
 from workflows.submission import submit_request
@@ -115,6 +119,30 @@ async def test_entries_written_by_the_bot_are_numbered_and_chained(sessions, dat
         after = digest
     code, line = verify_says(database_url, monkeypatch, capsys)
     assert code == 0 and line.startswith(f"intact: {len(rows)} entries"), line
+
+
+async def test_a_transactions_audit_entries_are_its_last_insert(sessions, clock):
+    # The chain's lock is taken at the first audit write and held to the commit (two replicas'
+    # batches queue on it), so every other row of the transaction goes in before it.
+    inserts: list[str] = []
+
+    def seen(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO"):
+            inserts.append(statement.split()[2].strip('"'))
+
+    now = clock()
+    outbox_row = {"queue": "q", "method": "chat.postMessage", "payload": {}, "target": None, "store_as": None}
+    outbox_row |= {"status": "pending", "priority": 0, "attempts": 0, "next_attempt_at": now, "claimed_until": None}
+    outbox_row |= {"last_error": "", "created_at": now, "sent_at": None}
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        async with sessions() as session, session.begin():
+            rows = pending(session)
+            rows.add(table_of(AuditRow), entries(1)[0])  # the entry first…
+            rows.add(table_of(OutboxRow), outbox_row)  # …then a message
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert inserts == ["outbox", "audit_log"], inserts
 
 
 def test_the_database_refuses_to_change_or_delete_an_entry(trail, sync):
