@@ -18,7 +18,7 @@ moved them one remind_every on), so every run claims 1,000:
 1. **sweep**: the domain's ``workflows.reminders.sweep`` on ``storage.reminders.SqlReminderStore``
    in one transaction, committed: the indexed SELECT of what is due, 1,000 conditional UPDATE
    claims. This is the database cost the issue asks about.
-2. **scheduler run**: ``bot.scheduler.ReminderScheduler.run_once`` of a real ``Clearance`` against
+2. **scheduler run**: ``bot.followups.scheduler.ReminderScheduler.run_once`` of a real ``Clearance`` against
    the fake Slack Web API of the tests (in this process, on loopback): the peek, the user group
    look-up (cached after the first run), the claims, building the DMs (digests of 20 requests,
    one set per reviewer) and writing them to the outbox, committed. Delivery by the sender is not
@@ -183,7 +183,7 @@ async def time_scheduler(url: str, due: int, runs: int, offset: int, workdir: Pa
             started = time.perf_counter()
             report = await c.reminders.run_once()
             samples.append(time.perf_counter() - started)
-            assert report.reminders == due, f"run {k}: {report.reminders} reminders, expected {due}"
+            assert report.counts["review reminder"] == due, f"run {k}: {report.counts} reminders, expected {due}"
             messages = report.messages
         clock_now[0] += timedelta(minutes=1)  # just after the last run: nothing due
         idle = []
@@ -191,7 +191,7 @@ async def time_scheduler(url: str, due: int, runs: int, offset: int, workdir: Pa
             started = time.perf_counter()
             report = await c.reminders.run_once()
             idle.append(time.perf_counter() - started)
-            assert report.reminders == 0
+            assert report.counts["review reminder"] == 0
         await c.stop()
     return samples, statistics.median(idle), messages
 

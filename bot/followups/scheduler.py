@@ -6,9 +6,10 @@ that fell due while the bot was down go out at once). Each run:
 
 1. peeks at what is due (ids only, from each kind's due index: next_reminder_at,
    follow_ups.due_at); usually nothing, and the run ends there after one cheap query;
-2. outside any transaction, asks Slack what it must (members of reviewer user groups, the
-   review card's permalink, who in a directive's channels has not acknowledged it), so no
-   database lock is held across a network call; what Slack cannot answer now stays due;
+2. outside any transaction, asks Slack what the due kinds need, through each kind's look-up
+   (bot/followups/messages.py `LOOKUPS`: members of reviewer user groups, the review card's
+   permalink, who in a directive's channels has not acknowledged it, …), so no database lock is
+   held across a network call; what Slack cannot answer now stays due;
 3. hands a `RunFollowUps` command (what Slack said, as data) to the one write path
    (`Changes.handle`): in one transaction every registered follow-up kind's due items are claimed
    with a conditional update (on PostgreSQL the rows read are locked, skipping rows another sweep
@@ -29,26 +30,18 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk.errors import SlackApiError
 
+from bot.followups.lookups import Asking, Lookups
 from bot.followups.messages import DIGEST_AFTER as DIGEST_AFTER
-from bot.messages.outbound import card_key
-from bot.people.directory import DirectoryUnavailable
+from bot.followups.messages import LOOKUPS
 from storage.reminders import DueItem
 from workflows.commands import Command, RunFollowUps, SeedFollowUps
-from workflows.directive_model import PostOutcome
 from workflows.events import Event
 from workflows.followups import KINDS
-from workflows.followups.directive import NAME as DIRECTIVE
-from workflows.followups.kind import Known
-from workflows.followups.licence_expiry import NAME as LICENCE
-from workflows.followups.review import NAME as REVIEW
 from workflows.followups.run import FollowUpsDue
 from workflows.outbox import OutboundMessage
 from workflows.policy import Policy
@@ -62,9 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("clearance.reminders")
 
-PERMALINKS_CACHED = 20_000
-PERMALINK_CONCURRENCY = 8
-
 
 @dataclass
 class SweepReport:
@@ -74,18 +64,6 @@ class SweepReport:
     counts: dict[str, int] = field(default_factory=lambda: {label: 0 for k in KINDS for label in k.labels})
     messages: int = 0  # DMs and card updates queued
     skipped_stages: set[str] = field(default_factory=set)
-
-    @property
-    def reminders(self) -> int:  # review reminders won (one per request and stage)
-        return self.counts.get("review reminder", 0)
-
-    @property
-    def escalations(self) -> int:
-        return self.counts.get("escalation", 0)
-
-    @property
-    def directive_reminders(self) -> int:
-        return self.counts.get("directive reminder", 0)
 
     def add(self, other: SweepReport) -> None:
         for label, n in other.counts.items():
@@ -98,27 +76,6 @@ class SweepReport:
             kind = next(k for k in KINDS if k.name == notice.kind)
             for label in kind.tally(notice.send):
                 self.counts[label] = self.counts.get(label, 0) + 1
-
-
-@dataclass
-class _Lookups:
-    """What Slack told us before the transaction."""
-
-    members: dict[str, frozenset[str]] = field(default_factory=dict)  # principal -> users
-    unacknowledged: dict[int, set[str]] = field(default_factory=dict)  # directive -> who still owes it
-    blocked_directives: set[int] = field(default_factory=set)  # audience unknown just now
-    permalinks: dict[str, str] = field(default_factory=dict)  # card key -> permalink
-    blocked_stages: set[str] = field(default_factory=set)  # reviewers unknown just now
-
-    def known(self) -> Known:
-        audience = {(DIRECTIVE, d): frozenset(users) for d, users in self.unacknowledged.items()}
-        return Known(
-            members=dict(self.members),
-            audience=audience,
-            links=dict(self.permalinks),
-            skip_stages=frozenset(self.blocked_stages),
-            skip_directives=frozenset(self.blocked_directives),
-        )
 
 
 class ReminderScheduler:
@@ -138,19 +95,17 @@ class ReminderScheduler:
     ) -> None:
         self._policy = policy
         self._clock = clock
-        self._directory = directory
-        self._client = client
         self._change = change  # the one write path (bot/wiring/changes.py Changes.handle)
         self._reading = reading
-        self._directive_status = directive_status
         self._refresh_home = refresh_home
+        # What each kind's look-up may ask (bot/followups/lookups.py), its permalink cache across runs.
+        self._asking = Asking(policy, directory, client, reading, directive_status)
         self.limit = limit  # items claimed per transaction
         self.max_rounds = max_rounds  # transactions per run, when more than `limit` are due
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()  # one run at a time in this process (the scheduler's and the CLI/tests')
         self._stopping = False
         self.on_sweep: Callable[[float], None] | None = None  # each sweep's duration in seconds (/metrics)
-        self._permalinks: dict[str, str] = {}
         self._seeded = False
 
     # --- the schedule --------------------------------------------------------------------------
@@ -229,10 +184,16 @@ class ReminderScheduler:
         async with self._reading() as reading:
             peeking = reading.reminders(settings)
             due = await peeking.peek(now, self.limit)
-            cards = await peeking.stored_messages([_card(i) for i in due if i.kind == REVIEW]) if due else {}
+            by_kind = {k.name: mine for k in KINDS if k.name in LOOKUPS and (mine := _of(due, k.name))}
+            read: dict[str, Any] = {}
+            for name, mine in by_kind.items():
+                look = LOOKUPS[name].read
+                read[name] = await look(reading, mine, self._policy) if look is not None else None
         if not due:
             return SweepReport(), False
-        lookups = await self._look_up(due, cards)
+        lookups = Lookups()
+        for name, mine in by_kind.items():  # outside any transaction: ask Slack
+            await LOOKUPS[name].ask(mine, read[name], self._asking, lookups)
         report = SweepReport(skipped_stages=set(lookups.blocked_stages))
         queued: list[OutboundMessage] = []
         command: Command = RunFollowUps(now, lookups.known(), self.limit)
@@ -251,83 +212,6 @@ class ReminderScheduler:
         more = any(n >= self.limit for n in per_kind.values()) and swept.claimed > 0
         return report, more
 
-    # --- before the transaction: ask Slack --------------------------------------------------
 
-    async def _look_up(self, due: list[DueItem], cards: dict[str, tuple[str, str]]) -> _Lookups:
-        lookups = _Lookups()
-        policy = self._policy
-        stage_keys = {item.stage_key for item in due if item.kind == REVIEW and item.stage_key}
-        for key in sorted(stage_keys):
-            try:
-                stage = policy.stage(key)
-            except KeyError:
-                continue  # the sweep logs and skips it
-            principals = set(stage.reviewers)
-            if stage.escalate_after is not None:
-                principals |= set(stage.escalates_to(policy.roles))
-            for principal in sorted(principals):
-                if principal in lookups.members:
-                    continue
-                try:
-                    lookups.members[principal] = await self._directory.expand([principal])
-                except DirectoryUnavailable:
-                    # Leave this stage's requests due: reminded once Slack answers, never lost.
-                    lookups.blocked_stages.add(key)
-        for item in due:
-            if item.kind != DIRECTIVE:
-                continue
-            # The people in the channels it reached, less those who acknowledged (Slack + database).
-            try:
-                state = await self._directive_status.state(item.item_id)
-            except Exception as exc:
-                log.warning("directive %s: audience unknown (%s); reminded later", item.item_id, type(exc).__name__)
-                state = None
-            unsure = state is None or any(ch.problem or ch.outcome == PostOutcome.PENDING for ch in state.channels)
-            if unsure or state is None:  # Slack could not list a channel, or a post is still on its way: not now
-                lookups.blocked_directives.add(item.item_id)
-            else:
-                lookups.unacknowledged[item.item_id] = set(state.pending)
-        await self._licence_groups([item.item_id for item in due if item.kind == LICENCE], lookups)
-        wanted = [_card(item) for item in due if item.kind == REVIEW and item.stage_key not in lookups.blocked_stages]
-        await self._permalinks_for({key: cards[key] for key in wanted if key in cards}, lookups)
-        return lookups
-
-    async def _licence_groups(self, licence_ids: list[int], lookups: _Lookups) -> None:
-        """The members of licensed user groups, so a lapse tells every authorised user."""
-        if not licence_ids:
-            return
-        async with self._reading() as reading:
-            groups = {g for i in licence_ids if (lic := await reading.licences.get(i)) for g in lic.scope.groups}
-        for group in sorted(groups - set(lookups.members)):
-            try:
-                lookups.members[group] = await self._directory.expand([group])
-            except DirectoryUnavailable:
-                # The lapse is not delayed: its owner and named people are told; the group's are not.
-                log.warning("user group %s: members unknown just now; not told of a licence's lapse", group)
-
-    async def _permalinks_for(self, cards: dict[str, tuple[str, str]], lookups: _Lookups) -> None:
-        """chat.getPermalink for each review card (a card not posted yet has none: the DM names its channel)."""
-        slots = asyncio.Semaphore(PERMALINK_CONCURRENCY)
-
-        async def one(key: str, channel: str, ts: str) -> None:
-            if key in self._permalinks:
-                lookups.permalinks[key] = self._permalinks[key]
-                return
-            async with slots:
-                try:
-                    response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
-                except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    log.warning("no permalink for a review card (%s); the DM names its channel", type(exc).__name__)
-                    return
-            link = response.get("permalink")
-            if isinstance(link, str) and link.startswith("https://"):
-                lookups.permalinks[key] = self._permalinks[key] = link
-                while len(self._permalinks) > PERMALINKS_CACHED:
-                    self._permalinks.pop(next(iter(self._permalinks)))
-
-        await asyncio.gather(*(one(key, channel, ts) for key, (channel, ts) in cards.items()))
-
-
-def _card(item: DueItem) -> str:
-    # card_key only reads the request's id.
-    return card_key(SimpleNamespace(id=item.item_id), item.stage_key or "")  # type: ignore[arg-type]
+def _of(due: list[DueItem], kind: str) -> list[DueItem]:
+    return [item for item in due if item.kind == kind]

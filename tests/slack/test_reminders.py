@@ -259,7 +259,7 @@ async def test_a_restart_loses_no_reminder_and_sends_none_twice(slack, database_
     slack.fail_next("chat.postMessage", status=503, times=100)  # Slack is down when they fall due
     first.clock.advance(24 * H)
     report = await first.c.reminders.run_once()
-    assert report.reminders == 1
+    assert report.counts["review reminder"] == 1
     await stop_bot(first)
     slack.clear_failures()
     second = await start_clocked_bot(slack, database_url, tmp_path, clock)

@@ -2,7 +2,8 @@
 
 `KINDS` is the registration table: the one sweep (sweep.py), `clearance remind --dry-run` and the
 scheduler serve every kind in it, in this order, without naming any. Adding a kind is a module in
-this package, one line here, and its message builder in bot/followups/messages.py.
+this package, one line here, and its message builder (and Slack look-up, if it has one) in
+bot/followups/messages.py.
 """
 
 from __future__ import annotations
