@@ -6,6 +6,10 @@ the host's Python as the image's `python3`, ENV and WORKDIR are followed. What o
 do — creating its user, changing owners — is left out and listed in `skipped`. The result says how
 the image would start (CMD, HEALTHCHECK, environment), with paths mapped.
 
+`build_env` is added to the environment of the RUN steps only, as a build machine's own pip
+configuration would be (tests/test_container.py points pip at a local folder of the lock's files
+with it; pip still checks every file against the lock's hash).
+
     python -m tests.dockerfile_replay /tmp/replayed     # replays ./Dockerfile there
 """
 
@@ -72,7 +76,7 @@ def _words(text: str) -> list[str]:
     return json.loads(text) if text.startswith("[") else shlex.split(text)
 
 
-def replay(dockerfile: Path, context: Path, into: Path) -> Replayed:
+def replay(dockerfile: Path, context: Path, into: Path, build_env: dict[str, str] | None = None) -> Replayed:
     args: dict[str, str] = {}
     stages: dict[str, Path] = {}
     shim = into / "shim"
@@ -124,7 +128,11 @@ def replay(dockerfile: Path, context: Path, into: Path) -> Replayed:
                     image.skipped.append(command)
                     continue
                 subprocess.run(
-                    _map(command, image.root), shell=True, check=True, cwd=image.path(image.workdir), env=image.env
+                    _map(command, image.root),
+                    shell=True,
+                    check=True,
+                    cwd=image.path(image.workdir),
+                    env={**image.env, **(build_env or {})},
                 )
         elif keyword == "CMD":
             image.cmd = _words(text)
