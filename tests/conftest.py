@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -17,42 +16,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from storage.db import create_engine, migrate, session_factory
+from tests.fakes.clock import ManualClock
 
 PG_URL = os.environ.get("CLEARANCE_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
-class FixedClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta) -> datetime:
-        self.now += delta
-        return self.now
-
-
-class ManualSeconds:
-    """A monotonic seconds clock (like time.monotonic) that moves only when told to."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,12 @@ inventory and the report for each string and be sure that none of it is shown.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import open_database
 from storage.uow import SqlUnitOfWork
+from tests.fakes.clock import ManualClock
 from tests.workflows.test_risk import CLEARVIEW, QUIET, TRANSCRIPTION
 from workflows.attesting import attest_directive
 from workflows.directive_kinds import DirectiveKind
@@ -84,25 +85,13 @@ START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 HIGH_RISK = {**TRANSCRIPTION, "data_kinds": ("biometric", "images_video"), "identifies_people": "assists"}
 
 
-class Clock:
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 def draft(tool: str, vendor: str, *, case: str = CASE) -> RequestDraft:
     return RequestDraft(tool, vendor, PURPOSE, case, ("personal",), PriorUse.NONE, NOTES)
 
 
-async def populate(database_url: str, clock: Clock | None = None) -> dict[str, Any]:
+async def populate(database_url: str, clock: ManualClock | None = None) -> dict[str, Any]:
     """Fill a migrated database; returns the ids made (requests and directives by name)."""
-    clock = clock or Clock()
+    clock = clock or ManualClock(START)
     database = open_database(database_url)
 
     async def change(service: Callable[[SqlUnitOfWork], Awaitable[list[Event]]]) -> list[Event]:
