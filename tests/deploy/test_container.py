@@ -1,5 +1,5 @@
 """The container image (issue 22): its Dockerfile's promises, and its steps replayed and started
-without a container engine (tests/dockerfile_replay.py), since none can run on CI's machine."""
+without a container engine (tests/deploy/dockerfile_replay.py), since none can run on CI's machine."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.dockerfile_replay import instructions, replay
+from tests.deploy.dockerfile_replay import instructions, replay
 from tests.fakes.fake_slack import FakeSlack
 from tests.serving import ROOT, free_port
 from tests.slack.harness import CONFIG, SECRET

@@ -7,10 +7,10 @@ do — creating its user, changing owners — is left out and listed in `skipped
 the image would start (CMD, HEALTHCHECK, environment), with paths mapped.
 
 `build_env` is added to the environment of the RUN steps only, as a build machine's own pip
-configuration would be (tests/test_container.py points pip at a local folder of the lock's files
+configuration would be (tests/deploy/test_container.py points pip at a local folder of the lock's files
 with it; pip still checks every file against the lock's hash).
 
-    python -m tests.dockerfile_replay /tmp/replayed     # replays ./Dockerfile there
+    python -m tests.deploy.dockerfile_replay /tmp/replayed     # replays ./Dockerfile there
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Commands that change the machine's users or owners: a container's own business.
 CONTAINER_ONLY = ("groupadd", "useradd", "chown")
 
@@ -94,7 +94,9 @@ def replay(dockerfile: Path, context: Path, into: Path, build_env: dict[str, str
             root = into / f"stage-{name}"
             root.mkdir()
             stages[name] = root
-            env = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}"}
+            # A fresh image knows nothing of this machine's PYTHONPATH (here the checkout, whose
+            # own clearance.egg-info would pass for an installed Clearance).
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PATH": f"{shim}:{os.environ['PATH']}"}
             image = Replayed(root=root, env=env, workdir="/")
         elif image is None:
             raise ValueError(f"{keyword} before FROM")
