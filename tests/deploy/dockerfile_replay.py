@@ -22,6 +22,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,30 +78,48 @@ def _words(text: str) -> list[str]:
 
 
 def replay(dockerfile: Path, context: Path, into: Path, build_env: dict[str, str] | None = None) -> Replayed:
-    args: dict[str, str] = {}
-    stages: dict[str, Path] = {}
+    """The final stage as built. Stages run side by side, as BuildKit runs them: a COPY --from
+    waits for the stage it copies from."""
+    stages: list[tuple[str, list[Instruction]]] = []
+    for step in instructions(dockerfile.read_text()):
+        if step.keyword == "FROM":
+            words = step.text.split()
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else str(len(stages))
+            stages.append((name, []))
+        elif step.keyword == "ARG" and not stages:
+            continue  # a build argument for FROM lines: the host's Python stands for the image
+        elif not stages:
+            raise ValueError(f"{step.keyword} before FROM")
+        else:
+            stages[-1][1].append(step)
+    assert stages, "no FROM"
     shim = into / "shim"
     shim.mkdir(parents=True)
     (shim / "python3").symlink_to(sys.executable)
-    image: Replayed | None = None
-    for step in instructions(dockerfile.read_text()):
-        keyword, text = step.keyword, step.text
-        if keyword == "ARG":
-            name, _, default = text.partition("=")
-            args[name] = default
-        elif keyword == "FROM":
-            words = text.split()
-            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else str(len(stages))
+    built: dict[str, Future[Replayed]] = {}
+    with ThreadPoolExecutor(max_workers=len(stages)) as pool:
+        for name, steps in stages:
             root = into / f"stage-{name}"
             root.mkdir()
-            stages[name] = root
-            # A fresh image knows nothing of this machine's PYTHONPATH (here the checkout, whose
-            # own clearance.egg-info would pass for an installed Clearance).
-            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PATH": f"{shim}:{os.environ['PATH']}"}
-            image = Replayed(root=root, env=env, workdir="/")
-        elif image is None:
-            raise ValueError(f"{keyword} before FROM")
-        elif keyword == "WORKDIR":
+            built[name] = pool.submit(_stage, root, steps, context, shim, dict(built), build_env or {})
+        return built[stages[-1][0]].result()
+
+
+def _stage(
+    root: Path,
+    steps: list[Instruction],
+    context: Path,
+    shim: Path,
+    earlier: dict[str, Future[Replayed]],
+    build_env: dict[str, str],
+) -> Replayed:
+    # A fresh image knows nothing of this machine's PYTHONPATH (here the checkout, whose own
+    # clearance.egg-info would pass for an installed Clearance).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PATH": f"{shim}:{os.environ['PATH']}"}
+    image = Replayed(root=root, env=env, workdir="/")
+    for step in steps:
+        keyword, text = step.keyword, step.text
+        if keyword == "WORKDIR":
             image.workdir = text
             image.path(text).mkdir(parents=True, exist_ok=True)
         elif keyword == "ENV":
@@ -113,7 +132,7 @@ def replay(dockerfile: Path, context: Path, into: Path, build_env: dict[str, str
             words = text.split()
             source_root = context
             if words[0].startswith("--from="):
-                source_root = stages[words.pop(0).removeprefix("--from=")]
+                source_root = earlier[words.pop(0).removeprefix("--from=")].result().root
             *sources, target = words
             target_path = image.path(target if target.startswith("/") else f"{image.workdir}/{target}")
             for source in sources:
@@ -134,7 +153,7 @@ def replay(dockerfile: Path, context: Path, into: Path, build_env: dict[str, str
                     shell=True,
                     check=True,
                     cwd=image.path(image.workdir),
-                    env={**image.env, **(build_env or {})},
+                    env={**image.env, **build_env},
                 )
         elif keyword == "CMD":
             image.cmd = _words(text)
@@ -144,9 +163,8 @@ def replay(dockerfile: Path, context: Path, into: Path, build_env: dict[str, str
             image.user = text
         elif keyword == "VOLUME":
             image.volumes = _words(text)
-        elif keyword != "EXPOSE":
+        elif keyword not in ("EXPOSE", "ARG"):
             raise ValueError(f"the replay does not know {keyword}")
-    assert image is not None, "no FROM"
     return image
 
 
