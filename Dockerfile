@@ -1,6 +1,6 @@
 # Clearance's container image: the runtime lock only (no test tools), every package checked against
 # its hash, a non-root user, the SQLite database on a volume. docs/operating.md explains its use;
-# compose.yaml runs it with PostgreSQL. tests/test_container.py checks these steps without a
+# compose.yaml runs it with PostgreSQL. tests/deploy/test_container.py checks these steps without a
 # container engine by replaying them into a temporary folder.
 #
 #   docker build -t clearance .            (or podman build)

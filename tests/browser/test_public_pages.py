@@ -22,6 +22,7 @@ from pages.report import annual_report, report_html
 from storage.db import migrate, open_database
 from storage.public_record import SqlPublicRecord
 from tests.browser.support import SCREENSHOTS, axe_violations, screenshot
+from tests.fakes.clock import ManualClock
 from tests.pages.seed import (
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
@@ -29,8 +30,8 @@ from tests.pages.seed import (
     OTTER_SUMMARY,
     PERSONAL,
     POLICY,
+    START,
     UFED_SUMMARY,
-    Clock,
     populate,
 )
 from tests.serving import free_port
@@ -67,7 +68,9 @@ def site(record) -> Iterator[str]:
 
     async def serve() -> None:
         database = open_database(record)
-        pages = TransparencyPages(SqlPublicRecord(database.read_sessions, Clock()), POLICY, clock=Clock())
+        pages = TransparencyPages(
+            SqlPublicRecord(database.read_sessions, ManualClock(START)), POLICY, clock=ManualClock(START)
+        )
         config = uvicorn.Config(Starlette(routes=pages.routes()), host="127.0.0.1", port=port, log_config=None)
         holder["server"] = server = uvicorn.Server(config)
         try:
@@ -91,7 +94,7 @@ def report_file(record, tmp_path_factory) -> Path:
     async def build() -> str:
         database = open_database(record)
         try:
-            snapshot = await SqlPublicRecord(database.read_sessions, Clock()).snapshot(with_changes=False)
+            snapshot = await SqlPublicRecord(database.read_sessions, ManualClock(START)).snapshot(with_changes=False)
         finally:
             await database.dispose()
         return report_html(annual_report(snapshot, POLICY, 2026), datetime(2027, 1, 5, 9, 0, tzinfo=UTC))

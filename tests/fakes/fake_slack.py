@@ -193,6 +193,7 @@ class FakeSlack:
         self._id_counter = itertools.count(1)
         self._dm_ids: dict[str, str] = {}  # user id -> the DM channel's id
         self._changed = asyncio.Condition()
+        self._in_flight = 0  # Web API calls being answered (a delay or a held answer included)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._sockets: list[web.WebSocketResponse] = []
@@ -210,7 +211,7 @@ class FakeSlack:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_route("*", "/api/{method}", self._counted_api)
         app.router.add_post("/response/{tag}", self._handle_response_url)
         app.router.add_get("/socket", self._handle_socket)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
@@ -389,6 +390,19 @@ class FakeSlack:
         return None
 
     # ------------------------------------------------------------------ HTTP plumbing
+
+    async def idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until no Web API call is being answered: whatever was asked has been done."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self._in_flight == 0)
+
+    async def _counted_api(self, request: web.Request) -> web.StreamResponse:
+        self._in_flight += 1
+        try:
+            return await self._handle_api(request)
+        finally:
+            self._in_flight -= 1
+            await self._record_change()
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]

@@ -6,7 +6,8 @@ import pytest
 
 from storage.db import open_database
 from storage.public_record import SqlPublicRecord
-from tests.pages.seed import Clock, populate
+from tests.fakes.clock import ManualClock
+from tests.pages.seed import START, populate
 
 
 @pytest.fixture
@@ -18,5 +19,5 @@ async def populated(database_url):
 @pytest.fixture
 async def reader(populated):
     database = open_database(populated[0])
-    yield SqlPublicRecord(database.read_sessions, Clock())
+    yield SqlPublicRecord(database.read_sessions, ManualClock(START))
     await database.dispose()

@@ -12,6 +12,7 @@ from typing import Any
 
 from storage.db import open_database
 from storage.uow import SqlUnitOfWork
+from tests.fakes.clock import ManualClock
 from tests.workflows.test_risk import CLEARVIEW, QUIET, TRANSCRIPTION
 from workflows.attestations import report_use
 from workflows.attesting import attest_directive, submit_self_report
@@ -111,25 +112,13 @@ LOW_RISK = {**QUIET, "hosting": "canada"}
 HIGH_RISK = {**TRANSCRIPTION, "data_kinds": ("biometric", "images_video"), "identifies_people": "assists"}
 
 
-class Clock:
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 def draft(tool: str, vendor: str, *, case: str = CASE) -> RequestDraft:
     return RequestDraft(tool, vendor, PURPOSE, case, ("personal",), PriorUse.NONE, NOTES)
 
 
-async def populate(database_url: str, clock: Clock | None = None) -> dict[str, Any]:
+async def populate(database_url: str, clock: ManualClock | None = None) -> dict[str, Any]:
     """Fill a migrated database; returns the ids made (requests and directives by name)."""
-    clock = clock or Clock()
+    clock = clock or ManualClock(START)
     database = open_database(database_url)
 
     async def change(service: Callable[[SqlUnitOfWork], Awaitable[list[Event]]]) -> list[Event]:
@@ -240,7 +229,7 @@ async def populate(database_url: str, clock: Clock | None = None) -> dict[str, A
     return made
 
 
-async def _licences_and_self_reports(made, change, submit, license, terms, clock: Clock) -> None:
+async def _licences_and_self_reports(made, change, submit, license, terms, clock: ManualClock) -> None:
     """One licence lapses at its expiry, one is renewed; two uses are reported after the fact."""
     everyone = Scope(ScopeKind.EVERYONE)
     clock.advance(days=1)

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from pages.http import TransparencyPages
 from pages.render import style_hash
-from tests.conftest import ManualSeconds
+from tests.fakes.clock import ManualClock
 from tests.pages.seed import (
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
@@ -25,15 +25,15 @@ from tests.pages.seed import (
     PERSONAL,
     POLICY,
     PURPOSE,
+    START,
     UFED_CONDITION,
     UFED_SUMMARY,
-    Clock,
 )
 from workflows.risk import Tier
 
 
 def app_for(reader, policy=POLICY, **kwargs) -> Starlette:
-    return Starlette(routes=TransparencyPages(reader, policy, clock=Clock(), **kwargs).routes())
+    return Starlette(routes=TransparencyPages(reader, policy, clock=ManualClock(START), **kwargs).routes())
 
 
 async def get(app, path: str, **headers) -> httpx.Response:
@@ -208,8 +208,8 @@ class CountingReader:
 
 
 async def test_a_crowd_costs_one_read_until_the_page_is_a_minute_old(reader) -> None:
-    counting, seconds = CountingReader(reader), ManualSeconds()
-    app = app_for(counting, monotonic=seconds)
+    counting, seconds = CountingReader(reader), ManualClock()
+    app = app_for(counting, monotonic=seconds.monotonic)
     answers = await asyncio.gather(*(get(app, "/transparency") for _ in range(20)))
     assert {a.status_code for a in answers} == {200} and counting.reads == 1
     seconds.advance(59)

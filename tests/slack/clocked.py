@@ -11,14 +11,14 @@ import asyncio
 from pathlib import Path
 
 from bot.wiring.runtime import Clearance
-from tests.conftest import FixedClock
+from tests.fakes.clock import ManualClock
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import SlackHttp, event_callback
 from tests.slack.harness import CONFIG, SECRET, Bot, everything_said, settings_for
 
 
 class ClockedBot(Bot):
-    clock: FixedClock
+    clock: ManualClock
 
     async def sweep(self):
         """Run the reminder sweep at the clock's now and wait until its messages are sent."""
@@ -77,7 +77,7 @@ class ClockedBot(Bot):
 
 
 async def start_clocked_bot(
-    slack: FakeSlack, database_url: str, config_dir: Path, clock: FixedClock, config: str = CONFIG
+    slack: FakeSlack, database_url: str, config_dir: Path, clock: ManualClock, config: str = CONFIG
 ) -> ClockedBot:
     c = Clearance(settings_for(slack, database_url, config_dir, config), clock=clock)
     c.sender.poll_seconds = 0.05

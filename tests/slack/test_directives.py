@@ -18,7 +18,7 @@ from sqlalchemy import text as sql
 from bot.blocks.directive_status import PENDING_PAGE
 from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import message_errors
-from tests.conftest import FixedClock, ManualSeconds
+from tests.fakes.clock import ManualClock
 from tests.fakes.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 from tests.fakes.signing import block_action, event_callback, view_submission
 from tests.slack.harness import CONFIG, Bot, Card, everything_said, start_bot, stop_bot
@@ -36,7 +36,8 @@ STAFF_CONFIG = CONFIG.replace('command_staff = ["U0CHIEF"]', 'command_staff = ["
 
 def _fast(c) -> None:
     c.counts.tick_seconds = 0.05
-    c.directory.clock = ManualSeconds()  # cached roles expire when a test moves this clock
+    c.directory_seconds = ManualClock()  # cached roles expire when a test moves this clock
+    c.directory.clock = c.directory_seconds.monotonic
 
 
 # `settle` runs the count refresher at a time the test controls (the refresher takes `now`): each
@@ -45,11 +46,11 @@ def _fast(c) -> None:
 COUNT_STEP = timedelta(minutes=1)
 
 
-def count_clock(bot: Bot) -> FixedClock:
+def count_clock(bot: Bot) -> ManualClock:
     """The time `settle` last ran the count refresher at; never behind the wall clock, which the
     refresher's own background loop uses."""
     if not hasattr(bot, "count_clock"):
-        bot.count_clock = FixedClock(datetime.now(UTC))  # type: ignore[attr-defined]
+        bot.count_clock = ManualClock(datetime.now(UTC))  # type: ignore[attr-defined]
     return bot.count_clock  # type: ignore[attr-defined]
 
 
@@ -76,9 +77,9 @@ async def settle(bot: Bot, now: datetime | None = None, *, posts: bool = True) -
     Counts are refreshed at `now`, by default COUNT_STEP after the last settle (see count_clock)."""
     clock = count_clock(bot)
     if now is None:
-        now = clock.now = max(clock.now, datetime.now(UTC)) + COUNT_STEP
+        now = clock.set(max(clock(), datetime.now(UTC)) + COUNT_STEP)
     else:
-        clock.now = max(clock.now, now)
+        clock.set(max(clock(), now))
     for _ in range(500):
         await bot.settle()
         if posts:  # the sender records a post's outcome just after marking it sent: wait for that too
@@ -287,7 +288,7 @@ async def test_staff_through_a_user_group_lose_the_right_the_moment_they_leave_i
     assert tool["element"]["initial_option"]["text"]["text"] == "New tool: “Clearview”"
 
     slack.usergroups["S0CMD"] = []  # removed from command staff while the form was open
-    bot.c.directory.clock.advance(bot.c.directory.ttl)  # …longer ago than any cached answer is kept
+    bot.c.directory_seconds.advance(bot.c.directory.ttl)  # …longer ago than any cached answer is kept
     answer = await submit_form(bot, DEPUTY)
     assert answer["response_action"] == "update" and "Only command staff" in everything_said(answer["view"])
     await settle(bot)

@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.people.directory import TTL_SECONDS, DirectoryUnavailable, SlackDirectory
-from tests.conftest import ManualSeconds
+from tests.fakes.clock import ManualClock
 
 
 class GroupsApi:
@@ -37,13 +37,13 @@ def api() -> GroupsApi:
 
 
 @pytest.fixture
-def seconds() -> ManualSeconds:
-    return ManualSeconds()
+def seconds() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
 def directory(api, seconds) -> SlackDirectory:
-    return SlackDirectory(api, clock=seconds)
+    return SlackDirectory(api, clock=seconds.monotonic)
 
 
 async def test_the_cache_is_short_and_documented(directory):

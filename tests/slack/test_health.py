@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.fakes.clock import ManualClock
 from tests.fakes.signing import SlackHttp, view_submission
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.slack.harness import SECRET, form_values, start_bot, stop_bot
-from tests.slack.test_http_contract import ManualClock
 
 OK = {"status": "ok"}
 
@@ -68,14 +68,14 @@ async def test_health_is_503_with_the_reason_while_the_database_is_cut_and_200_o
     async with cuttable(database_url) as (url, cut, restore):
         bot = await start_bot(slack, url, tmp_path)
         clock = ManualClock()
-        http = SlackHttp(SECRET, app=bot.c.asgi(monotonic=clock))
+        http = SlackHttp(SECRET, app=bot.c.asgi(monotonic=clock.monotonic))
         try:
             assert (await http.client.get("/healthz")).json() == OK
             await cut()
             try:
                 # Within the cache period the last probe stands: health checks do not hammer the database.
                 assert (await http.client.get("/healthz")).status_code == 200
-                clock.now += 2
+                clock.advance(2)
                 response = await http.client.get("/healthz")
                 assert response.status_code == 503
                 health = response.json()
@@ -83,7 +83,7 @@ async def test_health_is_503_with_the_reason_while_the_database_is_cut_and_200_o
                 assert health["database"].startswith(("unreachable: ", "unwritable: ")), health
             finally:
                 await restore()
-            clock.now += 2
+            clock.advance(2)
             response = await http.client.get("/healthz")
             assert (response.status_code, response.json()) == (200, OK)
         finally:

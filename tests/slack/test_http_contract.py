@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.messages.ids import ActionId
+from tests.fakes.clock import ManualClock
 from tests.fakes.fake_slack import TEAM_ID
 from tests.fakes.signing import (
     FORM,
@@ -257,7 +258,7 @@ async def test_nothing_is_taken_while_the_bot_is_starting(bot):
 
 async def test_bad_signatures_are_logged_with_counts_and_source_but_never_a_flood(bot, caplog):
     clock = ManualClock()
-    http = SlackHttp(SECRET, app=bot.c.asgi(monotonic=clock))
+    http = SlackHttp(SECRET, app=bot.c.asgi(monotonic=clock.monotonic))
     caplog.set_level(logging.INFO, logger="clearance")
     body, content_type = slash_command("/request-tool", "Secret Tool Name", "U0OFFICER")
     for _ in range(30):
@@ -266,7 +267,7 @@ async def test_bad_signatures_are_logged_with_counts_and_source_but_never_a_floo
     assert len(refused) == 1  # the first one at once, the other 29 counted
     assert "127.0.0.1" in refused[0] and "signature mismatch" in refused[0] and "SLACK_SIGNING_SECRET" in refused[0]
 
-    clock.now += 61
+    clock.advance(61)
     await http.send(body, content_type, timestamp=int(time.time()) - 600)  # a stale one
     refused = [r.getMessage() for r in caplog.records if "no valid Slack signature" in r.getMessage()]
     assert len(refused) == 2
@@ -276,14 +277,6 @@ async def test_bad_signatures_are_logged_with_counts_and_source_but_never_a_floo
     for private in (SECRET, "the-wrong-secret", "Secret Tool Name", "v0="):
         assert private not in logged
     await http.aclose()
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # ---------------------------------------------------------------- only the installed workspace

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.messages.ids import ActionId
-from tests.conftest import FixedClock
+from tests.fakes.clock import ManualClock
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot
 from tests.slack.test_licence_status import ask
@@ -29,8 +29,8 @@ START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -66,10 +66,10 @@ def lapsed(bot, user: str) -> list[dict]:
 
 async def test_reminded_at_each_offset_once_then_lapsed_at_the_exact_instant(bot, slack):
     expiry = await licensed(bot, bot.clock() + 40 * DAY)
-    bot.clock.now = expiry - 31 * DAY
+    bot.clock.set(expiry - 31 * DAY)
     await bot.sweep()
     assert expiring(bot, "U0OFFICER") == []
-    bot.clock.now = expiry - 30 * DAY
+    bot.clock.set(expiry - 30 * DAY)
     await bot.sweep()
     await bot.sweep()  # the same moment again: nothing new
     [first] = expiring(bot, "U0OFFICER")
@@ -77,13 +77,13 @@ async def test_reminded_at_each_offset_once_then_lapsed_at_the_exact_instant(bot
     assert "Clearview AI" in said and "LIC-0001" in said and "Suspended — approval lapsed" in said
     assert expiring(bot, "U0DET1") == []  # reminders go to the owner only
     # Down from 29 days before to 12 hours before: the 7-day and 1-day reminders were both missed.
-    bot.clock.now = expiry - 12 * H
+    bot.clock.set(expiry - 12 * H)
     await bot.sweep()
     assert len(expiring(bot, "U0OFFICER")) == 2  # one catch-up DM, not two
-    bot.clock.now = expiry - timedelta(seconds=1)
+    bot.clock.set(expiry - timedelta(seconds=1))
     await bot.sweep()
     assert lapsed(bot, "U0OFFICER") == [] and "You may use it" in await ask(bot, "U0DET1")
-    bot.clock.now = expiry
+    bot.clock.set(expiry)
     await bot.sweep()
     await bot.sweep()
     for user in ("U0OFFICER", "U0DET1"):
@@ -98,17 +98,17 @@ async def test_reminded_at_each_offset_once_then_lapsed_at_the_exact_instant(bot
 
 
 async def test_quiet_hours_defer_reminders_but_not_the_lapse(slack, database_url, tmp_path):
-    clock = FixedClock(START)
+    clock = ManualClock(START)
     bot = await start_clocked_bot(slack, database_url, tmp_path, clock, QUIET_UTC)
     try:
         expiry = await licensed(bot, clock() + 3 * DAY)  # midnight UTC: inside quiet hours
-        bot.clock.now = expiry - DAY  # the 1-day reminder falls due at midnight: deferred
+        bot.clock.set(expiry - DAY)  # the 1-day reminder falls due at midnight: deferred
         await bot.sweep()
         assert expiring(bot, "U0OFFICER") == []
-        bot.clock.now = expiry - DAY + 7 * H  # quiet hours end
+        bot.clock.set(expiry - DAY + 7 * H)  # quiet hours end
         await bot.sweep()
         assert len(expiring(bot, "U0OFFICER")) == 1
-        bot.clock.now = expiry  # midnight, quiet hours: the lapse happens all the same
+        bot.clock.set(expiry)  # midnight, quiet hours: the lapse happens all the same
         await bot.sweep()
         assert len(lapsed(bot, "U0OFFICER")) == 1 and len(lapsed(bot, "U0DET1")) == 1
     finally:
@@ -128,6 +128,6 @@ async def test_members_of_a_licensed_group_are_told_of_the_lapse(bot, slack):
     for channel, reviewer in (("C0ITSEC", "U0SEC1"), ("C0PRIV", "U0PRIV1"), ("C0CMD", "U0CHIEF")):
         await bot.click(bot.card(channel), ActionId.APPROVE, reviewer, licence=licence)
         await bot.settle()
-    bot.clock.now = datetime.combine(last_day.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    bot.clock.set(datetime.combine(last_day.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
     await bot.sweep()
     assert len(lapsed(bot, "U0DET3")) == 1 and len(lapsed(bot, "U0OFFICER")) == 1

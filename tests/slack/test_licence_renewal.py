@@ -33,7 +33,7 @@ async def open_form(bot, slack, action_id: str, value: str, user: str) -> dict:
 
 async def test_renewal_with_nothing_changed_is_reviewed_at_the_last_stage_and_keeps_it_valid(bot, slack):
     expiry = await licensed(bot, bot.clock() + 40 * DAY)
-    bot.clock.now = expiry - 7 * DAY
+    bot.clock.set(expiry - 7 * DAY)
     await bot.sweep()
     [reminder] = expiring(bot, "U0OFFICER")
     renew = next(
@@ -49,7 +49,7 @@ async def test_renewal_with_nothing_changed_is_reviewed_at_the_last_stage_and_ke
     assert "REQ-0002" in card.text
     said = await ask(bot, "U0DET1")
     assert "Renewal under review: REQ-0002" in said and "You may use it" in said
-    bot.clock.now = expiry + DAY  # past expiry, the renewal still under review
+    bot.clock.set(expiry + DAY)  # past expiry, the renewal still under review
     await bot.sweep()
     assert lapsed(bot, "U0DET1") == []
     assert "You may use it" in await ask(bot, "U0DET1")
@@ -78,7 +78,7 @@ async def test_command_staff_extend_once_with_a_reason(bot, slack):
     await bot.settle()
     said = await ask(bot, "U0DET1")
     assert "Extended once: Vendor review delayed by a month." in said
-    bot.clock.now = expiry + timedelta(hours=1)  # the old expiry: no lapse now
+    bot.clock.set(expiry + timedelta(hours=1))  # the old expiry: no lapse now
     await bot.sweep()
     assert lapsed(bot, "U0DET1") == [] and "You may use it" in await ask(bot, "U0DET1")
     assert ActionId.LICENCE_EXTEND not in await status_buttons(bot, "U0CHIEF")  # once only

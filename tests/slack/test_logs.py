@@ -12,6 +12,7 @@ import pytest
 
 from bot.messages.ids import ActionId
 from bot.wiring.logs import describe_payload
+from tests.fakes.clock import ManualClock
 from tests.fakes.signing import FORM, SlackHttp, form_payload
 from tests.serving import Serve, serve_env
 from tests.slack.harness import CONFIG, SECRET
@@ -122,11 +123,11 @@ def test_even_at_debug_slacks_libraries_do_not_log_payloads():
 def test_a_loop_failing_while_the_database_is_down_logs_a_line_a_minute_not_a_flood(caplog):
     from bot.wiring.logs import LoopFailures
 
-    now = [0.0]
-    failures = LoopFailures(logging.getLogger("clearance.test"), "the outbox sweep", clock=lambda: now[0])
+    clock = ManualClock(seconds=0.0)
+    failures = LoopFailures(logging.getLogger("clearance.test"), "the outbox sweep", clock=clock.monotonic)
     caplog.set_level(logging.INFO, logger="clearance.test")
     for second in range(130):  # a sweep a second for over two minutes
-        now[0] = float(second)
+        clock.advance(1 if second else 0)
         try:
             raise ConnectionRefusedError("the database is gone")
         except ConnectionRefusedError:

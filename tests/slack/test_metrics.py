@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.fakes.clock import ManualClock
 from tests.slack.harness import start_bot, stop_bot
 
 TOKEN = "metrics-test-token"
@@ -43,8 +44,8 @@ async def test_the_oldest_waiting_message_is_its_age_in_seconds_and_zero_when_no
 
     from bot.http.metrics import Metrics
 
-    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-    waiting: list[datetime] = [now - timedelta(seconds=95)]
+    clock = ManualClock(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    waiting: list[datetime] = [clock() - timedelta(seconds=95)]
 
     async def counts() -> dict[str, int]:
         return {"pending": len(waiting)}
@@ -53,7 +54,7 @@ async def test_the_oldest_waiting_message_is_its_age_in_seconds_and_zero_when_no
         return min(waiting, default=None)
 
     metrics = Metrics()
-    page = Starlette(routes=[Route("/metrics", metrics.endpoint(TOKEN, counts, oldest, lambda: now))])
+    page = Starlette(routes=[Route("/metrics", metrics.endpoint(TOKEN, counts, oldest, clock))])
     auth = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=page), base_url="http://t") as web:
         assert "clearance_outbox_oldest_waiting_seconds 95.0" in (await web.get("/metrics", headers=auth)).text

@@ -37,6 +37,15 @@ def quick(c) -> None:
     c.sender.doubt_wait = timedelta(seconds=0.1)
 
 
+async def nothing_pending(store: OutboxStore) -> None:
+    """Wait until no outbox row is left to send: no sender can claim, so none can post, any more."""
+    for _ in range(400):
+        if "pending" not in await store.counts():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"rows still to send after 20 s: {await store.counts()}")
+
+
 def posts_to(slack, channel: str) -> list:
     return [c for c in slack.all_calls_to("chat.postMessage") if c.args.get("channel") == channel]
 
@@ -187,7 +196,9 @@ async def test_two_senders_never_both_post_a_row_when_slack_is_slower_than_the_c
         for sender in senders:
             sender.start()
         await slack.wait_for("chat.postMessage", count=8, timeout=20)
-        await asyncio.sleep(1.5)  # any late double would land now
+        # A late double would land now. (Not a wait for an event: the rows whose answers came after
+        # their claims lapsed are in doubt, looked for only after a back-off of up to 9 s.)
+        await asyncio.sleep(1.5)
     finally:
         for sender in senders:
             await sender.stop()
@@ -222,7 +233,13 @@ async def test_kill_9_while_slack_answers_a_card_post_then_restart_leaves_one_ca
         # The officer's DM (its own queue) went out beside the card, in the batch the dead process
         # never settled: both are in doubt, each looked for in its channel, neither posted again.
         await slack.wait_for("conversations.history", count=2, timeout=15)
-        await asyncio.sleep(1.0)  # a second post would land now
+        # Rather than waiting for a second post: nothing left to send, and Slack answering nothing.
+        engine = create_engine(database_url)
+        try:
+            await nothing_pending(OutboxStore(session_factory(engine)))
+        finally:
+            await engine.dispose()
+        await slack.idle()
         assert len(posts_to(slack, "U0OFFICER")) == 1
         assert len(slack.messages_in(CARDS)) == 1 and len(posts_to(slack, CARDS)) == 1
         looked_in = sorted(c.args["channel"] for c in slack.calls_to("conversations.history"))
@@ -327,11 +344,13 @@ async def test_no_call_outlives_its_claim_even_with_a_longer_time_out(slack, dat
         a.start()
         await asyncio.sleep(0.3)
         b.start()
-        for _ in range(100):
-            if await a.store.counts() == {"sent": 1}:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(2.0)  # a late second copy would land now
+        await nothing_pending(a.store)
+        assert await a.store.counts() == {"sent": 1}
+        # Rather than waiting for a late second copy: both stopped (stop waits for a batch in
+        # flight), then Slack done with every call, the ones whose caller gave up included.
+        await a.stop()
+        await b.stop()
+        await slack.idle()
     finally:
         await a.stop()
         await b.stop()

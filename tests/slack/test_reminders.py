@@ -14,7 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.messages.ids import ActionId
-from tests.conftest import FixedClock
+from tests.fakes.clock import ManualClock
 from tests.fakes.signing import block_action, event_callback
 from tests.slack.clocked import start_clocked_bot
 from tests.slack.harness import CONFIG, everything_said, stop_bot
@@ -199,7 +199,7 @@ async def test_escalation_goes_to_the_stage_escalate_to_when_set(slack, database
 
 async def test_no_reminders_in_quiet_hours_one_when_they_end(slack, database_url, tmp_path):
     # 22:00 in Edmonton (MST, UTC-7) on 2 November 2026: due 22:00 the next evening, inside 20:00-07:00.
-    clock = FixedClock(datetime(2026, 11, 3, 5, 0, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 11, 3, 5, 0, tzinfo=UTC))
     bot = await start_clocked_bot(slack, database_url, tmp_path, clock, QUIET)
     try:
         await bot.request_tool("U0OFFICER")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.messages.ids import ActionId
-from tests.conftest import ManualSeconds
+from tests.fakes.clock import ManualClock
 from tests.slack.harness import everything_said
 
 
@@ -45,7 +45,8 @@ async def test_a_member_of_a_reviewer_user_group_can_decide(bot, slack):
 
 
 async def test_membership_is_checked_at_the_moment_of_the_click(bot, slack):
-    bot.c.directory.clock = seconds = ManualSeconds()
+    seconds = ManualClock()
+    bot.c.directory.clock = seconds.monotonic
     request_id = await bot.request_tool()
     slack.usergroups["S0SECGRP"] = []  # U0SEC2 left the group
     seconds.advance(bot.c.directory.ttl)  # no cached answer

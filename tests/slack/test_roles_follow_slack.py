@@ -7,15 +7,16 @@ from __future__ import annotations
 import pytest
 
 from bot.messages.ids import ActionId
-from tests.conftest import ManualSeconds
+from tests.fakes.clock import ManualClock
 from tests.fakes.signing import event_callback
 from tests.slack.harness import everything_said
 from tests.slack.test_review_rules import decisions
 
 
 @pytest.fixture
-def seconds(bot) -> ManualSeconds:
-    bot.c.directory.clock = clock = ManualSeconds()
+def seconds(bot) -> ManualClock:
+    clock = ManualClock()
+    bot.c.directory.clock = clock.monotonic
     return clock
 
 

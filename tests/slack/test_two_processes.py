@@ -22,7 +22,8 @@ import pytest
 from bot.config.policy_file import parse_policy
 from storage.db import create_engine, session_factory
 from storage.uow import uow_factory
-from tests.conftest import PG_URL, FixedClock
+from tests.conftest import PG_URL
+from tests.fakes.clock import ManualClock
 from tests.serving import Serve, serve_env
 from tests.slack.harness import CONFIG, SECRET, everything_said
 from workflows.requests import PriorUse, RequestDraft
@@ -52,7 +53,7 @@ async def test_two_serve_processes_on_one_postgresql_database_send_each_reminder
 
         # Requests submitted 25 hours ago (due an hour ago), in batches landing while both sweep.
         policy = parse_policy(tomllib.loads(FAST))
-        clock = FixedClock(datetime.now(UTC) - timedelta(hours=25))
+        clock = ManualClock(datetime.now(UTC) - timedelta(hours=25))
         uows = uow_factory(session_factory(engine), clock)
         draft = RequestDraft("Tool", "vendor.example", "A purpose long enough", "", ("none",), PriorUse.NONE)
         ids: list[int] = []

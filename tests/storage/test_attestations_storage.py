@@ -49,7 +49,7 @@ async def test_one_attestation_per_person_and_the_answers_a_count_reads(uows, cl
         in_audience=True, notify=("C0PRIV",),
     )  # fmt: skip
     assert isinstance(first, Attested) and not first.already and first.notify == ("C0PRIV",)
-    clock.now += timedelta(minutes=5)
+    clock.advance(timedelta(minutes=5))
     [again] = await run(
         uows, attest_directive, directive, "U0CARA", "never_used", "", "", clock(), in_audience=True, notify=("C0PRIV",)
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.workflows.fakes_directives import FakeDirectiveUoW
+from tests.fakes.unit_of_work import FakeUnitOfWork
 from workflows.attestations import AttestationAnswer, tally
 from workflows.attesting import Attested, attest_directive
 from workflows.directive_kinds import DirectiveKind
@@ -20,8 +20,8 @@ CMD = "U0CHIEF"
 
 
 @pytest.fixture
-def uow() -> FakeDirectiveUoW:
-    return FakeDirectiveUoW()
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
 
 
 async def cease(uow, kind=DirectiveKind.CEASE_USE) -> int:

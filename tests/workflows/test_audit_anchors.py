@@ -3,10 +3,10 @@ message it implies (bot/messages/anchors.py) read back by parse_anchor."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.messages.anchors import anchor_messages, parse_anchor
+from tests.fakes.unit_of_work import FakeAnchors, FakeUnitOfWork
 from workflows.audit_anchors import BY_OPERATOR, ON_SCHEDULE, Anchored, ChainAnchored, ChainHead, anchor_chain
 from workflows.policy import AuditSettings
 
@@ -14,28 +14,8 @@ AT = datetime(2026, 12, 7, 6, 0, 30, tzinfo=UTC)
 HASH = "5e" * 32
 
 
-@dataclass
-class FakeAnchors:
-    now: ChainHead = ChainHead(0, "0" * 64)
-    recorded: list[Anchored] = field(default_factory=list)
-
-    async def head(self) -> ChainHead:
-        return self.now
-
-    async def latest(self, posted_to: str) -> Anchored | None:
-        return next((a for a in reversed(self.recorded) if a.posted_to == posted_to), None)
-
-    async def record(self, anchor: Anchored) -> None:
-        self.recorded.append(anchor)
-
-
-@dataclass
-class Unit:
-    audit_anchors: FakeAnchors = field(default_factory=FakeAnchors)
-
-
 async def test_the_head_is_anchored_once_until_the_trail_moves_on():
-    uow, audit = Unit(), AuditSettings(channel="C0AUDIT")
+    uow, audit = FakeUnitOfWork(), AuditSettings(channel="C0AUDIT")
     assert await anchor_chain(uow, audit, ON_SCHEDULE, AT) == []  # an empty trail: nothing to witness
     uow.audit_anchors.now = ChainHead(44, HASH)
     [event] = await anchor_chain(uow, audit, ON_SCHEDULE, AT)
@@ -47,7 +27,7 @@ async def test_the_head_is_anchored_once_until_the_trail_moves_on():
 
 
 async def test_without_a_channel_the_anchor_is_recorded_and_nothing_is_posted():
-    uow = Unit(FakeAnchors(ChainHead(3, HASH)))
+    uow = FakeUnitOfWork(audit_anchors=FakeAnchors(ChainHead(3, HASH)))
     [event] = await anchor_chain(uow, AuditSettings(), ON_SCHEDULE, AT)
     assert event.anchor.posted_to == "" and anchor_messages(event) == []
 

@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.workflows.fakes import FakeRequests
-from tests.workflows.fakes_directives import FakeDirectiveUoW
+from tests.fakes.unit_of_work import FakeUnitOfWork
 from workflows.directive_kinds import DirectiveKind
 from workflows.directive_model import (
     Acknowledged,
@@ -55,8 +54,8 @@ def of_type(events, kind):
 
 
 @pytest.fixture
-def uow() -> FakeDirectiveUoW:
-    return FakeDirectiveUoW()
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
 
 
 async def issue(uow, kind=DirectiveKind.CEASE_USE, tool="Clearview AI", at=NOW):
@@ -431,7 +430,7 @@ async def test_tool_status_unknown(uow) -> None:
 
 
 async def test_tool_status_lists_the_tools_open_requests_under_any_of_its_names() -> None:
-    uow = FakeDirectiveUoW(requests=FakeRequests())
+    uow = FakeUnitOfWork()
     both = Policy(
         stages=(Stage("it_security", "IT security", "C1", ("USEC",)), Stage("privacy", "Privacy", "C2", ("UPRIV",)))
     )

@@ -7,20 +7,11 @@ a cease-use, all decided in the domain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.workflows.fakes import FakeRequests
-from tests.workflows.fakes_directives import (
-    FakeAcks,
-    FakeAudit,
-    FakeDirectivePosts,
-    FakeDirectives,
-    FakeLicences,
-    FakeTools,
-)
+from tests.fakes.unit_of_work import FakeUnitOfWork
 from workflows.directive_kinds import DirectiveKind
 from workflows.directive_model import DirectiveDraft, RequestFlagged, ToolStatusChanged
 from workflows.directives import issue_directive, revoke_directive, supersede_directive
@@ -41,29 +32,12 @@ DRAFT = RequestDraft(
 )
 
 
-@dataclass
-class UoW:
-    requests: FakeRequests = field(default_factory=FakeRequests)
-    tools: FakeTools = field(default_factory=FakeTools)
-    directives: FakeDirectives = field(default_factory=FakeDirectives)
-    acks: FakeAcks = field(default_factory=FakeAcks)
-    directive_posts: FakeDirectivePosts = field(default_factory=FakeDirectivePosts)
-    audit: FakeAudit = field(default_factory=FakeAudit)
-    licences: FakeLicences = field(default_factory=FakeLicences)
-
-    async def commit(self) -> None:
-        pass
-
-    async def rollback(self) -> None:
-        pass
-
-
 @pytest.fixture
-def uow() -> UoW:
-    return UoW()
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
 
 
-async def submit(uow: UoW, draft: RequestDraft = DRAFT) -> int:
+async def submit(uow: FakeUnitOfWork, draft: RequestDraft = DRAFT) -> int:
     events = await handle(uow, POLICY, await submit_request(uow, POLICY, draft, "U0OFFICER", NOW))
     return events[0].request.id
 

@@ -9,13 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.workflows.fakes import FakeRequests
-from tests.workflows.fakes_directives import FakeDirectiveUoW
+from tests.fakes.unit_of_work import FakeUnitOfWork
 from workflows.commands import ApproveWithLicence, RecordDecision, RenewLicence, SubmitRequest, run
 from workflows.followups.kind import FollowUp, Known
 from workflows.followups.licence_expiry import Lapse, LicenceExpiry, LicenceLapsedNotice, Remind
 from workflows.licence_renewal import RenewalClosed
-from workflows.licence_service import LicenceTerms
+from workflows.licence_terms import LicenceTerms
 from workflows.licences import EXPIRY_FOLLOW_UP, LicenceState, Scope, ScopeKind
 from workflows.policy import Policy, Stage
 from workflows.registry import ToolStatus
@@ -50,8 +49,7 @@ class FakeFollowUps:
 
 
 @dataclass
-class UoW(FakeDirectiveUoW):
-    requests: FakeRequests = field(default_factory=FakeRequests)  # type: ignore[assignment]
+class UoW(FakeUnitOfWork):
     follow_ups: FakeFollowUps = field(default_factory=FakeFollowUps)
 
     def reminders(self, _settings) -> UoW:  # the store's follow-ups, as schedule_expiry asks for them

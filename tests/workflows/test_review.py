@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.workflows.fakes import FakeUnitOfWork
+from tests.fakes.unit_of_work import FakeUnitOfWork
 from tests.workflows.test_risk import CLEARVIEW, QUIET
 from workflows import events as ev
 from workflows.errors import InvalidInput, NoOpenQuestion, NotAReviewer, NotRequester, OwnRequest

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.workflows.fakes import FakeRequests, FakeUnitOfWork
-from tests.workflows.fakes_directives import FakeDirectiveUoW
+from tests.fakes.unit_of_work import FakeUnitOfWork
 from tests.workflows.test_risk import CLEARVIEW, QUIET, SPREADSHEET_MACRO, TRANSCRIPTION
 from workflows import events as ev
 from workflows import registry
@@ -432,13 +431,8 @@ async def test_only_the_requester_answers_with_changes():
 PAGE_TWO = RequestDraft(tool_name="Otter", vendor="otter.ai", purpose="Transcribe recorded witness interviews.")
 
 
-def both_uow() -> FakeDirectiveUoW:
-    """The requests and the tool registry in one unit of work, as storage gives them."""
-    return FakeDirectiveUoW(requests=FakeRequests())
-
-
 async def test_submitted_with_answers_the_summary_fields_come_from_the_answers():
-    uow = both_uow()
+    uow = FakeUnitOfWork()  # the requests and the tool registry in one unit of work, as storage gives them
     typed = RequestDraft(**{**PAGE_TWO.__dict__, "data_kinds": ("case_evidence",), "prior_use": PriorUse.USED})
     [event] = await submit_with_answers(uow, POLICY, typed, "U0OFF", TRANSCRIPTION, NOW)
     assert isinstance(event, ev.RequestSubmitted)
@@ -452,7 +446,7 @@ async def test_submitted_with_answers_the_summary_fields_come_from_the_answers()
 
 
 async def test_submitted_with_answers_it_names_the_approval_it_extends():
-    uow = both_uow()
+    uow = FakeUnitOfWork()  # the requests and the tool registry in one unit of work, as storage gives them
     tool = apply_request_decision(registry.new_tool("Otter.ai"), "REQ-0003", "approved", "U0CHIEF", NOW)
     await uow.tools.add(tool)
     [event] = await submit_with_answers(uow, POLICY, PAGE_TWO, "U0OFF", TRANSCRIPTION, NOW)
@@ -461,7 +455,7 @@ async def test_submitted_with_answers_it_names_the_approval_it_extends():
 
 
 async def test_submitted_with_answers_errors_name_the_questions():
-    uow = both_uow()
+    uow = FakeUnitOfWork()  # the requests and the tool registry in one unit of work, as storage gives them
     unanswered = {k: v for k, v in TRANSCRIPTION.items() if k not in ("in_use", "hosting")}
     blank = RequestDraft(**{**PAGE_TWO.__dict__, "tool_name": "  ", "vendor": ""})
     with pytest.raises(InvalidInput) as raised:
@@ -478,7 +472,7 @@ async def test_submitted_with_answers_errors_name_the_questions():
 
 
 async def test_a_request_for_an_approved_tool_names_the_approval_it_extends():
-    uow = FakeDirectiveUoW()
+    uow = FakeUnitOfWork()
     assert await approval_to_extend(uow, "Otter") is None
     tool = apply_request_decision(registry.new_tool("Otter.ai"), "REQ-0003", "approved", "U0CHIEF", NOW)
     await uow.tools.add(tool)

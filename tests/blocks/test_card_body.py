@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.blocks.requests import card_body, review_card
 from bot.messages.outbound import RequestMessages, card_key
-from tests.workflows.fakes import FakeUnitOfWork
+from tests.fakes.unit_of_work import FakeUnitOfWork
 from tests.workflows.test_review import DRAFT, NOW, POLICY, SEC
 from workflows import events as ev
 from workflows.requests import Outcome

@@ -8,13 +8,13 @@ import subprocess
 import sys
 import tomllib
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
 
 from bot.config.policy_file import ConfigError, load_policy, parse_policy
 from bot.config.settings import load_settings
+from tests.serving import ROOT
 from tests.slack.harness import CONFIG
 
 
@@ -28,21 +28,19 @@ def test_the_documented_example_works_as_written():
 
 
 def test_the_shipped_example_file_works_once_its_ids_are_replaced(tmp_path):
-    from pathlib import Path
 
     from bot.config.policy_file import load_policy
 
-    text = (Path(__file__).parent.parent / "clearance.example.toml").read_text(encoding="utf-8")
+    text = (ROOT / "clearance.example.toml").read_text(encoding="utf-8")
     (tmp_path / "clearance.toml").write_text(text.replace("EXAMPLE", "0X"), encoding="utf-8")
     assert len(load_policy(tmp_path / "clearance.toml").stages) == 3
 
 
 def test_an_unedited_copy_of_the_example_file_is_refused_naming_the_placeholder(tmp_path):
-    from pathlib import Path
 
     from bot.config.policy_file import load_policy
 
-    example = Path(__file__).parent.parent / "clearance.example.toml"
+    example = ROOT / "clearance.example.toml"
     with pytest.raises(ConfigError, match="admins has 'U0EXAMPLEADMIN', a placeholder from clearance.example.toml"):
         load_policy(example)
 
@@ -130,7 +128,7 @@ def test_defaults(tmp_path):
 def test_the_placeholders_of_env_example_are_refused_with_where_to_get_the_real_ones(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(CONFIG)
-    example = {k: v or "" for k, v in dotenv_values(Path(__file__).parent.parent / ".env.example").items()}
+    example = {k: v or "" for k, v in dotenv_values(ROOT / ".env.example").items()}
     with pytest.raises(ConfigError) as raised:
         load_settings(env={**example, "CLEARANCE_CONFIG": str(path)})
     text = str(raised.value)
@@ -142,12 +140,12 @@ def test_the_placeholders_of_env_example_are_refused_with_where_to_get_the_real_
 
 
 def test_serve_with_the_env_example_copied_unedited_stops_and_says_so(tmp_path):
-    (tmp_path / ".env").write_text((Path(__file__).parent.parent / ".env.example").read_text())
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
     (tmp_path / "clearance.toml").write_text(CONFIG)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "CLEARANCE_"))}
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "serve"],
-        env={**env, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={**env, "PYTHONPATH": str(ROOT)},
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -209,11 +207,10 @@ def test_a_file_without_tiers_sends_every_tier_through_every_stage():
 
 
 def test_the_shipped_example_of_tiers_and_rules_works_once_uncommented():
-    from pathlib import Path
 
     from workflows.risk import Tier
 
-    text = (Path(__file__).parent.parent / "clearance.example.toml").read_text(encoding="utf-8")
+    text = (ROOT / "clearance.example.toml").read_text(encoding="utf-8")
     start = text.index("# [tiers.high]")
     # Uncomment the TOML lines ("# [tiers.low]", "# stages = …"), leave the prose commented.
     uncommented = re.sub(r"(?m)^# (?=\[|[a-z_]+ = )", "", text[start:])

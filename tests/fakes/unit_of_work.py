@@ -1,4 +1,5 @@
-"""In-memory fakes of the directive and registry ports; they copy on the way in and out, like a database."""
+"""The one in-memory unit of work of the domain tests (workflows/ports.py, ports_directives.py,
+audit_anchors.py): its repositories copy on the way in and out and check versions, like a database."""
 
 from __future__ import annotations
 
@@ -9,10 +10,40 @@ from datetime import datetime
 
 from workflows.attestations import Attestation, AttestationAnswer
 from workflows.audit import AuditEntry
+from workflows.audit_anchors import Anchored, ChainHead
 from workflows.directive_model import Acknowledgement, Directive, DirectivePost, PostOutcome
 from workflows.errors import ConcurrencyConflict
 from workflows.licences import Licence
 from workflows.registry import Tool
+from workflows.requests import ToolRequest
+
+
+class FakeRequests:
+    def __init__(self) -> None:
+        self.rows: dict[int, ToolRequest] = {}
+
+    async def add(self, request: ToolRequest) -> ToolRequest:
+        request.id = len(self.rows) + 1
+        self.rows[request.id] = copy.deepcopy(request)
+        return request
+
+    async def get(self, request_id: int) -> ToolRequest | None:
+        return copy.deepcopy(self.rows.get(request_id))
+
+    async def save(self, request: ToolRequest) -> None:
+        if self.rows[request.id].version != request.version:
+            raise ConcurrencyConflict(request.ref)
+        request.version += 1
+        self.rows[request.id] = copy.deepcopy(request)
+
+    async def for_requester(self, user_id: str, *, open_only: bool = False) -> list[ToolRequest]:
+        return [copy.deepcopy(r) for r in self.rows.values() if r.requester_id == user_id]
+
+    async def at_stages(self, stage_keys: list[str]) -> list[ToolRequest]:
+        return [copy.deepcopy(r) for r in self.rows.values() if r.stage_key in stage_keys and r.status.is_open]
+
+    async def open_tool_names(self, stage_keys: list[str]) -> list[tuple[int, str]]:
+        return [(r.id, r.tool_name) for r in await self.at_stages(stage_keys)]
 
 
 class _Versioned:
@@ -197,8 +228,30 @@ class FakeLicences:
         self.rows[licence.id] = dataclasses.replace(licence, version=licence.version + 1)
 
 
+class FakeAnchors:
+    """workflows.audit_anchors.AuditAnchors in memory: the chain's head is what the test sets."""
+
+    def __init__(self, head: ChainHead | None = None) -> None:
+        self.now = head or ChainHead(0, "0" * 64)
+        self.recorded: list[Anchored] = []
+
+    async def head(self) -> ChainHead:
+        return self.now
+
+    async def latest(self, posted_to: str) -> Anchored | None:
+        return next((a for a in reversed(self.recorded) if a.posted_to == posted_to), None)
+
+    async def record(self, anchor: Anchored) -> None:
+        self.recorded.append(anchor)
+
+
 @dataclass
-class FakeDirectiveUoW:
+class FakeUnitOfWork:
+    """The one in-memory unit of work of the domain tests: every repository of
+    workflows.ports_directives.DirectiveUnitOfWork, the audit anchors, and a count of commits.
+    Nothing is rolled back: a domain test reads what the services left, as a committed change."""
+
+    requests: FakeRequests = field(default_factory=FakeRequests)
     tools: FakeTools = field(default_factory=FakeTools)
     directives: FakeDirectives = field(default_factory=FakeDirectives)
     acks: FakeAcks = field(default_factory=FakeAcks)
@@ -206,7 +259,7 @@ class FakeDirectiveUoW:
     attestations: FakeAttestations = field(default_factory=FakeAttestations)
     audit: FakeAudit = field(default_factory=FakeAudit)
     licences: FakeLicences = field(default_factory=FakeLicences)
-    requests: object = None  # not used by these services
+    audit_anchors: FakeAnchors = field(default_factory=FakeAnchors)
     commits: int = 0
 
     async def commit(self) -> None:

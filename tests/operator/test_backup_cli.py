@@ -6,11 +6,11 @@ import pytest
 
 from bot.cli import main
 from storage.db import migrate
-from tests.test_operator_commands import files, operator  # noqa: F401  (operator: a fixture)
+from tests.operator.cli import files
 
 
 @pytest.fixture
-def database(operator, monkeypatch):  # noqa: F811
+def database(operator, monkeypatch):
     path = operator / "clearance.db"
     migrate(f"sqlite:///{path}")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
@@ -52,7 +52,7 @@ def test_a_missing_folder_is_named(database, capsys):
     ]
 
 
-def test_a_postgresql_url_is_pointed_at_pg_dump_without_connecting(operator, monkeypatch, capsys):  # noqa: F811
+def test_a_postgresql_url_is_pointed_at_pg_dump_without_connecting(operator, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", "postgresql://clearance:secret@127.0.0.1:9/clearance")
     assert main(["backup", "--out", "x.backup"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
@@ -60,7 +60,7 @@ def test_a_postgresql_url_is_pointed_at_pg_dump_without_connecting(operator, mon
     assert files(operator) == ["clearance.toml"]
 
 
-def test_with_no_database_it_says_so_and_creates_nothing(operator, monkeypatch, capsys):  # noqa: F811
+def test_with_no_database_it_says_so_and_creates_nothing(operator, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{operator / 'clearance.db'}")
     assert main(["backup", "--out", "x.backup"]) == 2
     assert "No Clearance database at" in capsys.readouterr().err

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -17,36 +15,12 @@ from sqlalchemy.engine import make_url
 from bot.cli import main
 from storage.db import migrate
 from tests.conftest import PG_URL
-from tests.serving import ROOT, free_port
-from tests.slack.harness import CONFIG, SECRET
+from tests.operator.cli import files, run
+from tests.serving import free_port
 
 READERS = [["outbox"], ["export", "--out", "record"], ["remind", "--dry-run"]]
 WRITERS = [["migrate"], ["serve", "--port", "0"]]
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="set CLEARANCE_TEST_POSTGRES_URL")
-
-
-@pytest.fixture
-def operator(tmp_path, monkeypatch) -> Path:
-    """A working directory with a config file and valid Slack settings, and no DATABASE_URL yet."""
-    for name in list(os.environ):
-        if name.startswith(("SLACK_", "DATABASE_URL", "CLEARANCE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")  # serve must stop before calling Slack
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "clearance.toml").write_text(CONFIG)
-    return tmp_path
-
-
-def run(args: list[str]) -> subprocess.CompletedProcess:
-    """`clearance …` as a separate process, in the current directory and environment."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=60)
-
-
-def files(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 @pytest.mark.parametrize("args", READERS, ids=lambda a: a[0])

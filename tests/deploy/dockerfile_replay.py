@@ -6,7 +6,11 @@ the host's Python as the image's `python3`, ENV and WORKDIR are followed. What o
 do — creating its user, changing owners — is left out and listed in `skipped`. The result says how
 the image would start (CMD, HEALTHCHECK, environment), with paths mapped.
 
-    python -m tests.dockerfile_replay /tmp/replayed     # replays ./Dockerfile there
+`build_env` is added to the environment of the RUN steps only, as a build machine's own pip
+configuration would be (tests/deploy/test_container.py points pip at a local folder of the lock's files
+with it; pip still checks every file against the lock's hash).
+
+    python -m tests.deploy.dockerfile_replay /tmp/replayed     # replays ./Dockerfile there
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Commands that change the machine's users or owners: a container's own business.
 CONTAINER_ONLY = ("groupadd", "useradd", "chown")
 
@@ -72,29 +77,49 @@ def _words(text: str) -> list[str]:
     return json.loads(text) if text.startswith("[") else shlex.split(text)
 
 
-def replay(dockerfile: Path, context: Path, into: Path) -> Replayed:
-    args: dict[str, str] = {}
-    stages: dict[str, Path] = {}
+def replay(dockerfile: Path, context: Path, into: Path, build_env: dict[str, str] | None = None) -> Replayed:
+    """The final stage as built. Stages run side by side, as BuildKit runs them: a COPY --from
+    waits for the stage it copies from."""
+    stages: list[tuple[str, list[Instruction]]] = []
+    for step in instructions(dockerfile.read_text()):
+        if step.keyword == "FROM":
+            words = step.text.split()
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else str(len(stages))
+            stages.append((name, []))
+        elif step.keyword == "ARG" and not stages:
+            continue  # a build argument for FROM lines: the host's Python stands for the image
+        elif not stages:
+            raise ValueError(f"{step.keyword} before FROM")
+        else:
+            stages[-1][1].append(step)
+    assert stages, "no FROM"
     shim = into / "shim"
     shim.mkdir(parents=True)
     (shim / "python3").symlink_to(sys.executable)
-    image: Replayed | None = None
-    for step in instructions(dockerfile.read_text()):
-        keyword, text = step.keyword, step.text
-        if keyword == "ARG":
-            name, _, default = text.partition("=")
-            args[name] = default
-        elif keyword == "FROM":
-            words = text.split()
-            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else str(len(stages))
+    built: dict[str, Future[Replayed]] = {}
+    with ThreadPoolExecutor(max_workers=len(stages)) as pool:
+        for name, steps in stages:
             root = into / f"stage-{name}"
             root.mkdir()
-            stages[name] = root
-            env = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}"}
-            image = Replayed(root=root, env=env, workdir="/")
-        elif image is None:
-            raise ValueError(f"{keyword} before FROM")
-        elif keyword == "WORKDIR":
+            built[name] = pool.submit(_stage, root, steps, context, shim, dict(built), build_env or {})
+        return built[stages[-1][0]].result()
+
+
+def _stage(
+    root: Path,
+    steps: list[Instruction],
+    context: Path,
+    shim: Path,
+    earlier: dict[str, Future[Replayed]],
+    build_env: dict[str, str],
+) -> Replayed:
+    # A fresh image knows nothing of this machine's PYTHONPATH (here the checkout, whose own
+    # clearance.egg-info would pass for an installed Clearance).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PATH": f"{shim}:{os.environ['PATH']}"}
+    image = Replayed(root=root, env=env, workdir="/")
+    for step in steps:
+        keyword, text = step.keyword, step.text
+        if keyword == "WORKDIR":
             image.workdir = text
             image.path(text).mkdir(parents=True, exist_ok=True)
         elif keyword == "ENV":
@@ -107,7 +132,7 @@ def replay(dockerfile: Path, context: Path, into: Path) -> Replayed:
             words = text.split()
             source_root = context
             if words[0].startswith("--from="):
-                source_root = stages[words.pop(0).removeprefix("--from=")]
+                source_root = earlier[words.pop(0).removeprefix("--from=")].result().root
             *sources, target = words
             target_path = image.path(target if target.startswith("/") else f"{image.workdir}/{target}")
             for source in sources:
@@ -124,7 +149,11 @@ def replay(dockerfile: Path, context: Path, into: Path) -> Replayed:
                     image.skipped.append(command)
                     continue
                 subprocess.run(
-                    _map(command, image.root), shell=True, check=True, cwd=image.path(image.workdir), env=image.env
+                    _map(command, image.root),
+                    shell=True,
+                    check=True,
+                    cwd=image.path(image.workdir),
+                    env={**image.env, **build_env},
                 )
         elif keyword == "CMD":
             image.cmd = _words(text)
@@ -134,9 +163,8 @@ def replay(dockerfile: Path, context: Path, into: Path) -> Replayed:
             image.user = text
         elif keyword == "VOLUME":
             image.volumes = _words(text)
-        elif keyword != "EXPOSE":
+        elif keyword not in ("EXPOSE", "ARG"):
             raise ValueError(f"the replay does not know {keyword}")
-    assert image is not None, "no FROM"
     return image
 
 

@@ -10,8 +10,8 @@ from alembic.script import ScriptDirectory
 
 from bot.cli import main
 from storage.db import alembic_config, migrate
+from tests.operator.cli import files, run
 from tests.serving import ROOT
-from tests.test_operator_commands import files, operator, run  # noqa: F401  (operator: a fixture)
 
 
 def head() -> str:

@@ -6,13 +6,13 @@ import asyncio
 import csv
 import io
 import os
-from datetime import UTC, datetime
 
 import pytest
 
 from bot.cli import main
 from storage.db import create_engine, migrate, session_factory
 from storage.uow import uow_factory
+from tests.fakes.clock import ManualClock
 from tests.slack.harness import CONFIG
 from workflows.policy import Policy, Stage
 from workflows.requests import PriorUse, RequestDraft
@@ -38,8 +38,9 @@ def operator(tmp_path, monkeypatch):
 
 async def _seed(url: str) -> None:
     engine = create_engine(url)
-    now = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
-    uows = uow_factory(session_factory(engine), lambda: now)
+    clock = ManualClock()
+    now = clock()
+    uows = uow_factory(session_factory(engine), clock)
     for who, tool, prior in (("U0ANNA", "Clearview AI", PriorUse.USED), ("U0BEN", "=cmd|' /C calc'!A0", PriorUse.NONE)):
         draft = RequestDraft(tool, "clearview.ai", "Identify a suspect from CCTV stills.", "", ("photos",), prior)
         async with uows() as uow:
