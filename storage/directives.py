@@ -49,6 +49,8 @@ _WITH_ALIASES = select(_TOOLS, _ALIASES.c.alias.label("alias_of_tool")).outerjoi
 _TOOL_BY_KEY = _WITH_ALIASES.where(_TOOLS.c.key == bindparam("key"))
 _INSERT_TOOL = insert(_TOOLS).returning(_TOOLS.c.id)
 _TOOL_BY_ID = _WITH_ALIASES.where(_TOOLS.c.id == bindparam("id"))
+_ANY_OVERRIDDEN = select(_TOOLS.c.id).where(_TOOLS.c.override.is_not(None)).limit(1)
+_OVERRIDDEN = "any_overridden"
 
 
 def _found_tool():
@@ -82,6 +84,7 @@ class SqlTools:
         # card's warning); this unit of work's own reads and writes answer the later look-ups.
         self._by_key: dict[str, Tool | None] = {}
         self._found: dict[tuple[str, str, frozenset[str]], Tool | None] = {}
+        self._memo: dict[Any, Any] = {}
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
@@ -108,6 +111,23 @@ class SqlTools:
         known = self._found[wanted]
         return dataclasses.replace(known) if known else None
 
+    async def any_overridden(self) -> bool:
+        """Read once per group-commit batch (else per unit of work); a change of the batch that puts
+        an override in force says so (add, save), and an undone change forgets what was read."""
+        memo = self._shared()
+        if _OVERRIDDEN not in memo:
+            memo[_OVERRIDDEN] = (await self._session.execute(_ANY_OVERRIDDEN)).first() is not None
+        return bool(memo[_OVERRIDDEN])
+
+    def _shared(self) -> dict[Any, Any]:
+        cache = batch_cache(self._session, "tools")
+        return self._memo if cache is None else cache
+
+    def _written(self, tool: Tool) -> None:
+        self._remember(tool.key, tool)
+        if tool.override is not None:
+            self._shared()[_OVERRIDDEN] = True
+
     async def all(self) -> list[Tool]:
         return await self._hydrate(list(await self._session.execute(select(_TOOLS).order_by(_TOOLS.c.id))))
 
@@ -126,7 +146,7 @@ class SqlTools:
         tool.id, tool.version = tool_id, 0
         await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
         await self._index_lookalikes(tool_id, tool, stored=frozenset())
-        self._remember(tool.key, tool)
+        self._written(tool)
         return tool
 
     async def save(self, tool: Tool) -> None:
@@ -136,7 +156,7 @@ class SqlTools:
         await self._add_aliases(tool.id, tool.aliases)
         # Loaded in this unit of work (as every change does): its forms are known; else read them.
         await self._index_lookalikes(tool.id, tool, stored=before.lookalikes() if before else None)
-        self._remember(tool.key, tool)
+        self._written(tool)
 
     async def _index_lookalikes(self, tool_id: int, tool: Tool, *, stored: frozenset[str] | None) -> None:
         """Make the tool's rows in tool_lookalikes `tool.lookalikes()`. Every wanted form is written
