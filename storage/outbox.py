@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import BindParameter, Text, bindparam, case, delete, func, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from storage.pending import pending
+from storage.pending import BEFORE_INSERT, pending
 from storage.sql import rowcount, table_of
 from storage.tables import OutboxRow, SlackMessageRow
 from workflows.outbox import BULK, URGENT, OutboundMessage, OutboxStatus  # noqa: F401  (also imported from here)
@@ -81,6 +82,37 @@ def _replace_pending(targeted: bool):
 
 
 _REPLACE_PENDING, _REPLACE_PENDING_UNTARGETED = _replace_pending(True), _replace_pending(False)
+_FOLD = "_fold"  # a pending row's mark: replace a stored call of its kind instead, if there is one
+_OUTBOX = table_of(OutboxRow)
+_FOLDABLE = select(_OUTBOX.c.queue, _OUTBOX.c.target, _OUTBOX.c.method).where(
+    _OUTBOX.c.queue.in_(bindparam("_queues", expanding=True)),
+    _OUTBOX.c.status == PENDING,
+    _OUTBOX.c.claimed_until.is_(None),
+)
+
+
+def _fold_into_stored(session: Session, rows: list[dict]) -> list[dict]:
+    """The outbox rows to insert: a coalescing call replaces the payload of a still-pending, unclaimed
+    stored call of the same kind instead. One SELECT for the whole batch finds which kinds have one
+    (usually none: the card was sent long ago); only those are updated, one UPDATE each, and a row
+    whose UPDATE matched nothing after all (a sender claimed it meanwhile) is inserted."""
+    folding = [row for row in rows if row.pop(_FOLD, False)]
+    if not folding:
+        return rows
+    queues = sorted({row["queue"] for row in folding})
+    stored = {tuple(found) for found in session.execute(_FOLDABLE, {"_queues": queues})}
+    folded = []
+    for row in folding:
+        if (row["queue"], row["target"], row["method"]) not in stored:
+            continue
+        replace = _REPLACE_PENDING if row["target"] else _REPLACE_PENDING_UNTARGETED
+        bound = {"_queue": row["queue"], "_target": row["target"], "_method": row["method"]}
+        if rowcount(session.execute(replace, {**bound, "_payload": row["payload"]})):
+            folded.append(row)
+    return [row for row in rows if not any(row is f for f in folded)]
+
+
+BEFORE_INSERT[_OUTBOX.name] = _fold_into_stored
 
 
 class SqlOutbox:
@@ -94,27 +126,18 @@ class SqlOutbox:
         rows = pending(self._session)
         if message.coalesce:
             # Replace a still-pending, unclaimed call of the same kind instead of queueing another:
-            # first among the rows this transaction has not written yet, then in the table.
+            # first among the rows this transaction has not written yet, then in the table (when the
+            # rows are written: one look for the whole batch, see _fold_into_stored).
             same = (message.queue, message.target, message.method)
-            earlier = rows.find(table_of(OutboxRow), lambda row: (row["queue"], row["target"], row["method"]) == same)
+            earlier = rows.find(_OUTBOX, lambda row: (row["queue"], row["target"], row["method"]) == same)
             if earlier is not None:
                 earlier["payload"] = message.payload
                 return
-            result = await self._session.execute(
-                _REPLACE_PENDING if message.target else _REPLACE_PENDING_UNTARGETED,
-                {
-                    "_queue": message.queue,
-                    "_target": message.target,
-                    "_method": message.method,
-                    "_payload": message.payload,
-                },
-            )
-            if rowcount(result):
-                return
         # Written with the change's other rows at its end (storage/pending.py), in this order.
         rows.add(
-            table_of(OutboxRow),
+            _OUTBOX,
             {
+                _FOLD: message.coalesce,
                 "queue": message.queue,
                 "method": message.method,
                 "payload": message.payload,

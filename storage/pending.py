@@ -29,6 +29,9 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from storage.chain import seal_in
 
 _KEY = "clearance_pending_rows"
+# Per table, what is done to its rows just before they are inserted: rows -> the rows to insert
+# (the outbox folds coalescing messages into stored ones, storage/outbox.py).
+BEFORE_INSERT: dict[str, Callable[[Session, list[dict[str, Any]]], list[dict[str, Any]]]] = {}
 AUDIT = "audit_log"  # its rows are sealed into the hash chain as they are written
 _ASSUME = "clearance_assume_new"
 
@@ -76,6 +79,8 @@ class PendingRows:
         if self._assumed:
             await session.run_sync(self.write_assumed)
         for table, values in self.take().items():
+            if (prepare := BEFORE_INSERT.get(table.name)) is not None:
+                values = await session.run_sync(prepare, values)
             if values:
                 if table.name == AUDIT:
                     await session.run_sync(seal_in, values)  # numbered and chained (storage/chain.py)
@@ -141,6 +146,8 @@ def _never_lost(session: Session) -> None:
     if pending(session)._assumed:
         pending(session).write_assumed(session)
     for table, values in pending(session).take().items():
+        if (prepare := BEFORE_INSERT.get(table.name)) is not None:
+            values = prepare(session, values)
         if values:
             if table.name == AUDIT:
                 seal_in(session, values)
