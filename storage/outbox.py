@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import BindParameter, Text, bindparam, case, delete, func, insert, select, type_coerce, update
+from sqlalchemy import BindParameter, Text, bindparam, case, func, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -61,6 +62,12 @@ class Settled:
     channel: str = ""
     ts: str = ""
     doubt_since: datetime | None = None  # set: this attempt's outcome is unknown too (since then)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    deliveries: list[Delivery]
+    where: dict[str, tuple[str, str]]  # target -> (channel, ts) of the messages they update, if posted
 
 
 def _replace_pending(targeted: bool):
@@ -167,25 +174,32 @@ class OutboxStore:
         self._readers = readers or sessions
 
     async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, worker: str) -> list[Delivery]:
-        """Claim the oldest due row of each queue whose earlier rows are all sent or failed.
+        """Claim the oldest due row of each queue whose earlier rows are all sent or failed."""
+        return (await self.claim(now, limit=limit, lease=lease, worker=worker)).deliveries
 
-        One SELECT and one UPDATE … RETURNING for the whole batch. The conditional UPDATE is the
-        claim: only one worker's update matches a row. RETURNING reads the rows as claimed, not as
-        selected: a coalescing update may have replaced a payload in between (PostgreSQL, READ
-        COMMITTED), and the newest must go out.
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta, worker: str) -> Claimed:
+        """claim_due, and where the messages the claimed rows update landed, in one transaction.
+
+        One UPDATE … WHERE id IN (the due rows) … RETURNING for the whole batch: the conditional
+        UPDATE is the claim, so only one worker's update matches a row (PostgreSQL re-checks the
+        conditions on a row another transaction changed meanwhile). RETURNING reads the rows as
+        claimed: a coalescing update may have replaced a payload since (READ COMMITTED), and the
+        newest must go out.
 
         A row still carrying a claim (expired, or it would not match) was claimed by a sender that
         never recorded an outcome: it died, maybe while Slack was posting. The same UPDATE marks it
         in doubt since that claim began (SET reads the row's values from before the update).
         """
         async with self._sessions() as session, session.begin():
-            at = {"_now": now}
-            candidates = (await session.scalars(_DUE, {**at, "_limit": limit})).all()
-            if not candidates:
-                return []
-            claim = {**at, "_ids": list(candidates), "_until": now + lease}
+            claim = {"_now": now, "_limit": limit, "_until": now + lease}
             rows = sorted((await session.execute(_CLAIM, claim)).all(), key=lambda r: (r.priority, r.id))
-            return [Delivery(*row[:8]) for row in rows]
+            deliveries = [Delivery(*row[:8]) for row in rows]
+            targets = sorted({d.target for d in deliveries if d.target})
+            where: dict[str, tuple[str, str]] = {}
+            for start in range(0, len(targets), 500):
+                found = await session.execute(_WHERE_POSTED, {"_keys": targets[start : start + 500]})
+                where.update((key, (channel, ts)) for key, channel, ts in found)
+            return Claimed(deliveries, where)
 
     async def settle(self, outcomes: list[Settled]) -> None:
         """Record what happened to a batch of claimed rows, in one transaction."""
@@ -213,10 +227,9 @@ class OutboxStore:
             for keys in {tuple(sorted(c)) for c in changes}:
                 shaped = [{f"_{k}": v for k, v in c.items()} for c in changes if tuple(sorted(c)) == keys]
                 await session.execute(_settled(keys), shaped)
-            if posted:
-                await session.execute(_FORGET_MESSAGES, {"_keys": list(posted)})
+            if posted:  # one upsert: a message posted again (its first post failed for good) moves
                 await session.execute(
-                    _REMEMBER_MESSAGE,
+                    _remember_messages(session.get_bind().dialect.name),
                     [{"key": key, "channel": o.channel, "ts": o.ts, "posted_at": o.at} for key, o in posted.items()],
                 )
 
@@ -283,25 +296,30 @@ class OutboxStore:
 _OUTBOX, _MESSAGES = table_of(OutboxRow), table_of(SlackMessageRow)
 
 
-def _due_and_claim():
+def _claim():
     outbox = _OUTBOX
     now: BindParameter[datetime] = bindparam("_now", type_=outbox.c.next_attempt_at.type)
-    earlier = outbox.alias("earlier")
+    row, earlier = outbox.alias("due"), outbox.alias("earlier")  # aliases: not correlated to the UPDATE
     blocked = (
         select(earlier.c.id)
-        .where(earlier.c.queue == outbox.c.queue, earlier.c.status == PENDING, earlier.c.id < outbox.c.id)
+        .where(earlier.c.queue == row.c.queue, earlier.c.status == PENDING, earlier.c.id < row.c.id)
         .exists()
     )
-    claimable = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
     due = (
-        select(outbox.c.id)
-        .where(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now, claimable, ~blocked)
-        .order_by(outbox.c.priority, outbox.c.id)
+        select(row.c.id)
+        .where(
+            row.c.status == PENDING,
+            row.c.next_attempt_at <= now,
+            row.c.claimed_until.is_(None) | (row.c.claimed_until < now),
+            ~blocked,
+        )
+        .order_by(row.c.priority, row.c.id)
         .limit(bindparam("_limit"))
     )
-    claim = (
+    claimable = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
+    return (
         update(outbox)
-        .where(outbox.c.id.in_(bindparam("_ids", expanding=True)), outbox.c.status == PENDING, claimable)
+        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == PENDING, claimable)
         .values(
             claimed_until=bindparam("_until", type_=outbox.c.claimed_until.type),
             claimed_at=now,
@@ -326,18 +344,23 @@ def _due_and_claim():
             outbox.c.priority,
         )
     )
-    return due, claim
 
 
-_DUE, _CLAIM = _due_and_claim()
+_CLAIM = _claim()
 _WHERE_POSTED = select(_MESSAGES.c.key, _MESSAGES.c.channel, _MESSAGES.c.ts).where(
     _MESSAGES.c.key.in_(bindparam("_keys", expanding=True))
 )
 _AWAITING_POST = (
     select(_OUTBOX.c.id).where(_OUTBOX.c.store_as == bindparam("_key"), _OUTBOX.c.status == PENDING).limit(1)
 )
-_FORGET_MESSAGES = delete(_MESSAGES).where(_MESSAGES.c.key.in_(bindparam("_keys", expanding=True)))
-_REMEMBER_MESSAGE = insert(_MESSAGES)
+
+
+@functools.cache
+def _remember_messages(dialect: str):
+    """INSERT … ON CONFLICT (key) DO UPDATE: where each stored message now is, in one statement."""
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_MESSAGES)
+    moved = {c: upsert.excluded[c] for c in ("channel", "ts", "posted_at")}
+    return upsert.on_conflict_do_update(index_elements=[_MESSAGES.c.key], set_=moved)
 
 
 @functools.cache
