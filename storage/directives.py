@@ -31,6 +31,7 @@ from storage.tables import (
     ToolLookalikeRow,
     ToolRow,
 )
+from storage.tool_insert import tool_with_names
 from workflows.directives import Acknowledgement, Directive, DirectivePost, DirectiveStatus, PostOutcome
 from workflows.errors import ConcurrencyConflict
 from workflows.outbox import OutboxStatus
@@ -138,14 +139,21 @@ class SqlTools:
 
     async def add(self, tool: Tool) -> Tool:
         values = {**_tool_values(tool), "created_at": tool.updated_at or datetime.now(UTC), "version": 0}
+        at_once = self._session.get_bind().dialect.name == "postgresql"
         try:
-            tool_id = (await self._session.execute(_INSERT_TOOL, values)).scalar_one()
+            if at_once:  # the tool, its aliases and its look-alike forms in one statement
+                rows = {"aliases": sorted(tool.aliases), "forms": sorted(tool.lookalikes())}
+                statement = tool_with_names(tuple(values))
+                tool_id = (await self._session.execute(statement, {**values, **rows})).scalar_one()
+            else:
+                tool_id = (await self._session.execute(_INSERT_TOOL, values)).scalar_one()
         except IntegrityError as exc:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = tool_id, 0
-        await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
-        await self._index_lookalikes(tool_id, tool, stored=frozenset())
+        if not at_once:
+            await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
+            await self._index_lookalikes(tool_id, tool, stored=frozenset())
         self._written(tool)
         return tool
 
