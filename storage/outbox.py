@@ -192,7 +192,8 @@ class OutboxStore:
         """
         async with self._sessions() as session, session.begin():
             claim = {"_now": now, "_limit": limit, "_until": now + lease}
-            rows = sorted((await session.execute(_CLAIM, claim)).all(), key=lambda r: (r.priority, r.id))
+            statement = _claim(session.get_bind().dialect.name)
+            rows = sorted((await session.execute(statement, claim)).all(), key=lambda r: (r.priority, r.id))
             deliveries = [Delivery(*row[:8]) for row in rows]
             targets = sorted({d.target for d in deliveries if d.target})
             where: dict[str, tuple[str, str]] = {}
@@ -296,7 +297,11 @@ class OutboxStore:
 _OUTBOX, _MESSAGES = table_of(OutboxRow), table_of(SlackMessageRow)
 
 
-def _claim():
+@functools.cache
+def _claim(dialect: str):
+    """The claim (see OutboxStore.claim). PostgreSQL re-checks the UPDATE's own conditions on a row
+    another transaction changed meanwhile, so they are repeated there; SQLite's one writer runs the
+    subquery in the claim's own write transaction, and without them it finds the rows by id."""
     outbox = _OUTBOX
     now: BindParameter[datetime] = bindparam("_now", type_=outbox.c.next_attempt_at.type)
     row, earlier = outbox.alias("due"), outbox.alias("earlier")  # aliases: not correlated to the UPDATE
@@ -317,9 +322,10 @@ def _claim():
         .limit(bindparam("_limit"))
     )
     claimable = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
+    recheck = (outbox.c.status == PENDING, claimable) if dialect == "postgresql" else ()
     return (
         update(outbox)
-        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == PENDING, claimable)
+        .where(outbox.c.id.in_(due.scalar_subquery()), *recheck)
         .values(
             claimed_until=bindparam("_until", type_=outbox.c.claimed_until.type),
             claimed_at=now,
@@ -346,7 +352,6 @@ def _claim():
     )
 
 
-_CLAIM = _claim()
 _WHERE_POSTED = select(_MESSAGES.c.key, _MESSAGES.c.channel, _MESSAGES.c.ts).where(
     _MESSAGES.c.key.in_(bindparam("_keys", expanding=True))
 )
