@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import BindParameter, Text, bindparam, case, delete, func, insert, select, type_coerce, update
+from sqlalchemy import BindParameter, Text, bindparam, case, func, select, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from storage.pending import pending
+from storage.pending import BEFORE_INSERT, pending
 from storage.sql import rowcount, table_of
 from storage.tables import OutboxRow, SlackMessageRow
 from workflows.outbox import BULK, URGENT, OutboundMessage, OutboxStatus  # noqa: F401  (also imported from here)
@@ -62,6 +64,12 @@ class Settled:
     doubt_since: datetime | None = None  # set: this attempt's outcome is unknown too (since then)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    deliveries: list[Delivery]
+    where: dict[str, tuple[str, str]]  # target -> (channel, ts) of the messages they update, if posted
+
+
 def _replace_pending(targeted: bool):
     """UPDATE a still-pending, unclaimed call of the same kind with a newer payload (built once: it runs
     for every card a change updates)."""
@@ -81,6 +89,37 @@ def _replace_pending(targeted: bool):
 
 
 _REPLACE_PENDING, _REPLACE_PENDING_UNTARGETED = _replace_pending(True), _replace_pending(False)
+_FOLD = "_fold"  # a pending row's mark: replace a stored call of its kind instead, if there is one
+_OUTBOX = table_of(OutboxRow)
+_FOLDABLE = select(_OUTBOX.c.queue, _OUTBOX.c.target, _OUTBOX.c.method).where(
+    _OUTBOX.c.queue.in_(bindparam("_queues", expanding=True)),
+    _OUTBOX.c.status == PENDING,
+    _OUTBOX.c.claimed_until.is_(None),
+)
+
+
+def _fold_into_stored(session: Session, rows: list[dict]) -> list[dict]:
+    """The outbox rows to insert: a coalescing call replaces the payload of a still-pending, unclaimed
+    stored call of the same kind instead. One SELECT for the whole batch finds which kinds have one
+    (usually none: the card was sent long ago); only those are updated, one UPDATE each, and a row
+    whose UPDATE matched nothing after all (a sender claimed it meanwhile) is inserted."""
+    folding = [row for row in rows if row.pop(_FOLD, False)]
+    if not folding:
+        return rows
+    queues = sorted({row["queue"] for row in folding})
+    stored = {tuple(found) for found in session.execute(_FOLDABLE, {"_queues": queues})}
+    folded = []
+    for row in folding:
+        if (row["queue"], row["target"], row["method"]) not in stored:
+            continue
+        replace = _REPLACE_PENDING if row["target"] else _REPLACE_PENDING_UNTARGETED
+        bound = {"_queue": row["queue"], "_target": row["target"], "_method": row["method"]}
+        if rowcount(session.execute(replace, {**bound, "_payload": row["payload"]})):
+            folded.append(row)
+    return [row for row in rows if not any(row is f for f in folded)]
+
+
+BEFORE_INSERT[_OUTBOX.name] = _fold_into_stored
 
 
 class SqlOutbox:
@@ -94,27 +133,18 @@ class SqlOutbox:
         rows = pending(self._session)
         if message.coalesce:
             # Replace a still-pending, unclaimed call of the same kind instead of queueing another:
-            # first among the rows this transaction has not written yet, then in the table.
+            # first among the rows this transaction has not written yet, then in the table (when the
+            # rows are written: one look for the whole batch, see _fold_into_stored).
             same = (message.queue, message.target, message.method)
-            earlier = rows.find(table_of(OutboxRow), lambda row: (row["queue"], row["target"], row["method"]) == same)
+            earlier = rows.find(_OUTBOX, lambda row: (row["queue"], row["target"], row["method"]) == same)
             if earlier is not None:
                 earlier["payload"] = message.payload
                 return
-            result = await self._session.execute(
-                _REPLACE_PENDING if message.target else _REPLACE_PENDING_UNTARGETED,
-                {
-                    "_queue": message.queue,
-                    "_target": message.target,
-                    "_method": message.method,
-                    "_payload": message.payload,
-                },
-            )
-            if rowcount(result):
-                return
         # Written with the change's other rows at its end (storage/pending.py), in this order.
         rows.add(
-            table_of(OutboxRow),
+            _OUTBOX,
             {
+                _FOLD: message.coalesce,
                 "queue": message.queue,
                 "method": message.method,
                 "payload": message.payload,
@@ -144,25 +174,33 @@ class OutboxStore:
         self._readers = readers or sessions
 
     async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, worker: str) -> list[Delivery]:
-        """Claim the oldest due row of each queue whose earlier rows are all sent or failed.
+        """Claim the oldest due row of each queue whose earlier rows are all sent or failed."""
+        return (await self.claim(now, limit=limit, lease=lease, worker=worker)).deliveries
 
-        One SELECT and one UPDATE … RETURNING for the whole batch. The conditional UPDATE is the
-        claim: only one worker's update matches a row. RETURNING reads the rows as claimed, not as
-        selected: a coalescing update may have replaced a payload in between (PostgreSQL, READ
-        COMMITTED), and the newest must go out.
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta, worker: str) -> Claimed:
+        """claim_due, and where the messages the claimed rows update landed, in one transaction.
+
+        One UPDATE … WHERE id IN (the due rows) … RETURNING for the whole batch: the conditional
+        UPDATE is the claim, so only one worker's update matches a row (PostgreSQL re-checks the
+        conditions on a row another transaction changed meanwhile). RETURNING reads the rows as
+        claimed: a coalescing update may have replaced a payload since (READ COMMITTED), and the
+        newest must go out.
 
         A row still carrying a claim (expired, or it would not match) was claimed by a sender that
         never recorded an outcome: it died, maybe while Slack was posting. The same UPDATE marks it
         in doubt since that claim began (SET reads the row's values from before the update).
         """
         async with self._sessions() as session, session.begin():
-            at = {"_now": now}
-            candidates = (await session.scalars(_DUE, {**at, "_limit": limit})).all()
-            if not candidates:
-                return []
-            claim = {**at, "_ids": list(candidates), "_until": now + lease}
-            rows = sorted((await session.execute(_CLAIM, claim)).all(), key=lambda r: (r.priority, r.id))
-            return [Delivery(*row[:8]) for row in rows]
+            claim = {"_now": now, "_limit": limit, "_until": now + lease}
+            statement = _claim(session.get_bind().dialect.name)
+            rows = sorted((await session.execute(statement, claim)).all(), key=lambda r: (r.priority, r.id))
+            deliveries = [Delivery(*row[:8]) for row in rows]
+            targets = sorted({d.target for d in deliveries if d.target})
+            where: dict[str, tuple[str, str]] = {}
+            for start in range(0, len(targets), 500):
+                found = await session.execute(_WHERE_POSTED, {"_keys": targets[start : start + 500]})
+                where.update((key, (channel, ts)) for key, channel, ts in found)
+            return Claimed(deliveries, where)
 
     async def settle(self, outcomes: list[Settled]) -> None:
         """Record what happened to a batch of claimed rows, in one transaction."""
@@ -190,10 +228,9 @@ class OutboxStore:
             for keys in {tuple(sorted(c)) for c in changes}:
                 shaped = [{f"_{k}": v for k, v in c.items()} for c in changes if tuple(sorted(c)) == keys]
                 await session.execute(_settled(keys), shaped)
-            if posted:
-                await session.execute(_FORGET_MESSAGES, {"_keys": list(posted)})
+            if posted:  # one upsert: a message posted again (its first post failed for good) moves
                 await session.execute(
-                    _REMEMBER_MESSAGE,
+                    _remember_messages(session.get_bind().dialect.name),
                     [{"key": key, "channel": o.channel, "ts": o.ts, "posted_at": o.at} for key, o in posted.items()],
                 )
 
@@ -260,25 +297,35 @@ class OutboxStore:
 _OUTBOX, _MESSAGES = table_of(OutboxRow), table_of(SlackMessageRow)
 
 
-def _due_and_claim():
+@functools.cache
+def _claim(dialect: str):
+    """The claim (see OutboxStore.claim). PostgreSQL re-checks the UPDATE's own conditions on a row
+    another transaction changed meanwhile, so they are repeated there; SQLite's one writer runs the
+    subquery in the claim's own write transaction, and without them it finds the rows by id."""
     outbox = _OUTBOX
     now: BindParameter[datetime] = bindparam("_now", type_=outbox.c.next_attempt_at.type)
-    earlier = outbox.alias("earlier")
+    row, earlier = outbox.alias("due"), outbox.alias("earlier")  # aliases: not correlated to the UPDATE
     blocked = (
         select(earlier.c.id)
-        .where(earlier.c.queue == outbox.c.queue, earlier.c.status == PENDING, earlier.c.id < outbox.c.id)
+        .where(earlier.c.queue == row.c.queue, earlier.c.status == PENDING, earlier.c.id < row.c.id)
         .exists()
     )
-    claimable = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
     due = (
-        select(outbox.c.id)
-        .where(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now, claimable, ~blocked)
-        .order_by(outbox.c.priority, outbox.c.id)
+        select(row.c.id)
+        .where(
+            row.c.status == PENDING,
+            row.c.next_attempt_at <= now,
+            row.c.claimed_until.is_(None) | (row.c.claimed_until < now),
+            ~blocked,
+        )
+        .order_by(row.c.priority, row.c.id)
         .limit(bindparam("_limit"))
     )
-    claim = (
+    claimable = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
+    recheck = (outbox.c.status == PENDING, claimable) if dialect == "postgresql" else ()
+    return (
         update(outbox)
-        .where(outbox.c.id.in_(bindparam("_ids", expanding=True)), outbox.c.status == PENDING, claimable)
+        .where(outbox.c.id.in_(due.scalar_subquery()), *recheck)
         .values(
             claimed_until=bindparam("_until", type_=outbox.c.claimed_until.type),
             claimed_at=now,
@@ -303,18 +350,22 @@ def _due_and_claim():
             outbox.c.priority,
         )
     )
-    return due, claim
 
 
-_DUE, _CLAIM = _due_and_claim()
 _WHERE_POSTED = select(_MESSAGES.c.key, _MESSAGES.c.channel, _MESSAGES.c.ts).where(
     _MESSAGES.c.key.in_(bindparam("_keys", expanding=True))
 )
 _AWAITING_POST = (
     select(_OUTBOX.c.id).where(_OUTBOX.c.store_as == bindparam("_key"), _OUTBOX.c.status == PENDING).limit(1)
 )
-_FORGET_MESSAGES = delete(_MESSAGES).where(_MESSAGES.c.key.in_(bindparam("_keys", expanding=True)))
-_REMEMBER_MESSAGE = insert(_MESSAGES)
+
+
+@functools.cache
+def _remember_messages(dialect: str):
+    """INSERT … ON CONFLICT (key) DO UPDATE: where each stored message now is, in one statement."""
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_MESSAGES)
+    moved = {c: upsert.excluded[c] for c in ("channel", "ts", "posted_at")}
+    return upsert.on_conflict_do_update(index_elements=[_MESSAGES.c.key], set_=moved)
 
 
 @functools.cache

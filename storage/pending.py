@@ -11,7 +11,9 @@ as if its INSERT had inserted, and the whole batch's rows go in one INSERT … O
 NOTHING RETURNING. Should any of them turn out to exist already, the batch is undone and run
 again without assuming (AssumptionFailed; storage/group_commit.py). Before any other statement
 of the session runs, assumed rows are written (and checked) first, so no read in the
-transaction misses them.
+transaction misses them. Rows of a table that only its own repository reads (`lazy`: the
+delivery keys of handled_events, read by nothing but the unit of work's own look-ups, which write
+them first) wait for the batch's end, so a whole batch's keys are one INSERT, not one per click.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from storage.chain import seal_in
 
 _KEY = "clearance_pending_rows"
+# Per table, what is done to its rows just before they are inserted: rows -> the rows to insert
+# (the outbox folds coalescing messages into stored ones, storage/outbox.py).
+BEFORE_INSERT: dict[str, Callable[[Session, list[dict[str, Any]]], list[dict[str, Any]]]] = {}
 AUDIT = "audit_log"  # its rows are sealed into the hash chain as they are written
 _ASSUME = "clearance_assume_new"
 
@@ -42,20 +47,24 @@ class PendingRows:
         self._rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
         # Rows assumed new: table -> (the key columns, {key: row}).
         self._assumed: dict[Table, tuple[tuple[str, ...], dict[tuple, dict[str, Any]]]] = {}
+        self._lazy: dict[Table, tuple[tuple[str, ...], dict[tuple, dict[str, Any]]]] = {}  # the same, lazy
         self.assumption_failed = False  # kept even if a change swallows the AssumptionFailed
 
-    def add_assumed(self, table: Table, values: dict[str, Any], key: tuple[str, ...]) -> bool:
+    def add_assumed(self, table: Table, values: dict[str, Any], key: tuple[str, ...], *, lazy: bool = False) -> bool:
         """Queue a row assumed new (see the module's docstring); False if this batch already did."""
-        _, rows = self._assumed.setdefault(table, (key, {}))
+        _, rows = (self._lazy if lazy else self._assumed).setdefault(table, (key, {}))
         identity = tuple(values[c] for c in key)
         if identity in rows:
             return False
         rows[identity] = values
         return True
 
-    def write_assumed(self, session: Session) -> None:
-        """INSERT the assumed rows (one statement per table); AssumptionFailed if any existed."""
+    def write_assumed(self, session: Session, *, lazy: bool = False) -> None:
+        """INSERT the assumed rows (one statement per table), the `lazy` ones too if asked (before the
+        look-ups of their own table, at the end); AssumptionFailed if any existed."""
         assumed, self._assumed = self._assumed, {}  # taken first: the INSERT below runs this hook too
+        if lazy:
+            assumed, self._lazy = {**self._lazy, **assumed}, {}
         dialect = session.get_bind().dialect.name
         for table, (key, rows) in assumed.items():
             # One statement of fixed shape, run for all the rows at once (SQLAlchemy's insertmanyvalues
@@ -77,10 +86,15 @@ class PendingRows:
         """The newest row not yet written that `matches` (to coalesce a message into it)."""
         return next((row for row in reversed(self._rows.get(table, [])) if matches(row)), None)
 
+    def has_assumed(self, *, lazy: bool = True) -> bool:
+        return bool(self._assumed or (lazy and self._lazy))
+
     async def flush(self, session: AsyncSession) -> None:
-        if self._assumed:
-            await session.run_sync(self.write_assumed)
+        if self.has_assumed():
+            await session.run_sync(functools.partial(self.write_assumed, lazy=True))
         for table, values in self.take().items():
+            if (prepare := BEFORE_INSERT.get(table.name)) is not None:
+                values = await session.run_sync(prepare, values)
             if values:
                 if table.name == AUDIT:
                     await session.run_sync(seal_in, values)  # numbered and chained (storage/chain.py)
@@ -89,7 +103,7 @@ class PendingRows:
     def take(self) -> dict[Table, list[dict[str, Any]]]:
         """The rows not yet written, now no longer pending (assumed rows are dropped)."""
         rows, self._rows = self._rows, defaultdict(list)
-        self._assumed, self.assumption_failed = {}, False
+        self._assumed, self._lazy, self.assumption_failed = {}, {}, False
         return rows
 
 
@@ -147,9 +161,11 @@ def _assumed_rows_first(state: ORMExecuteState) -> None:
 def _never_lost(session: Session) -> None:
     """Whoever commits a session (a unit of work, a group commit, a test) writes what is pending:
     a row handed to the outbox or the audit log can never be dropped by a commit that forgot it."""
-    if pending(session)._assumed:
-        pending(session).write_assumed(session)
+    if pending(session).has_assumed():
+        pending(session).write_assumed(session, lazy=True)
     for table, values in pending(session).take().items():
+        if (prepare := BEFORE_INSERT.get(table.name)) is not None:
+            values = prepare(session, values)
         if values:
             if table.name == AUDIT:
                 seal_in(session, values)

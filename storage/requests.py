@@ -61,12 +61,12 @@ class SqlRequests:
         return request
 
     async def get(self, request_id: int) -> ToolRequest | None:
-        # Every click loads one request: statements built once (SQL compiled once), values bound.
-        row = (await self._session.execute(_ONE_REQUEST, {"request_id": request_id})).first()
-        if row is None:
+        # Every click loads one request: one statement built once (SQL compiled once), values bound;
+        # the request's row comes with each of its children (or alone, its child columns NULL).
+        rows = (await self._session.execute(_ONE_REQUEST, {"request_id": request_id})).all()
+        if not rows:
             return None
-        children = await self._session.execute(_CHILDREN_OF_ONE, {"request_id": request_id})
-        return self._built([row], children)[0]
+        return self._built(rows[:1], [row for row in rows if row.kind is not None])[0]
 
     async def save(self, request: ToolRequest) -> None:
         assert request.id is not None, "save() is for stored requests; use add()"
@@ -169,9 +169,9 @@ def _stored_counts() -> tuple[ColumnElement[int], ...]:
     )
 
 
-def _children_of(of_requests: Callable[[Table], ColumnElement[bool]]):
+def _children_of(of_requests: Callable[[Table], ColumnElement[bool]], *, ordered: bool = True):
     """Every child row of the requests (`of_requests(child_table)` picks them), in one UNION ALL
-    ordered by kind, then each kind's order.
+    ordered by kind, then each kind's order (unless not `ordered`: a subquery the caller orders).
 
     Each row has the mapped columns of every child table, prefixed c<kind>_, NULL but its own kind's;
     the NULLs are CAST so that PostgreSQL can type the union and SQLAlchemy convert the values.
@@ -189,10 +189,21 @@ def _children_of(of_requests: Callable[[Table], ColumnElement[bool]]):
                 value = column if other_kind == kind else cast(null(), column.type)
                 columns.append(value.label(f"c{other_kind}_{column.name}"))
         branches.append(select(*columns).where(of_requests(table)))
-    return branches[0].union_all(*branches[1:]).order_by(literal_column("kind"), literal_column("ord"))
+    union = branches[0].union_all(*branches[1:])
+    return union.order_by(literal_column("kind"), literal_column("ord")) if ordered else union
+
+
+def _one_request():
+    """One request's row joined to each of its children (one row, child columns NULL, if it has none)."""
+    children = _children_of(lambda table: table.c.request_id == bindparam("request_id"), ordered=False).subquery()
+    return (
+        select(_REQUESTS, *children.c)
+        .select_from(_REQUESTS.outerjoin(children, children.c.parent == _REQUESTS.c.id))
+        .where(_REQUESTS.c.id == bindparam("request_id"))
+        .order_by(children.c.kind, children.c.ord)
+    )
 
 
 _STORED_COUNTS = _stored_counts()
 _INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
-_ONE_REQUEST = select(_REQUESTS).where(_REQUESTS.c.id == bindparam("request_id"))
-_CHILDREN_OF_ONE = _children_of(lambda table: table.c.request_id == bindparam("request_id"))
+_ONE_REQUEST = _one_request()

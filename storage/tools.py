@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.mapping import TOOL
+from storage.pending import batch_cache
 from storage.sql import insert_all_once, save_versioned, table_of
 from storage.tables import ToolAliasRow, ToolLookalikeRow, ToolRow
+from storage.tool_insert import tool_with_names
 from workflows.errors import ConcurrencyConflict
 from workflows.registry import Tool, ToolStatus
 
@@ -30,6 +32,8 @@ _WITH_ALIASES = select(_TOOLS, _ALIASES.c.alias.label("alias_of_tool")).outerjoi
 _TOOL_BY_KEY = _WITH_ALIASES.where(_TOOLS.c.key == bindparam("key"))
 _INSERT_TOOL = insert(_TOOLS).returning(_TOOLS.c.id)
 _TOOL_BY_ID = _WITH_ALIASES.where(_TOOLS.c.id == bindparam("id"))
+_ANY_OVERRIDDEN = select(_TOOLS.c.id).where(_TOOLS.c.override.is_not(None)).limit(1)
+_OVERRIDDEN = "any_overridden"
 
 
 def _found_tool():
@@ -63,6 +67,7 @@ class SqlTools:
         # card's warning); this unit of work's own reads and writes answer the later look-ups.
         self._by_key: dict[str, Tool | None] = {}
         self._found: dict[tuple[str, str, frozenset[str]], Tool | None] = {}
+        self._memo: dict[Any, Any] = {}
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
@@ -89,6 +94,23 @@ class SqlTools:
         known = self._found[wanted]
         return dataclasses.replace(known) if known else None
 
+    async def any_overridden(self) -> bool:
+        """Read once per group-commit batch (else per unit of work); a change of the batch that puts
+        an override in force says so (add, save), and an undone change forgets what was read."""
+        memo = self._shared()
+        if _OVERRIDDEN not in memo:
+            memo[_OVERRIDDEN] = (await self._session.execute(_ANY_OVERRIDDEN)).first() is not None
+        return bool(memo[_OVERRIDDEN])
+
+    def _shared(self) -> dict[Any, Any]:
+        cache = batch_cache(self._session, "tools")
+        return self._memo if cache is None else cache
+
+    def _written(self, tool: Tool) -> None:
+        self._remember(tool.key, tool)
+        if tool.override is not None:
+            self._shared()[_OVERRIDDEN] = True
+
     async def all(self) -> list[Tool]:
         return await self._hydrate(list(await self._session.execute(select(_TOOLS).order_by(_TOOLS.c.id))))
 
@@ -99,15 +121,22 @@ class SqlTools:
 
     async def add(self, tool: Tool) -> Tool:
         values = {**_tool_values(tool), "created_at": tool.updated_at or datetime.now(UTC), "version": 0}
+        at_once = self._session.get_bind().dialect.name == "postgresql"
         try:
-            tool_id = (await self._session.execute(_INSERT_TOOL, values)).scalar_one()
+            if at_once:  # the tool, its aliases and its look-alike forms in one statement
+                rows = {"aliases": sorted(tool.aliases), "forms": sorted(tool.lookalikes())}
+                statement = tool_with_names(tuple(values))
+                tool_id = (await self._session.execute(statement, {**values, **rows})).scalar_one()
+            else:
+                tool_id = (await self._session.execute(_INSERT_TOOL, values)).scalar_one()
         except IntegrityError as exc:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = tool_id, 0
-        await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
-        await self._index_lookalikes(tool_id, tool, stored=frozenset())
-        self._remember(tool.key, tool)
+        if not at_once:
+            await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
+            await self._index_lookalikes(tool_id, tool, stored=frozenset())
+        self._written(tool)
         return tool
 
     async def save(self, tool: Tool) -> None:
@@ -117,7 +146,7 @@ class SqlTools:
         await self._add_aliases(tool.id, tool.aliases)
         # Loaded in this unit of work (as every change does): its forms are known; else read them.
         await self._index_lookalikes(tool.id, tool, stored=before.lookalikes() if before else None)
-        self._remember(tool.key, tool)
+        self._written(tool)
 
     async def _index_lookalikes(self, tool_id: int, tool: Tool, *, stored: frozenset[str] | None) -> None:
         """Make the tool's rows in tool_lookalikes `tool.lookalikes()`. Every wanted form is written

@@ -10,6 +10,7 @@ benchmarks' bulk loaders; leaving the block without commit() rolls everything ba
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Collection
 from datetime import datetime
 
@@ -23,15 +24,17 @@ from storage.directives import SqlDirectivePosts, SqlDirectives
 from storage.home import SqlHomeTabs
 from storage.licences import SqlLicences
 from storage.outbox import SqlOutbox
-from storage.pending import flush_pending
+from storage.pending import PendingRows, flush_pending, may_assume_new_rows, pending
 from storage.reminders import SqlReminderStore
 from storage.requests import SqlRequests
-from storage.sql import insert_once, is_unavailable
+from storage.sql import insert_once, is_unavailable, table_of
 from storage.tables import HandledEventRow
 from storage.tools import SqlTools
 from storage.usage import SqlUsage
 from workflows.errors import StoreUnavailable
 from workflows.policy import ReminderSettings
+
+_HANDLED, _HANDLED_KEY = table_of(HandledEventRow), ("event_id",)
 
 
 class SqlUnitOfWork:
@@ -116,12 +119,26 @@ class SqlUnitOfWork:
         await self.session.rollback()
 
     async def first_delivery(self, event_id: str) -> bool:
-        """Record an Events API delivery; False if it was handled before (a Slack retry)."""
-        return await insert_once(self.session, HandledEventRow, event_id=event_id, handled_at=self._clock())
+        """Record an Events API delivery; False if it was handled before (a Slack retry).
+
+        In a group-commit batch the key is assumed new and written with the batch's others at its
+        end (storage/pending.py, lazy: nothing but these two methods reads handled_events)."""
+        values = {"event_id": event_id, "handled_at": self._clock()}
+        rows = pending(self.session)
+        if may_assume_new_rows(self.session) and rows.add_assumed(_HANDLED, values, _HANDLED_KEY, lazy=True):
+            return True
+        await self._keys_written(rows)
+        return await insert_once(self.session, HandledEventRow, **values)
 
     async def handled_before(self, event_id: str) -> bool:
         """Whether a delivery key is recorded (first_delivery), without recording it."""
+        await self._keys_written(pending(self.session))
         return await self.session.get(HandledEventRow, event_id) is not None
+
+    async def _keys_written(self, rows: PendingRows) -> None:
+        """The keys this batch assumed new, written (and checked) before a look-up of their table."""
+        if rows.has_assumed():
+            await self.session.run_sync(functools.partial(rows.write_assumed, lazy=True))
 
 
 def uow_factory(

@@ -26,6 +26,9 @@ class ToolRepository(Protocol):
         aliases; else the first registered (lowest id) with any of these look-alike forms
         (`Tool.lookalikes()`). Found without reading the whole registry."""
 
+    async def any_overridden(self) -> bool:
+        """Whether any tool has a cease-use or suspension in force (False: no card needs a warning)."""
+
     async def all(self) -> list[Tool]:
         """Every tool, for fuzzy lookup (/tool-status): a read, never on the path of a change."""
 

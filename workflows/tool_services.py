@@ -79,6 +79,8 @@ async def open_requests_for(uow: DirectiveUnitOfWork, stage_keys: list[str], too
 
 async def override_for(uow: DirectiveUnitOfWork, request: ToolRequest) -> Tool | None:
     """The tool, if a cease-use or suspension is in force for what `request` asks for: reviewers are warned."""
+    if not await uow.tools.any_overridden():  # the usual case, known once per batch: no look-up
+        return None
     tool = await find_tool(uow, request.tool_name)
     return tool if tool is not None and tool.override is not None else None
 

@@ -142,19 +142,20 @@ class SlackSender:
     async def drain_once(self) -> int:
         """Claim what is due, send it, and record every outcome in one transaction.
 
-        Claiming and recording are one write transaction each per batch, not one per message:
+        Claiming (with reading where the batch's updates go) and recording are one write transaction
+        each per batch, not one per message:
         under a crowd the sender must not compete with the clicks for the database's write lock.
         """
         claimed = time.monotonic()
-        deliveries = await self.store.claim_due(self.clock(), limit=self.batch, lease=self.lease, worker=self.worker)
+        # With where the messages the batch updates landed (read in the claim's transaction).
+        claim = await self.store.claim(self.clock(), limit=self.batch, lease=self.lease, worker=self.worker)
+        deliveries, where = claim.deliveries, claim.where
         if not deliveries:
             return 0
         # Nothing is sent once the claim could lapse before Slack answers: another process may
         # then take the row, and two posts in flight at once cannot see each other.
         lease = self.lease.total_seconds()
         self._holds_until = claimed + lease - min(float(getattr(self.client, "timeout", 30) or 30), lease / 2)
-        # The messages the batch updates, looked up together (one read, not one per update).
-        where = await self.store.messages([d.target for d in deliveries if d.target])
         moot: set[str] = set()
         if self.moot is not None:
             try:

@@ -77,6 +77,9 @@ class FakeTools(_Versioned):
         found = found or next((t for t in tools if not forms.isdisjoint(t.lookalikes())), None)
         return copy.deepcopy(found) if found else None
 
+    async def any_overridden(self) -> bool:
+        return any(t.override is not None for t in self.rows.values())
+
     async def all(self) -> list[Tool]:
         return [copy.deepcopy(t) for t in self.rows.values()]
 
