@@ -48,9 +48,9 @@ def told_owner(bot, words: str) -> list[dict]:
 
 async def test_a_renewal_rejected_before_expiry_leaves_it_valid_until_then_and_it_still_lapses(bot, slack):
     expiry = await licensed(bot, bot.clock() + 40 * DAY)
-    bot.clock.now = expiry - 8 * DAY
+    bot.clock.set(expiry - 8 * DAY)
     await renew(bot, slack)
-    bot.clock.now = expiry - 5 * DAY
+    bot.clock.set(expiry - 5 * DAY)
     await reject_renewal(bot, slack)
     assert await status_of_record(bot) is ToolStatus.APPROVED  # not "Rejected": the licence still holds
     [said] = told_owner(bot, "the renewal REQ-0002 was rejected")
@@ -60,10 +60,10 @@ async def test_a_renewal_rejected_before_expiry_leaves_it_valid_until_then_and_i
     answer = await ask(bot, "U0DET1")
     assert "You may use it" in answer and "Renewal under review" not in answer
     reminded = len(expiring(bot, "U0OFFICER"))
-    bot.clock.now = expiry - DAY
+    bot.clock.set(expiry - DAY)
     await bot.sweep()
     assert len(expiring(bot, "U0OFFICER")) == reminded + 1  # the 1-day reminder, as if never renewed
-    bot.clock.now = expiry
+    bot.clock.set(expiry)
     await bot.sweep()
     await bot.sweep()
     for user in ("U0OFFICER", "U0DET1"):
@@ -74,9 +74,9 @@ async def test_a_renewal_rejected_before_expiry_leaves_it_valid_until_then_and_i
 
 async def test_a_renewal_rejected_after_expiry_lapses_it_at_the_next_sweep(bot, slack):
     expiry = await licensed(bot, bot.clock() + 40 * DAY)
-    bot.clock.now = expiry - 3 * DAY
+    bot.clock.set(expiry - 3 * DAY)
     await renew(bot, slack)  # asked in time: valid while it is reviewed
-    bot.clock.now = expiry + DAY
+    bot.clock.set(expiry + DAY)
     await bot.sweep()
     assert lapsed(bot, "U0DET1") == [] and "You may use it" in await ask(bot, "U0DET1")
     await reject_renewal(bot, slack)
@@ -101,10 +101,10 @@ async def test_a_renewal_rejected_after_expiry_lapses_it_at_the_next_sweep(bot, 
 
 async def test_a_renewal_of_a_lapsed_licence_rejected_leaves_it_suspended(bot, slack):
     expiry = await licensed(bot, bot.clock() + 40 * DAY)
-    bot.clock.now = expiry
+    bot.clock.set(expiry)
     await bot.sweep()
     assert len(lapsed(bot, "U0DET1")) == 1 and await status_of_record(bot) is ToolStatus.LAPSED
-    bot.clock.now = expiry + 2 * DAY
+    bot.clock.set(expiry + 2 * DAY)
     await renew(bot, slack)
     await reject_renewal(bot, slack)
     assert await status_of_record(bot) is ToolStatus.LAPSED
