@@ -18,6 +18,10 @@ START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
 
 class ManualClock:
+    # No attribute but its own: `clock.now = when` (the old clocks' way) would shadow the method and
+    # leave the time where it was, silently; it raises instead. Move the clock with set or advance.
+    __slots__ = ("_start", "_now", "_seconds")
+
     def __init__(self, start: datetime = START, *, seconds: float = 1000.0) -> None:
         self._start, self._now, self._seconds = start, start, seconds
 
