@@ -22,7 +22,7 @@ from bot.messages.text import one_line
 from bot.wiring.listener_table import ListenerTable
 from workflows.commands import ApproveWithLicence, ExtendLicence, RenewLicence
 from workflows.errors import LicenceRefused, NotFound, require_command_staff
-from workflows.licences import Change
+from workflows.licences import Change, Licence
 from workflows.review_rules import check_can_review
 
 GROUP_OPTIONS = 100  # Slack's limit on an external select's options
@@ -94,15 +94,10 @@ async def open_renew_form(deps: ReviewDeps, ack, body) -> None:
     await ack()
     ref = read(ToolRef, action_value(body))
     user = actor(body)
-    async with deps.reading() as uow:
-        licence = await uow.licences.current_for_tool(ref.tool_key)
-        tool = await uow.tools.get_by_key(ref.tool_key)
-    if licence is None:
-        raise NotFound(f"licence for {ref.tool_key}")
+    licence, name = await current_licence(deps, ref)
     # Checked before the form opens, and again by the service at submission.
     if user != licence.owner and not await deps.roles.is_command_staff(user):
         raise LicenceRefused(f"Only the licence's owner (<@{licence.owner}>) or command staff can renew it.")
-    name = tool.name if tool is not None else licence.tool_key
     await deps.client.views_open(trigger_id=body.get("trigger_id"), view=renew_modal(licence, name))
 
 
@@ -125,12 +120,7 @@ async def open_extend_form(deps: ReviewDeps, ack, body) -> None:
     await ack()
     ref = read(ToolRef, action_value(body))
     require_command_staff(await deps.roles.is_command_staff(actor(body)), "extend a licence")
-    async with deps.reading() as uow:
-        licence = await uow.licences.current_for_tool(ref.tool_key)
-        tool = await uow.tools.get_by_key(ref.tool_key)
-    if licence is None:
-        raise NotFound(f"licence for {ref.tool_key}")
-    name = tool.name if tool is not None else licence.tool_key
+    licence, name = await current_licence(deps, ref)
     await deps.client.views_open(trigger_id=body.get("trigger_id"), view=extend_modal(licence, name))
 
 
@@ -149,3 +139,13 @@ async def submit_extend(deps: ReviewDeps, ack, body) -> None:
     at = deps.clock()
     await deps.change(ExtendLicence(ref.tool_key, user, staff, until, reason, at, once=once_key(view)))
     await ack()
+
+
+async def current_licence(deps: ReviewDeps, ref: ToolRef) -> tuple[Licence, str]:
+    """The tool's current licence and the tool's name, for the Renew… and Extend… forms."""
+    async with deps.reading() as uow:
+        licence = await uow.licences.current_for_tool(ref.tool_key)
+        tool = await uow.tools.get_by_key(ref.tool_key)
+    if licence is None:
+        raise NotFound(f"licence for {ref.tool_key}")
+    return licence, tool.name if tool is not None else licence.tool_key
