@@ -4,6 +4,7 @@ it read as "" (blank), the column goes down and up again, and a licence's unit r
 from __future__ import annotations
 
 import asyncio
+import csv
 import uuid
 from datetime import date
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from storage.db import alembic_config, migrate, session_factory, urls
 from storage.db import create_engine as create_async_engine
+from storage.export import export_record
 from storage.uow import uow_factory
 from tests.conftest import BACKENDS, PG_URL
 from workflows.commands import ApproveWithLicence, run
@@ -106,3 +108,25 @@ async def test_the_owner_unit_is_stored_with_the_licence(sessions, clock):
         await uow.commit()
     async with uows() as uow:
         assert (await uow.licences.every())[0].owner_unit == "Forensic Identification"
+
+
+async def test_the_export_holds_the_owner_unit_made_inert_for_spreadsheets(sessions, database_url, clock, tmp_path):
+    uows = uow_factory(sessions, clock)
+    unit = '=HYPERLINK("https://attacker.example","Major Crimes")'
+    draft = RequestDraft("Clearview AI", "Clearview AI Inc.", "Identify suspects.", "", ("photos",), PriorUse.NONE)
+    async with uows() as uow:
+        request_id = (await submit_request(uow, POLICY, draft, "U0OFFICER", clock()))[0].request.id
+        await uow.commit()
+    terms = LicenceTerms((), Scope(ScopeKind.EVERYONE), None, True, False, "", owner_unit=unit)
+    async with uows() as uow:
+        chief = frozenset({"U0CHIEF"})
+        await run(uow, POLICY, ApproveWithLicence(request_id, "command", "U0CHIEF", terms, chief, clock()))
+        await uow.commit()
+    out = tmp_path / "export"
+    export_record(database_url, out)
+    with (out / "licences.csv").open(encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["owner_unit"] == "'" + unit  # shown as text; the value follows the '
+    with (out / "audit_log.csv").open(encoding="utf-8") as handle:
+        [granted] = [r for r in csv.DictReader(handle) if r["action"] == "licence:granted"]
+    assert f"owner unit: {unit}" in granted["reason"]
