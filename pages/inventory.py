@@ -6,8 +6,9 @@ from what the officer typed (the purpose, notes or case number): the inventory i
 published. The vendor is the one free-text column, as the requester typed it ("vendor or website").
 Authorised users, conditions and the review date are the current licence's: users as groups, never
 names ("Members of @major-crimes"; "Named officers only"), conditions only when the licence is
-listed publicly (the approver wrote them for the public). Owner unit is blank: licences do not
-carry one.
+listed publicly (the approver wrote them for the public). Owner unit is the current licence's, as
+the final approver typed it: blank for a tool with no licence or a licence granted before the form
+asked. Free text (vendor, owner unit, tool names) is made inert for spreadsheets in the CSV.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workflows.policy import Policy
 from workflows.public_record import RecordSnapshot, RequestFacts, ToolFacts
 from workflows.registry import ToolStatus
 from workflows.risk import question
+from workflows.spreadsheet import neutralise
 
 COLUMNS = (
     "tool",
@@ -137,10 +139,6 @@ def as_csv(rows: Iterable[dict[str, str]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([_cell(row[k]) for k in COLUMNS])
+        # Text a spreadsheet would run as a formula gets a ' before it (as `clearance export` does).
+        writer.writerow([neutralise(row[k]) for k in COLUMNS])
     return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Text a spreadsheet would run as a formula gets a ' before it (as `clearance export` does)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

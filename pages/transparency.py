@@ -14,7 +14,7 @@ Never shown: who asked, reviewed, issued or acknowledged anything; case numbers;
 notes and answers to reviewers; reviewers' notes and a directive's text (free text that could name
 people). The summary and conditions are the licence's, and only when it is listed publicly (the
 approver wrote them for the public); else only the fact that conditions apply. Authorised users are
-groups ("Members of @major-crimes"), never people.
+groups ("Members of @major-crimes"), never people; the owner unit is the licence's ("Major Crimes").
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class PublicTool:
     approved_on: date | None
     review_due: date | None
     authorised_users: str
+    owner_unit: str | None  # the licence's, as typed (escaped by the template); None: none said
     refused_by: tuple[RuleRef, ...]
     directives: tuple[PublicDirective, ...]
     history: tuple[HistoryLine, ...]
@@ -146,6 +147,7 @@ def _public_tool(
         approved_on=_approved_on(facts, policy),
         review_due=last_day(facts.review_due, policy),
         authorised_users=_authorised(facts),
+        owner_unit=facts.owner_unit or None,
         refused_by=refused_by,
         directives=tuple(
             PublicDirective(d.ref, d.kind, local_date(d.issued_at, policy), d.ack_required) for d in in_force
@@ -211,6 +213,7 @@ def _tool_json(tool: PublicTool) -> dict[str, Any]:
         "approved_on": _day(tool.approved_on),
         "review_due": _day(tool.review_due),
         "authorised_users": tool.authorised_users,
+        "owner_unit": tool.owner_unit,
         "refused_by": [{"rule": r.id, "reason": r.reason} for r in tool.refused_by],
         "directives_in_force": [
             {

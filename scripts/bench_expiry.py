@@ -132,6 +132,7 @@ def generate(licences: int, due: int, seed: int = 7):
                 "note": "",
                 "tier": "moderate",
                 "granted_by": "U0CHIEF",
+                "owner_unit": "",
                 "version": 0,
             }
         )

@@ -62,6 +62,7 @@ def to_values(licence: Licence) -> dict[str, Any]:
         "note": licence.note,
         "tier": licence.tier,
         "granted_by": licence.granted_by,
+        "owner_unit": licence.owner_unit,
     }
 
 
@@ -90,6 +91,7 @@ def from_row(row: Any) -> Licence:
         renewal_ref=row.renewal_ref,
         extension_reason=row.extension_reason,
         lapsed_at=row.lapsed_at,
+        owner_unit=row.owner_unit or "",
         id=row.id,
         version=row.version,
     )

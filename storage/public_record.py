@@ -167,6 +167,7 @@ def _tool(tool: Tool, licence: Licence | None) -> ToolFacts:
         public_conditions=("; ".join(licence.conditions) or "None") if licence and listed else None,
         review_due=licence.expires_at if licence else None,
         authorised_users=authorised(licence) if licence else None,
+        owner_unit=(licence.owner_unit or None) if licence else None,
     )
 
 

@@ -381,4 +381,5 @@ class LicenceRow(SQLModel, table=True):
     note: str = _text()
     tier: str | None = Field(default=None, max_length=16)
     granted_by: str = Field(max_length=32)
+    owner_unit: str = _text()  # migration 0015; "" for licences granted before it
     version: int = 0

@@ -88,6 +88,7 @@ async def approve_with_licence(
     if not is_last_stage(policy, request, stage_key):
         raise LicenceRefused(f"{request.ref} has moved on: this is no longer its last stage, so approve it as usual.")
     tier = tier_of(request)
+    owner_unit = terms.owner_unit if terms.owner_unit is not None else await renewed_unit(uow, request)
     licence = grant(
         tool_key=tool_key(request.tool_name),
         request_ref=request.ref,
@@ -101,6 +102,7 @@ async def approve_with_licence(
         tier=tier.value if tier else None,
         granted_by=actor,
         note=terms.note,
+        owner_unit=owner_unit,
     )
     events = await record_decision(
         uow, policy, request_id, stage_key, actor, Outcome.APPROVED, terms.note, reviewers, now
@@ -137,6 +139,7 @@ async def licence_unformed_approval(uow: DirectiveUnitOfWork, policy: Policy, ev
         tier=tier.value if tier else None,
         granted_by=r.decisions[-1].by if r.decisions else "",
         note=WITHOUT_FORM.format(how=how),
+        owner_unit=await renewed_unit(uow, r),
     )
     await _store_new(uow, policy, licence, licence.granted_by, licence.valid_from)
     return []
@@ -243,6 +246,13 @@ async def current_licence(uow: DirectiveUnitOfWork, tool: str) -> Licence:
     return licence
 
 
+async def renewed_unit(uow: DirectiveUnitOfWork, request: ToolRequest) -> str:
+    """The owner unit of the licence `request` renews ("" if it renews none): a renewal approved
+    without saying one (by the rules, one click, an older form) keeps it."""
+    previous = await uow.licences.for_request(request.extends) if request.extends else None
+    return previous.owner_unit if previous is not None else ""
+
+
 async def request_for(uow: DirectiveUnitOfWork, ref: str) -> ToolRequest:
     request_id = parse_reference(ref)
     request = await uow.requests.get(request_id) if request_id is not None else None
@@ -252,7 +262,7 @@ async def request_for(uow: DirectiveUnitOfWork, ref: str) -> ToolRequest:
 
 
 def describe(licence: Licence) -> str:
-    """One line for the audit trail: who, until when, conditions, public listing."""
+    """One line for the audit trail: who, until when, conditions, public listing, owner unit."""
     scope = licence.scope
     who = {
         ScopeKind.EVERYONE: "everyone",
@@ -263,6 +273,8 @@ def describe(licence: Licence) -> str:
     until = licence.expires_at.isoformat() if licence.expires_at else "no expiry"
     parts = [f"for {who}", f"until {until}", f"conditions: {'; '.join(licence.conditions) or 'none'}"]
     parts.append("listed publicly" if licence.list_publicly else "not listed publicly")
+    if licence.owner_unit:
+        parts.append(f"owner unit: {licence.owner_unit}")
     if licence.note:
         parts.append(licence.note)
     return "; ".join(parts)

@@ -26,6 +26,9 @@ class LicenceTerms:
     list_publicly: bool
     public_summary: str
     note: str = ""
+    # The unit responsible for the tool, as typed; None: the form did not ask (one opened before the
+    # field existed, or a caller with no form), so a renewal keeps the renewed licence's.
+    owner_unit: str | None = None
 
 
 # --- the tier's defaults -----------------------------------------------------------------------

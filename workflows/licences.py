@@ -11,7 +11,9 @@ Times are UTC-aware; the rules take `now` so tests use a fixed clock.
 - expiry reminders at `remind_before` offsets: after downtime only the latest offset passed is
   sent (one catch-up DM, not one per missed offset), and what falls due for one owner in one
   sweep is one DM;
-- an extension once, by at most the tier's validity, with a reason.
+- an extension once, by at most the tier's validity, with a reason;
+- its owner unit: the unit of the service responsible for the tool ("Major Crimes"), one line the
+  final approver types, published in the inventory; a renewal keeps it (licence_service.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from workflows.policy import parse_duration
 DEFAULT_REMIND_BEFORE = ("30d", "7d", "1d")
 _MONTHS = re.compile(r"^\s*(\d+)\s*mo\s*$")
 MAX_MONTHS = 120
+OWNER_UNIT_LIMIT = 80  # the form's max_length: a unit's name, not a description
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Licence:
     renewal_ref: str | None = None  # the open renewal request ("REQ-0043"), while it is reviewed
     extension_reason: str = ""
     lapsed_at: datetime | None = None  # when its lapse was recorded (LapseLicence): told once
+    owner_unit: str = ""  # the unit responsible for the tool; "" for licences granted before it was asked
     id: int | None = None
     version: int = 0  # optimistic lock: storage refuses a save from a stale copy
 
@@ -156,6 +160,7 @@ def grant(
     tier: str | None = None,
     granted_by: str = "",
     note: str = "",
+    owner_unit: str = "",
 ) -> Licence:
     """A licence from the final approval. `expires_at` given (the form) wins over `valid_for` (the tier's default)."""
     errors: dict[str, str] = {}
@@ -188,6 +193,7 @@ def grant(
         tier=tier,
         granted_by=granted_by,
         note=clean_line(note),
+        owner_unit=clean_line(owner_unit)[:OWNER_UNIT_LIMIT],
     )
 
 

@@ -10,8 +10,10 @@ name people; a licence's `public_conditions` will be the words meant for the pub
 A tool's current licence carries the public choices (the licence form's): `listed_publicly`, its
 `public_summary`, and its conditions, which are published (`public_conditions`) only when the
 licence is listed publicly (an approval made without the form keeps the stages' notes as its
-conditions: those can name people). `authorised_users` says groups, never people. A tool with no
-licence has None in each, and is not listed.
+conditions: those can name people). `authorised_users` says groups, never people. `owner_unit` is
+the unit the final approver named (a unit, not a person: public like the groups; free text, so
+escaped on the pages and made inert in CSVs). A tool with no licence has None in each, and is not
+listed.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class ToolFacts:
     public_conditions: str | None = None
     review_due: datetime | None = None  # when the licence expires (the pages say its last day)
     authorised_users: str | None = None
-    owner_unit: str | None = None
+    owner_unit: str | None = None  # FREE TEXT (one line, a unit's name); None: no licence, or none said
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The licence form: what the last stage's Approve opens (issue 18), and its parser.
 
 Conditions are a checklist (`[tiers.<tier>] conditions`, the earlier stages' notes to confirm, the
-renewed licence's own) plus free text; who may use it; until when; the public listing and its
+renewed licence's own) plus free text; who may use it; the owner unit (the inventory's column,
+a renewal's filled in from the licence it renews); until when; the public listing and its
 one-line summary. Options carry only an index ("t0", "n:privacy", "p1"): the texts are read again
 from the request and the config at submission, so an option label trimmed to Slack's 75 characters
 never shortens a condition. Block ids are the domain's field names, so its errors land inline.
@@ -28,7 +29,7 @@ from bot.http.payloads import FormKind, ReasonForm
 from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line
 from workflows.licence_terms import LicenceTerms, default_conditions, listed_by_default, tier_of, validity
-from workflows.licences import Licence, Scope, ScopeKind
+from workflows.licences import OWNER_UNIT_LIMIT, Licence, Scope, ScopeKind
 from workflows.policy import Policy
 from workflows.requests import Outcome, ToolRequest
 
@@ -180,6 +181,19 @@ def licence_modal(
             ),
         )
     )
+    blocks.append(
+        InputBlock(
+            block_id="owner_unit",
+            label="Owner unit",
+            optional=True,
+            hint="The unit of the service responsible for the tool, e.g. Major Crimes. It is published.",
+            element=PlainTextInputElement(
+                action_id="value",
+                max_length=OWNER_UNIT_LIMIT,
+                initial_value=previous.owner_unit if previous and previous.owner_unit else None,
+            ),
+        )
+    )
     default_end = period.after(now).date() if period else None
     blocks.append(
         InputBlock(
@@ -295,4 +309,6 @@ def parse_licence_form(values: dict, request: ToolRequest, policy: Policy, previ
         list_publicly=listed,
         public_summary=field("public_summary").get("value") or "",
         note=field("note").get("value") or "",
+        # Absent (a form opened before the field existed): None, and a renewal keeps the renewed one's.
+        owner_unit=(field("owner_unit").get("value") or "") if "owner_unit" in values else None,
     )

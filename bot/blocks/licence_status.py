@@ -1,7 +1,7 @@
 """Block Kit for a licence as people see it: /tool-status's "may I use it", Renew… and Extend…, the
 renewal and extension forms, and the expiry reminder DM (the builder the timed follow-ups will call).
 
-Conditions and summaries are typed by people: shown as rich text (literally). Pure functions.
+Conditions, summaries and the owner unit are typed by people: shown as rich text (literally). Pure functions.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ def licence_section(
     if licence.renewal_ref is not None:
         lines.append([Bold("Renewal under review: "), f"{licence.renewal_ref}; it stays valid until that is decided."])
     lines.append([Bold("Licence: "), f"{licence.ref} ({licence.request_ref}), owner ", User(licence.owner)])
+    if licence.owner_unit:
+        lines.append([Bold("Owner unit: "), licence.owner_unit])
     if licence.extended:
         lines.append([Italic(f"Extended once: {one_line(licence.extension_reason, 300)}")])
     if licence.note:

@@ -96,6 +96,7 @@ def test_the_whole_story_through_the_page(demo, page):
         if person == "Command":  # the last stage: Approve opens the licence form
             dialog = page.get_by_role("dialog")
             dialog.get_by_label("One-line public summary").fill("Transcribes recorded witness interviews.")
+            dialog.get_by_label("Owner unit").fill("Major Crimes")
             screenshot(page, "demo-06a-licence-form")
             dialog.get_by_role("button", name="Approve").click()
             page.get_by_role("dialog").wait_for(state="detached")

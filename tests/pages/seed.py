@@ -58,6 +58,11 @@ HOSTILE_SUMMARY = "Takes <b>notes</b> & makes summaries"
 UFED_SUMMARY = "Unlisted summary of the phone extraction kit"  # its licence is not listed: never shown
 UFED_CONDITION = "Lab bench 4 only, sealed evidence bags"  # nor this
 MAJOR_CRIMES = ("S0MAJORCR", "major-crimes")
+# Owner units (issue 19): a unit, not a person, so public; free text, so one is hostile too.
+OTTER_UNIT = "Major Crimes"
+UFED_UNIT = "Forensic Identification"
+DESCRIPT_UNIT = "Digital Evidence"  # its renewal says none: kept
+HOSTILE_UNIT = '=HYPERLINK("http://evil.example","<i>Unit</i>")'
 
 # Display names as Slack would show them: the database never stores them, so none may appear anywhere.
 DISPLAY_NAMES = ("Zebedee Quillfeather", "Hortensia Vandermolen", "Octavia Pennywhistle", "Barnaby Thistlewood")
@@ -142,8 +147,10 @@ async def populate(database_url: str, clock: ManualClock | None = None) -> dict[
         assert licence.id is not None
         return licence.id
 
-    def terms(summary: str, conditions: tuple[str, ...], scope: Scope, *, listed: bool, until=None) -> LicenceTerms:
-        return LicenceTerms(conditions, scope, until, until is None, listed, summary)
+    def terms(
+        summary: str, conditions: tuple[str, ...], scope: Scope, *, listed: bool, until=None, unit=None
+    ) -> LicenceTerms:
+        return LicenceTerms(conditions, scope, until, until is None, listed, summary, owner_unit=unit)
 
     made: dict[str, Any] = {}
     try:
@@ -159,7 +166,10 @@ async def populate(database_url: str, clock: ManualClock | None = None) -> dict[
         groups = Scope(ScopeKind.GROUPS, groups=(MAJOR_CRIMES[0],), group_names=(MAJOR_CRIMES[1],))
         until = (clock() + timedelta(days=365)).date()
         made["otter_licence"] = await license(
-            otter, "privacy", PRIV, terms(OTTER_SUMMARY, OTTER_CONDITIONS, groups, listed=True, until=until)
+            otter,
+            "privacy",
+            PRIV,
+            terms(OTTER_SUMMARY, OTTER_CONDITIONS, groups, listed=True, until=until, unit=OTTER_UNIT),
         )
 
         # Prohibited at intake (P1), then a cease-use order acknowledged by some.
@@ -196,14 +206,16 @@ async def populate(database_url: str, clock: ManualClock | None = None) -> dict[
             await decide(ufed, stage, who)
         clock.advance(hours=30)
         named = Scope(ScopeKind.PEOPLE, people=(REQUESTER, OTHER_REQUESTER))
-        await license(ufed, "command", CHIEF, terms(UFED_SUMMARY, (UFED_CONDITION,), named, listed=False))
+        await license(
+            ufed, "command", CHIEF, terms(UFED_SUMMARY, (UFED_CONDITION,), named, listed=False, unit=UFED_UNIT)
+        )
 
         # Hostile names: one low risk, licensed and listed (its summary hostile too), one under a Restricted directive.
         clock.advance(days=1)
         hostile = made["hostile_script"] = await submit(HOSTILE_SCRIPT, "example.org", LOW_RISK)
         clock.advance(hours=1)
         everyone = Scope(ScopeKind.EVERYONE)
-        await license(hostile, "it_security", SEC, terms(HOSTILE_SUMMARY, (), everyone, listed=True))
+        await license(hostile, "it_security", SEC, terms(HOSTILE_SUMMARY, (), everyone, listed=True, unit=HOSTILE_UNIT))
         await change(
             lambda uow: issue_directive(
                 uow,
@@ -242,7 +254,9 @@ async def _licences_and_self_reports(made, change, submit, license, terms, clock
 
     descript = made["descript"] = await submit("Descript", "descript.com", LOW_RISK)
     clock.advance(hours=2)
-    await license(descript, "it_security", SEC, terms("Edits recorded audio", (), everyone, listed=True))
+    await license(
+        descript, "it_security", SEC, terms("Edits recorded audio", (), everyone, listed=True, unit=DESCRIPT_UNIT)
+    )
     clock.advance(days=3)
     [renewal, *_] = await change(lambda uow: renew(uow, POLICY, "descript", REQUESTER, (), "", False, clock()))
     clock.advance(hours=5)

@@ -15,7 +15,17 @@ from markupsafe import escape
 
 from bot.cli import main
 from pages.inventory import COLUMNS
-from tests.pages.seed import HOSTILE_IMG, HOSTILE_SCRIPT, PERSONAL, UFED_CONDITION, UFED_SUMMARY
+from tests.pages.seed import (
+    DESCRIPT_UNIT,
+    HOSTILE_IMG,
+    HOSTILE_SCRIPT,
+    HOSTILE_UNIT,
+    OTTER_UNIT,
+    PERSONAL,
+    UFED_CONDITION,
+    UFED_SUMMARY,
+    UFED_UNIT,
+)
 
 CONFIG = """
 [roles]
@@ -87,7 +97,7 @@ def test_inventory_as_json_has_the_boards_columns_and_no_one_in_it(operator, cap
         "status": "Approved with conditions",
         "approved_on": "2026-03-05",
         "review_due": "2027-03-05",  # the licence's last day
-        "owner_unit": "",
+        "owner_unit": OTTER_UNIT,  # the licence's, as the final approver typed it
         "shared_with": "The vendor, on servers in Canada",
     }
     assert by_tool["Clearview AI"]["tier"] == "Prohibited" and by_tool["Clearview AI"]["status"] == "Cease use"
@@ -96,6 +106,11 @@ def test_inventory_as_json_has_the_boards_columns_and_no_one_in_it(operator, cap
     ufed = by_tool["Cellebrite UFED"]
     assert ufed["authorised_users"] == "Named officers only"
     assert ufed["conditions"] == "Conditions apply (their public wording is not yet published)"
+    # The owner unit is a unit, not a person: shown whether or not the licence is listed publicly;
+    # a renewal that said none keeps the renewed licence's; no licence, blank.
+    assert ufed["owner_unit"] == UFED_UNIT and by_tool["Descript"]["owner_unit"] == DESCRIPT_UNIT
+    assert by_tool[HOSTILE_SCRIPT]["owner_unit"] == HOSTILE_UNIT  # JSON: the text as typed
+    assert by_tool["Clearview AI"]["owner_unit"] == "" and by_tool["Trint"]["owner_unit"] == ""
     lapsed = by_tool["Fireflies"]
     assert (lapsed["status"], lapsed["authorised_users"], lapsed["review_due"]) == (
         "Suspended — approval lapsed",
@@ -110,6 +125,11 @@ def test_inventory_as_csv_to_a_file_defuses_formulas(operator, capsys) -> None:
     text = (operator / "inventory.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == COLUMNS and len(rows) == 11
+    by_tool = {row["tool"]: row for row in rows}
+    # Free text a spreadsheet would run as a formula is made inert: a ' before it.
+    assert by_tool[HOSTILE_SCRIPT]["owner_unit"] == "'" + HOSTILE_UNIT
+    assert by_tool["Otter"]["owner_unit"] == OTTER_UNIT and by_tool["Clearview AI"]["owner_unit"] == ""
+    assert f"\r\n{HOSTILE_UNIT}" not in text and f",{HOSTILE_UNIT}" not in text and f'"{HOSTILE_UNIT}' not in text
     assert no_personal_data(text) == [] and "11 tools written" in capsys.readouterr().err
     assert main(["inventory", "--out", "inventory.csv"]) == 2
     assert "exists already; nothing was written" in capsys.readouterr().err

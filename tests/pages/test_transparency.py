@@ -21,7 +21,9 @@ from tests.pages.seed import (
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
     HOSTILE_SUMMARY,
+    HOSTILE_UNIT,
     OTTER_SUMMARY,
+    OTTER_UNIT,
     PERSONAL,
     POLICY,
     PURPOSE,
@@ -77,6 +79,7 @@ async def test_the_page_lists_approved_refused_and_directed_tools_and_nothing_el
     assert otter["public_summary"] == OTTER_SUMMARY and otter["authorised_users"] == "Members of @major-crimes"
     assert otter["approved_on"] == "2026-03-05" and otter["review_due"] == "2027-03-05"
     assert clearview["authorised_users"] == "No one" and clearview["review_due"] is None
+    assert otter["owner_unit"] == OTTER_UNIT and clearview["owner_unit"] is None  # no licence: none said
     assert [line["change"] for line in otter["history"]] == [
         "A request to use it was made",
         "Risk assessed: Moderate",
@@ -114,6 +117,19 @@ async def test_hostile_tool_names_are_escaped_on_the_page(reader) -> None:
     assert str(escape(HOSTILE_SCRIPT)) in page and str(escape(HOSTILE_IMG)) in page
     assert HOSTILE_SCRIPT in visible_text(page) and HOSTILE_IMG in visible_text(page)
     assert "<b>notes</b>" not in page and str(escape(HOSTILE_SUMMARY)) in page  # the licence's summary too
+    assert "<i>" not in page and str(escape(HOSTILE_UNIT)) in page and HOSTILE_UNIT in visible_text(page)
+
+
+async def test_the_owner_unit_is_shown_with_each_tool_described(reader) -> None:
+    page = (await get(app_for(reader), "/transparency")).text
+
+    def article(key: str) -> str:
+        found = re.search(rf'<article id="tool-{key}".*?</article>', page, re.S)
+        assert found, key
+        return visible_text(found.group(0))
+
+    assert re.search(rf"Owner unit\s+{OTTER_UNIT}\s", article("otter"))
+    assert re.search(r"Owner unit\s+Not recorded\s", article("clearview"))  # no licence
 
 
 KEYS = {
@@ -131,6 +147,7 @@ KEYS = {
     "approved_on": (str, type(None)),
     "review_due": (str, type(None)),
     "authorised_users": str,
+    "owner_unit": (str, type(None)),
     "refused_by": list,
     "directives_in_force": list,
     "history": list,

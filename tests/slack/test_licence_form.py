@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.messages.ids import ActionId, CallbackId
 from demo.slack_rules import view_errors
 from tests.slack.harness import everything_said, form_state
+from tests.slack.test_licence_status import ask
 from workflows.licences import ScopeKind
 from workflows.requests import reference
 
@@ -199,3 +200,30 @@ async def test_only_the_last_stage_s_note_leads_on_to_the_licence_form(bot, slac
     assert "initial_value" not in typed["element"]  # no note: nothing proposed
     said = everything_said(licence_form)
     assert "Privacy: Retention 30 days." in said  # the earlier stage's note, proposed for confirming
+
+
+async def test_the_owner_unit_is_one_optional_line_shown_by_tool_status(bot, slack):
+    """Issue 19: the unit responsible for the tool, typed on the form (one line, 80 characters at
+    most), stored cleaned as the form's other one-line fields are, and shown on /tool-status."""
+    request_id, view = await at_last_stage(bot, slack)
+    [field] = [b for b in view["blocks"] if b.get("block_id") == "owner_unit"]
+    assert field["optional"] is True and field["label"]["text"] == "Owner unit"
+    assert field["element"]["type"] == "plain_text_input" and field["element"]["max_length"] == 80
+    assert not field["element"].get("multiline") and "initial_value" not in field["element"]
+    state = form_state(view, owner_unit={"value": "  Major\nCrimes  "})
+    assert await bot.submit_form(view, "U0CHIEF", state) is None
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        licence = await uow.licences.for_request(reference(request_id))
+        [granted] = [e for e in await uow.audit.for_subject(reference(request_id)) if e.action == "licence:granted"]
+    assert licence.owner_unit == "Major Crimes" and "owner unit: Major Crimes" in granted.reason
+    assert "Owner unit: Major Crimes" in await ask(bot, "U0OFFICER")
+
+
+async def test_an_owner_unit_of_only_white_space_is_none(bot, slack):
+    request_id, view = await at_last_stage(bot, slack)
+    assert await bot.submit_form(view, "U0CHIEF", form_state(view, owner_unit={"value": " \n\t "})) is None
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        assert (await uow.licences.for_request(reference(request_id))).owner_unit == ""
+    assert "Owner unit" not in await ask(bot, "U0OFFICER")

@@ -90,3 +90,27 @@ async def test_command_staff_extend_once_with_a_reason(bot, slack):
     assert "command staff" in everything_said(
         bot.ephemerals("U0OFFICER")[-1] if bot.ephemerals("U0OFFICER") else bot.dms("U0OFFICER")[-1]
     )
+
+
+async def test_a_renewal_s_licence_form_carries_the_owner_unit_forward(bot, slack):
+    """Issue 19: the renewed licence's owner unit is filled in on the renewal's licence form, so
+    approving it untouched keeps it."""
+    await bot.request_tool()
+    licence = {"owner_unit": {"value": "Forensic Identification"}}
+    for channel, reviewer in (("C0ITSEC", "U0SEC1"), ("C0PRIV", "U0PRIV1"), ("C0CMD", "U0CHIEF")):
+        await bot.click(bot.card(channel), ActionId.APPROVE, reviewer, licence=licence)
+        await bot.settle()
+    renew = (await status_buttons(bot, "U0OFFICER"))[ActionId.LICENCE_RENEW]
+    view = await open_form(bot, slack, ActionId.LICENCE_RENEW, renew["value"], "U0OFFICER")
+    assert await bot.submit_form(view, "U0OFFICER", form_state(view)) is None
+    await bot.settle()
+    before = len(slack.calls_to("views.open"))
+    await bot.press(bot.card("C0CMD", "REQ-0002"), ActionId.APPROVE, "U0CHIEF")
+    form = (await slack.wait_for("views.open", count=before + 1))[-1].args["view"]
+    [field] = [b for b in form["blocks"] if b.get("block_id") == "owner_unit"]
+    assert field["element"]["initial_value"] == "Forensic Identification"
+    assert await bot.submit_form(form, "U0CHIEF", form_state(form)) is None
+    await bot.settle()
+    async with bot.c.uow() as uow:
+        assert (await uow.licences.for_request("REQ-0002")).owner_unit == "Forensic Identification"
+    assert "Owner unit: Forensic Identification" in await ask(bot, "U0OFFICER")
