@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -14,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.cli import main
 from storage.db import migrate
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, throwaway_postgres
 from tests.operator.cli import files, run
 from tests.serving import free_port
 
@@ -105,21 +104,13 @@ def test_an_unreachable_postgresql_is_named_with_the_fix(operator, monkeypatch, 
 def test_reading_commands_on_an_unmigrated_postgresql_database_stop_and_create_nothing(
     operator, monkeypatch, capsys, args
 ):
-    admin = make_url(PG_URL).set(drivername="postgresql")
-    name = f"clearance_empty_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_postgres("clearance_empty") as url:
         monkeypatch.setenv("DATABASE_URL", url)
         assert main(args) == 2
-        assert f"No Clearance database at {admin.set(database=name).render_as_string()}" in capsys.readouterr().err
+        assert f"No Clearance database at {make_url(url).render_as_string()}" in capsys.readouterr().err
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
         assert files(operator) == ["clearance.toml"]
-    finally:
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @needs_postgres

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import uuid
 from datetime import date
 
-import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from storage.db import alembic_config, migrate, session_factory, urls
 from storage.db import create_engine as create_async_engine
 from storage.export import export_record
 from storage.uow import uow_factory
-from tests.conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, throwaway_postgres
 from workflows.commands import ApproveWithLicence, run
 from workflows.licence_terms import LicenceTerms
 from workflows.licences import Scope, ScopeKind
@@ -42,14 +39,8 @@ def empty_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'before.db'}"
         return
-    base = make_url(PG_URL)
-    name = f"clearance_owner_unit_{uuid.uuid4().hex[:10]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("clearance_owner_unit") as url:
+        yield url
 
 
 def columns(url: str) -> list[str]:
