@@ -182,16 +182,12 @@ def licence_modal(
         )
     )
     blocks.append(
-        InputBlock(
-            block_id="owner_unit",
-            label="Owner unit",
-            optional=True,
-            hint="The unit of the service responsible for the tool, e.g. Major Crimes. It is published.",
-            element=PlainTextInputElement(
-                action_id="value",
-                max_length=OWNER_UNIT_LIMIT,
-                initial_value=previous.owner_unit if previous and previous.owner_unit else None,
-            ),
+        _one_line(
+            "owner_unit",
+            "Owner unit",
+            "The unit of the service responsible for the tool, e.g. Major Crimes. It is published.",
+            OWNER_UNIT_LIMIT,
+            previous.owner_unit if previous else "",
         )
     )
     default_end = period.after(now).date() if period else None
@@ -228,16 +224,12 @@ def licence_modal(
         )
     )
     blocks.append(
-        InputBlock(
-            block_id="public_summary",
-            label="One-line public summary",
-            optional=True,
-            hint="Shown on the public page if listed. The request's own text never goes public.",
-            element=PlainTextInputElement(
-                action_id="value",
-                max_length=200,
-                initial_value=previous.public_summary if previous and previous.public_summary else None,
-            ),
+        _one_line(
+            "public_summary",
+            "One-line public summary",
+            "Shown on the public page if listed. The request's own text never goes public.",
+            200,
+            previous.public_summary if previous else "",
         )
     )
     blocks.append(
@@ -255,6 +247,12 @@ def licence_modal(
         submit="Approve",
         metadata=ReasonForm(request.stored_id, stage_key, FormKind.APPROVE),
     )
+
+
+def _one_line(block_id: str, label: str, hint: str, limit: int, previous: str) -> InputBlock:
+    """An optional one-line answer, filled in with what the previous licence said (a renewal)."""
+    element = PlainTextInputElement(action_id="value", max_length=limit, initial_value=previous or None)
+    return InputBlock(block_id=block_id, label=label, optional=True, hint=hint, element=element)
 
 
 def period_text(policy: Policy, tier) -> str:
