@@ -8,8 +8,9 @@
 
 3. Attestations ride on their acknowledgements (a LEFT JOIN); a self-report is its request's
    `self_report`; an attestation of deletion after a rejected self-report is a third arm.
-
-Licences, once stored, are one more arm of the same UNION.
+4. Licences (storage/usage_licences.py): the people each names, its user groups' members (as Slack
+   listed them for this answer, a parameter) and its owner when it does not name them; the
+   licences themselves are read first (few), for the links' words.
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sql import table_of
 from storage.tables import AcknowledgementRow, AttestationRow, DirectiveRow, RequestRow
+from storage.usage_licences import GROUP_ARM, NAMED_ARM, OWNER_ARM, licences_of, members_param
 from workflows.attestations import AttestationAnswer, SelfReport
 from workflows.directive_kinds import DirectiveKind
 from workflows.directive_model import directive_reference
+from workflows.licences import Licence
 from workflows.requests import PriorUse, RequestStatus, reference
 from workflows.usage import LinkKind, UsageLink, UsageScope, UsageSummary
+from workflows.usage_licences import licence_detail, owner_detail
 
 _REQUESTS, _DIRECTIVES, _ACKS = table_of(RequestRow), table_of(DirectiveRow), table_of(AcknowledgementRow)
 _ATTESTATIONS = table_of(AttestationRow)
@@ -101,7 +105,7 @@ _REQUEST_ATTESTATION_ARM = (
     .select_from(_REQUESTS.join(_ATTESTATIONS, _ATTESTATIONS.c.request_id == _REQUESTS.c.id))
     .where(_REQUESTS.c.tool_name.in_(bindparam("names", expanding=True)))
 )
-_UNION = union_all(_REQUEST_ARM, _ACK_ARM, _REQUEST_ATTESTATION_ARM)
+_UNION = union_all(_REQUEST_ARM, _ACK_ARM, _REQUEST_ATTESTATION_ARM, NAMED_ARM, GROUP_ARM, OWNER_ARM)
 _LINKS = _UNION.order_by(literal_column("at").desc(), literal_column("person").desc())
 
 _OPEN = {RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value}
@@ -123,6 +127,8 @@ def _summary():
         how_many(and_(u.c.arm == "a", u.c.c1.is_(None))),
         how_many(or_(u.c.arm == "t", and_(u.c.arm == "a", u.c.c1.is_not(None)))),
         how_many(and_(u.c.arm == "r", u.c.c1.is_not(None))),
+        how_many(u.c.arm.in_(("l", "g"))),
+        how_many(u.c.arm == "o"),
     )
 
 
@@ -136,16 +142,19 @@ class SqlUsage:
     async def request_names(self) -> list[tuple[str, str]]:
         return [(name, vendor) for name, vendor in (await self._session.execute(_NAMES)).all()]
 
+    async def licences(self, tool_keys) -> list[Licence]:
+        return await licences_of(self._session, tool_keys)
+
     async def links(self, scope: UsageScope) -> list[UsageLink]:
         if not scope.request_names and not scope.tool_keys:
             return []
-        return _links((await self._session.execute(_LINKS, _params(scope))).all())
+        return _links((await self._session.execute(_LINKS, _params(scope))).all(), scope.licences)
 
     async def summary(self, scope: UsageScope, recent: int) -> UsageSummary:
         if not scope.request_names and not scope.tool_keys:
             return UsageSummary(0, Counter(), [])
         params = _params(scope)
-        people, requested, declared, acknowledged, attested, reported = (
+        people, requested, declared, acknowledged, attested, reported, authorised, owners = (
             await self._session.execute(_SUMMARY, params)
         ).one()
         rows = (await self._session.execute(_LINKS.limit(recent), params)).all()
@@ -153,24 +162,33 @@ class SqlUsage:
             {
                 LinkKind.REQUESTED: int(requested),
                 LinkKind.DECLARED_PRIOR_USE: int(declared),
+                LinkKind.AUTHORISED: int(authorised),
+                LinkKind.LICENCE_OWNER: int(owners),
                 LinkKind.ACKNOWLEDGED: int(acknowledged),
                 LinkKind.ATTESTED: int(attested),
                 LinkKind.REPORTED_USE: int(reported),
             }
         )
-        return UsageSummary(int(people), +counts, _links(rows))
+        return UsageSummary(int(people), +counts, _links(rows, scope.licences))
 
 
-def _params(scope: UsageScope) -> dict[str, list[str]]:
-    return {"names": sorted(scope.request_names) or [""], "keys": sorted(scope.tool_keys) or [""]}
+def _params(scope: UsageScope) -> dict[str, Any]:
+    return {
+        "names": sorted(scope.request_names) or [""],
+        "keys": sorted(scope.tool_keys) or [""],
+        "members": members_param(scope.group_members),
+    }
 
 
-def _links(rows: Sequence[Any]) -> list[UsageLink]:
+def _links(rows: Sequence[Any], licences: Sequence[Licence]) -> list[UsageLink]:
     links: list[UsageLink] = []
     add = links.append
+    by_id = {licence.id: licence for licence in licences}
     for arm, person, raw, ref, code, extra, tool, c1, c2, c3 in rows:
         at = _when(raw)
-        if arm == "r":
+        if arm in _LICENCE_ARMS:
+            add(_licence_link(arm, person, at, tool, by_id.get(ref), ref, code))
+        elif arm == "r":
             source = reference(ref)
             add(UsageLink(person, LinkKind.REQUESTED, at, tool, source, "open" if code in _OPEN else code))
             if extra in _DECLARED:
@@ -187,6 +205,18 @@ def _links(rows: Sequence[Any]) -> list[UsageLink]:
             label = _KIND_LABELS.get(code, code)
             add(UsageLink(person, LinkKind.ACKNOWLEDGED, at, tool, directive_reference(ref), label))
     return links  # newest first, as ordered by the statement
+
+
+_LICENCE_ARMS = {"l", "g", "o"}
+
+
+def _licence_link(arm: str, person: str, at: datetime, tool: str, licence: Licence | None, ref: int, group: str | None):
+    """A licence's link: "l" a person it names, "g" a member of its user group `group`, "o" its owner."""
+    source = licence.ref if licence is not None else f"LIC-{ref:04d}"
+    if arm == "o":
+        return UsageLink(person, LinkKind.LICENCE_OWNER, at, tool, source, owner_detail(licence) if licence else "")
+    detail = licence_detail(licence, group) if licence is not None else ""
+    return UsageLink(person, LinkKind.AUTHORISED, at, tool, source, detail)
 
 
 def _answered(answer: str, cases: str | list | None, held: str | None) -> str:
