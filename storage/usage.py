@@ -48,7 +48,7 @@ from workflows.directive_model import directive_reference
 from workflows.licences import Licence
 from workflows.requests import PriorUse, RequestStatus, reference
 from workflows.usage import LinkKind, UsageLink, UsageScope, UsageSummary
-from workflows.usage_licences import licence_detail, owner_detail
+from workflows.usage_licences import licence_detail
 
 _REQUESTS, _DIRECTIVES, _ACKS = table_of(RequestRow), table_of(DirectiveRow), table_of(AcknowledgementRow)
 _ATTESTATIONS = table_of(AttestationRow)
@@ -213,10 +213,8 @@ _LICENCE_ARMS = {"l", "g", "o"}
 def _licence_link(arm: str, person: str, at: datetime, tool: str, licence: Licence | None, ref: int, group: str | None):
     """A licence's link: "l" a person it names, "g" a member of its user group `group`, "o" its owner."""
     source = licence.ref if licence is not None else f"LIC-{ref:04d}"
-    if arm == "o":
-        return UsageLink(person, LinkKind.LICENCE_OWNER, at, tool, source, owner_detail(licence) if licence else "")
-    detail = licence_detail(licence, group) if licence is not None else ""
-    return UsageLink(person, LinkKind.AUTHORISED, at, tool, source, detail)
+    detail = licence_detail(licence, group if arm == "g" else None) if licence is not None else ""
+    return UsageLink(person, LinkKind.LICENCE_OWNER if arm == "o" else LinkKind.AUTHORISED, at, tool, source, detail)
 
 
 def _answered(answer: str, cases: str | list | None, held: str | None) -> str:

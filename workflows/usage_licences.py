@@ -72,14 +72,10 @@ _WHO = {
 
 
 def licence_detail(licence: Licence, group: str | None = None) -> str:
-    """What an authorised (or owner) link says: "named people, until 2027-12-01 (REQ-0042)",
-    "member of @major-crimes, lapsed 2026-11-30 (REQ-0007)"."""
+    """What an authorised (or owner) link says: "named people, until 2027-12-01, from REQ-0042",
+    "member of @major-crimes, lapsed 2026-11-30, from REQ-0007"."""
     who = f"member of @{group_names(licence).get(group, group)}" if group else _WHO[licence.scope.kind]
-    return f"{who}, {validity(licence)} ({licence.request_ref})"
-
-
-def owner_detail(licence: Licence) -> str:
-    return f"owns the licence ({_WHO[licence.scope.kind]}, {validity(licence)}, {licence.request_ref})"
+    return f"{who}, {validity(licence)}, from {licence.request_ref}"
 
 
 @dataclass(frozen=True)

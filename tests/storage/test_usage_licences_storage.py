@@ -77,17 +77,17 @@ async def test_every_licence_links_the_people_it_names_its_groups_members_and_it
     full, brief = await answers(uows, groups)
     got = [(link.person, link.kind, link.source, link.detail) for link in full.links if link.source.startswith("LIC")]
     assert got == [  # newest first (valid from), then by person
-        ("U0EVE", LinkKind.AUTHORISED, "LIC-0004", "named people, until 2027-12-01 (REQ-0004)"),
-        ("U0CARA", LinkKind.AUTHORISED, "LIC-0004", "named people, until 2027-12-01 (REQ-0004)"),
-        ("U0BEN", LinkKind.LICENCE_OWNER, "LIC-0004", "owns the licence (named people, until 2027-12-01, REQ-0004)"),
-        ("U0ANNA", LinkKind.AUTHORISED, "LIC-0004", "named people, until 2027-12-01 (REQ-0004)"),
-        ("U0GUS", LinkKind.AUTHORISED, "LIC-0003", "member of @traffic, until 2027-01-01 (REQ-0003)"),
-        ("U0FAY", LinkKind.AUTHORISED, "LIC-0003", "member of @major-crimes, until 2027-01-01 (REQ-0003)"),
-        ("U0CARA", LinkKind.AUTHORISED, "LIC-0003", "member of @major-crimes, until 2027-01-01 (REQ-0003)"),
-        ("U0ANNA", LinkKind.LICENCE_OWNER, "LIC-0003", "owns the licence (user groups, until 2027-01-01, REQ-0003)"),
-        ("U0DAN", LinkKind.AUTHORISED, "LIC-0002", "named people, lapsed 2026-06-01 (REQ-0002)"),
-        ("U0CARA", LinkKind.AUTHORISED, "LIC-0002", "named people, lapsed 2026-06-01 (REQ-0002)"),
-        ("U0ANNA", LinkKind.LICENCE_OWNER, "LIC-0002", "owns the licence (named people, lapsed 2026-06-01, REQ-0002)"),
+        ("U0EVE", LinkKind.AUTHORISED, "LIC-0004", "named people, until 2027-12-01, from REQ-0004"),
+        ("U0CARA", LinkKind.AUTHORISED, "LIC-0004", "named people, until 2027-12-01, from REQ-0004"),
+        ("U0BEN", LinkKind.LICENCE_OWNER, "LIC-0004", "named people, until 2027-12-01, from REQ-0004"),
+        ("U0ANNA", LinkKind.AUTHORISED, "LIC-0004", "named people, until 2027-12-01, from REQ-0004"),
+        ("U0GUS", LinkKind.AUTHORISED, "LIC-0003", "member of @traffic, until 2027-01-01, from REQ-0003"),
+        ("U0FAY", LinkKind.AUTHORISED, "LIC-0003", "member of @major-crimes, until 2027-01-01, from REQ-0003"),
+        ("U0CARA", LinkKind.AUTHORISED, "LIC-0003", "member of @major-crimes, until 2027-01-01, from REQ-0003"),
+        ("U0ANNA", LinkKind.LICENCE_OWNER, "LIC-0003", "user groups, until 2027-01-01, from REQ-0003"),
+        ("U0DAN", LinkKind.AUTHORISED, "LIC-0002", "named people, lapsed 2026-06-01, from REQ-0002"),
+        ("U0CARA", LinkKind.AUTHORISED, "LIC-0002", "named people, lapsed 2026-06-01, from REQ-0002"),
+        ("U0ANNA", LinkKind.LICENCE_OWNER, "LIC-0002", "named people, lapsed 2026-06-01, from REQ-0002"),
     ]  # the licence for everyone links no one; Anna is named in LIC-0004, so she is not its owner twice
     assert {link.tool for link in full.links if link.source.startswith("LIC")} == {"Clearview AI"}
     assert full.links[-1].at < full.links[0].at and all(link.at.tzinfo for link in full.links)
@@ -102,7 +102,7 @@ async def test_every_licence_links_the_people_it_names_its_groups_members_and_it
     assert full.unresolved_groups == ()
     rows = csv_rows(full, {"U0FAY": "Fay Jones"})
     assert ["U0FAY", "Fay Jones", "Clearview AI", "authorised", "2026-03-06T09:00:00+00:00",
-            "LIC-0003: member of @major-crimes, until 2027-01-01 (REQ-0003)"] in rows  # fmt: skip
+            "LIC-0003: member of @major-crimes, until 2027-01-01, from REQ-0003"] in rows  # fmt: skip
 
 
 async def test_a_group_slack_cannot_list_is_named_not_guessed(uows, licensed):
