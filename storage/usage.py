@@ -1,13 +1,15 @@
-"""workflows.usage.UsageReader: who is linked to a tool, in two indexed statements.
+"""workflows.usage.UsageReader: who is linked to a tool, in indexed statements.
 
 1. The distinct (tool name, vendor) pairs of all requests, from ix_tool_requests_tool_vendor (an
    index-only read: there are as many as there are names people typed, not as many as requests).
-2. One UNION ALL: the requests filed under the names that are the tool (each gives "requested"
-   and, when the requester declared it, "declared prior use"), and the acknowledgements of the
-   tool's directives (by ix_directives_tool_key, then the acknowledgements' unique index).
-
-3. Attestations ride on their acknowledgements (a LEFT JOIN); a self-report is its request's
-   `self_report`; an attestation of deletion after a rejected self-report is a third arm.
+2. One UNION ALL, newest first: the requests filed under the names that are the tool (each gives
+   "requested" and, when the requester declared it, "declared prior use"; read from
+   ix_tool_requests_usage alone), the self-reports among them (ix_tool_requests_self_reports),
+   and the acknowledgements of the tool's directives (ix_directives_tool_key, then
+   ix_acknowledgements_usage alone). A message takes only its newest rows (`recent`); its counts
+   come from one statement of per-arm aggregates (storage/usage_summary.py).
+3. Attestations ride on their acknowledgements (a LEFT JOIN); an attestation of deletion after a
+   rejected self-report is an arm of its own.
 4. Licences (storage/usage_licences.py): the people each names, its user groups' members (as Slack
    listed them for this answer, a parameter) and its owner when it does not name them; the
    licences themselves are read first (few), for the links' words.
@@ -25,14 +27,10 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     cast,
-    distinct,
-    func,
     literal,
     literal_column,
     null,
-    or_,
     select,
     type_coerce,
     union_all,
@@ -42,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.sql import table_of
 from storage.tables import AcknowledgementRow, AttestationRow, DirectiveRow, RequestRow
 from storage.usage_licences import GROUP_ARM, NAMED_ARM, OWNER_ARM, licences_of, members_param
+from storage.usage_summary import summary_statement
 from workflows.attestations import AttestationAnswer, SelfReport
 from workflows.directive_kinds import DirectiveKind
 from workflows.directive_model import directive_reference
@@ -56,6 +55,7 @@ _NONE = cast(null(), String)
 
 _NAMES = select(_REQUESTS.c.tool_name, _REQUESTS.c.vendor).distinct()
 
+_NAMES_IN = _REQUESTS.c.tool_name.in_(bindparam("names", expanding=True))
 _REQUEST_ARM = select(
     literal("r").label("arm"),
     _REQUESTS.c.requester_id.label("person"),
@@ -64,12 +64,26 @@ _REQUEST_ARM = select(
     _REQUESTS.c.status.label("code"),
     _REQUESTS.c.prior_use.label("extra"),
     _REQUESTS.c.tool_name.label("tool"),
-    # What a self-report, or an attestation, adds (NULL otherwise): the report, or the answer,
-    # its case numbers and what is held (migration 0013).
-    type_coerce(_REQUESTS.c.self_report, String).label("c1"),
+    # What a self-report or an attestation adds (NULL otherwise): the report, or the answer, its
+    # case numbers and what is held (migration 0013).
+    _NONE.label("c1"),
     _NONE.label("c2"),
     _NONE.label("c3"),
-).where(_REQUESTS.c.tool_name.in_(bindparam("names", expanding=True)))
+).where(_NAMES_IN)  # every column in ix_tool_requests_usage: the rows themselves are not read (0015)
+# A self-report is a rare request (ix_tool_requests_self_reports): its own arm, so the request
+# arm needs no column outside its index.
+_SELF_REPORT_ARM = select(
+    literal("s"),
+    _REQUESTS.c.requester_id,
+    type_coerce(_REQUESTS.c.created_at, String),
+    _REQUESTS.c.id,
+    _NONE,
+    _NONE,
+    _REQUESTS.c.tool_name,
+    type_coerce(_REQUESTS.c.self_report, String),
+    _NONE,
+    _NONE,
+).where(_NAMES_IN, _REQUESTS.c.self_report.is_not(None))
 # An acknowledgement of a cease-use or suspension is an attestation's: its answer rides along.
 _ANSWER = and_(_ATTESTATIONS.c.directive_id == _ACKS.c.directive_id, _ATTESTATIONS.c.user_id == _ACKS.c.user_id)
 _ACK_ARM = (
@@ -103,36 +117,26 @@ _REQUEST_ATTESTATION_ARM = (
         _ATTESTATIONS.c.held,
     )
     .select_from(_REQUESTS.join(_ATTESTATIONS, _ATTESTATIONS.c.request_id == _REQUESTS.c.id))
-    .where(_REQUESTS.c.tool_name.in_(bindparam("names", expanding=True)))
+    .where(_NAMES_IN)
 )
-_UNION = union_all(_REQUEST_ARM, _ACK_ARM, _REQUEST_ATTESTATION_ARM, NAMED_ARM, GROUP_ARM, OWNER_ARM)
-_LINKS = _UNION.order_by(literal_column("at").desc(), literal_column("person").desc())
+ARMS = {
+    "r": _REQUEST_ARM,
+    "s": _SELF_REPORT_ARM,
+    "a": _ACK_ARM,
+    "t": _REQUEST_ATTESTATION_ARM,
+    "l": NAMED_ARM,
+    "g": GROUP_ARM,
+    "o": OWNER_ARM,
+}
+# Newest first; a request's own links (its "r" row, then its "s" row) in that order.
+_LINKS = union_all(*ARMS.values()).order_by(
+    literal_column("at").desc(), literal_column("person").desc(), literal_column("arm")
+)
+_SUMMARY = summary_statement(ARMS)
 
 _OPEN = {RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value}
 _DECLARED = {p.value: p.label for p in PriorUse if p is not PriorUse.NONE}
 _KIND_LABELS = {k.value: k.label for k in DirectiveKind}
-
-
-def _summary():
-    """What a message says without fetching every link: people, and links of each kind."""
-    u = _UNION.subquery()
-
-    def how_many(condition) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    return select(
-        func.count(distinct(u.c.person)),
-        how_many(u.c.arm == "r"),
-        how_many(and_(u.c.arm == "r", u.c.extra.in_(sorted(_DECLARED)))),
-        how_many(and_(u.c.arm == "a", u.c.c1.is_(None))),
-        how_many(or_(u.c.arm == "t", and_(u.c.arm == "a", u.c.c1.is_not(None)))),
-        how_many(and_(u.c.arm == "r", u.c.c1.is_not(None))),
-        how_many(u.c.arm.in_(("l", "g"))),
-        how_many(u.c.arm == "o"),
-    )
-
-
-_SUMMARY = _summary()
 
 
 class SqlUsage:
@@ -154,7 +158,7 @@ class SqlUsage:
         if not scope.request_names and not scope.tool_keys:
             return UsageSummary(0, Counter(), [])
         params = _params(scope)
-        people, requested, declared, acknowledged, attested, reported, authorised, owners = (
+        people, requested, declared, reported, acks, answered, attested, authorised, owners = (
             await self._session.execute(_SUMMARY, params)
         ).one()
         rows = (await self._session.execute(_LINKS.limit(recent), params)).all()
@@ -164,8 +168,8 @@ class SqlUsage:
                 LinkKind.DECLARED_PRIOR_USE: int(declared),
                 LinkKind.AUTHORISED: int(authorised),
                 LinkKind.LICENCE_OWNER: int(owners),
-                LinkKind.ACKNOWLEDGED: int(acknowledged),
-                LinkKind.ATTESTED: int(attested),
+                LinkKind.ACKNOWLEDGED: int(acks) - int(answered),
+                LinkKind.ATTESTED: int(answered) + int(attested),
                 LinkKind.REPORTED_USE: int(reported),
             }
         )
@@ -193,9 +197,9 @@ def _links(rows: Sequence[Any], licences: Sequence[Licence]) -> list[UsageLink]:
             add(UsageLink(person, LinkKind.REQUESTED, at, tool, source, "open" if code in _OPEN else code))
             if extra in _DECLARED:
                 add(UsageLink(person, LinkKind.DECLARED_PRIOR_USE, at, tool, source, _DECLARED[extra]))
-            if c1:
-                report = SelfReport.from_dict(json.loads(c1))
-                add(UsageLink(person, LinkKind.REPORTED_USE, at, tool, source, report.summary))
+        elif arm == "s":
+            report = SelfReport.from_dict(json.loads(c1))
+            add(UsageLink(person, LinkKind.REPORTED_USE, at, tool, reference(ref), report.summary))
         elif arm == "t":
             add(UsageLink(person, LinkKind.ATTESTED, at, tool, reference(ref), _answered(c1, c2, c3)))
         elif c1:
