@@ -111,7 +111,7 @@ def _ack_arm(acks: Any) -> Select[Any]:
 
 
 _ACK_ARM = _ack_arm(_ACKS)
-_NEWEST = bindparam("recent")
+_NEWEST: Any = bindparam("recent")
 # The newest acknowledgements first, from ix_acknowledgements_usage alone, and only then their
 # attestations: joined before the limit, every acknowledgement cost a probe (30 ms in 100,000).
 _NEWEST_ACKS = (
@@ -149,7 +149,7 @@ ARMS = {
     "o": OWNER_ARM,
 }
 # Newest first; a request's own links (its "r" row, then its "s" row) in that order.
-_ORDER = (literal_column("at").desc(), literal_column("person").desc(), literal_column("arm"))
+_ORDER: tuple[Any, ...] = (literal_column("at").desc(), literal_column("person").desc(), literal_column("arm"))
 _LINKS = union_all(*ARMS.values()).order_by(*_ORDER)
 
 
