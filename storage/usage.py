@@ -29,6 +29,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    func,
     literal,
     literal_column,
     null,
@@ -165,7 +166,23 @@ _RECENT = (
     .order_by(*_ORDER)
     .limit(_NEWEST)
 )
-_SUMMARY = summary_statement(ARMS)
+_PERSONS = {
+    "r": select(_REQUESTS.c.requester_id).where(_NAMES_IN),
+    "a": select(_ACKS.c.user_id)
+    .select_from(_DIRECTIVES.join(_ACKS, _ACKS.c.directive_id == _DIRECTIVES.c.id))
+    .where(_KEYS_IN),
+}
+_ANSWERED = (
+    select(func.count())
+    .select_from(
+        _DIRECTIVES.join(_ATTESTATIONS, _ATTESTATIONS.c.directive_id == _DIRECTIVES.c.id).join(
+            _ACKS,
+            and_(_ACKS.c.directive_id == _ATTESTATIONS.c.directive_id, _ACKS.c.user_id == _ATTESTATIONS.c.user_id),
+        )
+    )
+    .where(_KEYS_IN)
+)
+_SUMMARY = summary_statement(ARMS, _PERSONS, _ANSWERED)
 
 _OPEN = {RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value}
 _DECLARED = {p.value: p.label for p in PriorUse if p is not PriorUse.NONE}
