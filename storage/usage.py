@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     String,
     and_,
@@ -112,7 +113,7 @@ def _ack_arm(acks: Any) -> Select[Any]:
 
 
 _ACK_ARM = _ack_arm(_ACKS)
-_NEWEST: Any = bindparam("recent")
+_NEWEST: Any = bindparam("recent", type_=Integer)
 # The newest acknowledgements first, from ix_acknowledgements_usage alone, and only then their
 # attestations: joined before the limit, every acknowledgement cost a probe (30 ms in 100,000).
 _NEWEST_ACKS = (
@@ -138,7 +139,8 @@ _REQUEST_ATTESTATION_ARM = (
         _ATTESTATIONS.c.held,
     )
     .select_from(_REQUESTS.join(_ATTESTATIONS, _ATTESTATIONS.c.request_id == _REQUESTS.c.id))
-    .where(_NAMES_IN)
+    # Said outright, so PostgreSQL's planner sees how few there are (else it hashed every request).
+    .where(_NAMES_IN, _ATTESTATIONS.c.request_id.is_not(None))
 )
 ARMS = {
     "r": _REQUEST_ARM,
