@@ -79,7 +79,7 @@ class UsageSummary:
 
 
 class UsageReader(Protocol):
-    """What storage answers; every read is indexed (migration 0009)."""
+    """What storage answers; every read is indexed (migrations 0010, 0015)."""
 
     async def request_names(self) -> list[tuple[str, str]]:
         """Every distinct (tool name, vendor) requests were made with: few, and read from an index."""
@@ -91,7 +91,7 @@ class UsageReader(Protocol):
         """Every link of every person to what `scope` covers, newest first, in one statement."""
 
     async def summary(self, scope: UsageScope, recent: int) -> UsageSummary:
-        """The counts (one aggregate statement) and the `recent` newest rows (one statement)."""
+        """The counts (one statement of per-arm counts) and the `recent` newest rows (one statement)."""
 
 
 class UsageUnitOfWork(DirectiveUnitOfWork, Protocol):
