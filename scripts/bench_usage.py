@@ -133,7 +133,7 @@ def licence_row(scope: str, people: list[str], valid_from: datetime, **more) -> 
         "scope_group_names": more.pop("names", []), "valid_from": valid_from, "expires_at": None,
         "list_publicly": False, "public_summary": "", "renewal_asked_at": None, "renewal_ref": None,
         "extended": False, "extension_reason": "", "lapsed_at": None, "note": "", "tier": None,
-        "granted_by": "U0CHIEF", "version": 0, **more,
+        "granted_by": "U0CHIEF", "owner_unit": "", "version": 0, **more,
     }  # fmt: skip
 
 

@@ -24,7 +24,7 @@ class RequestRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tool_requests_status_stage", "status", "stage_key"),
         Index("ix_tool_requests_tool_vendor", "tool_name", "vendor"),  # /tool-usage (migration 0010)
-        # /tool-usage's links from the index alone, and the few self-reports (migration 0015).
+        # /tool-usage's links from the index alone, and the few self-reports (migration 0016).
         Index("ix_tool_requests_usage", "tool_name", "created_at", "requester_id", "prior_use", "status"),
         Index(
             "ix_tool_requests_self_reports",
@@ -280,7 +280,7 @@ class AcknowledgementRow(SQLModel, table=True):
     # One per person per directive, whatever the clicks: the database's own guard.
     __table_args__ = (
         UniqueConstraint("directive_id", "user_id", name="uq_acknowledgements_directive_user"),
-        Index("ix_acknowledgements_usage", "directive_id", "at", "user_id"),  # /tool-usage (migration 0015)
+        Index("ix_acknowledgements_usage", "directive_id", "at", "user_id"),  # /tool-usage (migration 0016)
     )
 
     id: int | None = Field(default=None, primary_key=True)

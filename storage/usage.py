@@ -72,7 +72,7 @@ _REQUEST_ARM = select(
     _NONE.label("c1"),
     _NONE.label("c2"),
     _NONE.label("c3"),
-).where(_NAMES_IN)  # every column in ix_tool_requests_usage: the rows themselves are not read (0015)
+).where(_NAMES_IN)  # every column in ix_tool_requests_usage: the rows themselves are not read (0016)
 # A self-report is a rare request (ix_tool_requests_self_reports): its own arm, so the request
 # arm needs no column outside its index.
 _SELF_REPORT_ARM = select(

@@ -79,7 +79,7 @@ class UsageSummary:
 
 
 class UsageReader(Protocol):
-    """What storage answers; every read is indexed (migrations 0010, 0015)."""
+    """What storage answers; every read is indexed (migrations 0010, 0016)."""
 
     async def request_names(self) -> list[tuple[str, str]]:
         """Every distinct (tool name, vendor) requests were made with: few, and read from an index."""

@@ -1,9 +1,9 @@
 """indexes that answer /tool-usage from the index alone: requests by name and time, self-reports,
 acknowledgements by directive and time
 
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-07 16:00:00
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-07 16:20:00
 
 /tool-usage's message counts every link and shows the newest (storage/usage.py), over 100,000
 people (scripts/bench_usage.py). Read through ix_tool_requests_tool_vendor, every request under
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
