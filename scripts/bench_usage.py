@@ -6,11 +6,15 @@ A fresh database migrated with Alembic (on PostgreSQL a throwaway database next 
 dropped afterwards) gets, in bulk:
 
 * "Clearview AI" registered through the domain's service, and a cease-use directive about it;
-* ``--people`` people linked to it (default 100,000), each a different person: two thirds by a
-  request filed under one of three spellings ("Clearview AI", "clearview.ai", "Clearview"; half of
-  them declaring prior use, which is a second link; 1 in 50 a self-report, /report-use), the rest
-  by acknowledging the directive, a third of those with an attestation (never used / stopped and
-  deleted / still holding, with case numbers): some 133,000 links in all;
+* ``--people`` people linked to it (default 100,000), each a different person: 15% by its licences
+  (one for everyone from before licences, superseded; then 7,500 named people, lapsed; then 7,500
+  others, current) and of the rest two thirds by a request filed under one of three spellings
+  ("Clearview AI", "clearview.ai", "Clearview"; half of them declaring prior use, which is a second
+  link; 1 in 50 a self-report, /report-use), the others by acknowledging the directive, a third of
+  those with an attestation (never used / stopped and deleted / still holding, with case numbers);
+  and a licence for the user group @major-crimes, whose 2,000 members (requesters too) Slack lists
+  at the question (here a stand-in that answers at once, as the 30 s cache does): some 133,000
+  links in all;
 * as many requests again for 3,000 other tools (noise the indexes must skip).
 
 PostgreSQL is ANALYZEd after the load. Timed, median (min, max) of ``--runs`` runs: what the slash
@@ -47,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.blocks.usage import usage_answer  # noqa: E402
 from storage.db import create_engine, migrate, session_factory, urls  # noqa: E402
-from storage.tables import AcknowledgementRow, AttestationRow, RequestRow  # noqa: E402
+from storage.tables import AcknowledgementRow, AttestationRow, LicenceRow, RequestRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
 from workflows.attestations import AttestationAnswer, SelfReport  # noqa: E402
 from workflows.directive_kinds import DirectiveKind  # noqa: E402
@@ -82,6 +86,7 @@ def request_row(rng: random.Random, request_id: int, tool: str, prior: str, pers
         "next_reminder_at": None,
         "reminders_sent": 0,
         "version": 1,
+        "self_report": None,  # every row names every column: an executemany takes the first row's keys
     }
 
 
@@ -108,11 +113,49 @@ def self_report(person: str, n: int) -> dict:
 ANSWERS = (AttestationAnswer.NEVER_USED, AttestationAnswer.STOPPED_AND_DELETED, AttestationAnswer.STILL_HOLDING)
 
 
+MCU = "S0MCU"
+
+
+class Groups:
+    """Slack's answer for @major-crimes, as the directory's cache gives it (no call)."""
+
+    def __init__(self, members: frozenset[str]) -> None:
+        self.members = members
+
+    async def members_now(self, group: str) -> frozenset[str] | None:
+        return self.members if group == MCU else None
+
+
+def licence_row(scope: str, people: list[str], valid_from: datetime, **more) -> dict:
+    return {
+        "tool_key": "clearview", "request_ref": "REQ-0001", "owner": "U00000001", "conditions": [],
+        "scope_kind": scope, "scope_people": people, "scope_groups": more.pop("groups", []),
+        "scope_group_names": more.pop("names", []), "valid_from": valid_from, "expires_at": None,
+        "list_publicly": False, "public_summary": "", "renewal_asked_at": None, "renewal_ref": None,
+        "extended": False, "extension_reason": "", "lapsed_at": None, "note": "", "tier": None,
+        "granted_by": "U0CHIEF", "owner_unit": "", "version": 0, **more,
+    }  # fmt: skip
+
+
+def licences(first: int, licensed: int) -> list[dict]:
+    """For everyone (superseded), half the licensed people (lapsed), the other half (current), @major-crimes."""
+    half = licensed // 2
+    named = [f"U{n:08d}" for n in range(first, first + licensed)]
+    lapsed = NOW - timedelta(days=200)
+    return [
+        licence_row("everyone", [], NOW - timedelta(days=900)),
+        licence_row("people", named[:half], NOW - timedelta(days=565), expires_at=lapsed, lapsed_at=lapsed),
+        licence_row("people", named[half:], NOW - timedelta(days=100), expires_at=NOW + timedelta(days=265)),
+        licence_row("groups", [], NOW - timedelta(days=50), groups=[MCU], names=["major-crimes"]),
+    ]
+
+
 def load(url: str, people: int, directive_id: int) -> tuple[float, int]:
     started = time.perf_counter()
     rng = random.Random(7)
-    requests = people * 2 // 3  # each by a different person; half declare prior use: 1.5 links a request
-    acks = people - requests  # each by a different person again
+    licensed = people * 15 // 100  # named by the licences, each a different person
+    requests = (people - licensed) * 2 // 3  # each by a different person; half declare prior use: 1.5 links a request
+    acks = people - licensed - requests  # each by a different person again
     rows = []
     for n in range(1, requests + 1):
         person = f"U{n:08d}"
@@ -133,16 +176,26 @@ def load(url: str, people: int, directive_id: int) -> tuple[float, int]:
                 {"directive_id": directive_id, "request_id": None, "user_id": person, "answer": answer.value,
                  "case_numbers": [f"2026-{i}"] if holding else [], "held": "Stills" if holding else "", "at": at}
             )  # fmt: skip
+    licence_rows = licences(requests + acks + 1, licensed)
     engine = create_sync_engine(urls(url)[1])
     with engine.begin() as conn:
-        for table, loaded in ((RequestRow, rows), (AcknowledgementRow, ack_rows), (AttestationRow, attestation_rows)):
+        for table, loaded in (
+            (RequestRow, rows),
+            (AcknowledgementRow, ack_rows),
+            (AttestationRow, attestation_rows),
+            (LicenceRow, licence_rows),
+        ):
             for start in range(0, len(loaded), 10_000):
                 conn.execute(insert(table.__table__), loaded[start : start + 10_000])  # type: ignore[attr-defined]
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     engine.dispose()
-    return time.perf_counter() - started, requests * 3 // 2 + acks
+    owners = 3  # the requester owns the three licences for named people and groups, none names them
+    return time.perf_counter() - started, requests * 3 // 2 + requests // 50 + acks + licensed + len(GROUP) + owners
+
+
+GROUP = frozenset(f"U{n:08d}" for n in range(1, 4001, 2))  # 2,000 requesters in @major-crimes
 
 
 def stats(samples: list[float]) -> str:
@@ -160,12 +213,12 @@ async def time_answers(url: str, runs: int) -> tuple[list[float], list[float], i
     for _ in range(runs):
         started = time.perf_counter()
         async with reading() as uow:
-            answer = await tool_usage(uow, "Clearview", everyone=False)  # as the slash command asks
+            answer = await tool_usage(uow, "Clearview", everyone=False, groups=Groups(GROUP))  # as the slash command
         _, blocks = usage_answer(answer)
         answers.append(time.perf_counter() - started)
         started = time.perf_counter()
         async with reading() as uow:
-            full = await tool_usage(uow, "Clearview")
+            full = await tool_usage(uow, "Clearview", groups=Groups(GROUP))
         csv = csv_text(full, {})
         csvs.append(time.perf_counter() - started)
         size, people, links = len(json.dumps(blocks)), answer.people_count, len(full.links)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONText, UTCDateTime
@@ -24,6 +24,14 @@ class RequestRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tool_requests_status_stage", "status", "stage_key"),
         Index("ix_tool_requests_tool_vendor", "tool_name", "vendor"),  # /tool-usage (migration 0010)
+        # /tool-usage's links from the index alone, and the few self-reports (migration 0016).
+        Index("ix_tool_requests_usage", "tool_name", "created_at", "requester_id", "prior_use", "status"),
+        Index(
+            "ix_tool_requests_self_reports",
+            "tool_name",
+            sqlite_where=text("self_report IS NOT NULL"),
+            postgresql_where=text("self_report IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -270,7 +278,10 @@ class DirectiveRow(SQLModel, table=True):
 class AcknowledgementRow(SQLModel, table=True):
     __tablename__ = "acknowledgements"
     # One per person per directive, whatever the clicks: the database's own guard.
-    __table_args__ = (UniqueConstraint("directive_id", "user_id", name="uq_acknowledgements_directive_user"),)
+    __table_args__ = (
+        UniqueConstraint("directive_id", "user_id", name="uq_acknowledgements_directive_user"),
+        Index("ix_acknowledgements_usage", "directive_id", "at", "user_id"),  # /tool-usage (migration 0016)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     directive_id: int = Field(foreign_key="directives.id")

@@ -1,10 +1,12 @@
 """Who is linked to a tool: the read model behind /tool-usage and `clearance usage`.
 
 "The vendor's client list has leaked: which of our members had accounts?" A person is linked to a
-tool by what the record holds about them and it. Each link is one `UsageLink` of a `LinkKind`;
-today storage finds three kinds (requested, declared prior use, acknowledged). Licences' authorised
-users, attestations and self-reports are kinds already named here, so that when they are stored
-they are one more SELECT in storage/usage.py and nothing here or in the message changes.
+tool by what the record holds about them and it. Each link is one `UsageLink` of a `LinkKind`,
+every kind one arm of storage/usage.py's UNION: requests, declared prior use, self-reports,
+acknowledgements, attestations, and the tool's licences (workflows/usage_licences.py): the people
+they name, their owners, and the members of their user groups, who are Slack's to say at the
+moment of asking (`GroupMembers`), passed to the same statement. A licence for everyone links no
+one: the answer says that everyone may use it.
 
 Finding the tool reuses /tool-status's look-up (its key, an alias, a look-alike, else the closest
 name on record), and a vendor's name finds every tool requested from that vendor. Reads only.
@@ -15,20 +17,22 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import NamedTuple, Protocol
 
 from workflows import registry
+from workflows.licences import Licence
 from workflows.ports_directives import DirectiveUnitOfWork
 from workflows.registry import Tool
 from workflows.spreadsheet import neutralise
 from workflows.tool_names import normalise_name
 from workflows.tool_services import find_tool, tool_status
+from workflows.usage_licences import EveryoneLicence, GroupMembers, for_everyone, resolve_groups
 
 
 class LinkKind(StrEnum):
@@ -36,10 +40,11 @@ class LinkKind(StrEnum):
 
     REQUESTED = "requested"
     DECLARED_PRIOR_USE = "declared prior use"
-    AUTHORISED = "authorised"  # a licence names them (not stored yet)
-    ATTESTED = "attested"  # they answered a cease-use attestation (not stored yet)
+    AUTHORISED = "authorised"  # a licence names them, or a user group it names has them now
+    LICENCE_OWNER = "licence owner"  # they own a licence that does not name them (workflows/usage_licences.py)
+    ATTESTED = "attested"  # they answered a cease-use attestation, or one of deletion after a self-report
     ACKNOWLEDGED = "acknowledged"
-    REPORTED_USE = "reported use"  # /report-use (not stored yet)
+    REPORTED_USE = "reported use"  # /report-use
 
 
 class UsageLink(NamedTuple):  # a tuple, not a dataclass: 100,000 of them are built per answer
@@ -47,7 +52,7 @@ class UsageLink(NamedTuple):  # a tuple, not a dataclass: 100,000 of them are bu
     kind: LinkKind
     at: datetime
     tool: str  # the tool's name as the record has it (a request's name, a directive's name)
-    source: str  # "REQ-0042", "DIR-0007"
+    source: str  # "REQ-0042", "DIR-0007", "LIC-0003"
     detail: str = ""  # what the link says: "Already used for police work", "Cease use"
 
 
@@ -55,8 +60,12 @@ class UsageLink(NamedTuple):  # a tuple, not a dataclass: 100,000 of them are bu
 class UsageScope:
     """What a question about one tool (or one vendor's tools) covers in storage."""
 
-    tool_keys: frozenset[str]  # directives (and, later, licences) are filed by registry key
+    tool_keys: frozenset[str]  # directives and licences are filed by registry key
     request_names: frozenset[str]  # requests are filed by the name typed: every one that is this tool
+    # The tool keys' licences (UsageReader.licences) and their user groups' members now: storage
+    # words the licences' links from the first and lists the second's members in its UNION.
+    licences: tuple[Licence, ...] = ()
+    group_members: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -70,16 +79,19 @@ class UsageSummary:
 
 
 class UsageReader(Protocol):
-    """What storage answers; every read is indexed (migration 0009)."""
+    """What storage answers; every read is indexed (migrations 0010, 0016)."""
 
     async def request_names(self) -> list[tuple[str, str]]:
         """Every distinct (tool name, vendor) requests were made with: few, and read from an index."""
+
+    async def licences(self, tool_keys: Collection[str]) -> list[Licence]:
+        """Every licence of these tools, current and past, oldest first (few: one indexed read)."""
 
     async def links(self, scope: UsageScope) -> list[UsageLink]:
         """Every link of every person to what `scope` covers, newest first, in one statement."""
 
     async def summary(self, scope: UsageScope, recent: int) -> UsageSummary:
-        """The counts (one aggregate statement) and the `recent` newest rows (one statement)."""
+        """The counts (one statement of per-arm counts) and the `recent` newest rows (one statement)."""
 
 
 class UsageUnitOfWork(DirectiveUnitOfWork, Protocol):
@@ -121,6 +133,8 @@ class UsageAnswer:
     counts: Counter[LinkKind] = field(default_factory=Counter)
     # Set when `links` are only the most recent (a message): how many people in all.
     people_total: int | None = None
+    everyone: tuple[EveryoneLicence, ...] = ()  # licences for everyone: no one linked, the answer says so
+    unresolved_groups: tuple[str, ...] = ()  # "@major-crimes": Slack could not list them, not counted
 
     @property
     def people(self) -> list[PersonLinks]:
@@ -180,12 +194,16 @@ def count_kinds(links: Sequence[UsageLink]) -> Counter[LinkKind]:
 RECENT_LINKS = 200  # rows a message is given with the summary (a request and its declared use are one)
 
 
-async def tool_usage(uow: UsageUnitOfWork, query: str, *, everyone: bool = True) -> UsageAnswer:
+async def tool_usage(
+    uow: UsageUnitOfWork, query: str, *, everyone: bool = True, groups: GroupMembers | None = None
+) -> UsageAnswer:
     """Everyone linked to the tool `query` names (or to a vendor's tools). The caller has checked
     that the person asking may know (command staff, privacy reviewers, usage readers).
 
     `everyone=False` (a message): the counts and only the RECENT_LINKS newest links, so that the
-    answer costs the same for 100 people and for 100,000."""
+    answer costs the same for 100 people and for 100,000. `groups` says who is in the user groups
+    the tool's licences name, now (without it, as with Slack unable to say, they are not listed and
+    the answer names them)."""
     query = " ".join(query.split())
     status = await tool_status(uow, query)
     names = await uow.usage.request_names()
@@ -203,12 +221,18 @@ async def tool_usage(uow: UsageUnitOfWork, query: str, *, everyone: bool = True)
         return UsageAnswer(query, Match.NONE, suggestions=status.suggestions)
     scope = scope_for(tools, names, query if vendor else "")
     others = tuple(t for t in status.suggestions if t.key not in scope.tool_keys)
+    licences = tuple(await uow.usage.licences(scope.tool_keys))
+    resolved = await resolve_groups(licences, groups)
+    scope = replace(scope, licences=licences, group_members=resolved.members)
+    answer = UsageAnswer(
+        query, match, tuple(tools), (), others, vendor, everyone=for_everyone(licences),
+        unresolved_groups=resolved.unresolved,
+    )  # fmt: skip
     if not everyone:
         summary = await uow.usage.summary(scope, RECENT_LINKS)
-        recent = tuple(summary.recent)
-        return UsageAnswer(query, match, tuple(tools), recent, others, vendor, summary.counts, summary.people)
+        return replace(answer, links=tuple(summary.recent), counts=summary.counts, people_total=summary.people)
     links = await uow.usage.links(scope)
-    return UsageAnswer(query, match, tuple(tools), tuple(links), others, vendor, count_kinds(links))
+    return replace(answer, links=tuple(links), counts=count_kinds(links))
 
 
 # --- the CSV (Send as CSV, `clearance usage`) --------------------------------------------------

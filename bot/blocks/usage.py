@@ -19,11 +19,13 @@ from workflows.usage import LinkKind, Match, PersonLinks, UsageAnswer, UsageLink
 PAGE = 20  # people shown in the message; the CSV has everyone
 PER_BLOCK = 5  # people per rich_text block
 LINKS_SHOWN = 4  # of one person's links; the CSV has them all
+EVERYONE_SHOWN = 3  # licences for everyone named (a tool has one at a time; older ones are history)
 DETAIL_SHOWN = 160  # characters of a link's detail (an attestation's cases and account); the CSV has it whole
 
 NO_NAME = (
     "Say which tool: `/tool-usage Clearview` (a tool's name, an alias, or a vendor's name). "
-    "It lists, privately, everyone linked to it: requesters, declared prior use, acknowledgements."
+    "It lists, privately, everyone linked to it: requesters, declared prior use, its licences' authorised users, "
+    "acknowledgements."
 )
 RESTRICTED = (
     "Sorry, `/tool-usage` is restricted: it lists people, so only command staff, the privacy stage's "
@@ -34,6 +36,7 @@ _VERB = {
     LinkKind.REQUESTED: "requested",
     LinkKind.DECLARED_PRIOR_USE: "declared prior use",
     LinkKind.AUTHORISED: "authorised",
+    LinkKind.LICENCE_OWNER: "licence owner",
     LinkKind.ATTESTED: "attested",
     LinkKind.ACKNOWLEDGED: "acknowledged",
     LinkKind.REPORTED_USE: "reported use",
@@ -56,9 +59,12 @@ def usage_answer(answer: UsageAnswer) -> tuple[str, list[dict]]:
             rich([Bold(f"No tool is called “{asked}”."), " This is the closest name on record: check it is the one "
                   "you mean."])
         )  # fmt: skip
+    blocks += _licences(answer)
     count = answer.people_count
     if not count:
-        blocks.append(context("Nobody is linked to it on the record: no request, declared use or acknowledgement."))
+        blocks.append(
+            context("Nobody is linked to it on the record: no request, declared use, licence or acknowledgement.")
+        )
         return f"Nobody is linked to {escape(names, 100)} on the record", dump(blocks)
     kinds = " · ".join(f"{answer.counts[k]} {_VERB[k]}" for k in LinkKind if answer.counts.get(k))
     blocks.append(md(f"*{count} {'person' if count == 1 else 'people'}* — {kinds}"))
@@ -73,6 +79,17 @@ def usage_answer(answer: UsageAnswer) -> tuple[str, list[dict]]:
         blocks.append(context("Other tools with similar names: " + escape(others, 500)))
     text = f"{count} {'person' if count == 1 else 'people'} linked to {escape(names, 100)}"
     return text, dump(blocks)
+
+
+def _licences(answer: UsageAnswer) -> list[Block | dict]:
+    """A licence for everyone (anyone may have used it: said first), and user groups Slack could not list."""
+    lines: list[list[Part]] = [[":globe_with_meridians: ", Bold(e.line)] for e in answer.everyone[:1] if e.current]
+    lines += [[e.line] for e in answer.everyone[:EVERYONE_SHOWN] if not e.current]
+    if answer.unresolved_groups:
+        groups = ", ".join(answer.unresolved_groups[:10])
+        lines.append([Italic(f"Slack could not list the members of {groups} just now: they are not listed below. "
+                             "Ask again in a minute.")])  # fmt: skip
+    return [rich(*lines)] if lines else []
 
 
 def _person_line(person: PersonLinks) -> list[Part]:
@@ -100,10 +117,16 @@ def _nothing(answer: UsageAnswer, asked: str) -> tuple[str, list[dict]]:
     return f"Nothing on record is called {escape(asked, 100)}", dump(blocks)
 
 
-def csv_sent(names: str, rows: int) -> str:
-    return (
+def csv_sent(names: str, rows: int, answer: UsageAnswer | None = None) -> str:
+    said = (
         f"The CSV of everyone linked to {escape(names, 100)} ({rows} rows) is in your direct messages with Clearance."
     )
+    if answer is not None and any(e.current for e in answer.everyone):
+        said += " Its licence is for everyone: anyone may have used it, not only the people listed."
+    if answer is not None and answer.unresolved_groups:
+        groups = escape(", ".join(answer.unresolved_groups[:10]), 300)
+        said += f" Slack could not list {groups}: their members are not in it."
+    return said
 
 
 CSV_FAILED = "Clearance could not send the CSV file just now (Slack refused or did not answer). Please try again."

@@ -18,6 +18,7 @@ from bot.people.roles import Roles
 from bot.wiring.listener_table import ListenerTable
 from bot.wiring.logs import describe_payload
 from workflows.usage import Match, UsageReading, tool_usage
+from workflows.usage_licences import GroupMembers
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class UsageDeps:
     reading: UsageReading
     files: UsageFiles
     replies: Replies
+    groups: GroupMembers  # the licences' user groups, as Slack says now (bot/people/directory.py)
 
 
 def register(app: ListenerTable, deps: UsageDeps) -> None:
@@ -44,7 +46,7 @@ async def tool_usage_command(deps: UsageDeps, ack, body) -> None:
         await ack(response_type="ephemeral", text=NO_NAME.replace("`", ""), blocks=notice(NO_NAME))
         return
     async with deps.reading() as uow:
-        text, blocks = usage_answer(await tool_usage(uow, query, everyone=False))
+        text, blocks = usage_answer(await tool_usage(uow, query, everyone=False, groups=deps.groups))
     await ack(response_type="ephemeral", text=text, blocks=blocks)
 
 
@@ -57,7 +59,7 @@ async def send_csv(deps: UsageDeps, ack, body) -> None:
         await _tell(deps, body, RESTRICTED)
         return
     async with deps.reading() as uow:
-        answer = await tool_usage(uow, query)
+        answer = await tool_usage(uow, query, groups=deps.groups)
     if answer.match is Match.NONE:
         await _tell(deps, body, usage_answer(answer)[0])
         return
@@ -66,7 +68,7 @@ async def send_csv(deps: UsageDeps, ack, body) -> None:
     except UsageFileFailed:
         await _tell(deps, body, CSV_FAILED)
         return
-    await _tell(deps, body, csv_sent(", ".join(t.name for t in answer.tools) or query, rows))
+    await _tell(deps, body, csv_sent(", ".join(t.name for t in answer.tools) or query, rows, answer))
 
 
 async def _tell(deps: UsageDeps, body: dict, text: str) -> None:

@@ -69,6 +69,14 @@ class SlackDirectory:
             raise unavailable
         return False
 
+    async def members_now(self, group: str) -> frozenset[str] | None:
+        """The group's members (workflows.usage_licences.GroupMembers), or None when Slack cannot
+        say: a licence's group in /tool-usage is then named as not listed, never guessed."""
+        try:
+            return await self._members(group)
+        except DirectoryUnavailable:
+            return None
+
     def _fresh(self, group: str) -> frozenset[str] | None:
         cached = self._groups.get(group)
         if cached and 0 <= self.clock() - cached[0] < self.ttl:

@@ -184,7 +184,9 @@ class Clearance:
                 Group(home.register, HomeDeps(self.home, self.replies)),
                 Group(directives.register, directive_deps),
                 Group(tool_status.register, StatusDeps(policy, self.reading, self.replies, roles, clock)),
-                Group(usage.register, UsageDeps(clock, roles, self.reading, files, self.replies)),  # /tool-usage
+                Group(
+                    usage.register, UsageDeps(clock, roles, self.reading, files, self.replies, self.directory)
+                ),  # /tool-usage
                 Group(
                     attestations.register,  # a cease-use answered with facts
                     AttestationDeps(

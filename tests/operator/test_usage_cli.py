@@ -81,3 +81,34 @@ def test_bad_input_is_one_line_and_exit_2(operator, capsys, args, said):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_usage_lists_a_licence_s_named_people_and_says_what_it_could_not_list(operator, capsys):
+    """Without SLACK_BOT_TOKEN a licence's user groups are not listed (stderr says so); a licence for
+    everyone is said on stderr, with no row of its own."""
+    from datetime import UTC, datetime
+
+    from workflows.licences import Licence, Scope, ScopeKind
+
+    async def licences() -> None:
+        engine = create_engine(os.environ["DATABASE_URL"])
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        async with uow_factory(session_factory(engine), ManualClock())() as uow:
+            for scope in (
+                Scope(ScopeKind.PEOPLE, people=("U0CARA",)),
+                Scope(ScopeKind.GROUPS, groups=("S0MCU",), group_names=("major-crimes",)),
+                Scope(ScopeKind.EVERYONE),
+            ):
+                await uow.licences.add(Licence("clearview", "REQ-0001", "U0ANNA", (), scope, start, None))
+            await uow.commit()
+        await engine.dispose()
+
+    asyncio.run(licences())
+    assert main(["usage", "Clearview AI", "--out", "usage.csv"]) == 0
+    rows = list(csv.reader((operator / "usage.csv").open(encoding="utf-8")))
+    assert ["U0CARA", "", "Clearview AI", "authorised", "2026-11-01T00:00:00+00:00",
+            "LIC-0001: named people, no expiry, from REQ-0001"] in rows  # fmt: skip
+    assert {r[3] for r in rows[1:]} == {"requested", "declared prior use", "authorised", "licence owner"}
+    err = capsys.readouterr().err
+    assert "Everyone may use it: LIC-0003 (REQ-0001) is for everyone, no expiry." in err
+    assert "Members of @major-crimes are not listed: set SLACK_BOT_TOKEN to have them from Slack." in err

@@ -194,3 +194,67 @@ async def test_long_attestations_are_cut_short_in_the_answer_and_whole_in_the_cs
     [shared] = slack.files
     rows = list(csv.reader(io.StringIO(shared["content"].decode())))
     assert len(rows) == 26 and all(held in r[5] and cases in r[5] for r in rows[1:])
+
+
+async def test_licences_authorise_named_people_group_members_as_slack_says_and_everyone(bot, slack):
+    """A lapsed licence for everyone, then one for @major-crimes (its members asked of Slack at the
+    question), then one naming people: the message counts and shows them, says who everyone
+    was, and the CSV has a row per authorised person with the licence's scope and validity."""
+    from workflows.licences import Licence, Scope, ScopeKind
+
+    await bot.request_tool("U0ANNA", tool_name="Clearview AI")
+    await bot.settle()
+    slack.usergroups["S0MCU"] = ["U0FAY", "U0GUS"]
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    lapsed = datetime(2026, 3, 1, tzinfo=UTC)
+    scopes = (
+        (Scope(ScopeKind.EVERYONE), {"expires_at": lapsed, "lapsed_at": lapsed}),
+        (Scope(ScopeKind.GROUPS, groups=("S0MCU",), group_names=("major-crimes",)), {"expires_at": None}),
+        (Scope(ScopeKind.PEOPLE, people=("U0HAL", "U0IDA")), {"expires_at": datetime(2027, 12, 1, tzinfo=UTC)}),
+    )
+    async with bot.c.uow() as uow:
+        for n, (scope, more) in enumerate(scopes):
+            await uow.licences.add(
+                Licence("clearview", "REQ-0001", "U0ANNA", (), scope, start + timedelta(days=60 * n), **more)
+            )
+        await uow.commit()
+    said, answer = await ask(bot, "Clearview")
+    assert "5 people — 1 requested · 1 declared prior use · 4 authorised · 2 licence owner" in said, said
+    assert "<@U0HAL> — authorised LIC-0003 (named people, until 2027-12-01, from REQ-0001)" in said
+    assert "<@U0FAY> — authorised LIC-0002 (member of @major-crimes, no expiry, from REQ-0001)" in said
+    assert "LIC-0001 (REQ-0001) was for everyone, lapsed 2026-03-01: anyone may have used it then." in said
+    assert slack.calls_to("usergroups.users.list")[-1].args["usergroup"] == "S0MCU"
+    [button] = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    click = block_action(
+        ActionId.USAGE_CSV, button["value"], CHIEF, container={"type": "message", "is_ephemeral": True},
+        response_url=slack.new_response_url("usage"),
+    )  # fmt: skip
+    assert (await bot.http.action(click)).status_code == 200
+    await slack.wait_for("response_url", timeout=10)
+    [shared] = slack.files
+    rows = list(csv.reader(io.StringIO(shared["content"].decode())))
+    authorised = sorted((r[0], r[5]) for r in rows if r[3] == "authorised")
+    assert authorised == [
+        ("U0FAY", "LIC-0002: member of @major-crimes, no expiry, from REQ-0001"),
+        ("U0GUS", "LIC-0002: member of @major-crimes, no expiry, from REQ-0001"),
+        ("U0HAL", "LIC-0003: named people, until 2027-12-01, from REQ-0001"),
+        ("U0IDA", "LIC-0003: named people, until 2027-12-01, from REQ-0001"),
+    ]
+
+
+async def test_a_current_licence_for_everyone_is_said_and_a_group_slack_cannot_list_is_named(bot, slack):
+    from workflows.licences import Licence, Scope, ScopeKind
+
+    await bot.request_tool("U0ANNA", tool_name="Clearview AI")
+    await bot.settle()
+    now = datetime.now(UTC)
+    async with bot.c.uow() as uow:
+        groups = Scope(ScopeKind.GROUPS, groups=("S0GONE",), group_names=("traffic",))
+        await uow.licences.add(Licence("clearview", "REQ-0001", "U0ANNA", (), groups, now - timedelta(days=9), None))
+        await uow.licences.add(Licence("clearview", "REQ-0001", "U0ANNA", (), Scope(ScopeKind.EVERYONE), now, None))
+        await uow.commit()
+    slack.fail_next("usergroups.users.list", status=500, times=10)
+    said, answer = await ask(bot, "Clearview")
+    assert "Everyone may use it: LIC-0002 (REQ-0001) is for everyone, no expiry." in said
+    assert "Slack could not list the members of @traffic just now" in said
+    assert "1 person — 1 requested" in said and "· 1 licence owner" in said and "authorised" not in said

@@ -132,11 +132,12 @@ async def test_no_links_and_no_requests_answer_empty(uows, clock):
     assert answer.match is Match.EXACT and answer.links == () and answer.people_count == 0
 
 
-def test_link_kinds_name_what_later_kinds_will_be():
+def test_link_kinds_are_what_the_csv_s_link_column_says():
     assert [k.value for k in LinkKind] == [
         "requested",
         "declared prior use",
         "authorised",
+        "licence owner",
         "attested",
         "acknowledged",
         "reported use",
