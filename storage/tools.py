@@ -5,7 +5,7 @@ tool, its aliases and look-alike forms; found by key, alias or look-alike form i
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,8 @@ from storage.pending import batch_cache
 from storage.sql import insert_all_once, save_versioned, table_of
 from storage.tables import ToolAliasRow, ToolLookalikeRow, ToolRow
 from storage.tool_insert import tool_with_names
+from storage.tool_names_later import Row as NameRow
+from storage.tool_names_later import later, of_tools, queued, write_first
 from workflows.errors import ConcurrencyConflict
 from workflows.registry import Tool, ToolStatus
 
@@ -71,7 +73,7 @@ class SqlTools:
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
-            self._remember(key, _one_tool((await self._session.execute(_TOOL_BY_KEY, {"key": key})).all()))
+            self._remember(key, await self._read_one(_TOOL_BY_KEY, {"key": key}))
         known = self._by_key[key]
         return dataclasses.replace(known) if known else None
 
@@ -80,17 +82,31 @@ class SqlTools:
         self._found.clear()  # aliases and forms may have moved: ask again
 
     async def get(self, tool_id: int) -> Tool | None:
-        return _one_tool((await self._session.execute(_TOOL_BY_ID, {"id": tool_id})).all())
+        return await self._read_one(_TOOL_BY_ID, {"id": tool_id}, lambda row: row["tool_id"] == tool_id)
+
+    async def _read_one(
+        self, statement: Any, params: dict[str, Any], affects: Callable[[NameRow], bool] | None = None
+    ) -> Tool | None:
+        """The tool `statement` finds, with its aliases. Names this batch has not written yet
+        (storage/tool_names_later.py) are written first if they may change what it finds
+        (`affects`), or if the tool found is one of theirs (then it is read again, whole)."""
+        if affects is not None:
+            await write_first(self._session, affects)
+        tool = _one_tool((await self._session.execute(statement, params)).all())
+        if tool is not None and tool.id in of_tools(queued(self._session)):
+            await write_first(self._session)
+            tool = _one_tool((await self._session.execute(statement, params)).all())
+        return tool
 
     async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
         if self._by_key.get(key) is not None:  # read or written in this unit of work: it has the key
             return await self.get_by_key(key)
         wanted = (key, alias, forms)
         if wanted not in self._found:
-            rows = (
-                await self._session.execute(_FOUND_TOOL, {"key": key, "alias": alias, "forms": sorted(forms)})
-            ).all()
-            self._found[wanted] = _one_tool(rows)
+            params = {"key": key, "alias": alias, "forms": sorted(forms)}
+            self._found[wanted] = await self._read_one(
+                _FOUND_TOOL, params, lambda row: row.get("alias") == alias or row.get("form") in forms
+            )
         known = self._found[wanted]
         return dataclasses.replace(known) if known else None
 
@@ -112,10 +128,12 @@ class SqlTools:
             self._shared()[_OVERRIDDEN] = True
 
     async def all(self) -> list[Tool]:
+        await write_first(self._session)  # a new tool's names, if this batch has not written them yet
         return await self._hydrate(list(await self._session.execute(select(_TOOLS).order_by(_TOOLS.c.id))))
 
     async def with_status(self) -> list[Tool]:
         """Tools whose status of record is known, by name."""
+        await write_first(self._session)
         rows = await self._session.execute(select(_TOOLS).where(_TOOLS.c.status != ToolStatus.UNKNOWN.value))
         return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
 
@@ -133,7 +151,8 @@ class SqlTools:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = tool_id, 0
-        if not at_once:
+        # SQLite: in a batch, the names go in with the batch's others at its end (one INSERT each).
+        if not at_once and not later(self._session, tool_id, tool.aliases, tool.lookalikes()):
             await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
             await self._index_lookalikes(tool_id, tool, stored=frozenset())
         self._written(tool)
@@ -142,6 +161,7 @@ class SqlTools:
     async def save(self, tool: Tool) -> None:
         assert tool.id is not None, "save() is for stored tools; use add()"
         before = self._by_key.get(tool.key)
+        await write_first(self._session)  # its names are read and added to below
         await save_versioned(self._session, ToolRow, tool, _tool_values(tool))
         await self._add_aliases(tool.id, tool.aliases)
         # Loaded in this unit of work (as every change does): its forms are known; else read them.
