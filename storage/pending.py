@@ -86,6 +86,11 @@ class PendingRows:
         """The newest row not yet written that `matches` (to coalesce a message into it)."""
         return next((row for row in reversed(self._rows.get(table, [])) if matches(row)), None)
 
+    def lazy_rows(self, table: Table) -> list[dict[str, Any]]:
+        """The `lazy` rows of `table` assumed new and not yet written."""
+        found = self._lazy.get(table)
+        return list(found[1].values()) if found else []
+
     def has_assumed(self, *, lazy: bool = True) -> bool:
         return bool(self._assumed or (lazy and self._lazy))
 

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Integer, Table, bindparam, cast, func, ins
 from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.later import later, write_first
 from storage.mapping import ANSWER_VERSION, DECISION, EXCHANGE, REQUEST, RowMap
 from storage.sql import save_versioned, table_of
 from storage.tables import RequestRow
@@ -26,6 +27,9 @@ from workflows.requests import RequestStatus, ToolRequest
 _REQUESTS = table_of(RequestRow)
 _DECISIONS, _EXCHANGES, _VERSIONS = DECISION.table, EXCHANGE.table, ANSWER_VERSION.table
 _OPEN = [RequestStatus.PENDING.value, RequestStatus.INFO_REQUESTED.value]
+# Decisions are written at the end of their group-commit batch (storage/later.py): every read of a
+# request's children, and the save that counts them, writes its own first.
+_LATER, _DECISION_KEY = (_DECISIONS,), ("request_id", "stage_key")
 
 
 class _Child(NamedTuple):
@@ -63,6 +67,7 @@ class SqlRequests:
     async def get(self, request_id: int) -> ToolRequest | None:
         # Every click loads one request: one statement built once (SQL compiled once), values bound;
         # the request's row comes with each of its children (or alone, its child columns NULL).
+        await write_first(self._session, _LATER, lambda row: row["request_id"] == request_id)
         rows = (await self._session.execute(_ONE_REQUEST, {"request_id": request_id})).all()
         if not rows:
             return None
@@ -70,6 +75,7 @@ class SqlRequests:
 
     async def save(self, request: ToolRequest) -> None:
         assert request.id is not None, "save() is for stored requests; use add()"
+        await write_first(self._session, _LATER, lambda row: row["request_id"] == request.id)  # counted below
         stored = await save_versioned(
             self._session,
             RequestRow,
@@ -109,6 +115,7 @@ class SqlRequests:
         return await self._fetch(select(_REQUESTS).order_by(_REQUESTS.c.id))
 
     async def _fetch(self, query) -> list[ToolRequest]:
+        await write_first(self._session, _LATER)
         rows = (await self._session.execute(query)).all()
         if not rows:
             return []
@@ -126,7 +133,9 @@ class SqlRequests:
     async def _write_children(self, request: ToolRequest, stored: _Stored) -> None:
         request_id = request.stored_id
         await self._insert(_VERSIONS, request_id, ANSWER_VERSION, request.answer_versions[stored.answer_versions :])
-        await self._insert(_DECISIONS, request_id, DECISION, request.decisions[stored.decisions :])
+        decided = [{**DECISION.values(d), "request_id": request_id} for d in request.decisions[stored.decisions :]]
+        if decided and not later(self._session, _DECISIONS, _DECISION_KEY, decided):  # in a batch: at its end
+            await self._session.execute(insert(_DECISIONS), decided)
         asked = [
             {**EXCHANGE.values(x), "request_id": request_id, "seq": seq}
             for seq, x in enumerate(request.exchanges)

@@ -5,7 +5,7 @@ tool, its aliases and look-alike forms; found by key, alias or look-alike form i
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.later import Row as NameRow
+from storage.later import later, queued, write_first
 from storage.mapping import TOOL
 from storage.pending import batch_cache
 from storage.sql import insert_all_once, save_versioned, table_of
@@ -24,7 +26,9 @@ from workflows.registry import Tool, ToolStatus
 
 # Core statements built once (their SQL is compiled once and cached): a look-up runs on every
 # request submitted and every card rendered.
-_TOOLS, _ALIASES = table_of(ToolRow), table_of(ToolAliasRow)
+_TOOLS, _ALIASES, _FORMS = table_of(ToolRow), table_of(ToolAliasRow), table_of(ToolLookalikeRow)
+# A new tool's names, on SQLite, are written at the end of its batch (storage/later.py).
+_NAMES = (_ALIASES, _FORMS)
 # One tool with its aliases in one statement: a row per alias (one with alias NULL if it has none).
 _WITH_ALIASES = select(_TOOLS, _ALIASES.c.alias.label("alias_of_tool")).outerjoin(
     _ALIASES, _ALIASES.c.tool_id == _TOOLS.c.id
@@ -41,13 +45,12 @@ def _found_tool():
     first), with its aliases: one statement where three look-ups, one after the other, cost three
     round trips (every request about a new tool made all three). COALESCE stops at the first
     look-up that finds one, on SQLite and PostgreSQL alike."""
-    lookalikes = table_of(ToolLookalikeRow)
     first = func.coalesce(
         select(_TOOLS.c.id).where(_TOOLS.c.key == bindparam("key")).scalar_subquery(),
         select(_ALIASES.c.tool_id).where(_ALIASES.c.alias == bindparam("alias")).limit(1).scalar_subquery(),
-        select(lookalikes.c.tool_id)
-        .where(lookalikes.c.form.in_(bindparam("forms", expanding=True)))
-        .order_by(lookalikes.c.tool_id)
+        select(_FORMS.c.tool_id)
+        .where(_FORMS.c.form.in_(bindparam("forms", expanding=True)))
+        .order_by(_FORMS.c.tool_id)
         .limit(1)
         .scalar_subquery(),
     )
@@ -71,7 +74,7 @@ class SqlTools:
 
     async def get_by_key(self, key: str) -> Tool | None:
         if key not in self._by_key:
-            self._remember(key, _one_tool((await self._session.execute(_TOOL_BY_KEY, {"key": key})).all()))
+            self._remember(key, await self._read_one(_TOOL_BY_KEY, {"key": key}))
         known = self._by_key[key]
         return dataclasses.replace(known) if known else None
 
@@ -80,17 +83,31 @@ class SqlTools:
         self._found.clear()  # aliases and forms may have moved: ask again
 
     async def get(self, tool_id: int) -> Tool | None:
-        return _one_tool((await self._session.execute(_TOOL_BY_ID, {"id": tool_id})).all())
+        return await self._read_one(_TOOL_BY_ID, {"id": tool_id}, lambda row: row["tool_id"] == tool_id)
+
+    async def _read_one(
+        self, statement: Any, params: dict[str, Any], affects: Callable[[NameRow], bool] | None = None
+    ) -> Tool | None:
+        """The tool `statement` finds, with its aliases. Names this batch has not written yet
+        (storage/later.py) are written first if they may change what it finds (`affects`), or if
+        the tool found is one of theirs (then it is read again, whole)."""
+        if affects is not None:
+            await write_first(self._session, _NAMES, affects)
+        tool = _one_tool((await self._session.execute(statement, params)).all())
+        if tool is not None and any(row["tool_id"] == tool.id for row in queued(self._session, _NAMES)):
+            await write_first(self._session, _NAMES)
+            tool = _one_tool((await self._session.execute(statement, params)).all())
+        return tool
 
     async def find(self, key: str, alias: str, forms: frozenset[str]) -> Tool | None:
         if self._by_key.get(key) is not None:  # read or written in this unit of work: it has the key
             return await self.get_by_key(key)
         wanted = (key, alias, forms)
         if wanted not in self._found:
-            rows = (
-                await self._session.execute(_FOUND_TOOL, {"key": key, "alias": alias, "forms": sorted(forms)})
-            ).all()
-            self._found[wanted] = _one_tool(rows)
+            params = {"key": key, "alias": alias, "forms": sorted(forms)}
+            self._found[wanted] = await self._read_one(
+                _FOUND_TOOL, params, lambda row: row.get("alias") == alias or row.get("form") in forms
+            )
         known = self._found[wanted]
         return dataclasses.replace(known) if known else None
 
@@ -112,10 +129,12 @@ class SqlTools:
             self._shared()[_OVERRIDDEN] = True
 
     async def all(self) -> list[Tool]:
+        await write_first(self._session, _NAMES)  # a new tool's names, if this batch has not written them yet
         return await self._hydrate(list(await self._session.execute(select(_TOOLS).order_by(_TOOLS.c.id))))
 
     async def with_status(self) -> list[Tool]:
         """Tools whose status of record is known, by name."""
+        await write_first(self._session, _NAMES)
         rows = await self._session.execute(select(_TOOLS).where(_TOOLS.c.status != ToolStatus.UNKNOWN.value))
         return sorted(await self._hydrate(list(rows)), key=lambda t: (t.name.casefold(), t.key))
 
@@ -133,15 +152,25 @@ class SqlTools:
             # Another transaction registered the same tool first; a retry from a fresh read finds it.
             raise ConcurrencyConflict(f"tool {tool.key}") from exc
         tool.id, tool.version = tool_id, 0
-        if not at_once:
+        if not at_once and not self._names_later(tool_id, tool):
             await self._add_aliases(tool_id, tool.aliases, stored=set())  # a new tool has none yet
             await self._index_lookalikes(tool_id, tool, stored=frozenset())
         self._written(tool)
         return tool
 
+    def _names_later(self, tool_id: int, tool: Tool) -> bool:
+        """SQLite, in a batch of several: a new tool's names go in with the batch's others at its
+        end (one INSERT per table, not two per request about a new tool)."""
+        aliases = [{"alias": alias, "tool_id": tool_id} for alias in sorted(tool.aliases)]
+        forms = [{"form": form, "tool_id": tool_id} for form in sorted(tool.lookalikes())]
+        return later(self._session, _ALIASES, ("alias",), aliases) and later(
+            self._session, _FORMS, ("form", "tool_id"), forms
+        )
+
     async def save(self, tool: Tool) -> None:
         assert tool.id is not None, "save() is for stored tools; use add()"
         before = self._by_key.get(tool.key)
+        await write_first(self._session, _NAMES)  # its names are read and added to below
         await save_versioned(self._session, ToolRow, tool, _tool_values(tool))
         await self._add_aliases(tool.id, tool.aliases)
         # Loaded in this unit of work (as every change does): its forms are known; else read them.

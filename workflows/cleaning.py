@@ -41,7 +41,10 @@ def clean_line(text: str | None) -> str:
 
 def clean_name(text: str | None) -> str:
     """A name as people see it: NFKC, displayed order, no control or format characters, one line."""
-    text = unicodedata.normalize("NFKC", text or "")
+    text = text or ""
+    if text.isascii() and text.isprintable():  # most names: NFKC and the filters below change nothing
+        return " ".join(text.split())
+    text = unicodedata.normalize("NFKC", text)
     text = _displayed_order(text)
     text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs") or c.isspace())
     return " ".join(text.split())

@@ -105,6 +105,9 @@ class RecordDecision(Command):
     note: str
     reviewers: frozenset[str]  # the stage's reviewers as Slack says now
     at: datetime
+    # The card's one-click Approve: where approving would close the request, nothing is decided and
+    # LicenceAsked is returned (the final approval is the licence form's).
+    asks_licence: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -359,7 +362,7 @@ SERVICES: dict[type[Command], Service] = {
     ),
     WithdrawRequest: lambda uow, policy, c: withdraw_request(uow, c.request_id, c.requester, c.reason, c.at),
     RecordDecision: lambda uow, policy, c: record_decision(
-        uow, policy, c.request_id, c.stage_key, c.reviewer, c.outcome, c.note, c.reviewers, c.at
+        uow, policy, c.request_id, c.stage_key, c.reviewer, c.outcome, c.note, c.reviewers, c.at, c.asks_licence
     ),
     AskForInfo: lambda uow, policy, c: ask_for_info(
         uow, policy, c.request_id, c.stage_key, c.reviewer, c.question, c.reviewers, c.at

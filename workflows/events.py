@@ -41,6 +41,16 @@ class RequestApproved(Event):
 
 
 @dataclass(frozen=True)
+class LicenceAsked(Event):
+    """A one-click Approve at the request's last stage decided nothing: every final approval is a
+    licence (issue 18), so the bot opens the licence form. Found inside the change's transaction,
+    so the click needs no read of its own before it (RecordDecision.asks_licence)."""
+
+    request_id: int
+    stage_key: str
+
+
+@dataclass(frozen=True)
 class RequestRejected(Event):
     request: ToolRequest
     decision: Decision

@@ -20,6 +20,7 @@ from workflows.events import (
     Event,
     InfoProvided,
     InfoRequested,
+    LicenceAsked,
     RequestApproved,
     RequestRejected,
     RequestWithdrawn,
@@ -60,14 +61,19 @@ async def record_decision(
     note: str,
     reviewers: Collection[str],
     now: datetime,
+    asks_licence: bool = False,
 ) -> list[Event]:
-    """Approve or reject the request at `stage_key` on behalf of `actor`."""
+    """Approve or reject the request at `stage_key` on behalf of `actor`. `asks_licence` (the
+    card's one-click Approve): an approval that would close the request decides nothing and
+    returns LicenceAsked, for the licence form to decide it."""
     note = clean_text(note)
     if outcome is Outcome.REJECTED and not note:
         raise InvalidInput({"reason": "Give the reason for the rejection; the requester will see it."})
     check_length(note, "reason")
     request, stage = await load_for_review(uow, policy, request_id, stage_key, actor, reviewers)
     following = next_stage(policy, request, also_done=stage.key)
+    if asks_licence and outcome is Outcome.APPROVED and following is None:
+        return [LicenceAsked(request_id, stage.key)]
     if outcome is Outcome.REJECTED:
         action = Action.REJECT
     else:

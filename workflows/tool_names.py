@@ -38,8 +38,7 @@ def normalise_name(text: str) -> str:
 
     It starts from what people see (workflows.cleaning.clean_name: NFKC, no invisible characters,
     right-to-left overrides resolved), so 'Ｓｔｉｎｇｒａｙ' and '\u202eyargnitS' are 'stingray'."""
-    text = unicodedata.normalize("NFKD", clean_name(text))
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = _without_marks(unicodedata.normalize("NFKD", clean_name(text))).casefold()
     text = " ".join(_strip_domain(token) for token in text.split())
     text = re.sub(r"['’]", "", text)  # "Dragon's" -> "dragons", not "dragon s"
     words = re.sub(r"[\W_]+", " ", text).split()
@@ -104,12 +103,16 @@ def lookalike_rule() -> str:
 
 def _folded(name: str) -> str:
     for _ in range(4):  # skeleton and casefold, until neither changes anything ('I' -> 'l'; 'Ο' -> 'O' -> 'o')
-        folded = unicodedata.normalize("NFKD", skeleton(name).casefold())
-        folded = "".join(c for c in folded if not unicodedata.combining(c))
+        folded = _without_marks(unicodedata.normalize("NFKD", skeleton(name).casefold()))
         if folded == name:
             break
         name = folded
     return compact(name)
+
+
+def _without_marks(text: str) -> str:
+    """`text` without its combining marks (accents, once decomposed); ASCII has none."""
+    return text if text.isascii() else "".join(c for c in text if not unicodedata.combining(c))
 
 
 def mixed_script_warning(name: str) -> str | None:

@@ -15,6 +15,7 @@ from bot.listeners.review_deps import ReviewDeps as ReviewDeps
 from bot.messages.ids import ActionId, CallbackId
 from bot.wiring.listener_table import ListenerTable
 from workflows.commands import AskForInfo, RecordDecision
+from workflows.events import LicenceAsked
 from workflows.licence_terms import is_last_stage
 from workflows.requests import Outcome
 from workflows.review_rules import check_can_review
@@ -57,14 +58,17 @@ async def approve(deps: ReviewDeps, ack, body) -> None:
     request's last stage it opens the licence form instead (issue 18)."""
     request_id, stage_key = _target(action_value(body))
     user = actor(body)
-    if await _at_last_stage(deps, request_id, stage_key):
-        await ack()
-        await licences.open_licence_form(deps, body, request_id, stage_key)
-        return
     # A refusal, or a role Slack could not confirm, is told by `guarded` in the presenter's words.
     reviewers = await deps.roles.reviewers(stage_key, user)
-    await deps.change(RecordDecision(request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock()))
+    # Whether this is the last stage is found in the change's own read of the request (no read
+    # before it): there nothing is decided, and the licence form opens.
+    decision = RecordDecision(
+        request_id, stage_key, user, Outcome.APPROVED, "", reviewers, deps.clock(), asks_licence=True
+    )
+    events = await deps.change(decision)
     await ack()
+    if any(isinstance(event, LicenceAsked) for event in events):
+        await licences.open_licence_form(deps, body, request_id, stage_key)
 
 
 async def open_reason_form(deps: ReviewDeps, ack, body) -> None:

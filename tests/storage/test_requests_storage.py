@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from storage.db import create_engine, session_factory
 from storage.uow import uow_factory
@@ -159,3 +160,51 @@ async def test_handled_events_are_recorded_once(uows):
         await uow.commit()
     async with uows() as uow:
         assert await uow.first_delivery("Ev001") is False
+
+
+async def test_decisions_of_one_batch_are_one_insert_and_a_second_click_sees_the_first(group, uows, clock, engine):
+    """In a group-commit batch the decisions wait for its end (storage/later.py); a double click in
+    the same batch still reads the first click's decision and is refused with it."""
+
+    async def click(request_id: int, who: str, stage: str = "it_security") -> str:
+        async def approve(uow):
+            reviewers = {"U0SEC1", "U0SEC2", "U0PRIV1"}
+            await record_decision(uow, POLICY, request_id, stage, who, Outcome.APPROVED, "", reviewers, clock())
+
+        try:
+            await group.run(approve)
+            return who
+        except StageAlreadyDecided as refused:
+            return f"already by {refused.decision.by}"
+
+    async def decided(requests: list[int]) -> None:
+        async with uows() as uow:
+            for request_id in requests:
+                stored = await uow.requests.get(request_id)
+                assert [(d.stage_key, d.by) for d in stored.decisions] == [("it_security", "U0SEC1")]
+                assert stored.stage_key == "privacy"
+
+    once = [await submit(uows, clock) for _ in range(8)]
+    inserts: list[str] = []
+    listen = lambda _c, _cur, statement, *_: inserts.append(statement)  # noqa: E731
+    event.listen(engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        assert await asyncio.gather(*(click(r, "U0SEC1") for r in once)) == ["U0SEC1"] * len(once)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listen)
+    assert len([s for s in inserts if s.startswith("INSERT INTO decisions")]) <= group.batches < len(once)
+    await decided(once)
+
+    twice = [await submit(uows, clock) for _ in range(8)]
+    results = await asyncio.gather(*(click(r, who) for r in twice for who in ("U0SEC1", "U0SEC2")))
+    assert results == ["U0SEC1", "already by U0SEC1"] * len(twice)
+    await decided(twice)
+
+    # The next stage decided in the same batch counts the first stage's decision, not yet written.
+    onward = [await submit(uows, clock) for _ in range(8)]
+    await asyncio.gather(*(c for r in onward for c in (click(r, "U0SEC1"), click(r, "U0PRIV1", "privacy"))))
+    async with uows() as uow:
+        for request_id in onward:
+            stored = await uow.requests.get(request_id)
+            assert stored.status is RequestStatus.APPROVED
+            assert [d.stage_key for d in stored.decisions] == ["it_security", "privacy"]

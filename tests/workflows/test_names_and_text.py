@@ -105,6 +105,8 @@ def test_skeleton_is_unicodes() -> None:
         ("\uff33\uff54\uff49\uff4e\uff47\uff52\uff41\uff59", "Stingray"),
         ("  Clearview \u00a0 AI\n", "Clearview AI"),
         ("Clear\x00view\x07", "Clearview"),
+        ("\tCellebrite\r\n UFED  4 ", "Cellebrite UFED 4"),  # plain ASCII, its white space made one line
+        ("Cellebrite\x1b[0m UFED\x7f", "Cellebrite[0m UFED"),  # ASCII controls go too
         ("\u2067\u0645\u0631\u062d\u0628\u0627\u2069", "\u0645\u0631\u062d\u0628\u0627"),  # isolate: kept in order
         (CYRILLIC_A, CYRILLIC_A),  # a real letter is kept; it is flagged instead
     ],

@@ -124,6 +124,20 @@ async def test_approvals_move_through_the_stages_then_close():
     assert [d.stage_key for d in done.request.decisions] == ["it_security", "privacy"]
 
 
+async def test_a_one_click_approval_at_the_last_stage_decides_nothing_and_asks_for_the_licence():
+    uow, rid = await submitted()
+    args = (uow, POLICY, rid)
+    [moved] = await record_decision(*args, "it_security", "U0SEC", Outcome.APPROVED, "", SEC, NOW, asks_licence=True)
+    assert isinstance(moved, ev.StageApproved)  # short of the last stage, the click decides as before
+    version = (await uow.requests.get(rid)).version
+    [asked] = await record_decision(*args, "privacy", "U0PRIV", Outcome.APPROVED, "", PRIV, NOW, asks_licence=True)
+    assert asked == ev.LicenceAsked(rid, "privacy")
+    stored = await uow.requests.get(rid)
+    assert stored.status is S.PENDING and stored.version == version and len(stored.decisions) == 1
+    with pytest.raises(NotAReviewer):  # who may decide is checked first, as for any decision
+        await record_decision(*args, "privacy", "U0SEC", Outcome.APPROVED, "", PRIV, NOW, asks_licence=True)
+
+
 async def test_rejection_needs_a_reason_and_closes():
     uow, rid = await submitted()
     with pytest.raises(InvalidInput):
