@@ -43,7 +43,7 @@ Part = str | Bold | Italic | User | When
 
 def _element(part: Part, limit: int) -> dict:
     if part.__class__ is str:  # the most common part: checked first
-        return {"type": "text", "text": trim(part, limit)}  # type: ignore[arg-type]
+        return {"type": "text", "text": trim(part, limit)}
     if isinstance(part, Bold):
         return {"type": "text", "text": trim(part.text, limit), "style": {"bold": True}}
     if isinstance(part, Italic):
