@@ -43,9 +43,11 @@ def header(text: str) -> dict:
     return {"type": "header", "text": _text("plain_text", text, 150, emoji=False)}
 
 
-def md(text: str) -> dict:
-    """A section of our own mrkdwn (user text must already be escaped or absent)."""
-    return {"type": "section", "text": _text("mrkdwn", text, 3000)}
+def md(text: str, accessory: dict | None = None) -> dict:
+    """A section of our own mrkdwn (user text must already be escaped or absent), and perhaps a button."""
+    if accessory is None:
+        return {"type": "section", "text": _text("mrkdwn", text, 3000)}
+    return {"type": "section", "text": _text("mrkdwn", text, 3000), "accessory": accessory}
 
 
 def context(*texts: str) -> dict:
@@ -71,9 +73,9 @@ def button(
     The dict slack_sdk's ButtonElement makes (keys in its order); a value, action id or style
     Slack would refuse raises SlackObjectFormationError, as the model's to_dict() did."""
     raw = value if isinstance(value, str) else encode(value)
-    _check(len(raw) <= 2000, "value attribute cannot exceed 2000 characters")
-    _check(len(action_id) <= 255, "action_id attribute cannot exceed 255 characters")
-    _check(style in (None, "primary", "danger"), f"style must be primary or danger, not {style!r}")
+    check(len(raw) <= 2000, "value attribute cannot exceed 2000 characters")
+    check(len(action_id) <= 255, "action_id attribute cannot exceed 255 characters")
+    check(style in (None, "primary", "danger"), f"style must be primary or danger, not {style!r}")
     made: dict = {"action_id": action_id}
     if confirm is not None:
         made["confirm"] = confirm
@@ -109,12 +111,13 @@ def confirm(title: str, text: str, yes: str, no: str = "Cancel") -> dict:
 
 
 def actions(block_id: str, *buttons: dict) -> dict:
-    _check(len(block_id) <= 255, "block_id cannot exceed 255 characters")
-    _check(0 < len(buttons) <= 25, "elements must hold 1 to 25 elements")
+    check(len(block_id) <= 255, "block_id cannot exceed 255 characters")
+    check(0 < len(buttons) <= 25, "elements must hold 1 to 25 elements")
     return {"block_id": block_id, "elements": list(buttons), "type": "actions"}
 
 
-def _check(ok: bool, reason: str) -> None:
+def check(ok: bool, reason: str) -> None:
+    """Refuse what Slack would refuse, with the error slack_sdk's models raised for it."""
     if not ok:
         raise SlackObjectFormationError(reason)
 

@@ -24,8 +24,8 @@ from slack_sdk.models.views import View
 from bot.blocks import attestations as at
 from bot.blocks import directive_status as ds
 from bot.blocks import directives as dv
+from bot.blocks import home, risk
 from bot.blocks import requests as rq
-from bot.blocks import risk
 from bot.blocks.common import notice_view
 from bot.messages.outbound import RequestMessages
 from demo.slack_rules import message_errors, view_errors
@@ -199,7 +199,29 @@ CASES: dict[str, Callable[[SimpleNamespace], Any]] = {
     "view: own status, not yet": lambda w: ds.own_status_view(w.revoked, None, 0),
     "view: pending": lambda w: ds.pending_view(w.ack, tuple(f"U{i}" for i in range(120)), 1),
     "view: loading": lambda w: ds.loading_view(7),
+    # The Home tab (built as a plain dict too): a newcomer's, and everyone's sections, paged.
+    "home: nothing yet": lambda w: home.home_view(home.HomeData("U0OFF", NOW), P),
+    "home: every section": lambda w: home.home_view(_everything(w), P, {"mine": 1, "queue": 0}),
+    "home: many of each, paged": lambda w: home.home_view(_everything(w, 60), P),
 }
+
+
+def _everything(w: SimpleNamespace, many: int = 12) -> home.HomeData:
+    requests = [w.events["info requested"].request, w.approved, w.rejected, w.hostile, w.reported] * many
+    directives = [w.ack, w.cease, w.advisory] * many
+    return home.HomeData(
+        "U0SEC",
+        NOW,
+        mine=requests,
+        reviewer_of=[P.stage("it_security")],
+        queue=requests,
+        queue_capped=True,
+        is_command_staff=True,
+        stuck=[dataclasses.replace(w.hostile, escalated_at=NOW, reminders_sent=2)] * many,
+        roles_unknown=True,
+        to_acknowledge=directives,
+        open_directives=[(w.ack, 3, 41), (w.cease, 1, None), (w.advisory, 0, None)] * many,
+    )
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -236,5 +258,6 @@ def test_the_cases_reach_every_branch_they_name() -> None:
     assert "Final count" in str(CASES["directive: revoked, final count"](w))
     assert "No decision needed" in str(CASES["card: a stage never reached"](w))
     assert "Used before approval" in str(CASES["card: used before approval"](w))
+    assert "Next ›" in str(CASES["home: many of each, paged"](w))
     assert "Lower tier" not in str(CASES["card: lowest tier, no lower button"](w))
     assert "Raise tier" not in str(CASES["card: highest tier, no raise button"](w))
