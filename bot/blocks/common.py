@@ -1,15 +1,15 @@
-"""Pieces shared by the Block Kit builders. Every builder returns plain dicts made with
-slack_sdk.models and `.to_dict()`, which validates nested elements as it goes."""
+"""Pieces shared by the Block Kit builders. Every builder returns plain dicts. What messages
+carry (sections, headers, context, buttons, actions) is built here as the dicts slack_sdk.models
+would make, with Slack's limits applied; forms (inputs, views) are still made with the models and
+`.to_dict()`, which validates as it goes: they are opened far less often than messages are posted."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
     InputBlock,
     PlainTextInputElement,
     PlainTextObject,
@@ -21,9 +21,10 @@ from bot.messages.text import trim
 from workflows.requests import LIMITS
 
 # The blocks every message has several of are built as the dicts slack_sdk's models would make
-# (tests/slack/test_block_dicts.py checks them against the models, every branch): a model's
-# to_dict() walks and validates it on every message, some 5 % of a click's CPU. Their limits are
-# applied here as the models' validation demands them (trim: Slack's lengths, at most 10 elements).
+# (tests/slack/test_block_dicts.py and tests/blocks/test_builders.py check them against the models,
+# every builder and branch): a model's to_dict() walks and validates it on every message, some
+# 200 µs a click. Their limits are applied here as the models' validation demands them (trim:
+# Slack's lengths; at most 10 context elements, 25 buttons; ids of at most 255 characters).
 
 
 def typed(text: str) -> PlainTextObject:
@@ -42,9 +43,11 @@ def header(text: str) -> dict:
     return {"type": "header", "text": _text("plain_text", text, 150, emoji=False)}
 
 
-def md(text: str) -> dict:
-    """A section of our own mrkdwn (user text must already be escaped or absent)."""
-    return {"type": "section", "text": _text("mrkdwn", text, 3000)}
+def md(text: str, accessory: dict | None = None) -> dict:
+    """A section of our own mrkdwn (user text must already be escaped or absent), and perhaps a button."""
+    if accessory is None:
+        return {"type": "section", "text": _text("mrkdwn", text, 3000)}
+    return {"type": "section", "text": _text("mrkdwn", text, 3000), "accessory": accessory}
 
 
 def context(*texts: str) -> dict:
@@ -64,55 +67,72 @@ def button(
     value: object,
     *,
     style: str | None = None,
-    confirm: ConfirmObject | None = None,
-) -> ButtonElement:
-    """`value` is a payload of bot/http/payloads.py (or a plain string, e.g. for a link button)."""
+    confirm: dict | None = None,
+) -> dict:
+    """`value` is a payload of bot/http/payloads.py (or a plain string, e.g. for a link button).
+    The dict slack_sdk's ButtonElement makes (keys in its order); a value, action id or style
+    Slack would refuse raises SlackObjectFormationError, as the model's to_dict() did."""
     raw = value if isinstance(value, str) else encode(value)
-    label = trim(text, 75)
-    made = _Button(text=label, action_id=action_id, value=raw, style=style, confirm=confirm)
-    if confirm is None or isinstance(confirm, _Confirm):
-        made.look = (label, action_id, style, confirm.look if isinstance(confirm, _Confirm) else None)
+    check(len(raw) <= 2000, "value attribute cannot exceed 2000 characters")
+    check(len(action_id) <= 255, "action_id attribute cannot exceed 255 characters")
+    check(style in (None, "primary", "danger"), f"style must be primary or danger, not {style!r}")
+    made: dict = {"action_id": action_id}
+    if confirm is not None:
+        made["confirm"] = confirm
+    if style is not None:
+        made["style"] = style
+    made["text"] = _label(text)
+    made["type"] = "button"
+    made["value"] = raw
     return made
 
 
-def confirm(title: str, text: str, yes: str, no: str = "Cancel") -> ConfirmObject:
-    look = (trim(title, 100), trim(text, 300), trim(yes, 30), trim(no, 30))
-    made = _Confirm(title=look[0], text=look[1], confirm=look[2], deny=look[3])
-    made.look = look
-    return made
+def _label(text: str) -> dict:
+    """A button's label (plain_text, emoji on: labels are ours), shared by every button with it."""
+    label = _LABELS.get(text)
+    if label is None:
+        label = {"emoji": True, "text": trim(text, 75), "type": "plain_text"}
+        if len(_LABELS) < 1000:  # labels are ours, so they are few; a bound all the same
+            _LABELS[text] = label
+    return label
 
 
-class _Confirm(ConfirmObject):
-    look: tuple | None = None  # what it says: the key of the button's validated dict
+_LABELS: dict[str, dict] = {}
 
 
-class _Button(ButtonElement):
-    """A button whose dict is validated once per look (label, action id, style, confirmation), not
-    once per message: buttons differ from message to message only in their value, and slack_sdk's
-    validation of them was half the cost of a review card. The value is still checked every time
-    (its length: beyond Slack's limit, slack_sdk's own to_dict() raises as before). The dicts share
-    their nested parts (text, confirm): messages are encoded, never changed."""
-
-    look: tuple | None = None  # set by button(); None (a confirmation made elsewhere): validated each time
-
-    def to_dict(self, *args) -> dict:
-        if self.look is None or (self.value is not None and len(self.value) > self.value_max_length):
-            return super().to_dict()
-        template = _BUTTONS.get(self.look)
-        if template is None:
-            template = ButtonElement(
-                text=self.look[0], action_id=self.look[1], style=self.look[2], confirm=self.confirm
-            ).to_dict()
-            if len(_BUTTONS) < 1000:  # labels are ours, so the looks are few; a bound all the same
-                _BUTTONS[self.look] = template
-        return dict(template) if self.value is None else {**template, "value": self.value}
+def confirm(title: str, text: str, yes: str, no: str = "Cancel") -> dict:
+    """A confirmation dialog, as slack_sdk's ConfirmObject makes it (text as mrkdwn)."""
+    return {
+        "title": {"emoji": True, "text": trim(title, 100), "type": "plain_text"},
+        "text": {"text": trim(text, 300), "type": "mrkdwn"},
+        "confirm": {"emoji": True, "text": trim(yes, 30), "type": "plain_text"},
+        "deny": {"emoji": True, "text": trim(no, 30), "type": "plain_text"},
+    }
 
 
-_BUTTONS: dict[tuple, dict] = {}
+def actions(block_id: str, *buttons: dict) -> dict:
+    check(len(block_id) <= 255, "block_id cannot exceed 255 characters")
+    check(0 < len(buttons) <= 25, "elements must hold 1 to 25 elements")
+    return {"block_id": block_id, "elements": list(buttons), "type": "actions"}
 
 
-def actions(block_id: str, *buttons: ButtonElement) -> ActionsBlock:
-    return ActionsBlock(block_id=block_id, elements=list(buttons))
+def check(ok: bool, reason: str) -> None:
+    """Refuse what Slack would refuse, with the error slack_sdk's models raised for it."""
+    if not ok:
+        raise SlackObjectFormationError(reason)
+
+
+def fit(blocks: list[dict], keep_last: int = 1) -> list[dict]:
+    """At most Slack's 50 blocks a message: past that, the middle gives way to a note, and the
+    last `keep_last` (the buttons) stay."""
+    if len(blocks) <= MESSAGE_BLOCKS:
+        return blocks
+    head = blocks[: MESSAGE_BLOCKS - keep_last - 1]
+    note = context(f"_{len(blocks) - len(head) - keep_last} more not shown._")
+    return [*head, note, *blocks[len(blocks) - keep_last :]]
+
+
+MESSAGE_BLOCKS = 50
 
 
 def dump(blocks: Sequence[Block | dict]) -> list[dict]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block
 
 from bot.blocks.attestations import tally_text
 from bot.blocks.common import actions, button, context, divider, dump, header, md, modal
@@ -245,7 +245,7 @@ def list_message(directives: list[Directive], counts: dict[int, int]) -> tuple[s
         line += f"Issued {slack_date(d.issued_at)} by <@{d.issued_by}>"
         if d.ack_required:
             line += f" · {counts.get(d.stored_id, 0)} acknowledged"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line), accessory=details_button(d, "Open")))
+        blocks.append(md(line, details_button(d, "Open")))
     if len(newest) > 45:
         blocks.append(context(f"…and {len(newest) - 45} older ones."))
     return f"{len(directives)} directives in force", dump(blocks)

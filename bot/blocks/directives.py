@@ -15,7 +15,7 @@ import re
 from slack_sdk.models.blocks import Block
 
 from bot.blocks.attestations import attest_button
-from bot.blocks.common import actions, button, context, dump, header, md
+from bot.blocks.common import actions, button, context, dump, fit, header, md
 from bot.blocks.emoji import KIND_UNICODE
 from bot.blocks.rich import Bold, Part, User, When, rich
 from bot.http.payloads import DirectiveRef
@@ -134,7 +134,7 @@ def channel_message(directive: Directive, count: str | None = None) -> tuple[str
         blocks.append(context("No acknowledgement is required."))
     buttons.append(details_button(directive))
     blocks.append(actions("directive", *buttons))
-    return f"{_headline(directive)} — from <@{directive.issued_by}>", dump(blocks)
+    return f"{_headline(directive)} — from <@{directive.issued_by}>", fit(dump(blocks))
 
 
 def must_do(directive: Directive) -> str:

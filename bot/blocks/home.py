@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
-from slack_sdk.models.views import View
+from slack_sdk.models.blocks import Block
 
-from bot.blocks.common import actions, button, context, divider, header, md
+from bot.blocks.common import actions, button, check, context, divider, dump, header, md
 from bot.blocks.directives import acknowledge_button, count_text, details_button, title
 from bot.blocks.emoji import KIND_EMOJI, REQUEST_EMOJI
 from bot.blocks.requests import stage_name, where_now
 from bot.http.payloads import HomePage, RequestRef, ReviewTarget, encode_home_pages
 from bot.messages.ids import ActionId
-from bot.messages.text import escape, slack_date, trim, utc_text
+from bot.messages.text import escape, slack_date, utc_text
 from workflows.directive_model import Directive
 from workflows.policy import Policy, Stage
 from workflows.requests import RequestStatus, ToolRequest
@@ -158,7 +157,7 @@ def _mine(data: HomeData, policy: Policy, pages: dict[str, int]) -> list[Block |
         accessory = None
         if status is RequestStatus.INFO_REQUESTED:
             accessory = button("Answer the question…", ActionId.ANSWER, RequestRef(request.stored_id), style="primary")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=trim(line, 3000)), accessory=accessory))
+        blocks.append(md(line, accessory))
     blocks += _pager("mine", page, "requests")
     return blocks
 
@@ -220,9 +219,7 @@ def _directives(data: HomeData, pages: dict[str, int]) -> list[Block | dict]:
             f"{KIND_EMOJI[directive.kind]} *{directive.ref}* · {escape(title(directive), 150)}\n"
             f"{count}{due} · issued {ago(directive.issued_at)} by <@{directive.issued_by}>"
         )
-        blocks.append(
-            SectionBlock(text=MarkdownTextObject(text=trim(line, 3000)), accessory=details_button(directive, "Status"))
-        )
+        blocks.append(md(line, details_button(directive, "Status")))
     blocks += _pager("directives", page, "directives")
     return blocks
 
@@ -259,13 +256,11 @@ def home_view(data: HomeData, policy: Policy, pages: dict[str, int] | None = Non
     for section in sections:
         blocks.append(divider())
         blocks += section
-    blocks = _within_limit(blocks)
-    view = View(
-        type="home",
-        blocks=blocks,
-        private_metadata=encode_home_pages(pages),
-    )
-    return view.to_dict()
+    metadata = encode_home_pages(pages)
+    check(len(metadata) <= 3000, "private_metadata cannot exceed 3000 characters")
+    # As slack_sdk's View makes it (tests/blocks/test_builders.py checks), without its validation
+    # of every block: a Home tab is rebuilt after each change for the people it concerns.
+    return {"type": "home", "blocks": dump(_within_limit(blocks)), "private_metadata": metadata}
 
 
 def _within_limit(blocks: list[Block | dict]) -> list[Block | dict]:

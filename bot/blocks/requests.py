@@ -12,10 +12,10 @@ from slack_sdk.models.blocks import (
     RadioButtonsElement,
 )
 
-from bot.blocks.common import actions, button, confirm, context, divider, dump, header, md, modal, text_input
+from bot.blocks.common import actions, button, confirm, context, divider, dump, fit, header, md, modal, text_input
 from bot.blocks.rich import Bold, Italic, Part, User, When, rich
 from bot.blocks.risk import answers_to_change, risk_section, tier_buttons
-from bot.http.payloads import FormKind, FormPage, ReasonForm, RequestRef, ReviewTarget
+from bot.http.payloads import FormKind, FormPage, ReasonForm, RequestRef, ReviewTarget, encode
 from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line, slack_date, trim
 from workflows.cleaning import clean_name
@@ -265,7 +265,7 @@ def review_card(
     decision = request.decision_for(stage_key)
     waiting_here = request.status.is_open and request.stage_key == stage_key
     if waiting_here:
-        value = ReviewTarget(request.stored_id, stage_key)
+        value = encode(ReviewTarget(request.stored_id, stage_key))  # once for the four buttons
         asking = request.status is RequestStatus.INFO_REQUESTED
         blocks.append(
             context(
@@ -282,8 +282,10 @@ def review_card(
                 button("Ask for info…", ActionId.ASK_INFO, value),
             )
         )
-        blocks += tier_buttons(request, stage_key)
+        tiers = tier_buttons(request, stage_key)
+        blocks += tiers
         text = f"{request.ref} {tool} needs {escape(stage.name)} review"
+        return text, fit(dump(blocks), keep_last=1 + len(tiers))
     else:
         blocks.append(divider())
         if decision is not None:
@@ -296,7 +298,7 @@ def review_card(
             outcome = "*No decision needed here any more.*"
         blocks.append(md(f"{outcome}\n{_next_line(request, policy)}"))
         text = f"{request.ref} {tool}: {where_now(request, policy)}"
-    return text, dump(blocks)
+    return text, fit(dump(blocks))
 
 
 def _next_line(request: ToolRequest, policy: Policy) -> str:
@@ -338,7 +340,7 @@ def reason_modal(kind: FormKind, request: ToolRequest, policy: Policy, stage_key
 
 
 def requester_buttons(request: ToolRequest, *, answer: bool = False):
-    value = RequestRef(request.stored_id)
+    value = encode(RequestRef(request.stored_id))
     buttons = []
     if answer:
         buttons.append(button("Answer the question…", ActionId.ANSWER, value, style="primary"))
@@ -372,7 +374,7 @@ def requester_dm(request: ToolRequest, policy: Policy, headline: str, *, answer:
         )
     blocks.append(context(f"*{request.ref}* · {tool} · {where_now(request, policy)}"))
     blocks += requester_buttons(request, answer=answer)
-    return f"{request.ref} {tool}: {headline}", dump(blocks)
+    return f"{request.ref} {tool}: {headline}", fit(dump(blocks))
 
 
 def answer_modal(request: ToolRequest, question: str) -> dict:

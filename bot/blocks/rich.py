@@ -42,6 +42,8 @@ Part = str | Bold | Italic | User | When
 
 
 def _element(part: Part, limit: int) -> dict:
+    if part.__class__ is str:  # the most common part: checked first
+        return {"type": "text", "text": trim(part, limit)}
     if isinstance(part, Bold):
         return {"type": "text", "text": trim(part.text, limit), "style": {"bold": True}}
     if isinstance(part, Italic):
@@ -62,7 +64,7 @@ def rich(*lines: list[Part], limit: int = TEXT_LIMIT) -> dict:
     """One rich_text block (as a dict); each line is a list of parts, separated by newlines."""
     elements: list[dict] = []
     for number, line in enumerate(lines):
-        parts = [p for p in line if p != ""]
+        parts = [p for p in line if p.__class__ is not str or p]
         if number < len(lines) - 1:
             parts.append("\n")
         elements.extend(_element(p, limit) for p in parts)

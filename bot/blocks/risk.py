@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import actions, button, context, divider, dump, md, modal, text_input
 from bot.blocks.emoji import TIER_EMOJI
 from bot.blocks.rich import Bold, Part, User, rich
-from bot.http.payloads import FormKind, ReasonForm, RequestRef, ReviewTarget
+from bot.http.payloads import FormKind, ReasonForm, RequestRef, ReviewTarget, encode
 from bot.messages.ids import ActionId, CallbackId
 from bot.messages.text import escape, one_line, trim
 from workflows.policy import Policy
@@ -189,7 +189,7 @@ def tier_buttons(request: ToolRequest, stage_key: str) -> list[dict]:
     """Raise tier… (a reviewer of this stage) and Lower tier… (command staff), when there is room."""
     if request.tier is None:
         return []
-    value = ReviewTarget(request.stored_id, stage_key)
+    value = encode(ReviewTarget(request.stored_id, stage_key))
     buttons = []
     if tiers_to(TierChange.RAISE, request.tier):
         buttons.append(button("Raise tier…", ActionId.RAISE_TIER, value))

@@ -16,6 +16,9 @@ _FORMATTING = re.compile(r"([*_~`])")
 _ZWSP = "\u200b"
 _QUOTE = re.compile(r"^&gt;", re.MULTILINE)
 _SHORTCODE = re.compile(r":(?=[a-z0-9_+'-]+:)", re.IGNORECASE)  # :emoji: (and :skin-tone-2:)
+_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_MARKERS = frozenset("*_~`>:@")  # what the patterns below look for (> as &gt;): none, nothing to do
+_SPACES = re.compile(r"\s+")
 
 
 def trim(text: str, limit: int) -> str:
@@ -28,6 +31,8 @@ def escape(text: str, limit: int | None = None) -> str:
     """Make user text inert inside mrkdwn: no <!channel>, <@U…>, <url|label>, *bold*, `code`, a
     quote (> at a line's start) or :emoji:."""
     text = trim(text, limit) if limit else (text or "")
+    if _MARKERS.isdisjoint(text):  # most names and notes: the patterns would find nothing
+        return text.replace("&", "&amp;").replace("<", "&lt;")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # A zero-width space before each marker stops it pairing up into formatting.
     text = _FORMATTING.sub(_ZWSP + r"\1", text)
@@ -36,11 +41,11 @@ def escape(text: str, limit: int | None = None) -> str:
     # A zero-width space after the colon of :name: keeps an emoji shortcode text.
     text = _SHORTCODE.sub(":" + _ZWSP, text)
     # Bare @channel/@here do nothing without link_names, but keep them visibly harmless anyway.
-    return re.sub(r"@(channel|here|everyone)\b", "@" + _ZWSP + r"\1", text, flags=re.IGNORECASE)
+    return _MENTION.sub("@" + _ZWSP + r"\1", text)
 
 
 def one_line(text: str, limit: int) -> str:
-    return trim(re.sub(r"\s+", " ", text or "").strip(), limit)
+    return trim(_SPACES.sub(" ", text or "").strip(), limit)
 
 
 def slack_date(when: datetime, pattern: str = "{date_short_pretty} at {time}") -> str:
