@@ -1,5 +1,4 @@
-"""indexes that answer /tool-usage from the index alone: requests by name and time, self-reports,
-acknowledgements by directive and time
+"""indexes that answer /tool-usage from the index alone (requests, self-reports, acknowledgements)
 
 Revision ID: 0016
 Revises: 0015
