@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONText, UTCDateTime
@@ -119,6 +119,19 @@ class AuditRow(SQLModel, table=True):
     # deleted: the database's triggers refuse it.
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     canonical: str = Field(sa_column=Column(Text, nullable=False))
+    hash: str = Field(max_length=64)
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The chain's head in one row (id 1): the newest entry's number and hash, kept there by a
+    trigger on audit_log's INSERT and locked by each batch that numbers entries (migration 0016,
+    storage/chain.py)."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_one_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     hash: str = Field(max_length=64)
 
 

@@ -1,0 +1,148 @@
+"""The chain's head row (audit_head, migration 0016): where the next entry is numbered from.
+
+It must always be the newest entry: filled from the trail by the migration, moved by every INSERT
+into audit_log (the bot's and a script's alike), and made again from the trail if it is gone.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.cli import main
+from storage.chain import GENESIS, seal
+from storage.chain import append as append_entries
+from storage.db import alembic_config, migrate, urls
+from storage.uow import uow_factory
+from tests.conftest import BACKENDS, PG_URL
+from tests.storage.test_chain import INSERT, _params, entries
+from tests.storage.test_requests_storage import DRAFT, POLICY
+from workflows.submission import submit_request
+
+
+@pytest.fixture
+def sync(database_url):
+    engine = create_engine(urls(database_url)[1])
+    yield engine
+    engine.dispose()
+
+
+def head_and_newest(engine) -> tuple[tuple, tuple]:
+    with engine.connect() as conn:
+        head = tuple(conn.execute(text("SELECT seq, hash FROM audit_head")).one())
+        newest = tuple(conn.execute(text("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")).one())
+    return head, newest
+
+
+def verify_says(database_url, monkeypatch, capsys) -> tuple[int, str]:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    code = main(["audit", "verify"])
+    out = capsys.readouterr()
+    return code, (out.out + out.err).strip()
+
+
+async def submit(sessions, clock, times: int) -> None:
+    uows = uow_factory(sessions, clock)
+    for _ in range(times):
+        async with uows() as uow:
+            await submit_request(uow, POLICY, DRAFT, "U0OFFICER", clock())
+            await uow.commit()
+
+
+async def test_the_head_row_follows_every_insert(sessions, sync, clock):
+    with sync.connect() as conn:
+        assert tuple(conn.execute(text("SELECT seq, hash FROM audit_head")).one()) == (0, GENESIS)
+    await submit(sessions, clock, 2)
+    head, newest = head_and_newest(sync)
+    assert head == newest and head[0] >= 2
+    with sync.begin() as conn:
+        append_entries(conn, entries(3))  # a script's entries move it too
+    head, newest = head_and_newest(sync)
+    assert head == newest and head[0] >= 5
+
+
+async def test_a_deleted_head_row_is_made_again_from_the_trail(
+    sessions, sync, clock, database_url, monkeypatch, capsys
+):
+    await submit(sessions, clock, 1)
+    with sync.begin() as conn:
+        conn.execute(text("DELETE FROM audit_head"))
+    await submit(sessions, clock, 2)
+    head, newest = head_and_newest(sync)
+    assert head == newest
+    code, line = verify_says(database_url, monkeypatch, capsys)
+    assert code == 0 and line.startswith(f"intact: {head[0]} entries"), line
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request, tmp_path):
+    """A database with nothing in it yet (not migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'before.db'}"
+        return
+    name = f"clearance_test_{uuid.uuid4().hex[:10]}"
+    admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_the_migration_starts_the_head_at_the_last_stored_entry(empty_url, clock, monkeypatch, capsys):
+    from storage.db import create_engine as create_async_engine
+    from storage.db import session_factory
+
+    command.upgrade(alembic_config(empty_url), "0014")
+    engine = create_engine(urls(empty_url)[1])
+    rows = entries(7)
+    seal(rows, (0, GENESIS))
+    with engine.begin() as conn:  # entries stored before 0016, as the bot stored them
+        conn.execute(text(INSERT), [_params(engine, r) for r in rows])
+    migrate(empty_url)
+    assert head_and_newest(engine) == ((7, rows[-1]["hash"]),) * 2
+    db = create_async_engine(empty_url)
+    try:
+        await submit(session_factory(db), clock, 1)  # numbered after them
+    finally:
+        await db.dispose()
+    head, newest = head_and_newest(engine)
+    engine.dispose()
+    assert head == newest and head[0] > 7
+    code, line = verify_says(empty_url, monkeypatch, capsys)
+    assert code == 0 and line.startswith(f"intact: {head[0]} entries"), line
+
+
+def test_an_empty_trail_starts_the_head_at_the_beginning(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    migrate(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(text("SELECT id, seq, hash FROM audit_head")).one()) == (1, 0, GENESIS)
+    engine.dispose()
+
+
+async def test_entries_stored_behind_the_rows_back_are_numbered_after(
+    sessions, sync, clock, database_url, monkeypatch, capsys
+):
+    # The row's trigger switched off (a database administrator can): entries go in, the row stays.
+    with sync.begin() as conn:
+        if sync.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_head"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_head"))
+        append_entries(conn, entries(4))
+    await submit(sessions, clock, 2)  # numbered after the newest entry, not after the row
+    with sync.connect() as conn:
+        seqs = conn.execute(text("SELECT seq FROM audit_log ORDER BY seq")).scalars().all()
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 6
+    code, line = verify_says(database_url, monkeypatch, capsys)
+    assert code == 0 and line.startswith(f"intact: {len(seqs)} entries"), line
+    if sync.dialect.name == "postgresql":  # the database is the session's: as the test found it
+        with sync.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_head"))
