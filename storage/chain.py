@@ -75,6 +75,12 @@ def seal(rows: list[dict[str, Any]], head: tuple[int, str], encoded: list[bytes]
 def seal_in(session: Session, rows: list[dict[str, Any]]) -> None:
     """Seal rows about to be inserted in this session's transaction (the lock taken once)."""
     encoded = [entry_bytes(r) for r in rows]  # before the lock: other replicas' batches wait on it
+    if session.get_bind().dialect.name == "postgresql":
+        # The INSERT's trigger numbers, frames and hashes them, the head row locked in that same
+        # statement: one round trip fewer, and the lock held only from it to the COMMIT.
+        for row, entry in zip(rows, encoded, strict=True):
+            row["seq"], row["canonical"], row["hash"] = None, entry.decode(), None
+        return
     head = session.info.get(_HEAD)
     if head is None:
         head = locked_head(session.connection())

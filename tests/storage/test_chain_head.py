@@ -13,6 +13,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from bot.cli import main
 from storage.chain import GENESIS, seal
@@ -130,19 +131,22 @@ def test_an_empty_trail_starts_the_head_at_the_beginning(tmp_path):
 async def test_entries_stored_behind_the_rows_back_are_numbered_after(
     sessions, sync, clock, database_url, monkeypatch, capsys
 ):
-    # The row's trigger switched off (a database administrator can): entries go in, the row stays.
+    # The row's trigger switched off for a while (a database administrator can): entries go in,
+    # the row stays where it was. (On SQLite it stays off: the bot seals there, not the trigger.)
+    postgres = sync.dialect.name == "postgresql"
     with sync.begin() as conn:
-        if sync.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_head"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_log_head"))
+        conn.execute(
+            text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_head" if postgres else "DROP TRIGGER audit_log_head")
+        )
         append_entries(conn, entries(4))
+    if postgres:
+        with pytest.raises(IntegrityError, match="seq"):  # the bot's entries are sealed by it: none unsealed
+            await submit(sessions, clock, 1)
+        with sync.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_head"))
     await submit(sessions, clock, 2)  # numbered after the newest entry, not after the row
     with sync.connect() as conn:
         seqs = conn.execute(text("SELECT seq FROM audit_log ORDER BY seq")).scalars().all()
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 6
     code, line = verify_says(database_url, monkeypatch, capsys)
     assert code == 0 and line.startswith(f"intact: {len(seqs)} entries"), line
-    if sync.dialect.name == "postgresql":  # the database is the session's: as the test found it
-        with sync.begin() as conn:
-            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_head"))

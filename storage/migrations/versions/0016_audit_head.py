@@ -21,33 +21,55 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from storage.chain import GENESIS
+from storage.chain import GENESIS, LOCK_KEY
 
 revision = "0016"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
 
+# The head now: the newest entry, else the start of the chain (storage/chain.py's start_of).
+CANDIDATES = (
+    "SELECT seq, hash, 0 AS rank FROM (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS newest "
+    "UNION ALL SELECT seq, hash, 1 FROM (SELECT seq, hash FROM audit_anchors WHERE kind = 'start' "
+    "ORDER BY seq DESC LIMIT 1) AS archived "
+    f"UNION ALL SELECT 0, '{GENESIS}', 2"
+)
+HEAD_NOW = f"SELECT 1, seq, hash FROM ({CANDIDATES}) AS candidates ORDER BY rank LIMIT 1"
+BACKFILL = f"INSERT INTO audit_head (id, seq, hash) {HEAD_NOW}"
+# PostgreSQL: an entry inserted without a number (the bot's, storage/chain.py) is sealed here, the
+# row locked by the first entry of the transaction and held to its commit; one inserted with its
+# number (chain.append, sealed by the writer under the same lock) moves the head.
 POSTGRES_TRIGGER = [
-    "CREATE FUNCTION audit_log_moves_head() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "UPDATE audit_head SET seq = newest.seq, hash = newest.hash "
-    "FROM (SELECT seq, hash FROM added ORDER BY seq DESC LIMIT 1) AS newest "
-    "WHERE audit_head.id = 1 AND newest.seq > audit_head.seq; RETURN NULL; END $$",
-    "CREATE TRIGGER audit_log_head AFTER INSERT ON audit_log REFERENCING NEW TABLE AS added "
-    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_moves_head()",
+    "CREATE FUNCTION audit_log_seal() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "DECLARE head_seq bigint; head_hash text;\n"
+    "BEGIN\n"
+    "  IF NEW.seq IS NOT NULL THEN\n"
+    "    UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1 AND NEW.seq > seq;\n"
+    "    RETURN NEW;\n"
+    "  END IF;\n"
+    "  SELECT seq, hash INTO head_seq, head_hash FROM audit_head WHERE id = 1 FOR UPDATE;\n"
+    "  IF NOT FOUND THEN  -- the row was deleted: made again from the trail, under the old lock\n"
+    f"    PERFORM pg_advisory_xact_lock({LOCK_KEY});\n"
+    f"    INSERT INTO audit_head (id, seq, hash) {HEAD_NOW} ON CONFLICT (id) DO NOTHING;\n"
+    "    SELECT seq, hash INTO head_seq, head_hash FROM audit_head WHERE id = 1 FOR UPDATE;\n"
+    "  END IF;\n"
+    "  IF EXISTS (SELECT 1 FROM audit_log WHERE seq > head_seq) THEN  -- stored behind the row's back\n"
+    "    SELECT seq, hash INTO head_seq, head_hash FROM audit_log ORDER BY seq DESC LIMIT 1;\n"
+    "  END IF;\n"
+    "  NEW.seq := head_seq + 1;\n"
+    '  NEW.canonical := \'{"after":"\' || head_hash || \'","entry":\' || NEW.canonical\n'
+    "    || ',\"seq\":' || NEW.seq || '}';  -- storage/chain.py's framed()\n"
+    "  NEW.hash := encode(sha256(convert_to(NEW.canonical, 'UTF8')), 'hex');\n"
+    "  UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;\n"
+    "  RETURN NEW;\n"
+    "END $$",
+    "CREATE TRIGGER audit_log_head BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_seal()",
 ]
 SQLITE_TRIGGER = [
     "CREATE TRIGGER audit_log_head AFTER INSERT ON audit_log BEGIN "
     "UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1 AND NEW.seq > seq; END",
 ]
-# The head now: the newest entry, else the start of the chain (storage/chain.py's start_of).
-BACKFILL = (
-    "INSERT INTO audit_head (id, seq, hash) SELECT 1, seq, hash FROM ("
-    "SELECT seq, hash, 0 AS rank FROM (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS newest "
-    "UNION ALL SELECT seq, hash, 1 FROM (SELECT seq, hash FROM audit_anchors WHERE kind = 'start' "
-    "ORDER BY seq DESC LIMIT 1) AS archived "
-    f"UNION ALL SELECT 0, '{GENESIS}', 2) AS candidates ORDER BY rank LIMIT 1"
-)
 
 
 def upgrade() -> None:
@@ -67,7 +89,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_log_head ON audit_log")
-        op.execute("DROP FUNCTION audit_log_moves_head()")
+        op.execute("DROP FUNCTION audit_log_seal()")
     else:
         op.execute("DROP TRIGGER audit_log_head")
     op.drop_table("audit_head")
