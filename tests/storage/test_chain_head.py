@@ -6,6 +6,7 @@ into audit_log (the bot's and a script's alike), and made again from the trail i
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import psycopg
@@ -16,9 +17,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from bot.cli import main
-from storage.chain import GENESIS, seal
+from storage.chain import GENESIS, canonical, seal
 from storage.chain import append as append_entries
 from storage.db import alembic_config, migrate, urls
+from storage.pending import pending
+from storage.sql import table_of
+from storage.tables import AuditRow
 from storage.uow import uow_factory
 from tests.conftest import BACKENDS, PG_URL
 from tests.storage.test_chain import INSERT, _params, entries
@@ -150,3 +154,19 @@ async def test_entries_stored_behind_the_rows_back_are_numbered_after(
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 6
     code, line = verify_says(database_url, monkeypatch, capsys)
     assert code == 0 and line.startswith(f"intact: {len(seqs)} entries"), line
+
+
+async def test_the_bots_entries_have_the_bytes_the_chain_module_writes(sessions, sync, clock):
+    # On PostgreSQL the INSERT's trigger frames and hashes them; on SQLite storage/chain.py does.
+    row = entries(1)[0] | {"reason": 'é漢😀\u2028/ "q" \\ \x01\x1f\x7f \b\f\n\r\t', "team_id": None}
+    async with sessions() as session, session.begin():
+        pending(session).add(table_of(AuditRow), dict(row))
+        pending(session).add(table_of(AuditRow), dict(row, actor="U0SECOND"))
+    with sync.connect() as conn:
+        stored = conn.execute(text("SELECT seq, canonical, hash FROM audit_log ORDER BY seq")).all()
+    after = GENESIS
+    for (seq, text_, digest), values in zip(stored, [row, dict(row, actor="U0SECOND")], strict=True):
+        assert text_.encode() == canonical(seq, after, values)
+        assert digest == hashlib.sha256(text_.encode()).hexdigest()
+        after = digest
+    assert [s for s, _, _ in stored] == [1, 2]
