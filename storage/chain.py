@@ -12,12 +12,20 @@ away (docs/audit.md).
 
 Numbers and hashes are given out under one lock per transaction, taken at its first audit write
 (storage/pending.py writes a group-commit batch's entries together, as the transaction's last
-INSERT): the one row of audit_head (migration 0016), locked and read in one statement,
-`SELECT … FOR UPDATE` on PostgreSQL, held to the commit, so two replicas' batches get one order
-with no gap and no fork; on SQLite the write lock every write transaction takes (BEGIN IMMEDIATE)
-is the lock, and the row is only read. A trigger moves the row to the newest entry in the same
-INSERT. The entries' bytes are encoded before the lock: under it, only the framing and SHA-256.
-The head is then kept in the session until the transaction ends.
+INSERT): the one row of audit_head (migration 0016), which holds the newest entry's number and
+hash. Two replicas' batches so get one order with no gap and no fork.
+
+- PostgreSQL: the entries go in with their `entry_bytes` only, and the INSERT's trigger seals
+  each (locks the row, `SELECT … FOR UPDATE`, held to the commit; frames the bytes, hashes them
+  with the database's sha256(), moves the row). No statement of its own, no result to wait for:
+  the lock is held from that INSERT to the COMMIT, not across a round trip and the event loop.
+- SQLite: the write lock every write transaction takes (BEGIN IMMEDIATE) is the lock; the row is
+  read in one fixed statement and the entries sealed here (`seal`); a trigger moves the row.
+- Scripts and tests (`append`, through a sync connection) lock the row the same way, seal here and
+  insert numbered entries, which the PostgreSQL trigger lets through (moving the row).
+
+The entries' own bytes are encoded before the lock: under it, only the framing and SHA-256. On
+SQLite the head is then kept in the session until the transaction ends.
 """
 
 from __future__ import annotations
@@ -88,9 +96,9 @@ def seal_in(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 # Fixed SQL sent as it is (nothing compiled per batch). `behind`: an entry newer than the row (its
-# trigger was switched off meanwhile), one probe of the seq index in the same round trip.
+# trigger was switched off meanwhile): max(), one probe of the seq index whatever the statistics.
 _HEAD_ROW = (
-    "SELECT seq, hash, EXISTS (SELECT 1 FROM audit_log WHERE audit_log.seq > audit_head.seq) AS behind "
+    "SELECT seq, hash, coalesce((SELECT max(seq) FROM audit_log) > audit_head.seq, false) AS behind "
     "FROM audit_head WHERE id = 1"
 )
 _LOCK_HEAD = {

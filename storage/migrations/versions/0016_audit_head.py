@@ -54,7 +54,8 @@ POSTGRES_TRIGGER = [
     f"    INSERT INTO audit_head (id, seq, hash) {HEAD_NOW} ON CONFLICT (id) DO NOTHING;\n"
     "    SELECT seq, hash INTO head_seq, head_hash FROM audit_head WHERE id = 1 FOR UPDATE;\n"
     "  END IF;\n"
-    "  IF EXISTS (SELECT 1 FROM audit_log WHERE seq > head_seq) THEN  -- stored behind the row's back\n"
+    # max(): an index probe whatever the statistics say (EXISTS … seq > n scanned a fresh table)
+    "  IF (SELECT max(seq) FROM audit_log) > head_seq THEN  -- stored behind the row's back\n"
     "    SELECT seq, hash INTO head_seq, head_hash FROM audit_log ORDER BY seq DESC LIMIT 1;\n"
     "  END IF;\n"
     "  NEW.seq := head_seq + 1;\n"
