@@ -18,8 +18,9 @@ c) one advisory directive, acknowledged by ``--acks`` members, ``--in-flight`` a
 
 With two replicas every click goes to one or the other in turn (half the clients each).
 "without the chain" is the same `clearance serve` whose audit entries are numbered in the process
-and neither locked, read back, encoded nor hashed (bench_load's --without-chain; here each replica
-numbers from its own billion so two replicas never collide).
+and neither locked, read back, encoded nor hashed, nor the head row moved (its trigger dropped;
+bench_load's --without-chain; here each replica numbers from its own billion so two replicas never
+collide).
 
 Process CPU time is what a click costs whatever the neighbours do (wall time is what they disturb);
 the verdict takes, for each round, the ratio with/without of two runs made one after the other,
@@ -65,6 +66,7 @@ def _child_unchained(port: int, replica: int) -> None:
             row["seq"], row["canonical"], row["hash"] = next(numbers), "", ""
 
     storage.pending.seal_in = unchained  # type: ignore[assignment]
+    bl.without_head_trigger()
     sys.exit(clearance(["serve", "--host", "127.0.0.1", "--port", str(port)]))
 
 

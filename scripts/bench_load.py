@@ -850,7 +850,28 @@ def _child_unchained(port: int) -> None:
             row["seq"], row["canonical"], row["hash"] = next(numbers), "", ""
 
     storage.pending.seal_in = unchained  # type: ignore[assignment]
+    without_head_trigger()
     sys.exit(clearance(["serve", "--host", "127.0.0.1", "--port", str(port)]))
+
+
+def without_head_trigger() -> None:
+    """Migrating also drops audit_log's trigger that moves the chain's head row (migration 0016):
+    unchained, nothing keeps a head (on SQLite the trigger would run in the bot's own process)."""
+    from sqlalchemy import create_engine, text
+
+    import storage.db
+
+    migrate = storage.db.migrate
+
+    def migrate_then_drop(raw_url: str, revision: str = "head") -> None:
+        migrate(raw_url, revision)
+        engine = create_engine(storage.db.urls(raw_url)[1])
+        with engine.begin() as conn:
+            on = " ON audit_log" if conn.dialect.name == "postgresql" else ""
+            conn.execute(text(f"DROP TRIGGER IF EXISTS audit_log_head{on}"))
+        engine.dispose()
+
+    storage.db.migrate = migrate_then_drop  # type: ignore[assignment]
 
 
 @contextlib.asynccontextmanager

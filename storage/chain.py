@@ -11,10 +11,21 @@ first entry comes "after" the chain's start: 64 zeros, or the last hash of a seg
 away (docs/audit.md).
 
 Numbers and hashes are given out under one lock per transaction, taken at its first audit write
-(storage/pending.py writes a group-commit batch's entries together): PostgreSQL's
-pg_advisory_xact_lock, held to the commit, so two replicas' batches get one order with no gap
-and no fork; on SQLite the write lock every write transaction takes (BEGIN IMMEDIATE) does it.
-The head (last number, last hash) is then kept in the session until the transaction ends.
+(storage/pending.py writes a group-commit batch's entries together, as the transaction's last
+INSERT): the one row of audit_head (migration 0017), which holds the newest entry's number and
+hash. Two replicas' batches so get one order with no gap and no fork.
+
+- PostgreSQL: the entries go in with their `entry_bytes` only, and the INSERT's trigger seals
+  each (locks the row, `SELECT … FOR UPDATE`, held to the commit; frames the bytes, hashes them
+  with the database's sha256(), moves the row). No statement of its own, no result to wait for:
+  the lock is held from that INSERT to the COMMIT, not across a round trip and the event loop.
+- SQLite: the write lock every write transaction takes (BEGIN IMMEDIATE) is the lock; the row is
+  read in one fixed statement and the entries sealed here (`seal`); a trigger moves the row.
+- Scripts and tests (`append`, through a sync connection) lock the row the same way, seal here and
+  insert numbered entries, which the PostgreSQL trigger lets through (moving the row).
+
+The entries' own bytes are encoded before the lock: under it, only the framing and SHA-256. On
+SQLite the head is then kept in the session until the transaction ends.
 """
 
 from __future__ import annotations
@@ -24,13 +35,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.orm import Session
 
 GENESIS = "0" * 64
 # The entry's fields, as stored in audit_log's columns (canonical keys are sorted anyway).
 FIELDS = ("action", "actor", "at", "from_state", "reason", "subject", "team_id", "to_state")
-# Any number will do, as long as nothing else takes the same transaction-level advisory lock.
+# The lock of the chain before audit_head (now only while that row is made again): any number
+# will do, as long as nothing else takes the same transaction-level advisory lock.
 LOCK_KEY = 0x19A0D17
 _HEAD = "clearance_audit_chain_head"
 
@@ -41,43 +53,94 @@ def at_text(at: datetime) -> str:
 
 
 def canonical(seq: int, after: str, values: dict[str, Any]) -> bytes:
+    return framed(seq, after, entry_bytes(values))
+
+
+def entry_bytes(values: dict[str, Any]) -> bytes:
+    """The entry's own canonical JSON: all of its bytes that do not depend on the head."""
     entry = {name: values.get(name) for name in FIELDS}
     entry["at"] = at_text(values["at"])
-    return orjson.dumps({"after": after, "entry": entry, "seq": seq}, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
 
 
-def seal(rows: list[dict[str, Any]], head: tuple[int, str]) -> tuple[int, str]:
-    """Number and hash `rows` in order after `head`; returns the new head."""
+def framed(seq: int, after: str, entry: bytes) -> bytes:
+    # What orjson writes for {"after", "entry", "seq"} with sorted keys (a hash needs no escaping).
+    return b'{"after":"%s","entry":%s,"seq":%d}' % (after.encode(), entry, seq)
+
+
+def seal(rows: list[dict[str, Any]], head: tuple[int, str], encoded: list[bytes] | None = None) -> tuple[int, str]:
+    """Number and hash `rows` in order after `head` (their `entry_bytes` if already `encoded`);
+    returns the new head."""
     seq, after = head
-    for row in rows:
+    for row, entry in zip(rows, encoded or [entry_bytes(r) for r in rows], strict=True):
         seq += 1
-        encoded = canonical(seq, after, row)
-        after = hashlib.sha256(encoded).hexdigest()
-        row["seq"], row["canonical"], row["hash"] = seq, encoded.decode(), after
+        whole = framed(seq, after, entry)
+        after = hashlib.sha256(whole).hexdigest()
+        row["seq"], row["canonical"], row["hash"] = seq, whole.decode(), after
     return seq, after
 
 
 def seal_in(session: Session, rows: list[dict[str, Any]]) -> None:
     """Seal rows about to be inserted in this session's transaction (the lock taken once)."""
+    encoded = [entry_bytes(r) for r in rows]  # before the lock: other replicas' batches wait on it
+    if session.get_bind().dialect.name == "postgresql":
+        # The INSERT's trigger numbers, frames and hashes them, the head row locked in that same
+        # statement: one round trip fewer, and the lock held only from it to the COMMIT.
+        for row, entry in zip(rows, encoded, strict=True):
+            row["seq"], row["canonical"], row["hash"] = None, entry.decode(), None
+        return
     head = session.info.get(_HEAD)
     if head is None:
-        head = read_head(session, lock=True)
-    session.info[_HEAD] = seal(rows, head)
+        head = locked_head(session.connection())
+    session.info[_HEAD] = seal(rows, head, encoded)
 
 
-def read_head(session: Session | Any, *, lock: bool) -> tuple[int, str]:
+# Fixed SQL sent as it is (nothing compiled per batch). `behind`: an entry newer than the row (its
+# trigger was switched off meanwhile): max(), one probe of the seq index whatever the statistics.
+_HEAD_ROW = (
+    "SELECT seq, hash, coalesce((SELECT max(seq) FROM audit_log) > audit_head.seq, false) AS behind "
+    "FROM audit_head WHERE id = 1"
+)
+_LOCK_HEAD = {
+    "postgresql": f"{_HEAD_ROW} FOR UPDATE OF audit_head",
+    "sqlite": _HEAD_ROW,  # the write lock is the database's
+}
+_NEWEST = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+
+
+def locked_head(connection: Connection) -> tuple[int, str]:
+    """(last seq, last hash), the chain's lock held to the commit: one statement, which on
+    PostgreSQL waits for the batch holding the row and then reads what it committed. The
+    trail itself is read only if the row is not (or no longer) its head."""
+    dialect = connection.dialect.name
+    row = connection.exec_driver_sql(_LOCK_HEAD[dialect]).first()
+    if row is None:  # the row was deleted (a test's clean slate): made again from the trail
+        if dialect == "postgresql":  # under the old lock, so two writers cannot both make it
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
+        seq, digest = read_head(connection, lock=False)
+        connection.execute(
+            text("INSERT INTO audit_head (id, seq, hash) VALUES (1, :seq, :hash) ON CONFLICT (id) DO NOTHING"),
+            {"seq": seq, "hash": digest},
+        )
+        row = connection.exec_driver_sql(_LOCK_HEAD[dialect]).first()
+    assert row is not None
+    if row[2]:  # the lock is held: the newest entry is the head (the INSERT's trigger moves the row)
+        return read_head(connection, lock=False)
+    return int(row[0]), str(row[1])
+
+
+def read_head(session: Session | Connection, *, lock: bool) -> tuple[int, str]:
     """(last seq, last hash): the newest entry, else the start of the chain. `lock`: take the
-    chain's lock first (PostgreSQL; a statement of its own, so the read after it sees every
-    commit made while it waited)."""
-    if lock and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    row = session.execute(text("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")).first()
+    chain's lock (see locked_head)."""
+    if lock:
+        return locked_head(session.connection() if isinstance(session, Session) else session)
+    row = session.execute(text(_NEWEST)).first()
     if row is not None:
         return int(row[0]), str(row[1])
     return start_of(session)
 
 
-def start_of(session: Session | Any) -> tuple[int, str]:
+def start_of(session: Session | Connection) -> tuple[int, str]:
     """Where the chain starts: after the last archived entry, or at the beginning."""
     row = session.execute(
         text("SELECT seq, hash FROM audit_anchors WHERE kind = 'start' ORDER BY seq DESC LIMIT 1")
@@ -85,7 +148,7 @@ def start_of(session: Session | Any) -> tuple[int, str]:
     return (int(row[0]), str(row[1])) if row is not None else (0, GENESIS)
 
 
-def append(connection: Any, rows: list[dict[str, Any]]) -> None:
+def append(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Append entries through a plain (sync) connection: migrations, scripts and tests."""
     from sqlalchemy import insert
 
@@ -95,9 +158,7 @@ def append(connection: Any, rows: list[dict[str, Any]]) -> None:
         for name in ("from_state", "to_state", "reason"):
             row.setdefault(name, "")
         row.setdefault("team_id", None)
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    seal(rows, read_head(connection, lock=False))
+    seal(rows, locked_head(connection))
     connection.execute(insert(AuditRow.__table__), rows)  # type: ignore[attr-defined]
 
 

@@ -1,11 +1,12 @@
-"""The schema as SQLModel tables. Alembic migrations (storage/migrations) are what create it."""
+"""The schema as SQLModel tables, one class per table: a declarative table of the schema, kept in one
+file so that the whole of it reads in one place. Alembic migrations (storage/migrations) create it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONText, UTCDateTime
@@ -127,6 +128,19 @@ class AuditRow(SQLModel, table=True):
     # deleted: the database's triggers refuse it.
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     canonical: str = Field(sa_column=Column(Text, nullable=False))
+    hash: str = Field(max_length=64)
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The chain's head in one row (id 1): the newest entry's number and hash, kept there by a
+    trigger on audit_log's INSERT and locked by each batch that numbers entries (migration 0017,
+    storage/chain.py)."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_one_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     hash: str = Field(max_length=64)
 
 

@@ -7,6 +7,7 @@ import pytest
 from storage.db import create_engine, session_factory
 from storage.group_commit import GroupCommit
 from storage.uow import SqlUnitOfWork
+from tests.conftest import BACKENDS, throwaway_postgres
 
 
 @pytest.fixture
@@ -22,3 +23,13 @@ async def group(engine, clock):
     group = GroupCommit(session_factory(engine), lambda session: SqlUnitOfWork.over(session, clock))
     yield group
     await group.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request, tmp_path):
+    """A database with no schema at all (a migration test migrates it), on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'before.db'}"
+        return
+    with throwaway_postgres("clearance_empty") as url:
+        yield url

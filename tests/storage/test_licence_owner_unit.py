@@ -7,7 +7,6 @@ import asyncio
 import csv
 from datetime import date
 
-import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
@@ -15,7 +14,6 @@ from storage.db import alembic_config, migrate, session_factory, urls
 from storage.db import create_engine as create_async_engine
 from storage.export import export_record
 from storage.uow import uow_factory
-from tests.conftest import BACKENDS, throwaway_postgres
 from workflows.commands import ApproveWithLicence, run
 from workflows.licence_terms import LicenceTerms
 from workflows.licences import Scope, ScopeKind
@@ -31,16 +29,6 @@ BEFORE = (
     "version) VALUES ('stingray', 'REQ-0001', 'U0OFFICER', '[]', 'everyone', '[]', '[]', '[]', "
     "'2026-03-01 10:00:00+00:00', false, '', false, '', '', 'U0CHIEF', 0)"
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_url(request, tmp_path):
-    """A database with no schema at all (migrated by the test), on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'before.db'}"
-        return
-    with throwaway_postgres("clearance_owner_unit") as url:
-        yield url
 
 
 def columns(url: str) -> list[str]:
