@@ -30,8 +30,9 @@ class WriteHealth:
 
         @event.listens_for(engine.sync_engine, "handle_error")
         def _failed(context) -> None:
-            if context.is_disconnect:
-                # The server is gone, not refusing writes: the probe's fresh connection says when it
+            if context.is_disconnect or context.connection is None:
+                # The server is gone (a lost connection, or none to be had: `connection` is None when
+                # connecting failed), not refusing writes: the probe's fresh connection says when it
                 # is back (a write failure kept here would hold /healthz at 503 until the next click).
                 return
             error = context.sqlalchemy_exception or context.original_exception

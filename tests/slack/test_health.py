@@ -91,6 +91,32 @@ async def test_health_is_503_with_the_reason_while_the_database_is_cut_and_200_o
             await stop_bot(bot)
 
 
+async def test_a_write_that_could_not_connect_while_cut_does_not_hold_health_at_503_once_it_is_back(
+    slack, database_url, tmp_path
+):
+    """A click (or a background sweep) met the cut: it could not connect, which is the server gone,
+    not a refused write; once the database is back the probe's 200 stands, with no write needed."""
+    async with cuttable(database_url) as (url, cut, restore):
+        bot = await start_bot(slack, url, tmp_path)
+        clock = ManualClock()
+        http = SlackHttp(SECRET, app=bot.c.asgi(monotonic=clock.monotonic))
+        try:
+            await cut()
+            try:
+                await http.command("/request-tool", "Clearview AI", "U0OFFICER")
+                view = (await slack.wait_for("views.open"))[-1].args["view"]
+                submitted = await http.submit(view_submission(view["callback_id"], form_values(), "U0OFFICER"))
+                assert submitted.status_code in (200, 503)  # told at once, nothing stored
+            finally:
+                await restore()
+            clock.advance(2)
+            response = await http.client.get("/healthz")
+            assert (response.status_code, response.json()) == (200, OK)
+        finally:
+            await http.aclose()
+            await stop_bot(bot)
+
+
 async def test_a_token_slack_rejects_makes_health_503_and_is_logged(slack, database_url, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="clearance")
     slack.rejected_tokens["xoxb-test"] = "invalid_auth"
