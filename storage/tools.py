@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select
+import orjson
+from sqlalchemy import Row, Text, any_, bindparam, column, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -21,6 +23,7 @@ from storage.pending import batch_cache
 from storage.sql import insert_all_once, save_versioned, table_of
 from storage.tables import ToolAliasRow, ToolLookalikeRow, ToolRow
 from storage.tool_insert import tool_with_names
+from storage.usage_licences import json_items
 from workflows.errors import ConcurrencyConflict
 from workflows.registry import Tool, ToolStatus
 
@@ -40,24 +43,29 @@ _ANY_OVERRIDDEN = select(_TOOLS.c.id).where(_TOOLS.c.override.is_not(None)).limi
 _OVERRIDDEN = "any_overridden"
 
 
-def _found_tool():
+def _found_tool(forms: Any):
     """The tool a name is filed under, by key, else by alias, else by look-alike form (lowest id
     first), with its aliases: one statement where three look-ups, one after the other, cost three
     round trips (every request about a new tool made all three). COALESCE stops at the first
-    look-up that finds one, on SQLite and PostgreSQL alike."""
+    look-up that finds one, on SQLite and PostgreSQL alike.
+
+    `forms` is the look-alike forms' condition, on one bound value: an expanding IN list made
+    SQLAlchemy rewrite and re-process the statement's SQL on every run, which cost more than the
+    look-up's own binding on every submission."""
     first = func.coalesce(
         select(_TOOLS.c.id).where(_TOOLS.c.key == bindparam("key")).scalar_subquery(),
         select(_ALIASES.c.tool_id).where(_ALIASES.c.alias == bindparam("alias")).limit(1).scalar_subquery(),
-        select(_FORMS.c.tool_id)
-        .where(_FORMS.c.form.in_(bindparam("forms", expanding=True)))
-        .order_by(_FORMS.c.tool_id)
-        .limit(1)
-        .scalar_subquery(),
+        select(_FORMS.c.tool_id).where(forms).order_by(_FORMS.c.tool_id).limit(1).scalar_subquery(),
     )
     return _WITH_ALIASES.where(_TOOLS.c.id == first)
 
 
-_FOUND_TOOL = _found_tool()
+# SQLite: the forms as one JSON array, read back by json_each (the form's index is searched for each);
+# PostgreSQL: a text array, = ANY (what an IN list becomes there anyway).
+_FOUND_TOOL = {
+    "sqlite": _found_tool(_FORMS.c.form.in_(select(column("value")).select_from(json_items(bindparam("forms"))))),
+    "postgresql": _found_tool(_FORMS.c.form == any_(bindparam("forms", type_=ARRAY(Text)))),
+}
 
 
 class SqlTools:
@@ -104,9 +112,15 @@ class SqlTools:
             return await self.get_by_key(key)
         wanted = (key, alias, forms)
         if wanted not in self._found:
-            params = {"key": key, "alias": alias, "forms": sorted(forms)}
+            dialect = self._session.get_bind().dialect.name
+            listed = sorted(forms)
+            params = {
+                "key": key,
+                "alias": alias,
+                "forms": orjson.dumps(listed).decode() if dialect == "sqlite" else listed,
+            }
             self._found[wanted] = await self._read_one(
-                _FOUND_TOOL, params, lambda row: row.get("alias") == alias or row.get("form") in forms
+                _FOUND_TOOL[dialect], params, lambda row: row.get("alias") == alias or row.get("form") in forms
             )
         known = self._found[wanted]
         return dataclasses.replace(known) if known else None
