@@ -36,12 +36,14 @@ everything again with ``--scale`` (default 10) times the licences and the same n
     python scripts/bench_expiry.py                                          # SQLite
     python scripts/bench_expiry.py --postgres postgresql://postgres@127.0.0.1:5432/test
     python scripts/bench_expiry.py --licences 10000 --scale 1 --runs 3      # a quick look
+    python scripts/bench_expiry.py --keep /tmp/bench    # SQLite: seed once, reuse the files after
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -232,10 +234,22 @@ async def time_runs(url: str, due_rows, due: int, runs: int, produce: bool) -> l
     return samples + [statistics.median(idle)]
 
 
-async def bench(label: str, url: str, licences: int, due: int, runs: int) -> float:
-    migrate(url)
+def seeded(url: str, licences: int, due: int, keep: Path | None) -> tuple[str, list[tuple[int, datetime]]]:
+    """Migrate and load, or with ``keep`` reuse the SQLite file (and its due rows) a previous run seeded."""
+    sidecar = Path(url.removeprefix("sqlite:///") + ".due.json") if keep is not None else None
+    migrate(url)  # a reused file is brought to head too
+    if sidecar is not None and sidecar.exists():
+        due_rows = [(s, datetime.fromisoformat(d)) for s, d in json.loads(sidecar.read_text())]
+        return "reused", due_rows
     seconds, due_rows = load(url, licences, due)
-    print(f"\n{label}: {licences:,} licences, {due:,} due (loaded in {seconds:.1f} s)")
+    if sidecar is not None:
+        sidecar.write_text(json.dumps([(s, d.isoformat()) for s, d in due_rows]))
+    return f"loaded in {seconds:.1f} s", due_rows
+
+
+async def bench(label: str, url: str, licences: int, due: int, runs: int, keep: Path | None = None) -> float:
+    how, due_rows = seeded(url, licences, due, keep)
+    print(f"\n{label}: {licences:,} licences, {due:,} due ({how})")
     print(f"  due query plan:\n{plan(url)}")
     *sweeps, idle = await time_runs(url, due_rows, due, runs, produce=False)
     print(f"  sweep (select due + {due:,} claims, one transaction):       {stats(sweeps)}")
@@ -253,14 +267,20 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=int, default=10, help="then again with this many times the licences")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--keep", type=Path, help="SQLite: seed bench-N.db here once, reuse it on later runs")
     args = parser.parse_args()
     sizes = [args.licences] + ([args.licences * args.scale] if args.scale > 1 else [])
     medians: dict[str, list[float]] = {"SQLite": [], "PostgreSQL": []}
     for size in sizes:
         if not args.skip_sqlite:
-            with tempfile.TemporaryDirectory() as tmp:
-                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-                medians["SQLite"].append(await bench("SQLite", url, size, args.due, args.runs))
+            if args.keep is not None:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                url = f"sqlite:///{args.keep / f'bench-{size}-{args.due}.db'}"
+                medians["SQLite"].append(await bench("SQLite", url, size, args.due, args.runs, args.keep))
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+                    medians["SQLite"].append(await bench("SQLite", url, size, args.due, args.runs))
         if args.postgres:
             url, admin = fresh_postgres(args.postgres)
             try:
