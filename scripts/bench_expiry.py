@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config.policy_file import parse_policy  # noqa: E402
 from scripts.bench_sweep import drop_postgres, fresh_postgres, stats  # noqa: E402
-from storage.db import create_engine, migrate, session_factory, urls  # noqa: E402
+from storage.db import migrate, open_database, urls  # noqa: E402
 from storage.tables import FollowUpRow, LicenceRow, ToolRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
 from tests.slack.harness import CONFIG  # noqa: E402
@@ -207,8 +207,8 @@ def plan(url: str) -> str:
 
 async def time_runs(url: str, due_rows, due: int, runs: int, produce: bool) -> list[float]:
     policy = parse_policy(tomllib.loads(CONFIG))
-    engine = create_engine(url)
-    uows = uow_factory(session_factory(engine), lambda: NOW)
+    database = open_database(url)  # as the bot opens it: on SQLite, its one writer and the WAL's checkpoints
+    uows = uow_factory(database.sessions, lambda: NOW)
     samples = []
     for k in range(-1, runs):  # run -1 warms the connection and the statement cache: not counted
         put_back(url, due_rows)
@@ -230,7 +230,7 @@ async def time_runs(url: str, due_rows, due: int, runs: int, produce: bool) -> l
             assert await claim_due(uow.reminders(policy.reminders), policy, NOW, limit=1000, kinds=KINDS) == []
             await uow.commit()
         idle.append(time.perf_counter() - started)
-    await engine.dispose()
+    await database.dispose()
     return samples + [statistics.median(idle)]
 
 
