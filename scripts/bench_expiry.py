@@ -30,6 +30,11 @@ put back as loaded (not timed), so every run claims the same 1,000:
    the tool: the 1,000 reminder notices for the owners' DMs). Building the DMs and writing them
    to the outbox are not included (bot/followups/messages.py; one DM per owner).
 
+The database is opened as the bot opens it (``storage.db.open_database``): on SQLite its one
+writer, whose commits leave the WAL's checkpoint to a thread (storage/wal_checkpoint.py; inside
+the commit, it was what grew from 100,000 to 1,000,000 licences: docs/licences-and-usage.md).
+``--keep DIR`` seeds the SQLite files there once (bench-N-DUE.db and its due rows) and reuses them.
+
 Also timed: a sweep when nothing is due, and the query plan of the due query is printed. Then
 everything again with ``--scale`` (default 10) times the licences and the same number due.
 
