@@ -30,18 +30,25 @@ put back as loaded (not timed), so every run claims the same 1,000:
    the tool: the 1,000 reminder notices for the owners' DMs). Building the DMs and writing them
    to the outbox are not included (bot/followups/messages.py; one DM per owner).
 
+The database is opened as the bot opens it (``storage.db.open_database``): on SQLite its one
+writer, whose commits leave the WAL's checkpoint to a thread (storage/wal_checkpoint.py; inside
+the commit, it was what grew from 100,000 to 1,000,000 licences: docs/licences-and-usage.md).
+``--keep DIR`` seeds the SQLite files there once (bench-N-DUE.db and its due rows) and reuses them.
+
 Also timed: a sweep when nothing is due, and the query plan of the due query is printed. Then
 everything again with ``--scale`` (default 10) times the licences and the same number due.
 
     python scripts/bench_expiry.py                                          # SQLite
     python scripts/bench_expiry.py --postgres postgresql://postgres@127.0.0.1:5432/test
     python scripts/bench_expiry.py --licences 10000 --scale 1 --runs 3      # a quick look
+    python scripts/bench_expiry.py --keep /tmp/bench    # SQLite: seed once, reuse the files after
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -59,7 +66,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config.policy_file import parse_policy  # noqa: E402
 from scripts.bench_sweep import drop_postgres, fresh_postgres, stats  # noqa: E402
-from storage.db import create_engine, migrate, session_factory, urls  # noqa: E402
+from storage.db import migrate, open_database, urls  # noqa: E402
 from storage.tables import FollowUpRow, LicenceRow, ToolRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
 from tests.slack.harness import CONFIG  # noqa: E402
@@ -205,8 +212,8 @@ def plan(url: str) -> str:
 
 async def time_runs(url: str, due_rows, due: int, runs: int, produce: bool) -> list[float]:
     policy = parse_policy(tomllib.loads(CONFIG))
-    engine = create_engine(url)
-    uows = uow_factory(session_factory(engine), lambda: NOW)
+    database = open_database(url)  # as the bot opens it: on SQLite, its one writer and the WAL's checkpoints
+    uows = uow_factory(database.sessions, lambda: NOW)
     samples = []
     for k in range(-1, runs):  # run -1 warms the connection and the statement cache: not counted
         put_back(url, due_rows)
@@ -228,14 +235,26 @@ async def time_runs(url: str, due_rows, due: int, runs: int, produce: bool) -> l
             assert await claim_due(uow.reminders(policy.reminders), policy, NOW, limit=1000, kinds=KINDS) == []
             await uow.commit()
         idle.append(time.perf_counter() - started)
-    await engine.dispose()
+    await database.dispose()
     return samples + [statistics.median(idle)]
 
 
-async def bench(label: str, url: str, licences: int, due: int, runs: int) -> float:
-    migrate(url)
+def seeded(url: str, licences: int, due: int, keep: Path | None) -> tuple[str, list[tuple[int, datetime]]]:
+    """Migrate and load, or with ``keep`` reuse the SQLite file (and its due rows) a previous run seeded."""
+    sidecar = Path(url.removeprefix("sqlite:///") + ".due.json") if keep is not None else None
+    migrate(url)  # a reused file is brought to head too
+    if sidecar is not None and sidecar.exists():
+        due_rows = [(s, datetime.fromisoformat(d)) for s, d in json.loads(sidecar.read_text())]
+        return "reused", due_rows
     seconds, due_rows = load(url, licences, due)
-    print(f"\n{label}: {licences:,} licences, {due:,} due (loaded in {seconds:.1f} s)")
+    if sidecar is not None:
+        sidecar.write_text(json.dumps([(s, d.isoformat()) for s, d in due_rows]))
+    return f"loaded in {seconds:.1f} s", due_rows
+
+
+async def bench(label: str, url: str, licences: int, due: int, runs: int, keep: Path | None = None) -> float:
+    how, due_rows = seeded(url, licences, due, keep)
+    print(f"\n{label}: {licences:,} licences, {due:,} due ({how})")
     print(f"  due query plan:\n{plan(url)}")
     *sweeps, idle = await time_runs(url, due_rows, due, runs, produce=False)
     print(f"  sweep (select due + {due:,} claims, one transaction):       {stats(sweeps)}")
@@ -253,14 +272,20 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=int, default=10, help="then again with this many times the licences")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--keep", type=Path, help="SQLite: seed bench-N.db here once, reuse it on later runs")
     args = parser.parse_args()
     sizes = [args.licences] + ([args.licences * args.scale] if args.scale > 1 else [])
     medians: dict[str, list[float]] = {"SQLite": [], "PostgreSQL": []}
     for size in sizes:
         if not args.skip_sqlite:
-            with tempfile.TemporaryDirectory() as tmp:
-                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-                medians["SQLite"].append(await bench("SQLite", url, size, args.due, args.runs))
+            if args.keep is not None:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                url = f"sqlite:///{args.keep / f'bench-{size}-{args.due}.db'}"
+                medians["SQLite"].append(await bench("SQLite", url, size, args.due, args.runs, args.keep))
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+                    medians["SQLite"].append(await bench("SQLite", url, size, args.due, args.runs))
         if args.postgres:
             url, admin = fresh_postgres(args.postgres)
             try:

@@ -23,6 +23,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from storage.wal_checkpoint import WalCheckpoints
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_URL = "sqlite:///clearance.db"
 
@@ -72,8 +74,11 @@ class Database:
     read_engine: AsyncEngine  # the same engine, but on SQLite (see open_database)
     sessions: async_sessionmaker
     read_sessions: async_sessionmaker
+    checkpoints: WalCheckpoints | None = None  # SQLite: the WAL written back off the commits
 
     async def dispose(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
@@ -86,8 +91,14 @@ def open_database(raw_url: str) -> Database:
     time): under a crowd that sleep was most of a click's p99. Reads get their own engine and
     pool, so they never wait for the writer (WAL: a reader sees the last commit)."""
     engine = create_engine(raw_url, writer=True)
-    read_engine = create_engine(raw_url) if engine.dialect.name == "sqlite" else engine
-    return Database(engine, read_engine, session_factory(engine), read_session_factory(read_engine))
+    if engine.dialect.name != "sqlite":
+        return Database(engine, engine, session_factory(engine), read_session_factory(engine))
+    read_engine = create_engine(raw_url)
+    checkpoints = None
+    if (path := engine.url.database) and path != ":memory:":  # the WAL off the writer's commits
+        checkpoints = WalCheckpoints(path)
+        checkpoints.attach(engine)
+    return Database(engine, read_engine, session_factory(engine), read_session_factory(read_engine), checkpoints)
 
 
 def create_engine(raw_url: str, *, writer: bool = False) -> AsyncEngine:
