@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from storage.db import create_engine, session_factory
 from storage.group_commit import GroupCommit
@@ -33,3 +34,19 @@ def empty_url(request, tmp_path):
         return
     with throwaway_postgres("clearance_empty") as url:
         yield url
+
+
+@pytest.fixture
+def uows(engine, clock):
+    """Units of work of their own (each its own transaction) on the test database."""
+    return lambda: SqlUnitOfWork(session_factory(engine), clock)
+
+
+@pytest.fixture
+def statements(engine):
+    """Every statement the engine sends, in order (for counting round trips)."""
+    seen: list[str] = []
+    listen = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
+    event.listen(engine.sync_engine, "before_cursor_execute", listen)
+    yield seen
+    event.remove(engine.sync_engine, "before_cursor_execute", listen)

@@ -11,9 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from storage.db import session_factory
 from storage.pending import AssumptionFailed
-from storage.uow import SqlUnitOfWork
 from workflows.directive_kinds import DirectiveKind
 from workflows.directive_model import Acknowledged, Acknowledgement
 from workflows.directives import acknowledge
@@ -24,11 +22,6 @@ from .test_directives_storage import issue as issue_any
 async def issue(uows, clock, **changes) -> int:
     """A directive acknowledged with one click (a cease-use is attested: test_attestations_storage.py)."""
     return await issue_any(uows, clock, **{"kind": DirectiveKind.RESTRICTED, **changes})
-
-
-@pytest.fixture
-def uows(engine, clock):
-    return lambda: SqlUnitOfWork(session_factory(engine), clock)
 
 
 @pytest.fixture

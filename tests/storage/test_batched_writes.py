@@ -6,30 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from storage.db import session_factory
 from storage.outbox import SENT, OutboxStore, Settled
 from storage.tables import OutboxRow
 from storage.uow import SqlUnitOfWork
 from workflows.outbox import OutboundMessage
 
 from .test_outbox_storage import LEASE
-
-
-@pytest.fixture
-def uows(engine, clock):
-    return lambda: SqlUnitOfWork(session_factory(engine), clock)
-
-
-@pytest.fixture
-def statements(engine):
-    seen: list[str] = []
-    listen = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
-    event.listen(engine.sync_engine, "before_cursor_execute", listen)
-    yield seen
-    event.remove(engine.sync_engine, "before_cursor_execute", listen)
 
 
 async def test_a_batch_of_delivery_keys_is_one_insert_and_each_key_counts_once(group, uows, statements):

@@ -6,27 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-import pytest
-from sqlalchemy import event
-
-from storage.db import session_factory
-from storage.uow import SqlUnitOfWork
 from workflows import registry
 from workflows.tool_services import find_tool, record_tool_request
-
-
-@pytest.fixture
-def uows(engine, clock):
-    return lambda: SqlUnitOfWork(session_factory(engine), clock)
-
-
-@pytest.fixture
-def statements(engine):
-    seen: list[str] = []
-    listen = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
-    event.listen(engine.sync_engine, "before_cursor_execute", listen)
-    yield seen
-    event.remove(engine.sync_engine, "before_cursor_execute", listen)
 
 
 async def requested(group, clock, names: list[str]) -> None:
