@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 PAGES = 1000  # SQLite's own default threshold: as many checkpoints as before, just elsewhere
+SIZE_LIMIT = 1 << 20  # bytes a WAL is cut back to when it starts again: below the threshold
 
 
 class WalCheckpoints:
@@ -46,6 +47,9 @@ class WalCheckpoints:
         def _no_autocheckpoint(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+            # A WAL keeps its size after a checkpoint; cut back to 1 MiB when it starts again, the
+            # file's size says whether there is anything to write back (else every commit asks).
+            cursor.execute(f"PRAGMA journal_size_limit={SIZE_LIMIT}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "checkin")  # back in the pool: its transaction is over
