@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config.policy_file import parse_policy  # noqa: E402
-from scripts.bench_sweep import drop_postgres, fresh_postgres, stats  # noqa: E402
+from scripts.bench_sweep import drop_postgres, fresh_postgres, plan, stats  # noqa: E402
 from storage.db import migrate, open_database, urls  # noqa: E402
 from storage.tables import FollowUpRow, LicenceRow, ToolRow  # noqa: E402
 from storage.uow import uow_factory  # noqa: E402
@@ -197,19 +197,6 @@ def put_back(url: str, due_rows: list[tuple[int, datetime]]) -> None:
     engine.dispose()
 
 
-def plan(url: str) -> str:
-    engine = create_sync_engine(urls(url)[1])
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            query = DUE_QUERY.format(now=NOW.isoformat()) + " FOR UPDATE SKIP LOCKED"  # as the sweep reads
-            lines = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + query)).scalars().all()
-        else:
-            query = DUE_QUERY.format(now=NOW.strftime("%Y-%m-%d %H:%M:%S.%f"))
-            lines = [r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + query)).all()]
-    engine.dispose()
-    return "\n".join(f"      {line}" for line in lines)
-
-
 async def time_runs(url: str, due_rows, due: int, runs: int, produce: bool) -> list[float]:
     policy = parse_policy(tomllib.loads(CONFIG))
     database = open_database(url)  # as the bot opens it: on SQLite, its one writer and the WAL's checkpoints
@@ -255,7 +242,7 @@ def seeded(url: str, licences: int, due: int, keep: Path | None) -> tuple[str, l
 async def bench(label: str, url: str, licences: int, due: int, runs: int, keep: Path | None = None) -> float:
     how, due_rows = seeded(url, licences, due, keep)
     print(f"\n{label}: {licences:,} licences, {due:,} due ({how})")
-    print(f"  due query plan:\n{plan(url)}")
+    print(f"  due query plan:\n{plan(url, DUE_QUERY)}")
     *sweeps, idle = await time_runs(url, due_rows, due, runs, produce=False)
     print(f"  sweep (select due + {due:,} claims, one transaction):       {stats(sweeps)}")
     *produced, _ = await time_runs(url, due_rows, due, runs, produce=True)

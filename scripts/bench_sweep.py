@@ -130,14 +130,15 @@ def load(url: str, history: int, due: int) -> float:
     return time.perf_counter() - started
 
 
-def plan(url: str) -> str:
+def plan(url: str, due_query: str = DUE_QUERY) -> str:
+    """The due query's plan as the database chooses it (`due_query` has a `{now}` to fill in)."""
     engine = create_sync_engine(urls(url)[1])
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
-            query = DUE_QUERY.format(now=NOW.isoformat()) + " FOR UPDATE SKIP LOCKED"  # as the sweep reads
+            query = due_query.format(now=NOW.isoformat()) + " FOR UPDATE SKIP LOCKED"  # as the sweep reads
             lines = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + query)).scalars().all()
         else:
-            query = DUE_QUERY.format(now=NOW.strftime("%Y-%m-%d %H:%M:%S.%f"))
+            query = due_query.format(now=NOW.strftime("%Y-%m-%d %H:%M:%S.%f"))
             lines = [r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + query)).all()]
     engine.dispose()
     return "\n".join(f"      {line}" for line in lines)
