@@ -15,12 +15,16 @@ from sqlalchemy.orm import Session
 
 from storage.sql import is_unavailable
 
-_WROTE = "clearance_wrote"  # Session.info key: this transaction wrote something
+# Session.info key: this transaction wrote something, and how many refusals had been seen when it
+# last did. Its commit clears a refusal only if it wrote after it: a transaction that wrote before
+# the refusal and commits just after (the outbox sender's claim, say) says nothing of the disk now.
+_WROTE = "clearance_wrote"
 
 
 class WriteHealth:
     def __init__(self) -> None:
         self.failure: str | None = None  # the kind of the last refused write, until one succeeds
+        self._refusals = 0  # refused writes seen so far: a write is stamped with it (_WROTE)
 
     def problem(self) -> str | None:
         return None if self.failure is None else f"writes failing: {self.failure}"
@@ -38,6 +42,7 @@ class WriteHealth:
             error = context.sqlalchemy_exception or context.original_exception
             if is_unavailable(error) or is_unavailable(context.original_exception):
                 self.failure = type(context.original_exception).__name__
+                self._refusals += 1
 
         # A session class of this database's own, so that only its sessions are followed.
         sync_session = type("WatchedSession", (sessions.kw.get("sync_session_class", Session),), {})
@@ -46,15 +51,15 @@ class WriteHealth:
         @event.listens_for(sync_session, "do_orm_execute")
         def _executed(state) -> None:
             if state.is_insert or state.is_update or state.is_delete:
-                state.session.info[_WROTE] = True
+                state.session.info[_WROTE] = self._refusals
 
         @event.listens_for(sync_session, "after_flush")
         def _flushed(session, _context) -> None:
-            session.info[_WROTE] = True
+            session.info[_WROTE] = self._refusals
 
         @event.listens_for(sync_session, "after_commit")
         def _committed(session) -> None:
-            if session.info.pop(_WROTE, False):
+            if session.info.pop(_WROTE, None) == self._refusals:
                 self.failure = None
 
         @event.listens_for(sync_session, "after_rollback")
