@@ -81,6 +81,20 @@ def usage_answer(answer: UsageAnswer) -> tuple[str, list[dict]]:
     return text, dump(blocks)
 
 
+def looking_up(query: str) -> dict:
+    """The command's ack when its answer is not ready in time (bot/listeners/usage.py): the query,
+    as typed, is rich text (shown literally) and escaped in the notification text."""
+    slow = " — Slack is slow to list a user group; the answer will follow here."
+    if not query:
+        said = "Checking that you may use /tool-usage"
+        return {"text": said + slow, "blocks": dump([rich([said + slow])])}
+    asked = one_line(query, 150)
+    return {
+        "text": f"Looking up who is linked to {escape(asked, 150)}{slow}",
+        "blocks": dump([rich([f"Looking up who is linked to {asked}{slow}"])]),
+    }
+
+
 def _licences(answer: UsageAnswer) -> list[Block | dict]:
     """A licence for everyone (anyone may have used it: said first), and user groups Slack could not list."""
     lines: list[list[Part]] = [[":globe_with_meridians: ", Bold(e.line)] for e in answer.everyone[:1] if e.current]

@@ -83,25 +83,31 @@ class Replies:
         await self._connections.close()
         self._webhooks = None
 
-    async def tell(self, body: dict, text: str) -> None:
-        """A private answer to the person who acted: ephemeral where they are, else a DM."""
+    async def tell(self, body: dict, text: str, blocks: list[dict] | None = None) -> None:
+        """A private answer to the person who acted: ephemeral where they are, else a DM. `text` is
+        a notice, or with `blocks` (built by bot/blocks/) the message's notification text."""
         user = actor(body)
         if not user:
             return
         channel = channel_of(body)
+        shown = blocks if blocks is not None else notice(text)
         if channel:
-            await self.enqueue([ephemeral(channel, user, _plain(text), notice(text))])
+            await self.enqueue([ephemeral(channel, user, _plain(text), shown)])
         else:
-            await self.enqueue([post(f"notice:{user}", user, _plain(text), notice(text))])
+            await self.enqueue([post(f"notice:{user}", user, _plain(text), shown)])
 
-    async def respond(self, response_url: str, text: str, about: str = "an answer") -> bool:
-        """An ephemeral answer through a click's response_url: private, and needs no channel
-        membership. The kept session holds connections to Slack open (thousands click at once).
+    async def respond(
+        self, response_url: str, text: str, about: str = "an answer", *, blocks: list[dict] | None = None
+    ) -> bool:
+        """An ephemeral answer through a click's or command's response_url: private, and needs no
+        channel membership. The kept session holds connections to Slack open (thousands click at
+        once). `text` is a notice, or with `blocks` (built by bot/blocks/) their notification text.
 
         False only when the answer certainly did not reach Slack: the caller then tells the person
         another way. One that may have (no answer came) counts as given, so that it is not shown
         twice: at most once, as every ephemeral notice (bot/delivery/sender.py)."""
-        answer = {"text": _plain(text), "blocks": notice(text), "response_type": "ephemeral", "replace_original": False}
+        shown = blocks if blocks is not None else notice(text)
+        answer = {"text": _plain(text), "blocks": shown, "response_type": "ephemeral", "replace_original": False}
         try:
             if self._webhooks is None:  # not started (a one-off use): a session of its own
                 async with timed_session(RESPOND_TIMEOUT) as session:

@@ -4,12 +4,13 @@ Slack at the moment of each question and each click; nothing is written."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.blocks.requests import notice
-from bot.blocks.usage import CSV_FAILED, NO_NAME, RESTRICTED, csv_sent, usage_answer
+from bot.blocks.usage import CSV_FAILED, NO_NAME, RESTRICTED, csv_sent, looking_up, usage_answer
 from bot.delivery.usage_files import UsageFileFailed, UsageFiles
 from bot.http.payloads import UsageQuery, read
 from bot.listeners.common import Replies, action_value, actor, guarded
@@ -20,8 +21,15 @@ from bot.wiring.logs import describe_payload
 from workflows.usage import Match, UsageReading, tool_usage
 from workflows.usage_licences import GroupMembers
 
+# Seconds /tool-usage waits for its answer before acking with a "looking up" notice instead. Slack
+# drops a command not acked within 3 s ("dispatch_failed"); a user group's members (the roles, the
+# licences' groups) come from Slack through a reading client that retries a rate limit up to 5
+# times (10 s time-out): far past 3 s on a bad day. The second left covers the round trips and a
+# busy event loop.
+ANSWER_BUDGET = 2.0
 
-@dataclass(frozen=True)
+
+@dataclass  # not frozen: tests shorten answer_budget
 class UsageDeps:
     clock: Callable[[], datetime]
     roles: Roles
@@ -29,6 +37,7 @@ class UsageDeps:
     files: UsageFiles
     replies: Replies
     groups: GroupMembers  # the licences' user groups, as Slack says now (bot/people/directory.py)
+    answer_budget: float = ANSWER_BUDGET
 
 
 def register(app: ListenerTable, deps: UsageDeps) -> None:
@@ -37,17 +46,32 @@ def register(app: ListenerTable, deps: UsageDeps) -> None:
 
 
 async def tool_usage_command(deps: UsageDeps, ack, body) -> None:
-    """Answered in the command's own response: private, and it works in any channel."""
-    if not await deps.roles.may_read_usage(actor(body)):
-        await ack(response_type="ephemeral", text=RESTRICTED.replace("`", ""), blocks=notice(RESTRICTED))
-        return
+    """Answered in the command's own response (private, and it works in any channel) when it is
+    ready within the budget; else acked at once with a notice, and answered through the command's
+    response_url when ready. An error after that ack reaches the person through `guarded`."""
     query = " ".join((body.get("text") or "").split())
+    work = asyncio.ensure_future(_answer(deps, actor(body), query))
+    try:
+        await asyncio.wait({work}, timeout=deps.answer_budget)
+        if work.done():
+            text, blocks = work.result()
+            await ack(response_type="ephemeral", text=text, blocks=blocks)
+            return
+        await ack(response_type="ephemeral", **looking_up(query))
+        text, blocks = await work
+    finally:
+        work.cancel()  # nothing outlives the listener (a no-op once done)
+    await _tell(deps, body, text, blocks)
+
+
+async def _answer(deps: UsageDeps, user: str, query: str) -> tuple[str, list[dict]]:
+    """The answer's text and blocks; asks Slack (the person's role, the licences' user groups)."""
+    if not await deps.roles.may_read_usage(user):
+        return RESTRICTED.replace("`", ""), notice(RESTRICTED)
     if not query:
-        await ack(response_type="ephemeral", text=NO_NAME.replace("`", ""), blocks=notice(NO_NAME))
-        return
+        return NO_NAME.replace("`", ""), notice(NO_NAME)
     async with deps.reading() as uow:
-        text, blocks = usage_answer(await tool_usage(uow, query, everyone=False, groups=deps.groups))
-    await ack(response_type="ephemeral", text=text, blocks=blocks)
+        return usage_answer(await tool_usage(uow, query, everyone=False, groups=deps.groups))
 
 
 async def send_csv(deps: UsageDeps, ack, body) -> None:
@@ -71,9 +95,9 @@ async def send_csv(deps: UsageDeps, ack, body) -> None:
     await _tell(deps, body, csv_sent(", ".join(t.name for t in answer.tools) or query, rows, answer))
 
 
-async def _tell(deps: UsageDeps, body: dict, text: str) -> None:
-    """Through the click's response_url (the answer was ephemeral: there is no message to post
-    beside), else privately where they are."""
+async def _tell(deps: UsageDeps, body: dict, text: str, blocks: list[dict] | None = None) -> None:
+    """Through the click's or command's response_url (the answer was ephemeral: there is no message
+    to post beside), else privately where they are. Without blocks, `text` is a notice."""
     url = body.get("response_url")
-    if not url or not await deps.replies.respond(url, text, describe_payload(body)):
-        await deps.replies.tell(body, text)
+    if not url or not await deps.replies.respond(url, text, describe_payload(body), blocks=blocks):
+        await deps.replies.tell(body, text, blocks=blocks)

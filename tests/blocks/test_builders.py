@@ -24,7 +24,7 @@ from slack_sdk.models.views import View
 from bot.blocks import attestations as at
 from bot.blocks import directive_status as ds
 from bot.blocks import directives as dv
-from bot.blocks import home, risk
+from bot.blocks import home, risk, usage
 from bot.blocks import requests as rq
 from bot.blocks.common import notice_view
 from bot.messages.outbound import RequestMessages
@@ -180,6 +180,8 @@ CASES: dict[str, Callable[[SimpleNamespace], Any]] = {
     "directive: failure notice": lambda w: ds.failure_notice(w.ack, "C1", "channel_not_found"),
     "directive: list": lambda w: ds.list_message([w.ack, w.cease, w.advisory], {7: 3}),
     "directive: list, empty": lambda w: ds.list_message([], {}),
+    "usage: looking up, typed text": lambda w: usage.looking_up(HOSTILE),
+    "usage: looking up, no name": lambda w: usage.looking_up(""),
     # Views (still made with the models; checked the same way).
     "view: request form": lambda w: rq.request_form("Clearview"),
     "view: request form, one page": lambda w: rq.request_form(paged=False),

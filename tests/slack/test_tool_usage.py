@@ -5,6 +5,7 @@ answer stays within Slack's limits for 2,000 people; Send as CSV uploads the fil
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -258,3 +259,98 @@ async def test_a_current_licence_for_everyone_is_said_and_a_group_slack_cannot_l
     assert "Everyone may use it: LIC-0002 (REQ-0001) is for everyone, no expiry." in said
     assert "Slack could not list the members of @traffic just now" in said
     assert "1 person — 1 requested" in said and "· 1 licence owner" in said and "authorised" not in said
+
+
+BUDGET, SLOW = 0.2, 0.6  # seconds: the answer's budget, shortened for the test, and a slow Slack
+
+
+def hurry(bot, budget: float = BUDGET) -> None:
+    """Shorten /tool-usage's budget (the listener's own deps), so that a slow Slack is past it quickly."""
+    from bot.listeners.usage import UsageDeps
+
+    next(g.deps for g in bot.c.listeners.groups if isinstance(g.deps, UsageDeps)).answer_budget = budget
+
+
+async def licensed_to_a_group(bot, slack, group: str = "S0MCU", handle: str = "major-crimes") -> None:
+    from workflows.licences import Licence, Scope, ScopeKind
+
+    await bot.request_tool("U0ANNA", tool_name="Clearview AI")
+    await bot.settle()
+    slack.usergroups[group] = ["U0FAY", "U0GUS"]
+    scope = Scope(ScopeKind.GROUPS, groups=(group,), group_names=(handle,))
+    async with bot.c.uow() as uow:
+        await uow.licences.add(Licence("clearview", "REQ-0001", "U0ANNA", (), scope, datetime.now(UTC), None))
+        await uow.commit()
+
+
+async def ask_slowly(bot, slack, text: str, user: str = CHIEF) -> tuple[str, dict]:
+    """Asked with a response_url of the fake's; returns what the ack said and what followed there."""
+    url = slack.new_response_url("usage")
+    _, acked = await ask_with(bot, text, user, url)
+    said = reads(acked)
+    assert "Looking up who is linked to" in said and "the answer will follow here" in said
+    assert not slack.calls_to("response_url")  # acked before the answer was ready
+    [followed] = [c.args for c in await slack.wait_for("response_url", timeout=10)]
+    assert message_errors(followed) == [] and followed["response_type"] == "ephemeral"
+    return said, followed
+
+
+async def ask_with(bot, text: str, user: str, response_url: str) -> tuple[str, dict]:
+    response = await bot.http.command("/tool-usage", text, user, response_url=response_url)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer.get("response_type") == "ephemeral" and message_errors(answer) == []
+    return reads(answer).replace("*", ""), answer
+
+
+async def test_a_slow_group_lookup_is_acked_at_once_and_the_answer_follows_through_the_response_url(bot, slack):
+    hurry(bot)
+    await licensed_to_a_group(bot, slack)
+    slack.delays["usergroups.users.list"] = SLOW
+    said, followed = await ask_slowly(bot, slack, "  Clearview   *AI*  ")
+    # What they typed, shown as typed (rich text), made inert in the notification text.
+    assert "Looking up who is linked to Clearview *AI* — Slack is slow to list a user group" in said
+    assert "*AI*" not in said.splitlines()[0]
+    answer = reads(followed).replace("*", "")
+    assert "<@U0FAY> — authorised LIC-0001 (member of @major-crimes, no expiry, from REQ-0001)" in answer
+    assert "<@U0GUS> — authorised" in answer and followed["text"].startswith("3 people linked to Clearview AI")
+    buttons = [e for b in followed["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons] == ["Send as CSV"]
+
+
+async def test_a_quick_answer_is_still_given_in_the_ack_and_nothing_follows(bot, slack):
+    hurry(bot, 1.5)  # well within it on a busy machine, yet short of the delay the others use
+    await licensed_to_a_group(bot, slack)
+    slack.delays["usergroups.users.list"] = 0.05
+    url = slack.new_response_url("usage")
+    said, _ = await ask_with(bot, "Clearview", CHIEF, url)
+    assert "<@U0FAY> — authorised" in said and "Looking up" not in said
+    await slack.idle()
+    await asyncio.sleep(SLOW)
+    assert not slack.calls_to("response_url") and not slack.calls_to("chat.postEphemeral")
+
+
+async def test_a_slow_group_slack_then_cannot_list_is_named_in_the_answer_that_follows(bot, slack):
+    hurry(bot)
+    await licensed_to_a_group(bot, slack, "S0GONE", "traffic")
+    slack.delays["usergroups.users.list"] = SLOW
+    slack.fail_next("usergroups.users.list", status=500, times=10)
+    _, followed = await ask_slowly(bot, slack, "Clearview")
+    answer = reads(followed)
+    assert "Slack could not list the members of @traffic just now" in answer
+    assert "U0FAY" not in json.dumps(followed)
+
+
+async def test_a_role_slack_is_slow_to_check_then_cannot_is_told_after_the_ack(bot, slack):
+    hurry(bot)
+    """An error after the early ack (the usage readers' group cannot be listed) still reaches them."""
+    await licensed_to_a_group(bot, slack)
+    slack.delays["usergroups.users.list"] = SLOW
+    slack.fail_next("usergroups.users.list", status=500, times=10)
+    said, _ = await ask_with(bot, "Clearview", READER, slack.new_response_url("usage"))
+    assert "Looking up who is linked to Clearview" in said
+    # guarded's refusal after an ack: privately where they asked, through the outbox
+    [message] = [c.args for c in await slack.wait_for("chat.postEphemeral", timeout=10)]
+    assert message_errors(message) == []
+    assert "could not check your usage reader role with Slack just now" in message["text"]
+    assert "U0FAY" not in json.dumps(message)
