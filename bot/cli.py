@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
-from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config.policy_file import ConfigError
@@ -24,8 +24,18 @@ from storage.preflight import DatabaseProblem
 
 log = logging.getLogger("clearance")
 
-# What a database that is missing, read-only, unreachable or refusing us raises on its way up.
-DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error, psycopg.Error, CommandError)
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """What a database that is missing, read-only, unreachable or refusing us raises on its way up.
+
+    psycopg's and Alembic's only where they were imported (nothing else raises them): `serve`
+    never imports them, memory it would keep for its whole life (see _migrate_apart)."""
+    errors: list[type[BaseException]] = [SQLAlchemyError, sqlite3.Error]
+    if psycopg := sys.modules.get("psycopg"):
+        errors.append(psycopg.Error)
+    if alembic_errors := sys.modules.get("alembic.util.exc"):
+        errors.append(alembic_errors.CommandError)
+    return tuple(errors)
 
 
 def port(text: str) -> int:
@@ -52,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         "--socket-mode", action="store_true", help="connect out to Slack instead (needs SLACK_APP_TOKEN)"
     )
 
-    commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--quiet", action="store_true", help="say nothing when it worked (as `serve` runs it)")
 
     export = commands.add_parser("export", help="write the complete record for an auditor")
     export.add_argument("--out", type=Path, default=None, help="folder to write CSV files and a manifest into")
@@ -99,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
         if args.command == "migrate":
-            return _migrate()
+            return _migrate(args.quiet)
         if args.command == "export":
             return export_cli.run_export(args)
         if args.command == "keygen":
@@ -123,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DatabaseProblem, CannotListen) as exc:
         print(exc, file=sys.stderr)
         return 2
-    except DATABASE_ERRORS as exc:
+    except Exception as exc:
+        if not isinstance(exc, _database_errors()):
+            raise
         print(_database_failure(exc), file=sys.stderr)
         return 2
     return 1
@@ -144,11 +157,14 @@ def _database_failure(exc: BaseException) -> str:
     )
 
 
-def _migrate() -> int:
+def _migrate(quiet: bool = False) -> int:
     from storage.db import migrate
 
     database_url = load_database_url()
     preflight.writable(database_url)
+    if quiet:
+        migrate(database_url)
+        return 0
     before = preflight.revision(database_url)
     migrate(database_url)
     after = preflight.revision(database_url)
@@ -164,17 +180,42 @@ def _migrate() -> int:
 
 def _serve(args) -> int:
     from bot.http.listen import bind
-    from storage.db import migrate
 
     settings = load_settings(socket_mode=args.socket_mode)
     listening = bind(args.host, args.port)  # before anything starts: a port in use is one message
     try:
-        preflight.writable(settings.database_url)
-        migrate(settings.database_url)
+        if failed := _migrate_apart(settings.database_url):
+            return failed
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
             return runner.run(_run(settings, listening, args.socket_mode))
     finally:
         listening.close()
+
+
+def _migrate_apart(database_url: str) -> int:
+    """`clearance migrate --quiet` in a child process: its exit code, its output passed on line by line
+    (a refused database: the same one line and exit 2 as `clearance migrate`).
+
+    Migrating in this process left Alembic, Mako, Pygments and psycopg loaded for good: some 20 MB
+    of the idle bot's 127 (scripts/bench_load.py, e). The child finds the modules this
+    process would (this sys.path; -P: not the working directory's), the working directory kept
+    for .env and a relative SQLite path. Meanwhile this process imports what serving needs, on
+    the other core: start-up takes about as long as when it migrated itself."""
+    path = [entry or os.getcwd() for entry in sys.path]
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": os.pathsep.join(path)}
+    child = [sys.executable, "-P", "-m", "bot.cli", "migrate", "--quiet"]
+    with subprocess.Popen(
+        child, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    ) as migrating:
+        import uvicorn  # noqa: F401  (what serving imports, loaded meanwhile)
+
+        import bot.http.edge  # noqa: F401
+        import bot.wiring.runtime  # noqa: F401
+
+        assert migrating.stdout is not None
+        for line in migrating.stdout:  # its log lines and messages, all on stderr (bot/wiring/logs.py)
+            sys.stderr.write(line)
+    return migrating.returncode
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:

@@ -2,7 +2,8 @@
 
 `DATABASE_URL` may be given in its plain form (`sqlite:///clearance.db`,
 `postgresql://user@host/db`); the async driver is chosen here (aiosqlite, asyncpg). Migrations
-run on the matching sync driver (sqlite3, psycopg), before the event loop starts serving.
+run on the matching sync driver (sqlite3, psycopg), before the event loop starts serving (for
+`clearance serve`, in a child process: bot/cli.py).
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 import sqlalchemy
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from storage.wal_checkpoint import WalCheckpoints
+
+if TYPE_CHECKING:  # Alembic is imported where it runs: `clearance serve` migrates in a child process
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_URL = "sqlite:///clearance.db"
@@ -303,6 +305,8 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:
 
 
 def alembic_config(raw_url: str) -> Config:
+    from alembic.config import Config
+
     _, sync_url = urls(raw_url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -313,6 +317,8 @@ def alembic_config(raw_url: str) -> Config:
 def migrate(raw_url: str, revision: str = "head") -> None:
     """Bring the schema to `revision` (creating a fresh SQLite file if there is none), then the
     derived look-alike index up to date with the code (storage/lookalike_index.py)."""
+    from alembic import command
+
     command.upgrade(alembic_config(raw_url), revision)
     _, sync_url = urls(raw_url)
     if sync_url.startswith("sqlite"):

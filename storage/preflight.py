@@ -14,12 +14,15 @@ import sqlite3
 import tempfile
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
 from storage.db import alembic_config, urls
+
+if TYPE_CHECKING:  # both imported where used: `clearance serve` keeps neither loaded (some 20 MB)
+    import psycopg
+    from alembic.script import ScriptDirectory
 
 CONNECT_TIMEOUT = 5  # seconds; an unreachable host should not hang a command for minutes
 
@@ -104,6 +107,8 @@ def migrated(raw_url: str) -> None:
         raise DatabaseProblem(
             f"No Clearance database at {where(raw_url)}; run `clearance migrate` or check DATABASE_URL."
         )
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(raw_url))
     if found in script.get_heads():
         return
@@ -166,6 +171,8 @@ def _pg_revision(url: URL) -> str | None:
 
 
 def _pg_connect(url: URL) -> psycopg.Connection:
+    import psycopg
+
     plain = url.set(drivername="postgresql")
     target = hide_secrets(plain.render_as_string(hide_password=True))
     try:

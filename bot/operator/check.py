@@ -8,11 +8,10 @@ import argparse
 import asyncio
 import sys
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.config.settings import load_settings
-from bot.people.membership import SLACK_CALL_TIMEOUT
-from bot.people.slack_check import SlackUnreachable, problems
+
+# Slack's client is imported by `check` itself: every command imports this module to register it,
+# `clearance migrate` too, which `serve` runs in a child process at each start (bot/cli.py).
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -20,6 +19,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(_args: argparse.Namespace) -> int:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.people.membership import SLACK_CALL_TIMEOUT
+    from bot.people.slack_check import SlackUnreachable, problems
+
     settings = load_settings()  # ConfigError: one message, exit 2 (bot/cli.py)
 
     async def ask() -> list[str]:

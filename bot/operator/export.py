@@ -8,7 +8,9 @@ from pathlib import Path
 
 from bot.config.settings import environment, load_database_url
 from storage import preflight
-from storage.signify import KeyProblem
+
+# storage.signify is imported by the commands that sign or check: its `cryptography` is some 6 MB
+# that `serve`, which imports this module only to register the arguments, never needs.
 
 
 def register(commands: argparse._SubParsersAction, export: argparse.ArgumentParser) -> None:
@@ -31,7 +33,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def _export(out: Path) -> int:
     from storage.export import FolderTaken, export_record
-    from storage.signify import read_secret
+    from storage.signify import KeyProblem, read_secret
 
     key_path = environment().get("CLEARANCE_SIGNING_KEY", "").strip()
     try:
@@ -66,7 +68,7 @@ def _export(out: Path) -> int:
 
 def _verify(folder: Path, key_path: Path) -> int:
     from storage.export_check import check_export
-    from storage.signify import read_public
+    from storage.signify import KeyProblem, read_public
 
     try:
         key = read_public(key_path)

@@ -13,16 +13,19 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config.policy_file import load_policy
 from bot.config.settings import config_path_from, environment, load_database_url
-from pages.inventory import as_csv, as_json, inventory_rows
-from pages.report import NoData, annual_report, report_html
 from storage import preflight
-from storage.db import open_database
-from storage.public_record import SqlPublicRecord
-from workflows.policy import Policy
-from workflows.public_record import RecordSnapshot
+
+if TYPE_CHECKING:
+    from workflows.policy import Policy
+    from workflows.public_record import RecordSnapshot
+
+# The record and the pages are imported by the two commands: every command imports this module to
+# register them, `serve` too (the report's charts, pygal: some 2 MB it would keep for nothing) and
+# `migrate`, which `serve` runs in a child process at each start (bot/cli.py).
 
 
 def add_commands(commands) -> None:
@@ -44,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record() -> tuple[RecordSnapshot, Policy]:
+    from storage.db import open_database
+    from storage.public_record import SqlPublicRecord
+
     env = environment()
     database_url = load_database_url(env)
     policy = load_policy(config_path_from(env))
@@ -63,6 +69,8 @@ def _inventory(fmt: str, out: Path | None, force: bool) -> int:
     if out is not None and (problem := _refused(out, force)):
         print(problem, file=sys.stderr)
         return 2
+    from pages.inventory import as_csv, as_json, inventory_rows
+
     snapshot, policy = _record()
     rows = inventory_rows(snapshot, policy)
     text = as_json(rows) if fmt == "json" else as_csv(rows)
@@ -83,6 +91,8 @@ def _report(year: int, out: Path, force: bool) -> int:
     if problem := _refused(out, force):
         print(problem, file=sys.stderr)
         return 2
+    from pages.report import NoData, annual_report, report_html
+
     snapshot, policy = _record()
     try:
         report = annual_report(snapshot, policy, year)

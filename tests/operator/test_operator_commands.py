@@ -79,13 +79,14 @@ def test_an_unwritable_folder_is_named_with_the_fix(operator, monkeypatch, capsy
     assert f"Clearance cannot write in the folder {locked}" in capsys.readouterr().err
 
 
-def test_a_file_that_is_not_a_database_is_reported_without_a_traceback(operator, monkeypatch):
+@pytest.mark.parametrize("args", WRITERS, ids=lambda a: a[0])
+def test_a_file_that_is_not_a_database_is_reported_without_a_traceback(operator, monkeypatch, args):
     (operator / "clearance.db").write_bytes(b"these are not the tables you are looking for" * 100)
     monkeypatch.setenv("DATABASE_URL", "sqlite:///clearance.db")
-    result = run(["migrate"])
+    result = run(args)  # serve: what its migration (a child process) met, told the same way
     assert result.returncode == 2, result.stderr
-    assert "Clearance cannot use the database at" in result.stderr and "Check DATABASE_URL" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert f"Clearance cannot use the database at {operator / 'clearance.db'}: " in result.stderr
+    assert "Check DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("args", WRITERS + READERS, ids=lambda a: a[0])
