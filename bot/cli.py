@@ -134,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DatabaseProblem, CannotListen) as exc:
         print(exc, file=sys.stderr)
         return 2
-    except Exception as exc:
-        if not isinstance(exc, _database_errors()):
-            raise
+    except _database_errors() as exc:  # the tuple is built as the error is matched: after the imports
         print(_database_failure(exc), file=sys.stderr)
         return 2
     return 1

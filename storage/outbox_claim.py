@@ -28,8 +28,8 @@ def claim(dialect: str):
     outbox = _OUTBOX
     now: BindParameter[datetime] = bindparam("_now", type_=outbox.c.next_attempt_at.type)
     claimable = outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now)
-    recheck = (outbox.c.status == PENDING, claimable) if dialect == "postgresql" else ()
     postgres = dialect == "postgresql"
+    recheck = (outbox.c.status == PENDING, claimable) if postgres else ()
     chosen = outbox.c.id == any_(func.array(_due_heads(now))) if postgres else outbox.c.id.in_(_due_not_blocked(now))
     return (
         update(outbox)
