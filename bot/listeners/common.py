@@ -96,6 +96,14 @@ class Replies:
         else:
             await self.enqueue([post(f"notice:{user}", user, _plain(text), shown)])
 
+    async def answer(self, body: dict, text: str, blocks: list[dict] | None = None) -> None:
+        """A private answer after the ack: through the click's or command's response_url, which
+        works wherever they were (a DM with someone else, a private channel the bot is not in),
+        else as `tell` does. Without blocks, `text` is a notice."""
+        url = body.get("response_url")
+        if not url or not await self.respond(url, text, describe_payload(body), blocks=blocks):
+            await self.tell(body, text, blocks=blocks)
+
     async def respond(
         self, response_url: str, text: str, about: str = "an answer", *, blocks: list[dict] | None = None
     ) -> bool:
@@ -178,7 +186,10 @@ class Replies:
             await ack(response_action="update", view=notice_view("Nothing was changed", text))
             return
         await ack()
-        await self.tell(body, text)
+        if body.get("command"):  # typed anywhere, a DM with someone else too: its response_url reaches them
+            await self.answer(body, text)
+        else:  # a click on one of our messages, or in one of our forms: where the bot is
+            await self.tell(body, text)
 
 
 def _plain(text: str) -> str:

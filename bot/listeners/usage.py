@@ -17,7 +17,6 @@ from bot.listeners.common import Replies, action_value, actor, guarded
 from bot.messages.ids import ActionId
 from bot.people.roles import Roles
 from bot.wiring.listener_table import ListenerTable
-from bot.wiring.logs import describe_payload
 from workflows.usage import Match, UsageReading, tool_usage
 from workflows.usage_licences import GroupMembers
 
@@ -61,7 +60,7 @@ async def tool_usage_command(deps: UsageDeps, ack, body) -> None:
         text, blocks = await work
     finally:
         work.cancel()  # nothing outlives the listener (a no-op once done)
-    await _tell(deps, body, text, blocks)
+    await deps.replies.answer(body, text, blocks)
 
 
 async def _answer(deps: UsageDeps, user: str, query: str) -> tuple[str, list[dict]]:
@@ -80,24 +79,16 @@ async def send_csv(deps: UsageDeps, ack, body) -> None:
     query = read(UsageQuery, action_value(body)).query
     user = actor(body)
     if not await deps.roles.may_read_usage(user):
-        await _tell(deps, body, RESTRICTED)
+        await deps.replies.answer(body, RESTRICTED)
         return
     async with deps.reading() as uow:
         answer = await tool_usage(uow, query, groups=deps.groups)
     if answer.match is Match.NONE:
-        await _tell(deps, body, usage_answer(answer)[0])
+        await deps.replies.answer(body, usage_answer(answer)[0])
         return
     try:
         rows = await deps.files.send_csv(user, answer, deps.clock())
     except UsageFileFailed:
-        await _tell(deps, body, CSV_FAILED)
+        await deps.replies.answer(body, CSV_FAILED)
         return
-    await _tell(deps, body, csv_sent(", ".join(t.name for t in answer.tools) or query, rows, answer))
-
-
-async def _tell(deps: UsageDeps, body: dict, text: str, blocks: list[dict] | None = None) -> None:
-    """Through the click's or command's response_url (the answer was ephemeral: there is no message
-    to post beside), else privately where they are. Without blocks, `text` is a notice."""
-    url = body.get("response_url")
-    if not url or not await deps.replies.respond(url, text, describe_payload(body), blocks=blocks):
-        await deps.replies.tell(body, text, blocks=blocks)
+    await deps.replies.answer(body, csv_sent(", ".join(t.name for t in answer.tools) or query, rows, answer))

@@ -295,8 +295,8 @@ async def ask_slowly(bot, slack, text: str, user: str = CHIEF) -> tuple[str, dic
     return said, followed
 
 
-async def ask_with(bot, text: str, user: str, response_url: str) -> tuple[str, dict]:
-    response = await bot.http.command("/tool-usage", text, user, response_url=response_url)
+async def ask_with(bot, text: str, user: str, response_url: str, **where) -> tuple[str, dict]:
+    response = await bot.http.command("/tool-usage", text, user, response_url=response_url, **where)
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer.get("response_type") == "ephemeral" and message_errors(answer) == []
@@ -342,15 +342,31 @@ async def test_a_slow_group_slack_then_cannot_list_is_named_in_the_answer_that_f
 
 
 async def test_a_role_slack_is_slow_to_check_then_cannot_is_told_after_the_ack(bot, slack):
+    """An error after the early ack (the usage readers' group cannot be listed) still reaches them,
+    through the command's response_url: asked in a DM with someone else, where the bot is not and
+    an ephemeral message could not go."""
     hurry(bot)
-    """An error after the early ack (the usage readers' group cannot be listed) still reaches them."""
     await licensed_to_a_group(bot, slack)
     slack.delays["usergroups.users.list"] = SLOW
     slack.fail_next("usergroups.users.list", status=500, times=10)
-    said, _ = await ask_with(bot, "Clearview", READER, slack.new_response_url("usage"))
+    said, _ = await ask_with(bot, "Clearview", READER, slack.new_response_url("usage"), channel_id="D0WITHFAY")
     assert "Looking up who is linked to Clearview" in said
-    # guarded's refusal after an ack: privately where they asked, through the outbox
-    [message] = [c.args for c in await slack.wait_for("chat.postEphemeral", timeout=10)]
-    assert message_errors(message) == []
+    [message] = [c.args for c in await slack.wait_for("response_url", timeout=10)]
+    assert message_errors(message) == [] and message["response_type"] == "ephemeral"
     assert "could not check your usage reader role with Slack just now" in message["text"]
     assert "U0FAY" not in json.dumps(message)
+    await bot.settle()
+    told_again = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] in (READER, "D0WITHFAY")]
+    assert not slack.calls_to("chat.postEphemeral") and not told_again  # once, by one way
+
+
+async def test_a_refusal_after_the_ack_whose_response_url_has_expired_comes_privately_where_they_asked(bot, slack):
+    hurry(bot)
+    await licensed_to_a_group(bot, slack)
+    slack.delays["usergroups.users.list"] = SLOW
+    slack.fail_next("usergroups.users.list", status=500, times=10)
+    slack.fail_next("response_url", status=404, error="expired_url")
+    await ask_with(bot, "Clearview", READER, slack.new_response_url("usage"), channel_id="C0GENERAL")
+    [message] = [c.args for c in await slack.wait_for("chat.postEphemeral", timeout=10)]
+    assert message_errors(message) == [] and message["channel"] == "C0GENERAL" and message["user"] == READER
+    assert "could not check your usage reader role with Slack just now" in message["text"]
