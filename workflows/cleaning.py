@@ -19,6 +19,9 @@ _PDF, _PDI = "\u202c", "\u2069"
 _RLO = "\u202e"
 BIDI_CONTROLS = frozenset(_EMBED_OR_OVERRIDE + _ISOLATE + _PDF + _PDI + "\u200e\u200f\u061c")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029]")
+# The C0 controls and DEL: all that clean_text drops from ASCII text (newline and tab kept in free text).
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ASCII_CONTROLS_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def clean_text(text: str | None, *, multiline: bool = True) -> str:
@@ -27,6 +30,12 @@ def clean_text(text: str | None, *, multiline: bool = True) -> str:
     characters or lone surrogates; surrounding white space stripped. Text nobody could see
     (nothing but white space and joiners) is empty, so "required" means something was written."""
     text = _LINE_BREAKS.sub("\n", text or "")
+    if text.isascii():  # most text: no format characters or surrogates, only controls to drop, in C
+        if not text.isprintable():
+            text = (_ASCII_CONTROLS if multiline else _ASCII_CONTROLS_ONE_LINE).sub("", text)
+        if not text.strip():
+            return ""
+        return text.strip() if multiline else " ".join(text.split())
     kept = "\n\t" if multiline else ""
     text = "".join(c for c in text if c in kept or not _unwanted(c))
     if all(c.isspace() or unicodedata.category(c) == "Cf" for c in text):

@@ -74,6 +74,8 @@ def mixed_scripts(text: str) -> tuple[str, ...]:
     """The scripts a name mixes ("Cyrillic", "Latin"), or () if it is written in one.
     Japanese, Chinese and Korean writing (Han with kana, bopomofo or hangul, with or without
     Latin) counts as one, as TR39's highly restrictive level allows."""
+    if text.isascii():  # every ASCII letter is Latin: one script (most names, checked on every card)
+        return ()
     found = scripts(unicodedata.normalize("NFKC", text))
     if found & _CJK and found <= _CJK | {"LATIN"}:
         return ()

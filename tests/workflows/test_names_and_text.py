@@ -144,6 +144,22 @@ def test_clean_text(typed: str, multi: str, line: str | None) -> None:
     assert "\x00" not in clean_text(typed, multiline=False)
 
 
+@pytest.mark.parametrize("multiline", [True, False])
+def test_ascii_text_is_cleaned_as_any_text_is(multiline: bool) -> None:
+    """ASCII text takes a shorter way (workflows/cleaning.py): every ASCII character, alone and
+    between words, comes out as the character-by-character rule gives it, NUL and DEL included;
+    a text of only white space and controls is empty."""
+    for code in range(128):
+        c = "\n" if code == 0x0D else chr(code)  # a carriage return is a line break
+        kept = c in "\n\t" and multiline or (c.isprintable() and code != 0x7F)
+        typed_c = chr(code)
+        cases = ((f"a{typed_c}b", f"a{c}b" if kept else "ab"), (f" {typed_c}\x00 ", c.strip() if kept else ""))
+        for typed, expected in cases:
+            wanted = expected if multiline else " ".join(expected.split())
+            assert clean_text(typed, multiline=multiline) == wanted, (code, typed)
+    assert clean_text("\x07\x1f\x7f  \n") == ""
+
+
 def _draft(**fields) -> RequestDraft:
     values = {
         "tool_name": "Stingray",
