@@ -23,8 +23,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from workflows.errors import StoreBusy, StoreUnavailable
 
@@ -90,6 +92,21 @@ class DeliveringApp(AsyncApp):
     """The Bolt app, with every dispatch going through `deliveries` (set by bot/wiring/app.py)."""
 
     deliveries: EventDeliveries | None = None
+    _context_client: AsyncWebClient | None = None
+
+    def _init_context(self, req: AsyncBoltRequest) -> None:
+        """Bolt's context, with one WebClient for every request where Bolt builds a new one each
+        (its constructor reads the proxy settings from the environment, some 1 % of a click's CPU).
+        Nothing of ours uses the context's client (listeners have the runtime's), and the only token
+        it is ever given is the app's own; the first request's is Bolt's own, made as Bolt makes it."""
+        if self._context_client is None:
+            super()._init_context(req)
+            self._context_client = req.context["client"]
+            return
+        req.context["logger"] = get_bolt_app_logger(app_name=self.name, base_logger=self._base_logger)
+        req.context["token"] = self._token
+        req.context["client"] = self._context_client
+        req.context["listener_runner"] = self.listener_runner
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         if self.deliveries is None:
