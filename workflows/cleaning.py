@@ -33,9 +33,7 @@ def clean_text(text: str | None, *, multiline: bool = True) -> str:
     if text.isascii():  # most text: no format characters or surrogates, only controls to drop, in C
         if not text.isprintable():
             text = (_ASCII_CONTROLS if multiline else _ASCII_CONTROLS_ONE_LINE).sub("", text)
-        if not text.strip():
-            return ""
-        return text.strip() if multiline else " ".join(text.split())
+        return text.strip() if multiline else " ".join(text.split())  # only white space: ""
     kept = "\n\t" if multiline else ""
     text = "".join(c for c in text if c in kept or not _unwanted(c))
     if all(c.isspace() or unicodedata.category(c) == "Cf" for c in text):
