@@ -15,10 +15,11 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import aiohttp
 
 from demo import workspace
 from demo.slack import SlackStandIn
@@ -29,6 +30,17 @@ log = logging.getLogger("clearance.demo")
 FORM = "application/x-www-form-urlencoded"
 SLACK_TIMEOUT = 3.0  # Slack gives up on an answer after 3 seconds
 EVENT_RETRIES = 3
+# What "the bot did not answer" is: no connection, a broken answer, or none within SLACK_TIMEOUT.
+# aiohttp, not httpx: `make demo` installs only what `clearance serve` needs (requirements.lock).
+NO_ANSWER = (aiohttp.ClientError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The bot's answer to one request: its status and body, read in full."""
+
+    status_code: int
+    content: bytes
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> dict[str, str]:
@@ -73,22 +85,26 @@ class Relay:
         self.slack = slack
         self.secret = secret
         self.events_url = bot_url.rstrip("/") + "/slack/events"
-        self.http = httpx.AsyncClient(timeout=SLACK_TIMEOUT)
+        self._http: aiohttp.ClientSession | None = None  # made on the first request, inside the loop
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.close()
 
-    async def _send(self, body: bytes, content_type: str, retry: int | None = None) -> httpx.Response:
+    async def _send(self, body: bytes, content_type: str, retry: int | None = None) -> Reply:
         headers = {"Content-Type": content_type, **sign(body, self.secret, int(time.time()))}
         if retry:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
-        return await self.http.post(self.events_url, content=body, headers=headers)
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT))
+        async with self._http.post(self.events_url, data=body, headers=headers) as response:
+            return Reply(response.status, await response.read())
 
-    async def _interactive(self, payload: dict[str, Any]) -> httpx.Response | None:
+    async def _interactive(self, payload: dict[str, Any]) -> Reply | None:
         """An interaction; None when the bot did not answer in time (Slack shows an error then)."""
         try:
             return await self._send(urlencode({"payload": json.dumps(payload)}).encode(), FORM)
-        except httpx.HTTPError as exc:
+        except NO_ANSWER as exc:
             log.warning("the bot did not answer a %s (%s)", payload.get("type"), type(exc).__name__)
             return None
 
@@ -133,7 +149,7 @@ class Relay:
         }
         try:
             response = await self._send(urlencode(fields).encode(), FORM)
-        except httpx.HTTPError:
+        except NO_ANSWER:
             return await self._command_failed(user, channel, command, "operation_timeout")
         if response.status_code != 200:
             return await self._command_failed(user, channel, command, "dispatch_failed")
@@ -274,7 +290,7 @@ class Relay:
                 response = await self._send(body, "application/json", retry=attempt or None)
                 if response.status_code == 200:
                     return True
-            except httpx.HTTPError:
+            except NO_ANSWER:
                 pass
         return False
 
@@ -307,11 +323,11 @@ _ACTION_KEYS = frozenset(
 )
 
 
-def _json(response: httpx.Response) -> dict[str, Any] | None:
+def _json(response: Reply) -> dict[str, Any] | None:
     if not response.content:
         return None
     try:
-        reply = response.json()
+        reply = json.loads(response.content)
     except ValueError:
         return None
     return reply if isinstance(reply, dict) else None

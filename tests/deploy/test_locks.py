@@ -90,3 +90,32 @@ def test_make_installs_the_runtime_lock_for_serve_and_demo_and_the_development_l
     assert any("--no-deps -e ." in line and "--require-hashes" not in line for line in installs), printed
     if not_installed:
         assert not_installed not in printed, printed
+
+
+def test_the_demo_imports_only_what_the_runtime_lock_installs():
+    """`make demo` installs requirements.lock alone: a package only the tests have (httpx, once, in
+    demo/relay.py) would make it fail on a fresh clone with ModuleNotFoundError."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    ours = {"bot", "workflows", "storage", "pages", "demo", "tests"}
+    distributions = packages_distributions()
+    runtime = set(entries(RUNTIME))
+    missing = set()
+    for path in sorted((ROOT / "demo").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in ours or top in sys.stdlib_module_names:
+                    continue
+                for dist in distributions.get(top, [top]):
+                    if canonical(dist) not in runtime:
+                        missing.add(f"{path.relative_to(ROOT)}: {top} ({dist})")
+    assert not missing, sorted(missing)
